@@ -1,0 +1,114 @@
+# EchoStream build.
+#
+#   make          build the library, the workers and the nginx module
+#   make run      install what is missing, build, start everything locally
+#   make test     every test suite; ends with "N passed, N failed"
+#   make bench    the benchmarks (tests/bench/)
+#   make deps     install the Debian and npm packages the project needs
+#   make format   clang-format every C file
+#
+# Objects go under build/ (build/asan/ for the sanitizer build the unit tests
+# also run under), so the source tree stays clean and two builds never mix.
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := hiredis jansson libcurl libzstd
+WARN    := -std=c11 -Wall -Wextra -Werror
+CPPFLAGS_ES := -D_GNU_SOURCE -Ilib -Iworkers/common \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS  ?= -O2 -g
+LDLIBS_ES := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypto -lm
+
+ifeq ($(SANITIZE),1)
+BUILD   := build/asan
+CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+ALL_CFLAGS = $(WARN) $(CPPFLAGS_ES) $(CFLAGS) -MMD -MP
+
+LIB_SRC    := $(wildcard lib/*.c)
+COMMON_SRC := $(wildcard workers/common/*.c)
+WORKERS    := $(notdir $(filter-out workers/common,$(wildcard workers/*)))
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_A      := $(BUILD)/libechostream.a
+COMMON_A   := $(BUILD)/libesworker.a
+WORKER_BINS := $(WORKERS:%=$(BUILD)/bin/echostream-%)
+
+# objects of one worker, and the same without its main (for unit tests)
+worker_obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard workers/$(1)/*.c))
+worker_lib_obj = $(filter-out %/main.o,$(call worker_obj,$(1)))
+
+UNIT_SRC  := $(shell find tests/unit -name '*_test.c' 2>/dev/null | sort)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all lib workers module run test bench deps format clean unit \
+        unit-asan check-format
+all: lib workers module
+
+lib: $(LIB_A) $(COMMON_A)
+workers: $(WORKER_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(COMMON_A): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+define worker_rule
+$(BUILD)/bin/echostream-$(1): $(call worker_obj,$(1)) $(COMMON_A) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS_ES)
+endef
+$(foreach w,$(WORKERS),$(eval $(call worker_rule,$(w))))
+
+# tests/unit/lib/x_test.c links the libraries; tests/unit/workers/W/x_test.c
+# also links worker W's objects except its main.
+test_worker = $(word 2,$(subst /, ,$(1)))
+$(BUILD)/tests/%: tests/unit/%.c $(COMMON_A) $(LIB_A) \
+                  $$(if $$(filter workers/%,$$*),$$(call worker_lib_obj,$$(call test_worker,$$*)))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
+	    $(filter %.o,$^) $(COMMON_A) $(LIB_A) $(LDLIBS_ES) -lcmocka
+
+.SECONDEXPANSION:
+
+unit: $(UNIT_BINS)
+	@tests/run-unit.sh $(BUILD)/tests $(UNIT_BINS)
+
+unit-asan:
+	@$(MAKE) --no-print-directory SANITIZE=1 unit
+
+-include mk/module.mk
+
+run: all
+	@deploy/local/run.sh
+
+test:
+	@tests/run.sh
+
+bench: all
+	@tests/bench/run.sh
+
+deps:
+	@deploy/local/install-deps.sh
+
+format:
+	clang-format -i $$(find lib workers ngx_echostream_module tests -name '*.[ch]')
+
+check-format:
+	@clang-format --dry-run -Werror $$(find lib workers ngx_echostream_module tests -name '*.[ch]')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

@@ -1,0 +1,76 @@
+/*
+ * es_config_keys.c - every configuration key of the EchoStream workers.
+ *
+ * One table, so `--help`, the README reference and the parser can never
+ * disagree. Keys are grouped by the component that reads them; the
+ * environment variable of each is ECHOSTREAM_ + the key upper-cased with
+ * '.' as '_'. Durations are in seconds unless the name says otherwise.
+ */
+#include <stddef.h>
+
+#include "es_config.h"
+
+const es_config_key es_config_keys[] = {
+    /* shared by every worker */
+    {"redis", "redis://127.0.0.1:6379/0",
+     "Redis address: redis://host:port/db or unix:///path/to.sock", 0},
+    {"log.format", "text", "log line format on stderr: text or json", 0},
+    {"log.level", "info", "lowest level logged: debug, info, warn, error", 0},
+    {"worker.heartbeat", "2", "seconds between liveness reports to Redis", 0},
+
+    /* the comment stream (written by ingest, read by consumer groups) */
+    {"stream.max_len", "1000000",
+     "stream length at which ingest pauses until consumers catch up", 0},
+    {"stream.groups", "",
+     "consumer groups ingest creates so entries wait for them "
+     "(comma-separated)",
+     0},
+    {"stream.trim_interval", "5", "seconds between stream trims", 0},
+
+    /* Reddit API (ingest) */
+    {"reddit.api_url", "https://oauth.reddit.com", "Reddit API base URL", 0},
+    {"reddit.token_url", "https://www.reddit.com/api/v1/access_token",
+     "Reddit OAuth2 token endpoint", 0},
+    {"reddit.client_id", "", "Reddit app client id (script/web app)", 0},
+    {"reddit.client_secret", "", "Reddit app client secret", 1},
+    {"reddit.user_agent", "linux:echostream:0.1.0 (by /u/echostream)",
+     "User-Agent, in Reddit's <platform>:<app id>:<version> (by /u/<user>) "
+     "form",
+     0},
+    {"reddit.qpm", "100", "queries per minute shared by all subreddits", 0},
+    {"reddit.timeout", "20", "seconds before a Reddit request is abandoned",
+     0},
+    {"reddit.max_body", "8388608", "largest Reddit response accepted (bytes)",
+     0},
+
+    /* ingest scheduling */
+    {"ingest.min_interval", "2", "shortest poll interval of one subreddit", 0},
+    {"ingest.max_interval", "120", "longest poll interval of one subreddit",
+     0},
+    {"ingest.watch_refresh", "2",
+     "seconds between checks of the watchlist for changes", 0},
+    {"ingest.dedup_ttl", "2592000",
+     "seconds a comment id is remembered for de-duplication", 0},
+    {"ingest.batch", "500", "comments written to Redis per round trip", 0},
+
+    /* SQS mirror */
+    {"mirror.queue_url", "",
+     "SQS queue URL; empty leaves the mirror idle (no consumer group)", 0},
+    {"mirror.group", "mirror", "consumer group name of the mirror", 0},
+    {"mirror.batch_wait_ms", "1000",
+     "longest wait for a full batch of 10 before sending a smaller one", 0},
+    {"mirror.retry_budget", "20",
+     "retry tokens; each retry spends 5, each success returns 1", 0},
+    {"mirror.timeout", "20", "seconds before an SQS request is abandoned", 0},
+
+    /* AWS (every AWS client) */
+    {"aws.region", "us-east-1", "AWS region used for signing", 0},
+    {"aws.profile", "", "shared-credentials profile (default: AWS_PROFILE "
+                        "or \"default\")",
+     0},
+    {"aws.imds_endpoint", "http://169.254.169.254",
+     "EC2 instance metadata endpoint (IMDSv2)", 0},
+    {"aws.imds", "true", "try the instance metadata service for credentials",
+     0},
+    {NULL, NULL, NULL, 0},
+};

@@ -1,0 +1,117 @@
+/*
+ * es_redis_url.c - Redis address parsing (see es_redis_url.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "es_redis_url.h"
+
+static int parse_uint(const char *s, size_t n, long max, long *out)
+{
+    long v = 0;
+
+    if (n == 0 || n > 9) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_unix(const char *s, es_redis_url *out, char *err,
+                      size_t errlen)
+{
+    const char *q = strchr(s, '?');
+    size_t plen = q ? (size_t)(q - s) : strlen(s);
+    long db;
+
+    if (plen == 0 || s[0] != '/' || plen >= sizeof(out->path)) {
+        snprintf(err, errlen, "unix socket path must be absolute and shorter "
+                              "than 256 bytes");
+        return -1;
+    }
+    memcpy(out->path, s, plen);
+    out->path[plen] = '\0';
+    out->is_unix = 1;
+    if (q) {
+        if (strncmp(q, "?db=", 4) != 0 ||
+            parse_uint(q + 4, strlen(q + 4), 1000, &db) != 0) {
+            snprintf(err, errlen, "expected ?db=N after the socket path");
+            return -1;
+        }
+        out->db = (int)db;
+    }
+    return 0;
+}
+
+int es_redis_url_parse(const char *s, es_redis_url *out, char *err,
+                       size_t errlen)
+{
+    const char *p, *at, *hostend, *slash, *colon;
+    long v;
+
+    memset(out, 0, sizeof(*out));
+    out->port = 6379;
+    if (strncmp(s, "unix://", 7) == 0) {
+        return parse_unix(s + 7, out, err, errlen);
+    }
+    if (strncmp(s, "redis://", 8) != 0) {
+        snprintf(err, errlen, "expected redis://host:port/db or "
+                              "unix:///path");
+        return -1;
+    }
+    p = s + 8;
+    slash = strchr(p, '/');
+    at = strchr(p, '@');
+    if (at && (!slash || at < slash)) {
+        const char *pw = memchr(p, ':', (size_t)(at - p));
+        size_t n;
+        if (pw == NULL) {
+            snprintf(err, errlen, "expected :password@ before the host");
+            return -1;
+        }
+        n = (size_t)(at - pw - 1);
+        if (n >= sizeof(out->password)) {
+            snprintf(err, errlen, "password too long");
+            return -1;
+        }
+        memcpy(out->password, pw + 1, n);
+        out->password[n] = '\0';
+        p = at + 1;
+    }
+    hostend = slash ? slash : p + strlen(p);
+    colon = memchr(p, ':', (size_t)(hostend - p));
+    if (colon) {
+        if (parse_uint(colon + 1, (size_t)(hostend - colon - 1), 65535, &v) !=
+                0 ||
+            v == 0) {
+            snprintf(err, errlen, "port must be 1-65535");
+            return -1;
+        }
+        out->port = (int)v;
+        hostend = colon;
+    }
+    if (hostend == p || (size_t)(hostend - p) >= sizeof(out->host)) {
+        snprintf(err, errlen, "missing or too long host name");
+        return -1;
+    }
+    memcpy(out->host, p, (size_t)(hostend - p));
+    out->host[hostend - p] = '\0';
+    if (slash && slash[1] != '\0') {
+        if (parse_uint(slash + 1, strlen(slash + 1), 1000, &v) != 0) {
+            snprintf(err, errlen, "database must be a number after the '/'");
+            return -1;
+        }
+        out->db = (int)v;
+    }
+    return 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * es_redis_url.h - parsing of the Redis address given as ECHOSTREAM_REDIS.
+ *
+ * Accepted forms: redis://[:password@]host[:port][/db] and
+ * unix:///absolute/path[?db=N]. Shared by the workers and the nginx module so
+ * both read the same address the same way.
+ */
+#ifndef ES_REDIS_URL_H
+#define ES_REDIS_URL_H
+
+#include <stddef.h>
+
+typedef struct {
+    int is_unix;
+    char host[256];
+    int port;
+    char path[256];
+    int db;
+    char password[128];
+} es_redis_url;
+
+/* Returns 0, or -1 with a reason in err. */
+int es_redis_url_parse(const char *s, es_redis_url *out, char *err,
+                       size_t errlen);
+
+#endif

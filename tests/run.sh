@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# tests/run.sh - every EchoStream test suite, as `make test` runs it.
+#
+# Installs what is missing (deploy/local/install-deps.sh is quick when all is
+# present), builds, then runs: the C unit tests, the same unit tests under
+# AddressSanitizer + UBSan, and each black-box suite in tests/integration/
+# (node's test runner driving the real Redis, nginx and worker binaries).
+# Each suite is run on its own with a time limit, so one hung suite fails
+# instead of stalling the run. The last line is the total over all suites:
+# "N passed, N failed"; the exit status is non-zero if anything failed.
+#
+# ES_TEST_ONLY=regex limits the integration suites to matching file names.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+LOGDIR=${ES_TEST_LOGS:-$ROOT/build/test-logs}
+mkdir -p "$LOGDIR"
+
+passed=0
+failed=0
+failed_suites=()
+
+note() { printf '\n== %s\n' "$*"; }
+
+add_counts() { # suite passed failed
+    passed=$((passed + $2))
+    failed=$((failed + $3))
+    if [ "$3" -ne 0 ]; then
+        failed_suites+=("$1")
+    fi
+}
+
+if [ -z "${ES_SKIP_DEPS:-}" ]; then
+    note "dependencies"
+    if ! deploy/local/install-deps.sh; then
+        echo "installing dependencies failed"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+fi
+
+note "build"
+if ! make -j"$(nproc)" all >"$LOGDIR/build.log" 2>&1; then
+    tail -n 60 "$LOGDIR/build.log"
+    echo "build failed (full log: $LOGDIR/build.log)"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+echo "build ok"
+
+run_unit() { # name make-target
+    local counts="$LOGDIR/$1.counts"
+    note "$1"
+    rm -f "$counts"
+    ES_UNIT_COUNTS="$counts" make --no-print-directory -j"$(nproc)" "$2"
+    if [ -s "$counts" ]; then
+        read -r p f <"$counts"
+        add_counts "$1" "$p" "$f"
+    else
+        echo "$1: no result (build or runner failure)"
+        add_counts "$1" 0 1
+    fi
+}
+
+run_unit unit unit
+run_unit unit-asan unit-asan
+
+for f in tests/integration/*.test.mjs; do
+    name=$(basename "$f" .test.mjs)
+    if [ -n "${ES_TEST_ONLY:-}" ] && ! [[ $name =~ $ES_TEST_ONLY ]]; then
+        continue
+    fi
+    note "integration: $name"
+    log="$LOGDIR/$name.tap"
+    timeout --kill-after=10 "${ES_SUITE_TIMEOUT:-300}" \
+        node --test --test-reporter=tap "$f" >"$log" 2>&1
+    rc=$?
+    p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+    f_=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+    p=${p:-0}
+    f_=${f_:-0}
+    if [ "$rc" -ne 0 ] && [ "$f_" -eq 0 ]; then
+        f_=1 # crashed or timed out without reporting a failing test
+    fi
+    if [ "$f_" -ne 0 ]; then
+        grep -vE '^# (Subtest|tests|suites|cancelled|skipped|todo|duration)' \
+            "$log" | tail -n 80
+    fi
+    echo "$name: $p passed, $f_ failed (log: $log)"
+    add_counts "$name" "$p" "$f_"
+done
+
+note "summary"
+if [ "${#failed_suites[@]}" -ne 0 ]; then
+    echo "failing suites: ${failed_suites[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
