@@ -71,16 +71,16 @@ $(BUILD)/bin/echostream-$(1): $(call worker_obj,$(1)) $(COMMON_A) $(LIB_A)
 endef
 $(foreach w,$(WORKERS),$(eval $(call worker_rule,$(w))))
 
+.SECONDEXPANSION:
+
 # tests/unit/lib/x_test.c links the libraries; tests/unit/workers/W/x_test.c
 # also links worker W's objects except its main.
-test_worker = $(word 2,$(subst /, ,$(1)))
+test_worker = $(if $(filter workers/%,$(1)),$(word 2,$(subst /, ,$(1))),__none__)
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_A) $(LIB_A) \
-                  $$(if $$(filter workers/%,$$*),$$(call worker_lib_obj,$$(call test_worker,$$*)))
+                  $$(call worker_lib_obj,$$(call test_worker,$$*))
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(addprefix -I,$(wildcard workers/*)) $(LDFLAGS) -o $@ $< \
 	    $(filter %.o,$^) $(COMMON_A) $(LIB_A) $(LDLIBS_ES) -lcmocka
-
-.SECONDEXPANSION:
 
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(BUILD)/tests $(UNIT_BINS)

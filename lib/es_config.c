@@ -156,11 +156,24 @@ int es_config_load_file(es_config *cfg, const char *path, char *err,
         *eq = '\0';
         key = trim(p);
         value = trim(eq + 1);
-        /* allow "value" quoting so values may keep edge spaces or '#' */
+        /*
+         * "value" quoting keeps edge spaces and '#'; an unquoted value ends
+         * at a " #" comment.
+         */
         len = strlen(value);
         if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
             value[len - 1] = '\0';
             value++;
+        } else {
+            char *hash = strstr(value, " #");
+            char *tab = strstr(value, "\t#");
+            if (tab && (!hash || tab < hash)) {
+                hash = tab;
+            }
+            if (hash) {
+                *hash = '\0';
+                value = trim(value);
+            }
         }
         if (key_index(key) < 0) {
             snprintf(err, errlen, "%s:%d: unknown configuration key \"%s\"",

@@ -52,6 +52,10 @@ const es_config_key es_config_keys[] = {
     {"ingest.dedup_ttl", "2592000",
      "seconds a comment id is remembered for de-duplication", 0},
     {"ingest.batch", "500", "comments written to Redis per round trip", 0},
+    {"ingest.probe_every", "10",
+     "polls of a subreddit between probes of its newest page (re-reads "
+     "recent comments for deletions; 0 = only when polls come back empty)",
+     0},
 
     /* SQS mirror */
     {"mirror.queue_url", "",
@@ -62,6 +66,14 @@ const es_config_key es_config_keys[] = {
     {"mirror.retry_budget", "20",
      "retry tokens; each retry spends 5, each success returns 1", 0},
     {"mirror.timeout", "20", "seconds before an SQS request is abandoned", 0},
+    {"mirror.claim_idle_ms", "60000",
+     "pending entries idle this long (a crashed mirror's) are claimed", 0},
+    {"mirror.backoff_cap_ms", "20000",
+     "longest wait between retries, and the wait once the budget is spent",
+     0},
+    {"mirror.sender_fault_retries", "3",
+     "sends of an entry SQS rejects (SenderFault) before it is left pending",
+     0},
 
     /* AWS (every AWS client) */
     {"aws.region", "us-east-1", "AWS region used for signing", 0},

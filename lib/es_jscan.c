@@ -224,8 +224,8 @@ static const char *skip_container(es_jscan *s, const char *p, int depth,
             return p + 1;
         }
         if (p >= end || *p != ',') {
-            fail(s, p, closer == '}' ? "expected ',' or '}'"
-                                     : "expected ',' or ']'");
+            fail(s, p,
+                 closer == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
             return NULL;
         }
         p = skip_ws(p + 1, end);
@@ -305,8 +305,8 @@ int es_jscan_next(es_jscan *s, es_jscan_member *m)
         } else if (p < end && *p == '}') {
             goto closed;
         } else {
-            return fail(s, p, p >= end ? "truncated object"
-                                       : "expected ',' or '}'");
+            return fail(s, p,
+                        p >= end ? "truncated object" : "expected ',' or '}'");
         }
     } else if (p < end && *p == '}') {
         goto closed;

@@ -18,7 +18,7 @@
 #include "es_log.h"
 #include "es_utf8.h"
 
-#define ES_LOG_LINE_MAX 4096
+#define ES_LOG_LINE_MAX   4096
 #define ES_LOG_FIELDS_MAX 32
 
 static char es_log_component[32] = "echostream";
@@ -202,10 +202,9 @@ static void out_timestamp(es_out *o)
     out_str(o, tbuf);
 }
 
-static size_t format_once(es_out o, es_log_format format,
-                          const char *component, es_level level,
-                          const char *event, const es_kv *kv, int nkv,
-                          int *cut);
+static size_t format_once(es_out o, es_log_format format, const char *component,
+                          es_level level, const char *event, const es_kv *kv,
+                          int nkv, int *cut);
 
 /*
  * A line that does not fit is formatted again with every string value cut to
@@ -238,10 +237,9 @@ size_t es_log_format_line(char *buf, size_t size, es_log_format format,
     return len;
 }
 
-static size_t format_once(es_out o, es_log_format format,
-                          const char *component, es_level level,
-                          const char *event, const es_kv *kv, int nkv,
-                          int *cut)
+static size_t format_once(es_out o, es_log_format format, const char *component,
+                          es_level level, const char *event, const es_kv *kv,
+                          int nkv, int *cut)
 {
     const char *lvl = es_level_names[level <= ES_ERROR ? level : ES_ERROR];
 
@@ -308,8 +306,8 @@ void es_log(es_level level, const char *event, ...)
     }
     va_end(ap);
 
-    len = es_log_format_line(line, sizeof(line), es_log_fmt,
-                             es_log_component, level, event, kv, n);
+    len = es_log_format_line(line, sizeof(line), es_log_fmt, es_log_component,
+                             level, event, kv, n);
     w = write(STDERR_FILENO, line, len);
     (void)w;
 }

@@ -35,8 +35,9 @@ static int parse_unix(const char *s, es_redis_url *out, char *err,
     long db;
 
     if (plen == 0 || s[0] != '/' || plen >= sizeof(out->path)) {
-        snprintf(err, errlen, "unix socket path must be absolute and shorter "
-                              "than 256 bytes");
+        snprintf(err, errlen,
+                 "unix socket path must be absolute and shorter "
+                 "than 256 bytes");
         return -1;
     }
     memcpy(out->path, s, plen);
@@ -65,14 +66,21 @@ int es_redis_url_parse(const char *s, es_redis_url *out, char *err,
         return parse_unix(s + 7, out, err, errlen);
     }
     if (strncmp(s, "redis://", 8) != 0) {
-        snprintf(err, errlen, "expected redis://host:port/db or "
-                              "unix:///path");
+        snprintf(err, errlen,
+                 "expected redis://host:port/db or "
+                 "unix:///path");
         return -1;
     }
     p = s + 8;
     slash = strchr(p, '/');
-    at = strchr(p, '@');
-    if (at && (!slash || at < slash)) {
+    /* the last '@' before the path ends the password, which may hold '@' */
+    at = NULL;
+    for (const char *c = p; *c && c != slash; c++) {
+        if (*c == '@') {
+            at = c;
+        }
+    }
+    if (at) {
         const char *pw = memchr(p, ':', (size_t)(at - p));
         size_t n;
         if (pw == NULL) {

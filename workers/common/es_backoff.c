@@ -1,6 +1,7 @@
 /*
  * es_backoff.c - full-jitter back-off and retry budget (see es_backoff.h).
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -32,7 +33,8 @@ long long es_rand_ms(long long max)
     if (max <= 0) {
         return 0;
     }
-    return (long long)(rng_next() % (uint64_t)(max + 1));
+    /* max + 1 in unsigned: LLONG_MAX + 1 does not fit a long long */
+    return (long long)(rng_next() % ((uint64_t)max + 1));
 }
 
 void es_backoff_init(es_backoff *b, long long base_ms, long long cap_ms)
@@ -46,7 +48,10 @@ long long es_backoff_next(es_backoff *b)
 {
     long long ceiling = b->base_ms;
 
-    for (int i = 0; i < b->attempt && ceiling < b->cap_ms; i++) {
+    /* stop doubling before the ceiling could overflow */
+    for (int i = 0;
+         i < b->attempt && ceiling < b->cap_ms && ceiling <= LLONG_MAX / 2;
+         i++) {
         ceiling *= 2;
     }
     if (ceiling > b->cap_ms) {

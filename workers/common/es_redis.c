@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "es_backoff.h"
 #include "es_log.h"
@@ -144,13 +145,37 @@ static int is_loading(const redisReply *reply)
 
 static void wait_retry(es_redis *r)
 {
-    es_sleep_ms(es_backoff_next(&r->backoff));
+    long long ms = es_backoff_next(&r->backoff);
+
+    if (es_stopping()) {
+        /* es_sleep_ms returns at once while stopping: pace the grace tries */
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+        return;
+    }
+    es_sleep_ms(ms);
+}
+
+/*
+ * Whether another attempt may be made. A stop request does not cut Redis
+ * off: a worker told to stop still writes and acknowledges the batch in
+ * hand, so while stopping a call gets a few more tries (about two seconds)
+ * before it gives up, instead of retrying without end.
+ */
+static int may_try(int *stop_tries)
+{
+    if (!es_stopping()) {
+        return 1;
+    }
+    return (*stop_tries)++ < 10;
 }
 
 redisReply *es_redis_argv(es_redis *r, int argc, const char **argv,
                           const size_t *lens)
 {
-    while (!es_stopping()) {
+    int stop_tries = 0;
+
+    while (may_try(&stop_tries)) {
         redisReply *reply;
 
         if (connect_once(r) != 0) {
@@ -175,7 +200,9 @@ redisReply *es_redis_argv(es_redis *r, int argc, const char **argv,
 
 static redisReply *vcmd(es_redis *r, int retry, const char *fmt, va_list ap)
 {
-    while (!es_stopping()) {
+    int stop_tries = 0;
+
+    while (may_try(&stop_tries)) {
         redisReply *reply;
         va_list cp;
 
@@ -232,7 +259,9 @@ redisReply *es_redis_try(es_redis *r, const char *fmt, ...)
 int es_redis_pipeline(es_redis *r, const es_redis_cmdv *cmds, int n,
                       redisReply **replies)
 {
-    while (!es_stopping()) {
+    int stop_tries = 0;
+
+    while (may_try(&stop_tries)) {
         int i, got = 0, loading = 0;
 
         if (connect_once(r) != 0) {

@@ -35,7 +35,8 @@ void es_redis_set_timeout(es_redis *r, long long ms);
 /*
  * Runs one command, retrying across reconnects. Returns a new reply (free
  * with freeReplyObject) that may be an error reply, or NULL only when the
- * worker is stopping.
+ * worker is stopping and Redis stayed unreachable through a short grace
+ * period (a stopping worker can still flush and acknowledge its batch).
  */
 redisReply *es_redis_cmd(es_redis *r, const char *fmt, ...);
 redisReply *es_redis_argv(es_redis *r, int argc, const char **argv,
@@ -51,7 +52,8 @@ typedef struct {
 /*
  * Sends n commands in one round trip and stores the n replies (new
  * references) in replies. On a connection loss the whole pipeline is sent
- * again after reconnecting. Returns 0, or -1 when stopping (no replies).
+ * again after reconnecting. Returns 0, or -1 when stopping and Redis stayed
+ * unreachable (no replies).
  */
 int es_redis_pipeline(es_redis *r, const es_redis_cmdv *cmds, int n,
                       redisReply **replies);

@@ -132,9 +132,13 @@ int es_worker_init(es_worker *w, const es_worker_info *info, int argc,
         opts[n++] = *o;
     }
     memset(&opts[n], 0, sizeof(opts[n]));
-    snprintf(shortopts, sizeof(shortopts), "h%s", extra_short ? extra_short
-                                                              : "");
-    optind = 1;
+    snprintf(shortopts, sizeof(shortopts), "h%s",
+             extra_short ? extra_short : "");
+    /*
+     * 0, not 1: glibc then also drops the state of an earlier scan (a
+     * half-read "-abc" cluster), so a second call parses its argv afresh
+     */
+    optind = 0;
     while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
         switch (c) {
         case 0x1001:
@@ -205,8 +209,8 @@ static int cfg_fail(es_worker *w, const char *err)
     return -1;
 }
 
-int es_worker_cfg_int(es_worker *w, const char *key, long long lo,
-                      long long hi, long long *dst)
+int es_worker_cfg_int(es_worker *w, const char *key, long long lo, long long hi,
+                      long long *dst)
 {
     char err[256];
     if (es_config_int(w->cfg, key, lo, hi, dst, err, sizeof(err)) != 0) {

@@ -1,0 +1,480 @@
+#!/usr/bin/env bash
+#
+# run.sh - EchoStream on one box: Redis, the local identity provider
+# (cognito-local), the workers and nginx with the EchoStream module, all on
+# loopback, supervised until Ctrl-C. `make run` builds, then runs this.
+#
+# State lives under var/ of the repository (ECHOSTREAM_VAR overrides), so a
+# second run finds the same Redis data, user pool and demo user:
+#   var/run/     rendered configs, redis.sock, config.json, pids
+#   var/redis/   Redis append-only file
+#   var/cognito/ cognito-local data (.cognito/), ids.json, demo-user.txt
+#   var/nginx/   nginx prefix (pid, temp dirs, rendered nginx.conf)
+#   var/log/     one log per process (stdout and stderr)
+#
+# Every child runs in its own session, so a Ctrl-C at the terminal reaches
+# only this script, which then stops them in dependency order: workers
+# (they finish their batch), nginx (gracefully), cognito-local, and Redis
+# last so its append-only file is flushed after every writer is gone.
+#
+# Environment:
+#   ECHOSTREAM_PORT          nginx port (8080)
+#   ECHOSTREAM_REDIS_PORT    Redis TCP port (6380; the workers use the socket)
+#   ECHOSTREAM_COGNITO_PORT  cognito-local port (9229)
+#   ECHOSTREAM_VAR           state directory (var/ of the repository)
+#   ECHOSTREAM_CONFIG        worker config file passed as --config
+#   ECHOSTREAM_SKIP_DEPS=1   do not run install-deps.sh first
+#   ECHOSTREAM_*             every other one reaches the workers unchanged
+#                            (see conf/echostream.conf.example), except
+#                            ECHOSTREAM_REDIS: they use this run's Redis
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+readonly ROOT
+readonly HTTP_PORT=${ECHOSTREAM_PORT:-8080}
+readonly REDIS_PORT=${ECHOSTREAM_REDIS_PORT:-6380}
+readonly COGNITO_PORT=${ECHOSTREAM_COGNITO_PORT:-9229}
+readonly WORKERS=(ingest mirror)
+readonly MODULE_SO="$ROOT/build/ngx_http_echostream_module.so"
+readonly NGINX=/usr/sbin/nginx
+# start order, and the order of shutdown (writers before what they write to)
+readonly START_ORDER=(redis cognito "${WORKERS[@]}" nginx)
+readonly STOP_ORDER=("${WORKERS[@]}" nginx cognito redis)
+readonly STOP_TIMEOUT=15 # seconds a process gets to exit before SIGKILL
+readonly MAX_BACKOFF=30  # longest wait before restarting a dead process
+
+VAR='' RUN_DIR='' LOG_DIR='' SOCK='' # set by init_paths
+declare -A PID=()            # name -> pid of the running process
+declare -A STARTED_AT=()     # name -> $SECONDS when it was started
+declare -A BACKOFF=()        # name -> seconds to wait before next restart
+declare -A RESTART_AT=()     # name -> $SECONDS when a dead one restarts
+STOPPING=0
+
+# --- messages -----------------------------------------------------------
+
+# Prints a line about what the script does, prefixed and timestamped.
+say() {
+    printf 'run %s: %s\n' "$(date +%H:%M:%S)" "$*" >&2
+}
+
+# Prints an error; the EXIT trap then stops whatever was started.
+die() {
+    say "error: $*"
+    exit 1
+}
+
+# Prints the last lines of a process's log, to explain a failure.
+show_log_tail() {
+    local log="$LOG_DIR/$1.log"
+    [ -f "$log" ] || return 0
+    say "last lines of $log:"
+    tail -n 15 "$log" | sed 's/^/    /' >&2
+}
+
+# --- preparation --------------------------------------------------------
+
+# Resolves the state directories (absolute) and creates them.
+init_paths() {
+    VAR=${ECHOSTREAM_VAR:-$ROOT/var}
+    mkdir -p "$VAR"
+    VAR=$(cd "$VAR" && pwd)
+    RUN_DIR=$VAR/run
+    LOG_DIR=$VAR/log
+    SOCK=$RUN_DIR/redis.sock
+    mkdir -p "$RUN_DIR" "$LOG_DIR" "$VAR/redis" "$VAR/cognito" \
+        "$VAR/nginx/logs" "$VAR/nginx/tmp"
+    # cognito-local stores the users' passwords in plain text
+    chmod 700 "$VAR/cognito"
+    # a unix socket path must fit in sockaddr_un (108 bytes with the NUL)
+    if [ "${#SOCK}" -gt 100 ]; then
+        die "socket path $SOCK is too long; set ECHOSTREAM_VAR to a" \
+            "shorter directory"
+    fi
+}
+
+# Fails unless the build produced everything this script starts.
+check_build() {
+    local f missing=()
+    for f in "$MODULE_SO" "$ROOT/conf/nginx.conf.in" \
+        "$ROOT/conf/redis.conf.in"; do
+        [ -f "$f" ] || missing+=("$f")
+    done
+    for f in "${WORKERS[@]}"; do
+        [ -x "$ROOT/build/bin/echostream-$f" ] ||
+            missing+=("$ROOT/build/bin/echostream-$f")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        die "missing ${missing[*]}; build first with 'make' (make run" \
+            "builds before starting)"
+    fi
+    [ -x "$NGINX" ] || die "$NGINX not found; run 'make deps'"
+    [ -f "$ROOT/node_modules/cognito-local/lib/bin/start.js" ] ||
+        die "cognito-local is not installed; run 'make deps'"
+}
+
+# True when something accepts connections on 127.0.0.1:$1.
+port_in_use() {
+    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+# Refuses to start when a port is taken, naming the variable to change.
+check_ports() {
+    local spec name port
+    for spec in "ECHOSTREAM_PORT=$HTTP_PORT" \
+        "ECHOSTREAM_REDIS_PORT=$REDIS_PORT" \
+        "ECHOSTREAM_COGNITO_PORT=$COGNITO_PORT"; do
+        name=${spec%%=*}
+        port=${spec#*=}
+        case $port in
+        '' | *[!0-9]*) die "$name=$port is not a port number" ;;
+        esac
+        if port_in_use "$port"; then
+            die "port 127.0.0.1:$port is already in use (another" \
+                "'make run'?); stop what uses it or choose another port," \
+                "e.g. $name=$((port + 100)) make run"
+        fi
+    done
+    if [ "$HTTP_PORT" = "$REDIS_PORT" ] || [ "$HTTP_PORT" = "$COGNITO_PORT" ] ||
+        [ "$REDIS_PORT" = "$COGNITO_PORT" ]; then
+        die "ECHOSTREAM_PORT, ECHOSTREAM_REDIS_PORT and" \
+            "ECHOSTREAM_COGNITO_PORT must differ"
+    fi
+}
+
+# Holds var/run/run.lock (on fd 9, which no child inherits) while this
+# script runs, so two runs never share one state directory.
+take_lock() {
+    command -v flock >/dev/null 2>&1 || return 0
+    exec 9>"$RUN_DIR/run.lock"
+    if ! flock -n 9; then
+        die "$VAR is in use by another 'make run' (or processes left" \
+            "from one, see $RUN_DIR/pids); stop it or set ECHOSTREAM_VAR"
+    fi
+}
+
+# Renders template $1 into file $2, replacing each @NAME@ given as NAME=VALUE;
+# fails on a placeholder left unreplaced, so a typo never reaches a server.
+render() {
+    local tmpl=$1 out=$2 text kv left
+    shift 2
+    text=$(<"$tmpl")
+    for kv in "$@"; do
+        text=${text//"@${kv%%=*}@"/"${kv#*=}"}
+    done
+    left=$(grep -o '@[A-Z_]\+@' <<<"$text" | sort -u | tr '\n' ' ' || true)
+    [ -z "$left" ] || die "$tmpl: unknown placeholder(s) $left"
+    printf '%s\n' "$text" >"$out.tmp"
+    mv -f "$out.tmp" "$out"
+}
+
+# Prints field $2 of JSON file $1.
+json_field() {
+    node -e 'process.stdout.write(String(
+        JSON.parse(require("fs").readFileSync(process.argv[1]))[process.argv[2]]
+    ))' "$1" "$2"
+}
+
+# --- processes ----------------------------------------------------------
+
+# Starts process $1 with command "${@:2}" in its own session, its output
+# appended to var/log/$1.log, and records its pid.
+launch() {
+    local name=$1
+    shift
+    printf '\n=== %s: started by run.sh\n' "$(date '+%F %T')" \
+        >>"$LOG_DIR/$name.log"
+    setsid "$@" </dev/null >>"$LOG_DIR/$name.log" 2>&1 9>&- &
+    PID[$name]=$!
+    STARTED_AT[$name]=$SECONDS
+    write_pids
+}
+
+# Records the running pids, for a person cleaning up after a crash.
+write_pids() {
+    local name
+    for name in "${!PID[@]}"; do
+        printf '%s %s\n' "$name" "${PID[$name]}"
+    done >"$RUN_DIR/pids"
+}
+
+# Starts one named process (redis, cognito, nginx or a worker).
+start_one() {
+    local name=$1
+    case $name in
+    redis)
+        launch redis redis-server "$RUN_DIR/redis.conf"
+        ;;
+    cognito)
+        # cognito-local keeps its data in .cognito/ of its working
+        # directory; the SDK variable keeps a notice out of its log
+        local js="$ROOT/node_modules/cognito-local/lib/bin/start.js"
+        printf '\n=== %s: started by run.sh\n' "$(date '+%F %T')" \
+            >>"$LOG_DIR/cognito.log"
+        (cd "$VAR/cognito" && HOST=127.0.0.1 PORT=$COGNITO_PORT \
+            AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE=1 \
+            exec setsid node "$js" </dev/null >>"$LOG_DIR/cognito.log" \
+            2>&1 9>&-) &
+        PID[cognito]=$!
+        STARTED_AT[cognito]=$SECONDS
+        write_pids
+        ;;
+    nginx)
+        launch nginx "$NGINX" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" \
+            -e stderr
+        ;;
+    *)
+        local args=()
+        if [ -n "${ECHOSTREAM_CONFIG:-}" ]; then
+            args=(--config "$ECHOSTREAM_CONFIG")
+        fi
+        ECHOSTREAM_REDIS="unix://$SOCK" \
+            launch "$name" "$ROOT/build/bin/echostream-$name" "${args[@]}"
+        ;;
+    esac
+}
+
+# True while process $1 runs.
+alive() {
+    local pid=${PID[$1]:-}
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# Waits up to $2 seconds for the readiness check "${@:3}" of process $1;
+# fails with the process's log when it dies or never gets ready.
+wait_ready() {
+    local name=$1 limit=$2 end
+    shift 2
+    end=$((SECONDS + limit))
+    until "$@" >/dev/null 2>&1; do
+        if ! alive "$name"; then
+            show_log_tail "$name"
+            die "$name exited during start-up (log: $LOG_DIR/$name.log)"
+        fi
+        if [ "$SECONDS" -ge "$end" ]; then
+            show_log_tail "$name"
+            die "$name was not ready after ${limit}s" \
+                "(log: $LOG_DIR/$name.log)"
+        fi
+        sleep 0.1
+    done
+}
+
+# Readiness checks, one per server.
+redis_ready() {
+    [ "$(redis-cli -s "$SOCK" ping 2>/dev/null)" = PONG ]
+}
+cognito_ready() {
+    curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$COGNITO_PORT/health"
+}
+nginx_ready() {
+    # any HTTP answer will do: /healthz says 503 until the workers report
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+        "http://127.0.0.1:$HTTP_PORT/healthz")" != 000 ]
+}
+
+# Stops process $1: SIGTERM (SIGQUIT for nginx's graceful stop), then
+# SIGKILL to its whole session after STOP_TIMEOUT seconds.
+stop_one() {
+    local name=$1 pid=${PID[$1]:-} sig=TERM end
+    [ -n "$pid" ] || return 0
+    [ "$name" = nginx ] && sig=QUIT
+    kill -s "$sig" "$pid" 2>/dev/null || true
+    end=$((SECONDS + STOP_TIMEOUT))
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "$name (pid $pid) did not stop in ${STOP_TIMEOUT}s; killing it"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null ||
+            true
+    fi
+    wait "$pid" 2>/dev/null || true
+    unset "PID[$name]"
+}
+
+# Stops every process this script started, in STOP_ORDER. Idempotent.
+stop_all() {
+    local name
+    [ "$STOPPING" -eq 0 ] || return 0
+    STOPPING=1
+    [ "${#PID[@]}" -gt 0 ] && say "stopping"
+    for name in "${STOP_ORDER[@]}"; do
+        stop_one "$name"
+    done
+    rm -f "$RUN_DIR/pids"
+}
+
+# Signal handler: an orderly stop, then exit 0 (a requested stop succeeded).
+on_signal() {
+    trap '' INT TERM HUP
+    stop_all
+    say "stopped"
+    exit 0
+}
+
+# EXIT handler: nothing outlives the script, whatever made it exit.
+on_exit() {
+    local rc=$?
+    stop_all
+    exit "$rc"
+}
+
+# --- start-up -----------------------------------------------------------
+
+# Renders redis.conf and starts Redis (data in var/redis).
+start_redis() {
+    render "$ROOT/conf/redis.conf.in" "$RUN_DIR/redis.conf" \
+        "PORT=$REDIS_PORT" "SOCKET=$SOCK" "DIR=$VAR/redis"
+    start_one redis
+    wait_ready redis 30 redis_ready
+}
+
+# Starts cognito-local with tokens issued for its own address, then makes
+# sure the pool, app client and demo user exist and writes config.json.
+start_cognito() {
+    local endpoint="http://127.0.0.1:$COGNITO_PORT"
+    node "$ROOT/deploy/local/cognito-setup.mjs" issuer \
+        --dir "$VAR/cognito" --issuer "$endpoint"
+    start_one cognito
+    wait_ready cognito 30 cognito_ready
+    node "$ROOT/deploy/local/cognito-setup.mjs" setup --dir "$VAR/cognito" \
+        --endpoint "$endpoint" --api-base "http://127.0.0.1:$HTTP_PORT/api/v1" \
+        --out "$RUN_DIR/config.json" >>"$LOG_DIR/cognito.log" 2>&1 ||
+        {
+            show_log_tail cognito
+            die "setting up the user pool failed (log: $LOG_DIR/cognito.log)"
+        }
+}
+
+# Renders nginx.conf and starts nginx; readiness is /healthz answering.
+# nginx loads a private copy of the module: a rebuild while it runs (cp
+# rewrites the file in place) must not change code mapped into it.
+start_nginx() {
+    local pool client issuer module="$VAR/nginx/ngx_http_echostream_module.so"
+    cp -f "$MODULE_SO" "$module.tmp"
+    mv -f "$module.tmp" "$module"
+    pool=$(json_field "$VAR/cognito/ids.json" userPoolId)
+    client=$(json_field "$VAR/cognito/ids.json" clientId)
+    issuer="http://127.0.0.1:$COGNITO_PORT/$pool"
+    render "$ROOT/conf/nginx.conf.in" "$VAR/nginx/nginx.conf" \
+        "PREFIX=$VAR/nginx" "PORT=$HTTP_PORT" "MODULE=$module" \
+        "REDIS=unix://$SOCK" "WEB_ROOT=$ROOT/web" "RUN_DIR=$RUN_DIR" \
+        "LOG_DIR=$LOG_DIR" "USER=$(id -un)" "GROUP=$(id -gn)" \
+        "COGNITO_ENDPOINT=http://127.0.0.1:$COGNITO_PORT" \
+        "COGNITO_REGION=us-east-1" "COGNITO_POOL_ID=$pool" \
+        "COGNITO_CLIENT_ID=$client" "COGNITO_ISSUER=$issuer" \
+        "COGNITO_JWKS=$issuer/.well-known/jwks.json"
+    "$NGINX" -t -q -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -e stderr \
+        >>"$LOG_DIR/nginx.log" 2>&1 || {
+        show_log_tail nginx
+        die "nginx rejected $VAR/nginx/nginx.conf (log: $LOG_DIR/nginx.log)"
+    }
+    start_one nginx
+    wait_ready nginx 30 nginx_ready
+}
+
+# Prints how to use what now runs.
+banner() {
+    local user password logs
+    logs=$(
+        IFS=,
+        printf '%s' "redis,cognito,nginx,${WORKERS[*]}"
+    )
+    user=$(sed -n 's/^email: //p' "$VAR/cognito/demo-user.txt")
+    password=$(sed -n 's/^password: //p' "$VAR/cognito/demo-user.txt")
+    cat <<EOF
+
+  EchoStream is running.
+
+    Dashboard  http://127.0.0.1:$HTTP_PORT/
+    Sign in    $user  /  $password
+               (stored in $VAR/cognito/demo-user.txt)
+    API        http://127.0.0.1:$HTTP_PORT/api/v1
+    Redis      redis-cli -s $SOCK   (or -p $REDIS_PORT)
+    Logs       $LOG_DIR/{$logs}.log
+               nginx access and error logs: $VAR/nginx/logs/
+
+  Ctrl-C to stop.
+
+EOF
+}
+
+# --- supervision --------------------------------------------------------
+
+# Notices a process that died and schedules its restart with a back-off
+# that doubles on each quick death and resets after a minute of running.
+reap_one() {
+    local name=$1 pid=${PID[$1]} rc=0 ran backoff how
+    wait "$pid" 2>/dev/null || rc=$?
+    unset "PID[$name]"
+    how="with status $rc"
+    if [ "$rc" -gt 128 ]; then
+        how="on signal $(kill -l "$((rc - 128))" 2>/dev/null || echo "$rc")"
+    fi
+    ran=$((SECONDS - STARTED_AT[$name]))
+    backoff=${BACKOFF[$name]:-1}
+    if [ "$ran" -ge 60 ]; then
+        backoff=1
+    fi
+    say "$name (pid $pid) exited $how after ${ran}s;" \
+        "restarting in ${backoff}s (log: $LOG_DIR/$name.log)"
+    RESTART_AT[$name]=$((SECONDS + backoff))
+    BACKOFF[$name]=$((backoff * 2 > MAX_BACKOFF ? MAX_BACKOFF : backoff * 2))
+    write_pids
+}
+
+# One supervision pass: reap the dead, restart those whose back-off is over.
+check_all() {
+    local name
+    for name in "${START_ORDER[@]}"; do
+        if [ -n "${PID[$name]:-}" ]; then
+            alive "$name" || reap_one "$name"
+        elif [ -n "${RESTART_AT[$name]:-}" ] &&
+            [ "$SECONDS" -ge "${RESTART_AT[$name]}" ]; then
+            unset "RESTART_AT[$name]"
+            say "restarting $name"
+            start_one "$name"
+        fi
+    done
+}
+
+# Runs until a signal arrives (the handler exits).
+supervise() {
+    while :; do
+        # a signal interrupts `wait` at once, unlike a foreground sleep
+        sleep 1 9>&- &
+        wait "$!" || true
+        check_all
+    done
+}
+
+main() {
+    trap on_exit EXIT
+    trap on_signal INT TERM HUP
+    if [ "${ECHOSTREAM_SKIP_DEPS:-0}" != 1 ]; then
+        "$ROOT/deploy/local/install-deps.sh"
+    fi
+    init_paths
+    check_build
+    take_lock
+    check_ports
+    say "state in $VAR, logs in $LOG_DIR"
+
+    start_redis
+    start_cognito
+    local w
+    for w in "${WORKERS[@]}"; do
+        start_one "$w"
+    done
+    start_nginx
+    for w in "${WORKERS[@]}"; do
+        alive "$w" || {
+            show_log_tail "$w"
+            die "echostream-$w exited during start-up"
+        }
+    done
+    banner
+    supervise
+}
+
+main "$@"

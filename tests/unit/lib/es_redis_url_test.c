@@ -1,0 +1,221 @@
+/*
+ * es_redis_url_test.c - unit tests for lib/es_redis_url.c.
+ *
+ * Every accepted form is parsed into its fields; every rejected one must
+ * fail with a message that says what was expected, because the message is
+ * what an operator sees when ECHOSTREAM_REDIS is wrong.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "es_redis_url.h"
+
+/* Parses s, expecting success. */
+static void parse_ok(const char *s, es_redis_url *u)
+{
+    char err[256] = "";
+
+    if (es_redis_url_parse(s, u, err, sizeof(err)) != 0) {
+        fail_msg("rejected \"%s\": %s", s, err);
+    }
+}
+
+/* Parses s, expecting failure with a message holding want. */
+static void parse_fails(const char *s, const char *want)
+{
+    es_redis_url u;
+    char err[256] = "";
+
+    if (es_redis_url_parse(s, &u, err, sizeof(err)) == 0) {
+        fail_msg("accepted \"%s\"", s);
+    }
+    if (strstr(err, want) == NULL) {
+        fail_msg("\"%s\": message \"%s\" lacks \"%s\"", s, err, want);
+    }
+}
+
+static void test_host_port_db_form(void **state)
+{
+    es_redis_url u;
+
+    (void)state;
+    parse_ok("redis://127.0.0.1:6380/3", &u);
+    assert_int_equal(u.is_unix, 0);
+    assert_string_equal(u.host, "127.0.0.1");
+    assert_int_equal(u.port, 6380);
+    assert_int_equal(u.db, 3);
+    assert_string_equal(u.password, "");
+}
+
+static void test_port_and_db_default(void **state)
+{
+    es_redis_url u;
+
+    (void)state;
+    parse_ok("redis://localhost", &u);
+    assert_string_equal(u.host, "localhost");
+    assert_int_equal(u.port, 6379);
+    assert_int_equal(u.db, 0);
+    parse_ok("redis://localhost/", &u);
+    assert_int_equal(u.port, 6379);
+    assert_int_equal(u.db, 0);
+    parse_ok("redis://localhost/15", &u);
+    assert_int_equal(u.port, 6379);
+    assert_int_equal(u.db, 15);
+    parse_ok("redis://redis.internal:7000", &u);
+    assert_string_equal(u.host, "redis.internal");
+    assert_int_equal(u.port, 7000);
+    assert_int_equal(u.db, 0);
+}
+
+static void test_password_form(void **state)
+{
+    es_redis_url u;
+
+    (void)state;
+    parse_ok("redis://:p4ss:w@rd@10.0.0.1:6390/2", &u);
+    assert_string_equal(u.password, "p4ss:w@rd");
+    assert_string_equal(u.host, "10.0.0.1");
+    assert_int_equal(u.port, 6390);
+    assert_int_equal(u.db, 2);
+    parse_ok("redis://:@h", &u);
+    assert_string_equal(u.password, "");
+    assert_string_equal(u.host, "h");
+}
+
+static void test_port_range_edges(void **state)
+{
+    es_redis_url u;
+
+    (void)state;
+    parse_ok("redis://h:1", &u);
+    assert_int_equal(u.port, 1);
+    parse_ok("redis://h:65535", &u);
+    assert_int_equal(u.port, 65535);
+    parse_fails("redis://h:0", "port");
+    parse_fails("redis://h:65536", "port");
+    parse_fails("redis://h:", "port");
+    parse_fails("redis://h:-1", "port");
+    parse_fails("redis://h:80x", "port");
+    parse_fails("redis://h:9999999999999", "port");
+}
+
+static void test_unix_socket_form(void **state)
+{
+    es_redis_url u;
+
+    (void)state;
+    parse_ok("unix:///run/redis/redis.sock", &u);
+    assert_int_equal(u.is_unix, 1);
+    assert_string_equal(u.path, "/run/redis/redis.sock");
+    assert_int_equal(u.db, 0);
+    parse_ok("unix:///tmp/r.sock?db=4", &u);
+    assert_int_equal(u.is_unix, 1);
+    assert_string_equal(u.path, "/tmp/r.sock");
+    assert_int_equal(u.db, 4);
+}
+
+static void test_unix_socket_errors(void **state)
+{
+    char longpath[300];
+
+    (void)state;
+    parse_fails("unix://relative.sock", "absolute");
+    parse_fails("unix://", "absolute");
+    parse_fails("unix://?db=1", "absolute");
+    parse_fails("unix:///tmp/r.sock?db=", "?db=N");
+    parse_fails("unix:///tmp/r.sock?db=x", "?db=N");
+    parse_fails("unix:///tmp/r.sock?dbx=1", "?db=N");
+    parse_fails("unix:///tmp/r.sock?db=1001", "?db=N");
+    strcpy(longpath, "unix:///");
+    memset(longpath + 8, 'p', 260);
+    longpath[268] = '\0';
+    parse_fails(longpath, "256");
+}
+
+static void test_unknown_scheme_is_rejected(void **state)
+{
+    (void)state;
+    parse_fails("", "expected redis://");
+    parse_fails("localhost:6379", "expected redis://");
+    parse_fails("rediss://h:6379", "expected redis://");
+    parse_fails("http://h:6379", "expected redis://");
+    parse_fails("REDIS://h", "expected redis://");
+}
+
+static void test_host_errors(void **state)
+{
+    char longhost[300];
+
+    (void)state;
+    parse_fails("redis://", "host");
+    parse_fails("redis:///0", "host");
+    parse_fails("redis://:6379", "host");
+    parse_fails("redis://:pw@", "host");
+    strcpy(longhost, "redis://");
+    memset(longhost + 8, 'h', 260);
+    longhost[268] = '\0';
+    parse_fails(longhost, "host");
+}
+
+static void test_password_errors(void **state)
+{
+    char longpw[300];
+
+    (void)state;
+    parse_fails("redis://secret@h", ":password@");
+    strcpy(longpw, "redis://:");
+    memset(longpw + 9, 'p', 200);
+    strcpy(longpw + 209, "@h");
+    parse_fails(longpw, "password too long");
+}
+
+static void test_db_errors(void **state)
+{
+    es_redis_url u;
+
+    (void)state;
+    parse_ok("redis://h/1000", &u);
+    assert_int_equal(u.db, 1000);
+    parse_fails("redis://h/1001", "database");
+    parse_fails("redis://h/x", "database");
+    parse_fails("redis://h/1/2", "database");
+    parse_fails("redis://h/-1", "database");
+    parse_fails("redis://h:6379/0?x=1", "database");
+}
+
+static void test_error_message_never_holds_password(void **state)
+{
+    es_redis_url u;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(
+        es_redis_url_parse("redis://:hunter2@h:99999/0", &u, err, sizeof(err)),
+        -1);
+    assert_null(strstr(err, "hunter2"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_host_port_db_form),
+        cmocka_unit_test(test_port_and_db_default),
+        cmocka_unit_test(test_password_form),
+        cmocka_unit_test(test_port_range_edges),
+        cmocka_unit_test(test_unix_socket_form),
+        cmocka_unit_test(test_unix_socket_errors),
+        cmocka_unit_test(test_unknown_scheme_is_rejected),
+        cmocka_unit_test(test_host_errors),
+        cmocka_unit_test(test_password_errors),
+        cmocka_unit_test(test_db_errors),
+        cmocka_unit_test(test_error_message_never_holds_password),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
