@@ -1,0 +1,39 @@
+# mk/module.mk - builds the nginx module, included by the top Makefile.
+#
+#   make module   build/ngx_http_echostream_module.so
+#
+# The module is built out of tree against Debian's nginx-dev sources in
+# /usr/share/nginx/src, configured with the same flags as the installed
+# nginx (conf_flags, which sets --with-compat) so the .so loads into
+# /usr/sbin/nginx. configure writes only into build/nginx/ (--builddir),
+# never into /usr/share/nginx/src; it is slow, so it runs once (a stamp
+# file records success) and again only when the addon file changes.
+# nginx's own Makefile then recompiles just the changed module objects,
+# with its -Werror.
+
+NGX_SRC_DIR      := /usr/share/nginx/src
+NGX_BUILD_DIR    := $(CURDIR)/build/nginx
+MODULE_SO        := build/ngx_http_echostream_module.so
+MODULE_CONF_FLAGS := --with-cc-opt="-g -O2 -fPIC" --with-ld-opt=-fPIC
+MODULE_SRC       := config $(wildcard ngx_echostream_module/*.c) \
+                    $(wildcard ngx_echostream_module/*.h) \
+                    lib/es_redis_url.c lib/es_redis_url.h lib/es_keys.h
+
+.PHONY: module
+module: $(MODULE_SO)
+
+$(NGX_BUILD_DIR)/.configured: config mk/module.mk
+	@mkdir -p $(NGX_BUILD_DIR)
+	@rm -f $@
+	cd $(NGX_SRC_DIR) && bash -c '. ./conf_flags && ./configure \
+	    $(MODULE_CONF_FLAGS) "$${NGX_CONF_FLAGS[@]}" \
+	    --add-dynamic-module=$(CURDIR) --builddir=$(NGX_BUILD_DIR)' \
+	    > $(NGX_BUILD_DIR)/configure.log 2>&1 \
+	    || { tail -20 $(NGX_BUILD_DIR)/configure.log; exit 1; }
+	@touch $@
+
+$(MODULE_SO): $(NGX_BUILD_DIR)/.configured $(MODULE_SRC)
+	$(MAKE) -C $(NGX_SRC_DIR) -f $(NGX_BUILD_DIR)/Makefile modules
+	@# copy then rename: an nginx that has the old file loaded keeps it intact
+	cp $(NGX_BUILD_DIR)/ngx_http_echostream_module.so $@.tmp
+	mv -f $@.tmp $@

@@ -1,0 +1,364 @@
+/*
+ * ngx_http_echostream_module.c - the EchoStream nginx module: directives,
+ * configuration and the per-worker Redis connection's lifetime.
+ *
+ * Directives:
+ *   echostream_redis URL;             http; redis://host:port/db or
+ *                                     unix:///path (default
+ *                                     redis://127.0.0.1:6379/0)
+ *   echostream_redis_timeout MS;      http, server, location; default 1000
+ *   echostream_expect_workers name …; http, server, location; default
+ *                                     "ingest mirror"
+ *   echostream_healthz;               location: the /healthz handler
+ *
+ * Everything is checked when the configuration is read, so a bad value
+ * fails "nginx -t" with the directive's name; the Redis host is resolved
+ * there too, because a name lookup would block a worker.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_echostream_module.h"
+#include "ngx_http_echostream_redis.h"
+
+#define NGX_HTTP_ECHOSTREAM_DEFAULT_REDIS "redis://127.0.0.1:6379/0"
+
+static void *ngx_http_echostream_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_echostream_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_echostream_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_echostream_merge_loc_conf(ngx_conf_t *cf, void *parent,
+                                                void *child);
+static char *ngx_http_echostream_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+                                       void *conf);
+static char *ngx_http_echostream_timeout(ngx_conf_t *cf, ngx_command_t *cmd,
+                                         void *conf);
+static char *ngx_http_echostream_expect_workers(ngx_conf_t *cf,
+                                                ngx_command_t *cmd, void *conf);
+static char *ngx_http_echostream_healthz(ngx_conf_t *cf, ngx_command_t *cmd,
+                                         void *conf);
+static ngx_int_t ngx_http_echostream_parse_redis(ngx_conf_t *cf, ngx_str_t *url,
+                                                 es_redis_url *out);
+static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle);
+static void ngx_http_echostream_exit_process(ngx_cycle_t *cycle);
+
+static ngx_command_t ngx_http_echostream_commands[] = {
+
+    {ngx_string("echostream_redis"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     ngx_http_echostream_redis, NGX_HTTP_MAIN_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("echostream_redis_timeout"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
+         NGX_CONF_TAKE1,
+     ngx_http_echostream_timeout, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("echostream_expect_workers"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
+         NGX_CONF_1MORE,
+     ngx_http_echostream_expect_workers, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("echostream_healthz"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+     ngx_http_echostream_healthz, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
+    ngx_null_command};
+
+static ngx_http_module_t ngx_http_echostream_module_ctx = {
+    NULL, /* preconfiguration */
+    NULL, /* postconfiguration */
+
+    ngx_http_echostream_create_main_conf, /* create main configuration */
+    ngx_http_echostream_init_main_conf,   /* init main configuration */
+
+    NULL, /* create server configuration */
+    NULL, /* merge server configuration */
+
+    ngx_http_echostream_create_loc_conf, /* create location configuration */
+    ngx_http_echostream_merge_loc_conf   /* merge location configuration */
+};
+
+ngx_module_t ngx_http_echostream_module = {
+    NGX_MODULE_V1,
+    &ngx_http_echostream_module_ctx,  /* module context */
+    ngx_http_echostream_commands,     /* module directives */
+    NGX_HTTP_MODULE,                  /* module type */
+    NULL,                             /* init master */
+    NULL,                             /* init module */
+    ngx_http_echostream_init_process, /* init process */
+    NULL,                             /* init thread */
+    NULL,                             /* exit thread */
+    ngx_http_echostream_exit_process, /* exit process */
+    NULL,                             /* exit master */
+    NGX_MODULE_V1_PADDING};
+
+static void *ngx_http_echostream_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_echostream_main_conf_t *emcf;
+
+    emcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_echostream_main_conf_t));
+    if (emcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     emcf->redis = { 0 };
+     *     emcf->redis_set = 0;
+     *     emcf->used = 0;
+     */
+
+    return emcf;
+}
+
+static char *ngx_http_echostream_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_echostream_main_conf_t *emcf = conf;
+    ngx_str_t url = ngx_string(NGX_HTTP_ECHOSTREAM_DEFAULT_REDIS);
+
+    if (emcf->redis_set) {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_http_echostream_parse_redis(cf, &url, &emcf->redis) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+static void *ngx_http_echostream_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_echostream_loc_conf_t *elcf;
+
+    elcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_echostream_loc_conf_t));
+    if (elcf == NULL) {
+        return NULL;
+    }
+
+    elcf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    elcf->expect_workers = NGX_CONF_UNSET_PTR;
+
+    return elcf;
+}
+
+static char *ngx_http_echostream_merge_loc_conf(ngx_conf_t *cf, void *parent,
+                                                void *child)
+{
+    ngx_http_echostream_loc_conf_t *prev = parent;
+    ngx_http_echostream_loc_conf_t *conf = child;
+    ngx_str_t *name;
+
+    ngx_conf_merge_msec_value(conf->redis_timeout, prev->redis_timeout, 1000);
+
+    ngx_conf_merge_ptr_value(conf->expect_workers, prev->expect_workers, NULL);
+
+    if (conf->expect_workers == NULL) {
+        conf->expect_workers = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+        if (conf->expect_workers == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        name = ngx_array_push_n(conf->expect_workers, 2);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_str_set(&name[0], "ingest");
+        ngx_str_set(&name[1], "mirror");
+    }
+
+    return NGX_CONF_OK;
+}
+
+static char *ngx_http_echostream_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+                                       void *conf)
+{
+    ngx_http_echostream_main_conf_t *emcf = conf;
+    ngx_str_t *value;
+
+    if (emcf->redis_set) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_echostream_parse_redis(cf, &value[1], &emcf->redis) !=
+        NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    emcf->redis_set = 1;
+
+    return NGX_CONF_OK;
+}
+
+/*
+ * Parses a Redis URL into out and resolves a host name to its first
+ * address, so that connecting in a worker never waits on DNS. The URL may
+ * hold a password: it never appears in a message.
+ */
+static ngx_int_t ngx_http_echostream_parse_redis(ngx_conf_t *cf, ngx_str_t *url,
+                                                 es_redis_url *out)
+{
+    char err[128];
+    u_char *text;
+    ngx_url_t u;
+    size_t len;
+
+    /* the URL needs its NUL: configuration tokens have one, be sure */
+    text = ngx_pnalloc(cf->pool, url->len + 1);
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+    ngx_cpystrn(text, url->data, url->len + 1);
+
+    if (es_redis_url_parse((char *)text, out, err, sizeof(err)) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"echostream_redis\" has an invalid URL: %s", err);
+        return NGX_ERROR;
+    }
+
+    if (out->is_unix) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url.data = (u_char *)out->host;
+    u.url.len = ngx_strlen(out->host);
+    u.default_port = (in_port_t)out->port;
+    u.no_port = 1;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"echostream_redis\" host \"%s\" not resolved: %s",
+                           out->host, u.err ? u.err : "no address");
+        return NGX_ERROR;
+    }
+
+    len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                        (u_char *)out->host, sizeof(out->host) - 1, 0);
+    out->host[len] = '\0';
+
+    return NGX_OK;
+}
+
+/*
+ * "echostream_redis_timeout MS": a bare number is milliseconds (nginx's own
+ * time slots would read it as seconds); "2s" or "500ms" work too.
+ */
+static char *ngx_http_echostream_timeout(ngx_conf_t *cf, ngx_command_t *cmd,
+                                         void *conf)
+{
+    ngx_http_echostream_loc_conf_t *elcf = conf;
+    ngx_str_t *value;
+    ngx_int_t ms;
+
+    if (elcf->redis_timeout != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    ms = ngx_atoi(value[1].data, value[1].len);
+    if (ms == NGX_ERROR) {
+        ms = ngx_parse_time(&value[1], 0);
+    }
+
+    if (ms == NGX_ERROR || ms <= 0 || ms > 3600000) {
+        return "needs milliseconds between 1 and 3600000";
+    }
+
+    elcf->redis_timeout = (ngx_msec_t)ms;
+
+    return NGX_CONF_OK;
+}
+
+static char *ngx_http_echostream_expect_workers(ngx_conf_t *cf,
+                                                ngx_command_t *cmd, void *conf)
+{
+    ngx_http_echostream_loc_conf_t *elcf = conf;
+    ngx_str_t *value, *name;
+    ngx_uint_t i, j;
+    u_char ch;
+
+    if (elcf->expect_workers != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    elcf->expect_workers =
+        ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(ngx_str_t));
+    if (elcf->expect_workers == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        /* worker names are what the workers put before ':' in es:workers */
+        for (j = 0; j < value[i].len; j++) {
+            ch = value[i].data[j];
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                  ch == '-' || ch == '_')) {
+                break;
+            }
+        }
+
+        if (value[i].len == 0 || value[i].len > 64 || j < value[i].len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid worker name \"%V\" in "
+                               "\"echostream_expect_workers\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        name = ngx_array_push(elcf->expect_workers);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *name = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+static char *ngx_http_echostream_healthz(ngx_conf_t *cf, ngx_command_t *cmd,
+                                         void *conf)
+{
+    ngx_http_core_loc_conf_t *clcf;
+    ngx_http_echostream_main_conf_t *emcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_echostream_healthz_handler;
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_echostream_module);
+    emcf->used = 1;
+
+    return NGX_CONF_OK;
+}
+
+static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_echostream_main_conf_t *emcf;
+
+    /* cache manager and loader processes serve no requests */
+    if (ngx_process != NGX_PROCESS_WORKER &&
+        ngx_process != NGX_PROCESS_SINGLE) {
+        return NGX_OK;
+    }
+
+    emcf =
+        ngx_http_cycle_get_module_main_conf(cycle, ngx_http_echostream_module);
+    if (emcf == NULL || !(emcf->used || emcf->redis_set)) {
+        return NGX_OK;
+    }
+
+    return ngx_http_echostream_redis_init_process(cycle, &emcf->redis);
+}
+
+static void ngx_http_echostream_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_echostream_redis_exit_process(cycle);
+}

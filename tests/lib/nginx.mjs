@@ -1,0 +1,144 @@
+// nginx.mjs - runs the real nginx with the EchoStream module for tests.
+//
+// The configuration is conf/nginx.conf.in, the same template `make run`
+// uses, rendered into a fresh prefix directory per nginx, so several run
+// side by side and nothing is written outside the temporary directory.
+// Extra directives go where the template marks them: extraConf at http
+// level, serverConf inside the server block.
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync }
+  from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ROOT, BUILD, tmpDir, freePort, startProc, waitFor, sleep }
+  from './harness.mjs';
+
+export const NGINX = process.env.ES_NGINX || '/usr/sbin/nginx';
+export const MODULE = process.env.ES_NGINX_MODULE
+  || path.join(BUILD, 'ngx_http_echostream_module.so');
+const TEMPLATE = path.join(ROOT, 'conf', 'nginx.conf.in');
+
+const HTTP_MARK = '    # (tests insert extra http-level directives here)';
+const SERVER_MARK = '        # (tests insert extra server-level directives here)';
+
+// Renders the template; every @NAME@ must get a value.
+export function renderNginxConf(vars, { extraConf = '', serverConf = '' } = {}) {
+  let text = readFileSync(TEMPLATE, 'utf8');
+  for (const [k, v] of Object.entries(vars)) {
+    text = text.split(`@${k}@`).join(String(v));
+  }
+  const left = text.match(/@[A-Z_]+@/g);
+  if (left) throw new Error(`${TEMPLATE}: no value for ${[...new Set(left)]}`);
+  if (!text.includes(HTTP_MARK) || !text.includes(SERVER_MARK)) {
+    throw new Error(`${TEMPLATE}: insertion marks are missing`);
+  }
+  return text.replace(HTTP_MARK, `${HTTP_MARK}\n${extraConf}`)
+    .replace(SERVER_MARK, `${SERVER_MARK}\n${serverConf}`);
+}
+
+// Creates a prefix directory with logs/, tmp/ and a rendered nginx.conf.
+async function preparePrefix({ redisUrl, webRoot, runDir, extraConf,
+                               serverConf, port }) {
+  if (!existsSync(MODULE)) {
+    throw new Error(`${MODULE} is missing: run make module first`);
+  }
+  const prefix = await tmpDir('es-nginx-');
+  // workers may run as another user than the test: let them in
+  chmodSync(prefix, 0o755);
+  mkdirSync(path.join(prefix, 'logs'));
+  mkdirSync(path.join(prefix, 'tmp'));
+  let rd = runDir;
+  if (!rd) {
+    rd = path.join(prefix, 'run');
+    mkdirSync(rd);
+    writeFileSync(path.join(rd, 'config.json'), '{"test":true}\n');
+  }
+  const { username } = os.userInfo();
+  const group = process.getgid() === 0 ? 'root' : username;
+  const conf = renderNginxConf({
+    PREFIX: prefix, PORT: port, MODULE, REDIS: redisUrl,
+    WEB_ROOT: webRoot || path.join(ROOT, 'web'), RUN_DIR: rd,
+    USER: username, GROUP: group,
+  }, { extraConf, serverConf });
+  const confPath = path.join(prefix, 'nginx.conf');
+  writeFileSync(confPath, conf);
+  return { prefix, confPath, runDir: rd };
+}
+
+// Runs `nginx -t` on a rendered configuration: {ok, output}.
+export async function nginxConfTest({ redisUrl = 'redis://127.0.0.1:1/0',
+                                      extraConf = '', serverConf = '' } = {}) {
+  const port = await freePort();
+  const { prefix, confPath } = await preparePrefix({ redisUrl, extraConf,
+    serverConf, port });
+  const p = startProc(NGINX, ['-t', '-p', `${prefix}/`, '-c', confPath,
+    '-e', 'stderr'], { name: 'nginx-t' });
+  const { code } = await p.exited;
+  return { ok: code === 0, output: p.output() };
+}
+
+function portAnswers(port) {
+  return new Promise((resolve) => {
+    const s = net.createConnection(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+// Starts nginx in the foreground (daemon off) under the harness, waits until
+// its port answers. Returns {port, url, prefix, runDir, proc, errorLog(),
+// stop(), reload()}.
+export async function startNginx({ redisUrl, webRoot, runDir, extraConf = '',
+                                   serverConf = '' } = {}) {
+  const port = await freePort();
+  const prep = await preparePrefix({ redisUrl, webRoot, runDir, extraConf,
+    serverConf, port });
+  const logPath = path.join(prep.prefix, 'logs', 'error.log');
+  const proc = startProc(NGINX, ['-p', `${prep.prefix}/`, '-c', prep.confPath,
+    '-e', 'stderr'], { name: 'nginx' });
+  let exited = null;
+  proc.exited.then((e) => { exited = e; });
+  const errorLog = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8')
+                                              : '');
+  await waitFor(async () => {
+    if (exited) {
+      throw new Error(`nginx exited (${JSON.stringify(exited)}): ` +
+                      `${proc.output()}\n${errorLog()}`);
+    }
+    return portAnswers(port);
+  }, { timeout: 15000, what: `nginx on port ${port}` });
+  // both workers up: a request to a worker that is still starting is fine,
+  // but tests counting worker log lines want them all
+  await waitFor(() => (errorLog().match(/start worker process \d+/g) || [])
+    .length >= 2, { timeout: 10000, what: 'nginx workers' });
+
+  const n = {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    prefix: prep.prefix,
+    runDir: prep.runDir,
+    proc,
+    errorLog,
+    async stop() {
+      if (exited) return;
+      proc.kill('SIGQUIT');
+      const done = await Promise.race([proc.exited.then(() => true),
+        sleep(8000).then(() => false)]);
+      if (!done) {
+        proc.kill('SIGKILL');
+        await proc.exited;
+      }
+    },
+    // SIGHUP, then waits for the new generation of workers to start.
+    async reload() {
+      const before = (errorLog().match(/start worker processes/g) || [])
+        .length;
+      proc.kill('SIGHUP');
+      await waitFor(() => (errorLog().match(/start worker processes/g) || [])
+        .length > before, { timeout: 10000, what: 'nginx reload' });
+    },
+  };
+  return n;
+}
