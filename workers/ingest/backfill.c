@@ -22,40 +22,6 @@
 #define MALFORMED_LOGGED 5
 #define EXCERPT          240
 
-static volatile sig_atomic_t trap_flag;
-
-static void on_trap(int sig)
-{
-    (void)sig;
-    if (trap_flag) {
-        es_request_stop();
-    }
-    trap_flag = 1;
-}
-
-void es_ingest_trap_begin(es_ingest_trap *t)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_trap;
-    sigemptyset(&sa.sa_mask);
-    /* no SA_RESTART: a blocking read of stdin returns EINTR */
-    sigaction(SIGTERM, &sa, &t->old_term);
-    sigaction(SIGINT, &sa, &t->old_int);
-}
-
-int es_ingest_trap_hit(void)
-{
-    return trap_flag || es_stopping();
-}
-
-void es_ingest_trap_end(es_ingest_trap *t)
-{
-    sigaction(SIGTERM, &t->old_term, NULL);
-    sigaction(SIGINT, &t->old_int, NULL);
-}
-
 typedef struct {
     long long lines, kept, malformed;
     long long t0, last_draw;
@@ -158,7 +124,6 @@ int es_backfill_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
     es_dump_parser parser = {0};
     es_dump_reader *rd = NULL;
     es_watchlist *wl = NULL;
-    es_ingest_trap trap;
     run_state st = {0};
     es_sink_stats ss = {0};
     char err[512];
@@ -166,7 +131,6 @@ int es_backfill_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
     double secs;
 
     (void)w;
-    es_ingest_trap_begin(&trap);
     if (!o->all) {
         wl = load_watchlist(r);
         if (wl == NULL) {
@@ -196,7 +160,7 @@ int es_backfill_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
 
         if ((st.lines & 1023) == 0) {
             long long now = es_mono_ms();
-            if (es_ingest_trap_hit()) {
+            if (es_stopping()) {
                 stopped = 1;
                 break;
             }
@@ -214,7 +178,7 @@ int es_backfill_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
         }
         if (got < 0) {
             if (es_dump_reader_interrupted(rd)) {
-                if (es_ingest_trap_hit()) {
+                if (es_stopping()) {
                     stopped = 1;
                     break;
                 }
@@ -280,7 +244,6 @@ int es_backfill_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
         ES_END);
 
 cleanup:
-    es_ingest_trap_end(&trap);
     es_dump_reader_close(rd);
     es_dump_comment_cleanup(&parser);
     es_watchlist_free(wl);

@@ -11,7 +11,6 @@
 #ifndef ES_INGEST_BACKFILL_H
 #define ES_INGEST_BACKFILL_H
 
-#include <signal.h>
 
 #include "es_heartbeat.h"
 #include "es_redis.h"
@@ -35,20 +34,5 @@ typedef struct {
  */
 int es_backfill_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
                     const es_backfill_opts *o);
-
-/*
- * Graceful stop for the batch sources (backfill, synthetic). The first
- * SIGTERM/SIGINT only raises a flag the source polls, so it can still write
- * its queued batch (the common handler would make every Redis call give up
- * at once); a second signal falls back to the common handler's immediate
- * stop. es_ingest_trap_end restores the previous handlers.
- */
-typedef struct {
-    struct sigaction old_term, old_int;
-} es_ingest_trap;
-
-void es_ingest_trap_begin(es_ingest_trap *t);
-int es_ingest_trap_hit(void);
-void es_ingest_trap_end(es_ingest_trap *t);
 
 #endif

@@ -388,8 +388,7 @@ int es_synthetic_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
     es_watchlist *wl = es_watchlist_new();
     long long batch = 500, produced = 0, start, last_refresh;
     double refresh_s = 2;
-    es_ingest_trap trap;
-    int rc = 0, lagging = 0, trapped = 0, unflushed = 0;
+    int rc = 0, lagging = 0, unflushed = 0;
     es_sink_stats stats;
 
     if (g == NULL || wl == NULL) {
@@ -408,8 +407,6 @@ int es_synthetic_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
     g->rng = ((uint64_t)es_now_ms() << 20) ^ (uint64_t)getpid() ^
              0xD1B54A32D192ED03ULL;
     zipf_build(g->author_cdf, N_AUTHORS);
-    es_ingest_trap_begin(&trap);
-    trapped = 1;
     if (es_watchlist_refresh(wl, r) < 0) {
         goto cleanup; /* stopping before anything was queued */
     }
@@ -418,7 +415,7 @@ int es_synthetic_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
            ES_INT("subreddits", g->nsubs), ES_END);
     start = last_refresh = es_mono_ms();
 
-    while (!es_ingest_trap_hit()) {
+    while (!es_stopping()) {
         long long now = es_mono_ms(), due, first, n;
         int add = 0, changed;
 
@@ -484,9 +481,6 @@ int es_synthetic_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
            ES_INT("rejected", stats.rejected), ES_END);
 
 cleanup:
-    if (trapped) {
-        es_ingest_trap_end(&trap);
-    }
     es_watchlist_free(wl);
     free(g);
     return rc;

@@ -1,0 +1,165 @@
+/*
+ * reddit_pacing.c - pacing arithmetic (see reddit_pacing.h).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "reddit_pacing.h"
+
+/* Weight of the newest observation in the rate estimate. */
+#define ES_RATE_ALPHA 0.3
+
+void es_bucket_init(es_bucket *b, double qpm, double capacity, long long now)
+{
+    b->per_ms = qpm / 60000.0;
+    b->capacity = capacity < 1 ? 1 : capacity;
+    b->tokens = b->capacity;
+    b->last_ms = now;
+}
+
+static void refill(es_bucket *b, long long now)
+{
+    if (now > b->last_ms) {
+        b->tokens += (double)(now - b->last_ms) * b->per_ms;
+        if (b->tokens > b->capacity) {
+            b->tokens = b->capacity;
+        }
+        b->last_ms = now;
+    }
+}
+
+long long es_bucket_wait_ms(es_bucket *b, long long now)
+{
+    refill(b, now);
+    if (b->tokens >= 1.0) {
+        return 0;
+    }
+    if (b->per_ms <= 0) {
+        return 60000;
+    }
+    return (long long)ceil((1.0 - b->tokens) / b->per_ms);
+}
+
+void es_bucket_take(es_bucket *b, long long now)
+{
+    refill(b, now);
+    b->tokens -= 1.0;
+}
+
+long long es_ratelimit_delay_ms(double remaining, double reset_s)
+{
+    if (!(reset_s > 0)) {
+        return 0;
+    }
+    if (reset_s > 3600) {
+        reset_s = 3600; /* a window is ten minutes; distrust the absurd */
+    }
+    if (remaining <= 1) {
+        return (long long)ceil(reset_s * 1000.0);
+    }
+    return (long long)(reset_s * 1000.0 / remaining);
+}
+
+double es_rate_update(double old, int have_old, double n_new, double elapsed_s)
+{
+    double obs;
+
+    if (!(elapsed_s > 0)) {
+        return have_old ? old : 0.0;
+    }
+    obs = n_new / elapsed_s;
+    if (!have_old) {
+        return obs;
+    }
+    return ES_RATE_ALPHA * obs + (1.0 - ES_RATE_ALPHA) * old;
+}
+
+double es_rate_from_span(size_t n, double oldest, double newest)
+{
+    double span = newest - oldest;
+
+    if (n < 2 || !(span > 0)) {
+        return -1;
+    }
+    return (double)(n - 1) / span;
+}
+
+double es_poll_interval(double rate, int pages, double min_s, double max_s)
+{
+    double iv = rate > 0 ? ES_POLL_TARGET / rate : max_s;
+
+    if (pages > 1) {
+        iv /= pages;
+    }
+    if (iv < min_s) {
+        iv = min_s;
+    }
+    if (iv > max_s) {
+        iv = max_s;
+    }
+    return iv;
+}
+
+double es_sub_qpm(double rate, double interval_s)
+{
+    double pages;
+
+    if (!(interval_s > 0)) {
+        return 0;
+    }
+    pages = ceil(rate * interval_s / ES_PAGE_SIZE);
+    if (pages < 1) {
+        pages = 1;
+    }
+    return pages * 60.0 / interval_s;
+}
+
+size_t es_budget_eval(const double *rate, const double *interval, size_t n,
+                      double budget_qpm, double *required_qpm, int *behind)
+{
+    double req = 0, stretch = 1;
+    size_t count = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        req += es_sub_qpm(rate[i], interval[i]);
+    }
+    if (budget_qpm > 0 && req > budget_qpm) {
+        stretch = req / budget_qpm;
+    }
+    for (size_t i = 0; i < n; i++) {
+        behind[i] = rate[i] * interval[i] * stretch > ES_LISTING_SAFE;
+        count += (size_t)behind[i];
+    }
+    *required_qpm = req;
+    return count;
+}
+
+/* Advances over a run of characters other than stop characters. */
+static const char *field(const char *s, const char *stops)
+{
+    const char *p = s;
+
+    while (*p && strchr(stops, *p) == NULL) {
+        p++;
+    }
+    return p == s ? NULL : p;
+}
+
+int es_user_agent_valid(const char *ua)
+{
+    const char *p = ua;
+
+    for (int i = 0; i < 2; i++) {
+        p = field(p, ": \t");
+        if (p == NULL || *p != ':') {
+            return 0;
+        }
+        p++;
+    }
+    p = field(p, ": \t");
+    if (p == NULL || strncmp(p, " (by /u/", 8) != 0) {
+        return 0;
+    }
+    p = field(p + 8, ") \t");
+    return p != NULL && strcmp(p, ")") == 0;
+}

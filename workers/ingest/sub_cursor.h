@@ -1,0 +1,49 @@
+/*
+ * sub_cursor.h - the poller's state of one subreddit, and its Redis copy.
+ *
+ * Hash es:{ingest}:cursor:<sub> holds before (fullname of the newest comment
+ * streamed), rate (EWMA comments/s), interval (s), last_poll_ms (wall
+ * clock) and last_new (comments found by the last poll). It is written
+ * after every flush of the sink, never before, and read back at start, so a
+ * restarted worker continues where the stream ends.
+ */
+#ifndef ES_INGEST_SUB_CURSOR_H
+#define ES_INGEST_SUB_CURSOR_H
+
+#include <stdint.h>
+
+#include "es_redis.h"
+
+typedef struct {
+    char name[24];       /* lower-case, validated */
+    char before[40];     /* "t1_…" or "" before the first comment */
+    uint64_t before_num; /* numeric id of before */
+    double rate;         /* comments/s estimate */
+    int have_rate;
+    double interval;        /* seconds between polls */
+    long long next_mono;    /* next poll (monotonic ms) */
+    long long last_poll_ms; /* wall clock of the last successful poll */
+    long long last_new;
+    int empty_streak; /* before-polls in a row that found nothing */
+    int polls_since_probe;
+    int probe_due;
+    int failures; /* polls in a row that failed */
+    int gone;     /* last answer 403/404 */
+    int pages;    /* pages the last poll needed */
+    int behind;   /* cannot keep up within the budget */
+} es_sub;
+
+/*
+ * Initialises s for subreddit name (already validated) and restores its
+ * saved state from Redis when there is one. Returns 0, or -1 when stopping.
+ */
+int es_sub_load(es_sub *s, es_redis *r, const char *name,
+                double default_interval);
+
+/* Writes the state of s. Returns 0, or -1 when stopping. */
+int es_sub_save(const es_sub *s, es_redis *r);
+
+/* Moves the cursor to t1_<id> when num is newer than it. */
+void es_sub_advance(es_sub *s, const char *id, size_t n, uint64_t num);
+
+#endif
