@@ -8,6 +8,13 @@
 #include <curl/curl.h>
 
 #include "es_http.h"
+#include "es_worker.h"
+
+/*
+ * A request in flight when the worker is told to stop may finish (it is the
+ * work in hand), but not hold the exit up beyond this.
+ */
+#define ES_HTTP_STOP_GRACE_MS 5000
 
 struct es_http {
     CURL *curl;
@@ -95,6 +102,17 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)ud;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return es_stop_age_ms() > ES_HTTP_STOP_GRACE_MS; /* nonzero aborts */
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
     es_http *h = ud;
@@ -162,6 +180,8 @@ void es_http_perform(es_http *h, const es_http_request *req,
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     for (const char *const *p = req->headers; p && *p; p++) {
         struct curl_slist *n = curl_slist_append(hdrs, *p);

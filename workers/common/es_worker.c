@@ -15,11 +15,33 @@
 extern char **environ;
 
 static volatile sig_atomic_t es_stop_flag;
+/* monotonic seconds at the first stop request (clock_gettime is
+ * async-signal-safe) */
+static volatile sig_atomic_t es_stop_since;
+
+static void mark_stop(void)
+{
+    struct timespec ts;
+
+    if (!es_stop_flag) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        es_stop_since = (sig_atomic_t)ts.tv_sec;
+    }
+    es_stop_flag = 1;
+}
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
-    es_stop_flag = 1;
+    mark_stop();
+}
+
+long long es_stop_age_ms(void)
+{
+    if (!es_stop_flag) {
+        return -1;
+    }
+    return es_mono_ms() - (long long)es_stop_since * 1000;
 }
 
 int es_stopping(void)
@@ -29,7 +51,7 @@ int es_stopping(void)
 
 void es_request_stop(void)
 {
-    es_stop_flag = 1;
+    mark_stop();
 }
 
 long long es_now_ms(void)

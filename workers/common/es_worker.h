@@ -50,6 +50,12 @@ void es_worker_cleanup(es_worker *w);
 /* Nonzero once SIGTERM or SIGINT arrived. */
 int es_stopping(void);
 
+/*
+ * Milliseconds since the first stop request (second resolution), or -1 while
+ * running. Long operations give the work in hand a grace period with it.
+ */
+long long es_stop_age_ms(void);
+
 /* Asks the worker to stop, as SIGTERM does (for tests and fatal paths). */
 void es_request_stop(void);
 
