@@ -86,7 +86,7 @@ static int on_opt(int opt, const char *arg, void *ud)
 
 typedef struct {
     long long batch, dedup_ttl, max_len, max_body, probe_every;
-    double heartbeat, qpm, timeout;
+    double heartbeat, qpm, timeout, trim_interval;
     es_poller_opts poll;
 } ingest_cfg;
 
@@ -102,7 +102,7 @@ static int read_cfg(es_worker *w, ingest_cfg *c)
         es_worker_cfg_int(w, "stream.max_len", 0, 1LL << 40, &c->max_len) !=
             0 ||
         es_worker_cfg_double(w, "stream.trim_interval", 0.1, 86400,
-                             &c->poll.trim_interval) != 0 ||
+                             &c->trim_interval) != 0 ||
         es_worker_cfg_double(w, "worker.heartbeat", 0.1, 3600, &c->heartbeat) !=
             0 ||
         es_worker_cfg_double(w, "reddit.qpm", 0.1, 1e6, &c->qpm) != 0 ||
@@ -234,6 +234,8 @@ int main(int argc, char **argv)
             code = es_stopping() ? 0 : 1;
             goto cleanup;
         }
+        es_sink_set_trim_interval(sink,
+                                  (long long)(c.trim_interval * 1000.0));
         es_heartbeat_start(&hb, &w, r, (long long)(c.heartbeat * 1000.0), NULL);
         hb_started = 1;
     }

@@ -37,7 +37,6 @@ typedef struct {
     long long auth_wait_mono;
     es_auth_state auth_logged;
     long long next_refresh_mono;
-    long long next_trim_mono;
     long long next_budget_mono;
 } es_poller;
 
@@ -250,10 +249,7 @@ static void housekeeping(es_poller *p, int force)
         write_budget(p);
         p->next_budget_mono = now + p->hb->interval_ms;
     }
-    if (now >= p->next_trim_mono) {
-        es_sink_trim(p->sink);
-        p->next_trim_mono = now + (long long)(p->o->trim_interval * 1000.0);
-    }
+    es_sink_tick(p->sink);
 }
 
 /* The client's idle hook: heartbeats go on while a request waits. */
@@ -383,7 +379,6 @@ int es_poller_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
     p.ctx.sink = sink;
     p.ctx.rc = rc;
     p.ctx.o = o;
-    p.next_trim_mono = es_mono_ms() + (long long)(o->trim_interval * 1000.0);
     rc->idle = on_idle;
     rc->idle_ud = &p;
     p.wl = es_watchlist_new();

@@ -36,7 +36,6 @@ typedef struct {
     double min_interval;  /* seconds */
     double max_interval;  /* seconds */
     double watch_refresh; /* seconds */
-    double trim_interval; /* seconds */
     double qpm;           /* budget, requests per minute */
     int probe_every;      /* polls between probes (0: only when stuck) */
     int once;             /* one round over every subreddit, then return */

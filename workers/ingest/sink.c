@@ -50,6 +50,8 @@ struct es_sink {
     size_t *argl;
     size_t argcap;
     int backpressure_logged;
+    long long trim_interval_ms;
+    long long next_trim_ms; /* monotonic */
     es_sink_stats stats;
 };
 
@@ -316,6 +318,20 @@ int es_sink_prepare(es_sink *s)
     return 0;
 }
 
+void es_sink_set_trim_interval(es_sink *s, long long interval_ms)
+{
+    s->trim_interval_ms = interval_ms;
+    s->next_trim_ms = es_mono_ms() + interval_ms;
+}
+
+void es_sink_tick(es_sink *s)
+{
+    if (s->trim_interval_ms > 0 && es_mono_ms() >= s->next_trim_ms) {
+        s->next_trim_ms = es_mono_ms() + s->trim_interval_ms;
+        es_sink_trim(s);
+    }
+}
+
 /* Handles an error reply; returns 0 to retry, -1 to give up (stopping). */
 static int on_error(es_sink *s, const char *err)
 {
@@ -326,6 +342,8 @@ static int on_error(es_sink *s, const char *err)
                    ES_END);
             s->backpressure_logged = 1;
         }
+        /* what consumers acknowledged meanwhile makes room */
+        es_sink_tick(s);
         es_sleep_ms(500);
         return es_stopping() ? -1 : 0;
     }
@@ -413,6 +431,7 @@ int es_sink_flush(es_sink *s)
     }
     s->nq = 0;
     s->alen = 0;
+    es_sink_tick(s);
     return 0;
 }
 

@@ -64,4 +64,14 @@ int es_sink_ensure_groups(es_sink *s, const char *comma_list);
  */
 long long es_sink_trim(es_sink *s);
 
+/*
+ * Trims every interval_ms from then on: after a flush, while waiting under
+ * back-pressure (so a lone backfill frees what consumers acknowledged), and
+ * from es_sink_tick. 0 (the default) trims only on explicit calls.
+ */
+void es_sink_set_trim_interval(es_sink *s, long long interval_ms);
+
+/* Trims if due; for sources that are idle between flushes. */
+void es_sink_tick(es_sink *s);
+
 #endif

@@ -1,0 +1,256 @@
+/*
+ * es_aws.c - signed AWS JSON-protocol calls (see es_aws.h).
+ *
+ * The "KEY:SECRET" string libcurl needs for signing, and the session token
+ * header, live in stack buffers that are cleansed before return, so no
+ * secret outlives the call in this module's memory.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "es_aws.h"
+
+static const char *const throttling_codes[] = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    "AWS.SimpleQueueService.RequestThrottled",
+    NULL,
+};
+
+/* Transient errors that are not throttling (botocore's list). */
+static const char *const transient_codes[] = {
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "KMS.ThrottlingException",
+    NULL,
+};
+
+static const char *const auth_codes[] = {
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+    "AccessDenied",
+    "AccessDeniedException",
+    NULL,
+};
+
+static int in_list(const char *const *list, const char *code)
+{
+    for (; *list; list++) {
+        if (strcmp(*list, code) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int es_aws_code_is_throttling(const char *code)
+{
+    return code && in_list(throttling_codes, code);
+}
+
+int es_aws_is_retryable(long status, const char *code)
+{
+    if (status == 0 || status == 429 || status == 500 || status == 502 ||
+        status == 503 || status == 504) {
+        return 1;
+    }
+    return code &&
+           (in_list(throttling_codes, code) || in_list(transient_codes, code));
+}
+
+/* Copies code[0..n) into res->code without namespace or URL suffix. */
+static void set_code(es_aws_result *res, const char *code, size_t n)
+{
+    const char *hash = memchr(code, '#', n);
+    const char *colon;
+
+    if (hash) {
+        n -= (size_t)(hash + 1 - code);
+        code = hash + 1;
+    }
+    colon = memchr(code, ':', n);
+    if (colon) {
+        n = (size_t)(colon - code);
+    }
+    if (n >= sizeof(res->code)) {
+        n = sizeof(res->code) - 1;
+    }
+    memcpy(res->code, code, n);
+    res->code[n] = '\0';
+}
+
+void es_aws_parse_error(long status, const char *body, size_t len,
+                        const char *query_error, es_aws_result *res)
+{
+    json_t *doc = NULL, *type, *msg;
+
+    res->code[0] = '\0';
+    res->message[0] = '\0';
+    if (body && len) {
+        doc = json_loadb(body, len, 0, NULL); /* new */
+    }
+    if (json_is_object(doc)) {
+        type = json_object_get(doc, "__type"); /* borrowed */
+        if (!json_is_string(type)) {
+            type = json_object_get(doc, "code");
+        }
+        msg = json_object_get(doc, "message");
+        if (!json_is_string(msg)) {
+            msg = json_object_get(doc, "Message");
+        }
+        if (json_is_string(type)) {
+            set_code(res, json_string_value(type), json_string_length(type));
+        }
+        if (json_is_string(msg)) {
+            snprintf(res->message, sizeof(res->message), "%s",
+                     json_string_value(msg));
+        }
+    }
+    json_decref(doc);
+    if (res->code[0] == '\0' && query_error && *query_error) {
+        set_code(res, query_error, strcspn(query_error, ";"));
+    }
+    if (res->code[0] == '\0') {
+        snprintf(res->code, sizeof(res->code), "HTTP %ld", status);
+    }
+    /* SQS's query-compatible code is the more specific one for throttling */
+    res->throttled = status == 429 || es_aws_code_is_throttling(res->code);
+    if (!res->throttled && query_error && *query_error) {
+        char qcode[128];
+        size_t n = strcspn(query_error, ";");
+        if (n < sizeof(qcode)) {
+            memcpy(qcode, query_error, n);
+            qcode[n] = '\0';
+            res->throttled = es_aws_code_is_throttling(qcode);
+        }
+    }
+    res->retryable = res->throttled || es_aws_is_retryable(status, res->code);
+    res->auth =
+        status == 401 || status == 403 || in_list(auth_codes, res->code);
+}
+
+int es_aws_endpoint_of(const char *url, char *out, size_t size)
+{
+    const char *host, *end;
+    size_t n;
+
+    if (strncasecmp(url, "https://", 8) == 0) {
+        host = url + 8;
+    } else if (strncasecmp(url, "http://", 7) == 0) {
+        host = url + 7;
+    } else {
+        return -1;
+    }
+    end = host + strcspn(host, "/?#");
+    if (end == host) {
+        return -1;
+    }
+    n = (size_t)(end - url);
+    if (n >= size) {
+        return -1;
+    }
+    memcpy(out, url, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int es_aws_json_call(es_http *h, const es_aws_creds *creds,
+                     const es_aws_request *req, es_aws_result *res)
+{
+    char url[1024], sigv4[160], ctype[96], target[192];
+    char userpwd[300];
+    char token_hdr[sizeof(creds->session_token) + 32];
+    const char *headers[24];
+    size_t nh = 0;
+    es_http_request hr;
+    es_http_response resp;
+    int rc = -1;
+
+    memset(res, 0, sizeof(*res));
+    snprintf(url, sizeof(url), "%s/", req->endpoint);
+    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:%s", req->region, req->service);
+    snprintf(ctype, sizeof(ctype), "Content-Type: %s", req->content_type);
+    snprintf(target, sizeof(target), "X-Amz-Target: %s", req->target);
+    snprintf(userpwd, sizeof(userpwd), "%s:%s", creds->access_key_id,
+             creds->secret_access_key);
+    token_hdr[0] = '\0';
+    headers[nh++] = ctype;
+    headers[nh++] = target;
+    if (creds->session_token[0]) {
+        snprintf(token_hdr, sizeof(token_hdr), "X-Amz-Security-Token: %s",
+                 creds->session_token);
+        headers[nh++] = token_hdr;
+    }
+    for (const char *const *p = req->extra_headers; p && *p && nh < 23; p++) {
+        headers[nh++] = *p;
+    }
+    headers[nh] = NULL;
+
+    memset(&hr, 0, sizeof(hr));
+    hr.method = "POST";
+    hr.url = url;
+    hr.headers = headers;
+    hr.body = req->body;
+    hr.body_len = req->body_len;
+    hr.aws_sigv4 = sigv4;
+    hr.aws_userpwd = userpwd;
+    hr.timeout_ms = req->timeout_ms;
+    hr.max_body = req->max_body;
+
+    es_http_keep_header(h, ES_AWS_SLOT_QUERY_ERROR, "x-amzn-query-error");
+    es_http_keep_header(h, ES_AWS_SLOT_REQUEST_ID, "x-amzn-RequestId");
+    es_http_perform(h, &hr, &resp);
+    OPENSSL_cleanse(userpwd, sizeof(userpwd));
+    OPENSSL_cleanse(token_hdr, sizeof(token_hdr));
+
+    res->status = resp.status;
+    res->body = resp.body;
+    res->body_len = resp.body_len;
+    if (resp.header_found[ES_AWS_SLOT_REQUEST_ID]) {
+        snprintf(res->request_id, sizeof(res->request_id), "%s",
+                 resp.header_values[ES_AWS_SLOT_REQUEST_ID]);
+    }
+    if (resp.status == 0) {
+        snprintf(res->code, sizeof(res->code), "TransportError");
+        snprintf(res->message, sizeof(res->message), "%s", resp.error);
+        res->retryable = 1;
+        goto cleanup;
+    }
+    if (resp.status >= 200 && resp.status < 300) {
+        rc = 0;
+        goto cleanup;
+    }
+    es_aws_parse_error(resp.status, resp.body, resp.body_len,
+                       resp.header_found[ES_AWS_SLOT_QUERY_ERROR]
+                           ? resp.header_values[ES_AWS_SLOT_QUERY_ERROR]
+                           : NULL,
+                       res);
+
+cleanup:
+    return rc;
+}
