@@ -17,8 +17,8 @@ typedef struct {
 } es_strv;
 
 typedef struct {
-    es_strv id;         /* base-36, without the "t1_" prefix */
-    es_strv subreddit;  /* as Reddit spells it; stored lower-case */
+    es_strv id;        /* base-36, without the "t1_" prefix */
+    es_strv subreddit; /* as Reddit spells it; stored lower-case */
     es_strv author;
     es_strv body;       /* "[deleted]"/"[removed]" mark a deletion */
     es_strv permalink;  /* relative, "/r/x/comments/…" */
@@ -30,21 +30,21 @@ typedef struct {
 } es_comment;
 
 /* Stream field names, in the order entries carry them. */
-#define ES_F_TYPE "type"
-#define ES_F_ID "id"
-#define ES_F_SUBREDDIT "subreddit"
-#define ES_F_AUTHOR "author"
-#define ES_F_BODY "body"
-#define ES_F_CREATED "created_utc"
-#define ES_F_PERMALINK "permalink"
-#define ES_F_LINK_ID "link_id"
+#define ES_F_TYPE       "type"
+#define ES_F_ID         "id"
+#define ES_F_SUBREDDIT  "subreddit"
+#define ES_F_AUTHOR     "author"
+#define ES_F_BODY       "body"
+#define ES_F_CREATED    "created_utc"
+#define ES_F_PERMALINK  "permalink"
+#define ES_F_LINK_ID    "link_id"
 #define ES_F_LINK_TITLE "link_title"
-#define ES_F_SCORE "score"
-#define ES_F_SOURCE "source"
+#define ES_F_SCORE      "score"
+#define ES_F_SOURCE     "source"
 
 /* Values of the "type" field. */
 #define ES_TYPE_COMMENT "comment"
-#define ES_TYPE_DELETE "delete"
+#define ES_TYPE_DELETE  "delete"
 
 /* 1 when a body is Reddit's marker of a deleted or removed comment. */
 int es_comment_body_is_deleted(const char *s, size_t n);

@@ -217,8 +217,7 @@ void es_config_apply_env(es_config *cfg, char *const *envp)
         nlen = strlen(name);
         for (char *const *e = envp; e && *e; e++) {
             if (strncmp(*e, name, nlen) == 0 && (*e)[nlen] == '=') {
-                es_config_set(cfg, es_config_keys[i].key, *e + nlen + 1,
-                              "env");
+                es_config_set(cfg, es_config_keys[i].key, *e + nlen + 1, "env");
             }
         }
     }
@@ -240,8 +239,8 @@ static void bad_value(const char *key, const char *value, const char *want,
     char env[128];
 
     es_config_env_name(key, env, sizeof(env));
-    snprintf(err, errlen, "invalid value \"%.64s\" for %s (%s): %s", value,
-             key, env, want);
+    snprintf(err, errlen, "invalid value \"%.64s\" for %s (%s): %s", value, key,
+             env, want);
 }
 
 int es_config_int(const es_config *cfg, const char *key, long long min,
@@ -284,8 +283,8 @@ int es_config_double(const es_config *cfg, const char *key, double min,
     return 0;
 }
 
-int es_config_bool(const es_config *cfg, const char *key, int *out,
-                   char *err, size_t errlen)
+int es_config_bool(const es_config *cfg, const char *key, int *out, char *err,
+                   size_t errlen)
 {
     const char *v = es_config_str(cfg, key);
 

@@ -61,8 +61,8 @@ int es_config_int(const es_config *cfg, const char *key, long long min,
                   long long max, long long *out, char *err, size_t errlen);
 int es_config_double(const es_config *cfg, const char *key, double min,
                      double max, double *out, char *err, size_t errlen);
-int es_config_bool(const es_config *cfg, const char *key, int *out,
-                   char *err, size_t errlen);
+int es_config_bool(const es_config *cfg, const char *key, int *out, char *err,
+                   size_t errlen);
 
 /* Writes the environment variable name for key into buf. */
 void es_config_env_name(const char *key, char *buf, size_t size);

@@ -38,15 +38,13 @@ const es_config_key es_config_keys[] = {
      "form",
      0},
     {"reddit.qpm", "100", "queries per minute shared by all subreddits", 0},
-    {"reddit.timeout", "20", "seconds before a Reddit request is abandoned",
-     0},
+    {"reddit.timeout", "20", "seconds before a Reddit request is abandoned", 0},
     {"reddit.max_body", "8388608", "largest Reddit response accepted (bytes)",
      0},
 
     /* ingest scheduling */
     {"ingest.min_interval", "2", "shortest poll interval of one subreddit", 0},
-    {"ingest.max_interval", "120", "longest poll interval of one subreddit",
-     0},
+    {"ingest.max_interval", "120", "longest poll interval of one subreddit", 0},
     {"ingest.watch_refresh", "2",
      "seconds between checks of the watchlist for changes", 0},
     {"ingest.dedup_ttl", "2592000",
@@ -69,16 +67,16 @@ const es_config_key es_config_keys[] = {
     {"mirror.claim_idle_ms", "60000",
      "pending entries idle this long (a crashed mirror's) are claimed", 0},
     {"mirror.backoff_cap_ms", "20000",
-     "longest wait between retries, and the wait once the budget is spent",
-     0},
+     "longest wait between retries, and the wait once the budget is spent", 0},
     {"mirror.sender_fault_retries", "3",
      "sends of an entry SQS rejects (SenderFault) before it is left pending",
      0},
 
     /* AWS (every AWS client) */
     {"aws.region", "us-east-1", "AWS region used for signing", 0},
-    {"aws.profile", "", "shared-credentials profile (default: AWS_PROFILE "
-                        "or \"default\")",
+    {"aws.profile", "",
+     "shared-credentials profile (default: AWS_PROFILE "
+     "or \"default\")",
      0},
     {"aws.imds_endpoint", "http://169.254.169.254",
      "EC2 instance metadata endpoint (IMDSv2)", 0},

@@ -66,6 +66,22 @@ run_unit() { # name make-target
 run_unit unit unit
 run_unit unit-asan unit-asan
 
+# formatting is part of done: every C file as the project's .clang-format has
+# it (skipped with a note where clang-format is not installed)
+note "format"
+if command -v clang-format >/dev/null; then
+    if make --no-print-directory check-format >"$LOGDIR/format.log" 2>&1; then
+        echo "format: 1 passed, 0 failed"
+        add_counts format 1 0
+    else
+        head -n 40 "$LOGDIR/format.log"
+        echo "format: 0 passed, 1 failed (run make format)"
+        add_counts format 0 1
+    fi
+else
+    echo "format: clang-format not installed, not checked"
+fi
+
 for f in tests/integration/*.test.mjs; do
     name=$(basename "$f" .test.mjs)
     if [ -n "${ES_TEST_ONLY:-}" ] && ! [[ $name =~ $ES_TEST_ONLY ]]; then

@@ -27,7 +27,7 @@ readonly DEB_PACKAGES=(
     libzstd-dev zstd libcmocka-dev
     redis-server redis-tools
     python3-nltk
-    wrk hyperfine valgrind
+    wrk hyperfine valgrind clang-format
     curl ca-certificates
 )
 

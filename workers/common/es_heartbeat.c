@@ -27,10 +27,9 @@ void es_heartbeat_now(es_heartbeat *hb, json_t *status)
     json_t *o;
     redisReply *reply;
 
-    o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "worker",
-                  hb->w->info->name, "instance", hb->w->instance, "pid",
-                  (json_int_t)getpid(), "started_ms",
-                  (json_int_t)hb->w->started_ms, "beat_ms",
+    o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "worker", hb->w->info->name,
+                  "instance", hb->w->instance, "pid", (json_int_t)getpid(),
+                  "started_ms", (json_int_t)hb->w->started_ms, "beat_ms",
                   (json_int_t)es_now_ms(), "interval_ms",
                   (json_int_t)hb->interval_ms);
     if (o == NULL) {
@@ -72,8 +71,8 @@ static void prune(es_heartbeat *hb)
     }
     for (size_t i = 0; i + 1 < reply->elements; i += 2) {
         json_t *o = json_loads(reply->element[i + 1]->str, 0, NULL);
-        json_int_t beat = o ? json_integer_value(json_object_get(o, "beat_ms"))
-                            : 0;
+        json_int_t beat =
+            o ? json_integer_value(json_object_get(o, "beat_ms")) : 0;
         if (now - beat > ES_HEARTBEAT_PRUNE_MS) {
             redisReply *d = es_redis_try(hb->r, "HDEL %s %s", ES_KEY_WORKERS,
                                          reply->element[i]->str);

@@ -140,8 +140,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         while (v < end && (*v == ' ' || *v == '\t')) {
             v++;
         }
-        while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
-                           end[-1] == ' ')) {
+        while (end > v &&
+               (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) {
             end--;
         }
         vlen = (size_t)(end - v);

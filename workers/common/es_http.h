@@ -16,22 +16,22 @@
 typedef struct es_http es_http;
 
 typedef struct {
-    const char *method;  /* "GET", "POST", "PUT" */
+    const char *method; /* "GET", "POST", "PUT" */
     const char *url;
     const char *const *headers; /* NULL-terminated "Name: value" list */
-    const char *body;    /* may be NULL */
+    const char *body;           /* may be NULL */
     size_t body_len;
-    const char *userpwd; /* "user:password" for Basic auth, or NULL */
-    const char *aws_sigv4; /* "aws:amz:REGION:SERVICE" to sign, or NULL */
+    const char *userpwd;     /* "user:password" for Basic auth, or NULL */
+    const char *aws_sigv4;   /* "aws:amz:REGION:SERVICE" to sign, or NULL */
     const char *aws_userpwd; /* "KEYID:SECRET" with aws_sigv4 */
     long timeout_ms;
     size_t max_body;
 } es_http_request;
 
 typedef struct {
-    long status;       /* 0: no HTTP answer (see error) */
-    char error[256];   /* transport error or "body too large" */
-    char *body;        /* NUL-terminated, owned by the es_http */
+    long status;     /* 0: no HTTP answer (see error) */
+    char error[256]; /* transport error or "body too large" */
+    char *body;      /* NUL-terminated, owned by the es_http */
     size_t body_len;
     /* values of the headers the caller named in es_http_keep_header */
     char header_values[8][128];

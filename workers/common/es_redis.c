@@ -73,8 +73,7 @@ int es_redis_up(const es_redis *r)
 static void drop(es_redis *r, const char *why)
 {
     if (r->up) {
-        es_log(ES_WARN, "redis connection lost", ES_STR("error", why),
-               ES_END);
+        es_log(ES_WARN, "redis connection lost", ES_STR("error", why), ES_END);
     }
     r->up = 0;
     r->ever_down = 1;

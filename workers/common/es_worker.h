@@ -67,8 +67,8 @@ long long es_now_ms(void);
 long long es_mono_ms(void);
 
 /* Reads a configuration value into a typed variable or fails start-up. */
-int es_worker_cfg_int(es_worker *w, const char *key, long long lo,
-                      long long hi, long long *dst);
+int es_worker_cfg_int(es_worker *w, const char *key, long long lo, long long hi,
+                      long long *dst);
 int es_worker_cfg_double(es_worker *w, const char *key, double lo, double hi,
                          double *dst);
 int es_worker_cfg_bool(es_worker *w, const char *key, int *dst);

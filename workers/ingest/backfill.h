@@ -11,7 +11,6 @@
 #ifndef ES_INGEST_BACKFILL_H
 #define ES_INGEST_BACKFILL_H
 
-
 #include "es_heartbeat.h"
 #include "es_redis.h"
 #include "es_worker.h"

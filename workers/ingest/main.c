@@ -234,8 +234,7 @@ int main(int argc, char **argv)
             code = es_stopping() ? 0 : 1;
             goto cleanup;
         }
-        es_sink_set_trim_interval(sink,
-                                  (long long)(c.trim_interval * 1000.0));
+        es_sink_set_trim_interval(sink, (long long)(c.trim_interval * 1000.0));
         es_heartbeat_start(&hb, &w, r, (long long)(c.heartbeat * 1000.0), NULL);
         hb_started = 1;
     }

@@ -18,8 +18,8 @@
 #include "sink.h"
 #include "sink_lua.h"
 
-#define ES_SINK_NFIELDS 10
-#define ES_SINK_BODY_MAX (64 * 1024)
+#define ES_SINK_NFIELDS   10
+#define ES_SINK_BODY_MAX  (64 * 1024)
 #define ES_SINK_FIELD_MAX 1024
 
 /* a field stored in the arena */
@@ -156,8 +156,8 @@ static int put_text(es_sink *s, const es_strv *v, size_t max, span *out)
     return 0;
 }
 
-static int put_field(es_sink *s, queued *e, const char *name,
-                     const es_strv *v, size_t max)
+static int put_field(es_sink *s, queued *e, const char *name, const es_strv *v,
+                     size_t max)
 {
     es_strv nm = {name, strlen(name)};
 
@@ -183,8 +183,8 @@ static int reject(es_sink *s, const char *why, const es_comment *c)
 
     es_utf8_repair(c->id.s ? c->id.s : "", c->id.s ? n : 0, id, sizeof(id));
     s->stats.rejected++;
-    es_log(ES_WARN, "comment rejected", ES_STR("reason", why),
-           ES_STR("id", id), ES_STR("source", c->source), ES_END);
+    es_log(ES_WARN, "comment rejected", ES_STR("reason", why), ES_STR("id", id),
+           ES_STR("source", c->source), ES_END);
     return 1;
 }
 
@@ -230,14 +230,13 @@ int es_sink_add(es_sink *s, const es_comment *c)
             put_cstr_field(s, e, "created_utc", created) != 0 ||
             put_field(s, e, "permalink", &c->permalink, 512) != 0 ||
             put_field(s, e, "link_id", &c->link_id, 32) != 0 ||
-            put_field(s, e, "link_title", &c->link_title,
-                      ES_SINK_FIELD_MAX) != 0 ||
+            put_field(s, e, "link_title", &c->link_title, ES_SINK_FIELD_MAX) !=
+                0 ||
             put_cstr_field(s, e, "score", score) != 0) {
             goto oom;
         }
     }
-    if (put_cstr_field(s, e, "source", c->source ? c->source : "reddit") !=
-        0) {
+    if (put_cstr_field(s, e, "source", c->source ? c->source : "reddit") != 0) {
         goto oom;
     }
     es_key_seen(key, sizeof(key), id_num);
@@ -302,8 +301,8 @@ static void arg_span(es_sink *s, size_t *n, span sp)
 
 int es_sink_prepare(es_sink *s)
 {
-    redisReply *reply = es_redis_cmd(s->r, "FUNCTION LOAD REPLACE %s",
-                                     es_sink_lua);
+    redisReply *reply =
+        es_redis_cmd(s->r, "FUNCTION LOAD REPLACE %s", es_sink_lua);
 
     if (reply == NULL) {
         return -1;
@@ -469,8 +468,9 @@ int es_sink_ensure_groups(es_sink *s, const char *list)
         }
         if (n > 0) {
             if (!valid_group_name(p, n)) {
-                es_log(ES_ERROR, "invalid consumer group name in "
-                                 "stream.groups",
+                es_log(ES_ERROR,
+                       "invalid consumer group name in "
+                       "stream.groups",
                        ES_END);
                 return -1;
             }
@@ -490,8 +490,8 @@ int es_sink_ensure_groups(es_sink *s, const char *list)
                 return -1;
             }
             if (reply->type != REDIS_REPLY_ERROR) {
-                es_log(ES_INFO, "consumer group created",
-                       ES_STR("group", name), ES_END);
+                es_log(ES_INFO, "consumer group created", ES_STR("group", name),
+                       ES_END);
             }
             freeReplyObject(reply);
         }
@@ -526,8 +526,7 @@ long long es_sink_trim(es_sink *s)
     removed = reply->integer;
     freeReplyObject(reply);
     if (removed > 0) {
-        es_log(ES_DEBUG, "stream trimmed", ES_INT("removed", removed),
-               ES_END);
+        es_log(ES_DEBUG, "stream trimmed", ES_INT("removed", removed), ES_END);
     }
     return removed;
 }
