@@ -42,6 +42,9 @@ WORKER_BINS := $(WORKERS:%=$(BUILD)/bin/echostream-%)
 worker_obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard workers/$(1)/*.c))
 worker_lib_obj = $(filter-out %/main.o,$(call worker_obj,$(1)))
 
+BENCH_SRC  := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
 UNIT_SRC  := $(shell find tests/unit -name '*_test.c' 2>/dev/null | sort)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -82,6 +85,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(COMMON_A) $(LIB_A) \
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(addprefix -I,$(wildcard workers/*)) $(LDFLAGS) -o $@ $< \
 	    $(filter %.o,$^) $(COMMON_A) $(LIB_A) $(LDLIBS_ES) -lcmocka
 
+# benchmark drivers: tests/bench/x.c -> build/bench/x, linked like a worker
+$(BUILD)/bench/%: tests/bench/%.c $(COMMON_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(addprefix -I,$(wildcard workers/*)) $(LDFLAGS) \
+	    -o $@ $< $(COMMON_A) $(LIB_A) $(LDLIBS_ES)
+
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(BUILD)/tests $(UNIT_BINS)
 
@@ -96,7 +105,7 @@ run: all
 test:
 	@tests/run.sh
 
-bench: all
+bench: all $(BENCH_BINS)
 	@tests/bench/run.sh
 
 deps:
