@@ -50,7 +50,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all lib workers module run test bench deps format clean unit \
         unit-asan check-format
-all: lib workers module
+all: lib workers module $(BENCH_BINS)
 
 lib: $(LIB_A) $(COMMON_A)
 workers: $(WORKER_BINS)

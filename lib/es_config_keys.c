@@ -72,6 +72,67 @@ const es_config_key es_config_keys[] = {
      "sends of an entry SQS rejects (SenderFault) before it is left pending",
      0},
 
+    /* enrich worker */
+    {"enrich.group", "enrich", "consumer group name of the enrich worker", 0},
+    {"enrich.batch", "500", "stream entries read and written per batch", 0},
+    {"enrich.block_ms", "1000",
+     "longest wait for new entries (bounds how soon SIGTERM is seen)", 0},
+    {"enrich.claim_idle_ms", "60000",
+     "pending entries idle this long (a crashed enricher's) are claimed", 0},
+    {"enrich.max_deliveries", "5",
+     "deliveries of an entry that keeps failing before it goes to the "
+     "dead-letter stream",
+     0},
+    {"enrich.engine_default", "vader",
+     "sentiment engine of tenants whose meta names none: vader or comprehend",
+     0},
+    {"enrich.topics_refresh_ms", "1000",
+     "milliseconds between checks of es:{topics}:version for changes", 0},
+
+    /* raw archive (enrich) */
+    {"lake.dir", "var/lake", "directory of the raw archive (jsonl.zst files)",
+     0},
+    {"lake.enabled", "true", "write the raw archive", 0},
+    {"lake.upload_retry_ms", "30000",
+     "wait after a failed S3 upload of archive files before trying again", 0},
+
+    /* sentiment (echostream-sentiment, and VADER wherever it is loaded) */
+    {"sentiment.lexicon", "",
+     "VADER lexicon file; empty: $ECHOSTREAM_VADER_LEXICON, else the copy "
+     "installed beside the binaries",
+     0},
+
+    /* Amazon Comprehend (sentiment engine "comprehend") */
+    {"comprehend.endpoint", "",
+     "Comprehend endpoint; empty: https://comprehend.<aws.region>."
+     "amazonaws.com",
+     0},
+    {"comprehend.language", "en", "LanguageCode sent with every text", 0},
+    {"comprehend.timeout", "10",
+     "seconds before a Comprehend call is abandoned (each attempt)", 0},
+    {"comprehend.breaker_failures", "5",
+     "consecutive failed calls that open the circuit breaker (VADER then "
+     "answers)",
+     0},
+    {"comprehend.breaker_cooldown", "30",
+     "seconds the open breaker keeps Comprehend out before one trial call", 0},
+    {"comprehend.backoff_cap_ms", "20000",
+     "longest wait between retries of a Comprehend call", 0},
+    {"comprehend.price_per_unit", "0.0001",
+     "USD per 100-character unit (at least 3 units per text)", 0},
+
+    /* Amazon S3 (raw archive upload) */
+    {"s3.bucket", "", "bucket the raw archive is uploaded to; empty: none", 0},
+    {"s3.prefix", "", "key prefix of uploaded objects (e.g. \"echostream/\")",
+     0},
+    {"s3.endpoint", "",
+     "S3 endpoint; empty: https://<bucket>.s3.<aws.region>.amazonaws.com", 0},
+    {"s3.path_style", "false",
+     "address the bucket in the path (<endpoint>/<bucket>/<key>) instead of "
+     "the host name",
+     0},
+    {"s3.timeout", "60", "seconds before an S3 upload is abandoned", 0},
+
     /* AWS (every AWS client) */
     {"aws.region", "us-east-1", "AWS region used for signing", 0},
     {"aws.profile", "",

@@ -28,9 +28,9 @@
 typedef struct es_query es_query;
 
 typedef struct {
-    size_t offset;      /* byte offset of the problem in the query */
-    size_t column;      /* 1-based character (code point) column */
-    char reason[160];   /* "unbalanced parenthesis", … */
+    size_t offset;    /* byte offset of the problem in the query */
+    size_t column;    /* 1-based character (code point) column */
+    char reason[160]; /* "unbalanced parenthesis", … */
 } es_query_error;
 
 /*
@@ -48,5 +48,46 @@ void es_query_free(es_query *query);
  * queries with the same canonical form match the same comments.
  */
 int es_query_canonical(const es_query *query, char *buf, size_t size);
+
+/*
+ * The parsed form, read by the matcher and by tests. Leaves hold folded
+ * text (es_text.h): a word, the words of a phrase separated by single
+ * spaces, a prefix without its '*', or a lower-case author name. A query
+ * word that folds to several words ("don't", "e-mail", "東京") is a phrase.
+ * AND and OR have two or more children and never a child of their own kind;
+ * NOT has one child that is never a NOT.
+ */
+typedef enum {
+    ES_QN_WORD,
+    ES_QN_PHRASE,
+    ES_QN_PREFIX,
+    ES_QN_AUTHOR,
+    ES_QN_AND,
+    ES_QN_OR,
+    ES_QN_NOT
+} es_qnode_kind;
+
+typedef struct es_qnode {
+    es_qnode_kind kind;
+    unsigned nkids;                     /* AND, OR: >= 2; NOT: 1 */
+    const struct es_qnode *const *kids; /* borrowed from the query */
+    const char *text;                   /* leaves; not NUL-terminated */
+    size_t len;                         /* bytes of text */
+    unsigned nwords;                    /* phrase: number of words */
+    size_t offset;                      /* byte offset in the source */
+} es_qnode;
+
+/* The root node (borrowed, lives as long as query), NULL when empty. */
+const es_qnode *es_query_root(const es_query *query);
+
+/*
+ * The reference evaluation of one query against one comment: tokenizes the
+ * body and walks the tree, scanning the words for every term. Slow (the
+ * matcher is the fast path) but obviously right; the tests and benchmarks
+ * compare the matcher with it. author may be NULL. Returns 1 (matches),
+ * 0 (does not) or -1 (out of memory). An empty query matches.
+ */
+int es_query_match(const es_query *query, const char *author, const char *body,
+                   size_t body_len);
 
 #endif

@@ -34,9 +34,17 @@ int es_label_parse(const char *s, es_label *out);
 es_label es_label_from_compound(double compound);
 
 /*
- * Writes {"neg":…,"neu":…,"pos":…,"compound":…,"label":"…"} with 4
- * decimals (as NLTK rounds) into buf; returns the length, or -1 if it does
- * not fit.
+ * s rounded as NLTK rounds VADER's scores: Python's round(x, 3) for neg, neu
+ * and pos and round(x, 4) for compound (correctly rounded, ties to even);
+ * the label is kept. Rounding twice changes nothing.
+ */
+es_sentiment es_sentiment_nltk_round(const es_sentiment *s);
+
+/*
+ * Writes {"neg":…,"neu":…,"pos":…,"compound":…,"label":"…"} into buf with
+ * the numbers rounded as es_sentiment_nltk_round does and printed as Python
+ * prints them (0.5, 0.0, -0.4767); returns the length, or -1 if it does not
+ * fit (128 bytes always do).
  */
 int es_sentiment_json(const es_sentiment *s, char *buf, size_t size);
 

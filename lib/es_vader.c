@@ -1,0 +1,486 @@
+/*
+ * es_vader.c - VADER's scoring rules, as NLTK 3.8's SentimentIntensityAnalyzer
+ * applies them (nltk/sentiment/vader.py), down to the order of every
+ * floating-point operation so that scores agree bit for bit.
+ *
+ * NLTK quirks kept on purpose, because parity is the contract:
+ *  - each token is scored at the index of its FIRST occurrence
+ *    (words_and_emoticons.index(item)), so a repeated word reuses the
+ *    context of its first appearance; only lexicon words can score non-zero,
+ *    so only they are searched for an earlier occurrence (a short list for
+ *    the usual few, a per-text hash table beyond DUP_SCAN_MAX);
+ *  - the negation, "never so/this" and "least" rules look only at words that
+ *    are not in the lexicon, and the third-word "never" rule multiplies by
+ *    1.25 whenever the preceding word is "so" or "this" (operator precedence
+ *    in NLTK's condition);
+ *  - "never", "so", "this", the idioms and the "kind of" bigrams are
+ *    compared case-sensitively, everything else after lower-casing;
+ *  - '!' and '?' are counted over the whole text, tokens or not.
+ *
+ * Memory: the tokens of a text live in a stack array when the text is short
+ * (ES_VADER_STACK_TOKENS), otherwise in one heap block freed before return;
+ * work is linear in the text (fixed windows of three words around each token,
+ * a hash for duplicates).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "es_vader_int.h"
+
+#define B_INCR   0.293
+#define B_DECR   -0.293
+#define C_INCR   0.733
+#define N_SCALAR -0.74
+
+#define ES_VADER_STACK_TOKENS 512
+
+/*
+ * Up to this many lexicon tokens in a text, an earlier occurrence is found
+ * by scanning the first occurrences so far (equal tokens have the same
+ * entry, so it is mostly a pointer compare); beyond, through a hash table,
+ * which keeps long texts linear.
+ */
+#define DUP_SCAN_MAX 32
+
+typedef struct {
+    const es_vader_tok *t;
+    size_t n;
+    int cap_diff;
+} text_ctx;
+
+static int negated(const es_vader_tok *t)
+{
+    return (t->flags & ES_VT_NEGATED) != 0;
+}
+
+static int so_or_this(const es_vader_tok *t)
+{
+    return t->cs == ES_VC_SO || t->cs == ES_VC_THIS;
+}
+
+/* VaderConstants.scalar_inc_dec */
+static double scalar_inc_dec(const es_vader_tok *w, double valence,
+                             int cap_diff)
+{
+    double scalar = 0.0;
+
+    if (w->flags & (ES_VW_BOOST | ES_VW_DAMPEN)) {
+        scalar = (w->flags & ES_VW_BOOST) ? B_INCR : B_DECR;
+        if (valence < 0) {
+            scalar *= -1;
+        }
+        if ((w->flags & ES_VT_UPPER) && cap_diff) {
+            if (valence > 0) {
+                scalar += C_INCR;
+            } else {
+                scalar -= C_INCR;
+            }
+        }
+    }
+    return scalar;
+}
+
+/* _never_check */
+static double never_check(const text_ctx *c, double valence, int start_i,
+                          size_t i)
+{
+    const es_vader_tok *w = c->t;
+
+    if (start_i == 0) {
+        if (negated(&w[i - 1])) {
+            valence = valence * N_SCALAR;
+        }
+    }
+    if (start_i == 1) {
+        if (w[i - 2].cs == ES_VC_NEVER && so_or_this(&w[i - 1])) {
+            valence = valence * 1.5;
+        } else if (negated(&w[i - 2])) {
+            valence = valence * N_SCALAR;
+        }
+    }
+    if (start_i == 2) {
+        if ((w[i - 3].cs == ES_VC_NEVER && so_or_this(&w[i - 2])) ||
+            so_or_this(&w[i - 1])) {
+            valence = valence * 1.25;
+        } else if (negated(&w[i - 3])) {
+            valence = valence * N_SCALAR;
+        }
+    }
+    return valence;
+}
+
+/* SPECIAL_CASE_IDIOMS: the value of words a b (c), or 0 with *hit unset */
+static double idiom2(int a, int b, int *hit)
+{
+    *hit = 1;
+    if (a == ES_VC_THE && b == ES_VC_SHIT) {
+        return 3;
+    }
+    if (a == ES_VC_THE && b == ES_VC_BOMB) {
+        return 3;
+    }
+    if (a == ES_VC_BAD && b == ES_VC_ASS) {
+        return 1.5;
+    }
+    if (a == ES_VC_YEAH && b == ES_VC_RIGHT) {
+        return -2;
+    }
+    *hit = 0;
+    return 0;
+}
+
+static double idiom3(int a, int b, int c, int *hit)
+{
+    *hit = 1;
+    if (a == ES_VC_CUT && b == ES_VC_THE && c == ES_VC_MUSTARD) {
+        return 2;
+    }
+    if (a == ES_VC_KISS && b == ES_VC_OF && c == ES_VC_DEATH) {
+        return -1.5;
+    }
+    if (a == ES_VC_HAND && b == ES_VC_TO && c == ES_VC_MOUTH) {
+        return -2;
+    }
+    *hit = 0;
+    return 0;
+}
+
+/* the two-word BOOSTER_DICT keys: "just enough", "kind of", "sort of" */
+static int booster2(int a, int b)
+{
+    return (a == ES_VC_JUST && b == ES_VC_ENOUGH) ||
+           ((a == ES_VC_KIND || a == ES_VC_SORT) && b == ES_VC_OF);
+}
+
+/* _idioms_check; only called with i >= 3 */
+static double idioms_check(const text_ctx *c, double valence, size_t i)
+{
+    const es_vader_tok *w = c->t;
+    int hit = 0, any = w[i - 3].cs | w[i - 2].cs | w[i - 1].cs | w[i].cs;
+    double val;
+
+    /* every word of an idiom or bigram has a cs code: usually none here */
+    if (c->n - 1 > i) {
+        any |= w[i + 1].cs;
+    }
+    if (c->n - 1 > i + 1) {
+        any |= w[i + 2].cs;
+    }
+    if (any == ES_VC_NONE) {
+        return valence;
+    }
+    /* onezero, twoonezero, twoone, threetwoone, threetwo: first match */
+    val = idiom2(w[i - 1].cs, w[i].cs, &hit);
+    if (!hit) {
+        val = idiom3(w[i - 2].cs, w[i - 1].cs, w[i].cs, &hit);
+    }
+    if (!hit) {
+        val = idiom2(w[i - 2].cs, w[i - 1].cs, &hit);
+    }
+    if (!hit) {
+        val = idiom3(w[i - 3].cs, w[i - 2].cs, w[i - 1].cs, &hit);
+    }
+    if (!hit) {
+        val = idiom2(w[i - 3].cs, w[i - 2].cs, &hit);
+    }
+    if (hit) {
+        valence = val;
+    }
+    if (c->n - 1 > i) {
+        val = idiom2(w[i].cs, w[i + 1].cs, &hit);
+        if (hit) {
+            valence = val;
+        }
+    }
+    if (c->n - 1 > i + 1) {
+        val = idiom3(w[i].cs, w[i + 1].cs, w[i + 2].cs, &hit);
+        if (hit) {
+            valence = val;
+        }
+    }
+    if (booster2(w[i - 3].cs, w[i - 2].cs) ||
+        booster2(w[i - 2].cs, w[i - 1].cs)) {
+        valence = valence + B_DECR;
+    }
+    return valence;
+}
+
+/* _least_check */
+static double least_check(const text_ctx *c, double valence, size_t i)
+{
+    const es_vader_tok *w = c->t;
+
+    if (i > 1 && !(w[i - 1].flags & ES_VW_LEX) && w[i - 1].lw == ES_VL_LEAST) {
+        if (w[i - 2].lw != ES_VL_AT && w[i - 2].lw != ES_VL_VERY) {
+            valence = valence * N_SCALAR;
+        }
+    } else if (i > 0 && !(w[i - 1].flags & ES_VW_LEX) &&
+               w[i - 1].lw == ES_VL_LEAST) {
+        valence = valence * N_SCALAR;
+    }
+    return valence;
+}
+
+/*
+ * The sentiment polarity_scores appends for the token at index i, i being
+ * the first occurrence of that token (the booster and "kind of" skip, then
+ * sentiment_valence).
+ */
+static double token_valence(const text_ctx *c, size_t i)
+{
+    const es_vader_tok *w = c->t;
+    double valence;
+    int start_i;
+
+    if ((i < c->n - 1 && w[i].lw == ES_VL_KIND && w[i + 1].lw == ES_VL_OF) ||
+        (w[i].flags & (ES_VW_BOOST | ES_VW_DAMPEN))) {
+        return 0;
+    }
+    if (!(w[i].flags & ES_VW_LEX)) {
+        return 0;
+    }
+    valence = w[i].e->val;
+    if ((w[i].flags & ES_VT_UPPER) && c->cap_diff) {
+        if (valence > 0) {
+            valence += C_INCR;
+        } else {
+            valence -= C_INCR;
+        }
+    }
+    for (start_i = 0; start_i < 3; start_i++) {
+        const es_vader_tok *p;
+        double s;
+
+        if (!(i > (size_t)start_i)) {
+            continue;
+        }
+        p = &w[i - (size_t)(start_i + 1)];
+        if (p->flags & ES_VW_LEX) {
+            continue;
+        }
+        s = scalar_inc_dec(p, valence, c->cap_diff);
+        if (start_i == 1 && s != 0) {
+            s = s * 0.95;
+        }
+        if (start_i == 2 && s != 0) {
+            s = s * 0.9;
+        }
+        valence = valence + s;
+        valence = never_check(c, valence, start_i, i);
+        if (start_i == 2) {
+            valence = idioms_check(c, valence, i);
+        }
+    }
+    return least_check(c, valence, i);
+}
+
+/*
+ * The lexicon tokens of a text: lex[k] is the index of the k-th one in the
+ * token array, sent[k] its sentiment (every other token scores 0).
+ */
+typedef struct {
+    uint32_t *lex;
+    double *sent;
+    size_t n;
+} lex_tokens;
+
+/* ordinal of the first lexicon token equal to lexicon token k */
+typedef struct {
+    uint32_t *slot; /* ordinal + 1; 0 empty */
+    size_t mask;
+    uint64_t seed;
+} dup_table;
+
+static size_t first_index(dup_table *d, const es_vader_tok *t,
+                          const lex_tokens *l, size_t k)
+{
+    const es_vader_tok *tk = &t[l->lex[k]];
+    size_t h = es_vader_hash(tk->p, tk->len, d->seed) & d->mask;
+
+    for (;;) {
+        uint32_t s = d->slot[h];
+        const es_vader_tok *ts;
+
+        if (s == 0) {
+            d->slot[h] = (uint32_t)(k + 1);
+            return k;
+        }
+        ts = &t[l->lex[s - 1]];
+        if (ts->len == tk->len && memcmp(ts->p, tk->p, tk->len) == 0) {
+            return s - 1;
+        }
+        h = (h + 1) & d->mask;
+    }
+}
+
+/*
+ * l->sent of a text with at most DUP_SCAN_MAX lexicon tokens: each is
+ * scored at its first occurrence, found among the first occurrences so far.
+ */
+static void score_short(const text_ctx *c, lex_tokens *l)
+{
+    const es_vader_tok *t = c->t;
+    size_t first[DUP_SCAN_MAX], nfirst = 0, k, f;
+
+    for (k = 0; k < l->n; k++) {
+        const es_vader_tok *tk = &t[l->lex[k]];
+
+        for (f = 0; f < nfirst; f++) {
+            const es_vader_tok *tf = &t[l->lex[first[f]]];
+
+            if (tf->e == tk->e && tf->len == tk->len &&
+                memcmp(tf->p, tk->p, tk->len) == 0) {
+                break;
+            }
+        }
+        if (f < nfirst) {
+            l->sent[k] = l->sent[first[f]];
+        } else {
+            first[nfirst++] = k;
+            l->sent[k] = token_valence(c, l->lex[k]);
+        }
+    }
+}
+
+/*
+ * Python's round(x, 3/4) semantics are applied by the caller. The sums run
+ * over the lexicon tokens only: the other tokens score +0.0, and adding
+ * +0.0 changes none of the sums (none is ever -0.0), so the result is that
+ * of NLTK's loop over every token.
+ */
+static es_sentiment score_valence(const lex_tokens *l, size_t n, size_t but,
+                                  const es_vader_counts *cnt)
+{
+    es_sentiment r = {0, 0, 0, 0, ES_LABEL_NEUTRAL};
+    double sum_s = 0.0, ep, qm = 0, amp, pos_sum = 0.0, neg_sum = 0.0, total;
+    size_t k, ep_count = cnt->nexcl, qm_count = cnt->nquest;
+    size_t neu_count = n - l->n;
+
+    if (n == 0) {
+        return r;
+    }
+    for (k = 0; k < l->n; k++) {
+        double s = l->sent[k];
+        size_t j = l->lex[k];
+
+        if (but < n) {
+            if (j < but) {
+                s = s * 0.5;
+            } else if (j > but) {
+                s = s * 1.5;
+            }
+        }
+        /*
+         * without branches (signs are unpredictable): the product is s + 1
+         * (or s - 1) or a zero, and adding a zero leaves the sum as it is
+         */
+        sum_s += s;
+        pos_sum += (double)(s > 0) * (s + 1);
+        neg_sum += (double)(s < 0) * (s - 1);
+        neu_count += s == 0;
+    }
+    if (ep_count > 4) {
+        ep_count = 4;
+    }
+    ep = (double)ep_count * 0.292;
+    if (qm_count > 1) {
+        if (qm_count <= 3) {
+            qm = (double)qm_count * 0.18;
+        } else {
+            qm = 0.96;
+        }
+    }
+    amp = ep + qm;
+    if (sum_s > 0) {
+        sum_s += amp;
+    } else if (sum_s < 0) {
+        sum_s -= amp;
+    }
+    r.compound = sum_s / sqrt((sum_s * sum_s) + 15);
+    if (pos_sum > fabs(neg_sum)) {
+        pos_sum += amp;
+    } else if (pos_sum < fabs(neg_sum)) {
+        neg_sum -= amp;
+    }
+    total = pos_sum + fabs(neg_sum) + (double)neu_count;
+    r.pos = fabs(pos_sum / total);
+    r.neg = fabs(neg_sum / total);
+    r.neu = fabs((double)neu_count / total);
+    return r;
+}
+
+es_sentiment es_vader_score(const es_vader *v, const char *text, size_t n)
+{
+    es_vader_tok stack_tok[ES_VADER_STACK_TOKENS];
+    double stack_sent[ES_VADER_STACK_TOKENS];
+    uint32_t stack_lex[ES_VADER_STACK_TOKENS];
+    uint32_t stack_dup[2 * ES_VADER_STACK_TOKENS];
+    es_vader_tok *tok = stack_tok;
+    uint32_t *dup_slots = stack_dup;
+    void *heap = NULL;
+    size_t cap = es_vader_max_tokens(n), nt, j, k, but;
+    es_vader_counts cnt;
+    size_t dcap = 2 * ES_VADER_STACK_TOKENS;
+    es_sentiment r = {0, 0, 0, 0, ES_LABEL_NEUTRAL};
+    text_ctx c;
+    lex_tokens l = {stack_lex, stack_sent, 0};
+    dup_table d;
+
+    if (v == NULL || (text == NULL && n > 0) || n > UINT32_MAX) {
+        return r;
+    }
+    if (cap > ES_VADER_STACK_TOKENS) {
+        /* one block: tokens, sentiments, lexicon token indices, duplicate
+           slots (2 per token) */
+        size_t dsz = 16;
+
+        while (dsz < 2 * cap) {
+            dsz *= 2;
+        }
+        heap = malloc(cap * (sizeof(*tok) + sizeof(*l.sent) + sizeof(*l.lex)) +
+                      dsz * sizeof(*dup_slots));
+        if (heap == NULL) {
+            return r;
+        }
+        tok = heap;
+        l.sent = (double *)(tok + cap);
+        l.lex = (uint32_t *)(l.sent + cap);
+        dup_slots = l.lex + cap;
+        dcap = dsz;
+    }
+    nt = es_vader_tokenize(v, text, n, tok, cap, &cnt);
+    c.t = tok;
+    c.n = nt;
+    c.cap_diff = cnt.nupper > 0 && cnt.nupper < nt;
+    but = nt;
+    for (j = 0; j < nt; j++) {
+        if (tok[j].lw == ES_VL_BUT && but == nt) {
+            but = j;
+        }
+        l.lex[l.n] = (uint32_t)j; /* kept only if it is a lexicon token */
+        l.n += (tok[j].flags & ES_VW_LEX) != 0;
+    }
+    if (l.n <= DUP_SCAN_MAX) {
+        score_short(&c, &l);
+    } else {
+        /* size the duplicate table to twice the lexicon tokens */
+        d.mask = 15;
+        while (d.mask + 1 < 2 * l.n && d.mask + 1 < dcap) {
+            d.mask = d.mask * 2 + 1;
+        }
+        d.slot = dup_slots;
+        d.seed = v->seed;
+        memset(d.slot, 0, (d.mask + 1) * sizeof(*d.slot));
+        for (k = 0; k < l.n; k++) {
+            size_t i = first_index(&d, tok, &l, k);
+
+            l.sent[k] = i == k ? token_valence(&c, l.lex[k]) : l.sent[i];
+        }
+    }
+    r = score_valence(&l, nt, but, &cnt);
+    free(heap);
+    r = es_sentiment_nltk_round(&r);
+    r.label = es_label_from_compound(r.compound);
+    return r;
+}

@@ -1,0 +1,491 @@
+/*
+ * es_vader_lexicon.c - the VADER word table: loading the lexicon file,
+ * merging NLTK's word lists into it, and finding the default file.
+ *
+ * The file is read the way NLTK's make_lex_dict reads it: lines split on
+ * '\n', each stripped of white space and split on tabs, the first field the
+ * token and the second its mean valence; a later line for the same token
+ * replaces an earlier one. Unlike NLTK, a trailing newline (an empty last
+ * line) is tolerated. The table uses linear probing at a load of at most one
+ * half; it is built once and never written again, so it is shared by every
+ * thread without locks. Keys are stored in the arena 8-aligned and
+ * zero-padded, the form es_vader_key_hash reads, so the table is hashed (and
+ * rehashed when it grows) straight from the arena.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "es_utf8.h"
+#include "es_vader_int.h"
+
+typedef struct {
+    const char *word;
+    uint8_t flags, lw, cs;
+} fixed_word;
+
+/* NLTK 3.8 VaderConstants: NEGATE, BOOSTER_DICT and the literal words */
+static const char *const negate_words[] = {
+    "aint",    "arent",    "cannot",  "cant",     "couldnt",  "darent",
+    "didnt",   "doesnt",   "ain't",   "aren't",   "can't",    "couldn't",
+    "daren't", "didn't",   "doesn't", "dont",     "hadnt",    "hasnt",
+    "havent",  "isnt",     "mightnt", "mustnt",   "neither",  "don't",
+    "hadn't",  "hasn't",   "haven't", "isn't",    "mightn't", "mustn't",
+    "neednt",  "needn't",  "never",   "none",     "nope",     "nor",
+    "not",     "nothing",  "nowhere", "oughtnt",  "shant",    "shouldnt",
+    "uhuh",    "wasnt",    "werent",  "oughtn't", "shan't",   "shouldn't",
+    "uh-uh",   "wasn't",   "weren't", "without",  "wont",     "wouldnt",
+    "won't",   "wouldn't", "rarely",  "seldom",   "despite"};
+
+static const char *const boost_words[] = {
+    "absolutely",   "amazingly",     "awfully",      "completely",
+    "considerably", "decidedly",     "deeply",       "effing",
+    "enormously",   "entirely",      "especially",   "exceptionally",
+    "extremely",    "fabulously",    "flipping",     "flippin",
+    "fricking",     "frickin",       "frigging",     "friggin",
+    "fully",        "fucking",       "greatly",      "hella",
+    "highly",       "hugely",        "incredibly",   "intensely",
+    "majorly",      "more",          "most",         "particularly",
+    "purely",       "quite",         "really",       "remarkably",
+    "so",           "substantially", "thoroughly",   "totally",
+    "tremendously", "uber",          "unbelievably", "unusually",
+    "utterly",      "very"};
+
+/* the multi-word ones ("kind of", "sort of", "just enough") are idioms */
+static const char *const dampen_words[] = {
+    "almost",   "barely",   "hardly",     "kinda",        "kindof", "kind-of",
+    "less",     "little",   "marginally", "occasionally", "partly", "scarcely",
+    "slightly", "somewhat", "sorta",      "sortof",       "sort-of"};
+
+static const fixed_word literal_words[] = {
+    {"kind", 0, ES_VL_KIND, ES_VC_KIND},
+    {"of", 0, ES_VL_OF, ES_VC_OF},
+    {"least", 0, ES_VL_LEAST, 0},
+    {"at", 0, ES_VL_AT, 0},
+    {"very", 0, ES_VL_VERY, 0},
+    {"but", 0, ES_VL_BUT, 0},
+    {"never", 0, 0, ES_VC_NEVER},
+    {"so", 0, 0, ES_VC_SO},
+    {"this", 0, 0, ES_VC_THIS},
+    {"the", 0, 0, ES_VC_THE},
+    {"shit", 0, 0, ES_VC_SHIT},
+    {"bomb", 0, 0, ES_VC_BOMB},
+    {"bad", 0, 0, ES_VC_BAD},
+    {"ass", 0, 0, ES_VC_ASS},
+    {"yeah", 0, 0, ES_VC_YEAH},
+    {"right", 0, 0, ES_VC_RIGHT},
+    {"cut", 0, 0, ES_VC_CUT},
+    {"mustard", 0, 0, ES_VC_MUSTARD},
+    {"kiss", 0, 0, ES_VC_KISS},
+    {"death", 0, 0, ES_VC_DEATH},
+    {"hand", 0, 0, ES_VC_HAND},
+    {"to", 0, 0, ES_VC_TO},
+    {"mouth", 0, 0, ES_VC_MOUTH},
+    {"just", 0, 0, ES_VC_JUST},
+    {"enough", 0, 0, ES_VC_ENOUGH},
+    {"sort", 0, 0, ES_VC_SORT},
+};
+
+uint64_t es_vader_hash(const char *s, size_t n, uint64_t seed)
+{
+    uint64_t h = seed ^ (0x9e3779b97f4a7c15ull * (n + 1));
+    size_t i = 0;
+
+    while (i + 8 <= n) {
+        uint64_t w;
+
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        i += 8;
+    }
+    if (i < n) {
+        uint64_t w = 0;
+
+        memcpy(&w, s + i, n - i);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    }
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return h;
+}
+
+const es_vader_entry es_vader_none;
+
+/* Sets the tag of slot i, and its copy past the end (es_vader_find). */
+static void set_tag(uint16_t *tags, size_t mask, size_t i, uint16_t tag)
+{
+    tags[i] = tag;
+    if (i < 3) {
+        tags[mask + 1 + i] = tag;
+    }
+}
+
+/* Room a key of n bytes takes in the arena (see es_vader_int.h). */
+static size_t padded_len(size_t n)
+{
+    size_t r = (n + 7) & ~(size_t)7;
+
+    return r < 16 ? 16 : r;
+}
+
+/* es_vader_key_hash of the padded arena key at off. */
+static uint64_t arena_hash(const es_vader *v, size_t off, size_t n)
+{
+    uint64_t k0, k1;
+
+    memcpy(&k0, v->arena + off, 8);
+    memcpy(&k1, v->arena + off + 8, 8);
+    return es_vader_key_hash(k0, k1, v->arena + off, n);
+}
+
+/* Index of the slot holding the padded arena key at off, or of the empty
+ * slot where it belongs. */
+static size_t probe(const es_vader *v, const es_vader_entry *slots,
+                    size_t mask, size_t off, size_t n)
+{
+    const char *key = v->arena + off;
+    size_t i = arena_hash(v, off, n) & mask;
+
+    for (;;) {
+        const es_vader_entry *e = &slots[i];
+
+        if (e->len == 0 ||
+            (e->len == n && memcmp(v->arena + e->off, key, n) == 0)) {
+            return i;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+/* Doubles the table. -1 when out of memory. */
+static int grow(es_vader *v)
+{
+    size_t ncap = (v->mask + 1) * 2, j;
+    es_vader_entry *ns = calloc(ncap, sizeof(*ns));
+    uint16_t *nt = calloc(ncap + 3, sizeof(*nt));
+
+    if (ns == NULL || nt == NULL) {
+        free(ns);
+        free(nt);
+        return -1;
+    }
+    for (j = 0; j <= v->mask; j++) {
+        const es_vader_entry *e = &v->slots[j];
+        size_t k;
+
+        if (e->len != 0) {
+            k = probe(v, ns, ncap - 1, e->off, e->len);
+            ns[k] = *e;
+            set_tag(nt, ncap - 1, k, v->tags[j]);
+        }
+    }
+    free(v->slots);
+    free(v->tags);
+    v->slots = ns;
+    v->tags = nt;
+    v->mask = ncap - 1;
+    return 0;
+}
+
+/* The entry for key, created empty when missing; NULL when out of memory. */
+static es_vader_entry *upsert(es_vader *v, const char *key, size_t n)
+{
+    size_t need = padded_len(n), off = (v->arena_len + 7) & ~(size_t)7, i;
+    es_vader_entry *e;
+
+    if (n == 0 || n > UINT16_MAX) {
+        return NULL;
+    }
+    if ((v->count + 1) * 2 > v->mask + 1 && grow(v) < 0) {
+        return NULL;
+    }
+    if (off + need > v->arena_cap) {
+        size_t ncap = (off + need) * 2;
+        char *na;
+
+        if (ncap > UINT32_MAX) {
+            return NULL;
+        }
+        na = realloc(v->arena, ncap);
+        if (na == NULL) {
+            return NULL;
+        }
+        v->arena = na;
+        v->arena_cap = ncap;
+    }
+    /* the key goes to the arena first: the probe hashes it there */
+    memset(v->arena + off, 0, need);
+    memcpy(v->arena + off, key, n);
+    i = probe(v, v->slots, v->mask, off, n);
+    e = &v->slots[i];
+    if (e->len != 0) {
+        return e; /* already there; the arena copy is dropped */
+    }
+    memcpy(&e->k0, v->arena + off, 8);
+    memcpy(&e->k1, v->arena + off + 8, 8);
+    set_tag(v->tags, v->mask, i, es_vader_tag(arena_hash(v, off, n)));
+    e->off = (uint32_t)off;
+    e->len = (uint16_t)n;
+    v->arena_len = off + need;
+    v->count++;
+    if (n > v->max_key) {
+        v->max_key = n;
+    }
+    return e;
+}
+
+static int add_fixed(es_vader *v, const char *w, uint8_t flags, uint8_t lw,
+                     uint8_t cs)
+{
+    es_vader_entry *e = upsert(v, w, strlen(w));
+
+    if (e == NULL) {
+        return -1;
+    }
+    e->flags |= flags;
+    if (lw != 0) {
+        e->lw = lw;
+    }
+    if (cs != 0) {
+        e->cs = cs;
+    }
+    return 0;
+}
+
+static int is_ws(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+/* Parses one line; -1 with a reason in err. */
+static int parse_line(es_vader *v, char *line, size_t n, size_t lineno,
+                      char *err, size_t errlen)
+{
+    char *tab, *end, *num_end;
+    size_t wlen;
+    double val;
+    es_vader_entry *e;
+
+    while (n > 0 && is_ws(line[n - 1])) {
+        n--;
+    }
+    while (n > 0 && is_ws(line[0])) {
+        line++;
+        n--;
+    }
+    line[n] = '\0';
+    tab = memchr(line, '\t', n);
+    if (tab == NULL) {
+        snprintf(err, errlen, "line %zu: no tab-separated valence", lineno);
+        return -1;
+    }
+    wlen = (size_t)(tab - line);
+    end = memchr(tab + 1, '\t', n - wlen - 1);
+    if (end != NULL) {
+        *end = '\0';
+    }
+    errno = 0;
+    val = strtod(tab + 1, &num_end);
+    while (is_ws(*num_end)) {
+        num_end++;
+    }
+    if (errno != 0 || num_end == tab + 1 || *num_end != '\0') {
+        snprintf(err, errlen, "line %zu: bad valence", lineno);
+        return -1;
+    }
+    if (!es_utf8_valid(line, wlen)) {
+        snprintf(err, errlen, "line %zu: token is not UTF-8", lineno);
+        return -1;
+    }
+    if (wlen == 0) {
+        return 0; /* no token can ever be empty */
+    }
+    e = upsert(v, line, wlen);
+    if (e == NULL) {
+        snprintf(err, errlen, "line %zu: out of memory", lineno);
+        return -1;
+    }
+    e->flags |= ES_VW_LEX;
+    e->val = val;
+    return 0;
+}
+
+static int read_file(const char *path, char **out, size_t *len, char *err,
+                     size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    for (;;) {
+        size_t got;
+
+        if (cap - n < 65536) {
+            char *nb;
+
+            cap = cap * 2 + 65536;
+            nb = realloc(buf, cap + 1);
+            if (nb == NULL) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                goto error;
+            }
+            buf = nb;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            break;
+        }
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: read error", path);
+        goto error;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+
+error:
+    fclose(f);
+    free(buf);
+    return -1;
+}
+
+es_vader *es_vader_load(const char *lexicon_path, char *err, size_t errlen)
+{
+    es_vader *v = NULL;
+    char *buf = NULL, *p, *end, msg[256];
+    size_t len, lineno = 0, i;
+
+    if (read_file(lexicon_path, &buf, &len, err, errlen) < 0) {
+        return NULL;
+    }
+    v = calloc(1, sizeof(*v));
+    if (v == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto error;
+    }
+    v->mask = 16383;
+    v->slots = calloc(v->mask + 1, sizeof(*v->slots));
+    v->tags = calloc(v->mask + 1 + 3, sizeof(*v->tags));
+    if (v->slots == NULL || v->tags == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto error;
+    }
+    if (getrandom(&v->seed, sizeof(v->seed), GRND_NONBLOCK) !=
+        (ssize_t)sizeof(v->seed)) {
+        v->seed = (uint64_t)time(NULL) ^ ((uint64_t)(uintptr_t)v << 16);
+    }
+    p = buf;
+    end = buf + len;
+    while (p <= end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+
+        lineno++;
+        if (nl == NULL && n == 0 && lineno > 1) {
+            break; /* a trailing newline */
+        }
+        if (parse_line(v, p, n, lineno, msg, sizeof(msg)) < 0) {
+            snprintf(err, errlen, "%s: %s", lexicon_path, msg);
+            goto error;
+        }
+        if (nl == NULL) {
+            break;
+        }
+        p = nl + 1;
+    }
+    for (i = 0; i < sizeof(negate_words) / sizeof(negate_words[0]); i++) {
+        if (add_fixed(v, negate_words[i], ES_VW_NEGATE, 0, 0) < 0) {
+            goto oom;
+        }
+    }
+    for (i = 0; i < sizeof(boost_words) / sizeof(boost_words[0]); i++) {
+        if (add_fixed(v, boost_words[i], ES_VW_BOOST, 0, 0) < 0) {
+            goto oom;
+        }
+    }
+    for (i = 0; i < sizeof(dampen_words) / sizeof(dampen_words[0]); i++) {
+        if (add_fixed(v, dampen_words[i], ES_VW_DAMPEN, 0, 0) < 0) {
+            goto oom;
+        }
+    }
+    for (i = 0; i < sizeof(literal_words) / sizeof(literal_words[0]); i++) {
+        const fixed_word *w = &literal_words[i];
+
+        if (add_fixed(v, w->word, w->flags, w->lw, w->cs) < 0) {
+            goto oom;
+        }
+    }
+    v->key_cap = v->max_key < ES_VADER_KEY_MAX ? v->max_key : ES_VADER_KEY_MAX;
+    free(buf);
+    return v;
+
+oom:
+    snprintf(err, errlen, "out of memory");
+error:
+    free(buf);
+    es_vader_free(v);
+    return NULL;
+}
+
+void es_vader_free(es_vader *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    free(v->tags);
+    free(v->slots);
+    free(v->arena);
+    free(v);
+}
+
+static int readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+const char *es_vader_default_lexicon(void)
+{
+    static char path[4096];
+    static const char *const rel[] = {"/../../lib/data/vader_lexicon.txt",
+                                      "/../share/echostream/vader_lexicon.txt"};
+    const char *env = getenv("ECHOSTREAM_VADER_LEXICON");
+    char exe[2048];
+    ssize_t n;
+    size_t i;
+
+    if (env != NULL && env[0] != '\0') {
+        return env;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        char *slash;
+
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+                int w = snprintf(path, sizeof(path), "%s%s", exe, rel[i]);
+
+                if (w > 0 && (size_t)w < sizeof(path) && readable(path)) {
+                    return path;
+                }
+            }
+        }
+    }
+    return "lib/data/vader_lexicon.txt";
+}
