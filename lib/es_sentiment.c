@@ -130,8 +130,9 @@ es_sentiment es_sentiment_nltk_round(const es_sentiment *s)
 /* Appends units / 10^digits as Python prints it: "-0.4767", "0.5", "1.0". */
 static char *put_num(char *o, long long units, int digits, int neg)
 {
-    long long scale = digits == 3 ? 1000 : 10000, ip = units / scale;
-    long long frac = units % scale;
+    /* constant divisors: the compiler multiplies instead of dividing */
+    long long ip = digits == 3 ? units / 1000 : units / 10000;
+    long long frac = digits == 3 ? units % 1000 : units % 10000;
     char tmp[24];
     int n = 0, k;
 

@@ -13,7 +13,7 @@
  * 64-bit words: the tokenizer lower-cases a token into a buffer with zeros
  * after it and hashes it a word at a time (two words, without a loop, for
  * the keys of 16 bytes or less that nearly all are). Probing reads a
- * separate array of 16-bit hash tags, 32 KiB that stay in cache, so a token
+ * separate array of 16-bit hash tags, 64 KiB that stay in cache, so a token
  * that is no key (most are) usually touches nothing else; a matching tag is
  * confirmed in its entry, which holds the first 16 key bytes inline: two
  * word compares, no memcmp. Only keys longer than 16 bytes (a handful)
@@ -35,6 +35,8 @@
 #define ES_VW_DAMPEN  0x08 /* dampener: -0.293 */
 #define ES_VT_NT      0x10 /* contains "n't" (case-insensitively) */
 #define ES_VT_UPPER   0x20 /* str.isupper() */
+#define ES_VT_LATER   0x40 /* tokenizer only: lookup of k0, k1 pending */
+#define ES_VT_SAME    0x80 /* tokenizer only: the key is the token as is */
 #define ES_VT_NEGATED (ES_VW_NEGATE | ES_VT_NT)
 
 /* words NLTK compares after lower-casing */
@@ -76,7 +78,7 @@ enum {
 };
 
 /* 64-bit words handled as vectors of bytes or 16-bit lanes, GCC-style. */
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                            \
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define ES_VADER_SWAR 1
 #else
@@ -91,7 +93,7 @@ typedef struct {
     uint64_t k0, k1; /* the key's first 16 bytes, zero-padded */
     double val;      /* valence when flags has ES_VW_LEX */
     uint32_t off;    /* the whole key in the arena (8-aligned, zero-padded) */
-    uint16_t len;    /* key bytes; 0 marks an empty slot */
+    uint8_t len;     /* key bytes (<= ES_VADER_KEY_MAX); 0: empty slot */
     uint8_t flags;
     uint8_t lw; /* ES_VL_* */
     uint8_t cs; /* ES_VC_* */
@@ -110,6 +112,7 @@ struct es_vader {
     size_t max_key; /* longest key in bytes: longer tokens skip the lookup */
     size_t key_cap; /* max_key capped at ES_VADER_KEY_MAX */
     uint64_t seed;  /* per-table seed of the per-text duplicate hash */
+    es_vader_entry spill; /* written for keys too long to be looked up */
 };
 
 /* One token as NLTK's words_and_emoticons holds it, classified. */
@@ -120,6 +123,7 @@ typedef struct {
     uint8_t lw;
     uint8_t cs;
     const es_vader_entry *e; /* its entry, or &es_vader_none */
+    uint64_t k0, k1;         /* tokenizer only: its key, when ES_VT_LATER */
 } es_vader_tok;
 
 /* 64-bit hash of any n bytes with a seed (the per-text duplicate table). */
@@ -133,22 +137,17 @@ uint64_t es_vader_hash(const char *s, size_t n, uint64_t seed);
 static inline uint64_t es_vader_key_hash(uint64_t k0, uint64_t k1,
                                          const char *key, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull * (n + 1), w;
+    /* two independent products: short latency, and the table is fixed */
+    uint64_t h = (k0 * 0x9e3779b97f4a7c15ull) ^ (k1 * 0xff51afd7ed558ccdull) ^
+                 (uint64_t)n,
+             w;
     size_t i;
 
-    h = (h ^ k0) * 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-    h = (h ^ k1) * 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
     for (i = 16; i < n; i += 8) {
         memcpy(&w, key + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
     }
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 32;
-    return h;
+    return h ^ (h >> 29);
 }
 
 /* The tag of a key hash: its top bits, never 0 (the empty slot's). */
@@ -161,9 +160,10 @@ static inline uint16_t es_vader_tag(uint64_t h)
 extern const es_vader_entry es_vader_none;
 
 /* Scalar probing from slot i: the reference the fast path falls back to. */
-static inline const es_vader_entry *
-es_vader_probe(const es_vader *v, uint64_t k0, uint64_t k1, const char *key,
-               size_t n, uint16_t tag, size_t i)
+static inline const es_vader_entry *es_vader_probe(const es_vader *v,
+                                                   uint64_t k0, uint64_t k1,
+                                                   const char *key, size_t n,
+                                                   uint16_t tag, size_t i)
 {
     for (;; i = (i + 1) & v->mask) {
         uint16_t t = v->tags[i];
@@ -177,7 +177,8 @@ es_vader_probe(const es_vader *v, uint64_t k0, uint64_t k1, const char *key,
         }
         e = &v->slots[i];
         if (e->k0 == k0 && e->k1 == k1 && e->len == n &&
-            (n <= 16 || memcmp(v->arena + e->off + 16, key + 16, n - 16) == 0)) {
+            (n <= 16 ||
+             memcmp(v->arena + e->off + 16, key + 16, n - 16) == 0)) {
             return e;
         }
     }

@@ -7,10 +7,10 @@
  * token and the second its mean valence; a later line for the same token
  * replaces an earlier one. Unlike NLTK, a trailing newline (an empty last
  * line) is tolerated. The table uses linear probing at a load of at most one
- * half; it is built once and never written again, so it is shared by every
- * thread without locks. Keys are stored in the arena 8-aligned and
- * zero-padded, the form es_vader_key_hash reads, so the table is hashed (and
- * rehashed when it grows) straight from the arena.
+ * quarter (short probe runs: see es_vader_find); it is built once and never
+ * written again, so it is shared by every thread without locks. Keys are stored
+ * in the arena 8-aligned and zero-padded, the form es_vader_key_hash reads, so
+ * the table is hashed (and rehashed when it grows) straight from the arena.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -115,6 +115,7 @@ uint64_t es_vader_hash(const char *s, size_t n, uint64_t seed)
     return h;
 }
 
+/* what es_vader_find gives for a word that is no key (all zero) */
 const es_vader_entry es_vader_none;
 
 /* Sets the tag of slot i, and its copy past the end (es_vader_find). */
@@ -146,8 +147,8 @@ static uint64_t arena_hash(const es_vader *v, size_t off, size_t n)
 
 /* Index of the slot holding the padded arena key at off, or of the empty
  * slot where it belongs. */
-static size_t probe(const es_vader *v, const es_vader_entry *slots,
-                    size_t mask, size_t off, size_t n)
+static size_t probe(const es_vader *v, const es_vader_entry *slots, size_t mask,
+                    size_t off, size_t n)
 {
     const char *key = v->arena + off;
     size_t i = arena_hash(v, off, n) & mask;
@@ -202,7 +203,13 @@ static es_vader_entry *upsert(es_vader *v, const char *key, size_t n)
     if (n == 0 || n > UINT16_MAX) {
         return NULL;
     }
-    if ((v->count + 1) * 2 > v->mask + 1 && grow(v) < 0) {
+    if (n > ES_VADER_KEY_MAX) {
+        /* no token is looked up with so long a key: kept only as the
+           longest key, which caps the lookups at ES_VADER_KEY_MAX */
+        v->max_key = n > v->max_key ? n : v->max_key;
+        return &v->spill;
+    }
+    if ((v->count + 1) * 4 > v->mask + 1 && grow(v) < 0) {
         return NULL;
     }
     if (off + need > v->arena_cap) {
@@ -231,7 +238,7 @@ static es_vader_entry *upsert(es_vader *v, const char *key, size_t n)
     memcpy(&e->k1, v->arena + off + 8, 8);
     set_tag(v->tags, v->mask, i, es_vader_tag(arena_hash(v, off, n)));
     e->off = (uint32_t)off;
-    e->len = (uint16_t)n;
+    e->len = (uint8_t)n;
     v->arena_len = off + need;
     v->count++;
     if (n > v->max_key) {
@@ -377,7 +384,7 @@ es_vader *es_vader_load(const char *lexicon_path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto error;
     }
-    v->mask = 16383;
+    v->mask = 32767;
     v->slots = calloc(v->mask + 1, sizeof(*v->slots));
     v->tags = calloc(v->mask + 1 + 3, sizeof(*v->tags));
     if (v->slots == NULL || v->tags == NULL) {

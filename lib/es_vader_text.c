@@ -15,13 +15,15 @@
  * minimum. Lower-casing and the ALL CAPS test use the Unicode tables in
  * es_vader_ucd.c, taken from the Python that runs NLTK.
  *
- * Speed: most tokens are plain ASCII words, so a token is first scanned with
- * one table lookup per byte, stopping at white space, punctuation or a
+ * Speed: most tokens are plain ASCII words, so a token is first scanned
+ * eight bytes at a time (alnum8), stopping at white space, punctuation or a
  * non-ASCII byte. A token that ends at white space is then done: it has no
- * punctuation to strip and no "n't", its case is what the byte classes
- * said, and it is lower-cased by table into a zero-padded buffer that is
- * hashed and compared a 64-bit word at a time. Only the other tokens are
- * scanned again, character by character, with the general rules.
+ * punctuation to strip and no "n't", and its case is what the scan saw.
+ * Only the other tokens go on character by character with the general
+ * rules, from where the fast scan stopped. An ASCII key of up to 16 bytes
+ * is lower-cased in two registers (lower8) and looked up after the whole
+ * text is scanned: its table lines are prefetched at once, so the lookups
+ * of a text overlap instead of each waiting on memory in turn.
  */
 #include <string.h>
 
@@ -73,8 +75,8 @@ static const unsigned char cls[256] = {
 
 /* What scanning one token found. */
 typedef struct {
-    size_t end;   /* the byte after the token */
-    size_t nchar; /* characters (Python's, after decoding) */
+    size_t end;                 /* the byte after the token */
+    size_t nchar;               /* characters (Python's, after decoding) */
     size_t lead, trail, npunct; /* leading, trailing, all punctuation */
     int upper, notupper;        /* has upper / lower or title case */
     int ascii;                  /* every byte is ASCII */
@@ -146,6 +148,9 @@ static int in_ranges(const es_vader_ucd_pair *r, size_t n, uint32_t cp)
 {
     size_t lo = 0, hi = n;
 
+    if (n == 0 || cp > r[n - 1].b) {
+        return 0; /* emoji and the like: past every cased letter */
+    }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
@@ -164,6 +169,9 @@ static uint32_t ulower(uint32_t cp)
 {
     size_t lo = 0, hi = es_vader_ucd_nlower;
 
+    if (hi == 0 || cp > es_vader_ucd_lower[hi - 1].a) {
+        return cp;
+    }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
@@ -410,8 +418,10 @@ static const es_vader_entry *find_buf(const es_vader *v, const char *buf,
 
 /*
  * Classifies the final token t (its case flags already set), which ends at
- * or before end, the end of the text. An ASCII key of 16 bytes or less is
- * lower-cased in two registers when 16 bytes can be read at t->p.
+ * or before end, the end of the text. An ASCII key of 16 bytes or less, when
+ * 16 bytes can be read at t->p, is lower-cased in two registers and left
+ * for es_vader_tokenize's lookup pass (ES_VT_LATER), its table lines
+ * prefetched; any other key is looked up here.
  */
 static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
                      const char *end)
@@ -438,9 +448,18 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
 
             memcpy(&k0, t->p, 8);
             memcpy(&k1, t->p + 8, 8);
-            k0 = lower8(k0 & head_mask(t->len));
-            k1 = lower8(k1 & head_mask(t->len > 8 ? t->len - 8 : 0));
-            set_entry(t, es_vader_find(v, k0, k1, NULL, t->len), !ts->upper);
+            t->k0 = lower8(k0 & head_mask(t->len));
+            t->k1 = lower8(k1 & head_mask(t->len > 8 ? t->len - 8 : 0));
+            t->flags |= ts->upper ? ES_VT_LATER : ES_VT_LATER | ES_VT_SAME;
+#if ES_VADER_SWAR
+            {
+                size_t home =
+                    es_vader_key_hash(t->k0, t->k1, NULL, t->len) & v->mask;
+
+                __builtin_prefetch(v->tags + home);
+                __builtin_prefetch(v->slots + home);
+            }
+#endif
             return;
         }
         for (i = 0; i < t->len; i++) {
@@ -463,17 +482,22 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
 }
 
 /*
- * Scans the token at start character by character: any bytes, punctuation
- * runs, Unicode case. Counts '!' and '?' into counts.
+ * Scans the token at start character by character from pos on, where the
+ * fast scan stopped: any bytes, punctuation runs, Unicode case. Counts '!'
+ * and '?' into counts.
  */
 static void scan_token(const unsigned char *u, size_t n, size_t start,
-                       token_scan *ts, es_vader_counts *counts)
+                       size_t pos, unsigned acc, token_scan *ts,
+                       es_vader_counts *counts)
 {
-    size_t pos = start;
-    int in_lead = 1;
+    int in_lead = pos == start;
 
+    /* [start, pos) held only letters and digits (acc: their case) */
     memset(ts, 0, sizeof(*ts));
     ts->ascii = 1;
+    ts->nchar = pos - start;
+    ts->upper = (acc & C_UPPER) != 0;
+    ts->notupper = (acc & C_LOWER) != 0;
     while (pos < n) {
         unsigned c = u[pos];
 
@@ -550,7 +574,7 @@ size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
                          es_vader_counts *counts)
 {
     const unsigned char *u = (const unsigned char *)text;
-    size_t pos = 0, nt = 0;
+    size_t pos = 0, nt = 0, i;
 
     memset(counts, 0, sizeof(*counts));
     for (;;) {
@@ -567,7 +591,7 @@ size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
         start = pos;
         pos = scan_plain(u, n, pos, &acc);
         if (pos < n && !(cls[u[pos]] & C_SPACE)) {
-            scan_token(u, n, start, &ts, counts);
+            scan_token(u, n, start, pos, acc, &ts, counts);
             pos = ts.end;
         } else {
             ts.end = pos;
@@ -602,6 +626,17 @@ size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
             counts->nupper++;
         }
         classify(v, t, &ts, text + n);
+    }
+    /* the lookups left for now, their table lines on their way meanwhile */
+    for (i = 0; i < nt; i++) {
+        es_vader_tok *t = &toks[i];
+
+        if (t->flags & ES_VT_LATER) {
+            int same = (t->flags & ES_VT_SAME) != 0;
+
+            t->flags &= (uint8_t) ~(ES_VT_LATER | ES_VT_SAME);
+            set_entry(t, es_vader_find(v, t->k0, t->k1, NULL, t->len), same);
+        }
     }
     return nt;
 }
