@@ -1,0 +1,271 @@
+/*
+ * main.c - echostream-enrich: from the comment stream to every tenant's
+ * sentiment series, recent comments, trending terms and share of voice.
+ *
+ * One loop, one batch at a time (enrich.batch entries), through the
+ * consumer group enrich.group on es:{ingest}:comments (consume.h), each
+ * batch through these steps (batch.c):
+ *
+ *   1. parse and validate the entries (entry.h);
+ *   2. write them to the raw archive and make it durable (archive.h);
+ *   3. match every comment against all topics of all tenants at once
+ *      (topics.h: one es_matcher, rebuilt when es:{topics}:version moves);
+ *   4. score each matched comment once per engine (score.h);
+ *   5. one es_enrich_write function call per tenant, all in one pipeline
+ *      (aggregate.h): idempotent, so a replay changes nothing;
+ *   6. acknowledge what was written; an entry that failed stays pending and
+ *      is retried through the claim sweep, until after
+ *      enrich.max_deliveries deliveries it moves to es:{ingest}:dlq.
+ *
+ * Acknowledging only after steps 2-5 makes delivery at-least-once and the
+ * writes exactly-once in effect: a worker killed anywhere leaves its batch
+ * pending, a peer (or its restart) claims it after enrich.claim_idle_ms,
+ * and the per-comment records turn the repeated writes into no-ops.
+ * SIGTERM finishes the batch in hand (archive, writes, acknowledgement)
+ * and exits 0. Several copies share the work through the group.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "batch.h"
+#include "es_keys.h"
+#include "es_log.h"
+#include "es_redis.h"
+
+static const char *const enrich_prefixes[] = {
+    "enrich.", "lake.", "s3.",     "comprehend.", "sentiment.",
+    "aws.",    "redis", "worker.", "log.",        NULL};
+
+static const es_worker_info enrich_info = {
+    "enrich",
+    NULL,
+    "Matches every comment of the stream against all tenants' topics, scores "
+    "its sentiment (VADER or Comprehend) and writes per-tenant series, recent "
+    "comments, trending terms and share of voice, idempotently; archives the "
+    "raw stream under lake.dir (and S3).",
+    enrich_prefixes,
+};
+
+static json_t *status_json(const es_enrich *x) /* new reference */
+{
+    const es_topic_set *ts = x->topics.cur;
+
+    return json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, "
+        "s:I, s:I, s:I}",
+        "group", x->c.group, "read", (json_int_t)x->read, "comments",
+        (json_int_t)x->comments, "deletions", (json_int_t)x->deletions,
+        "matched", (json_int_t)x->matched, "acked", (json_int_t)x->acked,
+        "failed", (json_int_t)x->failed, "dead_lettered",
+        (json_int_t)x->c.dead_lettered, "records_created",
+        (json_int_t)x->agg.stats.created, "records_replayed",
+        (json_int_t)x->agg.stats.replayed, "tenants",
+        (json_int_t)(ts ? ts->ntenants : 0), "topics",
+        (json_int_t)(ts ? ts->ntopics : 0), "comprehend_breaker_open",
+        x->scorer ? es_scorer_breaker_open(x->scorer) : 0, "archive_files",
+        (json_int_t)x->lake.files, "s3_uploaded", (json_int_t)x->lake.uploaded,
+        "s3_pending", (json_int_t)x->lake.pending);
+}
+
+static void beat(es_enrich *x, int start)
+{
+    json_t *st = status_json(x);
+
+    if (start) {
+        es_heartbeat_start(&x->hb, &x->w, x->r, x->heartbeat_ms, st);
+    } else {
+        es_heartbeat_tick(&x->hb, st);
+    }
+    json_decref(st);
+}
+
+/* Grows every per-entry array to n. */
+static int run(es_enrich *x)
+{
+    if (es_consumer_create_group(&x->c) != 0 ||
+        es_aggregate_prepare(&x->agg) != 0) {
+        return 1;
+    }
+    es_topics_refresh(&x->topics, 1);
+    es_log(ES_INFO, "enrich started", ES_STR("group", x->c.group),
+           ES_STR("consumer", x->w.instance),
+           ES_STR("lake", x->lake_enabled ? x->lake.dir : "disabled"), ES_END);
+    beat(x, 1);
+    es_archive_upload(&x->lake, 1);
+    while (!es_stopping()) {
+        const redisReply *list;
+        int redelivered;
+        redisReply *rep;
+
+        beat(x, 0);
+        es_topics_refresh(&x->topics, 0);
+        rep = es_consumer_read(&x->c, &list, &redelivered);
+        if (rep != NULL) {
+            es_enrich_process(x, list, redelivered);
+            freeReplyObject(rep);
+        }
+        es_archive_upload(&x->lake, 0);
+    }
+    es_log(ES_INFO, "enrich stopped", ES_INT("read", x->read),
+           ES_INT("acked", x->acked), ES_INT("failed", x->failed),
+           ES_INT("dead_lettered", x->c.dead_lettered), ES_END);
+    es_heartbeat_stop(&x->hb);
+    return 0;
+}
+
+static int configure_s3(es_enrich *x)
+{
+    es_s3_opts so;
+    long long timeout;
+    int path_style;
+
+    if (es_config_str(x->w.cfg, "s3.bucket")[0] == '\0' || !x->lake_enabled) {
+        return 0;
+    }
+    if (es_worker_cfg_int(&x->w, "s3.timeout", 1, 3600, &timeout) != 0 ||
+        es_worker_cfg_bool(&x->w, "s3.path_style", &path_style) != 0) {
+        return -1;
+    }
+    memset(&so, 0, sizeof(so));
+    so.bucket = es_config_str(x->w.cfg, "s3.bucket");
+    so.prefix = es_config_str(x->w.cfg, "s3.prefix");
+    so.endpoint = es_config_str(x->w.cfg, "s3.endpoint");
+    so.region = es_config_str(x->w.cfg, "aws.region");
+    so.path_style = path_style;
+    so.timeout_ms = (long)timeout * 1000;
+    so.creds = &x->creds;
+    x->s3 = es_s3_new(&so);
+    return x->s3 ? 0 : -1;
+}
+
+static int configure_sentiment(es_enrich *x)
+{
+    const char *path = es_config_str(x->w.cfg, "sentiment.lexicon");
+    long long timeout, failures, cooldown, cap;
+    double price;
+    es_scorer_opts so;
+    char err[512];
+
+    if (path[0] == '\0') {
+        path = es_vader_default_lexicon();
+    }
+    x->vader = es_vader_load(path, err, sizeof(err));
+    if (x->vader == NULL) {
+        fprintf(stderr, "enrich: VADER lexicon %s: %s\n", path, err);
+        return -1;
+    }
+    if (es_worker_cfg_int(&x->w, "comprehend.timeout", 1, 600, &timeout) != 0 ||
+        es_worker_cfg_int(&x->w, "comprehend.breaker_failures", 1, 1000,
+                          &failures) != 0 ||
+        es_worker_cfg_int(&x->w, "comprehend.breaker_cooldown", 1, 86400,
+                          &cooldown) != 0 ||
+        es_worker_cfg_int(&x->w, "comprehend.backoff_cap_ms", 1, 3600000,
+                          &cap) != 0 ||
+        es_worker_cfg_double(&x->w, "comprehend.price_per_unit", 0, 1,
+                             &price) != 0) {
+        return -1;
+    }
+    x->price_micros = (long long)(price * 1e6 + 0.5);
+    memset(&so, 0, sizeof(so));
+    so.region = es_config_str(x->w.cfg, "aws.region");
+    so.endpoint = es_config_str(x->w.cfg, "comprehend.endpoint");
+    so.language = es_config_str(x->w.cfg, "comprehend.language");
+    so.timeout_ms = (long)timeout * 1000;
+    so.breaker_failures = (int)failures;
+    so.breaker_cooldown_ms = cooldown * 1000;
+    so.backoff_cap_ms = cap;
+    so.creds = &x->creds;
+    x->scorer = es_scorer_new(x->vader, &so);
+    return x->scorer ? 0 : -1;
+}
+
+static int configure(es_enrich *x)
+{
+    long long batch, block, idle, refresh, upload_retry;
+    double heartbeat;
+    const char *engine;
+    int imds;
+    char err[256];
+
+    x->c.group = es_config_str(x->w.cfg, "enrich.group");
+    if (es_worker_cfg_int(&x->w, "enrich.batch", 1, 10000, &batch) != 0 ||
+        es_worker_cfg_int(&x->w, "enrich.block_ms", 1, 60000, &block) != 0 ||
+        es_worker_cfg_int(&x->w, "enrich.claim_idle_ms", 10, 86400000, &idle) !=
+            0 ||
+        es_worker_cfg_int(&x->w, "enrich.max_deliveries", 1, 1000,
+                          &x->max_deliveries) != 0 ||
+        es_worker_cfg_int(&x->w, "enrich.topics_refresh_ms", 10, 3600000,
+                          &refresh) != 0 ||
+        es_worker_cfg_bool(&x->w, "lake.enabled", &x->lake_enabled) != 0 ||
+        es_worker_cfg_int(&x->w, "lake.upload_retry_ms", 10, 86400000,
+                          &upload_retry) != 0 ||
+        es_worker_cfg_bool(&x->w, "aws.imds", &imds) != 0 ||
+        es_worker_cfg_double(&x->w, "worker.heartbeat", 0.1, 3600,
+                             &heartbeat) != 0) {
+        return -1;
+    }
+    engine = es_config_str(x->w.cfg, "enrich.engine_default");
+    if (strcmp(engine, "vader") != 0 && strcmp(engine, "comprehend") != 0) {
+        fprintf(stderr, "enrich: enrich.engine_default must be vader or "
+                        "comprehend\n");
+        return -1;
+    }
+    if (x->c.group[0] == '\0') {
+        fprintf(stderr, "enrich: enrich.group must not be empty\n");
+        return -1;
+    }
+    x->heartbeat_ms = (long long)(heartbeat * 1000.0);
+    x->creds.profile = es_config_str(x->w.cfg, "aws.profile");
+    x->creds.imds_endpoint = es_config_str(x->w.cfg, "aws.imds_endpoint");
+    x->creds.imds_enabled = imds;
+    x->r = es_redis_new(es_config_str(x->w.cfg, "redis"), err, sizeof(err));
+    if (x->r == NULL) {
+        fprintf(stderr, "enrich: redis: %s\n", err);
+        return -1;
+    }
+    es_redis_set_timeout(x->r, block + 10000);
+    es_consumer_init(&x->c, x->r, es_config_str(x->w.cfg, "enrich.group"),
+                     x->w.instance, batch, block, idle);
+    es_topics_init(&x->topics, x->r, refresh,
+                   strcmp(engine, "comprehend") == 0 ? ES_ENGINE_COMPREHEND
+                                                     : ES_ENGINE_VADER);
+    es_aggregate_init(&x->agg, x->r);
+    if (configure_sentiment(x) != 0 || configure_s3(x) != 0 ||
+        es_archive_init(&x->lake, es_config_str(x->w.cfg, "lake.dir"), x->s3) !=
+            0) {
+        return -1;
+    }
+    x->lake.retry_ms = upload_retry;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static es_enrich x;
+    int rc;
+
+    rc = es_worker_init(&x.w, &enrich_info, argc, argv, NULL, NULL, NULL, NULL);
+    if (rc != 0) {
+        return rc == 1 ? 0 : 2;
+    }
+    if (configure(&x) != 0) {
+        rc = 2;
+        goto cleanup;
+    }
+    rc = run(&x);
+
+cleanup:
+    es_topics_cleanup(&x.topics);
+    es_aggregate_cleanup(&x.agg);
+    es_archive_cleanup(&x.lake);
+    es_scorer_free(x.scorer);
+    es_s3_free(x.s3);
+    es_vader_free(x.vader);
+    es_redis_free(x.r);
+    es_enrich_batch_free(&x);
+    es_worker_cleanup(&x.w);
+    return rc;
+}
