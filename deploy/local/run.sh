@@ -34,7 +34,7 @@ readonly ROOT
 readonly HTTP_PORT=${ECHOSTREAM_PORT:-8080}
 readonly REDIS_PORT=${ECHOSTREAM_REDIS_PORT:-6380}
 readonly COGNITO_PORT=${ECHOSTREAM_COGNITO_PORT:-9229}
-readonly WORKERS=(ingest mirror)
+readonly WORKERS=(ingest enrich mirror)
 readonly MODULE_SO="$ROOT/build/ngx_http_echostream_module.so"
 readonly NGINX=/usr/sbin/nginx
 # start order, and the order of shutdown (writers before what they write to)
@@ -227,7 +227,11 @@ start_one() {
         if [ -n "${ECHOSTREAM_CONFIG:-}" ]; then
             args=(--config "$ECHOSTREAM_CONFIG")
         fi
+        # entries wait in the stream for enrichment even before the enrich
+        # worker first starts; the raw archive lives with the other state
         ECHOSTREAM_REDIS="unix://$SOCK" \
+            ECHOSTREAM_STREAM_GROUPS=${ECHOSTREAM_STREAM_GROUPS:-enrich} \
+            ECHOSTREAM_LAKE_DIR=${ECHOSTREAM_LAKE_DIR:-$VAR/lake} \
             launch "$name" "$ROOT/build/bin/echostream-$name" "${args[@]}"
         ;;
     esac
@@ -360,6 +364,7 @@ start_nginx() {
         "PREFIX=$VAR/nginx" "PORT=$HTTP_PORT" "MODULE=$module" \
         "REDIS=unix://$SOCK" "WEB_ROOT=$ROOT/web" "RUN_DIR=$RUN_DIR" \
         "LOG_DIR=$LOG_DIR" "USER=$(id -un)" "GROUP=$(id -gn)" \
+        "EXPECT_WORKERS=${WORKERS[*]}" \
         "COGNITO_ENDPOINT=http://127.0.0.1:$COGNITO_PORT" \
         "COGNITO_REGION=us-east-1" "COGNITO_POOL_ID=$pool" \
         "COGNITO_CLIENT_ID=$client" "COGNITO_ISSUER=$issuer" \

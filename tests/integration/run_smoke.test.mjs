@@ -204,9 +204,12 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
     if (r.status !== 200) return false;
     const h = JSON.parse(r.body);
     const alive = aliveWorkers(h);
-    return redisUp(h) && alive.has('ingest') && alive.has('mirror') && h;
-  }, { timeout: 20000, what: '/healthz: redis up, ingest + mirror alive' });
+    return redisUp(h) && alive.has('ingest') && alive.has('mirror') &&
+      alive.has('enrich') && h;
+  }, { timeout: 20000,
+       what: '/healthz: redis up, ingest + enrich + mirror alive' });
   assert.ok(redisUp(health));
+  assert.equal(health.status, 'ok');
 
   const cfgRes = await httpRequest({ url: `${base}/config.json` });
   assert.equal(cfgRes.status, 200);
@@ -257,7 +260,7 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
 
   const pids = readPids(varDir);
   assert.deepEqual(Object.keys(pids).sort(),
-                   ['cognito', 'ingest', 'mirror', 'nginx', 'redis']);
+                   ['cognito', 'enrich', 'ingest', 'mirror', 'nginx', 'redis']);
   const stop1 = await stopRun(run1);
   assert.deepEqual(stop1, { code: 0, signal: null }, run1.output());
   for (const [name, pid] of Object.entries(pids)) {

@@ -155,7 +155,7 @@ function makeDump(file) {
 }
 
 test('valgrind: --help of each worker', { skip }, async () => {
-  for (const name of ['ingest', 'mirror']) {
+  for (const name of ['ingest', 'mirror', 'enrich', 'sentiment']) {
     const run = startUnderValgrind(name, ['--help'], baseEnv());
     const out = await finish(run, `${name} --help`);
     assert.match(out, /Usage:/);
@@ -286,4 +286,61 @@ test('valgrind: mirror copying 50 entries into the SQS double',
       run?.p.kill('SIGKILL');
       await sqs.stop();
     }
+  });
+
+test('valgrind: sentiment scoring hostile lines from stdin', { skip },
+  async () => {
+    const run = startUnderValgrind('sentiment', ['--engine', 'vader'],
+                                   baseEnv(), { stdin: true });
+    const lines = [
+      'I LOVE this!!! :) but the ending was not good at all',
+      'kind of meh, never so bad though???',
+      Buffer.from([0x66, 0xff, 0xfe, 0x20, 0xc3, 0x28, 0x21]).toString('latin1'),
+      '😀'.repeat(2000),
+      'word '.repeat(5000),
+      '',
+    ];
+    run.p.child.stdin.end(lines.join('\n') + '\n');
+    const out = await finish(run, 'sentiment');
+    const rows = out.trim().split('\n').filter((l) => l.startsWith('{'));
+    assert.equal(rows.length, lines.length);
+    for (const r of rows) assert.ok('compound' in JSON.parse(r));
+  });
+
+test('valgrind: enrich aggregating a batch, a deletion, then SIGTERM',
+  { skip }, async () => {
+    await redis.cmd('DEL', STREAM);
+    await redis.cmd('SADD', 'es:{tenants}:all', 'vgtenant');
+    await redis.cmd('HSET', 'es:{t:vgtenant}:topics', 'rust',
+      JSON.stringify({ id: 'rust', name: 'Rust', subreddits: ['rust'],
+                       query: 'borrow OR "async runtime" -java' }));
+    await redis.cmd('INCR', 'es:{topics}:version');
+    const ids = [];
+    for (let i = 0; i < 40; i++) {
+      const id = `ve${i.toString(36)}`;
+      ids.push(id);
+      await redis.cmd('XADD', STREAM, '*', 'type', 'comment', 'id', id,
+        'subreddit', 'rust', 'author', `user${i}`,
+        'body', i % 2 ? `the borrow checker is great ${i} 😀`
+                      : `an async runtime bug made me sad ${i}`,
+        'created_utc', String(1732540000 + i * 30), 'permalink',
+        `/r/rust/comments/abc/x/${id}/`, 'link_id', 't3_abc',
+        'link_title', 'A thread', 'score', String(i), 'source', 'synthetic');
+    }
+    await redis.cmd('XADD', STREAM, '*', 'type', 'delete', 'id', ids[1],
+                    'subreddit', 'rust', 'source', 'synthetic');
+    const run = startUnderValgrind('enrich', [], baseEnv({
+      ECHOSTREAM_LAKE_DIR: path.join(dir, 'lake'),
+      ECHOSTREAM_ENRICH_BLOCK_MS: '200',
+    }));
+    await waitRunning(run, async () => {
+      const p = await redis.cmd('XPENDING', STREAM, 'enrich').catch(() => null);
+      const g = await redis.cmd('XINFO', 'GROUPS', STREAM).catch(() => []);
+      const e = g.find((x) => x[1] === 'enrich');
+      const last = await redis.cmd('XREVRANGE', STREAM, '+', '-', 'COUNT', 1);
+      return p && Number(p[0]) === 0 && e &&
+        e[e.indexOf('last-delivered-id') + 1] === last[0][0];
+    }, 'enrich acknowledged every entry');
+    assert.equal(await redis.cmd('EXISTS', `es:{t:vgtenant}:c:${ids[0]}`), 1);
+    await stop(run, 'enrich');
   });

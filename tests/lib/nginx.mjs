@@ -60,7 +60,7 @@ async function preparePrefix({ redisUrl, webRoot, runDir, extraConf,
   const conf = renderNginxConf({
     PREFIX: prefix, PORT: port, MODULE, REDIS: redisUrl,
     WEB_ROOT: webRoot || path.join(ROOT, 'web'), RUN_DIR: rd,
-    USER: username, GROUP: group,
+    USER: username, GROUP: group, EXPECT_WORKERS: 'ingest mirror',
   }, { extraConf, serverConf });
   const confPath = path.join(prefix, 'nginx.conf');
   writeFileSync(confPath, conf);

@@ -120,9 +120,31 @@ static void print_help(const es_worker *w, const char *argv0)
            "(redis://host:port/db or unix:///path).\n");
 }
 
+static int init_inner(es_worker *w, const es_worker_info *info, int argc,
+                      char **argv, const char *extra_short,
+                      const struct option *extra, es_worker_opt_fn fn,
+                      void *ud);
+
+/*
+ * Whatever the outcome, a worker that is not going to run owns nothing:
+ * the configuration is released here, so `--help` and usage errors leak
+ * nothing whether or not the caller cleans up.
+ */
 int es_worker_init(es_worker *w, const es_worker_info *info, int argc,
                    char **argv, const char *extra_short,
                    const struct option *extra, es_worker_opt_fn fn, void *ud)
+{
+    int rc = init_inner(w, info, argc, argv, extra_short, extra, fn, ud);
+
+    if (rc != 0) {
+        es_worker_cleanup(w);
+    }
+    return rc;
+}
+
+static int init_inner(es_worker *w, const es_worker_info *info, int argc,
+                      char **argv, const char *extra_short,
+                      const struct option *extra, es_worker_opt_fn fn, void *ud)
 {
     static const struct option common[] = {
         {"config", required_argument, NULL, 0x1001},

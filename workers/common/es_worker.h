@@ -38,7 +38,8 @@ typedef int (*es_worker_opt_fn)(int opt, const char *arg, void *ud);
 /*
  * Parses the command line, loads configuration, sets up logging and signal
  * handlers. extra may be NULL. Returns 0 to run, 1 when the caller should
- * exit 0 (help was printed), 2 on a usage or configuration error (printed).
+ * exit 0 (help was printed), 2 on a usage or configuration error (printed);
+ * on a non-zero return the configuration is already released.
  * On return 0 optind indexes the first non-option argument.
  */
 int es_worker_init(es_worker *w, const es_worker_info *info, int argc,
