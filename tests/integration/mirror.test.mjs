@@ -436,3 +436,34 @@ test('no queue configured: idle, no group, exits 0 on SIGTERM', async () => {
   await stopMirror(p);
   assert.equal(p.output().trim().split('\n').length <= 3, true, `too chatty:\n${p.output()}`);
 });
+
+test('finished consumers are pruned at start; ones holding entries stay', async () => {
+  await freshStream();
+  const sqs = await startSqsDouble({ ...KEY, queues: [QUEUE] });
+  try {
+    await redis.cmd('XGROUP', 'CREATE', STREAM, GROUP, '$', 'MKSTREAM');
+    await redis.cmd('XGROUP', 'CREATECONSUMER', STREAM, GROUP, 'gone-1');
+    await redis.cmd('XGROUP', 'CREATECONSUMER', STREAM, GROUP, 'gone-2');
+    // a crashed consumer that still holds an entry must keep it
+    await addComments(1);
+    await redis.cmd('XREADGROUP', 'GROUP', GROUP, 'crashed-1', 'COUNT', 1,
+                    'STREAMS', STREAM, '>');
+    await sleep(300);
+    const p = startMirror(mirrorEnv(sqs, {
+      AWS_ACCESS_KEY_ID: KEY.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
+      ECHOSTREAM_WORKER_CONSUMER_PRUNE_MS: '200',
+      ECHOSTREAM_MIRROR_CLAIM_IDLE_MS: '600000',
+    }));
+    await p.waitForOutput(/idle consumers pruned/, 10000);
+    const names = (await redis.cmd('XINFO', 'CONSUMERS', STREAM, GROUP))
+      .map((c) => c[c.indexOf('name') + 1]);
+    assert.ok(!names.includes('gone-1') && !names.includes('gone-2'),
+              names.join(','));
+    assert.ok(names.includes('crashed-1'), 'a consumer with entries stays');
+    assert.equal(await pendingCount(), 1);
+    await stopMirror(p);
+  } finally {
+    await sqs.stop();
+  }
+});

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "es_group.h"
 #include "es_ids.h"
 #include "es_keys.h"
 #include "es_log.h"
@@ -457,7 +458,6 @@ int es_sink_ensure_groups(es_sink *s, const char *list)
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
         char name[72];
-        redisReply *reply;
 
         while (n > 0 && *p == ' ') {
             p++;
@@ -476,24 +476,9 @@ int es_sink_ensure_groups(es_sink *s, const char *list)
             }
             memcpy(name, p, n);
             name[n] = '\0';
-            reply = es_redis_cmd(s->r, "XGROUP CREATE %s %s 0 MKSTREAM",
-                                 ES_KEY_STREAM, name);
-            if (reply == NULL) {
+            if (es_group_create(s->r, ES_KEY_STREAM, name) < 0) {
                 return -1;
             }
-            if (reply->type == REDIS_REPLY_ERROR &&
-                strncmp(reply->str, "BUSYGROUP", 9) != 0) {
-                es_log(ES_ERROR, "cannot create consumer group",
-                       ES_STR("group", name), ES_STR("error", reply->str),
-                       ES_END);
-                freeReplyObject(reply);
-                return -1;
-            }
-            if (reply->type != REDIS_REPLY_ERROR) {
-                es_log(ES_INFO, "consumer group created", ES_STR("group", name),
-                       ES_END);
-            }
-            freeReplyObject(reply);
         }
         p = end ? end + 1 : NULL;
     }

@@ -47,6 +47,7 @@
 #include "es_aws.h"
 #include "es_aws_creds.h"
 #include "es_backoff.h"
+#include "es_group.h"
 #include "es_heartbeat.h"
 #include "es_keys.h"
 #include "es_log.h"
@@ -70,6 +71,7 @@ typedef struct {
     long long backoff_cap_ms;
     long long sender_fault_retries;
     long long heartbeat_ms;
+    long long prune_idle_ms; /* worker.consumer_prune_ms */
 
     es_mirror_msg hand[ES_SQS_MAX_ENTRIES];
     size_t nhand;
@@ -150,25 +152,18 @@ static int idle(mirror *m)
     return 0;
 }
 
-/* Creates the group if missing; -1 on an error other than BUSYGROUP. */
+/*
+ * Creates the group if missing and prunes consumers of earlier, finished
+ * mirror processes; -1 on an error.
+ */
 static int create_group(mirror *m)
 {
-    redisReply *rep = es_redis_cmd(m->r, "XGROUP CREATE %s %s 0 MKSTREAM",
-                                   ES_KEY_STREAM, m->group);
-    int rc = 0;
-
-    if (rep == NULL) {
-        return es_stopping() ? 0 : -1;
+    if (es_group_create(m->r, ES_KEY_STREAM, m->group) < 0) {
+        return -1;
     }
-    if (rep->type == REDIS_REPLY_ERROR &&
-        strncmp(rep->str, "BUSYGROUP", 9) != 0) {
-        es_log(ES_ERROR, "cannot create consumer group",
-               ES_STR("stream", ES_KEY_STREAM), ES_STR("group", m->group),
-               ES_STR("error", rep->str), ES_END);
-        rc = -1;
-    }
-    freeReplyObject(rep);
-    return rc;
+    es_group_prune(m->r, ES_KEY_STREAM, m->group, m->w.instance,
+                   m->prune_idle_ms);
+    return 0;
 }
 
 static int in_hand(const mirror *m, const char *id)
@@ -549,6 +544,8 @@ static int configure(mirror *m)
         es_worker_cfg_int(&m->w, "mirror.retry_budget", 0, 100000, &budget) !=
             0 ||
         es_worker_cfg_int(&m->w, "mirror.timeout", 1, 600, &timeout) != 0 ||
+        es_worker_cfg_int(&m->w, "worker.consumer_prune_ms", 0,
+                          365LL * 86400000, &m->prune_idle_ms) != 0 ||
         es_worker_cfg_double(&m->w, "worker.heartbeat", 0.1, 3600,
                              &heartbeat) != 0 ||
         es_worker_cfg_bool(&m->w, "aws.imds", &imds) != 0) {
