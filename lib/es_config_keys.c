@@ -18,8 +18,7 @@ const es_config_key es_config_keys[] = {
     {"log.level", "info", "lowest level logged: debug, info, warn, error", 0},
     {"worker.heartbeat", "2", "seconds between liveness reports to Redis", 0},
     {"worker.consumer_prune_ms", "3600000",
-     "consumers of a group idle this long with nothing pending are removed",
-     0},
+     "consumers of a group idle this long with nothing pending are removed", 0},
 
     /* the comment stream (written by ingest, read by consumer groups) */
     {"stream.max_len", "1000000",
