@@ -9,19 +9,21 @@
 
 #include "aggregate.h"
 #include "aggregate_lua.h"
+#include "record.h"
 #include "es_log.h"
 
 void es_aggregate_init(es_aggregate *a, es_redis *r)
 {
     memset(a, 0, sizeof(*a));
     a->r = r;
-    es_argbuf_init(&a->args);
+    es_wplan_init(&a->plan);
 }
 
 void es_aggregate_cleanup(es_aggregate *a)
 {
-    es_argbuf_free(&a->args);
     es_jsonw_free(&a->json);
+    es_wplan_free(&a->plan);
+    free(a->rslots);
 }
 
 int es_aggregate_prepare(es_aggregate *a)
@@ -55,113 +57,254 @@ void es_aggregate_month(long long now_s, char *buf, size_t size)
     }
 }
 
-static void num4(es_jsonw *w, const char *key, double v)
+/* Sentiment of one (comment, tenant): the tenant's engine when it has one. */
+static const es_sentiment *pick(const es_entry_score *sco,
+                                const es_enrich_pair *pr, const char **engine)
 {
-    char buf[48];
+    int cmp = pr->comprehend && sco->has_comprehend;
 
-    snprintf(buf, sizeof(buf), ",\"%s\":%.4f", key, v);
-    es_jsonw_raw(w, buf, strlen(buf));
+    *engine = cmp ? "comprehend" : "vader";
+    return cmp ? &sco->comprehend : &sco->vader;
 }
 
-static void num(es_jsonw *w, const char *key, long long v)
+static const char *label_field(int label)
 {
-    char buf[64];
+    const char *n = es_label_name(label);
 
-    snprintf(buf, sizeof(buf), ",\"%s\":%lld", key, v);
-    es_jsonw_raw(w, buf, strlen(buf));
+    if (strcmp(n, "positive") == 0) {
+        return "pos";
+    }
+    if (strcmp(n, "negative") == 0) {
+        return "neg";
+    }
+    if (strcmp(n, "mixed") == 0) {
+        return "mix";
+    }
+    return "neu";
 }
 
-static void field(es_jsonw *w, const char *key, const char *s, size_t n)
+/* Remembers slot s (or -1: out of memory) in the record's list. */
+static void note(es_aggregate *a, long s)
 {
-    es_jsonw_raw(w, ",", 1);
-    es_jsonw_key(w, key);
-    es_jsonw_str(w, s ? s : "", s ? n : 0);
+    if (s < 0) {
+        return;
+    }
+    if (a->nrslots == a->rscap) {
+        size_t nc = a->rscap ? a->rscap * 2 : 4096;
+        uint32_t *p = realloc(a->rslots, nc * sizeof(*p));
+        if (p == NULL) {
+            a->plan.oom = 1;
+            return;
+        }
+        a->rslots = p;
+        a->rscap = nc;
+    }
+    a->rslots[a->nrslots++] = (uint32_t)s;
 }
+
+static long long floor_div(long long a, long long b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* Slots of one record: counts first, then compound sums (see rec_plan). */
+typedef struct {
+    size_t first, ncount, ncs; /* in a->rslots */
+    int dup;                   /* the same id came earlier for the tenant */
+} rec_plan;
 
 /*
- * The record of one comment for one tenant (docs/redis-keys.md): what the
- * API shows, and what a deletion needs to reverse the comment exactly.
+ * Adds one comment's contribution to the tenant's plan, as if it were new:
+ * exactly what es_enrich_write's apply() derives from the record for a
+ * deletion (same keys, fields, expiry times and conditions).
  */
-static void record_json(es_jsonw *w, const es_topic_set *ts,
-                        const es_enrich_entry *en, const es_sentiment *st,
-                        const char *engine, long long cs, const es_terms *tm,
-                        const es_enrich_pair *pairs, size_t s, size_t e)
+static void plan_create(es_aggregate *a, const es_topic_set *ts,
+                        const es_enrich_tenant *tn, const es_enrich_entry *en,
+                        const es_entry_score *sco, const es_terms *tm,
+                        const es_enrich_pair *pairs, size_t s, size_t e,
+                        long long now_s, rec_plan *rp)
 {
-    w->len = 0;
-    w->oom = 0;
-    es_jsonw_raw(w, "{", 1);
-    es_jsonw_key(w, "id");
-    es_jsonw_str(w, en->id, strlen(en->id));
-    es_jsonw_raw(w, ",\"topics\":[", 11);
-    for (size_t i = s; i < e; i++) {
-        const char *tid = ts->topics[pairs[i].topic].id;
-        if (i > s) {
-            es_jsonw_raw(w, ",", 1);
-        }
-        es_jsonw_str(w, tid, strlen(tid));
+    es_wplan *pl = &a->plan;
+    const char *engine;
+    const es_sentiment *st = pick(sco, &pairs[s], &engine);
+    const char *lf = label_field(st->label);
+    const char *label = es_label_name(st->label);
+    long long cs = llround(st->compound * 10000.0);
+    long long sec = floor_div(en->created_ms, 1000);
+    long long hour0 = sec - (sec - floor_div(sec, 3600) * 3600);
+    long long day0 = sec - (sec - floor_div(sec, 86400) * 86400);
+    long long exps[3] = {hour0 + 3600 + 2 * 86400, day0 + 86400 + 90 * 86400,
+                         en->month_start + 31 * 86400 + 730 * 86400};
+    long long sexp = day0 + 86400 + 730 * 86400;
+    static const char res[3] = {'m', 'h', 'd'};
+    static const int klen[3] = {10, 8, 6}; /* bucket key: YYYYMMDD[HH] */
+    int recent = sec >= now_s - tn->retention_s;
+    const char *t = en->t;
+    char key[512], fld[64];
+    size_t idlen = strlen(en->id);
+    int fresh, n;
+    long k;
+
+    rp->first = a->nrslots;
+    rp->ncount = rp->ncs = 0;
+    rp->dup = 0;
+    n = snprintf(key, sizeof(key), "%sc:%s", tn->prefix, en->id);
+    es_wplan_key(pl, 'x', key, (size_t)n, 0, &fresh);
+    if (!fresh) {
+        rp->dup = 1; /* its SET NX fails in the call: nothing to add */
+        return;
     }
-    es_jsonw_raw(w, "]", 1);
-    field(w, "label", es_label_name(st->label),
-          strlen(es_label_name(st->label)));
-    num4(w, "compound", st->compound);
-    num4(w, "neg", st->neg);
-    num4(w, "neu", st->neu);
-    num4(w, "pos", st->pos);
-    num(w, "cs", cs);
-    field(w, "engine", engine, strlen(engine));
-    num(w, "created", en->created_ms);
-    field(w, "t", en->t, strlen(en->t));
-    num(w, "month", en->month_start);
-    es_jsonw_raw(w, ",\"terms\":[", 10);
-    for (size_t i = 0; i < tm->n; i++) {
-        if (i > 0) {
-            es_jsonw_raw(w, ",", 1);
+    /* pass 1: counts; pass 2: compound sums (the record's list order) */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = s; i < e; i++) {
+            const char *tid = ts->topics[pairs[i].topic].id;
+            for (int r = 0; r < 3; r++) {
+                const char *mm = t + klen[r];
+                if (exps[r] <= now_s) {
+                    continue;
+                }
+                n = snprintf(key, sizeof(key), "%sts:%s:%c:%.*s", tn->prefix,
+                             tid, res[r], klen[r], t);
+                k = es_wplan_key(pl, 'h', key, (size_t)n, exps[r], &fresh);
+                if (k < 0) {
+                    return;
+                }
+                if (pass == 1) {
+                    n = snprintf(fld, sizeof(fld), "%.2s:cs", mm);
+                    note(a, es_wplan_add(pl, k, fld, (size_t)n, cs));
+                    continue;
+                }
+                n = snprintf(fld, sizeof(fld), "%.2s:n", mm);
+                note(a, es_wplan_add(pl, k, fld, (size_t)n, 1));
+                n = snprintf(fld, sizeof(fld), "%.2s:%s", mm, lf);
+                note(a, es_wplan_add(pl, k, fld, (size_t)n, 1));
+            }
+            if (pass == 1) {
+                continue;
+            }
+            if (sexp > now_s) {
+                n = snprintf(key, sizeof(key), "%ssov:%.8s", tn->prefix, t);
+                k = es_wplan_key(pl, 'h', key, (size_t)n, sexp, &fresh);
+                if (k >= 0) {
+                    note(a, es_wplan_add(pl, k, tid, strlen(tid), 1));
+                }
+            }
+            if (exps[0] > now_s && tm->n > 0) {
+                n = snprintf(key, sizeof(key), "%sterms:%s:%.10s", tn->prefix,
+                             tid, t);
+                k = es_wplan_key(pl, 'z', key, (size_t)n, exps[0], &fresh);
+                for (size_t w = 0; k >= 0 && w < tm->n; w++) {
+                    note(a, es_wplan_add(pl, k, tm->term[w], tm->len[w], 1));
+                }
+            }
+            if (!recent) {
+                continue;
+            }
+            n = snprintf(key, sizeof(key), "%srecent:%s", tn->prefix, tid);
+            k = es_wplan_key(pl, 'r', key, (size_t)n, 0, &fresh);
+            if (k >= 0) {
+                note(a, es_wplan_add(pl, k, en->id, idlen, en->created_ms));
+            }
+            n = snprintf(key, sizeof(key), "%srecent:%s:%s", tn->prefix, tid,
+                         label);
+            k = es_wplan_key(pl, 'r', key, (size_t)n, 0, &fresh);
+            if (k >= 0) {
+                note(a, es_wplan_add(pl, k, en->id, idlen, en->created_ms));
+            }
         }
-        es_jsonw_str(w, tm->term[i], tm->len[i]);
+        if (pass == 0) {
+            rp->ncount = a->nrslots - rp->first;
+        }
     }
-    es_jsonw_raw(w, "]", 1);
-    field(w, "subreddit", en->subreddit, strlen(en->subreddit));
-    field(w, "author", en->author.s, en->author.n);
-    field(w, "body", en->body.s, en->body.n);
-    field(w, "permalink", en->permalink.s, en->permalink.n);
-    field(w, "link_title", en->link_title.s, en->link_title.n);
-    field(w, "score", en->score.s, en->score.n);
-    es_jsonw_raw(w, "}", 1);
+    rp->ncs = a->nrslots - rp->first - rp->ncount;
 }
 
-/* The record of one comment for one tenant, its topics from pairs[s, e). */
-static void add_create(es_argbuf *b, es_jsonw *w, const es_topic_set *ts,
-                       const es_enrich_entry *en, const es_entry_score *sco,
-                       const es_terms *tm, const es_enrich_pair *pairs,
-                       size_t s, size_t e)
+/* Appends "p p p|p p" (slot positions: counts|compound sums) as one arg. */
+static void slot_list(es_argbuf *b, es_jsonw *w, const es_aggregate *a,
+                      const rec_plan *rp)
 {
-    int cmp = pairs[s].comprehend && sco->has_comprehend;
-    const es_sentiment *st = cmp ? &sco->comprehend : &sco->vader;
-    const char *engine = cmp ? "comprehend" : "vader";
-    long long cs = llround(st->compound * 10000.0);
+    char num[16];
 
-    es_argbuf_ref(b, "c", 1);
-    es_argbuf_ref(b, en->id, strlen(en->id));
-    es_argbuf_int(b, en->created_ms);
-    es_argbuf_ref(b, en->t, strlen(en->t));
-    es_argbuf_int(b, en->month_start);
-    es_argbuf_str(b, es_label_name(st->label));
-    es_argbuf_int(b, cs);
-    es_argbuf_int(b, (long long)(e - s));
-    for (size_t i = s; i < e; i++) {
-        const char *tid = ts->topics[pairs[i].topic].id;
-        es_argbuf_ref(b, tid, strlen(tid));
+    w->len = 0;
+    w->oom = 0;
+    for (size_t i = 0; i < rp->ncount + rp->ncs; i++) {
+        uint32_t pos = a->plan.slots[a->rslots[rp->first + i]].pos;
+        int n;
+        if (i == rp->ncount) {
+            es_jsonw_raw(w, "|", 1);
+        } else if (i > 0) {
+            es_jsonw_raw(w, " ", 1);
+        }
+        n = snprintf(num, sizeof(num), "%u", (unsigned)pos);
+        es_jsonw_raw(w, num, (size_t)n);
     }
-    es_argbuf_int(b, (long long)tm->n);
-    for (size_t i = 0; i < tm->n; i++) {
-        es_argbuf_ref(b, tm->term[i], tm->len[i]);
+    if (rp->ncs == 0) {
+        es_jsonw_raw(w, "|", 1);
     }
-    record_json(w, ts, en, st, engine, cs, tm, pairs, s, e);
     if (w->oom) {
         b->oom = 1;
         return;
     }
     es_argbuf_copy(b, w->buf, w->len);
+}
+
+/* "c", record key, record JSON, compound (1e-4 units), slot list. */
+static void add_create(es_aggregate *a, const es_topic_set *ts,
+                       const es_enrich_tenant *tn, const es_enrich_entry *en,
+                       const es_entry_score *sco, const es_terms *tm,
+                       const es_enrich_pair *pairs, size_t s, size_t e,
+                       const rec_plan *rp)
+{
+    es_argbuf *b = a->cur;
+    es_jsonw *w = &a->json;
+    const char *engine;
+    const es_sentiment *st = pick(sco, &pairs[s], &engine);
+    long long cs = llround(st->compound * 10000.0);
+    char key[160];
+
+    snprintf(key, sizeof(key), "%sc:%s", tn->prefix, en->id);
+    es_argbuf_ref(b, "c", 1);
+    es_argbuf_str(b, key);
+    es_record_json(w, ts, en, st, engine, cs, tm, pairs, s, e);
+    if (w->oom) {
+        b->oom = 1;
+        return;
+    }
+    es_argbuf_copy(b, w->buf, w->len);
+    es_argbuf_int(b, cs);
+    if (rp->dup) {
+        es_argbuf_ref(b, "|", 1);
+        return;
+    }
+    slot_list(b, w, a, rp);
+}
+
+/* The plan's keys: kind, key, expiry, slot count, then the slots. */
+static void add_ops(es_aggregate *a)
+{
+    const es_wplan *pl = &a->plan;
+    es_argbuf *b = a->cur;
+
+    for (size_t k = 0; k < pl->nkeys; k++) {
+        const es_wkey *key = &pl->keys[k];
+        if (key->kind == 'x') {
+            continue;
+        }
+        es_argbuf_copy(b, &key->kind, 1);
+        es_argbuf_copy(b, es_wplan_key_name(pl, k), key->len);
+        es_argbuf_int(b, key->exp);
+        es_argbuf_int(b, key->n);
+        for (uint32_t s = key->first; s != 0; s = pl->slots[s - 1].next) {
+            const es_wslot *sl = &pl->slots[s - 1];
+            if (key->kind == 'r') {
+                es_argbuf_int(b, sl->v);
+                es_argbuf_copy(b, es_wplan_slot_name(pl, s - 1), sl->len);
+            } else {
+                es_argbuf_copy(b, es_wplan_slot_name(pl, s - 1), sl->len);
+                es_argbuf_int(b, sl->v);
+            }
+        }
+    }
 }
 
 typedef struct {
@@ -177,6 +320,77 @@ static void mark_failed(const es_enrich_pair *pairs, const call *c,
     }
 }
 
+/* One tenant's call over pairs[s, e); -1 out of memory. */
+static int build_tenant(es_aggregate *a, const es_topic_set *ts,
+                        const es_enrich_entry *entries,
+                        const es_entry_score *scores, const es_terms *terms,
+                        const es_enrich_pair *pairs, size_t s, size_t e,
+                        long long units, long long micros, const char *month,
+                        long long now_s, rec_plan *rps, call *c)
+{
+    es_argbuf *b = a->cur;
+    const es_enrich_tenant *tn = &ts->tenants[pairs[s].tenant];
+    size_t nr = 0, rec0;
+    char meta[128];
+
+    es_wplan_reset(&a->plan);
+    a->nrslots = 0;
+    for (size_t i = s; i < e;) {
+        size_t j = i;
+        while (j < e && pairs[j].entry == pairs[i].entry) {
+            j++;
+        }
+        if (pairs[i].topic != ES_PAIR_DELETE) {
+            uint32_t en = pairs[i].entry;
+            plan_create(a, ts, tn, &entries[en], &scores[en], &terms[en], pairs,
+                        i, j, now_s, &rps[nr]);
+        }
+        nr++;
+        i = j;
+    }
+    if (a->plan.oom) {
+        return -1;
+    }
+    es_wplan_number(&a->plan);
+    c->start = s;
+    c->end = e;
+    c->arg0 = es_argbuf_count(b);
+    snprintf(meta, sizeof(meta), "%smeta", tn->prefix);
+    es_argbuf_ref(b, "FCALL", 5);
+    es_argbuf_ref(b, "es_enrich_write", 15);
+    es_argbuf_ref(b, "1", 1);
+    es_argbuf_str(b, meta);
+    es_argbuf_ref(b, tn->prefix, strlen(tn->prefix));
+    es_argbuf_int(b, now_s);
+    es_argbuf_int(b, tn->retention_s);
+    es_argbuf_str(b, month);
+    es_argbuf_int(b, units);
+    es_argbuf_int(b, micros);
+    rec0 = es_argbuf_count(b);
+    es_argbuf_int(b, 0); /* ARGV index of the first record, set below */
+    add_ops(a);
+    es_argbuf_set_int(b, rec0, (long long)(es_argbuf_count(b) - c->arg0 - 3));
+    nr = 0;
+    for (size_t i = s; i < e;) {
+        size_t j = i;
+        const es_enrich_entry *en = &entries[pairs[i].entry];
+        while (j < e && pairs[j].entry == pairs[i].entry) {
+            j++;
+        }
+        if (pairs[i].topic == ES_PAIR_DELETE) {
+            es_argbuf_ref(b, "d", 1);
+            es_argbuf_ref(b, en->id, strlen(en->id));
+        } else {
+            add_create(a, ts, tn, en, &scores[pairs[i].entry],
+                       &terms[pairs[i].entry], pairs, i, j, &rps[nr]);
+        }
+        nr++;
+        i = j;
+    }
+    c->argc = es_argbuf_count(b) - c->arg0;
+    return 0;
+}
+
 /* Builds every tenant's call; returns how many (-1 out of memory). */
 static long long
 build(es_aggregate *a, const es_topic_set *ts, const es_enrich_entry *entries,
@@ -184,55 +398,174 @@ build(es_aggregate *a, const es_topic_set *ts, const es_enrich_entry *entries,
       const es_enrich_pair *pairs, size_t npairs, const long long *charge_units,
       const long long *charge_micros, long long now_s, call *calls)
 {
-    es_argbuf *b = &a->args;
+    es_argbuf *b = a->cur;
+    rec_plan *rps = calloc(npairs + 1, sizeof(*rps));
     char month[16];
     size_t ncalls = 0;
 
+    if (rps == NULL) {
+        return -1;
+    }
     es_aggregate_month(now_s, month, sizeof(month));
     es_argbuf_reset(b);
     for (size_t s = 0; s < npairs;) {
         uint32_t t = pairs[s].tenant;
-        const es_enrich_tenant *tn = &ts->tenants[t];
-        call *c = &calls[ncalls++];
-        char meta[128];
         size_t e = s;
 
         while (e < npairs && pairs[e].tenant == t) {
             e++;
         }
-        c->start = s;
-        c->end = e;
-        c->arg0 = es_argbuf_count(b);
-        snprintf(meta, sizeof(meta), "%smeta", tn->prefix);
-        es_argbuf_ref(b, "FCALL", 5);
-        es_argbuf_ref(b, "es_enrich_write", 15);
-        es_argbuf_ref(b, "1", 1);
-        es_argbuf_str(b, meta);
-        es_argbuf_ref(b, tn->prefix, strlen(tn->prefix));
-        es_argbuf_int(b, now_s);
-        es_argbuf_int(b, tn->retention_s);
-        es_argbuf_str(b, month);
-        es_argbuf_int(b, charge_units[t]);
-        es_argbuf_int(b, charge_micros[t]);
-        for (size_t i = s; i < e;) {
-            size_t j = i;
-            const es_enrich_entry *en = &entries[pairs[i].entry];
-            while (j < e && pairs[j].entry == pairs[i].entry) {
-                j++;
-            }
-            if (pairs[i].topic == ES_PAIR_DELETE) {
-                es_argbuf_ref(b, "d", 1);
-                es_argbuf_ref(b, en->id, strlen(en->id));
-            } else {
-                add_create(b, &a->json, ts, en, &scores[pairs[i].entry],
-                           &terms[pairs[i].entry], pairs, i, j);
-            }
-            i = j;
+        if (build_tenant(a, ts, entries, scores, terms, pairs, s, e,
+                         charge_units[t], charge_micros[t], month, now_s, rps,
+                         &calls[ncalls++]) != 0) {
+            free(rps);
+            return -1;
         }
-        c->argc = es_argbuf_count(b) - c->arg0;
         s = e;
     }
+    free(rps);
     return es_argbuf_finish(b) == 0 ? (long long)ncalls : -1;
+}
+
+void es_aggregate_job_init(es_aggregate_job *j)
+{
+    memset(j, 0, sizeof(*j));
+    es_argbuf_init(&j->args);
+}
+
+void es_aggregate_job_free(es_aggregate_job *j)
+{
+    es_aggregate_job_clear(j);
+    es_argbuf_free(&j->args);
+}
+
+void es_aggregate_job_clear(es_aggregate_job *j)
+{
+    for (long long i = 0; j->replies && i < j->n; i++) {
+        if (j->replies[i]) {
+            freeReplyObject(j->replies[i]);
+        }
+    }
+    free(j->calls);
+    free(j->cmds);
+    free(j->replies);
+    j->calls = NULL;
+    j->cmds = NULL;
+    j->replies = NULL;
+    j->n = 0;
+    j->rc = 0;
+}
+
+int es_aggregate_build(es_aggregate *a, es_aggregate_job *j,
+                       const es_topic_set *ts, const es_enrich_entry *entries,
+                       const es_entry_score *scores, const es_terms *terms,
+                       const es_enrich_pair *pairs, size_t npairs,
+                       const long long *charge_units,
+                       const long long *charge_micros, long long now_s,
+                       char (*errors)[ES_ENRICH_ERR_MAX])
+{
+    call *calls;
+    long long n;
+
+    es_aggregate_job_clear(j);
+    j->ts = ts;
+    j->pairs = pairs;
+    j->npairs = npairs;
+    j->errors = errors;
+    if (npairs == 0) {
+        return 0;
+    }
+    j->calls = calls = calloc(npairs + 1, sizeof(*calls));
+    j->cmds = calloc(npairs + 1, sizeof(*j->cmds));
+    j->replies = calloc(npairs + 1, sizeof(*j->replies));
+    if (calls == NULL || j->cmds == NULL || j->replies == NULL) {
+        goto oom;
+    }
+    a->cur = &j->args;
+    n = build(a, ts, entries, scores, terms, pairs, npairs, charge_units,
+              charge_micros, now_s, calls);
+    if (n < 0) {
+        goto oom;
+    }
+    for (long long i = 0; i < n; i++) {
+        j->cmds[i].argc = (int)calls[i].argc;
+        j->cmds[i].argv = j->args.argv + calls[i].arg0;
+        j->cmds[i].lens = j->args.lens + calls[i].arg0;
+    }
+    j->n = n;
+    return 0;
+
+oom:
+    es_log(ES_ERROR, "out of memory building tenant writes", ES_END);
+    for (size_t i = 0; i < npairs; i++) {
+        snprintf(errors[pairs[i].entry], ES_ENRICH_ERR_MAX, "out of memory");
+    }
+    es_aggregate_job_clear(j);
+    return -1;
+}
+
+void es_aggregate_send(es_aggregate *a, es_aggregate_job *j)
+{
+    j->rc = 0;
+    if (j->n == 0) {
+        return;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int reload = 0;
+
+        if (es_redis_pipeline(a->r, j->cmds, (int)j->n, j->replies) != 0) {
+            j->rc = -1;
+            return;
+        }
+        for (long long i = 0; i < j->n; i++) {
+            redisReply *rep = j->replies[i];
+            if (rep->type == REDIS_REPLY_ERROR &&
+                strstr(rep->str, "Function not found") && attempt == 0) {
+                reload = 1;
+            }
+        }
+        if (!reload) {
+            return;
+        }
+        /* Redis lost the library (a restart without persistence): every
+           call of this pipeline failed before writing, so resend it all */
+        for (long long i = 0; i < j->n; i++) {
+            freeReplyObject(j->replies[i]);
+            j->replies[i] = NULL;
+        }
+        es_log(ES_INFO, "reloading redis functions", ES_END);
+        if (es_aggregate_prepare(a) != 0) {
+            j->rc = -1;
+            return;
+        }
+    }
+}
+
+int es_aggregate_finish(es_aggregate *a, es_aggregate_job *j)
+{
+    const call *calls = j->calls;
+    int rc = j->rc;
+
+    for (long long i = 0; rc == 0 && i < j->n; i++) {
+        redisReply *rep = j->replies[i];
+        const char *err =
+            rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply";
+        a->stats.calls++;
+        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
+            a->stats.created += rep->element[0]->integer;
+            a->stats.replayed += rep->element[1]->integer;
+            a->stats.deleted += rep->element[2]->integer;
+            continue;
+        }
+        a->stats.failed++;
+        es_log(ES_ERROR, "tenant write failed",
+               ES_STR("tenant",
+                      j->ts->tenants[j->pairs[calls[i].start].tenant].id),
+               ES_STR("error", err), ES_END);
+        mark_failed(j->pairs, &calls[i], err, j->errors);
+    }
+    es_aggregate_job_clear(j);
+    return rc;
 }
 
 int es_aggregate_write(es_aggregate *a, const es_topic_set *ts,
@@ -243,94 +576,15 @@ int es_aggregate_write(es_aggregate *a, const es_topic_set *ts,
                        const long long *charge_micros, long long now_s,
                        char (*errors)[ES_ENRICH_ERR_MAX])
 {
-    call *calls = calloc(npairs + 1, sizeof(*calls));
-    es_redis_cmdv *cmds = calloc(npairs + 1, sizeof(*cmds));
-    redisReply **replies = calloc(npairs + 1, sizeof(*replies));
-    long long n = -1;
+    es_aggregate_job j;
     int rc = 0;
 
-    if (npairs == 0) {
-        goto cleanup;
+    es_aggregate_job_init(&j);
+    if (es_aggregate_build(a, &j, ts, entries, scores, terms, pairs, npairs,
+                           charge_units, charge_micros, now_s, errors) == 0) {
+        es_aggregate_send(a, &j);
+        rc = es_aggregate_finish(a, &j);
     }
-    if (calls == NULL || cmds == NULL || replies == NULL) {
-        goto oom;
-    }
-    n = build(a, ts, entries, scores, terms, pairs, npairs, charge_units,
-              charge_micros, now_s, calls);
-    if (n < 0) {
-        goto oom;
-    }
-    for (long long i = 0; i < n; i++) {
-        cmds[i].argc = (int)calls[i].argc;
-        cmds[i].argv = a->args.argv + calls[i].arg0;
-        cmds[i].lens = a->args.lens + calls[i].arg0;
-    }
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int reload = 0;
-
-        if (es_redis_pipeline(a->r, cmds, (int)n, replies) != 0) {
-            rc = -1;
-            goto cleanup;
-        }
-        for (long long i = 0; i < n; i++) {
-            redisReply *rep = replies[i];
-            if (rep->type == REDIS_REPLY_ERROR &&
-                strstr(rep->str, "Function not found") && attempt == 0) {
-                reload = 1;
-            }
-        }
-        if (!reload) {
-            break;
-        }
-        /* Redis lost the library (a restart without persistence): every
-           call of this pipeline failed before writing, so resend it all */
-        for (long long i = 0; i < n; i++) {
-            freeReplyObject(replies[i]);
-            replies[i] = NULL;
-        }
-        es_log(ES_INFO, "reloading redis functions", ES_END);
-        if (es_aggregate_prepare(a) != 0) {
-            rc = -1;
-            goto cleanup;
-        }
-    }
-    for (long long i = 0; i < n; i++) {
-        redisReply *rep = replies[i];
-        a->stats.calls++;
-        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
-            a->stats.created += rep->element[0]->integer;
-            a->stats.replayed += rep->element[1]->integer;
-            a->stats.deleted += rep->element[2]->integer;
-            continue;
-        }
-        a->stats.failed++;
-        es_log(ES_ERROR, "tenant write failed",
-               ES_STR("tenant", ts->tenants[pairs[calls[i].start].tenant].id),
-               ES_STR("error", rep->type == REDIS_REPLY_ERROR
-                                   ? rep->str
-                                   : "unexpected reply"),
-               ES_END);
-        mark_failed(pairs, &calls[i],
-                    rep->type == REDIS_REPLY_ERROR ? rep->str
-                                                   : "unexpected reply",
-                    errors);
-    }
-    goto cleanup;
-
-oom:
-    es_log(ES_ERROR, "out of memory building tenant writes", ES_END);
-    for (size_t i = 0; i < npairs; i++) {
-        snprintf(errors[pairs[i].entry], ES_ENRICH_ERR_MAX, "out of memory");
-    }
-
-cleanup:
-    for (long long i = 0; replies && i < n; i++) {
-        if (replies[i]) {
-            freeReplyObject(replies[i]);
-        }
-    }
-    free(calls);
-    free(cmds);
-    free(replies);
+    es_aggregate_job_free(&j);
     return rc;
 }

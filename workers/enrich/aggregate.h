@@ -3,7 +3,10 @@
  *
  * One FCALL es_enrich_write per tenant with work in the batch (so each
  * call's keys share the tenant's hash tag), all of them sent in one
- * pipeline. What the function does, and why a replay changes nothing, is in
+ * pipeline. The increments of the tenant's comments are summed here
+ * (wplan.h), assuming every comment is new; the function creates the
+ * records and subtracts what the comments that were not new added, in the
+ * same atomic call. What it does, and why a replay changes nothing, is in
  * aggregate_lua.c; the layout is in docs/redis-keys.md.
  */
 #ifndef ES_ENRICH_AGGREGATE_H
@@ -18,6 +21,7 @@
 #include "score.h"
 #include "terms.h"
 #include "topics.h"
+#include "wplan.h"
 
 #define ES_ENRICH_ERR_MAX 200
 
@@ -30,9 +34,12 @@ typedef struct {
 } es_aggregate_stats;
 
 typedef struct {
-    es_redis *r;
-    es_argbuf args;
-    es_jsonw json; /* scratch for one record */
+    es_redis *r;      /* the writes' connection (may be the writer thread's) */
+    es_argbuf *cur;   /* the arguments being built (a job's) */
+    es_jsonw json;    /* scratch for one record */
+    es_wplan plan;    /* one tenant's summed increments */
+    uint32_t *rslots; /* slots each record of a tenant added to */
+    size_t nrslots, rscap;
     es_aggregate_stats stats;
 } es_aggregate;
 
@@ -43,11 +50,62 @@ void es_aggregate_cleanup(es_aggregate *a);
 int es_aggregate_prepare(es_aggregate *a);
 
 /*
- * Writes the batch. pairs must be sorted by tenant, then entry. terms[i]
- * are entry i's terms; charge_units/charge_micros are per tenant. An entry
- * whose tenant call failed gets the error text in errors[entry] (entries
- * without one stay untouched). Returns 0, or -1 when the worker is stopping
- * and Redis stayed unreachable (nothing may be acknowledged).
+ * One batch's calls, from building to replies. Building (on the thread that
+ * owns the batch) and sending (es_aggregate_send, which only touches the
+ * job and a->r, so it can run on another thread) are separate, so the next
+ * batch can be prepared while Redis works on this one. Everything the job
+ * borrows (pairs, errors, the topic set, the entries' reply) must stay
+ * valid until es_aggregate_finish.
+ */
+typedef struct {
+    es_argbuf args; /* the calls' arguments */
+    void *calls;    /* per call: its pairs and argument slice */
+    es_redis_cmdv *cmds;
+    redisReply **replies;
+    long long n; /* calls */
+    int rc;      /* of es_aggregate_send: 0, or -1 Redis unreachable */
+    const es_topic_set *ts;
+    const es_enrich_pair *pairs;
+    size_t npairs;
+    char (*errors)[ES_ENRICH_ERR_MAX];
+} es_aggregate_job;
+
+void es_aggregate_job_init(es_aggregate_job *j);
+void es_aggregate_job_free(es_aggregate_job *j);
+
+/* Frees the job's calls and replies, keeping its argument memory. */
+void es_aggregate_job_clear(es_aggregate_job *j);
+
+/*
+ * Builds the batch's calls into j (arguments as for es_aggregate_write).
+ * 0, or -1 out of memory (every pair's entry then has an error; j is
+ * empty).
+ */
+int es_aggregate_build(es_aggregate *a, es_aggregate_job *j,
+                       const es_topic_set *ts, const es_enrich_entry *entries,
+                       const es_entry_score *scores, const es_terms *terms,
+                       const es_enrich_pair *pairs, size_t npairs,
+                       const long long *charge_units,
+                       const long long *charge_micros, long long now_s,
+                       char (*errors)[ES_ENRICH_ERR_MAX]);
+
+/* Sends j's calls in one pipeline and keeps the replies (blocking). */
+void es_aggregate_send(es_aggregate *a, es_aggregate_job *j);
+
+/*
+ * Counts the replies into a->stats, writes failed calls' errors into
+ * their entries, clears j. 0, or -1 when the send could not reach Redis
+ * (nothing may be acknowledged).
+ */
+int es_aggregate_finish(es_aggregate *a, es_aggregate_job *j);
+
+/*
+ * Writes the batch: build, send and finish in one. pairs must be sorted by
+ * tenant, then entry. terms[i] are entry i's terms; charge_units/charge_micros
+ * are per tenant. An entry whose tenant call failed gets the error text in
+ * errors[entry] (entries without one stay untouched). Returns 0, or -1 when the
+ * worker is stopping and Redis stayed unreachable (nothing may be
+ * acknowledged).
  */
 int es_aggregate_write(es_aggregate *a, const es_topic_set *ts,
                        const es_enrich_entry *entries,

@@ -8,32 +8,42 @@
  * es_enrich_write(KEYS[1] = any key of the tenant, e.g. es:{t:<T>}:meta;
  *                 ARGV = prefix "es:{t:<T>}:", now (s), retention (s),
  *                 usage month YYYYMM, Comprehend units, USD in micro-dollars,
- *                 then records)
+ *                 index of the first record argument, then the summed
+ *                 increments, then the records)
+ *   The increments are the worker's sums over the batch of every comment of
+ *   the tenant, as if all were new: per key, a kind ("h" HINCRBY fields,
+ *   "z" ZINCRBY members, "r" ZADD recent members), the key, its EXPIREAT
+ *   time, a count n and n pairs (field, increment) or, for "r", (score,
+ *   member). Slots (pairs) are numbered from 1 in this order.
  *   A record is either
- *     "c", id, created_ms, time YYYYMMDDHHMM (UTC), month start (s), label,
- *     compound in 1e-4 units, topic count, topics…, term count, terms…,
- *     the record's JSON
+ *     "c", record key, the record's JSON, compound in 1e-4 units,
+ *     slot list "p p …|p p …" (the slots the comment added 1 to, then
+ *     those it added its compound to; "|" alone for a repeated id)
  *   or
  *     "d", id
  *   The per-comment record es:{t:<T>}:c:<id> (a JSON string built by the
  *   worker, see docs/redis-keys.md) is the idempotence test: SET NX decides
- *   in one command whether a "c" record is new; a replay changes nothing,
- *   a new one adds the comment to every series, recent set, term count and
- *   share of voice of its topics. A "d" record reverses exactly what the
- *   stored record added (read back with cjson), and leaves a tombstone
- *   {"deleted":true} so a later replay of the comment, or a creation racing
- *   the deletion through another consumer, stays a no-op. Commands inside a
- *   function cost a few microseconds each, so the layout is chosen for few
- *   of them: one SET per new comment and tenant, everything else summed
- *   over the batch. Increments of the whole batch are summed in Lua
- *   tables first, so a batch costs one HINCRBY per distinct field, not per
- *   comment. Every key is built from the prefix, so all share the tenant's
- *   hash tag and the call stays in KEYS[1]'s cluster slot.
- *   Bucket keys expire at a time fixed by their bucket (EXPIREAT), so a
- *   bucket already past its lifetime is neither written nor decremented.
- *   Usage (comments, Comprehend units and dollars of the month) is added
- *   for new comments and for what Comprehend billed, even on a replay: that
- *   money was spent. Returns {created, replayed, deleted}.
+ *   in one command whether a "c" record is new. For every record that is
+ *   not (a replay, a tombstone, an id seen earlier in the batch), its share
+ *   is subtracted from its slots before any increment is issued, and its
+ *   recent members are left out; so the call adds exactly what the new
+ *   comments add, atomically with creating their records, and a replay
+ *   changes nothing. A "d" record reverses exactly what the stored record
+ *   added (read back with cjson, keys derived here the same way the worker
+ *   derives them), and leaves a tombstone {"deleted":true} so a later
+ *   replay of the comment, or a creation racing the deletion through
+ *   another consumer, stays a no-op; the summed increments go first, so a
+ *   comment created and deleted in one batch ends at zero. Commands inside
+ *   a function cost a few microseconds each, and building strings and
+ *   tables in Lua about as much again, so the common path does nothing
+ *   per comment but the SET and nothing per increment but its command.
+ *   Every key carries the prefix, so all share the tenant's hash tag and
+ *   the call stays in KEYS[1]'s cluster slot. Bucket keys expire at a time
+ *   fixed by their bucket (EXPIREAT), so a bucket already past its lifetime
+ *   is neither written nor decremented. Usage (comments, Comprehend units
+ *   and dollars of the month) is added for new comments and for what
+ *   Comprehend billed, even on a replay: that money was spent. Returns
+ *   {created, replayed, deleted}.
  *
  * es_enrich_dlq(KEYS = stream, dead-letter stream; ARGV = group, stream id,
  *               error, deliveries, dead-letter max length)
@@ -178,6 +188,77 @@ const char es_enrich_lua[] =
     "\n"
     "local TOMBSTONE = '{\"deleted\":true}'\n"
     "\n"
+    "-- subtracts a replayed comment's slots (\"p p|p p\": counts|compound "
+    "sums)\n"
+    "local function correct(adj, list, cs)\n"
+    "  local bar = string.find(list, '|', 1, true)\n"
+    "  for i in string.gmatch(string.sub(list, 1, bar - 1), '%d+') do\n"
+    "    i = tonumber(i); adj[i] = (adj[i] or 0) + 1\n"
+    "  end\n"
+    "  for i in string.gmatch(string.sub(list, bar + 1), '%d+') do\n"
+    "    i = tonumber(i); adj[i] = (adj[i] or 0) + cs\n"
+    "  end\n"
+    "end\n"
+    "\n"
+    "-- the worker's summed increments, args[i..last]: kind, key, expiry, n,\n"
+    "-- then n pairs; adj (nil when every comment was new) holds per slot\n"
+    "-- position what the replayed comments added\n"
+    "local function apply_ops(args, i, last, adj, now, ret)\n"
+    "  local pos = 0\n"
+    "  local floor = string.format('(%d', (now - ret) * 1000)\n"
+    "  while i <= last do\n"
+    "    local kind, k, exp = args[i], args[i + 1], args[i + 2]\n"
+    "    local n = tonumber(args[i + 3])\n"
+    "    local j, e = i + 4, i + 3 + 2 * n\n"
+    "    if kind == 'r' then\n"
+    "      local a = nil\n"
+    "      if adj ~= nil then\n"
+    "        a = {}\n"
+    "        for c = j, e, 2 do\n"
+    "          pos = pos + 1\n"
+    "          if adj[pos] == nil then\n"
+    "            a[#a + 1] = args[c]; a[#a + 1] = args[c + 1]\n"
+    "          end\n"
+    "        end\n"
+    "      else\n"
+    "        pos = pos + n\n"
+    "      end\n"
+    "      if a == nil and n > 0 then\n"
+    "        for c = j, e, 1000 do\n"
+    "          redis.call('ZADD', k, unpack(args, c, math.min(c + 999, e)))\n"
+    "        end\n"
+    "      elseif a ~= nil and #a > 0 then\n"
+    "        for c = 1, #a, 1000 do\n"
+    "          redis.call('ZADD', k, unpack(a, c, math.min(c + 999, #a)))\n"
+    "        end\n"
+    "      end\n"
+    "      if (a == nil and n > 0) or (a ~= nil and #a > 0) then\n"
+    "        redis.call('ZREMRANGEBYSCORE', k, '-inf', floor)\n"
+    "        redis.call('EXPIRE', k, ret)\n"
+    "      end\n"
+    "    else\n"
+    "      local wrote = false\n"
+    "      for c = j, e, 2 do\n"
+    "        pos = pos + 1\n"
+    "        local v = args[c + 1]\n"
+    "        if adj ~= nil and adj[pos] ~= nil then\n"
+    "          v = string.format('%d', tonumber(v) - adj[pos])\n"
+    "        end\n"
+    "        if v ~= '0' then\n"
+    "          if kind == 'h' then\n"
+    "            redis.call('HINCRBY', k, args[c], v)\n"
+    "          else\n"
+    "            redis.call('ZINCRBY', k, v, args[c])\n"
+    "          end\n"
+    "          wrote = true\n"
+    "        end\n"
+    "      end\n"
+    "      if wrote then redis.call('EXPIREAT', k, exp) end\n"
+    "    end\n"
+    "    i = e + 1\n"
+    "  end\n"
+    "end\n"
+    "\n"
     "local function enrich_write(keys, args)\n"
     "  local pre = args[1]\n"
     "  local now = tonumber(args[2])\n"
@@ -185,33 +266,27 @@ const char es_enrich_lua[] =
     "  local month = args[4]\n"
     "  local units = tonumber(args[5])\n"
     "  local usd = tonumber(args[6])\n"
+    "  local rec0 = tonumber(args[7])\n"
     "  local p = new_plan()\n"
+    "  local adj = nil\n"
     "  local created, replayed, deleted = 0, 0, 0\n"
-    "  local a = 7\n"
-    "  while a <= #args do\n"
-    "    local op, id = args[a], args[a + 1]\n"
-    "    local rec = pre .. 'c:' .. id\n"
+    "  local a = rec0\n"
+    "  local nargs = #args\n"
+    "  while a <= nargs do\n"
+    "    local op = args[a]\n"
     "    if op == 'c' then\n"
-    "      local r = {id = id, created_s = args[a + 2],\n"
-    "                 created = tonumber(args[a + 2]), t = args[a + 3],\n"
-    "                 month = tonumber(args[a + 4]), label = args[a + 5],\n"
-    "                 cs = tonumber(args[a + 6])}\n"
-    "      local nt = tonumber(args[a + 7])\n"
-    "      r.topics = {}\n"
-    "      for i = 1, nt do r.topics[i] = args[a + 7 + i] end\n"
-    "      local b = a + 8 + nt\n"
-    "      local nw = tonumber(args[b])\n"
-    "      r.terms = {}\n"
-    "      for i = 1, nw do r.terms[i] = args[b + i] end\n"
-    "      local json = args[b + nw + 1]\n"
-    "      if redis.call('SET', rec, json, 'NX', 'EX', ret) then\n"
-    "        apply(p, pre, now, ret, r, 1)\n"
+    "      if redis.call('SET', args[a + 1], args[a + 2], 'NX', 'EX', args[3]) "
+    "then\n"
     "        created = created + 1\n"
     "      else\n"
     "        replayed = replayed + 1\n"
+    "        if adj == nil then adj = {} end\n"
+    "        correct(adj, args[a + 4], tonumber(args[a + 3]))\n"
     "      end\n"
-    "      a = b + nw + 2\n"
+    "      a = a + 5\n"
     "    elseif op == 'd' then\n"
+    "      local id = args[a + 1]\n"
+    "      local rec = pre .. 'c:' .. id\n"
     "      local v = redis.call('GET', rec)\n"
     "      local o = v and cjson.decode(v) or {}\n"
     "      if v and not o.deleted then\n"
@@ -230,6 +305,7 @@ const char es_enrich_lua[] =
     "      return redis.error_reply('ERR bad record kind at argument ' .. a)\n"
     "    end\n"
     "  end\n"
+    "  apply_ops(args, 8, rec0 - 1, adj, now, ret)\n"
     "  flush(p, now, ret)\n"
     "  if created > 0 or units > 0 or usd > 0 then\n"
     "    local uk = pre .. 'usage:' .. month\n"

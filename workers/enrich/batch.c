@@ -10,17 +10,18 @@
 
 static int reserve_entries(es_enrich *x, size_t n)
 {
+    es_batch *b = x->b;
     void *p;
 
-    if (n <= x->cap) {
+    if (n <= b->cap) {
         return 0;
     }
 #define GROW(field)                                                            \
-    p = realloc(x->field, n * sizeof(*x->field));                              \
+    p = realloc(b->field, n * sizeof(*b->field));                              \
     if (p == NULL) {                                                           \
         return -1;                                                             \
     }                                                                          \
-    x->field = p;
+    b->field = p;
     GROW(entries)
     GROW(errors)
     GROW(state)
@@ -29,26 +30,26 @@ static int reserve_entries(es_enrich *x, size_t n)
     GROW(terms)
     GROW(scores)
 #undef GROW
-    x->cap = n;
+    b->cap = n;
     return 0;
 }
 
 static int add_pair(es_enrich *x, size_t *np, uint32_t entry, uint32_t tenant,
                     uint32_t topic)
 {
-    if (*np == x->pcap) {
-        size_t nc = x->pcap ? x->pcap * 2 : 1024;
-        es_enrich_pair *p = realloc(x->pairs, nc * sizeof(*p));
+    if (*np == x->b->pcap) {
+        size_t nc = x->b->pcap ? x->b->pcap * 2 : 1024;
+        es_enrich_pair *p = realloc(x->b->pairs, nc * sizeof(*p));
         if (p == NULL) {
             return -1;
         }
-        x->pairs = p;
-        x->pcap = nc;
+        x->b->pairs = p;
+        x->b->pcap = nc;
     }
-    x->pairs[*np].entry = entry;
-    x->pairs[*np].tenant = tenant;
-    x->pairs[*np].topic = topic;
-    x->pairs[*np].comprehend = 0;
+    x->b->pairs[*np].entry = entry;
+    x->b->pairs[*np].tenant = tenant;
+    x->b->pairs[*np].topic = topic;
+    x->b->pairs[*np].comprehend = 0;
     (*np)++;
     return 0;
 }
@@ -71,6 +72,7 @@ static int reserve_tenants(es_enrich *x, size_t n)
     GROW(micros)
     GROW(tenant_list)
     GROW(mark)
+    GROW(fly_micros)
 #undef GROW
     x->tcap = n;
     return 0;
@@ -112,10 +114,10 @@ static long long match(es_enrich *x, size_t n)
         return 0;
     }
     for (size_t i = 0; i < n; i++) {
-        const es_enrich_entry *e = &x->entries[i];
+        const es_enrich_entry *e = &x->b->entries[i];
         size_t k;
 
-        if (x->state[i] != ST_OK) {
+        if (x->b->state[i] != ST_OK) {
             continue;
         }
         if (e->is_delete) {
@@ -165,9 +167,9 @@ static void load_remaining(es_enrich *x, const es_topic_set *ts, size_t np,
         x->micros[t] = 0;
     }
     for (size_t i = 0; i < np; i++) {
-        const es_enrich_tenant *t = &ts->tenants[x->pairs[i].tenant];
+        const es_enrich_tenant *t = &ts->tenants[x->b->pairs[i].tenant];
         if (t->engine == ES_ENGINE_COMPREHEND && t->budget_micros > 0) {
-            x->mark[x->pairs[i].tenant] = 1;
+            x->mark[x->b->pairs[i].tenant] = 1;
         }
     }
     es_aggregate_month(now_s, month, sizeof(month));
@@ -182,6 +184,10 @@ static void load_remaining(es_enrich *x, const es_topic_set *ts, size_t np,
         if (rep && rep->type == REDIS_REPLY_STRING) {
             x->remaining[t] -= strtoll(rep->str, NULL, 10);
         }
+        /* the batch in flight has charged but not written its spend */
+        if ((x->fly != NULL || x->ready != NULL) && x->fly_ts == ts) {
+            x->remaining[t] -= x->fly_micros[t];
+        }
         if (rep) {
             freeReplyObject(rep);
         }
@@ -189,32 +195,32 @@ static void load_remaining(es_enrich *x, const es_topic_set *ts, size_t np,
 }
 
 /* Moves or leaves pending the entries that failed; acks the rest. */
-static int settle(es_enrich *x, size_t n)
+static int settle(es_enrich *x, es_batch *b, size_t n)
 {
     size_t nack = 0;
 
     for (size_t i = 0; i < n; i++) {
-        int failed = x->state[i] == ST_BAD ||
-                     (x->state[i] == ST_OK && x->errors[i][0] != '\0');
-        if (x->state[i] == ST_DONE) {
+        int failed = b->state[i] == ST_BAD ||
+                     (b->state[i] == ST_OK && b->errors[i][0] != '\0');
+        if (b->state[i] == ST_DONE) {
             continue;
         }
         if (!failed) {
-            x->ids[nack++] = x->entries[i].stream_id;
+            b->ids[nack++] = b->entries[i].stream_id;
             continue;
         }
         x->failed++;
-        if (x->deliveries[i] >= x->max_deliveries) {
-            es_consumer_dead_letter(&x->c, x->entries[i].stream_id,
-                                    x->errors[i], x->deliveries[i]);
+        if (b->deliveries[i] >= x->max_deliveries) {
+            es_consumer_dead_letter(&x->c, b->entries[i].stream_id,
+                                    b->errors[i], b->deliveries[i]);
         } else {
             es_log(ES_WARN, "entry failed; left pending for a retry",
-                   ES_STR("stream_id", x->entries[i].stream_id),
-                   ES_STR("error", x->errors[i]),
-                   ES_INT("deliveries", x->deliveries[i]), ES_END);
+                   ES_STR("stream_id", b->entries[i].stream_id),
+                   ES_STR("error", b->errors[i]),
+                   ES_INT("deliveries", b->deliveries[i]), ES_END);
         }
     }
-    if (es_consumer_ack(&x->c, x->ids, nack) != 0) {
+    if (es_consumer_ack(&x->c, b->ids, nack) != 0) {
         return -1;
     }
     x->acked += (long long)nack;
@@ -227,27 +233,28 @@ static void check_deliveries(es_enrich *x, size_t n)
     size_t k = 0;
 
     for (size_t i = 0; i < n; i++) {
-        x->ids[k++] = x->entries[i].stream_id;
+        x->b->ids[k++] = x->b->entries[i].stream_id;
     }
-    if (es_consumer_deliveries(&x->c, x->ids, k, x->deliveries) != 0) {
+    if (es_consumer_deliveries(&x->c, x->b->ids, k, x->b->deliveries) != 0) {
         for (size_t i = 0; i < n; i++) {
-            x->deliveries[i] = 1;
+            x->b->deliveries[i] = 1;
         }
         return;
     }
     for (size_t i = 0; i < n; i++) {
         char why[ES_ENRICH_ERR_MAX];
-        if (x->deliveries[i] <= x->max_deliveries || x->state[i] == ST_GONE) {
+        if (x->b->deliveries[i] <= x->max_deliveries ||
+            x->b->state[i] == ST_GONE) {
             continue;
         }
         /* earlier deliveries ended without an outcome (a crash, a stop) */
         snprintf(why, sizeof(why), "%s",
-                 x->state[i] == ST_BAD ? x->errors[i]
-                                       : "delivered too often without "
-                                         "completing");
-        es_consumer_dead_letter(&x->c, x->entries[i].stream_id, why,
-                                x->deliveries[i]);
-        x->state[i] = ST_DONE;
+                 x->b->state[i] == ST_BAD ? x->b->errors[i]
+                                          : "delivered too often without "
+                                            "completing");
+        es_consumer_dead_letter(&x->c, x->b->entries[i].stream_id, why,
+                                x->b->deliveries[i]);
+        x->b->state[i] = ST_DONE;
     }
 }
 
@@ -262,8 +269,8 @@ static int archive(es_enrich *x, size_t n, const char *first, const char *last)
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (x->state[i] == ST_OK) {
-            v[k++] = x->entries[i];
+        if (x->b->state[i] == ST_OK) {
+            v[k++] = x->b->entries[i];
         }
     }
     while (k > 0) {
@@ -284,42 +291,43 @@ static int archive(es_enrich *x, size_t n, const char *first, const char *last)
 }
 
 /* One batch; -1 when it could not be finished (left pending). */
-int es_enrich_process(es_enrich *x, const redisReply *list, int redelivered)
+static int process(es_enrich *x, const redisReply *list, int redelivered)
 {
     size_t n = list->elements;
     const es_topic_set *ts;
     long long np, now_s = es_now_ms() / 1000;
 
+    x->b->n = 0;
     if (reserve_entries(x, n) != 0) {
         es_log(ES_ERROR, "out of memory for a batch", ES_END);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         char err[ES_ENRICH_ERR_MAX];
-        x->errors[i][0] = '\0';
-        x->deliveries[i] = 1;
-        x->state[i] = ST_OK;
-        if (es_enrich_entry_parse(list->element[i], &x->entries[i], err,
+        x->b->errors[i][0] = '\0';
+        x->b->deliveries[i] = 1;
+        x->b->state[i] = ST_OK;
+        if (es_enrich_entry_parse(list->element[i], &x->b->entries[i], err,
                                   sizeof(err)) != 0) {
-            snprintf(x->errors[i], ES_ENRICH_ERR_MAX, "%s", err);
-            x->state[i] = x->entries[i].stream_id && !x->entries[i].fields
-                              ? ST_GONE
-                              : ST_BAD;
-            if (x->entries[i].stream_id == NULL) {
-                x->entries[i].stream_id = "0-0";
-                x->state[i] = ST_DONE;
+            snprintf(x->b->errors[i], ES_ENRICH_ERR_MAX, "%s", err);
+            x->b->state[i] =
+                x->b->entries[i].stream_id && !x->b->entries[i].fields ? ST_GONE
+                                                                       : ST_BAD;
+            if (x->b->entries[i].stream_id == NULL) {
+                x->b->entries[i].stream_id = "0-0";
+                x->b->state[i] = ST_DONE;
             }
             continue;
         }
-        x->comments += !x->entries[i].is_delete;
-        x->deletions += x->entries[i].is_delete;
+        x->comments += !x->b->entries[i].is_delete;
+        x->deletions += x->b->entries[i].is_delete;
     }
     x->read += (long long)n;
     if (redelivered) {
         check_deliveries(x, n);
     }
-    if (x->lake_enabled && archive(x, n, x->entries[0].stream_id,
-                                   x->entries[n - 1].stream_id) != 0) {
+    if (x->lake_enabled && archive(x, n, x->b->entries[0].stream_id,
+                                   x->b->entries[n - 1].stream_id) != 0) {
         es_log(ES_ERROR, "batch not archived; left pending", ES_END);
         return -1;
     }
@@ -327,46 +335,179 @@ int es_enrich_process(es_enrich *x, const redisReply *list, int redelivered)
     if (ts != NULL && reserve_tenants(x, ts->ntenants + 1) != 0) {
         return -1;
     }
+    x->b->n = n;
     np = match(x, n);
     if (np < 0) {
         es_log(ES_ERROR, "out of memory matching a batch", ES_END);
         return -1;
     }
     if (np > 0) {
-        qsort(x->pairs, (size_t)np, sizeof(*x->pairs), cmp_entry_tenant);
-        memset(x->scores, 0, n * sizeof(*x->scores));
+        qsort(x->b->pairs, (size_t)np, sizeof(*x->b->pairs), cmp_entry_tenant);
+        memset(x->b->scores, 0, n * sizeof(*x->b->scores));
         for (long long i = 0; i < np; i++) {
-            uint32_t e = x->pairs[i].entry;
-            if (x->pairs[i].topic != ES_PAIR_DELETE &&
-                (i == 0 || x->pairs[i - 1].entry != e)) {
-                es_terms_extract(x->entries[e].body.s, x->entries[e].body.n,
-                                 &x->tscratch, &x->terms[e]);
+            uint32_t e = x->b->pairs[i].entry;
+            if (x->b->pairs[i].topic != ES_PAIR_DELETE &&
+                (i == 0 || x->b->pairs[i - 1].entry != e)) {
+                es_terms_extract(x->b->entries[e].body.s,
+                                 x->b->entries[e].body.n, &x->tscratch,
+                                 &x->b->terms[e]);
             }
         }
         load_remaining(x, ts, (size_t)np, now_s);
-        es_enrich_score(x->scorer, x->vader, ts, x->entries, x->pairs,
+        es_enrich_score(x->scorer, x->vader, ts, x->b->entries, x->b->pairs,
                         (size_t)np, x->price_micros, x->remaining, x->units,
-                        x->micros, x->scores);
-        qsort(x->pairs, (size_t)np, sizeof(*x->pairs), cmp_tenant_entry);
-        if (es_aggregate_write(&x->agg, ts, x->entries, x->scores, x->terms,
-                               x->pairs, (size_t)np, x->units, x->micros, now_s,
-                               x->errors) != 0) {
-            return -1;
-        }
+                        x->micros, x->b->scores);
+        qsort(x->b->pairs, (size_t)np, sizeof(*x->b->pairs), cmp_tenant_entry);
+        es_aggregate_build(&x->agg, &x->b->job, ts, x->b->entries, x->b->scores,
+                           x->b->terms, x->b->pairs, (size_t)np, x->units,
+                           x->micros, now_s, x->b->errors);
     }
-    return settle(x, n);
+    return 0;
+}
+
+/* The writer thread: one batch's writes, then the next read. */
+static void *writer_main(void *arg)
+{
+    es_enrich *x = arg;
+
+    es_aggregate_send(&x->agg, &x->fly->job);
+    if (x->prefetch && x->next == NULL && !es_stopping()) {
+        x->next = es_consumer_read(&x->rd, &x->next_list, &x->next_redelivered);
+    }
+    return NULL;
+}
+
+redisReply *es_enrich_read(es_enrich *x, const redisReply **list,
+                           int *redelivered)
+{
+    redisReply *rep = x->next;
+
+    if (rep != NULL) {
+        x->next = NULL;
+        *list = x->next_list;
+        *redelivered = x->next_redelivered;
+        return rep;
+    }
+    return es_consumer_read(&x->rd, list, redelivered);
+}
+
+/* Hands the ready batch's writes (and maybe the next read) to the
+   writer thread. */
+static void send_ready(es_enrich *x, int prefetch)
+{
+    if (x->ready == NULL) {
+        return;
+    }
+    x->prefetch = prefetch;
+    x->fly = x->ready;
+    x->ready = NULL;
+    x->fly_thread = pthread_create(&x->writer, NULL, writer_main, x) == 0;
+    if (!x->fly_thread) {
+        /* no thread: write here, in order all the same */
+        es_log(ES_WARN, "writer thread not started; writing inline", ES_END);
+        writer_main(x);
+    }
+}
+
+/* Waits for the writes in flight and settles their batch. */
+static int settle_fly(es_enrich *x)
+{
+    es_batch *f = x->fly;
+    int rc;
+
+    if (f == NULL) {
+        return 0;
+    }
+    if (x->fly_thread) {
+        pthread_join(x->writer, NULL);
+        x->fly_thread = 0;
+    }
+    x->fly = NULL;
+    rc = es_aggregate_finish(&x->agg, &f->job);
+    if (rc == 0) {
+        rc = settle(x, f, f->n);
+    }
+    freeReplyObject(f->reply);
+    f->reply = NULL;
+    return rc;
+}
+
+int es_enrich_flush(es_enrich *x)
+{
+    int rc = settle_fly(x);
+
+    send_ready(x, 0);
+    return settle_fly(x) != 0 ? -1 : rc;
+}
+
+int es_enrich_process(es_enrich *x, redisReply *rep, const redisReply *list,
+                      int redelivered)
+{
+    es_batch *b;
+    int rc, frc;
+
+    /* the previous batch's writes go out now, followed by the next read:
+       Redis works on them while this batch is parsed, archived, matched
+       and scored */
+    send_ready(x, 1);
+    b = x->b = x->fly == &x->bufs[0] ? &x->bufs[1] : &x->bufs[0];
+    rc = process(x, list, redelivered);
+    frc = settle_fly(x);
+    if (rc != 0 || b->job.n == 0) {
+        /* nothing to write (or the batch failed): settle it now */
+        if (rc == 0) {
+            rc = es_aggregate_finish(&x->agg, &b->job);
+        }
+        if (rc == 0 && b->n > 0) {
+            rc = settle(x, b, b->n);
+        }
+        freeReplyObject(rep);
+        return rc != 0 ? rc : frc;
+    }
+    b->reply = rep;
+    x->ready = b;
+    x->fly_ts = x->topics.cur;
+    if (x->fly_ts != NULL) {
+        memcpy(x->fly_micros, x->micros,
+               x->fly_ts->ntenants * sizeof(*x->fly_micros));
+    }
+    return frc;
+}
+
+void es_enrich_batch_init(es_enrich *x)
+{
+    for (int i = 0; i < 2; i++) {
+        memset(&x->bufs[i], 0, sizeof(x->bufs[i]));
+        es_aggregate_job_init(&x->bufs[i].job);
+    }
+    x->b = &x->bufs[0];
+    x->fly = NULL;
+    x->ready = NULL;
 }
 
 void es_enrich_batch_free(es_enrich *x)
 {
-    free(x->entries);
-    free(x->errors);
-    free(x->state);
-    free(x->deliveries);
-    free(x->ids);
-    free(x->terms);
-    free(x->scores);
-    free(x->pairs);
+    for (int i = 0; i < 2; i++) {
+        es_batch *b = &x->bufs[i];
+        free(b->entries);
+        free(b->errors);
+        free(b->state);
+        free(b->deliveries);
+        free(b->ids);
+        free(b->terms);
+        free(b->scores);
+        free(b->pairs);
+        if (b->reply != NULL) {
+            freeReplyObject(b->reply);
+        }
+        b->reply = NULL;
+        es_aggregate_job_free(&b->job);
+    }
+    free(x->fly_micros);
+    if (x->next != NULL) {
+        freeReplyObject(x->next);
+        x->next = NULL;
+    }
     free(x->remaining);
     free(x->units);
     free(x->micros);

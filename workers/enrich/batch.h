@@ -9,6 +9,8 @@
 #ifndef ES_ENRICH_BATCH_H
 #define ES_ENRICH_BATCH_H
 
+#include <pthread.h>
+
 #include <hiredis.h>
 
 #include "aggregate.h"
@@ -27,11 +29,33 @@
 
 #define MATCH_MAX 4096 /* topics one comment can match in one batch */
 
+/*
+ * The arrays of one batch, kept from its read to its acknowledgement: the
+ * write calls borrow the entries (and so the reply they point into).
+ */
+typedef struct {
+    size_t cap;
+    es_enrich_entry *entries;
+    char (*errors)[ES_ENRICH_ERR_MAX];
+    unsigned char *state;
+    long long *deliveries;
+    const char **ids;
+    es_terms *terms;
+    es_entry_score *scores;
+    es_enrich_pair *pairs;
+    size_t pcap;
+    size_t n;          /* entries */
+    redisReply *reply; /* the read the entries point into (owned) */
+    es_aggregate_job job;
+} es_batch;
+
 typedef struct {
     es_worker w;
-    es_redis *r;
+    es_redis *r;  /* reads, acknowledgements, everything but the writes */
+    es_redis *wr; /* the writes (es_aggregate, on the writer thread) */
     es_heartbeat hb;
-    es_consumer c;
+    es_consumer c;  /* acknowledgements, delivery counts, dead letters */
+    es_consumer rd; /* reads, on the writes' connection (see batch.c) */
     es_topics topics;
     es_aggregate agg;
     es_archive lake;
@@ -44,17 +68,23 @@ typedef struct {
     long long price_micros;
     long long heartbeat_ms;
 
+    /* two batches: one being prepared (b), and one whose writes are built
+       and wait for the next read (ready) or are in flight on the writer
+       thread (fly); NULL when none */
+    es_batch bufs[2];
+    es_batch *b;
+    es_batch *ready;
+    es_batch *fly;
+    pthread_t writer;
+    int fly_thread;   /* writer runs fly's writes (join before using it) */
+    int prefetch;     /* the writer thread reads after the writes */
+    redisReply *next; /* a read the writer thread made after the writes */
+    const redisReply *next_list;
+    int next_redelivered;
+    const es_topic_set *fly_ts; /* the topic set ready/fly was built with */
+    long long *fly_micros;      /* per tenant: its Comprehend charges */
+
     /* per-batch scratch, grown as needed */
-    size_t cap;
-    es_enrich_entry *entries;
-    char (*errors)[ES_ENRICH_ERR_MAX];
-    unsigned char *state;
-    long long *deliveries;
-    const char **ids;
-    es_terms *terms;
-    es_entry_score *scores;
-    es_enrich_pair *pairs;
-    size_t pcap;
     size_t tcap;
     long long *remaining, *units, *micros;
     uint32_t *tenant_list;
@@ -68,16 +98,42 @@ typedef struct {
 
 enum { ST_OK = 0, ST_BAD, ST_GONE, ST_DONE };
 
+/* Sets up the two batches (x->b, no writes in flight). */
+void es_enrich_batch_init(es_enrich *x);
+
 /*
- * Processes the entries of one read (list: the [id, fields] entries;
- * redelivered: they came from a pending list). Returns 0 when the batch
- * was settled (written and acknowledged, failures left pending or
- * dead-lettered), -1 when it could not be finished: nothing of it was
+ * Processes the entries of one read (rep: the reply, owned from here on;
+ * list: its [id, fields] entries; redelivered: they came from a pending
+ * list). First the previous batch's writes, built and waiting, go to the
+ * writer thread, which then reads the next batch (es_enrich_read returns
+ * it); this batch is parsed, archived, matched and scored while Redis works
+ * on them; then they are waited for and their batch settled,
+ * and this batch's writes are built and left waiting for the next read
+ * (or es_enrich_flush). Writes thus reach Redis in batch order, each batch
+ * after the previous one was settled. Returns 0, or -1 when this batch or
+ * the previous one could not be finished: nothing of that one was
  * acknowledged, so it is retried after enrich.claim_idle_ms.
  */
-int es_enrich_process(es_enrich *x, const redisReply *list, int redelivered);
+int es_enrich_process(es_enrich *x, redisReply *rep, const redisReply *list,
+                      int redelivered);
 
-/* Frees the per-batch arrays. */
+/*
+ * The next read: the one the writer thread made after its writes, or a
+ * read now. Arguments and result as es_consumer_read.
+ */
+redisReply *es_enrich_read(es_enrich *x, const redisReply **list,
+                           int *redelivered);
+
+/*
+ * Sends the waiting writes, if any, waits for them and settles their batch
+ * (acknowledges what was written; failures stay pending or are
+ * dead-lettered). Called when no entries came, before the topic set is
+ * reloaded (the writes borrow it) and at exit. 0, or -1 when the batch
+ * could not be finished.
+ */
+int es_enrich_flush(es_enrich *x);
+
+/* Frees the per-batch arrays (after es_enrich_flush). */
 void es_enrich_batch_free(es_enrich *x);
 
 #endif

@@ -11,8 +11,9 @@
  *   3. match every comment against all topics of all tenants at once
  *      (topics.h: one es_matcher, rebuilt when es:{topics}:version moves);
  *   4. score each matched comment once per engine (score.h);
- *   5. one es_enrich_write function call per tenant, all in one pipeline
- *      (aggregate.h): idempotent, so a replay changes nothing;
+ *   5. one es_enrich_write function call per tenant, its increments summed
+ *      over the batch here, all calls in one pipeline (aggregate.h):
+ *      idempotent, so a replay changes nothing;
  *   6. acknowledge what was written; an entry that failed stays pending and
  *      is retried through the claim sweep, until after
  *      enrich.max_deliveries deliveries it moves to es:{ingest}:dlq.
@@ -23,6 +24,12 @@
  * and the per-comment records turn the repeated writes into no-ops.
  * SIGTERM finishes the batch in hand (archive, writes, acknowledgement)
  * and exits 0. Several copies share the work through the group.
+ *
+ * Step 5 of one batch and the read of the next run on a writer thread with
+ * a connection of its own, while this thread does steps 1-4 of the batch
+ * read before (batch.h): Redis and the worker then share the two cores
+ * instead of taking turns. Step 6 waits for the writes, so batches are
+ * still written and acknowledged in order.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,20 +102,26 @@ static int run(es_enrich *x)
            ES_STR("lake", x->lake_enabled ? x->lake.dir : "disabled"), ES_END);
     beat(x, 1);
     es_archive_upload(&x->lake, 1);
-    while (!es_stopping()) {
+    while (!es_stopping() || x->next != NULL) {
         const redisReply *list;
         int redelivered;
         redisReply *rep;
 
         beat(x, 0);
+        if (es_mono_ms() >= x->topics.next_check_ms) {
+            /* a reload frees the topic set the writes in flight use */
+            es_enrich_flush(x);
+        }
         es_topics_refresh(&x->topics, 0);
-        rep = es_consumer_read(&x->c, &list, &redelivered);
+        rep = es_enrich_read(x, &list, &redelivered);
         if (rep != NULL) {
-            es_enrich_process(x, list, redelivered);
-            freeReplyObject(rep);
+            es_enrich_process(x, rep, list, redelivered);
+        } else {
+            es_enrich_flush(x); /* idle: settle what is in flight */
         }
         es_archive_upload(&x->lake, 0);
     }
+    es_enrich_flush(x);
     es_log(ES_INFO, "enrich stopped", ES_INT("read", x->read),
            ES_INT("acked", x->acked), ES_INT("failed", x->failed),
            ES_INT("dead_lettered", x->c.dead_lettered), ES_END);
@@ -227,12 +240,23 @@ static int configure(es_enrich *x)
         return -1;
     }
     es_redis_set_timeout(x->r, block + 10000);
+    /* the writes and reads have a connection of their own: the writer
+       thread sends one batch's calls and reads the next batch while this
+       thread prepares the current one */
+    x->wr = es_redis_new(es_config_str(x->w.cfg, "redis"), err, sizeof(err));
+    if (x->wr == NULL) {
+        fprintf(stderr, "enrich: redis: %s\n", err);
+        return -1;
+    }
+    es_redis_set_timeout(x->wr, block + 10000);
     es_consumer_init(&x->c, x->r, es_config_str(x->w.cfg, "enrich.group"),
+                     x->w.instance, batch, block, idle);
+    es_consumer_init(&x->rd, x->wr, es_config_str(x->w.cfg, "enrich.group"),
                      x->w.instance, batch, block, idle);
     es_topics_init(&x->topics, x->r, refresh,
                    strcmp(engine, "comprehend") == 0 ? ES_ENGINE_COMPREHEND
                                                      : ES_ENGINE_VADER);
-    es_aggregate_init(&x->agg, x->r);
+    es_aggregate_init(&x->agg, x->wr);
     if (configure_sentiment(x) != 0 || configure_s3(x) != 0 ||
         es_archive_init(&x->lake, es_config_str(x->w.cfg, "lake.dir"), x->s3) !=
             0) {
@@ -247,6 +271,7 @@ int main(int argc, char **argv)
     static es_enrich x;
     int rc;
 
+    es_enrich_batch_init(&x);
     rc = es_worker_init(&x.w, &enrich_info, argc, argv, NULL, NULL, NULL, NULL);
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
@@ -264,8 +289,9 @@ cleanup:
     es_scorer_free(x.scorer);
     es_s3_free(x.s3);
     es_vader_free(x.vader);
-    es_redis_free(x.r);
     es_enrich_batch_free(&x);
+    es_redis_free(x.wr);
+    es_redis_free(x.r);
     es_worker_cleanup(&x.w);
     return rc;
 }

@@ -1,8 +1,8 @@
 /*
  * enrich_units_test.c - unit tests for the pure parts of the enrich worker:
  * entry parsing and time buckets (entry.c), trending terms (terms.c), the
- * Comprehend cost split (score.c), argument vectors (argbuf.c) and the raw
- * archive writer (archive.c).
+ * Comprehend cost split (score.c), argument vectors (argbuf.c), the raw
+ * archive writer (archive.c) and the summed write plan (wplan.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +20,7 @@
 #include "entry.h"
 #include "score.h"
 #include "terms.h"
+#include "wplan.h"
 
 /* A fake XREADGROUP entry [id, [f, v, …]] built on the stack. */
 typedef struct {
@@ -274,6 +275,50 @@ static void test_archive_writes_hour_files_named_by_batch(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_wplan_sums_per_field_and_numbers_in_send_order(void **state)
+{
+    es_wplan p;
+    char f[32];
+    int fresh;
+    long a, b, r, s1, s2;
+
+    (void)state;
+    es_wplan_init(&p);
+    a = es_wplan_key(&p, 'h', "ts:a:m:2024112514", 18, 100, &fresh);
+    assert_int_equal(fresh, 1);
+    b = es_wplan_key(&p, 'z', "terms:a:2024112514", 18, 200, &fresh);
+    r = es_wplan_key(&p, 'r', "recent:a", 8, 0, &fresh);
+    assert_int_equal(
+        es_wplan_key(&p, 'h', "ts:a:m:2024112514", 18, 100, &fresh), a);
+    assert_int_equal(fresh, 0);
+    /* enough distinct fields to grow both tables and the arena */
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(f, sizeof(f), "term%d", i % 2500);
+        assert_true(es_wplan_add(&p, b, f, (size_t)n, 1) >= 0);
+    }
+    s1 = es_wplan_add(&p, a, "01:cs", 5, 5000);
+    s2 = es_wplan_add(&p, a, "01:cs", 5, -1200);
+    assert_int_equal(s1, s2);
+    assert_int_equal(p.slots[s1].v, 3800);
+    /* a recent member keeps one score, set not summed */
+    s1 = es_wplan_add(&p, r, "k2x9q1", 6, 1732543261000LL);
+    s2 = es_wplan_add(&p, r, "k2x9q1", 6, 1732543261000LL);
+    assert_int_equal(s1, s2);
+    assert_int_equal(p.slots[s1].v, 1732543261000LL);
+    assert_int_equal((int)p.keys[b].n, 2500);
+    assert_int_equal(p.slots[es_wplan_add(&p, b, "term7", 5, 0)].v, 2);
+    /* markers ('x') are never sent; positions follow keys, then slots */
+    es_wplan_key(&p, 'x', "c:k2x9q1", 8, 0, &fresh);
+    es_wplan_number(&p);
+    assert_int_equal((int)p.slots[es_wplan_add(&p, a, "01:cs", 5, 0)].pos, 1);
+    assert_int_equal((int)p.slots[es_wplan_add(&p, b, "term0", 5, 0)].pos, 2);
+    assert_int_equal((int)p.slots[s1].pos, 2502);
+    es_wplan_reset(&p);
+    assert_int_equal(es_wplan_key(&p, 'h', "sov:20241125", 12, 1, &fresh), 0);
+    assert_int_equal(fresh, 1);
+    es_wplan_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_cost_split_adds_up_to_the_bill),
         cmocka_unit_test(test_argbuf_resolves_copies_after_growth),
         cmocka_unit_test(test_archive_writes_hour_files_named_by_batch),
+        cmocka_unit_test(test_wplan_sums_per_field_and_numbers_in_send_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
