@@ -36,6 +36,14 @@
 /* Counter bumped on every watchlist change, so pollers notice cheaply. */
 #define ES_KEY_WATCH_VERSION "es:{watch}:version"
 
+/* Dead-letter stream: entries enrichment gave up on, with the error. */
+#define ES_KEY_DLQ "es:{ingest}:dlq"
+
+/* Set of every tenant id. */
+#define ES_KEY_TENANTS "es:{tenants}:all"
+/* Counter bumped on every change of any tenant's topics or settings. */
+#define ES_KEY_TOPICS_VERSION "es:{topics}:version"
+
 /* Hash: "<worker>:<instance>" -> JSON heartbeat (see docs/redis-keys.md). */
 #define ES_KEY_WORKERS "es:workers"
 

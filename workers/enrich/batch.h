@@ -67,6 +67,7 @@ typedef struct {
     long long max_deliveries;
     long long price_micros;
     long long heartbeat_ms;
+    long long prune_idle_ms; /* worker.consumer_prune_ms */
 
     /* two batches: one being prepared (b), and one whose writes are built
        and wait for the next read (ready) or are in flight on the writer

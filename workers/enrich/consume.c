@@ -8,6 +8,7 @@
 
 #include "consume.h"
 #include "es_keys.h"
+#include "es_group.h"
 #include "es_log.h"
 #include "es_worker.h"
 
@@ -29,25 +30,7 @@ void es_consumer_init(es_consumer *c, es_redis *r, const char *group,
 
 int es_consumer_create_group(es_consumer *c)
 {
-    redisReply *rep = es_redis_cmd(c->r, "XGROUP CREATE %s %s 0 MKSTREAM",
-                                   ES_KEY_STREAM, c->group);
-    int rc = 0;
-
-    if (rep == NULL) {
-        return es_stopping() ? 0 : -1;
-    }
-    if (rep->type == REDIS_REPLY_ERROR &&
-        strncmp(rep->str, "BUSYGROUP", 9) != 0) {
-        es_log(ES_ERROR, "cannot create consumer group",
-               ES_STR("stream", ES_KEY_STREAM), ES_STR("group", c->group),
-               ES_STR("error", rep->str), ES_END);
-        rc = -1;
-    } else if (rep->type != REDIS_REPLY_ERROR) {
-        es_log(ES_INFO, "consumer group created", ES_STR("group", c->group),
-               ES_END);
-    }
-    freeReplyObject(rep);
-    return rc;
+    return es_group_create(c->r, ES_KEY_STREAM, c->group) < 0 ? -1 : 0;
 }
 
 /* Entries of an XREADGROUP reply [[key, [entries]]], or NULL. */

@@ -20,9 +20,9 @@
 
 #include <hiredis.h>
 
+#include "es_keys.h"
 #include "es_redis.h"
 
-#define ES_KEY_DLQ     "es:{ingest}:dlq"
 #define ES_DLQ_MAX_LEN 100000
 
 typedef struct {

@@ -38,6 +38,7 @@
 #include <jansson.h>
 
 #include "batch.h"
+#include "es_group.h"
 #include "es_keys.h"
 #include "es_log.h"
 #include "es_redis.h"
@@ -96,6 +97,9 @@ static int run(es_enrich *x)
         es_aggregate_prepare(&x->agg) != 0) {
         return 1;
     }
+    /* consumers of finished enrich processes (one per restart) */
+    es_group_prune(x->r, ES_KEY_STREAM, x->c.group, x->c.consumer,
+                   x->prune_idle_ms);
     es_topics_refresh(&x->topics, 1);
     es_log(ES_INFO, "enrich started", ES_STR("group", x->c.group),
            ES_STR("consumer", x->w.instance),
@@ -217,7 +221,9 @@ static int configure(es_enrich *x)
                           &upload_retry) != 0 ||
         es_worker_cfg_bool(&x->w, "aws.imds", &imds) != 0 ||
         es_worker_cfg_double(&x->w, "worker.heartbeat", 0.1, 3600,
-                             &heartbeat) != 0) {
+                             &heartbeat) != 0 ||
+        es_worker_cfg_int(&x->w, "worker.consumer_prune_ms", 0,
+                          365LL * 86400000, &x->prune_idle_ms) != 0) {
         return -1;
     }
     engine = es_config_str(x->w.cfg, "enrich.engine_default");

@@ -16,12 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "es_keys.h"
 #include "es_matcher.h"
 #include "es_redis.h"
 #include "es_scorer.h"
-
-#define ES_KEY_TENANTS        "es:{tenants}:all"
-#define ES_KEY_TOPICS_VERSION "es:{topics}:version"
 
 typedef struct {
     char id[72];
