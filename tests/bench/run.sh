@@ -26,7 +26,7 @@ for b in tests/bench/*.sh; do
     fi
     while IFS= read -r line; do
         results+=("$line")
-    done < <(grep -E '^[a-z][a-z0-9_ -]*: ' "$tmp")
+    done < <(grep -E '^[a-z][A-Za-z0-9_ -]*: ' "$tmp")
 done
 
 printf '\n== results\n'
