@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "es_text.h"
+#include "es_utf8.h"
 
 enum { CLS_SEP, CLS_IGNORE, CLS_WORD, CLS_SOLO };
 
@@ -107,30 +108,6 @@ static const unsigned char ascii_fold[128] = {
     'x', 'y', 'z', 0,   0,   0,   0,   0,
 };
 
-static size_t put_cp(uint32_t cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 static size_t put_str(const char *s, char *out, size_t max)
 {
     size_t k = strnlen(s, max);
@@ -219,7 +196,7 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
             return CLS_WORD;
         }
         if (cp == 0xb5) {
-            *len = put_cp(0x3bc, out); /* micro sign: mu */
+            *len = es_utf8_encode(0x3bc, out); /* micro sign: mu */
             return CLS_WORD;
         }
         return cp == 0xad ? CLS_IGNORE : CLS_SEP;
@@ -229,7 +206,7 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
         return *len ? CLS_WORD : CLS_SEP;
     }
     if (cp < 0x2b0) {
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return CLS_WORD;
     }
     if (cp < 0x370) {
@@ -240,7 +217,7 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
             cp == 0x385) {
             return CLS_SEP;
         }
-        *len = put_cp(greek_lower(cp), out);
+        *len = es_utf8_encode(greek_lower(cp), out);
         return CLS_WORD;
     }
     if (cp < 0x530) {
@@ -250,7 +227,7 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
         if (cp >= 0x483 && cp <= 0x489) {
             return CLS_IGNORE;
         }
-        *len = put_cp(cyrillic_lower(cp), out);
+        *len = es_utf8_encode(cyrillic_lower(cp), out);
         return CLS_WORD;
     }
     if (cp < 0x1e00) {
@@ -260,7 +237,7 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
         if ((cp >= 0x1ab0 && cp <= 0x1aff) || cp >= 0x1dc0) {
             return CLS_IGNORE;
         }
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return CLS_WORD;
     }
     if (cp < 0x1f00) {
@@ -268,7 +245,7 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
         return CLS_WORD;
     }
     if (cp < 0x2000) {
-        *len = put_cp(cp, out); /* Greek Extended, kept as written */
+        *len = es_utf8_encode(cp, out); /* Greek Extended, kept as written */
         return CLS_WORD;
     }
     if (cp < 0x2c00) {
@@ -276,7 +253,7 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
             return CLS_IGNORE;
         }
         if ((cp >= 0x2600 && cp <= 0x27bf) || cp >= 0x2b00) {
-            *len = put_cp(cp, out); /* symbols and dingbats: emoji */
+            *len = es_utf8_encode(cp, out); /* symbols and dingbats: emoji */
             return CLS_SOLO;
         }
         return CLS_SEP;
@@ -285,14 +262,14 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
         if (cp >= 0x2de0) {
             return CLS_IGNORE;
         }
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return CLS_WORD;
     }
     if (cp < 0x3000) {
         if (cp < 0x2e80 || cp >= 0x2ff0) {
             return CLS_SEP;
         }
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return CLS_SOLO;
     }
     if (cp < 0x3040) {
@@ -302,7 +279,7 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
         if (cp < 0x3005 || cp > 0x3007) {
             return CLS_SEP;
         }
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return CLS_SOLO;
     }
     if (cp < 0x3200) {
@@ -312,25 +289,25 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
         if (cp == 0x309b || cp == 0x309c || cp == 0x30a0 || cp == 0x30fb) {
             return CLS_SEP;
         }
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return (cp >= 0x3130 && cp < 0x3190) ? CLS_WORD : CLS_SOLO;
     }
     if (cp < 0xa000) {
         if (cp < 0x3400 || (cp >= 0x4dc0 && cp < 0x4e00)) {
             return CLS_SEP;
         }
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return CLS_SOLO;
     }
     if (cp < 0xe000) {
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return cp < 0xa4d0 ? CLS_SOLO : CLS_WORD; /* Yi; Hangul, … */
     }
     if (cp < 0xf900) {
         return CLS_SEP; /* private use */
     }
     if (cp < 0xfb00) {
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return CLS_SOLO;
     }
     if (cp < 0xfb07) {
@@ -341,7 +318,7 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
         if (cp == 0xfd3e || cp == 0xfd3f) {
             return CLS_SEP;
         }
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return CLS_WORD;
     }
     if (cp < 0xff00) {
@@ -351,7 +328,7 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
         if (cp < 0xfe70) {
             return CLS_SEP;
         }
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return CLS_WORD;
     }
     if (cp < 0x10000) {
@@ -364,22 +341,22 @@ static int fold_cp(uint32_t cp, char *out, size_t *len)
         if (cp < 0xff66 || cp > 0xffdc) {
             return CLS_SEP;
         }
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return cp < 0xffa0 ? CLS_SOLO : CLS_WORD;
     }
     if (cp < 0x1f000) {
-        *len = put_cp(cp, out); /* other alphabets, historic scripts */
+        *len = es_utf8_encode(cp, out); /* other alphabets, historic scripts */
         return CLS_WORD;
     }
     if (cp < 0x1fb00) {
         if (cp >= 0x1f3fb && cp <= 0x1f3ff) {
             return CLS_IGNORE; /* skin tone */
         }
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return CLS_SOLO;
     }
     if (cp >= 0x20000 && cp < 0x40000) {
-        *len = put_cp(cp, out);
+        *len = es_utf8_encode(cp, out);
         return CLS_SOLO;
     }
     return (cp >= 0xe0000 && cp < 0xe1000) ? CLS_IGNORE : CLS_SEP;

@@ -27,6 +27,7 @@
  */
 #include <string.h>
 
+#include "es_utf8.h"
 #include "es_vader_int.h"
 #include "es_vader_ucd.h"
 
@@ -186,30 +187,6 @@ static uint32_t ulower(uint32_t cp)
     return cp;
 }
 
-static size_t encode(uint32_t cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /*
  * str.lower() of s[0..n) into out (room for cap bytes). Returns the length,
  * or cap + 1 when it does not fit (then no key can match). Invalid bytes are
@@ -256,7 +233,7 @@ static size_t lower(const char *s, size_t n, char *out, size_t cap, int *same)
             if (lc != cp) {
                 *same = 0;
             }
-            o += encode(lc, out + o);
+            o += es_utf8_encode(lc, out + o);
         }
         i += k;
     }

@@ -121,3 +121,13 @@ int es_group_prune(es_redis *r, const char *stream, const char *group,
     }
     return deleted;
 }
+
+const redisReply *es_group_entries(const redisReply *rep)
+{
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+        rep->element[0]->type != REDIS_REPLY_ARRAY ||
+        rep->element[0]->elements < 2) {
+        return NULL;
+    }
+    return rep->element[0]->element[1];
+}

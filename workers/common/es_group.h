@@ -29,4 +29,10 @@ int es_group_create(es_redis *r, const char *stream, const char *group);
 int es_group_prune(es_redis *r, const char *stream, const char *group,
                    const char *keep, long long min_idle_ms);
 
+/*
+ * The entries of an XREADGROUP reply for one stream ([[key, [entries]]]),
+ * borrowed from rep; NULL when there are none or the shape is wrong.
+ */
+const redisReply *es_group_entries(const redisReply *rep);
+
 #endif

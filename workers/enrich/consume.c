@@ -33,17 +33,6 @@ int es_consumer_create_group(es_consumer *c)
     return es_group_create(c->r, ES_KEY_STREAM, c->group) < 0 ? -1 : 0;
 }
 
-/* Entries of an XREADGROUP reply [[key, [entries]]], or NULL. */
-static const redisReply *stream_entries(const redisReply *rep)
-{
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-        rep->element[0]->type != REDIS_REPLY_ARRAY ||
-        rep->element[0]->elements < 2) {
-        return NULL;
-    }
-    return rep->element[0]->element[1];
-}
-
 /* Logs an error reply and recovers; 1 when rep was one (freed). */
 static int read_error(es_consumer *c, redisReply *rep, const char *what)
 {
@@ -82,7 +71,7 @@ redisReply *es_consumer_read(es_consumer *c, const redisReply **entries,
         if (rep == NULL || read_error(c, rep, "XREADGROUP 0")) {
             return NULL;
         }
-        list = stream_entries(rep);
+        list = es_group_entries(rep);
         if (count(list) == 0) {
             c->own_recovery = 0;
             freeReplyObject(rep);
@@ -132,7 +121,7 @@ redisReply *es_consumer_read(es_consumer *c, const redisReply **entries,
     if (rep == NULL || read_error(c, rep, "XREADGROUP >")) {
         return NULL;
     }
-    *entries = stream_entries(rep);
+    *entries = es_group_entries(rep);
     if (count(*entries) == 0) {
         freeReplyObject(rep);
         *entries = NULL;

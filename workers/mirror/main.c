@@ -277,17 +277,6 @@ static void take_entries(mirror *m, const redisReply *list, char *last,
     }
 }
 
-/* Entries of an XREADGROUP reply [[key, [entries]]], or NULL. */
-static const redisReply *stream_entries(const redisReply *rep)
-{
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-        rep->element[0]->type != REDIS_REPLY_ARRAY ||
-        rep->element[0]->elements < 2) {
-        return NULL;
-    }
-    return rep->element[0]->element[1];
-}
-
 /* Handles an error reply; 1 when it was one. */
 static int read_error(mirror *m, redisReply *rep, const char *what)
 {
@@ -320,7 +309,7 @@ static void fill(mirror *m)
                            m->group, m->w.instance, room, ES_KEY_STREAM,
                            m->own_cursor);
         if (rep && !read_error(m, rep, "XREADGROUP 0")) {
-            const redisReply *list = stream_entries(rep);
+            const redisReply *list = es_group_entries(rep);
             take_entries(m, list, m->own_cursor, sizeof(m->own_cursor));
             if (list == NULL || list->elements == 0) {
                 m->own_recovery = 0;
@@ -361,7 +350,7 @@ static void fill(mirror *m)
                            "%lld STREAMS %s >",
                            m->group, m->w.instance, room, block, ES_KEY_STREAM);
         if (rep && !read_error(m, rep, "XREADGROUP >")) {
-            take_entries(m, stream_entries(rep), NULL, 0);
+            take_entries(m, es_group_entries(rep), NULL, 0);
         }
         recovered = 0;
     }
