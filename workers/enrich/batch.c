@@ -365,15 +365,32 @@ static int process(es_enrich *x, const redisReply *list, int redelivered)
     return 0;
 }
 
-/* The writer thread: one batch's writes, then the next read. */
+/* The writer thread: one batch's writes. */
 static void *writer_main(void *arg)
 {
     es_enrich *x = arg;
 
     es_aggregate_send(&x->agg, &x->fly->job);
-    if (x->prefetch && x->next == NULL && !es_stopping()) {
-        x->next = es_consumer_read(&x->rd, &x->next_list, &x->next_redelivered);
-    }
+    return NULL;
+}
+
+/*
+ * The reader thread: the read ahead, on a connection of its own. Redis
+ * serves it between the writes' calls and this thread parses the reply
+ * while they run; read after the writes on their thread, Redis would idle
+ * through that parse. It does not wait for new entries: when the stream is
+ * drained, the batch built meanwhile must not wait enrich.block_ms for its
+ * writes and acknowledgement (es_enrich_read settles it first).
+ */
+static void *reader_main(void *arg)
+{
+    es_enrich *x = arg;
+    long long block = x->rd.block_ms;
+
+    x->rd.block_ms = 0;
+    x->next = es_consumer_read(&x->rd, &x->next_list, &x->next_redelivered);
+    x->rd.block_ms = block;
+    x->drained = x->next == NULL;
     return NULL;
 }
 
@@ -388,17 +405,22 @@ redisReply *es_enrich_read(es_enrich *x, const redisReply **list,
         *redelivered = x->next_redelivered;
         return rep;
     }
+    /* the read ahead found nothing: write and acknowledge the batch
+       built meanwhile before waiting for new entries */
+    if (x->drained) {
+        x->drained = 0;
+        es_enrich_flush(x);
+    }
     return es_consumer_read(&x->rd, list, redelivered);
 }
 
-/* Hands the ready batch's writes (and maybe the next read) to the
-   writer thread. */
+/* Hands the ready batch's writes to the writer thread and, with prefetch,
+   the next read to the reader thread. */
 static void send_ready(es_enrich *x, int prefetch)
 {
     if (x->ready == NULL) {
         return;
     }
-    x->prefetch = prefetch;
     x->fly = x->ready;
     x->ready = NULL;
     x->fly_thread = pthread_create(&x->writer, NULL, writer_main, x) == 0;
@@ -406,6 +428,12 @@ static void send_ready(es_enrich *x, int prefetch)
         /* no thread: write here, in order all the same */
         es_log(ES_WARN, "writer thread not started; writing inline", ES_END);
         writer_main(x);
+    }
+    if (prefetch && x->next == NULL && !es_stopping()) {
+        x->read_thread = pthread_create(&x->reader, NULL, reader_main, x) == 0;
+        if (!x->read_thread) {
+            reader_main(x);
+        }
     }
 }
 
@@ -415,6 +443,10 @@ static int settle_fly(es_enrich *x)
     es_batch *f = x->fly;
     int rc;
 
+    if (x->read_thread) {
+        pthread_join(x->reader, NULL);
+        x->read_thread = 0;
+    }
     if (f == NULL) {
         return 0;
     }

@@ -53,9 +53,10 @@ typedef struct {
     es_worker w;
     es_redis *r;  /* reads, acknowledgements, everything but the writes */
     es_redis *wr; /* the writes (es_aggregate, on the writer thread) */
+    es_redis *rr; /* the reads (x->rd; ahead on the reader thread) */
     es_heartbeat hb;
     es_consumer c;  /* acknowledgements, delivery counts, dead letters */
-    es_consumer rd; /* reads, on the writes' connection (see batch.c) */
+    es_consumer rd; /* reads, on a connection of their own (batch.c) */
     es_topics topics;
     es_aggregate agg;
     es_archive lake;
@@ -76,10 +77,11 @@ typedef struct {
     es_batch *b;
     es_batch *ready;
     es_batch *fly;
-    pthread_t writer;
+    pthread_t writer, reader;
     int fly_thread;   /* writer runs fly's writes (join before using it) */
-    int prefetch;     /* the writer thread reads after the writes */
-    redisReply *next; /* a read the writer thread made after the writes */
+    int read_thread;  /* reader reads ahead into next (join first) */
+    redisReply *next; /* a read made ahead, during the writes */
+    int drained;      /* that read found nothing new */
     const redisReply *next_list;
     int next_redelivered;
     const es_topic_set *fly_ts; /* the topic set ready/fly was built with */
@@ -106,9 +108,10 @@ void es_enrich_batch_init(es_enrich *x);
  * Processes the entries of one read (rep: the reply, owned from here on;
  * list: its [id, fields] entries; redelivered: they came from a pending
  * list). First the previous batch's writes, built and waiting, go to the
- * writer thread, which then reads the next batch (es_enrich_read returns
- * it); this batch is parsed, archived, matched and scored while Redis works
- * on them; then they are waited for and their batch settled,
+ * writer thread, while the reader thread reads the next batch
+ * (es_enrich_read returns it); this batch is parsed, archived, matched and
+ * scored while Redis works on them; then they are waited for and their
+ * batch settled,
  * and this batch's writes are built and left waiting for the next read
  * (or es_enrich_flush). Writes thus reach Redis in batch order, each batch
  * after the previous one was settled. Returns 0, or -1 when this batch or
@@ -119,8 +122,9 @@ int es_enrich_process(es_enrich *x, redisReply *rep, const redisReply *list,
                       int redelivered);
 
 /*
- * The next read: the one the writer thread made after its writes, or a
- * read now. Arguments and result as es_consumer_read.
+ * The next read: the one the reader thread made during the writes, or a
+ * read now (when that one found nothing, after settling the batch built
+ * meanwhile). Arguments and result as es_consumer_read.
  */
 redisReply *es_enrich_read(es_enrich *x, const redisReply **list,
                            int *redelivered);

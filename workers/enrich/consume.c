@@ -113,11 +113,19 @@ redisReply *es_consumer_read(es_consumer *c, const redisReply **entries,
         return NULL;
     }
     *redelivered = 0;
-    rep = es_redis_cmd(c->r,
-                       "XREADGROUP GROUP %s %s COUNT %lld BLOCK %lld "
-                       "STREAMS %s >",
-                       c->group, c->consumer, c->batch, c->block_ms,
-                       ES_KEY_STREAM);
+    if (c->block_ms > 0) {
+        rep = es_redis_cmd(c->r,
+                           "XREADGROUP GROUP %s %s COUNT %lld BLOCK %lld "
+                           "STREAMS %s >",
+                           c->group, c->consumer, c->batch, c->block_ms,
+                           ES_KEY_STREAM);
+    } else {
+        /* block_ms 0: only what is there now (BLOCK 0 would wait forever) */
+        rep = es_redis_cmd(c->r,
+                           "XREADGROUP GROUP %s %s COUNT %lld "
+                           "STREAMS %s >",
+                           c->group, c->consumer, c->batch, ES_KEY_STREAM);
+    }
     if (rep == NULL || read_error(c, rep, "XREADGROUP >")) {
         return NULL;
     }

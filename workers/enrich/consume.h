@@ -30,7 +30,7 @@ typedef struct {
     const char *group;
     const char *consumer;
     long long batch;
-    long long block_ms;
+    long long block_ms; /* longest wait for new entries; 0: do not wait */
     long long claim_idle_ms;
     int own_recovery;
     char own_cursor[48];

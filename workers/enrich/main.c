@@ -25,11 +25,11 @@
  * SIGTERM finishes the batch in hand (archive, writes, acknowledgement)
  * and exits 0. Several copies share the work through the group.
  *
- * Step 5 of one batch and the read of the next run on a writer thread with
- * a connection of its own, while this thread does steps 1-4 of the batch
- * read before (batch.h): Redis and the worker then share the two cores
- * instead of taking turns. Step 6 waits for the writes, so batches are
- * still written and acknowledged in order.
+ * Step 5 of one batch and the read of the next run on a writer and a
+ * reader thread, each with a connection of its own, while this thread does
+ * steps 1-4 of the batch read before (batch.h): Redis and the worker then
+ * share the two cores instead of taking turns. Step 6 waits for the
+ * writes, so batches are still written and acknowledged in order.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,18 +246,20 @@ static int configure(es_enrich *x)
         return -1;
     }
     es_redis_set_timeout(x->r, block + 10000);
-    /* the writes and reads have a connection of their own: the writer
-       thread sends one batch's calls and reads the next batch while this
-       thread prepares the current one */
+    /* the writes and the reads have a connection each: the writer thread
+       sends one batch's calls and the reader thread reads the next batch
+       while this thread prepares the current one */
     x->wr = es_redis_new(es_config_str(x->w.cfg, "redis"), err, sizeof(err));
-    if (x->wr == NULL) {
+    x->rr = es_redis_new(es_config_str(x->w.cfg, "redis"), err, sizeof(err));
+    if (x->wr == NULL || x->rr == NULL) {
         fprintf(stderr, "enrich: redis: %s\n", err);
         return -1;
     }
     es_redis_set_timeout(x->wr, block + 10000);
+    es_redis_set_timeout(x->rr, block + 10000);
     es_consumer_init(&x->c, x->r, es_config_str(x->w.cfg, "enrich.group"),
                      x->w.instance, batch, block, idle);
-    es_consumer_init(&x->rd, x->wr, es_config_str(x->w.cfg, "enrich.group"),
+    es_consumer_init(&x->rd, x->rr, es_config_str(x->w.cfg, "enrich.group"),
                      x->w.instance, batch, block, idle);
     es_topics_init(&x->topics, x->r, refresh,
                    strcmp(engine, "comprehend") == 0 ? ES_ENGINE_COMPREHEND
@@ -296,6 +298,7 @@ cleanup:
     es_s3_free(x.s3);
     es_vader_free(x.vader);
     es_enrich_batch_free(&x);
+    es_redis_free(x.rr);
     es_redis_free(x.wr);
     es_redis_free(x.r);
     es_worker_cleanup(&x.w);
