@@ -36,8 +36,8 @@
 
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { verifySigV4 } from './sigv4.mjs';
+import { isMain, serveUntilSignal, standaloneOptions } from './standalone.mjs';
 
 export const MAX_TEXT_BYTES = 5000;
 export const MAX_BATCH = 25;
@@ -338,21 +338,8 @@ export async function startComprehendDouble(opts = {}) {
 
 // standalone: node tests/aws/comprehend_double.mjs --port P --key K
 // --secret S [--token T] [--region R]
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = process.argv.slice(2);
-  const opt = (name, def) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : def;
-  };
-  const d = await startComprehendDouble({
-    port: Number(opt('port', '0')),
-    accessKeyId: opt('key', process.env.AWS_ACCESS_KEY_ID || 'AKIDEXAMPLE'),
-    secretAccessKey: opt('secret', process.env.AWS_SECRET_ACCESS_KEY || 'secret'),
-    sessionToken: opt('token', undefined),
-    region: opt('region', 'us-east-1'),
-  });
-  process.stdout.write(`comprehend double listening on ${d.endpoint}\n`);
-  const bye = () => d.stop().then(() => process.exit(0));
-  process.on('SIGTERM', bye);
-  process.on('SIGINT', bye);
+if (isMain(import.meta.url)) {
+  const { common } = standaloneOptions();
+  const d = await startComprehendDouble(common);
+  serveUntilSignal(d, `comprehend double listening on ${d.endpoint}`);
 }

@@ -25,8 +25,8 @@
 
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { verifySigV4 } from './sigv4.mjs';
+import { isMain, serveUntilSignal, standaloneOptions } from './standalone.mjs';
 
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -299,23 +299,10 @@ export async function startS3Double(opts = {}) {
 
 // standalone: node tests/aws/s3_double.mjs --port P --key K --secret S
 // [--token T] [--region R] [--bucket B]...
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = process.argv.slice(2);
-  const opt = (name, def) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : def;
-  };
-  const bucketArgs = args.flatMap((a, i) => (a === '--bucket' ? [args[i + 1]] : []));
+if (isMain(import.meta.url)) {
+  const { common, many } = standaloneOptions('bucket');
   const d = await startS3Double({
-    port: Number(opt('port', '0')),
-    accessKeyId: opt('key', process.env.AWS_ACCESS_KEY_ID || 'AKIDEXAMPLE'),
-    secretAccessKey: opt('secret', process.env.AWS_SECRET_ACCESS_KEY || 'secret'),
-    sessionToken: opt('token', undefined),
-    region: opt('region', 'us-east-1'),
-    buckets: bucketArgs.length ? bucketArgs : ['echostream'],
+    ...common, buckets: many.length ? many : ['echostream'],
   });
-  process.stdout.write(`s3 double listening on ${d.endpoint}\n`);
-  const bye = () => d.stop().then(() => process.exit(0));
-  process.on('SIGTERM', bye);
-  process.on('SIGINT', bye);
+  serveUntilSignal(d, `s3 double listening on ${d.endpoint}`);
 }

@@ -27,8 +27,8 @@
 
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { verifySigV4 } from './sigv4.mjs';
+import { isMain, serveUntilSignal, standaloneOptions } from './standalone.mjs';
 
 const MAX_BATCH_BYTES = 262144;
 const ENTRY_ID_RE = /^[A-Za-z0-9_-]{1,80}$/;
@@ -366,24 +366,11 @@ export async function startSqsDouble(opts = {}) {
 
 // standalone: node tests/aws/sqs_double.mjs --port P --key K --secret S
 // [--token T] [--region R] [--queue NAME]...
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = process.argv.slice(2);
-  const opt = (name, def) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : def;
-  };
-  const queues = args.flatMap((a, i) => (a === '--queue' ? [args[i + 1]] : []));
+if (isMain(import.meta.url)) {
+  const { common, many } = standaloneOptions('queue');
   const d = await startSqsDouble({
-    port: Number(opt('port', '0')),
-    accessKeyId: opt('key', process.env.AWS_ACCESS_KEY_ID || 'AKIDEXAMPLE'),
-    secretAccessKey: opt('secret', process.env.AWS_SECRET_ACCESS_KEY || 'secret'),
-    sessionToken: opt('token', undefined),
-    region: opt('region', 'us-east-1'),
-    queues: queues.length ? queues : ['echostream'],
+    ...common, queues: many.length ? many : ['echostream'],
   });
-  process.stdout.write(`sqs double listening on ${d.endpoint} ` +
-    `(queue ${d.queueUrl(queues[0] || 'echostream')})\n`);
-  const bye = () => d.stop().then(() => process.exit(0));
-  process.on('SIGTERM', bye);
-  process.on('SIGINT', bye);
+  serveUntilSignal(d, `sqs double listening on ${d.endpoint} ` +
+                      `(queue ${d.queueUrl(many[0] || 'echostream')})`);
 }
