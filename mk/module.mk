@@ -17,7 +17,9 @@ MODULE_SO        := build/ngx_http_echostream_module.so
 MODULE_CONF_FLAGS := --with-cc-opt="-g -O2 -fPIC" --with-ld-opt=-fPIC
 MODULE_SRC       := config $(wildcard ngx_echostream_module/*.c) \
                     $(wildcard ngx_echostream_module/*.h) \
-                    lib/es_redis_url.c lib/es_redis_url.h lib/es_keys.h
+                    $(wildcard lib/es_redis_url.[ch] lib/es_jwt*.[ch] lib/es_jwks.c \
+                      lib/es_tcache.[ch] lib/es_ids.[ch] lib/es_utf8.[ch] \
+                      lib/es_text.[ch] lib/es_query*.[ch]) lib/es_keys.h
 
 .PHONY: module
 module: $(MODULE_SO)

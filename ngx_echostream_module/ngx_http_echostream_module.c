@@ -10,6 +10,18 @@
  *   echostream_expect_workers name …; http, server, location; default
  *                                     "ingest mirror"
  *   echostream_healthz;               location: the /healthz handler
+ *   echostream_api;                   location: the /api/v1 handler
+ *   echostream_metrics;               location: Prometheus /metrics
+ *   echostream_api_max_body SIZE;     http, server, location; default 64k
+ *   echostream_cors_origins ORIGIN …; http, server, location; default none
+ *
+ * and, for the token checks and the rate limit (ngx_http_echostream_
+ * auth_conf.c): echostream_cognito, echostream_issuer,
+ * echostream_jwks_uri, echostream_client_ids, echostream_token_use,
+ * echostream_jwt_leeway, echostream_jwks_trusted_certificate,
+ * echostream_jwks_timeout, echostream_jwks_refresh, echostream_token_cache,
+ * echostream_membership_ttl, echostream_invite_verified_email,
+ * echostream_rate_limit.
  *
  * Everything is checked when the configuration is read, so a bad value
  * fails "nginx -t" with the directive's name; the Redis host is resolved
@@ -20,6 +32,9 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_echostream_api.h"
+#include "ngx_http_echostream_auth_conf.h"
+#include "ngx_http_echostream_metrics.h"
 #include "ngx_http_echostream_module.h"
 #include "ngx_http_echostream_redis.h"
 
@@ -38,6 +53,12 @@ static char *ngx_http_echostream_expect_workers(ngx_conf_t *cf,
                                                 ngx_command_t *cmd, void *conf);
 static char *ngx_http_echostream_healthz(ngx_conf_t *cf, ngx_command_t *cmd,
                                          void *conf);
+static char *ngx_http_echostream_api(ngx_conf_t *cf, ngx_command_t *cmd,
+                                     void *conf);
+static char *ngx_http_echostream_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+                                         void *conf);
+static char *ngx_http_echostream_cors_origins(ngx_conf_t *cf,
+                                              ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_echostream_parse_redis(ngx_conf_t *cf, ngx_str_t *url,
                                                  es_redis_url *out);
 static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle);
@@ -60,6 +81,25 @@ static ngx_command_t ngx_http_echostream_commands[] = {
 
     {ngx_string("echostream_healthz"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_echostream_healthz, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("echostream_api"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+     ngx_http_echostream_api, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("echostream_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+     ngx_http_echostream_metrics, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("echostream_api_max_body"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
+         NGX_CONF_TAKE1,
+     ngx_conf_set_size_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_echostream_loc_conf_t, max_body), NULL},
+
+    {ngx_string("echostream_cors_origins"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
+         NGX_CONF_1MORE,
+     ngx_http_echostream_cors_origins, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
+    NGX_HTTP_ECHOSTREAM_AUTH_COMMANDS,
 
     ngx_null_command};
 
@@ -106,7 +146,13 @@ static void *ngx_http_echostream_create_main_conf(ngx_conf_t *cf)
      *     emcf->redis = { 0 };
      *     emcf->redis_set = 0;
      *     emcf->used = 0;
+     *     emcf->api_used = 0;
+     *     emcf->rate_zone = NULL;
      */
+
+    if (ngx_http_echostream_auth_create_conf(cf, emcf) != NGX_OK) {
+        return NULL;
+    }
 
     return emcf;
 }
@@ -116,12 +162,22 @@ static char *ngx_http_echostream_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_echostream_main_conf_t *emcf = conf;
     ngx_str_t url = ngx_string(NGX_HTTP_ECHOSTREAM_DEFAULT_REDIS);
 
-    if (emcf->redis_set) {
-        return NGX_CONF_OK;
+    char *rv;
+
+    if (!emcf->redis_set &&
+        ngx_http_echostream_parse_redis(cf, &url, &emcf->redis) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_echostream_parse_redis(cf, &url, &emcf->redis) != NGX_OK) {
-        return NGX_CONF_ERROR;
+    rv = ngx_http_echostream_auth_init_conf(cf, emcf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (emcf->api_used || emcf->metrics_zone != NULL) {
+        if (ngx_http_echostream_metrics_zone(cf, emcf) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;
@@ -138,6 +194,8 @@ static void *ngx_http_echostream_create_loc_conf(ngx_conf_t *cf)
 
     elcf->redis_timeout = NGX_CONF_UNSET_MSEC;
     elcf->expect_workers = NGX_CONF_UNSET_PTR;
+    elcf->cors_origins = NGX_CONF_UNSET_PTR;
+    elcf->max_body = NGX_CONF_UNSET_SIZE;
 
     return elcf;
 }
@@ -152,6 +210,15 @@ static char *ngx_http_echostream_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_msec_value(conf->redis_timeout, prev->redis_timeout, 1000);
 
     ngx_conf_merge_ptr_value(conf->expect_workers, prev->expect_workers, NULL);
+    ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
+    ngx_conf_merge_size_value(conf->max_body, prev->max_body, 64 * 1024);
+
+    if (conf->max_body == 0 || conf->max_body > 16 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"echostream_api_max_body\" must be between 1 "
+                           "and 16m");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->expect_workers == NULL) {
         conf->expect_workers = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
@@ -339,6 +406,98 @@ static char *ngx_http_echostream_healthz(ngx_conf_t *cf, ngx_command_t *cmd,
     return NGX_CONF_OK;
 }
 
+static char *ngx_http_echostream_api(ngx_conf_t *cf, ngx_command_t *cmd,
+                                     void *conf)
+{
+    ngx_http_core_loc_conf_t *clcf;
+    ngx_http_echostream_main_conf_t *emcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_echostream_api_handler;
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_echostream_module);
+    emcf->used = 1;
+    emcf->api_used = 1;
+
+    return NGX_CONF_OK;
+}
+
+static char *ngx_http_echostream_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+                                         void *conf)
+{
+    ngx_http_core_loc_conf_t *clcf;
+    ngx_http_echostream_main_conf_t *emcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_echostream_metrics_handler;
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_echostream_module);
+    if (ngx_http_echostream_metrics_zone(cf, emcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+/*
+ * "echostream_cors_origins https://app.example.com …": exact origins
+ * (scheme://host[:port], no path) allowed to call the API from a browser;
+ * "*" allows any origin (tokens travel in a header, never in cookies).
+ */
+static char *ngx_http_echostream_cors_origins(ngx_conf_t *cf,
+                                              ngx_command_t *cmd, void *conf)
+{
+    ngx_http_echostream_loc_conf_t *elcf = conf;
+    ngx_str_t *value, *o;
+    ngx_uint_t i, j, slashes;
+
+    if (elcf->cors_origins != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    elcf->cors_origins =
+        ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(ngx_str_t));
+    if (elcf->cors_origins == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (!(value[i].len == 1 && value[i].data[0] == '*')) {
+            slashes = 0;
+            for (j = 0; j < value[i].len; j++) {
+                if (value[i].data[j] == '/') {
+                    slashes++;
+                }
+                if (value[i].data[j] <= ' ' || value[i].data[j] >= 0x7f) {
+                    break;
+                }
+            }
+
+            if (j < value[i].len || slashes != 2 ||
+                !(ngx_strncmp(value[i].data, "http://", 7) == 0 ||
+                  ngx_strncmp(value[i].data, "https://", 8) == 0) ||
+                value[i].data[value[i].len - 1] == '/') {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid origin \"%V\" in "
+                                   "\"echostream_cors_origins\": use "
+                                   "scheme://host[:port] or *",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        o = ngx_array_push(elcf->cors_origins);
+        if (o == NULL) {
+            return NGX_CONF_ERROR;
+        }
+        *o = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
 static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_echostream_main_conf_t *emcf;
@@ -355,10 +514,19 @@ static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_echostream_redis_init_process(cycle, &emcf->redis);
+    if (ngx_http_echostream_redis_init_process(cycle, &emcf->redis) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (emcf->api_used) {
+        return ngx_http_echostream_auth_init_process(cycle, emcf);
+    }
+
+    return NGX_OK;
 }
 
 static void ngx_http_echostream_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_echostream_auth_exit_process(cycle);
     ngx_http_echostream_redis_exit_process(cycle);
 }

@@ -12,7 +12,10 @@
  * reply could sit in the socket with no further event.
  *
  * A URL's password and database are sent (AUTH, SELECT) ahead of any other
- * command on each new connection; the password is never logged.
+ * command on each new connection; the password is never logged. The
+ * module's Redis function libraries (ngx_http_echostream_functions.h)
+ * follow, so a Redis that restarted empty has them again before the first
+ * request's command runs.
  */
 
 #include <ngx_config.h>
@@ -20,6 +23,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_echostream_redis.h"
+#include "ngx_http_echostream_functions.h"
 #include "ngx_http_echostream_redis_conn.h"
 
 static void ngx_http_echostream_redis_connect(void);
@@ -114,6 +118,7 @@ static void ngx_http_echostream_redis_connect(void)
 {
     ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
     redisAsyncContext *ac;
+    const char *const *lib;
     ngx_connection_t *c;
 
     m->generation++;
@@ -187,6 +192,12 @@ static void ngx_http_echostream_redis_connect(void)
     if (m->url->db != 0) {
         redisAsyncCommand(ac, ngx_http_echostream_redis_setup_reply, NULL,
                           "SELECT %d", m->url->db);
+    }
+
+    /* the module's functions, before any request can call them */
+    for (lib = ngx_http_echostream_function_libs; *lib != NULL; lib++) {
+        redisAsyncCommand(ac, ngx_http_echostream_redis_setup_reply, NULL,
+                          "FUNCTION LOAD REPLACE %s", *lib);
     }
 
     ngx_add_timer(&m->connect_to, NGX_HTTP_ECHOSTREAM_REDIS_CONNECT_LIMIT);

@@ -350,6 +350,35 @@ start_cognito() {
         }
 }
 
+# The API's http-level directives: tokens of the local user pool ($1 its
+# issuer, $2 the dashboard's app client id).
+api_http_conf() {
+    cat <<EOF
+    # the API: tokens of the local user pool (cognito-local)
+    echostream_issuer $1;
+    echostream_jwks_uri $1/.well-known/jwks.json;
+    echostream_client_ids $2;
+    # cognito-local does not verify e-mail addresses
+    echostream_invite_verified_email off;
+    echostream_rate_limit 50r/s burst=100;
+EOF
+}
+
+# The API's locations.
+api_server_conf() {
+    cat <<'EOF'
+        location /api/v1/ {
+            echostream_api;
+        }
+
+        location = /metrics {
+            allow 127.0.0.1;
+            deny all;
+            echostream_metrics;
+        }
+EOF
+}
+
 # Renders nginx.conf and starts nginx; readiness is /healthz answering.
 # nginx loads a private copy of the module: a rebuild while it runs (cp
 # rewrites the file in place) must not change code mapped into it.
@@ -365,10 +394,8 @@ start_nginx() {
         "REDIS=unix://$SOCK" "WEB_ROOT=$ROOT/web" "RUN_DIR=$RUN_DIR" \
         "LOG_DIR=$LOG_DIR" "USER=$(id -un)" "GROUP=$(id -gn)" \
         "EXPECT_WORKERS=${WORKERS[*]}" \
-        "COGNITO_ENDPOINT=http://127.0.0.1:$COGNITO_PORT" \
-        "COGNITO_REGION=us-east-1" "COGNITO_POOL_ID=$pool" \
-        "COGNITO_CLIENT_ID=$client" "COGNITO_ISSUER=$issuer" \
-        "COGNITO_JWKS=$issuer/.well-known/jwks.json"
+        "API_HTTP=$(api_http_conf "$issuer" "$client")" \
+        "API_SERVER=$(api_server_conf)"
     "$NGINX" -t -q -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -e stderr \
         >>"$LOG_DIR/nginx.log" 2>&1 || {
         show_log_tail nginx

@@ -61,6 +61,7 @@ async function preparePrefix({ redisUrl, webRoot, runDir, extraConf,
     PREFIX: prefix, PORT: port, MODULE, REDIS: redisUrl,
     WEB_ROOT: webRoot || path.join(ROOT, 'web'), RUN_DIR: rd,
     USER: username, GROUP: group, EXPECT_WORKERS: 'ingest mirror',
+    API_HTTP: '', API_SERVER: '',
   }, { extraConf, serverConf });
   const confPath = path.join(prefix, 'nginx.conf');
   writeFileSync(confPath, conf);

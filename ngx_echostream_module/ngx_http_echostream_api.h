@@ -1,0 +1,193 @@
+/*
+ * ngx_http_echostream_api.h - the /api/v1 framework: one content handler
+ * ("echostream_api") that authenticates, resolves the tenant, applies the
+ * per-tenant rate limit and CORS, then dispatches to a route handler.
+ *
+ * A route handler runs only for a verified principal whose tenant and role
+ * allow the route; it never sees the token, and every key it builds comes
+ * from ctx->tenant (validated) and validated path ids. Its contract:
+ *
+ *   - It ends the request exactly once, with ngx_http_echostream_api_json()
+ *     / _error() / _no_content() (or its own streaming end, see
+ *     ngx_http_echostream_api_finalize()), either before it returns or
+ *     from a continuation.
+ *   - It reaches Redis only through ngx_http_echostream_api_redis(), whose
+ *     continuation gets the replies; "Redis down" arrives there as
+ *     res->replies == NULL, answered with ngx_http_echostream_api_redis_down().
+ *   - Memory comes from r->pool; jansson values are freed on every path.
+ *
+ * The framework keeps r->main->count balanced around every asynchronous
+ * step, so handlers never touch it.
+ */
+
+#ifndef _NGX_HTTP_ECHOSTREAM_API_H_INCLUDED_
+#define _NGX_HTTP_ECHOSTREAM_API_H_INCLUDED_
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <jansson.h>
+
+#include "es_jwt.h"
+#include "ngx_http_echostream_redis.h"
+
+#define NGX_HTTP_ECHOSTREAM_ID_MAX 64
+
+typedef enum {
+    NGX_HTTP_ECHOSTREAM_ROLE_MEMBER = 1,
+    NGX_HTTP_ECHOSTREAM_ROLE_OWNER = 2
+} ngx_http_echostream_role_e;
+
+typedef struct ngx_http_echostream_api_ctx_s ngx_http_echostream_api_ctx_t;
+
+typedef void (*ngx_http_echostream_api_handler_pt)(
+    ngx_http_echostream_api_ctx_t *ctx);
+
+typedef void (*ngx_http_echostream_api_redis_pt)(
+    ngx_http_echostream_api_ctx_t *ctx,
+    ngx_http_echostream_redis_result_t *res);
+
+/* One row of the route table (ngx_http_echostream_routes.c). */
+typedef struct {
+    ngx_uint_t method;   /* NGX_HTTP_GET | …; HEAD is allowed with GET */
+    const char *pattern; /* "/topics/{id}/series" relative to /api/v1 */
+    const char *name;    /* metrics label: "topics.series" */
+    ngx_uint_t min_role; /* NGX_HTTP_ECHOSTREAM_ROLE_* */
+    ngx_uint_t body;     /* 1: a JSON body is read and parsed first */
+    ngx_http_echostream_api_handler_pt handler;
+} ngx_http_echostream_route_t;
+
+struct ngx_http_echostream_api_ctx_s {
+    ngx_http_request_t *r;
+    const ngx_http_echostream_route_t *route;
+    ngx_uint_t route_index; /* for metrics */
+
+    /* path parameters: the {id}-like segments, in order, validated */
+    ngx_str_t params[2];
+    ngx_uint_t nparams;
+
+    /* the principal, from the verified token and its membership record */
+    es_jwt_claims claims;
+    u_char tenant[ES_JWT_TENANT_MAX + 1]; /* NUL-terminated */
+    size_t tenant_len;
+    ngx_uint_t role;
+
+    json_t *body; /* parsed request body (new ref, freed with the pool) */
+
+    /* the continuation of the pending Redis step */
+    ngx_http_echostream_api_redis_pt next;
+    void *data; /* for the route handler's own state */
+
+    ngx_msec_t start;  /* for the latency histogram */
+    ngx_uint_t status; /* answered with, for metrics */
+    unsigned done : 1;
+    unsigned streaming : 1; /* long-lived response (SSE, CSV) */
+
+    /* private to the framework and auth.c */
+    ngx_str_t token;
+    u_char token_key[32];
+    char kid[ES_JWT_KID_MAX + 1];
+    ngx_http_echostream_api_handler_pt auth_done;
+};
+
+/* The route table and its size (ngx_http_echostream_routes.c). */
+extern const ngx_http_echostream_route_t ngx_http_echostream_routes[];
+extern const ngx_uint_t ngx_http_echostream_nroutes;
+
+/* The "echostream_api" content handler. */
+ngx_int_t ngx_http_echostream_api_handler(ngx_http_request_t *r);
+
+/*
+ * Queues a Redis pipeline for the route; next(ctx, res) is called once,
+ * later. On NGX_ERROR (no memory) nothing is queued and the caller answers
+ * with ngx_http_echostream_api_error(ctx, 500, …).
+ */
+ngx_int_t ngx_http_echostream_api_redis(ngx_http_echostream_api_ctx_t *ctx,
+                                        ngx_http_echostream_redis_cmd_t *cmds,
+                                        ngx_uint_t n,
+                                        ngx_http_echostream_api_redis_pt next);
+
+/* Sends body (steals the reference; NULL → 500) with status and ends. */
+void ngx_http_echostream_api_json(ngx_http_echostream_api_ctx_t *ctx,
+                                  ngx_uint_t status, json_t *body);
+
+/*
+ * Sends {"error":{"code":code,"message":<printf fmt>}} with status and ends.
+ * ngx_http_echostream_api_error_ex adds the members of extra (stolen, may
+ * be NULL) inside "error" (position, column, field).
+ */
+void ngx_http_echostream_api_error(ngx_http_echostream_api_ctx_t *ctx,
+                                   ngx_uint_t status, const char *code,
+                                   const char *fmt, ...);
+void ngx_http_echostream_api_error_ex(ngx_http_echostream_api_ctx_t *ctx,
+                                      ngx_uint_t status, const char *code,
+                                      json_t *extra, const char *fmt, ...);
+
+/* 204 No Content, and ends. */
+void ngx_http_echostream_api_no_content(ngx_http_echostream_api_ctx_t *ctx);
+
+/*
+ * Answers a failed pipeline: 503 "unavailable" (logged with res->error),
+ * or, when a reply is a Redis error, 500 "internal" (logged).
+ */
+void ngx_http_echostream_api_redis_down(
+    ngx_http_echostream_api_ctx_t *ctx,
+    ngx_http_echostream_redis_result_t *res);
+
+/*
+ * For streaming routes that send their own headers and body: records the
+ * status for metrics and ends the request with rc (as
+ * ngx_http_finalize_request). Call once.
+ */
+void ngx_http_echostream_api_finalize(ngx_http_echostream_api_ctx_t *ctx,
+                                      ngx_int_t rc);
+
+/*
+ * Adds the response headers every API answer carries (Cache-Control,
+ * CORS); streaming routes call it before ngx_http_send_header().
+ */
+ngx_int_t
+ngx_http_echostream_api_common_headers(ngx_http_echostream_api_ctx_t *ctx);
+
+/* Adds one response header; key and value must outlive the response. */
+ngx_int_t ngx_http_echostream_api_add_header(ngx_http_request_t *r,
+                                             const char *key, ngx_str_t *value);
+
+/*
+ * Query argument name, URL-decoded into pool memory, NUL-terminated.
+ * Returns NGX_OK (found), NGX_DECLINED (absent), NGX_ERROR (no memory or
+ * longer than max bytes after decoding: the caller answers 400).
+ */
+ngx_int_t ngx_http_echostream_api_arg(ngx_http_echostream_api_ctx_t *ctx,
+                                      const char *name, size_t max,
+                                      ngx_str_t *value);
+
+/*
+ * Builds "es:{t:<tenant>}:<suffix>" in pool memory (NUL-terminated, also
+ * in out->len); suffix is printf-like (ngx_vslprintf: %s, %V, %ui …).
+ * Returns NGX_OK or NGX_ERROR (no memory).
+ */
+ngx_int_t ngx_http_echostream_api_key(ngx_http_echostream_api_ctx_t *ctx,
+                                      ngx_str_t *out, const char *fmt, ...);
+
+/* Milliseconds since the epoch, from nginx's cached clock. */
+int64_t ngx_http_echostream_api_now_ms(void);
+
+/* 1 when s (len bytes) is a topic/rule/summary id: [A-Za-z0-9_-]{1,64}. */
+int ngx_http_echostream_api_id_valid(const u_char *s, size_t len);
+
+/*
+ * Formats ms since the epoch as RFC 3339 UTC with second precision
+ * ("2026-11-25T14:00:00Z") into buf (at least 21 bytes).
+ */
+void ngx_http_echostream_api_time_str(int64_t ms, char *buf);
+
+/*
+ * Parses an RFC 3339 UTC date-time ("…Z", optional fraction), a date
+ * ("YYYY-MM-DD", midnight UTC) or integer epoch seconds into *ms.
+ * Returns NGX_OK or NGX_ERROR.
+ */
+ngx_int_t ngx_http_echostream_api_parse_time(const ngx_str_t *s, int64_t *ms);
+
+#endif /* _NGX_HTTP_ECHOSTREAM_API_H_INCLUDED_ */

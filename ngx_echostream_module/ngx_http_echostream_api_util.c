@@ -1,0 +1,215 @@
+/*
+ * ngx_http_echostream_api_util.c - small helpers of the API framework that
+ * every route uses: response headers (Cache-Control, CORS), query
+ * arguments, tenant keys, ids and the clock.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <stdarg.h>
+
+#include "ngx_http_echostream_api.h"
+#include "ngx_http_echostream_module.h"
+
+static ngx_table_elt_t *ngx_http_echostream_api_origin(ngx_http_request_t *r);
+
+ngx_int_t
+ngx_http_echostream_api_common_headers(ngx_http_echostream_api_ctx_t *ctx)
+{
+    ngx_http_echostream_loc_conf_t *elcf;
+    ngx_http_request_t *r = ctx->r;
+    ngx_str_t v, *origins;
+    ngx_table_elt_t *origin;
+    ngx_uint_t i;
+
+    ngx_str_set(&v, "no-store");
+    if (ngx_http_echostream_api_add_header(r, "Cache-Control", &v) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_echostream_module);
+    if (elcf->cors_origins == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_str_set(&v, "Origin");
+    if (ngx_http_echostream_api_add_header(r, "Vary", &v) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    origin = ngx_http_echostream_api_origin(r);
+
+    if (origin == NULL) {
+        return NGX_OK;
+    }
+
+    origins = elcf->cors_origins->elts;
+    for (i = 0; i < elcf->cors_origins->nelts; i++) {
+        if ((origins[i].len == 1 && origins[i].data[0] == '*') ||
+            (origins[i].len == origin->value.len &&
+             ngx_strncasecmp(origins[i].data, origin->value.data,
+                             origins[i].len) == 0)) {
+            break;
+        }
+    }
+
+    if (i == elcf->cors_origins->nelts) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_echostream_api_add_header(r, "Access-Control-Allow-Origin",
+                                           &origin->value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&v, "Retry-After, WWW-Authenticate, Content-Disposition");
+    return ngx_http_echostream_api_add_header(
+        r, "Access-Control-Expose-Headers", &v);
+}
+
+/* Adds one response header (value must outlive the request's headers). */
+ngx_int_t ngx_http_echostream_api_add_header(ngx_http_request_t *r,
+                                             const char *key, ngx_str_t *value)
+{
+    ngx_table_elt_t *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *)key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+ngx_int_t ngx_http_echostream_api_arg(ngx_http_echostream_api_ctx_t *ctx,
+                                      const char *name, size_t max,
+                                      ngx_str_t *value)
+{
+    ngx_str_t raw;
+    u_char *dst, *src;
+
+    if (ngx_http_arg(ctx->r, (u_char *)name, ngx_strlen(name), &raw) !=
+        NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (raw.len > 3 * max) {
+        return NGX_ERROR;
+    }
+
+    dst = ngx_pnalloc(ctx->r->pool, raw.len + 1);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    value->data = dst;
+    src = raw.data;
+    ngx_unescape_uri(&dst, &src, raw.len, NGX_UNESCAPE_URI);
+    value->len = dst - value->data;
+    *dst = '\0';
+
+    /* '+' is a space in a query string */
+    for (dst = value->data; dst < value->data + value->len; dst++) {
+        if (*dst == '+') {
+            *dst = ' ';
+        }
+    }
+
+    if (value->len > max) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+ngx_int_t ngx_http_echostream_api_key(ngx_http_echostream_api_ctx_t *ctx,
+                                      ngx_str_t *out, const char *fmt, ...)
+{
+    u_char buf[512], *p;
+    va_list ap;
+
+    p = ngx_slprintf(buf, buf + sizeof(buf), "es:{t:%s}:", ctx->tenant);
+
+    va_start(ap, fmt);
+    p = ngx_vslprintf(p, buf + sizeof(buf) - 1, fmt, ap);
+    va_end(ap);
+
+    if (p >= buf + sizeof(buf) - 1) {
+        return NGX_ERROR;
+    }
+
+    out->len = p - buf;
+    out->data = ngx_pnalloc(ctx->r->pool, out->len + 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, buf, out->len);
+    out->data[out->len] = '\0';
+
+    return NGX_OK;
+}
+
+int64_t ngx_http_echostream_api_now_ms(void)
+{
+    ngx_time_t *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t)tp->sec * 1000 + (int64_t)tp->msec;
+}
+
+int ngx_http_echostream_api_id_valid(const u_char *s, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || len > NGX_HTTP_ECHOSTREAM_ID_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-')) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+/* The request's Origin header, or NULL (nginx 1.22 does not index it). */
+static ngx_table_elt_t *ngx_http_echostream_api_origin(ngx_http_request_t *r)
+{
+    ngx_list_part_t *part;
+    ngx_table_elt_t *h;
+    ngx_uint_t i;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0;; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == 6 &&
+            ngx_strncasecmp(h[i].key.data, (u_char *)"Origin", 6) == 0) {
+            return &h[i];
+        }
+    }
+}
