@@ -1,6 +1,9 @@
 # mk/module.mk - builds the nginx module, included by the top Makefile.
 #
-#   make module   build/ngx_http_echostream_module.so
+#   make module        build/ngx_http_echostream_module.so
+#   make module-asan   build/asan/ngx_http_echostream_module.so, the same
+#                      module with AddressSanitizer + UBSan, for the tests
+#                      that load it into nginx with LD_PRELOAD=libasan
 #
 # The module is built out of tree against Debian's nginx-dev sources in
 # /usr/share/nginx/src, configured with the same flags as the installed
@@ -21,10 +24,25 @@ MODULE_SRC       := config $(wildcard ngx_echostream_module/*.c) \
                       lib/es_tcache.[ch] lib/es_ids.[ch] lib/es_utf8.[ch] \
                       lib/es_text.[ch] lib/es_query*.[ch]) lib/es_keys.h
 
-.PHONY: module
-module: $(MODULE_SO)
+NGX_ASAN_DIR     := $(CURDIR)/build/nginx-asan
+MODULE_ASAN_SO   := build/asan/ngx_http_echostream_module.so
+ASAN_FLAGS       := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_CONF_FLAGS  := --with-cc-opt="-g -O1 -fPIC $(ASAN_FLAGS)" \
+                    --with-ld-opt="-fPIC $(ASAN_FLAGS)"
 
-$(NGX_BUILD_DIR)/.configured: config mk/module.mk
+# configure writes the list of sources into its Makefile: a module file
+# added or removed must reconfigure, so the list itself is a prerequisite,
+# rewritten only when it changes
+MODULE_FILES     := $(sort $(wildcard ngx_echostream_module/*.c))
+MODULE_LIST      := build/.module-files
+$(shell mkdir -p build && (echo '$(MODULE_FILES)' | cmp -s - $(MODULE_LIST) \
+    || echo '$(MODULE_FILES)' > $(MODULE_LIST)))
+
+.PHONY: module module-asan
+module: $(MODULE_SO)
+module-asan: $(MODULE_ASAN_SO)
+
+$(NGX_BUILD_DIR)/.configured: config mk/module.mk $(MODULE_LIST)
 	@mkdir -p $(NGX_BUILD_DIR)
 	@rm -f $@
 	cd $(NGX_SRC_DIR) && bash -c '. ./conf_flags && ./configure \
@@ -38,4 +56,20 @@ $(MODULE_SO): $(NGX_BUILD_DIR)/.configured $(MODULE_SRC)
 	$(MAKE) -C $(NGX_SRC_DIR) -f $(NGX_BUILD_DIR)/Makefile modules
 	@# copy then rename: an nginx that has the old file loaded keeps it intact
 	cp $(NGX_BUILD_DIR)/ngx_http_echostream_module.so $@.tmp
+	mv -f $@.tmp $@
+
+$(NGX_ASAN_DIR)/.configured: config mk/module.mk $(MODULE_LIST)
+	@mkdir -p $(NGX_ASAN_DIR)
+	@rm -f $@
+	cd $(NGX_SRC_DIR) && bash -c '. ./conf_flags && ./configure \
+	    $(ASAN_CONF_FLAGS) "$${NGX_CONF_FLAGS[@]}" \
+	    --add-dynamic-module=$(CURDIR) --builddir=$(NGX_ASAN_DIR)' \
+	    > $(NGX_ASAN_DIR)/configure.log 2>&1 \
+	    || { tail -20 $(NGX_ASAN_DIR)/configure.log; exit 1; }
+	@touch $@
+
+$(MODULE_ASAN_SO): $(NGX_ASAN_DIR)/.configured $(MODULE_SRC)
+	$(MAKE) -C $(NGX_SRC_DIR) -f $(NGX_ASAN_DIR)/Makefile modules
+	@mkdir -p $(dir $@)
+	cp $(NGX_ASAN_DIR)/ngx_http_echostream_module.so $@.tmp
 	mv -f $@.tmp $@

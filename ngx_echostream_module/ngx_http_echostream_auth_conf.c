@@ -105,21 +105,20 @@ char *ngx_http_echostream_conf_cognito(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (emcf->jwks.uri.data == NULL) {
-        s.len = sizeof("https://cognito-idp..amazonaws.com//.well-known/"
-                       "jwks.json") +
-                value[1].len + value[2].len;
-        s.data = ngx_pnalloc(cf->pool, s.len);
-        if (s.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-        p = ngx_sprintf(s.data,
-                        "https://cognito-idp.%V.amazonaws.com/%V"
-                        "/.well-known/jwks.json",
-                        &value[1], &value[2]);
-        s.len = p - s.data;
-        emcf->jwks.uri = s;
+    /* used unless "echostream_jwks_uri" names another address */
+    s.len = sizeof("https://cognito-idp..amazonaws.com//.well-known/"
+                   "jwks.json") +
+            value[1].len + value[2].len;
+    s.data = ngx_pnalloc(cf->pool, s.len);
+    if (s.data == NULL) {
+        return NGX_CONF_ERROR;
     }
+    p = ngx_sprintf(s.data,
+                    "https://cognito-idp.%V.amazonaws.com/%V"
+                    "/.well-known/jwks.json",
+                    &value[1], &value[2]);
+    s.len = p - s.data;
+    emcf->cognito_jwks = s;
 
     emcf->auth_directive = "echostream_cognito";
 
@@ -343,6 +342,10 @@ char *ngx_http_echostream_auth_init_conf(ngx_conf_t *cf,
             NGX_LOG_EMERG, cf, 0,
             "\"echostream_api\" needs \"echostream_client_ids\"");
         return NGX_CONF_ERROR;
+    }
+
+    if (emcf->jwks.uri.data == NULL && emcf->cognito_jwks.data != NULL) {
+        emcf->jwks.uri = emcf->cognito_jwks;
     }
 
     /* an issuer without a JWKS address serves it at the standard place */

@@ -35,6 +35,7 @@ typedef struct {
     ngx_msec_t membership_ttl;
     ngx_flag_t invite_verified_email;
     const char *auth_directive; /* which directive set the issuer */
+    ngx_str_t cognito_jwks;     /* the JWKS of "echostream_cognito" */
     es_jwt_policy policy;       /* built from the above */
 
     /* per-tenant rate limit: "echostream_rate_limit" */

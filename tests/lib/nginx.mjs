@@ -40,9 +40,9 @@ export function renderNginxConf(vars, { extraConf = '', serverConf = '' } = {}) 
 
 // Creates a prefix directory with logs/, tmp/ and a rendered nginx.conf.
 async function preparePrefix({ redisUrl, webRoot, runDir, extraConf,
-                               serverConf, port }) {
-  if (!existsSync(MODULE)) {
-    throw new Error(`${MODULE} is missing: run make module first`);
+                               serverConf, port, module = MODULE }) {
+  if (!existsSync(module)) {
+    throw new Error(`${module} is missing: run make module first`);
   }
   const prefix = await tmpDir('es-nginx-');
   // workers may run as another user than the test: let them in
@@ -58,7 +58,7 @@ async function preparePrefix({ redisUrl, webRoot, runDir, extraConf,
   const { username } = os.userInfo();
   const group = process.getgid() === 0 ? 'root' : username;
   const conf = renderNginxConf({
-    PREFIX: prefix, PORT: port, MODULE, REDIS: redisUrl,
+    PREFIX: prefix, PORT: port, MODULE: module, REDIS: redisUrl,
     WEB_ROOT: webRoot || path.join(ROOT, 'web'), RUN_DIR: rd,
     USER: username, GROUP: group, EXPECT_WORKERS: 'ingest mirror',
     API_HTTP: '', API_SERVER: '',
@@ -92,13 +92,13 @@ function portAnswers(port) {
 // its port answers. Returns {port, url, prefix, runDir, proc, errorLog(),
 // stop(), reload()}.
 export async function startNginx({ redisUrl, webRoot, runDir, extraConf = '',
-                                   serverConf = '' } = {}) {
+                                   serverConf = '', env, module } = {}) {
   const port = await freePort();
   const prep = await preparePrefix({ redisUrl, webRoot, runDir, extraConf,
-    serverConf, port });
+    serverConf, port, module });
   const logPath = path.join(prep.prefix, 'logs', 'error.log');
   const proc = startProc(NGINX, ['-p', `${prep.prefix}/`, '-c', prep.confPath,
-    '-e', 'stderr'], { name: 'nginx' });
+    '-e', 'stderr'], { name: 'nginx', env });
   let exited = null;
   proc.exited.then((e) => { exited = e; });
   const errorLog = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8')

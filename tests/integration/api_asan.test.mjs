@@ -1,0 +1,172 @@
+// api_asan.test.mjs - the module under AddressSanitizer + UBSan inside the
+// real nginx: every route, hostile input, clients that go away while their
+// Redis command is pending, a Redis that dies and returns, streams closed
+// mid-way; then a graceful stop, whose exit runs LeakSanitizer in every
+// worker. Any report (memory error, undefined behaviour, leak) fails.
+//
+// The module is build/asan/ngx_http_echostream_module.so (make
+// module-asan); nginx itself is Debian's, with the sanitizer runtimes
+// preloaded.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
+import { apiConf, hostile, request, startCognito } from '../lib/api.mjs';
+import { BUILD, sleep, startRedis, tmpDir, waitFor } from '../lib/harness.mjs';
+import { startNginx } from '../lib/nginx.mjs';
+
+const MODULE = path.join(BUILD, 'asan', 'ngx_http_echostream_module.so');
+const runtime = (lib) => execFileSync('gcc', [`-print-file-name=${lib}`])
+  .toString().trim();
+
+let redis;
+let cognito;
+let nginx;
+let logDir;
+let owner;
+let tenant;
+
+before(async () => {
+  assert.ok(existsSync(MODULE), `${MODULE} is missing: run make module-asan`);
+  redis = await startRedis();
+  cognito = await startCognito();
+  logDir = await tmpDir('es-asan-');
+  nginx = await startNginx({
+    redisUrl: redis.url, module: MODULE,
+    ...apiConf(cognito, { extraConf: '    echostream_redis_timeout 600;' }),
+    env: {
+      LD_PRELOAD: `${runtime('libasan.so')} ${runtime('libubsan.so')}`,
+      ASAN_OPTIONS: `detect_leaks=1:log_path=${logDir}/asan`,
+      UBSAN_OPTIONS: `print_stacktrace=1:log_path=${logDir}/ubsan`,
+    },
+  });
+  owner = await cognito.user('asan-owner@asan.test');
+  const me = await request(nginx.url, 'GET', '/api/v1/me',
+    { token: owner.idToken });
+  assert.equal(me.status, 200, me.text);
+  tenant = me.json.tenant;
+});
+
+after(async () => {
+  await nginx?.stop();
+  await cognito?.stop();
+  await redis?.close();
+});
+
+function reports() {
+  return readdirSync(logDir).map((f) =>
+    `${f}:\n${readFileSync(path.join(logDir, f), 'utf8')}`);
+}
+
+test('the sanitizer runtime is really loaded into the workers', () => {
+  const pids = execFileSync('pgrep', ['-P', String(nginx.proc.child.pid)])
+    .toString().trim().split('\n');
+  assert.ok(pids.length >= 1);
+  const maps = readFileSync(`/proc/${pids[0]}/maps`, 'utf8');
+  assert.match(maps, /libasan/);
+});
+
+test('every route, good and bad input', async () => {
+  const t = owner.idToken;
+  const api = (m, p, o = {}) => request(nginx.url, m, p, { token: t, ...o });
+  let r = await api('POST', '/api/v1/topics', { body: { id: 'rust',
+    name: 'Rust', subreddits: ['rust'], query: 'borrow OR "async fn"' } });
+  assert.ok([201, 409].includes(r.status), r.text);
+  await api('POST', '/api/v1/topics', { body: { name: 'x', subreddits: [],
+    query: '((' } });
+  await api('PATCH', '/api/v1/topics/rust', { body: { name: 'Rust 2' } });
+  await api('PUT', '/api/v1/topics/rust', { body: { name: 'Rust',
+    subreddits: ['rust', 'programming'], query: '' } });
+  for (const p of ['/me', '/topics', '/topics/rust', '/topics/rust/series',
+    '/topics/rust/series?step=minute', '/topics/rust/series?step=day',
+    '/topics/rust/series?from=garbage', '/topics/rust/comments?limit=5',
+    '/topics/rust/comments?cursor=%ff%00', '/topics/rust/terms',
+    '/share-of-voice', '/usage', '/settings', '/summaries', '/alerts',
+    '/alerts/rules', '/alerts/history', '/members', '/topics/nope/series']) {
+    r = await api('GET', `/api/v1${p}`);
+    assert.ok(r.status < 500, `${p}: ${r.status} ${r.text}`);
+  }
+  await api('POST', '/api/v1/alerts/rules', { body: { topic: 'rust' } });
+  await api('POST', '/api/v1/members', { body: { email: 'm@asan.test' } });
+  await api('POST', '/api/v1/summaries', { body: {} });
+  await api('PATCH', '/api/v1/settings', { body: { retention_days: 7 } });
+  await api('POST', '/api/v1/topics', { body: '{"a":',
+    headers: { 'Content-Type': 'application/json' } });
+  await api('POST', '/api/v1/topics', { body: Buffer.from([0x7b, 0xff]),
+    headers: { 'Content-Type': 'application/json' } });
+  r = await api('GET', '/api/v1/export.csv?topic=rust');
+  assert.ok(r.status < 500, r.text);
+  await api('DELETE', '/api/v1/topics/rust');
+});
+
+test('hostile tokens', async () => {
+  const claims = cognito.idClaims();
+  const good = owner.idToken;
+  const tokens = [
+    hostile.algNone(claims), hostile.algNone(claims, { keepSignature: true }),
+    hostile.hs256WithPublicKey(claims), hostile.tamperPayload(good,
+      { sub: 'someone-else' }), hostile.tamperSignature(good),
+    hostile.foreignKey(claims), hostile.twoParts(good),
+    hostile.fourParts(good), hostile.oversized(claims, 12000),
+    hostile.badBase64Chars(good), hostile.paddedBase64(claims),
+    hostile.notJson(claims), '', '.', '..', 'a.b.c', '\u00ff'.repeat(50)];
+  for (const token of tokens) {
+    const r = await request(nginx.url, 'GET', '/api/v1/me', { token })
+      .catch(() => ({ status: 0 }));
+    assert.ok(r.status === 401 || r.status === 400 || r.status === 0,
+      `${token.slice(0, 40)}: ${r.status}`);
+  }
+});
+
+test('clients leave while Redis is stopped; Redis dies and returns',
+  async () => {
+    const info = await redis.cmd('INFO', 'server');
+    const pid = Number(/process_id:(\d+)/.exec(info)[1]);
+    const fresh = await cognito.user(`asan-${Date.now()}@asan.test`);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await Promise.all(Array.from({ length: 30 }, (_, i) =>
+        request(nginx.url, 'GET', i % 2 ? '/api/v1/topics' : '/api/v1/me',
+          { token: i % 3 ? owner.idToken : fresh.idToken, timeout: 100 })
+          .catch(() => null)));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await redis.kill9();
+    await Promise.all(Array.from({ length: 10 }, () =>
+      request(nginx.url, 'GET', '/api/v1/topics', { token: owner.idToken })
+        .catch(() => null)));
+    await redis.restart();
+    await waitFor(async () => (await request(nginx.url, 'GET',
+      '/api/v1/topics', { token: owner.idToken })).status === 200,
+    { timeout: 15000, interval: 200, what: 'API back' });
+  });
+
+test('streams and exports closed mid-way', async () => {
+  for (const p of ['/api/v1/stream', '/api/v1/export.csv?topic=rust']) {
+    await new Promise((resolve) => {
+      const req = http.get(`${nginx.url}${p}`,
+        { headers: { Authorization: `Bearer ${owner.idToken}` } }, (res) => {
+          res.once('data', () => req.destroy());
+          setTimeout(() => req.destroy(), 300);
+        });
+      req.on('close', resolve);
+      req.on('error', () => {});
+    });
+  }
+  await redis.cmd('XADD', `es:{t:${tenant}}:live`, '*', 'ids', 'abc');
+  await sleep(800);
+});
+
+test('graceful stop: no sanitizer report of any kind', async () => {
+  await nginx.stop();
+  // exiting workers write their leak reports; give the files a moment
+  await sleep(500);
+  const all = reports();
+  assert.deepEqual(all, [], all.join('\n'));
+  assert.doesNotMatch(nginx.errorLog(), /exited on signal/);
+});
