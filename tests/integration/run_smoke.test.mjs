@@ -236,6 +236,15 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
   assert.equal(claims.email, user.email);
   assert.equal(claims['custom:tenant_id'], 'demo');
 
+  // the API accepts the demo user's token: tenant "demo", its owner
+  const me = await httpRequest({ url: `${base}/api/v1/me`,
+    headers: { Authorization: `Bearer ${idToken}` } });
+  assert.equal(me.status, 200, me.body);
+  assert.equal(JSON.parse(me.body).tenant, 'demo');
+  assert.equal(JSON.parse(me.body).role, 'owner');
+  const anon = await httpRequest({ url: `${base}/api/v1/me` });
+  assert.equal(anon.status, 401);
+
   const page = await httpRequest({ url: `${base}/` });
   assert.equal(page.status, 200);
   assert.match(page.body, /<title>EchoStream/);
