@@ -244,6 +244,15 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
   assert.equal(JSON.parse(me.body).role, 'owner');
   const anon = await httpRequest({ url: `${base}/api/v1/me` });
   assert.equal(anon.status, 401);
+  // the README's way of getting a token by hand
+  const tok = startProc('node', [path.join(ROOT, 'deploy', 'local',
+    'token.mjs'), '--access'], { name: 'token.mjs',
+    env: { ECHOSTREAM_VAR: varDir } });
+  assert.equal((await tok.exited).code, 0, tok.output());
+  const me2 = await httpRequest({ url: `${base}/api/v1/me`,
+    headers: { Authorization: `Bearer ${tok.stdout().trim()}` } });
+  assert.equal(me2.status, 200, me2.body);
+  assert.equal(JSON.parse(me2.body).token_use, 'access');
 
   const page = await httpRequest({ url: `${base}/` });
   assert.equal(page.status, 200);
