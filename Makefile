@@ -17,7 +17,7 @@ WARN    := -std=c11 -Wall -Wextra -Werror
 CPPFLAGS_ES := -D_GNU_SOURCE -Ilib -Iworkers/common \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
-LDLIBS_ES := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypto -lm
+LDLIBS_ES := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljwt -lcrypto -lm
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/asan
