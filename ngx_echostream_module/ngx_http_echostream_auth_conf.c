@@ -287,6 +287,7 @@ char *ngx_http_echostream_conf_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_echostream_auth_init_conf(ngx_conf_t *cf,
                                          ngx_http_echostream_main_conf_t *emcf)
 {
+    const char *jwks_directive;
     ngx_str_t *s, uri;
     ngx_uint_t i;
     u_char *p;
@@ -344,6 +345,12 @@ char *ngx_http_echostream_auth_init_conf(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
+    /* an error about the JWKS address names the directive that gave it */
+    jwks_directive = emcf->jwks.uri.data != NULL
+                         ? "echostream_jwks_uri"
+                         : (emcf->auth_directive ? emcf->auth_directive
+                                                 : "echostream_jwks_uri");
+
     if (emcf->jwks.uri.data == NULL && emcf->cognito_jwks.data != NULL) {
         emcf->jwks.uri = emcf->cognito_jwks;
     }
@@ -366,9 +373,7 @@ char *ngx_http_echostream_auth_init_conf(ngx_conf_t *cf,
                     "/etc/ssl/certs/ca-certificates.crt");
     }
 
-    rv = ngx_http_echostream_jwks_init_conf(
-        cf, &emcf->jwks,
-        emcf->auth_directive ? emcf->auth_directive : "echostream_jwks_uri");
+    rv = ngx_http_echostream_jwks_init_conf(cf, &emcf->jwks, jwks_directive);
     if (rv != NGX_CONF_OK) {
         return rv;
     }

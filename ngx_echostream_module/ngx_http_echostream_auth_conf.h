@@ -14,6 +14,8 @@
  *   echostream_jwks_trusted_certificate FILE;  CA file for an https JWKS
  *   echostream_jwks_timeout TIME;        default 5s
  *   echostream_jwks_refresh TIME;        default 1h, 0 = never
+ *   echostream_jwks_penalty TIME;        after a fetch, unknown kids wait
+ *                                        this long for the next; 10s
  *   echostream_token_cache N;            verified tokens kept per worker,
  *                                        default 10000
  *   echostream_membership_ttl TIME;      how long a worker trusts a
