@@ -54,6 +54,7 @@ static void ngx_http_echostream_auth_refuse(ngx_http_echostream_api_ctx_t *ctx,
                                             const char *why);
 static ngx_http_echostream_membership_t *
 ngx_http_echostream_auth_slot(const char *sub);
+static ngx_uint_t ngx_http_echostream_auth_sub_valid(const char *sub);
 
 ngx_int_t
 ngx_http_echostream_auth_cache_init(ngx_cycle_t *cycle,
@@ -257,6 +258,12 @@ ngx_http_echostream_auth_membership(ngx_http_echostream_api_ctx_t *ctx)
 
     emcf = ngx_http_get_module_main_conf(ctx->r, ngx_http_echostream_module);
 
+    /* the user's id becomes part of a key: only a safe alphabet */
+    if (!ngx_http_echostream_auth_sub_valid(ctx->claims.sub)) {
+        ngx_http_echostream_auth_refuse(ctx, "invalid sub claim");
+        return;
+    }
+
     if (ctx->claims.tenant[0] != '\0' &&
         es_tenant_id_valid(ctx->claims.tenant, strlen(ctx->claims.tenant)) !=
             0) {
@@ -431,4 +438,24 @@ static void ngx_http_echostream_auth_refuse(ngx_http_echostream_api_ctx_t *ctx,
 
     ngx_http_echostream_api_error(ctx, NGX_HTTP_UNAUTHORIZED, "unauthorized",
                                   "missing or invalid bearer token");
+}
+
+/*
+ * 1 when sub (a Cognito user id is a UUID) holds only letters, digits and
+ * "-_.:@+": no braces, so it can never change a key's hash tag, no
+ * spaces or control characters.
+ */
+static ngx_uint_t ngx_http_echostream_auth_sub_valid(const char *sub)
+{
+    const u_char *p;
+
+    for (p = (const u_char *)sub; *p != '\0'; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' ||
+              *p == ':' || *p == '@' || *p == '+')) {
+            return 0;
+        }
+    }
+
+    return p != (const u_char *)sub;
 }

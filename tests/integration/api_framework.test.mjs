@@ -185,6 +185,16 @@ test('a tenant claim joins that tenant; the second user is a member',
     assert.equal(r.status, 403);
   });
 
+test('a sub outside the safe alphabet is refused (it becomes a key)',
+  async () => {
+    const { signToken } = await import('../lib/api.mjs');
+    for (const sub of ['a}b', 'x y', '{t:victim}']) {
+      const token = signToken(s.cognito.idClaims({ sub }));
+      const r = await s.api('GET', '/api/v1/me', { token });
+      assert.equal(r.status, 401, sub);
+    }
+  });
+
 test('an invalid tenant claim is refused', async () => {
   const u = await freshUser('badclaim', { tenant: 'bad tenant!' });
   const r = await s.api('GET', '/api/v1/me', { token: u.idToken });
