@@ -6,13 +6,14 @@
  * "joined_ms"}), written at sign-in by es_api_signin. An owner invites by
  * e-mail: the invite is filed twice, in es:{t:<tenant>}:invites (lower-
  * case e-mail → {"email","role","invited_by","created_ms"}, for the list)
- * and in es:{invites}:<sha256 hex of the e-mail> (tenant, role,
- * invited_by, created_ms; 30-day TTL), which sign-in looks up from the
- * token's verified e-mail without knowing the tenant. Both are written,
+ * and in es:{invites}:<sha256 hex of the e-mail> (inviting tenant →
+ * {"role","invited_by","created_ms"}; 30-day TTL), which sign-in looks up
+ * from the token's verified e-mail without knowing the tenant. Both are written,
  * checked and removed together by the echostream_tenant functions
- * (ngx_http_echostream_tenant_lua.c), which also decide the races: one
- * pending invite per e-mail across all tenants, no invite for an e-mail
- * that is already a member, and never removing the last owner.
+ * (ngx_http_echostream_tenant_lua.c), which also decide the races: no
+ * invite for an e-mail that is already a member, and never removing the
+ * last owner. Several tenants may invite one e-mail; no answer tells a
+ * tenant about another's invite.
  *
  * The per-tenant entry has no TTL of its own (a hash field cannot), so an
  * invite older than the 30 days is left out of the list here and pruned

@@ -13,8 +13,9 @@
  *   1. A record whose tenant still lists the user as a member is the
  *      answer (unless the token's claim names another tenant).
  *   2. A tenant claim: that tenant; owner if it has no owner yet.
- *   3. A pending invite for the e-mail: that tenant, with the invited role;
- *      the invite is consumed.
+ *   3. A pending invite for the e-mail (the oldest, when several tenants
+ *      invited it): that tenant, with the invited role; that invite is
+ *      consumed, the others stay pending.
  *   4. Otherwise the user's own tenant (an id derived from the user), as
  *      owner.
  *   The record, the membership and the tenant's meta are written in the
@@ -58,15 +59,24 @@ const char ngx_http_echostream_lua_tenancy[] =
     "  local meta\n"
     "  if claim ~= '' then\n"
     "    tenant = claim\n"
-    "  elseif invite_ok and redis.call('EXISTS', ikey) == 1 then\n"
-    "    local inv = redis.call('HMGET', ikey, 'tenant', 'role')\n"
-    "    if inv[1] and redis.call('HEXISTS', tkey(inv[1], 'invites'),\n"
-    "                             email) == 1 then\n"
-    "      tenant = inv[1]\n"
-    "      role = (inv[2] == 'owner') and 'owner' or 'member'\n"
-    "      redis.call('HDEL', tkey(tenant, 'invites'), email)\n"
+    "  elseif invite_ok then\n"
+    "    local all = redis.call('HGETALL', ikey)\n"
+    "    local best, oldest, invited\n"
+    "    for i = 1, #all, 2 do\n"
+    "      local ok, d = pcall(cjson.decode, all[i + 1])\n"
+    "      local created = ok and type(d) == 'table' and\n"
+    "                      tonumber(d.created_ms)\n"
+    "      if created and (not best or created < oldest) and\n"
+    "         redis.call('HEXISTS', tkey(all[i], 'invites'), email) == 1 then\n"
+    "        best, oldest, invited = all[i], created, d.role\n"
+    "      end\n"
     "    end\n"
-    "    redis.call('DEL', ikey)\n"
+    "    if best then\n"
+    "      tenant = best\n"
+    "      role = (invited == 'owner') and 'owner' or 'member'\n"
+    "      redis.call('HDEL', tkey(tenant, 'invites'), email)\n"
+    "      redis.call('HDEL', ikey, tenant)\n"
+    "    end\n"
     "  end\n"
     "  if not tenant then tenant = own end\n"
     "  meta = tkey(tenant, 'meta')\n"

@@ -43,11 +43,12 @@
  *                  the e-mail>, es:{t:T}:members;
  *                  ARGV = tenant, lower-case e-mail, role, inviter's sub,
  *                  now (ms), lifetime (s), invite limit, invite JSON)
- *   CONFLICT when a member of the tenant has the e-mail, when the e-mail
- *   has a pending invite of another tenant, or at the limit (expired
- *   entries of es:{t:T}:invites are pruned first). Writes the tenant's
- *   entry and the per-e-mail hash (tenant, role, invited_by, created_ms)
- *   with the lifetime as its TTL; inviting again renews. Returns 1.
+ *   CONFLICT when a member of the tenant has the e-mail, or at the limit
+ *   (expired entries of es:{t:T}:invites are pruned first). Writes the
+ *   tenant's entry and the tenant's field of the per-e-mail hash (tenant
+ *   → {"role","invited_by","created_ms"}) with the lifetime as its TTL;
+ *   inviting again renews. Several tenants may invite one e-mail: an
+ *   answer must never tell one tenant what another did.
  *
  * es_member_remove(KEYS = es:{t:T}:members, es:{users}:<sub>;
  *                  ARGV = tenant, sub)
@@ -57,8 +58,8 @@
  *
  * es_invite_remove(KEYS = es:{t:T}:invites, es:{invites}:<sha256>;
  *                  ARGV = tenant, lower-case e-mail)
- *   Deletes the tenant's entry and the per-e-mail hash if it is this
- *   tenant's; NOTFOUND when neither existed. Returns 1.
+ *   Deletes the tenant's entry and its field of the per-e-mail hash;
+ *   NOTFOUND when neither existed. Returns 1.
  *
  * es_settings_set(KEYS = es:{t:T}:meta, es:{topics}:version;
  *                 ARGV = field, value, … ("" deletes the field))
@@ -221,10 +222,6 @@ const char ngx_http_echostream_lua_tenant[] =
     "      return fail('CONFLICT', email .. ' is already a member')\n"
     "    end\n"
     "  end\n"
-    "  local other = redis.call('HGET', keys[2], 'tenant')\n"
-    "  if other and other ~= tenant then\n"
-    "    return fail('CONFLICT', email .. ' has a pending invite elsewhere')\n"
-    "  end\n"
     "  local all, n = redis.call('HGETALL', keys[1]), 0\n"
     "  for i = 1, #all, 2 do\n"
     "    local inv = decode(all[i + 1])\n"
@@ -240,9 +237,8 @@ const char ngx_http_echostream_lua_tenant[] =
     "                'invite limit reached (' .. max .. ' invites)')\n"
     "  end\n"
     "  redis.call('HSET', keys[1], email, args[8])\n"
-    "  redis.call('DEL', keys[2])\n"
-    "  redis.call('HSET', keys[2], 'tenant', tenant, 'role', role,\n"
-    "             'invited_by', by, 'created_ms', args[5])\n"
+    "  redis.call('HSET', keys[2], tenant, cjson.encode({role = role,\n"
+    "             invited_by = by, created_ms = now}))\n"
     "  redis.call('EXPIRE', keys[2], ttl)\n"
     "  return 1\n"
     "end\n"
@@ -275,10 +271,7 @@ const char ngx_http_echostream_lua_tenant[] =
     "\n"
     "local function invite_remove(keys, args)\n"
     "  local n = redis.call('HDEL', keys[1], args[2])\n"
-    "  if redis.call('HGET', keys[2], 'tenant') == args[1] then\n"
-    "    redis.call('DEL', keys[2])\n"
-    "    n = n + 1\n"
-    "  end\n"
+    "    + redis.call('HDEL', keys[2], args[1])\n"
     "  if n == 0 then return fail('NOTFOUND', 'no such invite') end\n"
     "  return 1\n"
     "end\n"
