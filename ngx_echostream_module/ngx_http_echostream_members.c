@@ -8,8 +8,8 @@
  * case e-mail → {"email","role","invited_by","created_ms"}, for the list)
  * and in es:{invites}:<sha256 hex of the e-mail> (inviting tenant →
  * {"role","invited_by","created_ms"}; 30-day TTL), which sign-in looks up
- * from the token's verified e-mail without knowing the tenant. Both are written,
- * checked and removed together by the echostream_tenant functions
+ * from the token's verified e-mail without knowing the tenant. Both are
+ * written, checked and removed together by the echostream_tenant functions
  * (ngx_http_echostream_tenant_lua.c), which also decide the races: no
  * invite for an e-mail that is already a member, and never removing the
  * last owner. Several tenants may invite one e-mail; no answer tells a
