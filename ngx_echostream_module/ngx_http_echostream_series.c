@@ -1,0 +1,794 @@
+/*
+ * ngx_http_echostream_series.c - GET /topics/{id}/series: a topic's volume
+ * and sentiment per minute, hour or day.
+ *
+ * The enrich worker keeps one hash per bucket group (docs/redis-keys.md):
+ * minutes in hourly hashes (…:ts:<topic>:m:<YYYYMMDDHH>, fields "MM:n",
+ * "MM:pos", …), hours in daily ones (:h:<YYYYMMDD>), days in monthly ones
+ * (:d:<YYYYMM>). A request becomes one pipeline, one round trip: HEXISTS
+ * of the topic and one command per hash covering the range. For a hash
+ * of the past, HMGET of exactly the fields of the wanted buckets: the
+ * reply holds only what is shown, in point order. For the hash still
+ * filling (the current hour, day or month) while it has at most 128
+ * fields, HGETALL: Redis keeps such a hash as a listpack, where each HMGET
+ * field is a linear search, so HMGET of its fields costs Redis many times
+ * what walking it once does; a larger hash is a hash table, where HMGET is
+ * cheap and returns half the elements. HGETALL replies are mapped by field
+ * name ("MM:n" is bucket MM of the hash), fields outside the range dropped.
+ *
+ * This is the route `make bench` measures against nginx's own
+ * "return 200", so it avoids per-point work where it can: the counters are
+ * one array from the pool, the field names one static table, the command
+ * arguments two arrays, and the JSON
+ * text is printed straight into one buffer sized from the point count,
+ * instead of building 7 × points jansson values. Only the topic id is
+ * printed unescaped, and it was validated ([A-Za-z0-9_-]) by the router.
+ *
+ * Redis content is not trusted: a field that is not an integer reads as 0
+ * (logged once per request), counts are never negative and the mean
+ * compound stays within [-1, 1].
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_echostream_api.h"
+#include "ngx_http_echostream_routes.h"
+
+#define NGX_HTTP_ECHOSTREAM_SERIES_MAX_POINTS 1500
+#define NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS    6
+/* the most fields Redis keeps in a listpack (hash-max-listpack-entries) */
+#define NGX_HTTP_ECHOSTREAM_SERIES_LISTPACK 128
+/* appends a string literal at q */
+#define ngx_http_echostream_series_lit(q, lit)                                 \
+    ngx_cpymem(q, lit, sizeof(lit) - 1)
+/* a point's JSON never exceeds this (seven numbers of at most 20 digits) */
+#define NGX_HTTP_ECHOSTREAM_SERIES_POINT_MAX 256
+/* 10000-01-01T00:00:00Z: bucket keys hold a four-digit year */
+#define NGX_HTTP_ECHOSTREAM_SERIES_MAX_MS 253402300800000LL
+
+typedef struct {
+    const char *name;   /* "minute" */
+    char res;           /* the key's resolution letter */
+    int64_t step;       /* ms */
+    int64_t span;       /* default range, ms */
+    int64_t keep;       /* how far back buckets are kept, ms */
+    const char *keep_h; /* the same, for people */
+} ngx_http_echostream_series_step_t;
+
+static const ngx_http_echostream_series_step_t
+    ngx_http_echostream_series_steps[] = {
+        {"minute", 'm', 60000LL, 3600000LL, 48 * 3600000LL, "48 hours"},
+        {"hour", 'h', 3600000LL, 86400000LL, 90 * 86400000LL, "90 days"},
+        {"day", 'd', 86400000LL, 30 * 86400000LL, 730 * 86400000LL, "730 days"},
+};
+
+typedef struct {
+    int64_t base;     /* the time of the hash's bucket number 0 */
+    ngx_uint_t first; /* its points */
+    ngx_uint_t count;
+    unsigned all : 1; /* HGETALL (else HMGET of the points' fields) */
+} ngx_http_echostream_series_cmd_t;
+
+typedef struct {
+    const ngx_http_echostream_series_step_t *step;
+    int64_t from; /* floored to the step */
+    int64_t to;
+    ngx_uint_t npoints;
+    ngx_uint_t ncmds; /* HEXISTS + one command per bucket hash */
+    ngx_http_echostream_series_cmd_t *cmd;
+} ngx_http_echostream_series_t;
+
+static void
+ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
+                                ngx_http_echostream_redis_result_t *res);
+static ngx_int_t
+ngx_http_echostream_series_time_arg(ngx_http_echostream_api_ctx_t *ctx,
+                                    const char *name, int64_t *ms);
+static void ngx_http_echostream_series_bad(ngx_http_echostream_api_ctx_t *ctx,
+                                           const char *field, const char *fmt,
+                                           ...);
+static int64_t
+ngx_http_echostream_series_hash(const ngx_http_echostream_series_t *s,
+                                int64_t t, u_char *part);
+static ngx_int_t
+ngx_http_echostream_series_fields(ngx_http_echostream_series_t *s,
+                                  redisReply *rep, int64_t base,
+                                  int64_t *values, ngx_uint_t *bad);
+static void ngx_http_echostream_series_values(ngx_http_echostream_series_t *s,
+                                              redisReply *rep, ngx_uint_t first,
+                                              int64_t *values, ngx_uint_t *bad);
+static int64_t ngx_http_echostream_series_int(redisReply *v, ngx_uint_t *bad);
+static u_char *ngx_http_echostream_series_time(u_char *p, int64_t ms);
+static u_char *ngx_http_echostream_series_two(u_char *p, ngx_uint_t v);
+static u_char *ngx_http_echostream_series_num(u_char *p, int64_t v);
+static u_char *ngx_http_echostream_series_mean(u_char *p, int64_t cs,
+                                               int64_t n);
+static void ngx_http_echostream_series_send(ngx_http_echostream_api_ctx_t *ctx,
+                                            ngx_buf_t *b);
+
+/* the counters of a bucket, in the order of the points' six numbers */
+static const char *ngx_http_echostream_series_counters[] = {"n",   "pos", "neg",
+                                                            "neu", "mix", "cs"};
+
+/* "MM:n", "MM:pos", … for every bucket number MM (all below 60) */
+static char
+    ngx_http_echostream_series_field[60][NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS][8];
+static size_t
+    ngx_http_echostream_series_flen[60][NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS];
+static ngx_uint_t ngx_http_echostream_series_ready;
+
+static void ngx_http_echostream_series_fields_init(void);
+
+NGX_HTTP_ECHOSTREAM_ROUTE(topic_series)
+{
+    ngx_http_echostream_redis_cmd_t *cmds;
+    ngx_http_echostream_series_t *s;
+    ngx_str_t arg, *topic, topics, key;
+    ngx_uint_t i, j, b, c, p, nargs, whole;
+    const char **argv;
+    size_t *argvlen, hexists_len[3];
+    const char *hexists[3];
+    int64_t now, from, to, oldest, base, prev, current, elapsed;
+    u_char part[16];
+    ngx_int_t rc;
+
+    topic = &ctx->params[0];
+
+    s = ngx_pcalloc(ctx->r->pool, sizeof(ngx_http_echostream_series_t));
+    if (s == NULL) {
+        goto nomem;
+    }
+
+    rc = ngx_http_echostream_api_arg(ctx, "step", 16, &arg);
+    if (rc == NGX_OK) {
+        for (i = 0; i < 3; i++) {
+            if (ngx_strcmp(arg.data,
+                           ngx_http_echostream_series_steps[i].name) == 0) {
+                s->step = &ngx_http_echostream_series_steps[i];
+            }
+        }
+    } else if (rc == NGX_DECLINED) {
+        s->step = &ngx_http_echostream_series_steps[1];
+    }
+
+    if (s->step == NULL) {
+        ngx_http_echostream_series_bad(ctx, "step",
+                                       "step must be minute, hour or day");
+        return;
+    }
+
+    now = ngx_http_echostream_api_now_ms();
+
+    to = now;
+    rc = ngx_http_echostream_series_time_arg(ctx, "to", &to);
+    if (rc != NGX_OK) {
+        return;
+    }
+
+    from = to - s->step->span;
+    rc = ngx_http_echostream_series_time_arg(ctx, "from", &from);
+    if (rc != NGX_OK) {
+        return;
+    }
+
+    if (from < 0) {
+        ngx_http_echostream_series_bad(ctx, "from",
+                                       "from must not be before 1970");
+        return;
+    }
+
+    if (from >= to) {
+        ngx_http_echostream_series_bad(ctx, "from", "from must be before to");
+        return;
+    }
+
+    s->from = from - from % s->step->step;
+    s->to = to;
+
+    if ((to - s->from - 1) / s->step->step + 1 >
+        NGX_HTTP_ECHOSTREAM_SERIES_MAX_POINTS) {
+        ngx_http_echostream_series_bad(
+            ctx, "from", "the range holds more than %d points of one %s",
+            NGX_HTTP_ECHOSTREAM_SERIES_MAX_POINTS, s->step->name);
+        return;
+    }
+
+    oldest = now - s->step->keep;
+    oldest -= oldest % s->step->step;
+    if (s->from < oldest) {
+        ngx_http_echostream_series_bad(ctx, "from",
+                                       "a %s range must lie within the last %s",
+                                       s->step->name, s->step->keep_h);
+        return;
+    }
+
+    s->npoints = (ngx_uint_t)((to - s->from - 1) / s->step->step + 1);
+
+    if (!ngx_http_echostream_series_ready) {
+        ngx_http_echostream_series_fields_init();
+    }
+
+    /* at most one hash per 28 points (the shortest month), plus the ends */
+    c = s->npoints / 24 + 3;
+    nargs = 2 * c + NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS * s->npoints;
+    cmds =
+        ngx_palloc(ctx->r->pool, c * sizeof(ngx_http_echostream_redis_cmd_t));
+    s->cmd =
+        ngx_palloc(ctx->r->pool, c * sizeof(ngx_http_echostream_series_cmd_t));
+    argv = ngx_palloc(ctx->r->pool, nargs * sizeof(char *));
+    argvlen = ngx_palloc(ctx->r->pool, nargs * sizeof(size_t));
+    if (cmds == NULL || s->cmd == NULL || argv == NULL || argvlen == NULL) {
+        goto nomem;
+    }
+
+    if (ngx_http_echostream_api_key(ctx, &topics, "topics") != NGX_OK) {
+        goto nomem;
+    }
+
+    /* the pipeline copies the arguments before it returns */
+    hexists[0] = "HEXISTS";
+    hexists_len[0] = 7;
+    hexists[1] = (const char *)topics.data;
+    hexists_len[1] = topics.len;
+    hexists[2] = (const char *)topic->data;
+    hexists_len[2] = topic->len;
+    cmds[0].argc = 3;
+    cmds[0].argv = hexists;
+    cmds[0].argvlen = hexists_len;
+
+    /* the hash still filling, read whole while Redis keeps it as a
+     * listpack (hash-max-listpack-entries, 128 by default) */
+    current = ngx_http_echostream_series_hash(s, now, part);
+    elapsed = (now - current) / s->step->step + (s->step->res == 'd' ? 0 : 1);
+    whole = (elapsed * NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS <=
+             NGX_HTTP_ECHOSTREAM_SERIES_LISTPACK);
+
+    /* one command per hash the points fall in */
+    c = 0;
+    j = 0;
+    prev = -1;
+    for (p = 0; p < s->npoints; p++) {
+        base = ngx_http_echostream_series_hash(
+            s, s->from + (int64_t)p * s->step->step, part);
+
+        if (base != prev) {
+            if (ngx_http_echostream_api_key(ctx, &key, "ts:%V:%c:%s", topic,
+                                            (int)s->step->res,
+                                            part) != NGX_OK) {
+                goto nomem;
+            }
+
+            c++;
+            s->cmd[c].base = base;
+            s->cmd[c].first = p;
+            s->cmd[c].count = 0;
+            s->cmd[c].all = (whole && base == current);
+            cmds[c].argc = 2;
+            cmds[c].argv = &argv[j];
+            cmds[c].argvlen = &argvlen[j];
+            argv[j] = s->cmd[c].all ? "HGETALL" : "HMGET";
+            argvlen[j] = s->cmd[c].all ? 7 : 5;
+            argv[j + 1] = (const char *)key.data;
+            argvlen[j + 1] = key.len;
+            j += 2;
+            prev = base;
+        }
+
+        s->cmd[c].count++;
+        if (s->cmd[c].all) {
+            continue;
+        }
+
+        b = (ngx_uint_t)((s->from + (int64_t)p * s->step->step - base) /
+                         s->step->step);
+        for (i = 0; i < NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS; i++) {
+            argv[j] = ngx_http_echostream_series_field[b][i];
+            argvlen[j++] = ngx_http_echostream_series_flen[b][i];
+        }
+        cmds[c].argc += NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS;
+    }
+
+    s->ncmds = c + 1;
+    ctx->data = s;
+
+    if (ngx_http_echostream_api_redis(
+            ctx, cmds, s->ncmds, ngx_http_echostream_series_done) != NGX_OK) {
+        goto nomem;
+    }
+
+    return;
+
+nomem:
+
+    ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "internal", "out of memory");
+}
+
+static void
+ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
+                                ngx_http_echostream_redis_result_t *res)
+{
+    ngx_http_echostream_series_t *s = ctx->data;
+    ngx_http_request_t *r = ctx->r;
+    ngx_uint_t i, c, p, bad;
+    int64_t *values, *v, t;
+    redisReply *rep;
+    ngx_buf_t *b;
+    u_char *q;
+
+    if (res->replies == NULL) {
+        ngx_http_echostream_api_redis_down(ctx, res);
+        return;
+    }
+
+    for (i = 0; i < s->ncmds; i++) {
+        if (res->replies[i]->type == REDIS_REPLY_ERROR) {
+            ngx_http_echostream_api_redis_down(ctx, res);
+            return;
+        }
+    }
+
+    rep = res->replies[0];
+    if (rep->type != REDIS_REPLY_INTEGER) {
+        goto unexpected;
+    }
+
+    if (rep->integer != 1) {
+        ngx_http_echostream_api_error(ctx, NGX_HTTP_NOT_FOUND, "not_found",
+                                      "no topic \"%V\"", &ctx->params[0]);
+        return;
+    }
+
+    /* every counter of every point, 0 unless a hash holds it */
+    values =
+        ngx_pcalloc(r->pool, s->npoints * NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS *
+                                 sizeof(int64_t));
+    b = ngx_create_temp_buf(
+        r->pool, 256 + s->npoints * NGX_HTTP_ECHOSTREAM_SERIES_POINT_MAX);
+    if (values == NULL || b == NULL) {
+        ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "internal", "out of memory");
+        return;
+    }
+
+    bad = 0;
+    for (c = 1; c < s->ncmds; c++) {
+        rep = res->replies[c];
+
+        if (s->cmd[c].all) {
+            if (ngx_http_echostream_series_fields(s, rep, s->cmd[c].base,
+                                                  values, &bad) != NGX_OK) {
+                goto unexpected;
+            }
+            continue;
+        }
+
+        if (rep->type != REDIS_REPLY_ARRAY ||
+            rep->elements !=
+                s->cmd[c].count * NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS) {
+            goto unexpected;
+        }
+        ngx_http_echostream_series_values(s, rep, s->cmd[c].first, values,
+                                          &bad);
+    }
+
+    q = ngx_sprintf(b->last, "{\"topic\":\"%V\",\"step\":\"%s\",\"from\":\"",
+                    &ctx->params[0], s->step->name);
+    q = ngx_http_echostream_series_time(q, s->from);
+    q = ngx_http_echostream_series_lit(q, "\",\"to\":\"");
+    q = ngx_http_echostream_series_time(q, s->to);
+    q = ngx_http_echostream_series_lit(q, "\",\"points\":[");
+
+    for (p = 0; p < s->npoints; p++) {
+        v = &values[p * NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS];
+        t = s->from + (int64_t)p * s->step->step;
+
+        if (p > 0) {
+            *q++ = ',';
+        }
+        q = ngx_http_echostream_series_lit(q, "{\"t\":\"");
+        q = ngx_http_echostream_series_time(q, t);
+        q = ngx_http_echostream_series_lit(q, "\",\"n\":");
+        q = ngx_http_echostream_series_num(q, v[0]);
+        q = ngx_http_echostream_series_lit(q, ",\"positive\":");
+        q = ngx_http_echostream_series_num(q, v[1]);
+        q = ngx_http_echostream_series_lit(q, ",\"negative\":");
+        q = ngx_http_echostream_series_num(q, v[2]);
+        q = ngx_http_echostream_series_lit(q, ",\"neutral\":");
+        q = ngx_http_echostream_series_num(q, v[3]);
+        q = ngx_http_echostream_series_lit(q, ",\"mixed\":");
+        q = ngx_http_echostream_series_num(q, v[4]);
+        q = ngx_http_echostream_series_lit(q, ",\"compound\":");
+        q = ngx_http_echostream_series_mean(q, v[5], v[0]);
+        *q++ = '}';
+    }
+
+    q = ngx_http_echostream_series_lit(q, "]}\n");
+    b->last = q;
+
+    if (bad) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "echostream api: skipped %ui malformed series fields "
+                      "of topic \"%V\"",
+                      bad, &ctx->params[0]);
+    }
+
+    ngx_http_echostream_series_send(ctx, b);
+    return;
+
+unexpected:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "echostream api: unexpected reply type reading the series "
+                  "of topic \"%V\"",
+                  &ctx->params[0]);
+    ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "internal", "unexpected reply from redis");
+}
+
+/*
+ * Reads query argument name as a time into *ms (left alone when absent).
+ * Returns NGX_OK, or NGX_ERROR after answering 400.
+ */
+static ngx_int_t
+ngx_http_echostream_series_time_arg(ngx_http_echostream_api_ctx_t *ctx,
+                                    const char *name, int64_t *ms)
+{
+    ngx_str_t arg;
+    ngx_int_t rc;
+    int64_t v;
+
+    rc = ngx_http_echostream_api_arg(ctx, name, 64, &arg);
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK ||
+        ngx_http_echostream_api_parse_time(&arg, &v) != NGX_OK) {
+        ngx_http_echostream_series_bad(
+            ctx, name,
+            "%s must be an RFC 3339 UTC time (2026-11-25T14:00:00Z) or "
+            "epoch seconds",
+            name);
+        return NGX_ERROR;
+    }
+
+    if (v < 0 || v >= NGX_HTTP_ECHOSTREAM_SERIES_MAX_MS) {
+        ngx_http_echostream_series_bad(
+            ctx, name, "%s must lie between 1970 and 9999", name);
+        return NGX_ERROR;
+    }
+
+    *ms = v;
+    return NGX_OK;
+}
+
+/* Answers 400 bad_request with "field" naming the argument at fault. */
+static void ngx_http_echostream_series_bad(ngx_http_echostream_api_ctx_t *ctx,
+                                           const char *field, const char *fmt,
+                                           ...)
+{
+    u_char msg[256], *p;
+    va_list args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(msg, msg + sizeof(msg) - 1, fmt, args);
+    va_end(args);
+    *p = '\0';
+
+    /* error_ex steals the object (NULL when packing failed: no field) */
+    ngx_http_echostream_api_error_ex(ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
+                                     json_pack("{s:s}", "field", field), "%s",
+                                     msg);
+}
+
+/*
+ * The hash holding the bucket that starts at t: its key part (YYYYMMDDHH,
+ * YYYYMMDD or YYYYMM, NUL-terminated into part); returns the time of the
+ * hash's bucket number 0 (the hour, the day, the day before the month's
+ * first: days are numbered from 1), so bucket k starts at that + k steps.
+ */
+static int64_t
+ngx_http_echostream_series_hash(const ngx_http_echostream_series_t *s,
+                                int64_t t, u_char *part)
+{
+    ngx_tm_t tm;
+    int64_t base;
+    u_char *p;
+
+    ngx_gmtime((time_t)(t / 1000), &tm);
+
+    switch (s->step->res) {
+    case 'm':
+        p = ngx_sprintf(part, "%04d%02d%02d%02d", tm.ngx_tm_year, tm.ngx_tm_mon,
+                        tm.ngx_tm_mday, tm.ngx_tm_hour);
+        base = t - t % 3600000;
+        break;
+    case 'h':
+        p = ngx_sprintf(part, "%04d%02d%02d", tm.ngx_tm_year, tm.ngx_tm_mon,
+                        tm.ngx_tm_mday);
+        base = t - t % 86400000;
+        break;
+    default:
+        p = ngx_sprintf(part, "%04d%02d", tm.ngx_tm_year, tm.ngx_tm_mon);
+        base = t - t % 86400000 - (int64_t)tm.ngx_tm_mday * 86400000;
+        break;
+    }
+
+    *p = '\0';
+    return base;
+}
+
+/*
+ * Stores the counters of one HGETALL reply that fall in the range into
+ * values (six per point). A field is "<bucket>:<counter>", bucket two
+ * digits; fields of buckets outside the range are skipped, malformed
+ * ones counted in *bad. NGX_ERROR when the reply is not a hash.
+ */
+static ngx_int_t
+ngx_http_echostream_series_fields(ngx_http_echostream_series_t *s,
+                                  redisReply *rep, int64_t base,
+                                  int64_t *values, ngx_uint_t *bad)
+{
+    ngx_uint_t i, k, bucket, max;
+    redisReply *f;
+    int64_t t, end;
+    size_t len;
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0) {
+        return NGX_ERROR;
+    }
+
+    max = s->step->res == 'm' ? 59 : (s->step->res == 'h' ? 23 : 31);
+    end = s->from + (int64_t)s->npoints * s->step->step;
+
+    for (i = 0; i < rep->elements; i += 2) {
+        f = rep->element[i];
+
+        if (f->type != REDIS_REPLY_STRING || f->len < 4 || f->len > 6 ||
+            f->str[0] < '0' || f->str[0] > '9' || f->str[1] < '0' ||
+            f->str[1] > '9' || f->str[2] != ':') {
+            (*bad)++;
+            continue;
+        }
+
+        bucket = (f->str[0] - '0') * 10 + (f->str[1] - '0');
+        t = base + (int64_t)bucket * s->step->step;
+        if (bucket > max || (bucket == 0 && s->step->res == 'd')) {
+            (*bad)++;
+            continue;
+        }
+        if (t < s->from || t >= end) {
+            continue;
+        }
+
+        len = f->len - 3;
+        for (k = 0; k < NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS; k++) {
+            if (ngx_strlen(ngx_http_echostream_series_counters[k]) == len &&
+                ngx_strncmp(f->str + 3, ngx_http_echostream_series_counters[k],
+                            len) == 0) {
+                break;
+            }
+        }
+        if (k == NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS) {
+            (*bad)++;
+            continue;
+        }
+
+        values[((t - s->from) / s->step->step) *
+                   NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS +
+               k] = ngx_http_echostream_series_int(rep->element[i + 1], bad);
+    }
+
+    return NGX_OK;
+}
+
+/*
+ * Stores an HMGET reply (six fields per point, from point first on) into
+ * values; nil (no comments in the bucket) stays 0.
+ */
+static void ngx_http_echostream_series_values(ngx_http_echostream_series_t *s,
+                                              redisReply *rep, ngx_uint_t first,
+                                              int64_t *values, ngx_uint_t *bad)
+{
+    int64_t *v;
+    size_t i;
+
+    v = &values[first * NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS];
+
+    for (i = 0; i < rep->elements; i++) {
+        if (rep->element[i]->type != REDIS_REPLY_NIL) {
+            v[i] = ngx_http_echostream_series_int(rep->element[i], bad);
+        }
+    }
+}
+
+static void ngx_http_echostream_series_fields_init(void)
+{
+    ngx_uint_t mm, i;
+    u_char *p;
+
+    for (mm = 0; mm < 60; mm++) {
+        for (i = 0; i < NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS; i++) {
+            p = ngx_snprintf((u_char *)ngx_http_echostream_series_field[mm][i],
+                             7, "%02ui:%s", mm,
+                             ngx_http_echostream_series_counters[i]);
+            *p = '\0';
+            ngx_http_echostream_series_flen[mm][i] =
+                p - (u_char *)ngx_http_echostream_series_field[mm][i];
+        }
+    }
+
+    ngx_http_echostream_series_ready = 1;
+}
+
+/* A counter: anything but an integer is 0 and counted in *bad. */
+static int64_t ngx_http_echostream_series_int(redisReply *v, ngx_uint_t *bad)
+{
+    int64_t n;
+    size_t i;
+    int neg;
+
+    if (v->type == REDIS_REPLY_NIL) {
+        return 0;
+    }
+
+    /* 15 characters: sums stay far from overflowing below */
+    if (v->type != REDIS_REPLY_STRING || v->len == 0 || v->len > 15) {
+        goto bad;
+    }
+
+    neg = (v->str[0] == '-');
+    if (neg && v->len == 1) {
+        goto bad;
+    }
+
+    n = 0;
+    for (i = neg; i < v->len; i++) {
+        if (v->str[i] < '0' || v->str[i] > '9') {
+            goto bad;
+        }
+        n = n * 10 + (v->str[i] - '0');
+    }
+
+    return neg ? -n : n;
+
+bad:
+
+    (*bad)++;
+    return 0;
+}
+
+/* Prints ms as "2026-11-25T14:00:00Z" (seconds; the fraction is cut). */
+static u_char *ngx_http_echostream_series_time(u_char *p, int64_t ms)
+{
+    ngx_tm_t tm;
+
+    ngx_gmtime((time_t)(ms / 1000), &tm);
+
+    /* by hand: ngx_sprintf() is most of the cost of a point */
+    p = ngx_http_echostream_series_two(p, tm.ngx_tm_year / 100);
+    p = ngx_http_echostream_series_two(p, tm.ngx_tm_year % 100);
+    *p++ = '-';
+    p = ngx_http_echostream_series_two(p, tm.ngx_tm_mon);
+    *p++ = '-';
+    p = ngx_http_echostream_series_two(p, tm.ngx_tm_mday);
+    *p++ = 'T';
+    p = ngx_http_echostream_series_two(p, tm.ngx_tm_hour);
+    *p++ = ':';
+    p = ngx_http_echostream_series_two(p, tm.ngx_tm_min);
+    *p++ = ':';
+    p = ngx_http_echostream_series_two(p, tm.ngx_tm_sec);
+    *p++ = 'Z';
+
+    return p;
+}
+
+/* Two decimal digits of v (0..99). */
+static u_char *ngx_http_echostream_series_two(u_char *p, ngx_uint_t v)
+{
+    *p++ = (u_char)('0' + v / 10);
+    *p++ = (u_char)('0' + v % 10);
+
+    return p;
+}
+
+/* A count in decimal; a negative one (damaged data) as 0. */
+static u_char *ngx_http_echostream_series_num(u_char *p, int64_t v)
+{
+    u_char digits[NGX_INT64_LEN], *d;
+    uint64_t u;
+
+    u = v > 0 ? (uint64_t)v : 0;
+    d = digits + sizeof(digits);
+
+    do {
+        *--d = (u_char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+
+    return ngx_cpymem(p, d, digits + sizeof(digits) - d);
+}
+
+/*
+ * Prints the mean compound cs / n / 10000 rounded to 4 decimals (half away
+ * from zero, in integers so nothing is lost to binary fractions), kept
+ * within [-1, 1]; "0.0" when n is 0. Trailing zeros are dropped: 0.25, 1.0.
+ */
+static u_char *ngx_http_echostream_series_mean(u_char *p, int64_t cs, int64_t n)
+{
+    int64_t a, q, frac;
+
+    if (n <= 0) {
+        return ngx_cpymem(p, "0.0", 3);
+    }
+
+    a = cs < 0 ? -cs : cs;
+    if (a / 10000 >= n) {
+        q = 10000;
+
+    } else {
+        q = (2 * a + n) / (2 * n);
+    }
+
+    if (q == 0) {
+        return ngx_cpymem(p, "0.0", 3);
+    }
+
+    if (cs < 0) {
+        *p++ = '-';
+    }
+
+    *p++ = (u_char)('0' + q / 10000);
+    *p++ = '.';
+
+    frac = q % 10000;
+    if (frac == 0) {
+        *p++ = '0';
+        return p;
+    }
+
+    p = ngx_http_echostream_series_two(p, (ngx_uint_t)(frac / 100));
+    p = ngx_http_echostream_series_two(p, (ngx_uint_t)(frac % 100));
+    while (p[-1] == '0') {
+        p--;
+    }
+
+    return p;
+}
+
+/* Sends the JSON text in b as the 200 answer and ends the request. */
+static void ngx_http_echostream_series_send(ngx_http_echostream_api_ctx_t *ctx,
+                                            ngx_buf_t *b)
+{
+    ngx_http_request_t *r = ctx->r;
+    ngx_chain_t out;
+    ngx_int_t rc;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    ctx->status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (ngx_http_echostream_api_common_headers(ctx) != NGX_OK) {
+        ngx_http_echostream_api_finalize(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_echostream_api_finalize(ctx, rc);
+        return;
+    }
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    ngx_http_echostream_api_finalize(ctx, ngx_http_output_filter(r, &out));
+}

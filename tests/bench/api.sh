@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# tests/bench/api.sh - the API against nginx's own "return 200".
+#
+# Starts a private Redis, cognito-local and nginx with the module
+# (conf/nginx.conf.in: 2 worker processes, the same configuration as the
+# tests) plus a location "= /bench/return200 { return 200 "ok"; }", signs
+# an id token with cognito-local's own key, lets its first request create
+# the tenant, and gives a topic a day of hourly series data (every field of
+# the 25 hourly buckets the default range shows). Then, one after the
+# other on the same machine and in the same run:
+#
+#   (a) wrk against /bench/return200
+#   (b) wrk against GET /api/v1/topics/<id>/series?step=hour with
+#       "Authorization: Bearer <token>": token check (cached after the
+#       first request), tenant, rate-limit bookkeeping, one pipelined Redis
+#       round trip (HEXISTS + 2 x HMGET of 72 fields) and 25 points of JSON
+#
+# each preceded by a short warm-up, with wrk -t2 -c256 (BENCH_API_SECONDS,
+# default 10 s) --latency. The goal is (b) at no less than half of (a)'s
+# requests/s, with no answer of (b) other than 2xx.
+#
+# Prints:
+#   api return200: N req/s, p99 X ms
+#   api series: N req/s, p99 X ms, non-2xx K, socket errors E
+#   api ratio: R (goal >= 0.5 met|MISSED)
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+SECONDS_RUN=${BENCH_API_SECONDS:-10}
+
+command -v wrk >/dev/null || { echo "api: wrk is not installed" >&2; exit 1; }
+[ -f build/ngx_http_echostream_module.so ] ||
+    { echo "api: build/ngx_http_echostream_module.so missing (make module)" >&2
+      exit 1; }
+
+ROOT=$ROOT SECONDS_RUN=$SECONDS_RUN node --input-type=module - <<'NODE'
+import { spawn } from 'node:child_process';
+
+const root = process.env.ROOT;
+const secs = Number(process.env.SECONDS_RUN);
+const { startApiStack, signToken } = await import(`${root}/tests/lib/api.mjs`);
+
+const stack = await startApiStack({
+  serverConf: '        location = /bench/return200 { return 200 "ok"; }',
+});
+
+let status = 0;
+try {
+  const tenant = 'bench';
+  const token = signToken(stack.cognito.idClaims({
+    sub: 'bench-user', 'custom:tenant_id': tenant,
+    exp: Math.floor(Date.now() / 1000) + 3600 }));
+  const me = await stack.api('GET', '/api/v1/me', { token });
+  if (me.status !== 200) throw new Error(`/me: ${me.status} ${me.text}`);
+
+  // a topic and a day of hourly data (today's and yesterday's day hashes)
+  const r = stack.redis;
+  const topic = 'benchtopic';
+  await r.cmd('HSET', `es:{t:${tenant}}:topics`, topic, JSON.stringify(
+    { id: topic, name: 'Bench', subreddits: ['rust'], query: '' }));
+  const pad = (n) => String(n).padStart(2, '0');
+  const now = Date.now();
+  for (let h = 0; h <= 25; h++) {
+    const d = new Date(now - h * 3600000);
+    const key = `es:{t:${tenant}}:ts:${topic}:h:${d.getUTCFullYear()}${
+      pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
+    const hh = pad(d.getUTCHours());
+    const n = 20 + h * 3;
+    await r.cmd('HSET', key, `${hh}:n`, n, `${hh}:pos`, n - 9, `${hh}:neg`, 5,
+      `${hh}:neu`, 3, `${hh}:mix`, 1, `${hh}:cs`, 1234 * n);
+  }
+  const series = `/api/v1/topics/${topic}/series?step=hour`;
+  const check = await stack.api('GET', series, { token });
+  if (check.status !== 200 || check.json.points.length < 24 ||
+      check.json.points.every((p) => p.n === 0)) {
+    throw new Error(`series: ${check.status} ${check.text.slice(0, 300)}`);
+  }
+
+  const wrk = (path, seconds, headers = []) => new Promise((resolve, reject) => {
+    const args = ['-t2', '-c256', `-d${seconds}s`, '--latency'];
+    for (const h of headers) args.push('-H', h);
+    args.push(`${stack.base}${path}`);
+    const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve(out)
+      : reject(new Error(`wrk exit ${code}: ${out}`))));
+  });
+  const ms = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 }[unit]);
+  const parse = (out) => {
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+    const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out);
+    const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1]
+      ?? 0);
+    const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
+      .exec(out);
+    const total = Number(/(\d+) requests in/.exec(out)?.[1]);
+    return { rps, p99: p99 ? ms(p99[1], p99[2]) : NaN, non2xx, total,
+             sockErrors: sock ? sock.slice(1).reduce((a, x) => a + Number(x), 0)
+                              : 0, out };
+  };
+  const auth = [`Authorization: Bearer ${token}`];
+
+  await wrk('/bench/return200', 2);
+  const a = parse(await wrk('/bench/return200', secs));
+  await wrk(series, 2, auth);
+  const b = parse(await wrk(series, secs, auth));
+  if (process.env.BENCH_VERBOSE) console.error(a.out, b.out);
+
+  const ratio = b.rps / a.rps;
+  console.log(`api return200: ${a.rps.toFixed(0)} req/s, p99 ${
+    a.p99.toFixed(2)} ms`);
+  console.log(`api series: ${b.rps.toFixed(0)} req/s, p99 ${
+    b.p99.toFixed(2)} ms, non-2xx ${b.non2xx} of ${b.total}, socket errors ${
+    b.sockErrors}`);
+  console.log(`api ratio: ${ratio.toFixed(2)} (goal >= 0.5 ${
+    ratio >= 0.5 ? 'met' : 'MISSED'})`);
+  if (b.non2xx > 0) {
+    console.error('api: the series route answered non-2xx under load');
+    status = 1;
+  }
+  if (!(b.rps > 0) || !(a.rps > 0)) status = 1;
+} catch (e) {
+  console.error(`api: ${e.stack || e}`);
+  status = 1;
+} finally {
+  await stack.stop();
+}
+process.exit(status);
+NODE
