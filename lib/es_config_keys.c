@@ -76,7 +76,7 @@ const es_config_key es_config_keys[] = {
 
     /* enrich worker */
     {"enrich.group", "enrich", "consumer group name of the enrich worker", 0},
-    {"enrich.batch", "2000", "stream entries read and written per batch", 0},
+    {"enrich.batch", "4000", "stream entries read and written per batch", 0},
     {"enrich.block_ms", "1000",
      "longest wait for new entries (bounds how soon SIGTERM is seen)", 0},
     {"enrich.claim_idle_ms", "60000",

@@ -43,6 +43,15 @@
 #define ES_KEY_TENANTS "es:{tenants}:all"
 /* Counter bumped on every change of any tenant's topics or settings. */
 #define ES_KEY_TOPICS_VERSION "es:{topics}:version"
+/* Stream "es:{t:<tenant>}:live" (this suffix after the tenant's prefix):
+   per enrich write with new comments, field "ids" = their ids, comma-
+   separated, in the order written; capped near ES_LIVE_MAXLEN entries. */
+#define ES_KEY_TENANT_LIVE "live"
+#define ES_LIVE_MAXLEN     10000
+/* Counter "es:{t:<tenant>}:dv": the tenant's data version, incremented by
+   every enrich write that created or deleted comments and by topic
+   writes; the API's answer caches check it. */
+#define ES_KEY_TENANT_DV "dv"
 
 /* Hash: "<worker>:<instance>" -> JSON heartbeat (see docs/redis-keys.md). */
 #define ES_KEY_WORKERS "es:workers"

@@ -81,33 +81,30 @@ static double scalar_inc_dec(const es_vader_tok *w, double valence,
     return scalar;
 }
 
-/* _never_check */
-static double never_check(const text_ctx *c, double valence, int start_i,
-                          size_t i)
+/*
+ * _never_check, as the factor it multiplies the valence by (1.0 when no
+ * rule applies: multiplying by 1.0 changes no double, and a table load
+ * costs less than the unpredictable branches of the rules).
+ */
+static double never_factor(const text_ctx *c, int start_i, size_t i)
 {
+    static const double f0[2] = {1.0, N_SCALAR};
+    static const double f1[3] = {1.0, N_SCALAR, 1.5};
+    static const double f2[3] = {1.0, N_SCALAR, 1.25};
     const es_vader_tok *w = c->t;
 
     if (start_i == 0) {
-        if (negated(&w[i - 1])) {
-            valence = valence * N_SCALAR;
-        }
+        return f0[negated(&w[i - 1])];
     }
     if (start_i == 1) {
-        if (w[i - 2].cs == ES_VC_NEVER && so_or_this(&w[i - 1])) {
-            valence = valence * 1.5;
-        } else if (negated(&w[i - 2])) {
-            valence = valence * N_SCALAR;
-        }
+        return f1[(w[i - 2].cs == ES_VC_NEVER && so_or_this(&w[i - 1]))
+                      ? 2
+                      : negated(&w[i - 2])];
     }
-    if (start_i == 2) {
-        if ((w[i - 3].cs == ES_VC_NEVER && so_or_this(&w[i - 2])) ||
-            so_or_this(&w[i - 1])) {
-            valence = valence * 1.25;
-        } else if (negated(&w[i - 3])) {
-            valence = valence * N_SCALAR;
-        }
-    }
-    return valence;
+    return f2[((w[i - 3].cs == ES_VC_NEVER && so_or_this(&w[i - 2])) ||
+               so_or_this(&w[i - 1]))
+                  ? 2
+                  : negated(&w[i - 3])];
 }
 
 /* SPECIAL_CASE_IDIOMS: the value of words a b (c), or 0 with *hit unset */
@@ -231,7 +228,6 @@ static double token_valence(const text_ctx *c, size_t i)
 {
     const es_vader_tok *w = c->t;
     double valence;
-    int start_i;
 
     if ((i < c->n - 1 && w[i].lw == ES_VL_KIND && w[i + 1].lw == ES_VL_OF) ||
         (w[i].flags & (ES_VW_BOOST | ES_VW_DAMPEN))) {
@@ -248,29 +244,30 @@ static double token_valence(const text_ctx *c, size_t i)
             valence -= C_INCR;
         }
     }
-    for (start_i = 0; start_i < 3; start_i++) {
-        const es_vader_tok *p;
-        double s;
+    /* the three words before, nearest first, each skipped if a lexicon
+       word (unrolled: the window is cut only for the first words) */
+    if (i >= 1 && !(w[i - 1].flags & ES_VW_LEX)) {
+        valence = valence + scalar_inc_dec(&w[i - 1], valence, c->cap_diff);
+        valence = valence * never_factor(c, 0, i);
+    }
+    if (i >= 2 && !(w[i - 2].flags & ES_VW_LEX)) {
+        double s = scalar_inc_dec(&w[i - 2], valence, c->cap_diff);
 
-        if (!(i > (size_t)start_i)) {
-            continue;
-        }
-        p = &w[i - (size_t)(start_i + 1)];
-        if (p->flags & ES_VW_LEX) {
-            continue;
-        }
-        s = scalar_inc_dec(p, valence, c->cap_diff);
-        if (start_i == 1 && s != 0) {
+        if (s != 0) {
             s = s * 0.95;
         }
-        if (start_i == 2 && s != 0) {
+        valence = valence + s;
+        valence = valence * never_factor(c, 1, i);
+    }
+    if (i >= 3 && !(w[i - 3].flags & ES_VW_LEX)) {
+        double s = scalar_inc_dec(&w[i - 3], valence, c->cap_diff);
+
+        if (s != 0) {
             s = s * 0.9;
         }
         valence = valence + s;
-        valence = never_check(c, valence, start_i, i);
-        if (start_i == 2) {
-            valence = idioms_check(c, valence, i);
-        }
+        valence = valence * never_factor(c, 2, i);
+        valence = idioms_check(c, valence, i);
     }
     return least_check(c, valence, i);
 }

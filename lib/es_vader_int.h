@@ -3,20 +3,22 @@
  * scoring rules, es_vader_lexicon.c: the word table, es_vader_text.c: the
  * tokenizer). Not a public interface.
  *
- * One open-addressing table holds every word the rules ask about, keyed by
- * its lower-case UTF-8 bytes: the lexicon valences and, merged into the same
- * entries, NLTK's NEGATE list, the single-word boosters and dampeners, and
- * the few words that NLTK compares literally ("but", "least", "never",
- * the idiom words...). A token is therefore classified by one lookup.
+ * One table holds every word the rules ask about, keyed by its lower-case
+ * UTF-8 bytes: the lexicon valences and, merged into the same entries,
+ * NLTK's NEGATE list, the single-word boosters and dampeners, and the few
+ * words that NLTK compares literally ("but", "least", "never", the idiom
+ * words...). A token is therefore classified by one lookup.
  *
- * Lookups are the hot path of scoring, so keys are handled as zero-padded
- * 64-bit words: the tokenizer lower-cases a token into a buffer with zeros
- * after it and hashes it a word at a time (two words, without a loop, for
- * the keys of 16 bytes or less that nearly all are). Probing reads a
- * separate array of 16-bit hash tags, 64 KiB that stay in cache, so a token
- * that is no key (most are) usually touches nothing else; a matching tag is
- * confirmed in its entry, which holds the first 16 key bytes inline: two
- * word compares, no memcmp. Only keys longer than 16 bytes (a handful)
+ * Lookups are the hot path of scoring, so the table is a perfect hash
+ * (hash and displace): a key's hash picks a bucket, the bucket's
+ * displacement (a small array that stays in L1) picks the one slot the key
+ * can be in, and one compare of that slot says whether it is there. No
+ * probing, no branch that depends on the word: a token costs one cache
+ * line of the slot array, which is dense (load up to 15/16) so the whole
+ * lexicon fits in L2. Keys are handled as zero-padded 64-bit words: the
+ * tokenizer lower-cases a token into two registers (keys of 16 bytes or
+ * less, nearly all) and a slot holds the first 16 key bytes inline, so the
+ * compare is two word compares; only keys longer than 16 bytes (a handful)
  * finish the compare in the key arena.
  */
 #ifndef ES_VADER_INT_H
@@ -27,6 +29,7 @@
 #include <string.h>
 
 #include "es_vader.h"
+#include "es_vader_ucd.h"
 
 /* entry flags (ES_VW_*) and token-only flags (ES_VT_*) */
 #define ES_VW_LEX     0x01 /* in the lexicon: val is its valence */
@@ -85,6 +88,12 @@ enum {
 #define ES_VADER_SWAR 0
 #endif
 
+#if defined(__GNUC__)
+#define ES_VADER_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define ES_VADER_PREFETCH(p) ((void)(p))
+#endif
+
 /* Longest key a token is ever looked up with (tokens are lower-cased into
  * a buffer of this size plus padding). */
 #define ES_VADER_KEY_MAX 248
@@ -100,20 +109,35 @@ typedef struct {
 } es_vader_entry;
 
 struct es_vader {
-    /* es_vader_tag of each slot's key, 0 for an empty slot; then copies of
-       the first 3, so that 4 tags can be read from any slot on */
-    uint16_t *tags;
-    es_vader_entry *slots;
-    size_t mask;  /* slots - 1 (a power of two minus one) */
-    size_t count; /* entries in use */
-    char *arena;  /* every key, each 8-aligned with zeros up to 16 bytes or
-                     the next multiple of 8 */
+    /* the perfect hash: key k is in slots[es_vader_slot(k)] or nowhere */
+    es_vader_entry *slots; /* mask + 1 slots, 64-byte aligned */
+    uint32_t *disp;        /* one displacement per bucket */
+    uint64_t mask;         /* slots - 1 (a power of two minus one) */
+    unsigned bshift;       /* bucket = hash >> bshift */
+    uint64_t hseed;        /* seed of the key hash, chosen by the build */
+    char *arena;           /* every key, each 8-aligned with zeros up to 16
+                              bytes or the next multiple of 8 */
     size_t arena_len, arena_cap;
+    size_t count;   /* keys */
     size_t max_key; /* longest key in bytes: longer tokens skip the lookup */
     size_t key_cap; /* max_key capped at ES_VADER_KEY_MAX */
     uint64_t seed;  /* per-table seed of the per-text duplicate hash */
     es_vader_entry spill; /* written for keys too long to be looked up */
+    /* Unicode case: see es_vader_case_info */
+    uint16_t *case1;     /* per block of code points: its block in case2 */
+    int32_t *case2;      /* per code point: lower-case delta * 4 + class */
+    uint32_t case_limit; /* code points from here on are uncased */
+    /* while loading only: an open-addressing dictionary of the keys */
+    es_vader_entry *build;
+    size_t build_mask;
 };
+
+/* The case table's blocks: 128 code points. */
+#define ES_VADER_CASE_SHIFT 7
+
+/* The case classes of str.isupper(). */
+#define ES_VADER_CASE_UPPER    1 /* an upper-case letter */
+#define ES_VADER_CASE_NOTUPPER 2 /* lower or title case: never isupper() */
 
 /* One token as NLTK's words_and_emoticons holds it, classified. */
 typedef struct {
@@ -130,16 +154,18 @@ typedef struct {
 uint64_t es_vader_hash(const char *s, size_t n, uint64_t seed);
 
 /*
- * Hash of a word-table key of n bytes: k0 and k1 are its first 16 bytes,
- * zero-padded; key is read only when n > 16, 64 bits at a time, and must
- * then be readable, and zero, from n up to the next multiple of 8.
+ * Hash of a word-table key of n bytes with the table's seed: k0 and k1 are
+ * its first 16 bytes, zero-padded; key is read only when n > 16, 64 bits at
+ * a time, and must then be readable, and zero, from n up to the next
+ * multiple of 8. Every bit of the result depends on every key bit (the
+ * perfect hash takes its bucket and its slot from different bits).
  */
-static inline uint64_t es_vader_key_hash(uint64_t k0, uint64_t k1,
-                                         const char *key, size_t n)
+static inline uint64_t es_vader_key_hash(uint64_t seed, uint64_t k0,
+                                         uint64_t k1, const char *key, size_t n)
 {
-    /* two independent products: short latency, and the table is fixed */
-    uint64_t h = (k0 * 0x9e3779b97f4a7c15ull) ^ (k1 * 0xff51afd7ed558ccdull) ^
-                 (uint64_t)n,
+    /* two independent products: short latency */
+    uint64_t h = ((k0 ^ seed) * 0x9e3779b97f4a7c15ull) ^
+                 (k1 * 0xff51afd7ed558ccdull) ^ (uint64_t)n,
              w;
     size_t i;
 
@@ -147,85 +173,119 @@ static inline uint64_t es_vader_key_hash(uint64_t k0, uint64_t k1,
         memcpy(&w, key + i, 8);
         h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
     }
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
     return h ^ (h >> 29);
-}
-
-/* The tag of a key hash: its top bits, never 0 (the empty slot's). */
-static inline uint16_t es_vader_tag(uint64_t h)
-{
-    return (uint16_t)((h >> 48) | 1);
 }
 
 /* The entry of every word that is no key: all zero, no flags. */
 extern const es_vader_entry es_vader_none;
 
-/* Scalar probing from slot i: the reference the fast path falls back to. */
-static inline const es_vader_entry *es_vader_probe(const es_vader *v,
-                                                   uint64_t k0, uint64_t k1,
-                                                   const char *key, size_t n,
-                                                   uint16_t tag, size_t i)
+/*
+ * The one slot a key of hash h can be in: its bucket's displacement d
+ * steps from the home h1 by d times the odd h2 (so d = 0 .. mask reaches
+ * every slot), h1, h2 and the bucket coming from disjoint bits of h.
+ */
+static inline const es_vader_entry *es_vader_slot(const es_vader *v, uint64_t h)
 {
-    for (;; i = (i + 1) & v->mask) {
-        uint16_t t = v->tags[i];
-        const es_vader_entry *e;
+    uint64_t d = v->disp[h >> v->bshift];
+    uint64_t h1 = h & 0xffffffffu, h2 = ((h >> 32) & 0xffffu) | 1;
 
-        if (t == 0) {
-            return &es_vader_none;
-        }
-        if (t != tag) {
-            continue;
-        }
-        e = &v->slots[i];
-        if (e->k0 == k0 && e->k1 == k1 && e->len == n &&
-            (n <= 16 ||
-             memcmp(v->arena + e->off + 16, key + 16, n - 16) == 0)) {
-            return e;
-        }
-    }
+    return &v->slots[(h1 + d * h2) & v->mask];
 }
 
 /*
- * The entry of a lower-case key of n bytes (1 <= n), or &es_vader_none; k0,
- * k1 and key as es_vader_key_hash takes them.
- *
- * The usual case takes no data-dependent branch (whether a token is a word
- * of the lexicon is as good as random): the four tags from the home slot
- * are compared at once, the first match before the first empty slot picks
- * the entry (or es_vader_none), and that entry confirms the key. Only a
- * run of four full slots, a tag that matches a different key or a key
- * longer than 16 bytes goes on probing one slot at a time.
+ * e if the candidate slot e holds the key of n <= 16 bytes k0, k1 (as for
+ * es_vader_key_hash), else &es_vader_none. Without a branch: whether a
+ * token is a word of the lexicon is as good as random.
  */
+static inline const es_vader_entry *
+es_vader_confirm16(const es_vader_entry *e, uint64_t k0, uint64_t k1, size_t n)
+{
+    int ok = (e->k0 == k0) & (e->k1 == k1) & (e->len == n);
+
+    return ok ? e : &es_vader_none;
+}
+
+/* es_vader_confirm16 for a key of any length n >= 1 (key as for
+ * es_vader_key_hash). */
+static inline const es_vader_entry *es_vader_confirm(const es_vader *v,
+                                                     const es_vader_entry *e,
+                                                     uint64_t k0, uint64_t k1,
+                                                     const char *key, size_t n)
+{
+    if (n <= 16) {
+        return es_vader_confirm16(e, k0, k1, n);
+    }
+    if (e->k0 == k0 && e->k1 == k1 && e->len == n &&
+        memcmp(v->arena + e->off + 16, key + 16, n - 16) == 0) {
+        return e;
+    }
+    return &es_vader_none;
+}
+
+/* The entry of a lower-case key (as es_vader_confirm), or &es_vader_none. */
 static inline const es_vader_entry *es_vader_find(const es_vader *v,
                                                   uint64_t k0, uint64_t k1,
                                                   const char *key, size_t n)
 {
-    uint64_t h = es_vader_key_hash(k0, k1, key, n);
-    uint16_t tag = es_vader_tag(h);
-    size_t i = h & v->mask;
-#if ES_VADER_SWAR
-    const uint64_t ones = 0x0001000100010001ull, top = 0x8000800080008000ull;
-    uint64_t w, x, match, empty;
-    const es_vader_entry *e;
-    int ok;
+    uint64_t h = es_vader_key_hash(v->hseed, k0, k1, key, n);
 
-    memcpy(&w, v->tags + i, 8); /* v->tags has 3 slots more, see there */
-    x = w ^ (tag * ones);
-    /* bit 15 of each lane that is zero: exact up to the first such lane */
-    match = (x - ones) & ~x & top;
-    empty = (w - ones) & ~w & top;
-    if (empty != 0) {
-        match &= ((uint64_t)1 << __builtin_ctzll(empty)) - 1;
-        e = match != 0
-                ? &v->slots[(i + (__builtin_ctzll(match) >> 4)) & v->mask]
-                : &es_vader_none;
-        ok = (e->k0 == k0) & (e->k1 == k1) & (e->len == n) & (n <= 16);
-        if (ok | (match == 0)) {
-            return e;
-        }
-    }
-#endif
-    return es_vader_probe(v, k0, k1, key, n, tag, i);
+    return es_vader_confirm(v, es_vader_slot(v, h), k0, k1, key, n);
 }
+
+/*
+ * Decodes the character at s (n >= 1 bytes available) into *cp and returns
+ * its length. An invalid sequence gives U+FFFD and the length of its maximal
+ * subpart, exactly as Python's UTF-8 decoder with errors="replace" would.
+ */
+size_t es_vader_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* Python's str.isspace() for non-ASCII code points. */
+int es_vader_uspace(uint32_t cp);
+
+/*
+ * Builds v's case table from es_vader_ucd.h (see es_vader_case.c); -1 when
+ * out of memory. es_vader_free frees it.
+ */
+int es_vader_case_build(es_vader *v);
+
+/* Index of code point cp (< v->case_limit) in v->case2. */
+static inline size_t es_vader_case_slot(const es_vader *v, uint32_t cp)
+{
+    return ((size_t)v->case1[cp >> ES_VADER_CASE_SHIFT]
+            << ES_VADER_CASE_SHIFT) |
+           (cp & ((1u << ES_VADER_CASE_SHIFT) - 1));
+}
+
+/* The case info of cp: (lower case - cp) * 4 + ES_VADER_CASE_* class. */
+static inline int32_t es_vader_case_info(const es_vader *v, uint32_t cp)
+{
+    return cp < v->case_limit ? v->case2[es_vader_case_slot(v, cp)] : 0;
+}
+
+/* str.isupper()'s class of cp: ES_VADER_CASE_UPPER, _NOTUPPER or 0. */
+static inline int es_vader_case_class(const es_vader *v, uint32_t cp)
+{
+    return (int)((uint32_t)es_vader_case_info(v, cp) & 3);
+}
+
+/* The lower case of cp (single code point mappings; U+0130 is not one). */
+static inline uint32_t es_vader_case_lower(const es_vader *v, uint32_t cp)
+{
+    int32_t info = es_vader_case_info(v, cp);
+
+    return (uint32_t)((int32_t)cp + (info - (info & 3)) / 4);
+}
+
+/*
+ * str.lower() of s[0..n) into out (room for cap bytes). Returns the length,
+ * or cap + 1 when it does not fit (then no key can match). Invalid bytes are
+ * copied: they can never equal a (valid UTF-8) key, as Python's U+FFFD
+ * could not either. *same is set when the lower case equals the input.
+ */
+size_t es_vader_lower(const es_vader *v, const char *s, size_t n, char *out,
+                      size_t cap, int *same);
 
 /* What the tokenizer counts over the whole text on its way. */
 typedef struct {

@@ -6,11 +6,13 @@
  * '\n', each stripped of white space and split on tabs, the first field the
  * token and the second its mean valence; a later line for the same token
  * replaces an earlier one. Unlike NLTK, a trailing newline (an empty last
- * line) is tolerated. The table uses linear probing at a load of at most one
- * quarter (short probe runs: see es_vader_find); it is built once and never
- * written again, so it is shared by every thread without locks. Keys are stored
- * in the arena 8-aligned and zero-padded, the form es_vader_key_hash reads, so
- * the table is hashed (and rehashed when it grows) straight from the arena.
+ * line) is tolerated. While loading, the words go into an open-addressing
+ * dictionary; once all are in, the lookup table is built from it as a
+ * perfect hash (see es_vader_int.h and build_phf) and the dictionary is
+ * freed. The table is never written again, so it is shared by every thread
+ * without locks. Keys are stored in the arena 8-aligned and zero-padded,
+ * the form es_vader_key_hash reads, so both tables are hashed straight
+ * from the arena.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -118,15 +120,6 @@ uint64_t es_vader_hash(const char *s, size_t n, uint64_t seed)
 /* what es_vader_find gives for a word that is no key (all zero) */
 const es_vader_entry es_vader_none;
 
-/* Sets the tag of slot i, and its copy past the end (es_vader_find). */
-static void set_tag(uint16_t *tags, size_t mask, size_t i, uint16_t tag)
-{
-    tags[i] = tag;
-    if (i < 3) {
-        tags[mask + 1 + i] = tag;
-    }
-}
-
 /* Room a key of n bytes takes in the arena (see es_vader_int.h). */
 static size_t padded_len(size_t n)
 {
@@ -135,23 +128,13 @@ static size_t padded_len(size_t n)
     return r < 16 ? 16 : r;
 }
 
-/* es_vader_key_hash of the padded arena key at off. */
-static uint64_t arena_hash(const es_vader *v, size_t off, size_t n)
-{
-    uint64_t k0, k1;
-
-    memcpy(&k0, v->arena + off, 8);
-    memcpy(&k1, v->arena + off + 8, 8);
-    return es_vader_key_hash(k0, k1, v->arena + off, n);
-}
-
-/* Index of the slot holding the padded arena key at off, or of the empty
- * slot where it belongs. */
+/* Index of the dictionary slot holding the arena key at off, or of the
+ * empty slot where it belongs. */
 static size_t probe(const es_vader *v, const es_vader_entry *slots, size_t mask,
                     size_t off, size_t n)
 {
     const char *key = v->arena + off;
-    size_t i = arena_hash(v, off, n) & mask;
+    size_t i = es_vader_hash(key, n, 0) & mask;
 
     for (;;) {
         const es_vader_entry *e = &slots[i];
@@ -164,33 +147,25 @@ static size_t probe(const es_vader *v, const es_vader_entry *slots, size_t mask,
     }
 }
 
-/* Doubles the table. -1 when out of memory. */
+/* Doubles the dictionary. -1 when out of memory. */
 static int grow(es_vader *v)
 {
-    size_t ncap = (v->mask + 1) * 2, j;
+    size_t ncap = (v->build_mask + 1) * 2, j;
     es_vader_entry *ns = calloc(ncap, sizeof(*ns));
-    uint16_t *nt = calloc(ncap + 3, sizeof(*nt));
 
-    if (ns == NULL || nt == NULL) {
-        free(ns);
-        free(nt);
+    if (ns == NULL) {
         return -1;
     }
-    for (j = 0; j <= v->mask; j++) {
-        const es_vader_entry *e = &v->slots[j];
-        size_t k;
+    for (j = 0; j <= v->build_mask; j++) {
+        const es_vader_entry *e = &v->build[j];
 
         if (e->len != 0) {
-            k = probe(v, ns, ncap - 1, e->off, e->len);
-            ns[k] = *e;
-            set_tag(nt, ncap - 1, k, v->tags[j]);
+            ns[probe(v, ns, ncap - 1, e->off, e->len)] = *e;
         }
     }
-    free(v->slots);
-    free(v->tags);
-    v->slots = ns;
-    v->tags = nt;
-    v->mask = ncap - 1;
+    free(v->build);
+    v->build = ns;
+    v->build_mask = ncap - 1;
     return 0;
 }
 
@@ -209,7 +184,7 @@ static es_vader_entry *upsert(es_vader *v, const char *key, size_t n)
         v->max_key = n > v->max_key ? n : v->max_key;
         return &v->spill;
     }
-    if ((v->count + 1) * 4 > v->mask + 1 && grow(v) < 0) {
+    if ((v->count + 1) * 2 > v->build_mask + 1 && grow(v) < 0) {
         return NULL;
     }
     if (off + need > v->arena_cap) {
@@ -229,14 +204,13 @@ static es_vader_entry *upsert(es_vader *v, const char *key, size_t n)
     /* the key goes to the arena first: the probe hashes it there */
     memset(v->arena + off, 0, need);
     memcpy(v->arena + off, key, n);
-    i = probe(v, v->slots, v->mask, off, n);
-    e = &v->slots[i];
+    i = probe(v, v->build, v->build_mask, off, n);
+    e = &v->build[i];
     if (e->len != 0) {
         return e; /* already there; the arena copy is dropped */
     }
     memcpy(&e->k0, v->arena + off, 8);
     memcpy(&e->k1, v->arena + off + 8, 8);
-    set_tag(v->tags, v->mask, i, es_vader_tag(arena_hash(v, off, n)));
     e->off = (uint32_t)off;
     e->len = (uint8_t)n;
     v->arena_len = off + need;
@@ -245,6 +219,178 @@ static es_vader_entry *upsert(es_vader *v, const char *key, size_t n)
         v->max_key = n;
     }
     return e;
+}
+
+/* es_vader_key_hash of the arena key of entry e under seed. */
+static uint64_t entry_hash(const es_vader *v, const es_vader_entry *e,
+                           uint64_t seed)
+{
+    return es_vader_key_hash(seed, e->k0, e->k1, v->arena + e->off, e->len);
+}
+
+/*
+ * One attempt at the perfect hash of the dictionary's count keys into
+ * mask + 1 slots with 2^bbits buckets and the given seed: buckets are
+ * placed largest first, each at the first displacement that puts all its
+ * keys into free slots. 0 on success (v->slots, disp, mask, bshift, hseed
+ * set), 1 when some bucket found no room (or two keys of a bucket always
+ * collide: a new seed fixes that), -1 when out of memory.
+ */
+static int try_phf(es_vader *v, uint64_t mask, unsigned bbits, uint64_t seed)
+{
+    size_t nb = (size_t)1 << bbits, i, j, k, nkeys = v->count;
+    unsigned bshift = 64 - bbits;
+    uint64_t *hs = malloc(nkeys * sizeof(*hs));
+    uint64_t *bh = malloc(nkeys * sizeof(*bh)); /* hs grouped by bucket */
+    uint32_t *key_of = malloc(nkeys * sizeof(*key_of));
+    uint32_t *start = calloc(nb + 1, sizeof(*start));
+    uint32_t *order = malloc(nb * sizeof(*order));
+    uint32_t *size_start = NULL, *disp = calloc(nb, sizeof(*disp));
+    uint64_t *pos = malloc(nkeys * sizeof(*pos));
+    unsigned char *used = calloc(mask + 1, 1);
+    es_vader_entry *slots = aligned_alloc(64, (mask + 1) * sizeof(*slots));
+    size_t max_size = 0;
+    int rc = -1;
+
+    if (hs == NULL || bh == NULL || key_of == NULL || start == NULL ||
+        order == NULL || disp == NULL || pos == NULL || used == NULL ||
+        slots == NULL) {
+        goto cleanup;
+    }
+    memset(slots, 0, (mask + 1) * sizeof(*slots));
+    /* the keys' hashes, grouped by bucket (a counting sort) */
+    for (i = 0, k = 0; i <= v->build_mask; i++) {
+        if (v->build[i].len != 0) {
+            hs[k] = entry_hash(v, &v->build[i], seed);
+            start[(hs[k] >> bshift) + 1]++;
+            k++;
+        }
+    }
+    for (j = 0; j < nb; j++) {
+        size_t sz = start[j + 1];
+
+        max_size = sz > max_size ? sz : max_size;
+        start[j + 1] += start[j];
+    }
+    {
+        uint32_t *fill = malloc(nb * sizeof(*fill));
+
+        if (fill == NULL) {
+            goto cleanup;
+        }
+        memcpy(fill, start, nb * sizeof(*fill));
+        for (i = 0, k = 0; i <= v->build_mask; i++) {
+            if (v->build[i].len != 0) {
+                size_t at = fill[hs[k] >> bshift]++;
+
+                key_of[at] = (uint32_t)i;
+                bh[at] = hs[k];
+                k++;
+            }
+        }
+        free(fill);
+    }
+    /* the buckets by decreasing size (a counting sort on the size) */
+    size_start = calloc(max_size + 2, sizeof(*size_start));
+    if (size_start == NULL) {
+        goto cleanup;
+    }
+    for (j = 0; j < nb; j++) {
+        size_start[max_size - (start[j + 1] - start[j]) + 1]++;
+    }
+    for (j = 0; j <= max_size; j++) {
+        size_start[j + 1] += size_start[j];
+    }
+    for (j = 0; j < nb; j++) {
+        order[size_start[max_size - (start[j + 1] - start[j])]++] = (uint32_t)j;
+    }
+    rc = 1;
+    for (j = 0; j < nb; j++) {
+        uint32_t b = order[j], n = start[b + 1] - start[b];
+        uint64_t d;
+
+        if (n == 0) {
+            break; /* the rest are empty too */
+        }
+        for (d = 0; d <= mask; d++) {
+            size_t placed;
+
+            for (placed = 0; placed < n; placed++) {
+                uint64_t h = bh[start[b] + placed];
+                uint64_t h1 = h & 0xffffffffu, h2 = ((h >> 32) & 0xffffu) | 1;
+                uint64_t s = (h1 + d * h2) & mask;
+
+                if (used[s]) {
+                    break;
+                }
+                used[s] = 1;
+                pos[placed] = s;
+            }
+            if (placed == n) {
+                break;
+            }
+            while (placed > 0) {
+                used[pos[--placed]] = 0;
+            }
+        }
+        if (d > mask) {
+            goto cleanup;
+        }
+        disp[b] = (uint32_t)d;
+        for (k = 0; k < n; k++) {
+            slots[pos[k]] = v->build[key_of[start[b] + k]];
+        }
+    }
+    v->slots = slots;
+    v->disp = disp;
+    v->mask = mask;
+    v->bshift = bshift;
+    v->hseed = seed;
+    slots = NULL;
+    disp = NULL;
+    rc = 0;
+
+cleanup:
+    free(hs);
+    free(bh);
+    free(key_of);
+    free(start);
+    free(order);
+    free(size_start);
+    free(disp);
+    free(pos);
+    free(used);
+    free(slots);
+    return rc;
+}
+
+/*
+ * Builds the lookup table from the dictionary: slots for a load of at most
+ * 15/16, a bucket per 4 keys; a new seed when an attempt fails, twice the
+ * slots after a few. -1 when out of memory.
+ */
+static int build_phf(es_vader *v)
+{
+    uint64_t mask = 15, seed = 0x2545f4914f6cdd1dull;
+    unsigned bbits = 1, attempt;
+
+    while ((mask + 1) * 15 / 16 < v->count) {
+        mask = mask * 2 + 1;
+    }
+    while (((size_t)1 << bbits) * 4 < v->count && bbits < 32) {
+        bbits++;
+    }
+    for (attempt = 0;; attempt++) {
+        int rc = try_phf(v, mask, bbits, seed);
+
+        if (rc <= 0) {
+            return rc;
+        }
+        seed = seed * 0x5851f42d4c957f2dull + 0x14057b7ef767814full;
+        if (attempt % 4 == 3) {
+            mask = mask * 2 + 1;
+        }
+    }
 }
 
 static int add_fixed(es_vader *v, const char *w, uint8_t flags, uint8_t lw,
@@ -384,10 +530,9 @@ es_vader *es_vader_load(const char *lexicon_path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto error;
     }
-    v->mask = 32767;
-    v->slots = calloc(v->mask + 1, sizeof(*v->slots));
-    v->tags = calloc(v->mask + 1 + 3, sizeof(*v->tags));
-    if (v->slots == NULL || v->tags == NULL) {
+    v->build_mask = 16383;
+    v->build = calloc(v->build_mask + 1, sizeof(*v->build));
+    if (v->build == NULL) {
         snprintf(err, errlen, "out of memory");
         goto error;
     }
@@ -437,6 +582,11 @@ es_vader *es_vader_load(const char *lexicon_path, char *err, size_t errlen)
         }
     }
     v->key_cap = v->max_key < ES_VADER_KEY_MAX ? v->max_key : ES_VADER_KEY_MAX;
+    if (build_phf(v) < 0 || es_vader_case_build(v) < 0) {
+        goto oom;
+    }
+    free(v->build);
+    v->build = NULL;
     free(buf);
     return v;
 
@@ -453,8 +603,11 @@ void es_vader_free(es_vader *v)
     if (v == NULL) {
         return;
     }
-    free(v->tags);
+    free(v->disp);
     free(v->slots);
+    free(v->case1);
+    free(v->case2);
+    free(v->build);
     free(v->arena);
     free(v);
 }

@@ -15,20 +15,27 @@
  * minimum. Lower-casing and the ALL CAPS test use the Unicode tables in
  * es_vader_ucd.c, taken from the Python that runs NLTK.
  *
- * Speed: most tokens are plain ASCII words, so a token is first scanned
- * eight bytes at a time (alnum8), stopping at white space, punctuation or a
- * non-ASCII byte. A token that ends at white space is then done: it has no
- * punctuation to strip and no "n't", and its case is what the scan saw.
- * Only the other tokens go on character by character with the general
- * rules, from where the fast scan stopped. An ASCII key of up to 16 bytes
- * is lower-cased in two registers (lower8) and looked up after the whole
- * text is scanned: its table lines are prefetched at once, so the lookups
- * of a text overlap instead of each waiting on memory in turn.
+ * Speed: most tokens are plain ASCII words followed by white space. The
+ * 16 bytes at a token's start are classified at once (scan16: SSE2 where
+ * there is SSE2, a short loop elsewhere): where the plain run ends, its
+ * upper- and lower-case letters, and the run lower-cased and cut in the
+ * same register, which is the token's lookup key. A token that ends there
+ * at white space is done (emit_plain) without a loop over its bytes; only
+ * the others (punctuation to strip, "n't", non-ASCII, 16 bytes or more)
+ * go on with the general rules, from where the fast scan stopped. Near the
+ * end of the text the 16 bytes come from a zero-padded copy of its last
+ * bytes (text_view), so nothing past the text is ever read. The lookups of
+ * the ASCII keys of 16 bytes or less wait until the whole text is split:
+ * their slots are prefetched at once, so the lookups of a text overlap
+ * instead of each waiting on memory in turn.
  */
 #include <string.h>
 
-#include "es_utf8.h"
 #include "es_vader_int.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "es_vader_ucd.h"
 
 /*
@@ -79,186 +86,31 @@ typedef struct {
     size_t end;                 /* the byte after the token */
     size_t nchar;               /* characters (Python's, after decoding) */
     size_t lead, trail, npunct; /* leading, trailing, all punctuation */
+    size_t napos;               /* apostrophes (for "n't") */
     int upper, notupper;        /* has upper / lower or title case */
     int ascii;                  /* every byte is ASCII */
 } token_scan;
 
-/*
- * Decodes the character at s (n >= 1 bytes available) into *cp and returns
- * its length. An invalid sequence gives U+FFFD and the length of its maximal
- * subpart, exactly as Python's UTF-8 decoder with errors="replace" would.
- */
-static size_t decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned c = s[0], lo = 0x80, hi = 0xbf;
-
-    *cp = 0xfffd;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c < 0xc2 || c > 0xf4) {
-        return 1;
-    }
-    if (c < 0xe0) {
-        if (n < 2 || (s[1] & 0xc0) != 0x80) {
-            return 1;
-        }
-        *cp = ((c & 0x1f) << 6) | (s[1] & 0x3f);
-        return 2;
-    }
-    if (c == 0xe0) {
-        lo = 0xa0;
-    } else if (c == 0xed) {
-        hi = 0x9f;
-    } else if (c == 0xf0) {
-        lo = 0x90;
-    } else if (c == 0xf4) {
-        hi = 0x8f;
-    }
-    if (n < 2 || s[1] < lo || s[1] > hi) {
-        return 1;
-    }
-    if (c < 0xf0) {
-        if (n < 3 || (s[2] & 0xc0) != 0x80) {
-            return 2;
-        }
-        *cp = ((c & 0x0f) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3f);
-        return 3;
-    }
-    if (n < 3 || (s[2] & 0xc0) != 0x80) {
-        return 2;
-    }
-    if (n < 4 || (s[3] & 0xc0) != 0x80) {
-        return 3;
-    }
-    *cp = ((c & 0x07) << 18) | ((s[1] & 0x3fu) << 12) | ((s[2] & 0x3fu) << 6) |
-          (s[3] & 0x3f);
-    return 4;
-}
-
-/* Python's str.isspace() for non-ASCII code points. */
-static int uspace(uint32_t cp)
-{
-    return cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
-           (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
-           cp == 0x202f || cp == 0x205f || cp == 0x3000;
-}
-
-static int in_ranges(const es_vader_ucd_pair *r, size_t n, uint32_t cp)
-{
-    size_t lo = 0, hi = n;
-
-    if (n == 0 || cp > r[n - 1].b) {
-        return 0; /* emoji and the like: past every cased letter */
-    }
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (cp < r[mid].a) {
-            hi = mid;
-        } else if (cp > r[mid].b) {
-            lo = mid + 1;
-        } else {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static uint32_t ulower(uint32_t cp)
-{
-    size_t lo = 0, hi = es_vader_ucd_nlower;
-
-    if (hi == 0 || cp > es_vader_ucd_lower[hi - 1].a) {
-        return cp;
-    }
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (cp < es_vader_ucd_lower[mid].a) {
-            hi = mid;
-        } else if (cp > es_vader_ucd_lower[mid].a) {
-            lo = mid + 1;
-        } else {
-            return es_vader_ucd_lower[mid].b;
-        }
-    }
-    return cp;
-}
-
-/*
- * str.lower() of s[0..n) into out (room for cap bytes). Returns the length,
- * or cap + 1 when it does not fit (then no key can match). Invalid bytes are
- * copied: they can never equal a (valid UTF-8) key, as Python's U+FFFD
- * could not either. *same is set when the lower case equals the input.
- */
-static size_t lower(const char *s, size_t n, char *out, size_t cap, int *same)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, o = 0;
-
-    *same = 1;
-    while (i < n) {
-        uint32_t cp, lc;
-        size_t k;
-
-        if (u[i] < 0x80) {
-            if (o >= cap) {
-                return cap + 1;
-            }
-            if (cls[u[i]] & C_UPPER) {
-                out[o++] = (char)(u[i] + 32);
-                *same = 0;
-            } else {
-                out[o++] = (char)u[i];
-            }
-            i++;
-            continue;
-        }
-        k = decode(u + i, n - i, &cp);
-        if (o + 4 > cap) {
-            return cap + 1;
-        }
-        if (cp == 0xfffd) {
-            memcpy(out + o, s + i, k);
-            o += k;
-        } else if (cp == 0x130) {
-            /* the one code point whose lower case is two: "i\u0307" */
-            memcpy(out + o, "i\xcc\x87", 3);
-            o += 3;
-            *same = 0;
-        } else {
-            lc = ulower(cp);
-            if (lc != cp) {
-                *same = 0;
-            }
-            o += es_utf8_encode(lc, out + o);
-        }
-        i += k;
-    }
-    return o;
-}
-
 /* PUNC_LIST: one of .!?,;:-'" or one of the runs of ! and ? below. */
 static int punc_list(const char *p, size_t n)
 {
-    static const struct {
-        char s[4];
-        size_t n;
-    } multi[] = {{"!!", 2},  {"!!!", 3}, {"??", 2},   {"???", 3},
-                 {"?!?", 3}, {"!?!", 3}, {"?!?!", 4}, {"!?!?", 4}};
-    size_t i;
+    unsigned c = (unsigned char)p[0];
 
     if (n == 1) {
-        return memchr(".!?,;:-'\"", p[0], 9) != NULL;
+        return c == '.' || c == '!' || c == '?' || c == ',' || c == ';' ||
+               c == ':' || c == '-' || c == '\'' || c == '"';
     }
-    for (i = 0; i < sizeof(multi) / sizeof(multi[0]); i++) {
-        if (multi[i].n == n && memcmp(multi[i].s, p, n) == 0) {
-            return 1;
-        }
+    switch (n) {
+    case 2:
+        return memcmp(p, "!!", 2) == 0 || memcmp(p, "??", 2) == 0;
+    case 3:
+        return memcmp(p, "!!!", 3) == 0 || memcmp(p, "???", 3) == 0 ||
+               memcmp(p, "?!?", 3) == 0 || memcmp(p, "!?!", 3) == 0;
+    case 4:
+        return memcmp(p, "?!?!", 4) == 0 || memcmp(p, "!?!?", 4) == 0;
+    default:
+        return 0;
     }
-    return 0;
 }
 
 static int has_nt(const char *s, size_t n)
@@ -373,6 +225,96 @@ static size_t scan_plain(const unsigned char *u, size_t n, size_t pos,
     return pos;
 }
 
+/*
+ * The text being split, with a copy of its last bytes followed by zeros,
+ * so that 16 bytes can be read from any position in it (load16, scan16).
+ */
+typedef struct {
+    const char *text;
+    size_t n;
+    const char *tail_at; /* tail[0] is the byte at tail_at */
+    char tail[48];
+} text_view;
+
+static void view_init(text_view *tv, const char *text, size_t n)
+{
+    tv->text = text;
+    tv->n = n;
+    tv->tail_at = text + (n > 16 ? n - 16 : 0);
+    memset(tv->tail, 0, sizeof(tv->tail));
+    if (n > 0) {
+        memcpy(tv->tail, tv->tail_at, (size_t)(text + n - tv->tail_at));
+    }
+}
+
+/* The 16 bytes at p (a position in the text); zeros past its end. */
+static const char *at16(const text_view *tv, const char *p)
+{
+    return tv->text + tv->n - p >= 16 ? p : tv->tail + (p - tv->tail_at);
+}
+
+/* What scan16 found at the start of a token. */
+typedef struct {
+    unsigned len;    /* bytes before the first that is no plain byte */
+    unsigned up, lo; /* bit i: byte i (< len) is an upper / lower letter */
+    uint64_t k0, k1; /* those len bytes lower-cased, then zeros */
+} plain16;
+
+/*
+ * Scans the 16 bytes at p, of which avail are in the text, for plain bytes:
+ * ASCII that is neither white space nor punctuation (letters, digits,
+ * control characters). len is 16 when all of them are.
+ */
+static void scan16(const char *p, size_t avail, plain16 *o)
+{
+#if defined(__SSE2__)
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i iota =
+        _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#define BETWEEN(lo, hi)                                                        \
+    _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(lo)),                        \
+                  _mm_cmplt_epi8(x, _mm_set1_epi8(hi)))
+    /* as signed bytes: non-ASCII is below every range */
+    __m128i up = BETWEEN(0x40, 0x5b), lo = BETWEEN(0x60, 0x7b);
+    __m128i alnum = _mm_or_si128(_mm_or_si128(up, lo), BETWEEN(0x2f, 0x3a));
+    /* white space 0x09-0x0d, 0x1c-0x20; punctuation: the rest to 0x7e */
+    __m128i stop = _mm_or_si128(BETWEEN(0x08, 0x0e),
+                                _mm_andnot_si128(alnum, BETWEEN(0x1b, 0x7f)));
+#undef BETWEEN
+    unsigned bits = (unsigned)_mm_movemask_epi8(_mm_or_si128(stop, x));
+    __m128i key;
+
+    bits |= ~0u << (avail < 16 ? avail : 16);
+    o->len = (unsigned)__builtin_ctz(bits);
+    o->up = (unsigned)_mm_movemask_epi8(up) & ((1u << o->len) - 1);
+    o->lo = (unsigned)_mm_movemask_epi8(lo) & ((1u << o->len) - 1);
+    key = _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+    key = _mm_and_si128(key, _mm_cmplt_epi8(iota, _mm_set1_epi8((char)o->len)));
+    o->k0 = (uint64_t)_mm_cvtsi128_si64(key);
+    o->k1 = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key));
+#else
+    const unsigned char *u = (const unsigned char *)p;
+    unsigned char key[16];
+    unsigned i;
+
+    memset(key, 0, sizeof(key));
+    o->up = o->lo = 0;
+    for (i = 0; i < 16 && i < avail; i++) {
+        unsigned k = cls[u[i]];
+
+        if (k & (C_SPACE | C_PUNCT | C_HIGH)) {
+            break;
+        }
+        o->up |= (k & C_UPPER) ? 1u << i : 0;
+        o->lo |= (k & C_LOWER) ? 1u << i : 0;
+        key[i] = (unsigned char)(u[i] | (k & C_UPPER));
+    }
+    o->len = i;
+    memcpy(&o->k0, key, 8);
+    memcpy(&o->k1, key + 8, 8);
+#endif
+}
+
 /* Classifies t by the entry of its lower-case key (es_vader_none: none). */
 static void set_entry(es_vader_tok *t, const es_vader_entry *e, int same)
 {
@@ -394,14 +336,14 @@ static const es_vader_entry *find_buf(const es_vader *v, const char *buf,
 }
 
 /*
- * Classifies the final token t (its case flags already set), which ends at
- * or before end, the end of the text. An ASCII key of 16 bytes or less, when
- * 16 bytes can be read at t->p, is lower-cased in two registers and left
+ * Classifies the final token t (its case flags already set), a part of the
+ * text tv. An ASCII key of 16 bytes or less is lower-cased in two
+ * registers and left
  * for es_vader_tokenize's lookup pass (ES_VT_LATER), its table lines
  * prefetched; any other key is looked up here.
  */
 static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
-                     const char *end)
+                     const text_view *tv)
 {
     /* the key, then zeros for es_vader_find */
     char buf[ES_VADER_KEY_MAX + 16];
@@ -411,7 +353,7 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
     t->lw = ES_VL_NONE;
     t->cs = ES_VC_NONE;
     t->e = &es_vader_none;
-    if (ts->npunct > 0 && has_nt(t->p, t->len)) {
+    if (ts->napos > 0 && has_nt(t->p, t->len)) {
         t->flags |= ES_VT_NT;
     }
     if (ts->ascii) {
@@ -420,23 +362,19 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
         if (t->len > cap) {
             return;
         }
-        if (t->len <= 16 && end - t->p >= 16) {
+        if (t->len <= 16) {
+            const char *p = at16(tv, t->p);
             uint64_t k0, k1;
 
-            memcpy(&k0, t->p, 8);
-            memcpy(&k1, t->p + 8, 8);
+            memcpy(&k0, p, 8);
+            memcpy(&k1, p + 8, 8);
             t->k0 = lower8(k0 & head_mask(t->len));
             t->k1 = lower8(k1 & head_mask(t->len > 8 ? t->len - 8 : 0));
             t->flags |= ts->upper ? ES_VT_LATER : ES_VT_LATER | ES_VT_SAME;
-#if ES_VADER_SWAR
-            {
-                size_t home =
-                    es_vader_key_hash(t->k0, t->k1, NULL, t->len) & v->mask;
-
-                __builtin_prefetch(v->tags + home);
-                __builtin_prefetch(v->slots + home);
-            }
-#endif
+            /* the one slot the key can be in, confirmed later */
+            t->e = es_vader_slot(
+                v, es_vader_key_hash(v->hseed, t->k0, t->k1, NULL, t->len));
+            ES_VADER_PREFETCH(t->e);
             return;
         }
         for (i = 0; i < t->len; i++) {
@@ -450,7 +388,7 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
     if (t->len > 3 * cap + 3) {
         return;
     }
-    ln = lower(t->p, t->len, buf, cap, &same);
+    ln = es_vader_lower(v, t->p, t->len, buf, cap, &same);
     if (ln > cap) {
         return;
     }
@@ -463,8 +401,8 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
  * fast scan stopped: any bytes, punctuation runs, Unicode case. Counts '!'
  * and '?' into counts.
  */
-static void scan_token(const unsigned char *u, size_t n, size_t start,
-                       size_t pos, unsigned acc, token_scan *ts,
+static void scan_token(const es_vader *v, const unsigned char *u, size_t n,
+                       size_t start, size_t pos, unsigned acc, token_scan *ts,
                        es_vader_counts *counts)
 {
     int in_lead = pos == start;
@@ -487,6 +425,7 @@ static void scan_token(const unsigned char *u, size_t n, size_t start,
             if (k & C_PUNCT) {
                 counts->nexcl += c == '!';
                 counts->nquest += c == '?';
+                ts->napos += c == '\'';
                 ts->npunct++;
                 ts->trail++;
                 ts->lead += in_lead;
@@ -499,22 +438,19 @@ static void scan_token(const unsigned char *u, size_t n, size_t start,
             pos++;
         } else {
             uint32_t cp;
-            size_t k = decode(u + pos, n - pos, &cp);
+            size_t k = es_vader_decode(u + pos, n - pos, &cp);
 
-            if (uspace(cp)) {
+            if (es_vader_uspace(cp)) {
                 break;
             }
             ts->ascii = 0;
             in_lead = 0;
             ts->trail = 0;
-            if (cp != 0xfffd && !ts->notupper) {
-                if (in_ranges(es_vader_ucd_notupper, es_vader_ucd_nnotupper,
-                              cp)) {
-                    ts->notupper = 1;
-                } else if (!ts->upper && in_ranges(es_vader_ucd_upper,
-                                                   es_vader_ucd_nupper, cp)) {
-                    ts->upper = 1;
-                }
+            if (!ts->notupper) {
+                int cc = es_vader_case_class(v, cp);
+
+                ts->notupper = cc == ES_VADER_CASE_NOTUPPER;
+                ts->upper |= cc == ES_VADER_CASE_UPPER;
             }
             pos += k;
         }
@@ -537,13 +473,42 @@ static size_t skip_space(const unsigned char *u, size_t n, size_t pos)
             pos++;
             continue;
         }
-        k = decode(u + pos, n - pos, &cp);
-        if (!uspace(cp)) {
+        k = es_vader_decode(u + pos, n - pos, &cp);
+        if (!es_vader_uspace(cp)) {
             break;
         }
         pos += k;
     }
     return pos;
+}
+
+/*
+ * Emits the plain token of len bytes at p (ASCII, no white space or
+ * punctuation, 2 <= len <= 16) that scan16 described in o: the common
+ * token, classified without going through token_scan and classify.
+ */
+static void emit_plain(const es_vader *v, es_vader_tok *t, const char *p,
+                       const plain16 *o, es_vader_counts *counts)
+{
+    int upper = o->up != 0 && o->lo == 0;
+
+    t->p = p;
+    t->len = o->len;
+    t->flags = upper ? ES_VT_UPPER : 0;
+    counts->nupper += (size_t)upper;
+    t->lw = ES_VL_NONE;
+    t->cs = ES_VC_NONE;
+    t->e = &es_vader_none;
+    if (o->len > v->key_cap) {
+        return;
+    }
+    t->k0 = o->k0;
+    t->k1 = o->k1;
+    t->flags |= o->up != 0 ? ES_VT_LATER : ES_VT_LATER | ES_VT_SAME;
+    /* the one slot the key can be in, confirmed later */
+    t->e = es_vader_slot(
+        v, es_vader_key_hash(v->hseed, t->k0, t->k1, NULL, t->len));
+    ES_VADER_PREFETCH(t->e);
 }
 
 size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
@@ -552,12 +517,15 @@ size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
 {
     const unsigned char *u = (const unsigned char *)text;
     size_t pos = 0, nt = 0, i;
+    text_view tv;
 
+    view_init(&tv, text, n);
     memset(counts, 0, sizeof(*counts));
     for (;;) {
         token_scan ts;
         size_t start;
         unsigned acc;
+        plain16 o;
         es_vader_tok *t;
 
         pos = skip_space(u, n, pos);
@@ -566,14 +534,28 @@ size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
         }
         /* a token of letters and digits ends at white space: done */
         start = pos;
-        pos = scan_plain(u, n, pos, &acc);
+        scan16(at16(&tv, text + start), n - start, &o);
+        pos = start + o.len;
+        if (pos >= n || (cls[u[pos]] & C_SPACE)) {
+            if (o.len >= 2 && nt < cap) {
+                emit_plain(v, &toks[nt++], text + start, &o, counts);
+            }
+            continue;
+        }
+        acc = (o.up != 0 ? C_UPPER : 0) | (o.lo != 0 ? C_LOWER : 0);
+        if (o.len == 16) {
+            unsigned more;
+
+            pos = scan_plain(u, n, pos, &more);
+            acc |= more;
+        }
         if (pos < n && !(cls[u[pos]] & C_SPACE)) {
-            scan_token(u, n, start, pos, acc, &ts, counts);
+            scan_token(v, u, n, start, pos, acc, &ts, counts);
             pos = ts.end;
         } else {
             ts.end = pos;
             ts.nchar = pos - start;
-            ts.lead = ts.trail = ts.npunct = 0;
+            ts.lead = ts.trail = ts.npunct = ts.napos = 0;
             ts.upper = (acc & C_UPPER) != 0;
             ts.notupper = (acc & C_LOWER) != 0;
             ts.ascii = 1;
@@ -602,9 +584,9 @@ size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
             t->flags |= ES_VT_UPPER;
             counts->nupper++;
         }
-        classify(v, t, &ts, text + n);
+        classify(v, t, &ts, &tv);
     }
-    /* the lookups left for now, their table lines on their way meanwhile */
+    /* the lookups left for now, their slots on their way meanwhile */
     for (i = 0; i < nt; i++) {
         es_vader_tok *t = &toks[i];
 
@@ -612,7 +594,7 @@ size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
             int same = (t->flags & ES_VT_SAME) != 0;
 
             t->flags &= (uint8_t) ~(ES_VT_LATER | ES_VT_SAME);
-            set_entry(t, es_vader_find(v, t->k0, t->k1, NULL, t->len), same);
+            set_entry(t, es_vader_confirm16(t->e, t->k0, t->k1, t->len), same);
         }
     }
     return nt;

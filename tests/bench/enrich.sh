@@ -9,10 +9,15 @@
 # echostream-enrich (VADER, raw archive on) until its consumer group has
 # acknowledged everything, and reports comments/s. Beside it, the ceiling
 # Redis gives the same work: redis-benchmark -P 4 running the worker's own
-# function (es_enrich_write) with calls shaped like the run's average call
-# (as many new comments per call, their increments summed as the worker
-# sums them). The CPU seconds the worker and Redis used during the run are
-# printed too: on 2 cores they are the two halves of the budget.
+# function (es_enrich_write) with calls carrying the run's average content
+# (as many comments, recent-set members, distinct trending-term and series
+# increments per call as the run had, from Redis's command counts and the
+# data written) and XRANGEs of a batch's worth of entries (the reads);
+# Redis's CPU time per call and per entry gives the comments/s one core of
+# Redis sustains on this mix (redis-benchmark's own rate, limited by the
+# core it needs itself, is printed too, and so is what Redis's CPU time in
+# the run allows). The CPU seconds the worker and Redis used during the run
+# are printed: on 2 cores they are the two halves of the budget.
 # The goal is 50,000 comments/s.
 #
 # BENCH_ENRICH_N sets N; BENCH_PS=1 prints Redis's INFO commandstats after
@@ -20,7 +25,9 @@
 # the worker's command line (e.g. "perf record -g").
 #
 # Prints:
-#   enrich: N comments/s (redis ceiling M comment writes/s, ...)
+#   enrich cpu: Ss wall, worker Ws, redis Rs
+#   enrich: N comments/s (redis ceiling M comments/s for the same command
+#           mix: ...)
 #   enrich goal: >= 50000 comments/s met|MISSED
 set -euo pipefail
 
@@ -139,16 +146,27 @@ rate=$((N * 1000000000 / (t1 - t0)))
 writes=$(R eval "local n = 0 for _, k in ipairs(redis.call('KEYS', 'es:{t:*}:usage:*')) do n = n + tonumber(redis.call('HGET', k, 'comments')) end return n" 0)
 
 # the ceiling: redis-benchmark -P 4 sending the worker's own calls, each
-# the shape of an average call of this run (as many new comments as the
-# run wrote per call, over one tenant's three topics, within one minute,
-# with bodies like the stream's), the increments summed as the worker sums
-# them; record keys and recent-set members are random, so every comment
-# is new and every recent member an insert
-calls=$(R info commandstats | tr -d '\r' |
-    sed -n 's/^cmdstat_fcall:calls=\([0-9]*\),.*/\1/p')
-per=$(( ${calls:-0} > 0 ? (writes + calls - 1) / calls : 1 ))
-node - "$per" > "$WORK/call.args" <<'NODE'
-const per = Number(process.argv[2]);
+# with the run's average call's content: as many comments (records of the
+# run's average size), recent-set members, distinct trending-term
+# increments and series/share-of-voice increments per call as this run
+# had (from Redis's command counts and the data it wrote), over one
+# tenant's three topics; record keys and recent members are random, so
+# every comment is new and every recent member an insert, as in the run
+stat() {
+    R info commandstats | tr -d '\r' |
+        sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p"
+}
+calls=$(stat fcall)
+calls=${calls:-0}
+members=$(R eval "local n = 0 for _, k in ipairs(redis.call('KEYS', 'es:{t:*}:recent:*')) do n = n + redis.call('ZCARD', k) end return n" 0)
+recsize=$(R eval "local c = redis.call('SCAN', '0', 'MATCH', 'es:{t:*}:c:*', 'COUNT', 5000)[2] local n, s = 0, 0 for _, k in ipairs(c) do s = s + redis.call('STRLEN', k) n = n + 1 end return n > 0 and math.floor(s / n) or 400" 0)
+avg() { echo $(( calls > 0 ? (${1:-0} + calls / 2) / calls : 1 )); }
+per=$(avg "$writes")
+shape="$per $(avg "$(stat zincrby)") $(avg "$(stat hincrby)") $(avg "$members") $recsize"
+echo "(average call: comments, term increments, series increments, recent members, record bytes: $shape)" >&2
+# shellcheck disable=SC2086
+node - $shape > "$WORK/call.args" <<'NODE'
+const [per, nterms, nfields, nmembers, recsize] = process.argv.slice(2).map(Number);
 const now = Math.floor(Date.now() / 1000);
 const d = new Date(now * 1000);
 const p2 = (x) => String(x).padStart(2, '0');
@@ -156,67 +174,102 @@ const t = `${d.getUTCFullYear()}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())}`
   `${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}`;
 const month = Math.floor(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000);
 const pre = 'es:{t:bench}:';
-const common = ('love great good terrible awful slow fast rust borrow checker compiler ' +
-  'release async memory safe crash bug team docs awesome broken fine the and not ' +
-  'really very happy sad update version server client api latency cache deploy').split(' ');
-const stop = new Set(['the', 'and', 'not', 'very', 'really']);
-const vocab = [...common];
-for (let i = 0; vocab.length < 5000; i++) vocab.push(`w${i.toString(36)}x`);
 let seed = 7;
 const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
-const word = () => vocab[Math.floor(vocab.length * Math.pow(rnd(), 3))];
-const labels = [['positive', 'pos'], ['negative', 'neg'], ['neutral', 'neu'], ['mixed', 'mix']];
-const keys = new Map(); // key -> {kind, exp, slots: Map}
-const add = (kind, key, exp, f, v) => {
-  if (!keys.has(key)) keys.set(key, { kind, exp, slots: new Map() });
-  const s = keys.get(key).slots;
-  s.set(f, kind === 'r' ? v : (s.get(f) || 0) + v);
-};
+const vocab = [];
+for (let i = 0; vocab.length < 5000; i++) vocab.push(`w${i.toString(36)}x`);
+const labels = ['positive', 'negative', 'neutral', 'mixed'];
 const hour0 = now - now % 3600, day0 = now - now % 86400;
-const recs = [];
-for (let i = 0; i < per; i++) {
-  const topic = `topic${Math.floor(rnd() * 3)}`;
-  const [label, lf] = labels[Math.floor(rnd() * 4)];
-  const cs = Math.floor(rnd() * 20000) - 10000;
-  const terms = [...new Set(Array.from({ length: 8 + Math.floor(rnd() * 25) }, word)
-    .filter((w) => w.length >= 3 && !stop.has(w)))].slice(0, 8);
-  const id = `__rand_int__${i.toString(36)}`;
+const ops = [];
+const key = (kind, k, exp, pairs) => {
+  ops.push(kind, k, String(exp), String(pairs.length / 2), ...pairs.map(String));
+};
+// series and share-of-voice fields over the topics' minute/hour/day keys
+const hkeys = [];
+for (let k = 0; k < 3; k++) {
   for (const [r, len, exp] of [['m', 10, hour0 + 3600 + 2 * 86400],
     ['h', 8, day0 + 86400 + 90 * 86400], ['d', 6, month + 31 * 86400 + 730 * 86400]]) {
-    const k = `${pre}ts:${topic}:${r}:${t.slice(0, len)}`;
-    const f = t.slice(len, len + 2);
-    add('h', k, exp, `${f}:n`, 1); add('h', k, exp, `${f}:${lf}`, 1);
-    add('h', k, exp, `${f}:cs`, cs);
-  }
-  add('h', `${pre}sov:${t.slice(0, 8)}`, day0 + 86400 + 730 * 86400, topic, 1);
-  for (const w of terms) add('z', `${pre}terms:${topic}:${t.slice(0, 10)}`, hour0 + 3600 + 2 * 86400, w, 1);
-  add('r', `${pre}recent:${topic}`, 0, id, now * 1000);
-  add('r', `${pre}recent:${topic}:${label}`, 0, id, now * 1000);
-  const json = JSON.stringify({ id, topics: [topic], label, cs, engine: 'vader', created: now * 1000,
-    t, month, terms, body: Array.from({ length: 20 }, word).join(' ') });
-  recs.push('c', `${pre}c:${id}`, json, String(cs), '|');
-}
-const ops = [];
-for (const [k, { kind, exp, slots }] of keys) {
-  ops.push(kind, k, String(exp), String(slots.size));
-  for (const [f, v] of slots) {
-    if (kind === 'r') ops.push(String(v), f); else ops.push(f, String(v));
+    hkeys.push({ k: `${pre}ts:topic${k}:${r}:${t.slice(0, len)}`, exp, f: [] });
   }
 }
+hkeys.push({ k: `${pre}sov:${t.slice(0, 8)}`, exp: day0 + 86400 + 730 * 86400, f: [] });
+const fields = ['n', 'pos', 'neg', 'neu', 'mix', 'cs'];
+for (let i = 0; i < nfields; i++) {
+  const h = hkeys[i % hkeys.length];
+  const j = Math.floor(i / hkeys.length);
+  h.f.push(`${p2(j % 100)}:${fields[Math.floor(j / 100) % fields.length]}${Math.floor(j / 600) || ''}`, 1 + (i % 7));
+}
+for (const h of hkeys) if (h.f.length) key('h', h.k, h.exp, h.f);
+// distinct trending-term increments over the topics' hour keys
+for (let k = 0; k < 3; k++) {
+  const f = [];
+  for (let i = k; i < nterms; i += 3) f.push(vocab[Math.floor(i / 3) % vocab.length] + (i >= 15000 ? i : ''), 1 + Math.floor(rnd() * 3));
+  if (f.length) key('z', `${pre}terms:topic${k}:${t.slice(0, 10)}`, hour0 + 3600 + 2 * 86400, f);
+}
+// recent members: (comment, topic) pairs, each in the topic's set and its
+// label's
+const recent = new Map();
+const recs = [];
+const pairs = Math.max(1, Math.round(nmembers / 2));
+for (let i = 0; i < per; i++) {
+  const label = labels[Math.floor(rnd() * 4)];
+  const id = `__rand_int__${i.toString(36)}`;
+  const topics = [];
+  for (let j = i; j < pairs; j += per) topics.push(`topic${j % 3}`);
+  for (const tp of topics) {
+    for (const k of [`${pre}recent:${tp}`, `${pre}recent:${tp}:${label}`]) {
+      if (!recent.has(k)) recent.set(k, []);
+      // created times rising through the call (redis-benchmark repeats
+      // it, so later calls insert among equal scores: a little dearer than
+      // the stream's inserts at the tail, cheaper than random times)
+      recent.get(k).push(String(now * 1000 - per + i), id);
+    }
+  }
+  const cs = Math.floor(rnd() * 20000) - 10000;
+  let json = JSON.stringify({ id, topics, label, cs, engine: 'vader', created: now * 1000,
+    t, month, terms: [], body: '' });
+  json = json.replace('"body":""', `"body":"${'x'.repeat(Math.max(0, recsize - json.length))}"`);
+  recs.push(`${pre}c:${id}`, json, `${cs}||`);
+}
+for (const [k, m] of recent) key('r', k, 0, m);
 const head = [pre, String(now), '2592000', t.slice(0, 6), '0', '0'];
-const argv = ['FCALL', 'es_enrich_write', '1', `${pre}meta`, ...head,
+const argv = ['FCALL', 'es_enrich_write', '2', `${pre}meta`, `${pre}live`, ...head,
   String(head.length + 2 + ops.length), ...ops, ...recs];
 process.stdout.write(argv.join('\0') + '\0');
 NODE
 mapfile -d '' call < "$WORK/call.args"
-rps=$( (redis-benchmark -s "$SOCK" -n $((200000 / per + 50)) -P 4 \
+# redis-benchmark itself needs a core to build and parse such big
+# commands, and this machine has two: what it reaches is a floor. The
+# ceiling is what Redis's own CPU time per call says it could do with a
+# core to itself.
+ncalls=$((200000 / per + 50))
+c0=$(cpu "$REDIS_PID")
+rps=$( (redis-benchmark -s "$SOCK" -n "$ncalls" -P 4 \
     -r 1000000000 -q "${call[@]}" 2>/dev/null || true) | tr '\r' '\n' |
     grep -o '[0-9.]* requests per second' | tail -1 | awk '{printf "%d", $1}')
-ceiling=$(( ${rps:-0} * per ))
-
+wsec=$(awk -v a="$(cpu "$REDIS_PID")" -v b="$c0" 'BEGIN{print a - b}')
+# the reads of the same entries: XRANGE of a batch's worth (the reply
+# XREADGROUP builds)
+batch=${ECHOSTREAM_ENRICH_BATCH:-4000} # enrich.batch (its default)
+nreads=300
+c0=$(cpu "$REDIS_PID")
+xrps=$( (redis-benchmark -s "$SOCK" -n "$nreads" -P 4 -q XRANGE \
+    'es:{ingest}:comments' - + COUNT "$batch" 2>/dev/null || true) |
+    tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -1 |
+    awk '{printf "%d", $1}')
+rsec=$(awk -v a="$(cpu "$REDIS_PID")" -v b="$c0" 'BEGIN{print a - b}')
+# comments/s of one core of Redis doing only this: per comment, writes/N
+# per-tenant writes and one entry read
+read -r ceiling wceil rceil < <(awk -v n="$N" -v w="$writes" -v per="$per" \
+    -v nc="$ncalls" -v ws="$wsec" -v nr="$nreads" -v b="$batch" -v rs="$rsec" \
+    'BEGIN {
+        if (ws <= 0 || rs <= 0) { print 0, 0, 0; exit }
+        wc = nc * per / ws; rc = nr * b / rs
+        printf "%d %d %d\n", 1 / (w / n / wc + 1 / rc), wc, rc }')
 secs=$(awk -v d="$((t1 - t0))" 'BEGIN{printf "%.2f", d / 1e9}')
 echo "enrich cpu: ${secs}s wall, worker ${worker_cpu}s, redis ${redis_cpu}s"
-echo "enrich: $rate comments/s (redis ceiling $ceiling comment writes/s via es_enrich_write, $per per call, -P 4; this run made $writes per-tenant writes for $N comments)"
+own=$(awk -v n="$N" -v c="$redis_cpu" 'BEGIN{ if (c > 0) printf "%d", n / c; else print 0 }')
+echo "enrich: $rate comments/s (redis ceiling $ceiling comments/s for the same command mix: Redis CPU time per call of redis-benchmark -P 4 sending es_enrich_write calls of this run's average content ($per comments each: $wceil per-tenant writes/s) and XRANGE of $batch entries ($rceil entries/s); redis-benchmark itself reached $((rps * per)) writes/s and $((xrps * batch)) entries/s; Redis's CPU time in this run allows $own comments/s; this run made $writes per-tenant writes for $N comments)"
 if [ "$rate" -ge "$GOAL" ]; then
     echo "enrich goal: >= $GOAL comments/s met"
 else

@@ -9,7 +9,9 @@
 
 #include "aggregate.h"
 #include "aggregate_lua.h"
+#include "fmt.h"
 #include "record.h"
+#include "es_keys.h"
 #include "es_log.h"
 
 void es_aggregate_init(es_aggregate *a, es_redis *r)
@@ -113,10 +115,19 @@ typedef struct {
     int dup;                   /* the same id came earlier for the tenant */
 } rec_plan;
 
+/* Appends s[0..n) to key at *at (the buffers below are large enough). */
+static void cat(char *key, size_t *at, const char *s, size_t n)
+{
+    memcpy(key + *at, s, n);
+    *at += n;
+}
+
 /*
  * Adds one comment's contribution to the tenant's plan, as if it were new:
  * exactly what es_enrich_write's apply() derives from the record for a
- * deletion (same keys, fields, expiry times and conditions).
+ * deletion (same keys, fields, expiry times and conditions). Key and field
+ * names are put together with memcpy: a comment makes about twenty of
+ * them per topic.
  */
 static void plan_create(es_aggregate *a, const es_topic_set *ts,
                         const es_enrich_tenant *tn, const es_enrich_entry *en,
@@ -136,20 +147,24 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
     long long exps[3] = {hour0 + 3600 + 2 * 86400, day0 + 86400 + 90 * 86400,
                          en->month_start + 31 * 86400 + 730 * 86400};
     long long sexp = day0 + 86400 + 730 * 86400;
-    static const char res[3] = {'m', 'h', 'd'};
-    static const int klen[3] = {10, 8, 6}; /* bucket key: YYYYMMDD[HH] */
+    static const char *const res[3] = {":m:", ":h:", ":d:"};
+    static const size_t klen[3] = {10, 8, 6}; /* bucket key: YYYYMMDD[HH] */
     int recent = sec >= now_s - tn->retention_s;
     const char *t = en->t;
     char key[512], fld[64];
-    size_t idlen = strlen(en->id);
-    int fresh, n;
+    size_t idlen = strlen(en->id), plen = strlen(tn->prefix);
+    size_t lflen = strlen(lf), lablen = strlen(label), n;
+    int fresh;
     long k;
 
     rp->first = a->nrslots;
     rp->ncount = rp->ncs = 0;
     rp->dup = 0;
-    n = snprintf(key, sizeof(key), "%sc:%s", tn->prefix, en->id);
-    es_wplan_key(pl, 'x', key, (size_t)n, 0, &fresh);
+    n = 0;
+    cat(key, &n, tn->prefix, plen);
+    cat(key, &n, "c:", 2);
+    cat(key, &n, en->id, idlen);
+    es_wplan_key(pl, 'x', key, n, 0, &fresh);
     if (!fresh) {
         rp->dup = 1; /* its SET NX fails in the call: nothing to add */
         return;
@@ -158,41 +173,59 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = s; i < e; i++) {
             const char *tid = ts->topics[pairs[i].topic].id;
+            size_t tlen = strlen(tid), base;
+
+            n = 0;
+            cat(key, &n, tn->prefix, plen);
+            cat(key, &n, "ts:", 3);
+            cat(key, &n, tid, tlen);
+            base = n;
             for (int r = 0; r < 3; r++) {
                 const char *mm = t + klen[r];
                 if (exps[r] <= now_s) {
                     continue;
                 }
-                n = snprintf(key, sizeof(key), "%sts:%s:%c:%.*s", tn->prefix,
-                             tid, res[r], klen[r], t);
-                k = es_wplan_key(pl, 'h', key, (size_t)n, exps[r], &fresh);
+                n = base;
+                cat(key, &n, res[r], 3);
+                cat(key, &n, t, klen[r]);
+                k = es_wplan_key(pl, 'h', key, n, exps[r], &fresh);
                 if (k < 0) {
                     return;
                 }
+                fld[0] = mm[0];
+                fld[1] = mm[1];
+                fld[2] = ':';
                 if (pass == 1) {
-                    n = snprintf(fld, sizeof(fld), "%.2s:cs", mm);
-                    note(a, es_wplan_add(pl, k, fld, (size_t)n, cs));
+                    memcpy(fld + 3, "cs", 2);
+                    note(a, es_wplan_add(pl, k, fld, 5, cs));
                     continue;
                 }
-                n = snprintf(fld, sizeof(fld), "%.2s:n", mm);
-                note(a, es_wplan_add(pl, k, fld, (size_t)n, 1));
-                n = snprintf(fld, sizeof(fld), "%.2s:%s", mm, lf);
-                note(a, es_wplan_add(pl, k, fld, (size_t)n, 1));
+                fld[3] = 'n';
+                note(a, es_wplan_add(pl, k, fld, 4, 1));
+                memcpy(fld + 3, lf, lflen);
+                note(a, es_wplan_add(pl, k, fld, 3 + lflen, 1));
             }
             if (pass == 1) {
                 continue;
             }
             if (sexp > now_s) {
-                n = snprintf(key, sizeof(key), "%ssov:%.8s", tn->prefix, t);
-                k = es_wplan_key(pl, 'h', key, (size_t)n, sexp, &fresh);
+                n = 0;
+                cat(key, &n, tn->prefix, plen);
+                cat(key, &n, "sov:", 4);
+                cat(key, &n, t, 8);
+                k = es_wplan_key(pl, 'h', key, n, sexp, &fresh);
                 if (k >= 0) {
-                    note(a, es_wplan_add(pl, k, tid, strlen(tid), 1));
+                    note(a, es_wplan_add(pl, k, tid, tlen, 1));
                 }
             }
             if (exps[0] > now_s && tm->n > 0) {
-                n = snprintf(key, sizeof(key), "%sterms:%s:%.10s", tn->prefix,
-                             tid, t);
-                k = es_wplan_key(pl, 'z', key, (size_t)n, exps[0], &fresh);
+                n = 0;
+                cat(key, &n, tn->prefix, plen);
+                cat(key, &n, "terms:", 6);
+                cat(key, &n, tid, tlen);
+                cat(key, &n, ":", 1);
+                cat(key, &n, t, 10);
+                k = es_wplan_key(pl, 'z', key, n, exps[0], &fresh);
                 for (size_t w = 0; k >= 0 && w < tm->n; w++) {
                     note(a, es_wplan_add(pl, k, tm->term[w], tm->len[w], 1));
                 }
@@ -200,14 +233,17 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
             if (!recent) {
                 continue;
             }
-            n = snprintf(key, sizeof(key), "%srecent:%s", tn->prefix, tid);
-            k = es_wplan_key(pl, 'r', key, (size_t)n, 0, &fresh);
+            n = 0;
+            cat(key, &n, tn->prefix, plen);
+            cat(key, &n, "recent:", 7);
+            cat(key, &n, tid, tlen);
+            k = es_wplan_key(pl, 'r', key, n, 0, &fresh);
             if (k >= 0) {
                 note(a, es_wplan_add(pl, k, en->id, idlen, en->created_ms));
             }
-            n = snprintf(key, sizeof(key), "%srecent:%s:%s", tn->prefix, tid,
-                         label);
-            k = es_wplan_key(pl, 'r', key, (size_t)n, 0, &fresh);
+            cat(key, &n, ":", 1);
+            cat(key, &n, label, lablen);
+            k = es_wplan_key(pl, 'r', key, n, 0, &fresh);
             if (k >= 0) {
                 note(a, es_wplan_add(pl, k, en->id, idlen, en->created_ms));
             }
@@ -219,26 +255,34 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
     rp->ncs = a->nrslots - rp->first - rp->ncount;
 }
 
-/* Appends "p p p|p p" (slot positions: counts|compound sums) as one arg. */
-static void slot_list(es_argbuf *b, es_jsonw *w, const es_aggregate *a,
-                      const rec_plan *rp)
+/*
+ * Appends the record's meta "cs|p p p|p p" (compound in 1e-4 units, then
+ * the slot positions it added 1 to, then those it added cs to; "cs||" for
+ * a repeated id) as one argument.
+ */
+static void record_meta(es_argbuf *b, es_jsonw *w, const es_aggregate *a,
+                        const rec_plan *rp, long long cs)
 {
-    char num[16];
+    char num[ES_FMT_LL_MAX + 2];
+    size_t n = es_fmt_ll(num, cs), total = rp->dup ? 0 : rp->ncount + rp->ncs;
 
+    num[n++] = '|';
     w->len = 0;
     w->oom = 0;
-    for (size_t i = 0; i < rp->ncount + rp->ncs; i++) {
+    es_jsonw_raw(w, num, n);
+    for (size_t i = 0; i < total; i++) {
         uint32_t pos = a->plan.slots[a->rslots[rp->first + i]].pos;
-        int n;
+
+        n = 0;
         if (i == rp->ncount) {
-            es_jsonw_raw(w, "|", 1);
+            num[n++] = '|';
         } else if (i > 0) {
-            es_jsonw_raw(w, " ", 1);
+            num[n++] = ' ';
         }
-        n = snprintf(num, sizeof(num), "%u", (unsigned)pos);
-        es_jsonw_raw(w, num, (size_t)n);
+        n += es_fmt_ll(num + n, (long long)pos);
+        es_jsonw_raw(w, num, n);
     }
-    if (rp->ncs == 0) {
+    if (rp->dup || rp->ncs == 0) {
         es_jsonw_raw(w, "|", 1);
     }
     if (w->oom) {
@@ -248,7 +292,7 @@ static void slot_list(es_argbuf *b, es_jsonw *w, const es_aggregate *a,
     es_argbuf_copy(b, w->buf, w->len);
 }
 
-/* "c", record key, record JSON, compound (1e-4 units), slot list. */
+/* Record key, record JSON, meta (see record_meta). */
 static void add_create(es_aggregate *a, const es_topic_set *ts,
                        const es_enrich_tenant *tn, const es_enrich_entry *en,
                        const es_entry_score *sco, const es_terms *tm,
@@ -263,7 +307,6 @@ static void add_create(es_aggregate *a, const es_topic_set *ts,
     char key[160];
 
     snprintf(key, sizeof(key), "%sc:%s", tn->prefix, en->id);
-    es_argbuf_ref(b, "c", 1);
     es_argbuf_str(b, key);
     es_record_json(w, ts, en, st, engine, cs, tm, pairs, s, e);
     if (w->oom) {
@@ -271,12 +314,7 @@ static void add_create(es_aggregate *a, const es_topic_set *ts,
         return;
     }
     es_argbuf_copy(b, w->buf, w->len);
-    es_argbuf_int(b, cs);
-    if (rp->dup) {
-        es_argbuf_ref(b, "|", 1);
-        return;
-    }
-    slot_list(b, w, a, rp);
+    record_meta(b, w, a, rp, cs);
 }
 
 /* The plan's keys: kind, key, expiry, slot count, then the slots. */
@@ -331,7 +369,7 @@ static int build_tenant(es_aggregate *a, const es_topic_set *ts,
     es_argbuf *b = a->cur;
     const es_enrich_tenant *tn = &ts->tenants[pairs[s].tenant];
     size_t nr = 0, rec0;
-    char meta[128];
+    char meta[128], live[128];
 
     es_wplan_reset(&a->plan);
     a->nrslots = 0;
@@ -356,10 +394,12 @@ static int build_tenant(es_aggregate *a, const es_topic_set *ts,
     c->end = e;
     c->arg0 = es_argbuf_count(b);
     snprintf(meta, sizeof(meta), "%smeta", tn->prefix);
+    snprintf(live, sizeof(live), "%s" ES_KEY_TENANT_LIVE, tn->prefix);
     es_argbuf_ref(b, "FCALL", 5);
     es_argbuf_ref(b, "es_enrich_write", 15);
-    es_argbuf_ref(b, "1", 1);
+    es_argbuf_ref(b, "2", 1);
     es_argbuf_str(b, meta);
+    es_argbuf_str(b, live);
     es_argbuf_ref(b, tn->prefix, strlen(tn->prefix));
     es_argbuf_int(b, now_s);
     es_argbuf_int(b, tn->retention_s);
@@ -369,7 +409,8 @@ static int build_tenant(es_aggregate *a, const es_topic_set *ts,
     rec0 = es_argbuf_count(b);
     es_argbuf_int(b, 0); /* ARGV index of the first record, set below */
     add_ops(a);
-    es_argbuf_set_int(b, rec0, (long long)(es_argbuf_count(b) - c->arg0 - 3));
+    /* ARGV[1] is argument 5 of the call (FCALL, name, 2, two keys) */
+    es_argbuf_set_int(b, rec0, (long long)(es_argbuf_count(b) - c->arg0 - 4));
     nr = 0;
     for (size_t i = s; i < e;) {
         size_t j = i;

@@ -5,7 +5,8 @@
  * A library of its own (not "echostream"), because ingest loads its library
  * with FUNCTION LOAD REPLACE and would otherwise drop these functions.
  *
- * es_enrich_write(KEYS[1] = any key of the tenant, e.g. es:{t:<T>}:meta;
+ * es_enrich_write(KEYS[1] = any key of the tenant, e.g. es:{t:<T>}:meta,
+ *                 KEYS[2] = the tenant's live stream es:{t:<T>}:live;
  *                 ARGV = prefix "es:{t:<T>}:", now (s), retention (s),
  *                 usage month YYYYMM, Comprehend units, USD in micro-dollars,
  *                 index of the first record argument, then the summed
@@ -15,15 +16,17 @@
  *   "z" ZINCRBY members, "r" ZADD recent members), the key, its EXPIREAT
  *   time, a count n and n pairs (field, increment) or, for "r", (score,
  *   member). Slots (pairs) are numbered from 1 in this order.
- *   A record is either
- *     "c", record key, the record's JSON, compound in 1e-4 units,
- *     slot list "p p …|p p …" (the slots the comment added 1 to, then
- *     those it added its compound to; "|" alone for a repeated id)
- *   or
+ *   A record is either a comment's three arguments
+ *     record key, the record's JSON, meta "cs|p p …|p p …" (its compound
+ *     in 1e-4 units, the slots the comment added 1 to, then those it
+ *     added its compound to; "cs||" for a repeated id)
+ *   or a deletion's two
  *     "d", id
+ *   (a key never is "d"; two arguments fewer per comment than with a
+ *   marker and the compound apart: each argument costs Redis a string)
  *   The per-comment record es:{t:<T>}:c:<id> (a JSON string built by the
  *   worker, see docs/redis-keys.md) is the idempotence test: SET NX decides
- *   in one command whether a "c" record is new. For every record that is
+ *   in one command whether a comment's record is new. For every record that is
  *   not (a replay, a tombstone, an id seen earlier in the batch), its share
  *   is subtracted from its slots before any increment is issued, and its
  *   recent members are left out; so the call adds exactly what the new
@@ -37,8 +40,17 @@
  *   a function cost a few microseconds each, and building strings and
  *   tables in Lua about as much again, so the common path does nothing
  *   per comment but the SET and nothing per increment but its command.
- *   Every key carries the prefix, so all share the tenant's hash tag and
- *   the call stays in KEYS[1]'s cluster slot. Bucket keys expire at a time
+ *   A trending term is a sorted-set member per topic and hour, one
+ *   ZINCRBY per member and call (the increments already summed over the
+ *   batch; a ZMSCORE + ZADD per key measured no cheaper). When the call
+ *   created or deleted anything, the tenant's data version
+ *   es:{t:<T>}:dv is incremented, so the API can tell a cached answer is
+ *   still current with one GET. When the call created
+ *   records, one entry with their ids (comma-separated, in order) goes to
+ *   the live stream (capped near ES_LIVE_MAXLEN entries) for the API's
+ *   /api/v1/stream; a replay creates nothing and adds no entry. Every key
+ *   carries the prefix, so all share the tenant's hash tag and the call
+ *   stays in KEYS[1]'s cluster slot. Bucket keys expire at a time
  *   fixed by their bucket (EXPIREAT), so a bucket already past its lifetime
  *   is neither written nor decremented. Usage (comments, Comprehend units
  *   and dollars of the month) is added for new comments and for what
@@ -53,6 +65,11 @@
  *   Returns 1 when moved, 0 when it was no longer pending.
  */
 #include "aggregate_lua.h"
+#include "es_keys.h"
+
+#define STR_(x)     #x
+#define STR(x)      STR_(x)
+#define LIVE_MAXLEN STR(ES_LIVE_MAXLEN)
 
 const char es_enrich_lua[] =
     "#!lua name=echostream_enrich\n"
@@ -60,6 +77,7 @@ const char es_enrich_lua[] =
     "local H, D = 3600, 86400\n"
     "local TTL_M, TTL_H, TTL_D = 2 * D, 90 * D, 730 * D\n"
     "local USAGE_TTL = 400 * D\n"
+    "local LIVE_MAXLEN = '" LIVE_MAXLEN "'\n"
     "local LF = {positive = 'pos', negative = 'neg', neutral = 'neu',\n"
     "            mixed = 'mix'}\n"
     "\n"
@@ -188,14 +206,16 @@ const char es_enrich_lua[] =
     "\n"
     "local TOMBSTONE = '{\"deleted\":true}'\n"
     "\n"
-    "-- subtracts a replayed comment's slots (\"p p|p p\": counts|compound "
-    "sums)\n"
-    "local function correct(adj, list, cs)\n"
-    "  local bar = string.find(list, '|', 1, true)\n"
-    "  for i in string.gmatch(string.sub(list, 1, bar - 1), '%d+') do\n"
+    "-- subtracts a replayed comment's share: meta is \"cs|p p|p p\" (its\n"
+    "-- compound, then the slots it added 1 to, then those it added cs to)\n"
+    "local function correct(adj, meta)\n"
+    "  local b1 = string.find(meta, '|', 1, true)\n"
+    "  local b2 = string.find(meta, '|', b1 + 1, true)\n"
+    "  local cs = tonumber(string.sub(meta, 1, b1 - 1))\n"
+    "  for i in string.gmatch(string.sub(meta, b1 + 1, b2 - 1), '%d+') do\n"
     "    i = tonumber(i); adj[i] = (adj[i] or 0) + 1\n"
     "  end\n"
-    "  for i in string.gmatch(string.sub(list, bar + 1), '%d+') do\n"
+    "  for i in string.gmatch(string.sub(meta, b2 + 1), '%d+') do\n"
     "    i = tonumber(i); adj[i] = (adj[i] or 0) + cs\n"
     "  end\n"
     "end\n"
@@ -270,21 +290,27 @@ const char es_enrich_lua[] =
     "  local p = new_plan()\n"
     "  local adj = nil\n"
     "  local created, replayed, deleted = 0, 0, 0\n"
+    "  local live, idat = {}, #pre + 3\n"
     "  local a = rec0\n"
     "  local nargs = #args\n"
     "  while a <= nargs do\n"
     "    local op = args[a]\n"
-    "    if op == 'c' then\n"
-    "      if redis.call('SET', args[a + 1], args[a + 2], 'NX', 'EX', args[3]) "
-    "then\n"
+    "    if op ~= 'd' then\n"
+    "      -- a comment: record key, record JSON, meta (see correct)\n"
+    "      if a + 2 > nargs then\n"
+    "        return redis.error_reply('ERR truncated record at argument ' .. "
+    "a)\n"
+    "      end\n"
+    "      if redis.call('SET', op, args[a + 1], 'NX', 'EX', args[3]) then\n"
     "        created = created + 1\n"
+    "        live[created] = string.sub(op, idat)\n"
     "      else\n"
     "        replayed = replayed + 1\n"
     "        if adj == nil then adj = {} end\n"
-    "        correct(adj, args[a + 4], tonumber(args[a + 3]))\n"
+    "        correct(adj, args[a + 2])\n"
     "      end\n"
-    "      a = a + 5\n"
-    "    elseif op == 'd' then\n"
+    "      a = a + 3\n"
+    "    else\n"
     "      local id = args[a + 1]\n"
     "      local rec = pre .. 'c:' .. id\n"
     "      local v = redis.call('GET', rec)\n"
@@ -301,8 +327,6 @@ const char es_enrich_lua[] =
     "        redis.call('SET', rec, TOMBSTONE, 'EX', ret)\n"
     "      end\n"
     "      a = a + 2\n"
-    "    else\n"
-    "      return redis.error_reply('ERR bad record kind at argument ' .. a)\n"
     "    end\n"
     "  end\n"
     "  apply_ops(args, 8, rec0 - 1, adj, now, ret)\n"
@@ -318,6 +342,13 @@ const char es_enrich_lua[] =
     "      redis.call('HINCRBY', uk, 'comprehend_usd_micros', usd)\n"
     "    end\n"
     "    redis.call('EXPIRE', uk, USAGE_TTL)\n"
+    "  end\n"
+    "  if created > 0 and keys[2] ~= nil then\n"
+    "    redis.call('XADD', keys[2], 'MAXLEN', '~', LIVE_MAXLEN, '*', 'ids',\n"
+    "               table.concat(live, ','))\n"
+    "  end\n"
+    "  if created > 0 or deleted > 0 then\n"
+    "    redis.call('INCR', pre .. 'dv')\n"
     "  end\n"
     "  return {created, replayed, deleted}\n"
     "end\n"

@@ -23,6 +23,9 @@
 int es_archive_init(es_archive *a, const char *dir, es_s3 *s3)
 {
     memset(a, 0, sizeof(*a));
+    if (pthread_mutex_init(&a->lock, NULL) != 0) {
+        return -1;
+    }
     a->dir = strdup(dir);
     a->s3 = s3;
     a->retry_ms = 30000;
@@ -33,6 +36,7 @@ void es_archive_cleanup(es_archive *a)
 {
     free(a->dir);
     a->dir = NULL;
+    pthread_mutex_destroy(&a->lock);
 }
 
 int es_archive_line(const es_enrich_entry *e, es_jsonw *w)
@@ -208,6 +212,7 @@ int es_archive_write(es_archive *a, const es_enrich_entry *entries, size_t n,
     if (done == NULL) {
         return -1;
     }
+    pthread_mutex_lock(&a->lock);
     snprintf(name, sizeof(name), "%s_%s.jsonl.zst", first_id, last_id);
     /* one pass per distinct hour; a batch rarely spans more than two */
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -232,6 +237,7 @@ int es_archive_write(es_archive *a, const es_enrich_entry *entries, size_t n,
                             w.len);
         }
     }
+    pthread_mutex_unlock(&a->lock);
     es_jsonw_free(&w);
     free(done);
     return rc;
@@ -248,10 +254,16 @@ long long es_archive_upload(es_archive *a, int force)
     if (a->s3 == NULL || (!force && es_mono_ms() < a->next_upload_ms)) {
         return a->pending;
     }
+    if (force) {
+        pthread_mutex_lock(&a->lock);
+    } else if (pthread_mutex_trylock(&a->lock) != 0) {
+        return a->pending; /* a batch is being written: next time */
+    }
     snprintf(dir, sizeof(dir), "%s/%s", a->dir, PENDING_DIR);
     d = opendir(dir);
     if (d == NULL) {
         a->pending = 0;
+        pthread_mutex_unlock(&a->lock);
         return 0;
     }
     while ((de = readdir(d)) != NULL) {
@@ -296,5 +308,6 @@ long long es_archive_upload(es_archive *a, int force)
         a->next_upload_ms = es_mono_ms() + a->retry_ms;
     }
     a->pending = left;
+    pthread_mutex_unlock(&a->lock);
     return left;
 }

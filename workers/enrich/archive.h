@@ -25,22 +25,31 @@
 #ifndef ES_ENRICH_ARCHIVE_H
 #define ES_ENRICH_ARCHIVE_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "entry.h"
 #include "es_s3.h"
 #include "jsonw.h"
 
+/*
+ * Batches are archived on a thread of their own (batch.c), one at a time,
+ * while the main thread may sweep the uploads and read the counters for the
+ * heartbeat: a mutex keeps a sweep from running during a write (it would
+ * take a marker whose file is not renamed yet for a crash's leftover), and
+ * the counters are atomic.
+ */
 typedef struct {
     char *dir;                /* owned */
     es_s3 *s3;                /* borrowed; NULL: no upload */
     long long retry_ms;       /* wait after a failed upload */
     long long next_upload_ms; /* monotonic */
-    long long files;          /* files written */
-    long long lines;
-    long long uploaded;
-    long long upload_failures;
-    long long pending; /* markers left after the last sweep */
+    _Atomic long long files;  /* files written */
+    _Atomic long long lines;
+    _Atomic long long uploaded;
+    _Atomic long long upload_failures;
+    _Atomic long long pending; /* markers left after the last sweep */
+    pthread_mutex_t lock;      /* held by a write and by a sweep */
 } es_archive;
 
 /* 0, or -1 when out of memory. s3 may be NULL. */
@@ -57,8 +66,9 @@ int es_archive_write(es_archive *a, const es_enrich_entry *entries, size_t n,
 
 /*
  * Uploads files whose marker is pending, if S3 is configured and no recent
- * failure asks to wait (force: ignore the wait). Returns the number of
- * files still pending.
+ * failure asks to wait (force: ignore the wait); skipped while a batch is
+ * being written (force: wait for it). Returns the number of files still
+ * pending.
  */
 long long es_archive_upload(es_archive *a, int force);
 

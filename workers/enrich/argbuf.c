@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "argbuf.h"
+#include "fmt.h"
 
 #define BORROWED ((size_t)-1)
 #define INT_SLOT 24 /* bytes reserved for an integer, so it can be reset */
@@ -122,7 +123,7 @@ void es_argbuf_int(es_argbuf *b, long long v)
     char *d = reserve(b, INT_SLOT, 0);
 
     if (d != NULL) {
-        b->lens[b->n - 1] = (size_t)snprintf(d, INT_SLOT, "%lld", v);
+        b->lens[b->n - 1] = es_fmt_ll(d, v);
     }
 }
 
@@ -134,8 +135,7 @@ size_t es_argbuf_count(const es_argbuf *b)
 void es_argbuf_set_int(es_argbuf *b, size_t i, long long v)
 {
     if (i < b->n && b->off[i] != BORROWED) {
-        b->lens[i] =
-            (size_t)snprintf(b->arena + b->off[i], INT_SLOT, "%lld", v);
+        b->lens[i] = es_fmt_ll(b->arena + b->off[i], v);
     }
 }
 

@@ -258,24 +258,16 @@ static void check_deliveries(es_enrich *x, size_t n)
     }
 }
 
-/* Archives the valid entries; retries until durable or stopping. */
-static int archive(es_enrich *x, size_t n, const char *first, const char *last)
+/* The archive thread: a batch's files, retried until durable or stopping. */
+static void *archive_main(void *arg)
 {
-    es_enrich_entry *v = calloc(n + 1, sizeof(*v));
-    size_t k = 0;
-    int rc = -1;
+    es_batch *b = arg;
 
-    if (v == NULL) {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (x->b->state[i] == ST_OK) {
-            v[k++] = x->b->entries[i];
-        }
-    }
-    while (k > 0) {
-        if (es_archive_write(&x->lake, v, k, first, last) == 0) {
-            rc = 0;
+    b->arch_rc = b->arch_k == 0 ? 0 : -1;
+    while (b->arch_k > 0) {
+        if (es_archive_write(b->lake, b->arch_v, b->arch_k, b->arch_first,
+                             b->arch_last) == 0) {
+            b->arch_rc = 0;
             break;
         }
         if (es_stopping()) {
@@ -283,11 +275,62 @@ static int archive(es_enrich *x, size_t n, const char *first, const char *last)
         }
         es_sleep_ms(1000);
     }
-    if (k == 0) {
-        rc = 0;
+    return NULL;
+}
+
+/*
+ * Waits for batch b's archive; 0 when its files are durable (or it had
+ * nothing to archive). Its entries must stay valid until this returned.
+ */
+static int archive_join(es_batch *b)
+{
+    if (b->arch_running) {
+        pthread_join(b->arch_thread, NULL);
+        b->arch_running = 0;
     }
-    free(v);
-    return rc;
+    return b->arch_rc;
+}
+
+/*
+ * Starts archiving the valid entries of x->b on a thread (inline when none
+ * can be started). The fsyncs of a batch take as long as all the rest of
+ * its preparation on a busy disk; on their own thread they overlap it, the
+ * writes and the next batch, and only the acknowledgement waits for them.
+ * 0, or -1 out of memory.
+ */
+static int archive_start(es_enrich *x, size_t n, const char *first,
+                         const char *last)
+{
+    es_batch *b = x->b;
+    size_t k = 0;
+
+    if (n > b->arch_cap) {
+        es_enrich_entry *v = realloc(b->arch_v, n * sizeof(*v));
+        if (v == NULL) {
+            return -1;
+        }
+        b->arch_v = v;
+        b->arch_cap = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (b->state[i] == ST_OK) {
+            b->arch_v[k++] = b->entries[i];
+        }
+    }
+    b->lake = &x->lake;
+    b->arch_k = k;
+    b->arch_first = first;
+    b->arch_last = last;
+    if (k == 0) {
+        b->arch_rc = 0;
+        return 0;
+    }
+    b->arch_running =
+        pthread_create(&b->arch_thread, NULL, archive_main, b) == 0;
+    if (!b->arch_running) {
+        archive_main(b);
+    }
+    return 0;
 }
 
 /* One batch; -1 when it could not be finished (left pending). */
@@ -298,6 +341,8 @@ static int process(es_enrich *x, const redisReply *list, int redelivered)
     long long np, now_s = es_now_ms() / 1000;
 
     x->b->n = 0;
+    x->b->arch_running = 0;
+    x->b->arch_rc = x->lake_enabled ? -1 : 0;
     if (reserve_entries(x, n) != 0) {
         es_log(ES_ERROR, "out of memory for a batch", ES_END);
         return -1;
@@ -326,10 +371,14 @@ static int process(es_enrich *x, const redisReply *list, int redelivered)
     if (redelivered) {
         check_deliveries(x, n);
     }
-    if (x->lake_enabled && archive(x, n, x->b->entries[0].stream_id,
-                                   x->b->entries[n - 1].stream_id) != 0) {
-        es_log(ES_ERROR, "batch not archived; left pending", ES_END);
-        return -1;
+    if (x->lake_enabled) {
+        /* the previous batch's archive may still be running: the archive's
+           lock makes this one wait for it on its own thread */
+        if (archive_start(x, n, x->b->entries[0].stream_id,
+                          x->b->entries[n - 1].stream_id) != 0) {
+            es_log(ES_ERROR, "out of memory archiving a batch", ES_END);
+            return -1;
+        }
     }
     ts = x->topics.cur;
     if (ts != NULL && reserve_tenants(x, ts->ntenants + 1) != 0) {
@@ -456,6 +505,10 @@ static int settle_fly(es_enrich *x)
     }
     x->fly = NULL;
     rc = es_aggregate_finish(&x->agg, &f->job);
+    if (archive_join(f) != 0) {
+        es_log(ES_ERROR, "batch not archived; left pending", ES_END);
+        rc = -1;
+    }
     if (rc == 0) {
         rc = settle(x, f, f->n);
     }
@@ -487,6 +540,10 @@ int es_enrich_process(es_enrich *x, redisReply *rep, const redisReply *list,
     frc = settle_fly(x);
     if (rc != 0 || b->job.n == 0) {
         /* nothing to write (or the batch failed): settle it now */
+        if (archive_join(b) != 0 && rc == 0) {
+            es_log(ES_ERROR, "batch not archived; left pending", ES_END);
+            rc = -1;
+        }
         if (rc == 0) {
             rc = es_aggregate_finish(&x->agg, &b->job);
         }
@@ -529,6 +586,8 @@ void es_enrich_batch_free(es_enrich *x)
         free(b->terms);
         free(b->scores);
         free(b->pairs);
+        archive_join(b);
+        free(b->arch_v);
         if (b->reply != NULL) {
             freeReplyObject(b->reply);
         }

@@ -47,6 +47,16 @@ typedef struct {
     size_t n;          /* entries */
     redisReply *reply; /* the read the entries point into (owned) */
     es_aggregate_job job;
+    /* the raw archive of the batch, written on a thread of its own while
+       the batch is matched, scored and written (joined before its
+       acknowledgement, which must follow it) */
+    es_archive *lake;
+    es_enrich_entry *arch_v; /* the valid entries */
+    size_t arch_k, arch_cap;
+    const char *arch_first, *arch_last;
+    pthread_t arch_thread;
+    int arch_running; /* the thread runs (join before reading arch_rc) */
+    int arch_rc;      /* 0: durable (or nothing to archive) */
 } es_batch;
 
 typedef struct {
@@ -109,14 +119,14 @@ void es_enrich_batch_init(es_enrich *x);
  * list: its [id, fields] entries; redelivered: they came from a pending
  * list). First the previous batch's writes, built and waiting, go to the
  * writer thread, while the reader thread reads the next batch
- * (es_enrich_read returns it); this batch is parsed, archived, matched and
- * scored while Redis works on them; then they are waited for and their
- * batch settled,
- * and this batch's writes are built and left waiting for the next read
- * (or es_enrich_flush). Writes thus reach Redis in batch order, each batch
- * after the previous one was settled. Returns 0, or -1 when this batch or
- * the previous one could not be finished: nothing of that one was
- * acknowledged, so it is retried after enrich.claim_idle_ms.
+ * (es_enrich_read returns it); this batch is parsed, matched and scored
+ * (its archive written on a thread of its own) while Redis works on them; then
+ * they are waited for and their batch settled, and this batch's writes are
+ * built and left waiting for the next read (or es_enrich_flush). Writes thus
+ * reach Redis in batch order, each batch after the previous one was settled.
+ * Returns 0, or -1 when this batch or the previous one could not be finished:
+ * nothing of that one was acknowledged, so it is retried after
+ * enrich.claim_idle_ms.
  */
 int es_enrich_process(es_enrich *x, redisReply *rep, const redisReply *list,
                       int redelivered);

@@ -7,14 +7,17 @@
  * batch through these steps (batch.c):
  *
  *   1. parse and validate the entries (entry.h);
- *   2. write them to the raw archive and make it durable (archive.h);
+ *   2. write them to the raw archive and make it durable (archive.h), on
+ *      a thread of its own while steps 3-5 go on;
  *   3. match every comment against all topics of all tenants at once
  *      (topics.h: one es_matcher, rebuilt when es:{topics}:version moves);
  *   4. score each matched comment once per engine (score.h);
  *   5. one es_enrich_write function call per tenant, its increments summed
  *      over the batch here, all calls in one pipeline (aggregate.h):
- *      idempotent, so a replay changes nothing;
- *   6. acknowledge what was written; an entry that failed stays pending and
+ *      idempotent, so a replay changes nothing; the new comments' ids go
+ *      to the tenant's live feed;
+ *   6. once the archive is durable, acknowledge what was written; an
+ *      entry that failed stays pending and
  *      is retried through the claim sweep, until after
  *      enrich.max_deliveries deliveries it moves to es:{ingest}:dlq.
  *
@@ -112,11 +115,11 @@ static int run(es_enrich *x)
         redisReply *rep;
 
         beat(x, 0);
-        if (es_mono_ms() >= x->topics.next_check_ms) {
+        if (es_topics_stale(&x->topics)) {
             /* a reload frees the topic set the writes in flight use */
             es_enrich_flush(x);
+            es_topics_refresh(&x->topics, 1);
         }
-        es_topics_refresh(&x->topics, 0);
         rep = es_enrich_read(x, &list, &redelivered);
         if (rep != NULL) {
             es_enrich_process(x, rep, list, redelivered);

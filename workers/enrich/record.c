@@ -4,22 +4,37 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "record.h"
 
 static void num4(es_jsonw *w, const char *key, double v)
 {
-    char buf[48];
+    char buf[64 + ES_FMT_FIXED4_MAX];
+    size_t n = strlen(key);
 
-    snprintf(buf, sizeof(buf), ",\"%s\":%.4f", key, v);
-    es_jsonw_raw(w, buf, strlen(buf));
+    buf[0] = ',';
+    buf[1] = '"';
+    memcpy(buf + 2, key, n);
+    buf[n + 2] = '"';
+    buf[n + 3] = ':';
+    n += 4;
+    n += es_fmt_fixed4(buf + n, v);
+    es_jsonw_raw(w, buf, n);
 }
 
 static void num(es_jsonw *w, const char *key, long long v)
 {
-    char buf[64];
+    char buf[96];
+    size_t n = strlen(key);
 
-    snprintf(buf, sizeof(buf), ",\"%s\":%lld", key, v);
-    es_jsonw_raw(w, buf, strlen(buf));
+    buf[0] = ',';
+    buf[1] = '"';
+    memcpy(buf + 2, key, n);
+    buf[n + 2] = '"';
+    buf[n + 3] = ':';
+    n += 4;
+    n += es_fmt_ll(buf + n, v);
+    es_jsonw_raw(w, buf, n);
 }
 
 static void field(es_jsonw *w, const char *key, const char *s, size_t n)

@@ -377,6 +377,30 @@ int es_topics_refresh(es_topics *t, int force)
     return 1;
 }
 
+int es_topics_stale(es_topics *t)
+{
+    long long now = es_mono_ms();
+    redisReply *v;
+    char ver[sizeof(t->version)];
+
+    if (t->cur == NULL) {
+        return 1;
+    }
+    if (now < t->next_check_ms) {
+        return 0;
+    }
+    t->next_check_ms = now + t->refresh_ms;
+    v = es_redis_cmd(t->r, "GET %s", ES_KEY_TOPICS_VERSION);
+    if (v == NULL) {
+        return 0;
+    }
+    /* compared as es_topics_refresh stores it */
+    snprintf(ver, sizeof(ver), "%s",
+             v->type == REDIS_REPLY_STRING ? v->str : "0");
+    freeReplyObject(v);
+    return strcmp(ver, t->version) != 0;
+}
+
 size_t es_topic_set_tenants_for(const es_topic_set *s, const char *sub,
                                 uint32_t *out, unsigned char *mark)
 {

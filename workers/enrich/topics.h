@@ -65,6 +65,14 @@ void es_topics_cleanup(es_topics *t);
  */
 int es_topics_refresh(es_topics *t, int force);
 
+/*
+ * Whether a reload is due and es:{topics}:version moved (or no set is
+ * loaded): 1 then (es_topics_refresh(t, 1) loads it), else 0 (also when
+ * Redis could not be asked). Lets the worker keep its writes in flight
+ * across checks that find nothing new.
+ */
+int es_topics_stale(es_topics *t);
+
 /* Frees a topic set. */
 void es_topic_set_free(es_topic_set *s);
 

@@ -29,6 +29,7 @@
 #include "es_sentiment.h"
 #include "es_vader.h"
 #include "es_worker.h"
+#include "vjson.h"
 
 #define IN_BLOCK  (1 << 20)
 #define OUT_BLOCK (1 << 18)
@@ -121,18 +122,23 @@ static int flush_out(scorer_ctx *c)
     return c->failed ? -1 : 0;
 }
 
-static int emit(scorer_ctx *c, const es_sentiment *s)
+/* Appends the JSON line of s; rounded: s is es_vader_score's result. */
+static int emit(scorer_ctx *c, const es_sentiment *s, int rounded)
 {
     int n;
 
     if (OUT_BLOCK - c->nout < JSON_MAX + 2 && flush_out(c) < 0) {
         return -1;
     }
-    n = es_sentiment_json(s, c->out + c->nout, OUT_BLOCK - c->nout);
-    if (n < 0) {
-        return -1;
+    if (rounded) {
+        c->nout += es_vader_json(s, c->out + c->nout);
+    } else {
+        n = es_sentiment_json(s, c->out + c->nout, OUT_BLOCK - c->nout);
+        if (n < 0) {
+            return -1;
+        }
+        c->nout += (size_t)n;
     }
-    c->nout += (size_t)n;
     c->out[c->nout++] = '\n';
     return 0;
 }
@@ -153,7 +159,7 @@ static int flush_batch(scorer_ctx *c)
     es_scorer_score(c->scorer, ES_ENGINE_COMPREHEND, texts, c->batch_len,
                     c->nbatch, res);
     for (i = 0; i < c->nbatch; i++) {
-        if (emit(c, &res[i].s) < 0) {
+        if (emit(c, &res[i].s, 0) < 0) {
             return -1;
         }
     }
@@ -172,7 +178,7 @@ static int line(scorer_ctx *c, const char *p, size_t n)
     }
     if (c->scorer == NULL) {
         s = es_vader_score(c->v, p, n);
-        return emit(c, &s);
+        return emit(c, &s, 1);
     }
     k = c->nbatch;
     if (c->batch_cap[k] < n + 1) {
