@@ -330,9 +330,9 @@ test('the validator rejects responses that break the document', () => {
     ['share above 1', 'GET', '/api/v1/share-of-voice', json(200, {
       from: '2026-11-01', to: '2026-11-07', total: 1, topics: [
         { id: 'a', name: 'A', count: 2, share: 2 }] }), /share must be <= 1/],
-    ['webhook not https', 'GET', '/api/v1/alerts/rules/r1', json(200, {
+    ['webhook not an http(s) URL', 'GET', '/api/v1/alerts/rules/r1', json(200, {
       id: 'r1', topic: 'a1', enabled: true, min_volume: 20, sensitivity: 3,
-      cooldown_minutes: 60, email: [], webhook: 'http://x' }), /\/webhook/],
+      cooldown_minutes: 60, email: [], webhook: 'ftp://x' }), /\/webhook/],
     ['summary request not queued', 'POST', '/api/v1/summaries', json(202, {
       request: { id: 'r1', status: 'done', topic: null,
                  requested: '2026-11-01T00:00:00Z' } }), /\/request\/status/],
