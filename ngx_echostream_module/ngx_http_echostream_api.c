@@ -464,8 +464,19 @@ ngx_int_t ngx_http_echostream_api_redis(ngx_http_echostream_api_ctx_t *ctx,
 {
     ctx->next = next;
 
-    return ngx_http_echostream_redis_pipeline(
-        ctx->r, cmds, n, ngx_http_echostream_api_redis_done, ctx);
+    return ngx_http_echostream_redis_pipeline_pool(
+        ctx->r, ctx->r->pool, cmds, n, ngx_http_echostream_api_redis_done, ctx);
+}
+
+ngx_int_t ngx_http_echostream_api_redis_pool(
+    ngx_http_echostream_api_ctx_t *ctx, ngx_pool_t *pool,
+    ngx_http_echostream_redis_cmd_t *cmds, ngx_uint_t n,
+    ngx_http_echostream_api_redis_pt next)
+{
+    ctx->next = next;
+
+    return ngx_http_echostream_redis_pipeline_pool(
+        ctx->r, pool, cmds, n, ngx_http_echostream_api_redis_done, ctx);
 }
 
 static void

@@ -8,13 +8,17 @@
  * from ctx->tenant (validated) and validated path ids. Its contract:
  *
  *   - It ends the request exactly once, with ngx_http_echostream_api_json()
- *     / _error() / _no_content() (or its own streaming end, see
- *     ngx_http_echostream_api_finalize()), either before it returns or
- *     from a continuation.
- *   - It reaches Redis only through ngx_http_echostream_api_redis(), whose
- *     continuation gets the replies; "Redis down" arrives there as
- *     res->replies == NULL, answered with ngx_http_echostream_api_redis_down().
- *   - Memory comes from r->pool; jansson values are freed on every path.
+ *     / _error() / _no_content(), or, when it sends its own headers and
+ *     body (a body printed straight into buffers as the series route does,
+ *     or a streamed one as the CSV export and /stream), with
+ *     ngx_http_echostream_api_finalize(); either before it returns or from
+ *     a continuation.
+ *   - It reaches Redis only through ngx_http_echostream_api_redis() (or
+ *     _redis_pool() for long-lived responses), whose continuation gets the
+ *     replies; "Redis down" arrives there as res->replies == NULL, answered
+ *     with ngx_http_echostream_api_redis_down().
+ *   - Memory comes from r->pool (or a route's own page pools); jansson
+ *     values are freed on every path.
  *
  * The framework keeps r->main->count balanced around every asynchronous
  * step, so handlers never touch it.
@@ -100,13 +104,29 @@ ngx_int_t ngx_http_echostream_api_handler(ngx_http_request_t *r);
 
 /*
  * Queues a Redis pipeline for the route; next(ctx, res) is called once,
- * later. On NGX_ERROR (no memory) nothing is queued and the caller answers
- * with ngx_http_echostream_api_error(ctx, 500, …).
+ * later, with replies owned by r->pool. On NGX_ERROR (no memory) nothing
+ * is queued and the caller answers with ngx_http_echostream_api_error(ctx,
+ * 500, …). One pipeline at a time per request (ctx->next is its
+ * continuation).
  */
 ngx_int_t ngx_http_echostream_api_redis(ngx_http_echostream_api_ctx_t *ctx,
                                         ngx_http_echostream_redis_cmd_t *cmds,
                                         ngx_uint_t n,
                                         ngx_http_echostream_api_redis_pt next);
+
+/*
+ * The same for long-lived routes (CSV export, SSE): the replies are owned
+ * by pool, a pool the route creates per page and destroys once the page
+ * has left, so memory does not grow with the response. pool must stay
+ * until next has run, or be destroyed by the request's end (a request
+ * pool cleanup of the route): the end of the request detaches a pending
+ * pipeline, whichever pool goes first. The request count is kept as by
+ * ngx_http_echostream_api_redis().
+ */
+ngx_int_t ngx_http_echostream_api_redis_pool(
+    ngx_http_echostream_api_ctx_t *ctx, ngx_pool_t *pool,
+    ngx_http_echostream_redis_cmd_t *cmds, ngx_uint_t n,
+    ngx_http_echostream_api_redis_pt next);
 
 /* Sends body (steals the reference; NULL → 500) with status and ends. */
 void ngx_http_echostream_api_json(ngx_http_echostream_api_ctx_t *ctx,
@@ -136,16 +156,19 @@ void ngx_http_echostream_api_redis_down(
     ngx_http_echostream_redis_result_t *res);
 
 /*
- * For streaming routes that send their own headers and body: records the
+ * For routes that send their own headers and body (a buffer printed by
+ * the route, as the series route's, or a streamed body): records the
  * status for metrics and ends the request with rc (as
- * ngx_http_finalize_request). Call once.
+ * ngx_http_finalize_request, e.g. the result of ngx_http_output_filter()).
+ * Call once, instead of _json() / _error() / _no_content().
  */
 void ngx_http_echostream_api_finalize(ngx_http_echostream_api_ctx_t *ctx,
                                       ngx_int_t rc);
 
 /*
  * Adds the response headers every API answer carries (Cache-Control,
- * CORS); streaming routes call it before ngx_http_send_header().
+ * CORS); routes that send their own headers call it before
+ * ngx_http_send_header().
  */
 ngx_int_t
 ngx_http_echostream_api_common_headers(ngx_http_echostream_api_ctx_t *ctx);

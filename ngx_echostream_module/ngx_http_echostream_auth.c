@@ -6,7 +6,14 @@
  * token cache (SHA-256 of the token → claims, until the token expires) and
  * the membership cache (user → tenant and role, for
  * echostream_membership_ttl, so a removed member loses access within
- * seconds without a Redis round trip on every request). A cache miss
+ * seconds without a Redis round trip on every request). The token's
+ * SHA-256 itself is remembered too, by the token's exact bytes (a small
+ * direct-mapped table, slot chosen by a fast hash of the signature's last
+ * bytes, the whole token compared in constant time): a client's repeated
+ * token then costs a memory compare instead of hashing a kilobyte per
+ * request, while the verified-token cache keeps its bounded, SHA-256
+ * keyed store. Only tokens that verified (now or before) are remembered,
+ * so forged ones cannot churn the table. A cache miss
  * verifies the token (RS256 with the JWKS key named by its kid; an unknown
  * kid waits for the rate-limited JWKS refetch without blocking anyone
  * else) and asks Redis for the membership with es_api_signin.
@@ -29,6 +36,11 @@
 #include "ngx_http_echostream_metrics.h"
 
 #define NGX_HTTP_ECHOSTREAM_MEMBERSHIP_SLOTS 4096
+/* remembered token digests, and the longest token remembered */
+#define NGX_HTTP_ECHOSTREAM_DIGEST_SLOTS     1024
+#define NGX_HTTP_ECHOSTREAM_DIGEST_TOKEN_MAX 4096
+/* the token's last bytes (its signature's) that choose the slot */
+#define NGX_HTTP_ECHOSTREAM_DIGEST_TAIL 32
 
 typedef struct {
     char sub[ES_JWT_SUB_MAX + 1];
@@ -38,7 +50,15 @@ typedef struct {
     ngx_msec_t expires;
 } ngx_http_echostream_membership_t;
 
+/* a token's bytes (heap copy) and their SHA-256, the token cache's key */
+typedef struct {
+    u_char *token; /* NULL: empty */
+    size_t len;
+    u_char key[SHA256_DIGEST_LENGTH];
+} ngx_http_echostream_digest_t;
+
 static es_tcache *ngx_http_echostream_tokens;
+static ngx_http_echostream_digest_t *ngx_http_echostream_digests;
 static ngx_http_echostream_membership_t *ngx_http_echostream_members;
 static ngx_msec_t ngx_http_echostream_membership_ttl;
 
@@ -55,6 +75,14 @@ static void ngx_http_echostream_auth_refuse(ngx_http_echostream_api_ctx_t *ctx,
 static ngx_http_echostream_membership_t *
 ngx_http_echostream_auth_slot(const char *sub);
 static ngx_uint_t ngx_http_echostream_auth_sub_valid(const char *sub);
+static ngx_http_echostream_digest_t *
+ngx_http_echostream_auth_digest_slot(const u_char *token, size_t len);
+static ngx_uint_t ngx_http_echostream_auth_digest_get(const ngx_str_t *token,
+                                                      u_char *key);
+static void ngx_http_echostream_auth_digest_put(const ngx_str_t *token,
+                                                const u_char *key);
+static ngx_uint_t ngx_http_echostream_auth_same(const u_char *a,
+                                                const u_char *b, size_t len);
 
 ngx_int_t
 ngx_http_echostream_auth_cache_init(ngx_cycle_t *cycle,
@@ -71,9 +99,12 @@ ngx_http_echostream_auth_cache_init(ngx_cycle_t *cycle,
         ngx_calloc(NGX_HTTP_ECHOSTREAM_MEMBERSHIP_SLOTS *
                        sizeof(ngx_http_echostream_membership_t),
                    cycle->log);
-    if (ngx_http_echostream_members == NULL) {
-        es_tcache_free(ngx_http_echostream_tokens);
-        ngx_http_echostream_tokens = NULL;
+    ngx_http_echostream_digests = ngx_calloc(
+        NGX_HTTP_ECHOSTREAM_DIGEST_SLOTS * sizeof(ngx_http_echostream_digest_t),
+        cycle->log);
+    if (ngx_http_echostream_members == NULL ||
+        ngx_http_echostream_digests == NULL) {
+        ngx_http_echostream_auth_cache_free();
         return NGX_ERROR;
     }
 
@@ -84,10 +115,20 @@ ngx_http_echostream_auth_cache_init(ngx_cycle_t *cycle,
 
 void ngx_http_echostream_auth_cache_free(void)
 {
+    ngx_uint_t i;
+
     es_tcache_free(ngx_http_echostream_tokens);
     ngx_http_echostream_tokens = NULL;
     ngx_free(ngx_http_echostream_members);
     ngx_http_echostream_members = NULL;
+
+    if (ngx_http_echostream_digests != NULL) {
+        for (i = 0; i < NGX_HTTP_ECHOSTREAM_DIGEST_SLOTS; i++) {
+            ngx_free(ngx_http_echostream_digests[i].token);
+        }
+        ngx_free(ngx_http_echostream_digests);
+        ngx_http_echostream_digests = NULL;
+    }
 }
 
 void ngx_http_echostream_auth_cache_stats(uint64_t *hits, uint64_t *misses,
@@ -112,6 +153,7 @@ void ngx_http_echostream_auth_run(ngx_http_echostream_api_ctx_t *ctx,
     ngx_table_elt_t *h;
     const es_jwks *set;
     es_jwt_status st;
+    ngx_uint_t known;
     ngx_str_t v;
     ngx_int_t rc;
 
@@ -150,10 +192,16 @@ void ngx_http_echostream_auth_run(ngx_http_echostream_api_ctx_t *ctx,
     }
 
     ctx->token = v;
-    es_tcache_key((const char *)v.data, v.len, ctx->token_key);
+    known = ngx_http_echostream_auth_digest_get(&v, ctx->token_key);
+    if (!known) {
+        es_tcache_key((const char *)v.data, v.len, ctx->token_key);
+    }
 
     if (es_tcache_get(ngx_http_echostream_tokens, ctx->token_key,
                       (int64_t)ngx_time(), &ctx->claims)) {
+        if (!known) {
+            ngx_http_echostream_auth_digest_put(&v, ctx->token_key);
+        }
         ngx_http_echostream_metrics_token(1);
         ngx_http_echostream_auth_membership(ctx);
         return;
@@ -233,6 +281,7 @@ static void ngx_http_echostream_auth_verify(ngx_http_echostream_api_ctx_t *ctx)
     }
 
     es_tcache_put(ngx_http_echostream_tokens, ctx->token_key, &ctx->claims);
+    ngx_http_echostream_auth_digest_put(&ctx->token, ctx->token_key);
     ngx_http_echostream_auth_membership(ctx);
 }
 
@@ -414,6 +463,93 @@ ngx_http_echostream_auth_slot(const char *sub)
     return &ngx_http_echostream_members[h &
                                         (NGX_HTTP_ECHOSTREAM_MEMBERSHIP_SLOTS -
                                          1)];
+}
+
+/* The digest slot of a token: by a hash of its length and last bytes. */
+static ngx_http_echostream_digest_t *
+ngx_http_echostream_auth_digest_slot(const u_char *token, size_t len)
+{
+    size_t tail;
+    uint32_t h;
+
+    tail = ngx_min(len, NGX_HTTP_ECHOSTREAM_DIGEST_TAIL);
+    h = ngx_murmur_hash2((u_char *)token + len - tail, tail) ^ (uint32_t)len;
+
+    return &ngx_http_echostream_digests[h &
+                                        (NGX_HTTP_ECHOSTREAM_DIGEST_SLOTS - 1)];
+}
+
+/* 1 and the token's SHA-256 in key when the exact token is remembered. */
+static ngx_uint_t ngx_http_echostream_auth_digest_get(const ngx_str_t *token,
+                                                      u_char *key)
+{
+    ngx_http_echostream_digest_t *d;
+
+    if (ngx_http_echostream_digests == NULL) {
+        return 0;
+    }
+
+    d = ngx_http_echostream_auth_digest_slot(token->data, token->len);
+    if (d->token == NULL || d->len != token->len ||
+        !ngx_http_echostream_auth_same(d->token, token->data, token->len)) {
+        return 0;
+    }
+
+    ngx_memcpy(key, d->key, SHA256_DIGEST_LENGTH);
+    return 1;
+}
+
+/* Remembers a verified token's SHA-256 (replacing its slot's token). */
+static void ngx_http_echostream_auth_digest_put(const ngx_str_t *token,
+                                                const u_char *key)
+{
+    ngx_http_echostream_digest_t *d;
+
+    if (ngx_http_echostream_digests == NULL ||
+        token->len > NGX_HTTP_ECHOSTREAM_DIGEST_TOKEN_MAX) {
+        return;
+    }
+
+    d = ngx_http_echostream_auth_digest_slot(token->data, token->len);
+
+    if (d->token == NULL || d->len != token->len) {
+        ngx_free(d->token);
+        d->len = 0;
+        d->token = ngx_alloc(token->len, ngx_cycle->log);
+        if (d->token == NULL) {
+            return;
+        }
+    }
+
+    ngx_memcpy(d->token, token->data, token->len);
+    d->len = token->len;
+    ngx_memcpy(d->key, key, SHA256_DIGEST_LENGTH);
+}
+
+/*
+ * 1 when a and b (len bytes each) are equal, in time that depends on len
+ * only: how much of a remembered token a forged one matches must not
+ * show in the answer's timing.
+ */
+static ngx_uint_t ngx_http_echostream_auth_same(const u_char *a,
+                                                const u_char *b, size_t len)
+{
+    uint64_t x, y, diff;
+    size_t i;
+
+    diff = 0;
+
+    for (i = 0; i + 8 <= len; i += 8) {
+        ngx_memcpy(&x, a + i, 8);
+        ngx_memcpy(&y, b + i, 8);
+        diff |= x ^ y;
+    }
+
+    for (; i < len; i++) {
+        diff |= (uint64_t)(a[i] ^ b[i]);
+    }
+
+    return diff == 0;
 }
 
 /* 401 with the reason in the log only. */

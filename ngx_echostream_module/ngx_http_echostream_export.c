@@ -11,11 +11,9 @@
  * buffered), so a slow client slows the export instead of filling memory;
  * while waiting, the request's write event drives it on.
  *
- * Memory: replies of the shared Redis pipeline are copied into the pool of
- * the request they belong to. Every page therefore gets a pool of its own,
- * handed to the pipeline through a copy of the request that differs only
- * in its pool (ngx_http_echostream_export_redis()), and is destroyed once
- * the page is sent. The buffer and chain structures go back and forth
+ * Memory: every page gets a pool of its own, which owns the page's Redis
+ * replies (ngx_http_echostream_api_redis_pool()) and text and is destroyed
+ * once the page is sent. The buffer and chain structures go back and forth
  * through a free list kept in the request pool, as nginx's upstream does,
  * so their number stays that of the pages in flight.
  *
@@ -28,8 +26,8 @@
  * 503 when Redis is down); later ones can only cut the connection, which
  * leaves the chunked body unterminated so the client sees the loss. A
  * client that goes away is noticed by the read handler the framework set
- * (ngx_http_test_reading): the request is terminated, its pool cleanup
- * destroys the page pool, which detaches a pending pipeline.
+ * (ngx_http_test_reading): the request is terminated, which detaches a
+ * pending pipeline, and its pool cleanup destroys the page pool.
  *
  * CSV (RFC 4180): CRLF line ends; cells with a comma, quote, CR or LF are
  * quoted, quotes doubled. A text cell starting with = + - @ (or a tab or
@@ -62,8 +60,7 @@
 
 typedef struct {
     ngx_http_echostream_api_ctx_t *ctx;
-    ngx_http_request_t *shadow; /* the request with the page's pool */
-    ngx_pool_t *page;           /* replies and text of the current page */
+    ngx_pool_t *page; /* replies and text of the current page */
 
     ngx_str_t key; /* the topic's recent set */
     ngx_str_t topics;
@@ -103,7 +100,7 @@ ngx_http_echostream_export_redis(ngx_http_echostream_export_t *st,
                                  ngx_http_echostream_redis_cmd_t *cmds,
                                  ngx_uint_t n);
 static void
-ngx_http_echostream_export_reply(ngx_http_request_t *shadow, void *data,
+ngx_http_echostream_export_reply(ngx_http_echostream_api_ctx_t *ctx,
                                  ngx_http_echostream_redis_result_t *res);
 static ngx_int_t
 ngx_http_echostream_export_range(ngx_http_echostream_export_t *st);
@@ -197,13 +194,11 @@ NGX_HTTP_ECHOSTREAM_ROUTE(export_csv)
     /* the topic as the route's id, for messages and the file name */
     ctx->params[0] = topic;
 
-    /* the copy of r through which pipelines copy replies into the page */
-    st->shadow = ngx_palloc(r->pool, sizeof(ngx_http_request_t));
+    /* the page pool goes with the request, however it ends */
     cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (st->shadow == NULL || cln == NULL) {
+    if (cln == NULL) {
         goto nomem;
     }
-    ngx_memcpy(st->shadow, r, sizeof(ngx_http_request_t));
 
     cln->handler = ngx_http_echostream_export_cleanup;
     cln->data = st;
@@ -256,7 +251,7 @@ ngx_http_echostream_export_time_arg(ngx_http_echostream_api_ctx_t *ctx,
     return NGX_OK;
 }
 
-/* Request pool cleanup: a pending pipeline is detached with the page. */
+/* Request pool cleanup: the page's pool (a pending pipeline is detached). */
 static void ngx_http_echostream_export_cleanup(void *data)
 {
     ngx_http_echostream_export_t *st = data;
@@ -267,31 +262,22 @@ static void ngx_http_echostream_export_cleanup(void *data)
     }
 }
 
-/*
- * Queues a pipeline whose replies go to the page pool (created when there
- * is none). redis.c copies replies into, and attaches its detach cleanup
- * to, the pool of the request it is given; the shadow is r with the page
- * pool instead, and shares r->main, so the reference the pipeline takes is
- * r's and is released in ngx_http_echostream_export_reply().
- */
+/* Queues a pipeline whose replies the page pool (made if need be) owns. */
 static ngx_int_t
 ngx_http_echostream_export_redis(ngx_http_echostream_export_t *st,
                                  ngx_http_echostream_redis_cmd_t *cmds,
                                  ngx_uint_t n)
 {
-    ngx_http_request_t *r = st->ctx->r;
-
     if (st->page == NULL) {
-        st->page = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, r->connection->log);
+        st->page =
+            ngx_create_pool(NGX_DEFAULT_POOL_SIZE, st->ctx->r->connection->log);
         if (st->page == NULL) {
             return NGX_ERROR;
         }
     }
 
-    st->shadow->pool = st->page;
-
-    return ngx_http_echostream_redis_pipeline(
-        st->shadow, cmds, n, ngx_http_echostream_export_reply, st);
+    return ngx_http_echostream_api_redis_pool(st->ctx, st->page, cmds, n,
+                                              ngx_http_echostream_export_reply);
 }
 
 /* Queues the next page's ZRANGE (with HEXISTS of the topic first). */
@@ -362,23 +348,22 @@ ngx_http_echostream_export_range(ngx_http_echostream_export_t *st)
 }
 
 static void
-ngx_http_echostream_export_reply(ngx_http_request_t *shadow, void *data,
+ngx_http_echostream_export_reply(ngx_http_echostream_api_ctx_t *ctx,
                                  ngx_http_echostream_redis_result_t *res)
 {
-    ngx_http_echostream_export_t *st = data;
-    ngx_http_request_t *r = st->ctx->r;
+    ngx_http_echostream_export_t *st = ctx->data;
     ngx_uint_t i;
     ngx_int_t rc;
 
     if (res->replies == NULL) {
         ngx_http_echostream_export_fail(st, res);
-        goto done;
+        return;
     }
 
     for (i = 0; i < res->n; i++) {
         if (res->replies[i]->type == REDIS_REPLY_ERROR) {
             ngx_http_echostream_export_fail(st, res);
-            goto done;
+            return;
         }
     }
 
@@ -392,11 +377,6 @@ ngx_http_echostream_export_reply(ngx_http_request_t *shadow, void *data,
     if (rc == NGX_ERROR) {
         ngx_http_echostream_export_fail(st, NULL);
     }
-
-done:
-
-    /* balances the reference the pipeline took */
-    ngx_http_finalize_request(r, NGX_DONE);
 }
 
 /*

@@ -14,6 +14,9 @@
  *   echostream_metrics;               location: Prometheus /metrics
  *   echostream_api_max_body SIZE;     http, server, location; default 64k
  *   echostream_cors_origins ORIGIN …; http, server, location; default none
+ *   echostream_series_cache N [max_size=SIZE];
+ *                                     http; series answers cached per
+ *                                     worker, default 1024 and 16m; 0 = off
  *
  * and, for the token checks and the rate limit (ngx_http_echostream_
  * auth_conf.c): echostream_cognito, echostream_issuer,
@@ -37,6 +40,7 @@
 #include "ngx_http_echostream_metrics.h"
 #include "ngx_http_echostream_module.h"
 #include "ngx_http_echostream_redis.h"
+#include "ngx_http_echostream_series_cache.h"
 
 #define NGX_HTTP_ECHOSTREAM_DEFAULT_REDIS "redis://127.0.0.1:6379/0"
 
@@ -59,6 +63,9 @@ static char *ngx_http_echostream_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
                                          void *conf);
 static char *ngx_http_echostream_cors_origins(ngx_conf_t *cf,
                                               ngx_command_t *cmd, void *conf);
+static char *ngx_http_echostream_series_cache_conf(ngx_conf_t *cf,
+                                                   ngx_command_t *cmd,
+                                                   void *conf);
 static ngx_int_t ngx_http_echostream_parse_redis(ngx_conf_t *cf, ngx_str_t *url,
                                                  es_redis_url *out);
 static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle);
@@ -98,6 +105,10 @@ static ngx_command_t ngx_http_echostream_commands[] = {
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
          NGX_CONF_1MORE,
      ngx_http_echostream_cors_origins, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("echostream_series_cache"),
+     NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12,
+     ngx_http_echostream_series_cache_conf, NGX_HTTP_MAIN_CONF_OFFSET, 0, NULL},
 
     NGX_HTTP_ECHOSTREAM_AUTH_COMMANDS,
 
@@ -150,6 +161,9 @@ static void *ngx_http_echostream_create_main_conf(ngx_conf_t *cf)
      *     emcf->rate_zone = NULL;
      */
 
+    emcf->series_cache = NGX_CONF_UNSET_UINT;
+    emcf->series_cache_size = NGX_CONF_UNSET_SIZE;
+
     if (ngx_http_echostream_auth_create_conf(cf, emcf) != NGX_OK) {
         return NULL;
     }
@@ -168,6 +182,9 @@ static char *ngx_http_echostream_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_http_echostream_parse_redis(cf, &url, &emcf->redis) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
+
+    ngx_conf_init_uint_value(emcf->series_cache, 1024);
+    ngx_conf_init_size_value(emcf->series_cache_size, 16 * 1024 * 1024);
 
     rv = ngx_http_echostream_auth_init_conf(cf, emcf);
     if (rv != NGX_CONF_OK) {
@@ -498,6 +515,62 @@ static char *ngx_http_echostream_cors_origins(ngx_conf_t *cf,
     return NGX_CONF_OK;
 }
 
+/*
+ * echostream_series_cache N [max_size=SIZE]: at most N series answers and
+ * SIZE bytes of them per worker (ngx_http_echostream_series_cache.h).
+ */
+static char *ngx_http_echostream_series_cache_conf(ngx_conf_t *cf,
+                                                   ngx_command_t *cmd,
+                                                   void *conf)
+{
+    ngx_http_echostream_main_conf_t *emcf = conf;
+    ngx_str_t *value, size;
+    ngx_int_t n;
+    ssize_t bytes;
+
+    if (emcf->series_cache != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n == NGX_ERROR || n > 1000000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"echostream_series_cache\" needs a number of "
+                           "entries between 0 and 1000000, not \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    emcf->series_cache = (ngx_uint_t)n;
+
+    if (cf->args->nelts == 3) {
+        if (value[2].len <= 9 ||
+            ngx_strncmp(value[2].data, "max_size=", 9) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"echostream_series_cache\" takes "
+                               "\"max_size=SIZE\" after the entries, not "
+                               "\"%V\"",
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        size.data = value[2].data + 9;
+        size.len = value[2].len - 9;
+        bytes = ngx_parse_size(&size);
+        if (bytes == NGX_ERROR || bytes < 65536 || bytes > 1024 * 1024 * 1024) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"echostream_series_cache\" max_size must "
+                               "be between 64k and 1g, not \"%V\"",
+                               &size);
+            return NGX_CONF_ERROR;
+        }
+        emcf->series_cache_size = (size_t)bytes;
+    }
+
+    return NGX_CONF_OK;
+}
+
 static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_echostream_main_conf_t *emcf;
@@ -519,6 +592,11 @@ static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle)
     }
 
     if (emcf->api_used) {
+        if (ngx_http_echostream_series_cache_init(emcf->series_cache,
+                                                  emcf->series_cache_size,
+                                                  cycle->log) != NGX_OK) {
+            return NGX_ERROR;
+        }
         return ngx_http_echostream_auth_init_process(cycle, emcf);
     }
 
@@ -527,6 +605,7 @@ static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle)
 
 static void ngx_http_echostream_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_echostream_series_cache_exit();
     ngx_http_echostream_auth_exit_process(cycle);
     ngx_http_echostream_redis_exit_process(cycle);
 }

@@ -44,6 +44,10 @@ typedef struct {
     ngx_uint_t burst; /* times 1000 */
 
     ngx_shm_zone_t *metrics_zone;
+
+    /* "echostream_series_cache": answers and bytes per worker */
+    ngx_uint_t series_cache;
+    size_t series_cache_size;
 } ngx_http_echostream_main_conf_t;
 
 typedef struct {

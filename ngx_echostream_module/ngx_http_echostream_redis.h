@@ -9,6 +9,11 @@
  * not connected). A request that goes away first (client abort) is
  * detached by its pool cleanup, so a late reply never touches freed memory.
  *
+ * Replies are not copied: each is the tree hiredis parsed, taken over from
+ * hiredis and freed when the pool it was queued for is destroyed (the
+ * request's pool, or a shorter-lived one a long-lived route makes per
+ * page, see ngx_http_echostream_redis_pipeline_pool()).
+ *
  * Usage from a content handler:
  *
  *     rc = ngx_http_echostream_redis_pipeline(r, cmds, n, done, ctx);
@@ -40,9 +45,11 @@ typedef struct {
 
 typedef struct {
     /*
-     * n replies in command order, deep copies allocated from r->pool, so
-     * they stay valid for the life of the request; NULL on failure. A
-     * Redis error reply (REDIS_REPLY_ERROR) is a reply, not a failure.
+     * n replies in command order, owned by the pool the pipeline was
+     * queued for (r->pool unless given) and freed with it, so they stay
+     * valid for that pool's life; never freed by the handler. NULL on
+     * failure. A Redis error reply (REDIS_REPLY_ERROR) is a reply, not a
+     * failure.
      */
     redisReply **replies;
     ngx_uint_t n;
@@ -72,6 +79,21 @@ typedef void (*ngx_http_echostream_redis_handler_pt)(
  */
 ngx_int_t ngx_http_echostream_redis_pipeline(
     ngx_http_request_t *r, ngx_http_echostream_redis_cmd_t *cmds, ngx_uint_t n,
+    ngx_http_echostream_redis_handler_pt handler, void *data);
+
+/*
+ * The same, with the replies owned by pool instead of r->pool: a
+ * long-lived route (an export, a stream) gives each page its own pool and
+ * destroys it once the page is sent, so its memory does not grow with the
+ * response. pool must stay until the handler has run, unless it is
+ * destroyed by the request's end (from a cleanup of r->pool): the
+ * pipeline is detached (its handler never runs) by whichever of pool and
+ * r->pool is destroyed first, and only the request's end releases the
+ * reference the pipeline took.
+ */
+ngx_int_t ngx_http_echostream_redis_pipeline_pool(
+    ngx_http_request_t *r, ngx_pool_t *pool,
+    ngx_http_echostream_redis_cmd_t *cmds, ngx_uint_t n,
     ngx_http_echostream_redis_handler_pt handler, void *data);
 
 /* A pipeline of one command; same contract. */

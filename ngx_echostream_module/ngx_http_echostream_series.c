@@ -5,24 +5,36 @@
  * The enrich worker keeps one hash per bucket group (docs/redis-keys.md):
  * minutes in hourly hashes (…:ts:<topic>:m:<YYYYMMDDHH>, fields "MM:n",
  * "MM:pos", …), hours in daily ones (:h:<YYYYMMDD>), days in monthly ones
- * (:d:<YYYYMM>). A request becomes one pipeline, one round trip: HEXISTS
- * of the topic and one command per hash covering the range. For a hash
- * of the past, HMGET of exactly the fields of the wanted buckets: the
- * reply holds only what is shown, in point order. For the hash still
- * filling (the current hour, day or month) while it has at most 128
- * fields, HGETALL: Redis keeps such a hash as a listpack, where each HMGET
- * field is a linear search, so HMGET of its fields costs Redis many times
- * what walking it once does; a larger hash is a hash table, where HMGET is
- * cheap and returns half the elements. HGETALL replies are mapped by field
+ * (:d:<YYYYMM>). Reading a series is one pipeline, one round trip:
+ * HEXISTS of the topic, GET of the data version (below) and one command
+ * per hash covering the range. For a hash of the past, HMGET of exactly the
+ * fields of the wanted buckets: the reply holds only what is shown, in point
+ * order. For the hash still filling (the current hour, day or month) while it
+ * has at most 128 fields, HGETALL: Redis keeps such a hash as a listpack, where
+ * each HMGET field is a linear search, so HMGET of its fields costs Redis many
+ * times what walking it once does; a larger hash is a hash table, where HMGET
+ * is cheap and returns half the elements. HGETALL replies are mapped by field
  * name ("MM:n" is bucket MM of the hash), fields outside the range dropped.
+ *
+ * The pipeline starts with HEXISTS of the topic and GET of the tenant's
+ * data version (es:{t:<tenant>}:dv, INCR'd by every write of the
+ * tenant's counts and topics), read before the buckets, so the answer's
+ * points can be kept in this worker's cache (series_cache.c) tagged with
+ * that version. A request whose points are cached sends only those two
+ * commands; an unchanged version sends the cached text, a changed one
+ * reads everything (a second round trip). The answer is thus never older
+ * than the version read at the request, and a dashboard's polls of an
+ * unchanged topic cost two tiny commands instead of hundreds of fields.
  *
  * This is the route `make bench` measures against nginx's own
  * "return 200", so it avoids per-point work where it can: the counters are
  * one array from the pool, the field names one static table, the command
- * arguments two arrays, and the JSON
- * text is printed straight into one buffer sized from the point count,
- * instead of building 7 × points jansson values. Only the topic id is
+ * arguments two arrays, and the JSON text is printed straight into one
+ * buffer sized from the point count, instead of building 7 × points
+ * jansson values. Only the topic id is
  * printed unescaped, and it was validated ([A-Za-z0-9_-]) by the router.
+ * The points' text is cached apart from the head (topic, step, from, to),
+ * which is printed for each request: "to" may differ within one bucket.
  *
  * Redis content is not trusted: a field that is not an integer reads as 0
  * (logged once per request), counts are never negative and the mean
@@ -35,6 +47,7 @@
 
 #include "ngx_http_echostream_api.h"
 #include "ngx_http_echostream_routes.h"
+#include "ngx_http_echostream_series_cache.h"
 
 #define NGX_HTTP_ECHOSTREAM_SERIES_MAX_POINTS 1500
 #define NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS    6
@@ -47,6 +60,10 @@
 #define NGX_HTTP_ECHOSTREAM_SERIES_POINT_MAX 256
 /* 10000-01-01T00:00:00Z: bucket keys hold a four-digit year */
 #define NGX_HTTP_ECHOSTREAM_SERIES_MAX_MS 253402300800000LL
+/* the head before the points: topic id (64), step, two times */
+#define NGX_HTTP_ECHOSTREAM_SERIES_HEAD_MAX 256
+/* HEXISTS of the topic, GET of the data version, then the buckets */
+#define NGX_HTTP_ECHOSTREAM_SERIES_FIRST 2
 
 typedef struct {
     const char *name;   /* "minute" */
@@ -75,14 +92,32 @@ typedef struct {
     const ngx_http_echostream_series_step_t *step;
     int64_t from; /* floored to the step */
     int64_t to;
+    int64_t now;
     ngx_uint_t npoints;
-    ngx_uint_t ncmds; /* HEXISTS + one command per bucket hash */
+    ngx_uint_t ncmds; /* HEXISTS, GET + one command per bucket hash */
     ngx_http_echostream_series_cmd_t *cmd;
+
+    /* the first two commands (arguments kept for a second round trip) */
+    ngx_http_echostream_redis_cmd_t check[NGX_HTTP_ECHOSTREAM_SERIES_FIRST];
+    const char *argv[5];
+    size_t argvlen[5];
+
+    ngx_http_echostream_series_key_t key; /* in the answer cache */
 } ngx_http_echostream_series_t;
 
+static ngx_int_t
+ngx_http_echostream_series_read(ngx_http_echostream_api_ctx_t *ctx);
+static void
+ngx_http_echostream_series_checked(ngx_http_echostream_api_ctx_t *ctx,
+                                   ngx_http_echostream_redis_result_t *res);
 static void
 ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
                                 ngx_http_echostream_redis_result_t *res);
+static ngx_int_t ngx_http_echostream_series_check_replies(
+    ngx_http_echostream_api_ctx_t *ctx, ngx_http_echostream_redis_result_t *res,
+    ngx_str_t **dv, ngx_uint_t *cacheable);
+static u_char *
+ngx_http_echostream_series_head(ngx_http_echostream_api_ctx_t *ctx, u_char *p);
 static ngx_int_t
 ngx_http_echostream_series_time_arg(ngx_http_echostream_api_ctx_t *ctx,
                                     const char *name, int64_t *ms);
@@ -106,7 +141,7 @@ static u_char *ngx_http_echostream_series_num(u_char *p, int64_t v);
 static u_char *ngx_http_echostream_series_mean(u_char *p, int64_t cs,
                                                int64_t n);
 static void ngx_http_echostream_series_send(ngx_http_echostream_api_ctx_t *ctx,
-                                            ngx_buf_t *b);
+                                            ngx_buf_t *head, ngx_buf_t *points);
 
 /* the counters of a bucket, in the order of the points' six numbers */
 static const char *ngx_http_echostream_series_counters[] = {"n",   "pos", "neg",
@@ -123,15 +158,10 @@ static void ngx_http_echostream_series_fields_init(void);
 
 NGX_HTTP_ECHOSTREAM_ROUTE(topic_series)
 {
-    ngx_http_echostream_redis_cmd_t *cmds;
     ngx_http_echostream_series_t *s;
-    ngx_str_t arg, *topic, topics, key;
-    ngx_uint_t i, j, b, c, p, nargs, whole;
-    const char **argv;
-    size_t *argvlen, hexists_len[3];
-    const char *hexists[3];
-    int64_t now, from, to, oldest, base, prev, current, elapsed;
-    u_char part[16];
+    ngx_str_t arg, *topic, topics, dv;
+    ngx_uint_t i;
+    int64_t now, from, to, oldest;
     ngx_int_t rc;
 
     topic = &ctx->params[0];
@@ -186,6 +216,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_series)
 
     s->from = from - from % s->step->step;
     s->to = to;
+    s->now = now;
 
     if ((to - s->from - 1) / s->step->step + 1 >
         NGX_HTTP_ECHOSTREAM_SERIES_MAX_POINTS) {
@@ -206,12 +237,83 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_series)
 
     s->npoints = (ngx_uint_t)((to - s->from - 1) / s->step->step + 1);
 
+    if (ngx_http_echostream_api_key(ctx, &topics, "topics") != NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &dv, "dv") != NGX_OK) {
+        goto nomem;
+    }
+
+    /* the pipeline copies the arguments; s keeps them for a second trip */
+    s->argv[0] = "HEXISTS";
+    s->argvlen[0] = 7;
+    s->argv[1] = (const char *)topics.data;
+    s->argvlen[1] = topics.len;
+    s->argv[2] = (const char *)topic->data;
+    s->argvlen[2] = topic->len;
+    s->argv[3] = "GET";
+    s->argvlen[3] = 3;
+    s->argv[4] = (const char *)dv.data;
+    s->argvlen[4] = dv.len;
+    s->check[0].argc = 3;
+    s->check[0].argv = &s->argv[0];
+    s->check[0].argvlen = &s->argvlen[0];
+    s->check[1].argc = 2;
+    s->check[1].argv = &s->argv[3];
+    s->check[1].argvlen = &s->argvlen[3];
+
+    ctx->data = s;
+
+    if (ngx_http_echostream_series_cache_enabled()) {
+        ngx_http_echostream_series_key(&s->key, ctx->tenant, ctx->tenant_len,
+                                       topic, (u_char)s->step->res, s->from,
+                                       s->npoints);
+
+        if (ngx_http_echostream_series_cache_held(&s->key)) {
+            /* the topic and the data version first: most likely enough */
+            if (ngx_http_echostream_api_redis(
+                    ctx, s->check, NGX_HTTP_ECHOSTREAM_SERIES_FIRST,
+                    ngx_http_echostream_series_checked) != NGX_OK) {
+                goto nomem;
+            }
+            return;
+        }
+    }
+
+    if (ngx_http_echostream_series_read(ctx) != NGX_OK) {
+        goto nomem;
+    }
+
+    return;
+
+nomem:
+
+    ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "internal", "out of memory");
+}
+
+/*
+ * Queues the whole read: HEXISTS, GET of the data version, one command per
+ * bucket hash. NGX_ERROR when memory ran out (nothing queued).
+ */
+static ngx_int_t
+ngx_http_echostream_series_read(ngx_http_echostream_api_ctx_t *ctx)
+{
+    ngx_http_echostream_series_t *s = ctx->data;
+    ngx_http_echostream_redis_cmd_t *cmds;
+    ngx_uint_t i, j, b, c, p, nargs, whole;
+    ngx_str_t *topic, key;
+    const char **argv;
+    size_t *argvlen;
+    int64_t base, prev, current, elapsed;
+    u_char part[16];
+
+    topic = &ctx->params[0];
+
     if (!ngx_http_echostream_series_ready) {
         ngx_http_echostream_series_fields_init();
     }
 
     /* at most one hash per 28 points (the shortest month), plus the ends */
-    c = s->npoints / 24 + 3;
+    c = s->npoints / 24 + 2 + NGX_HTTP_ECHOSTREAM_SERIES_FIRST;
     nargs = 2 * c + NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS * s->npoints;
     cmds =
         ngx_palloc(ctx->r->pool, c * sizeof(ngx_http_echostream_redis_cmd_t));
@@ -220,33 +322,23 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_series)
     argv = ngx_palloc(ctx->r->pool, nargs * sizeof(char *));
     argvlen = ngx_palloc(ctx->r->pool, nargs * sizeof(size_t));
     if (cmds == NULL || s->cmd == NULL || argv == NULL || argvlen == NULL) {
-        goto nomem;
+        return NGX_ERROR;
     }
 
-    if (ngx_http_echostream_api_key(ctx, &topics, "topics") != NGX_OK) {
-        goto nomem;
-    }
-
-    /* the pipeline copies the arguments before it returns */
-    hexists[0] = "HEXISTS";
-    hexists_len[0] = 7;
-    hexists[1] = (const char *)topics.data;
-    hexists_len[1] = topics.len;
-    hexists[2] = (const char *)topic->data;
-    hexists_len[2] = topic->len;
-    cmds[0].argc = 3;
-    cmds[0].argv = hexists;
-    cmds[0].argvlen = hexists_len;
+    /* the version is read before the buckets: the data is at least as new */
+    cmds[0] = s->check[0];
+    cmds[1] = s->check[1];
 
     /* the hash still filling, read whole while Redis keeps it as a
      * listpack (hash-max-listpack-entries, 128 by default) */
-    current = ngx_http_echostream_series_hash(s, now, part);
-    elapsed = (now - current) / s->step->step + (s->step->res == 'd' ? 0 : 1);
+    current = ngx_http_echostream_series_hash(s, s->now, part);
+    elapsed =
+        (s->now - current) / s->step->step + (s->step->res == 'd' ? 0 : 1);
     whole = (elapsed * NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS <=
              NGX_HTTP_ECHOSTREAM_SERIES_LISTPACK);
 
     /* one command per hash the points fall in */
-    c = 0;
+    c = NGX_HTTP_ECHOSTREAM_SERIES_FIRST - 1;
     j = 0;
     prev = -1;
     for (p = 0; p < s->npoints; p++) {
@@ -257,7 +349,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_series)
             if (ngx_http_echostream_api_key(ctx, &key, "ts:%V:%c:%s", topic,
                                             (int)s->step->res,
                                             part) != NGX_OK) {
-                goto nomem;
+                return NGX_ERROR;
             }
 
             c++;
@@ -291,19 +383,125 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_series)
     }
 
     s->ncmds = c + 1;
-    ctx->data = s;
 
-    if (ngx_http_echostream_api_redis(
-            ctx, cmds, s->ncmds, ngx_http_echostream_series_done) != NGX_OK) {
-        goto nomem;
+    return ngx_http_echostream_api_redis(ctx, cmds, s->ncmds,
+                                         ngx_http_echostream_series_done);
+}
+
+/*
+ * The answer to HEXISTS and GET alone: the cached points when the data
+ * version is the one they were read at, else the whole read.
+ */
+static void
+ngx_http_echostream_series_checked(ngx_http_echostream_api_ctx_t *ctx,
+                                   ngx_http_echostream_redis_result_t *res)
+{
+    ngx_http_echostream_series_t *s = ctx->data;
+    ngx_uint_t cacheable;
+    ngx_str_t *dv, *text;
+    ngx_buf_t *head, *points;
+
+    if (ngx_http_echostream_series_check_replies(ctx, res, &dv, &cacheable) !=
+        NGX_OK) {
+        return;
     }
 
-    return;
+    text = cacheable
+               ? ngx_http_echostream_series_cache_get(&s->key, dv, ctx->r->pool)
+               : NULL;
 
-nomem:
+    if (text == NULL) {
+        if (ngx_http_echostream_series_read(ctx) != NGX_OK) {
+            ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                          "internal", "out of memory");
+        }
+        return;
+    }
 
-    ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "internal", "out of memory");
+    head =
+        ngx_create_temp_buf(ctx->r->pool, NGX_HTTP_ECHOSTREAM_SERIES_HEAD_MAX);
+    points = ngx_calloc_buf(ctx->r->pool);
+    if (head == NULL || points == NULL) {
+        ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "internal", "out of memory");
+        return;
+    }
+
+    head->last = ngx_http_echostream_series_head(ctx, head->last);
+
+    /* the cache's memory, referenced until the request's pool goes */
+    points->memory = 1;
+    points->pos = text->data;
+    points->last = text->data + text->len;
+    points->start = points->pos;
+    points->end = points->last;
+
+    ngx_http_echostream_series_send(ctx, head, points);
+}
+
+/*
+ * The checks common to both round trips: a failed pipeline or an error
+ * reply (500/503), a topic that does not exist (404; its cached points are
+ * dropped). Else NGX_OK with *dv the data version (NULL when the counter
+ * does not exist) and *cacheable 0 when the version reply cannot tag an
+ * entry (an error or other type: the answer is then simply not cached).
+ * Otherwise the request was answered and NGX_DONE is returned.
+ */
+static ngx_int_t ngx_http_echostream_series_check_replies(
+    ngx_http_echostream_api_ctx_t *ctx, ngx_http_echostream_redis_result_t *res,
+    ngx_str_t **dv, ngx_uint_t *cacheable)
+{
+    static ngx_str_t version;
+    ngx_http_echostream_series_t *s = ctx->data;
+    redisReply *rep;
+    ngx_uint_t i;
+
+    if (res->replies == NULL) {
+        ngx_http_echostream_api_redis_down(ctx, res);
+        return NGX_DONE;
+    }
+
+    for (i = 0; i < res->n; i++) {
+        if (i != 1 && res->replies[i]->type == REDIS_REPLY_ERROR) {
+            ngx_http_echostream_api_redis_down(ctx, res);
+            return NGX_DONE;
+        }
+    }
+
+    rep = res->replies[0];
+    if (rep->type != REDIS_REPLY_INTEGER) {
+        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+                      "echostream api: unexpected reply type reading the "
+                      "series of topic \"%V\"",
+                      &ctx->params[0]);
+        ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "internal",
+                                      "unexpected reply from redis");
+        return NGX_DONE;
+    }
+
+    if (rep->integer != 1) {
+        ngx_http_echostream_series_cache_drop(&s->key);
+        ngx_http_echostream_api_error(ctx, NGX_HTTP_NOT_FOUND, "not_found",
+                                      "no topic \"%V\"", &ctx->params[0]);
+        return NGX_DONE;
+    }
+
+    rep = res->replies[1];
+    *dv = NULL;
+    *cacheable = 1;
+
+    if (rep->type == REDIS_REPLY_STRING) {
+        /* valid during the callback, as the reply */
+        version.data = (u_char *)rep->str;
+        version.len = rep->len;
+        *dv = &version;
+
+    } else if (rep->type != REDIS_REPLY_NIL) {
+        *cacheable = 0;
+    }
+
+    return NGX_OK;
 }
 
 static void
@@ -312,32 +510,15 @@ ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
 {
     ngx_http_echostream_series_t *s = ctx->data;
     ngx_http_request_t *r = ctx->r;
-    ngx_uint_t i, c, p, bad;
+    ngx_uint_t c, p, bad, cacheable;
     int64_t *values, *v, t;
     redisReply *rep;
+    ngx_str_t *dv;
     ngx_buf_t *b;
-    u_char *q;
+    u_char *q, *points;
 
-    if (res->replies == NULL) {
-        ngx_http_echostream_api_redis_down(ctx, res);
-        return;
-    }
-
-    for (i = 0; i < s->ncmds; i++) {
-        if (res->replies[i]->type == REDIS_REPLY_ERROR) {
-            ngx_http_echostream_api_redis_down(ctx, res);
-            return;
-        }
-    }
-
-    rep = res->replies[0];
-    if (rep->type != REDIS_REPLY_INTEGER) {
-        goto unexpected;
-    }
-
-    if (rep->integer != 1) {
-        ngx_http_echostream_api_error(ctx, NGX_HTTP_NOT_FOUND, "not_found",
-                                      "no topic \"%V\"", &ctx->params[0]);
+    if (ngx_http_echostream_series_check_replies(ctx, res, &dv, &cacheable) !=
+        NGX_OK) {
         return;
     }
 
@@ -346,7 +527,8 @@ ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
         ngx_pcalloc(r->pool, s->npoints * NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS *
                                  sizeof(int64_t));
     b = ngx_create_temp_buf(
-        r->pool, 256 + s->npoints * NGX_HTTP_ECHOSTREAM_SERIES_POINT_MAX);
+        r->pool, NGX_HTTP_ECHOSTREAM_SERIES_HEAD_MAX +
+                     s->npoints * NGX_HTTP_ECHOSTREAM_SERIES_POINT_MAX);
     if (values == NULL || b == NULL) {
         ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                       "internal", "out of memory");
@@ -354,7 +536,7 @@ ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
     }
 
     bad = 0;
-    for (c = 1; c < s->ncmds; c++) {
+    for (c = NGX_HTTP_ECHOSTREAM_SERIES_FIRST; c < s->ncmds; c++) {
         rep = res->replies[c];
 
         if (s->cmd[c].all) {
@@ -374,12 +556,9 @@ ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
                                           &bad);
     }
 
-    q = ngx_sprintf(b->last, "{\"topic\":\"%V\",\"step\":\"%s\",\"from\":\"",
-                    &ctx->params[0], s->step->name);
-    q = ngx_http_echostream_series_time(q, s->from);
-    q = ngx_http_echostream_series_lit(q, "\",\"to\":\"");
-    q = ngx_http_echostream_series_time(q, s->to);
-    q = ngx_http_echostream_series_lit(q, "\",\"points\":[");
+    q = ngx_http_echostream_series_head(ctx, b->last);
+    points = q;
+    *q++ = '[';
 
     for (p = 0; p < s->npoints; p++) {
         v = &values[p * NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS];
@@ -413,9 +592,13 @@ ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
                       "echostream api: skipped %ui malformed series fields "
                       "of topic \"%V\"",
                       bad, &ctx->params[0]);
+
+    } else if (cacheable) {
+        /* tagged with the version read before the buckets */
+        ngx_http_echostream_series_cache_put(&s->key, dv, points, q - points);
     }
 
-    ngx_http_echostream_series_send(ctx, b);
+    ngx_http_echostream_series_send(ctx, b, NULL);
     return;
 
 unexpected:
@@ -426,6 +609,26 @@ unexpected:
                   &ctx->params[0]);
     ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "internal", "unexpected reply from redis");
+}
+
+/* Prints the answer's head, up to the points' opening bracket. */
+static u_char *
+ngx_http_echostream_series_head(ngx_http_echostream_api_ctx_t *ctx, u_char *p)
+{
+    ngx_http_echostream_series_t *s = ctx->data;
+
+    /* the topic id was validated by the router: [A-Za-z0-9_-]{1,64} */
+    p = ngx_http_echostream_series_lit(p, "{\"topic\":\"");
+    p = ngx_cpymem(p, ctx->params[0].data, ctx->params[0].len);
+    p = ngx_http_echostream_series_lit(p, "\",\"step\":\"");
+    p = ngx_cpymem(p, s->step->name, ngx_strlen(s->step->name));
+    p = ngx_http_echostream_series_lit(p, "\",\"from\":\"");
+    p = ngx_http_echostream_series_time(p, s->from);
+    p = ngx_http_echostream_series_lit(p, "\",\"to\":\"");
+    p = ngx_http_echostream_series_time(p, s->to);
+    p = ngx_http_echostream_series_lit(p, "\",\"points\":");
+
+    return p;
 }
 
 /*
@@ -759,17 +962,23 @@ static u_char *ngx_http_echostream_series_mean(u_char *p, int64_t cs, int64_t n)
     return p;
 }
 
-/* Sends the JSON text in b as the 200 answer and ends the request. */
+/*
+ * Sends head (and points, when not NULL: the cached text) as the 200
+ * answer and ends the request.
+ */
 static void ngx_http_echostream_series_send(ngx_http_echostream_api_ctx_t *ctx,
-                                            ngx_buf_t *b)
+                                            ngx_buf_t *head, ngx_buf_t *points)
 {
     ngx_http_request_t *r = ctx->r;
-    ngx_chain_t out;
+    ngx_chain_t out[2];
+    ngx_buf_t *last;
     ngx_int_t rc;
 
     r->headers_out.status = NGX_HTTP_OK;
     ctx->status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.content_length_n =
+        (head->last - head->pos) +
+        (points != NULL ? points->last - points->pos : 0);
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
@@ -784,11 +993,19 @@ static void ngx_http_echostream_series_send(ngx_http_echostream_api_ctx_t *ctx,
         return;
     }
 
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    out[0].buf = head;
+    out[0].next = NULL;
+    last = head;
 
-    out.buf = b;
-    out.next = NULL;
+    if (points != NULL) {
+        out[0].next = &out[1];
+        out[1].buf = points;
+        out[1].next = NULL;
+        last = points;
+    }
 
-    ngx_http_echostream_api_finalize(ctx, ngx_http_output_filter(r, &out));
+    last->last_buf = (r == r->main) ? 1 : 0;
+    last->last_in_chain = 1;
+
+    ngx_http_echostream_api_finalize(ctx, ngx_http_output_filter(r, out));
 }

@@ -27,19 +27,19 @@
  * ends cleanly when the worker shuts down (the client reconnects and
  * resumes); a worker serves at most 1000 streams (503 beyond).
  *
- * Memory: a connection lives long, and replies are copied into the pool of
- * their request; each poll therefore gets a pool of its own (through a copy
- * of the request differing only in its pool, as in export.c), destroyed
- * when its events have left, and output buffers are recycled through a
- * free list, so a connection's memory does not grow with its age. Nothing
+ * Memory: a connection lives long, so each poll gets a pool of its own,
+ * which owns the poll's Redis replies (ngx_http_echostream_api_redis_pool())
+ * and text and is destroyed when its events have left, and output buffers
+ * are recycled through a free list, so a connection's memory does not grow
+ * with its age. Nothing
  * is read from Redis while the client has not taken the previous events
  * (back-pressure); nginx's send_timeout ends a client that stops reading.
  *
  * A client that goes away is noticed by the read handler the framework set
  * (ngx_http_test_reading) or by a failed write; the request pool cleanup
- * then deletes the timer, destroys the poll's pool (detaching a pending
- * pipeline) and releases the stream's place. The timer is cancelable, so
- * it never holds up a graceful shutdown.
+ * then deletes the timer, destroys the poll's pool and releases the
+ * stream's place; the request's end detaches a pending pipeline. The timer is
+ * cancelable, so it never holds up a graceful shutdown.
  */
 
 #include <ngx_config.h>
@@ -80,8 +80,7 @@ typedef struct {
 
 typedef struct {
     ngx_http_echostream_api_ctx_t *ctx;
-    ngx_http_request_t *shadow; /* the request with the poll's pool */
-    ngx_pool_t *page;           /* replies and text of the current poll */
+    ngx_pool_t *page; /* replies and text of the current poll */
 
     ngx_str_t key; /* the tenant's live stream */
 
@@ -121,7 +120,7 @@ static ngx_int_t
 ngx_http_echostream_stream_redis(ngx_http_echostream_stream_t *st, int argc,
                                  const char **argv, const size_t *lens);
 static void
-ngx_http_echostream_stream_reply(ngx_http_request_t *shadow, void *data,
+ngx_http_echostream_stream_reply(ngx_http_echostream_api_ctx_t *ctx,
                                  ngx_http_echostream_redis_result_t *res);
 static void
 ngx_http_echostream_stream_started(ngx_http_echostream_stream_t *st,
@@ -191,14 +190,11 @@ NGX_HTTP_ECHOSTREAM_ROUTE(stream)
         goto nomem;
     }
 
-    /* the copy of r through which pipelines copy replies into the poll's
-     * pool; the cleanup deletes the timer before the pool goes */
-    st->shadow = ngx_palloc(r->pool, sizeof(ngx_http_request_t));
+    /* the cleanup deletes the timer and the poll's pool with the request */
     cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (st->shadow == NULL || cln == NULL) {
+    if (cln == NULL) {
         goto nomem;
     }
-    ngx_memcpy(st->shadow, r, sizeof(ngx_http_request_t));
 
     st->tick.handler = ngx_http_echostream_stream_tick;
     st->tick.data = st;
@@ -332,48 +328,45 @@ static void ngx_http_echostream_stream_cleanup(void *data)
     }
 }
 
-/*
- * Queues one command whose reply goes to the poll's pool (created when
- * there is none): redis.c copies replies into, and attaches its detach
- * cleanup to, the pool of the request it is given, so it gets r with that
- * pool (sharing r->main: the reference it takes is r's, released in
- * ngx_http_echostream_stream_reply()).
- */
+/* Queues one command whose reply the poll's pool (made if need be) owns. */
 static ngx_int_t
 ngx_http_echostream_stream_redis(ngx_http_echostream_stream_t *st, int argc,
                                  const char **argv, const size_t *lens)
 {
-    ngx_http_request_t *r = st->ctx->r;
+    ngx_http_echostream_redis_cmd_t cmd;
 
     if (st->page == NULL) {
-        st->page = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, r->connection->log);
+        st->page =
+            ngx_create_pool(NGX_DEFAULT_POOL_SIZE, st->ctx->r->connection->log);
         if (st->page == NULL) {
             return NGX_ERROR;
         }
     }
 
-    st->shadow->pool = st->page;
+    cmd.argc = argc;
+    cmd.argv = argv;
+    cmd.argvlen = lens;
 
-    return ngx_http_echostream_redis_command(
-        st->shadow, ngx_http_echostream_stream_reply, st, argc, argv, lens);
+    return ngx_http_echostream_api_redis_pool(st->ctx, st->page, &cmd, 1,
+                                              ngx_http_echostream_stream_reply);
 }
 
 static void
-ngx_http_echostream_stream_reply(ngx_http_request_t *shadow, void *data,
+ngx_http_echostream_stream_reply(ngx_http_echostream_api_ctx_t *ctx,
                                  ngx_http_echostream_redis_result_t *res)
 {
-    ngx_http_echostream_stream_t *st = data;
-    ngx_http_request_t *r = st->ctx->r;
+    ngx_http_echostream_stream_t *st = ctx->data;
+    ngx_http_request_t *r = ctx->r;
     ngx_int_t rc;
 
     if (st->phase == NGX_HTTP_ECHOSTREAM_STREAM_START) {
         ngx_http_echostream_stream_started(st, res);
-        goto done;
+        return;
     }
 
     if (res->replies == NULL || res->replies[0]->type == REDIS_REPLY_ERROR) {
         ngx_http_echostream_stream_failed(st, res);
-        goto done;
+        return;
     }
 
     if (st->down) {
@@ -396,11 +389,6 @@ ngx_http_echostream_stream_reply(ngx_http_request_t *shadow, void *data,
                       &st->key);
         ngx_http_echostream_api_finalize(st->ctx, NGX_ERROR);
     }
-
-done:
-
-    /* balances the reference the pipeline took */
-    ngx_http_finalize_request(r, NGX_DONE);
 }
 
 /* The start: Redis answers, so the stream begins. */

@@ -26,12 +26,13 @@
  *   the stored value (PATCH's compare-and-set). Stores the JSON, moves the
  *   watch counts (+1 per new subreddit, -1 per subreddit of the old
  *   version, net; a count reaching 0 is deleted), INCRs es:{watch}:version
- *   when a count changed, always INCRs es:{topics}:version, and adds the
- *   tenant to es:{tenants}:all (enrich loads only listed tenants).
- *   Returns 1.
+ *   when a count changed, always INCRs es:{topics}:version and the
+ *   tenant's data version es:{t:T}:dv (the key next to keys[1]: cached
+ *   series answers of the tenant are stale), and adds the tenant to
+ *   es:{tenants}:all (enrich loads only listed tenants). Returns 1.
  *
  * es_topic_delete(KEYS = the first four of es_topic_put; ARGV = id)
- *   NOTFOUND, or deletes the topic, -1 per subreddit, both versions as
+ *   NOTFOUND, or deletes the topic, -1 per subreddit, the versions as
  *   above. The topic's series and comment keys are left to expire.
  *
  * es_rule_put(KEYS = es:{t:T}:alerts:rules, es:{t:T}:topics;
@@ -173,6 +174,7 @@ const char ngx_http_echostream_lua_tenant[] =
     "  watch_move(keys[2], keys[3], old and stored_subs(old) or {},\n"
     "             sub_list(args, 7))\n"
     "  redis.call('INCR', keys[4])\n"
+    "  redis.call('INCR', string.sub(keys[1], 1, -7) .. 'dv')\n"
     "  redis.call('SADD', keys[5], args[6])\n"
     "  return 1\n"
     "end\n"
@@ -183,6 +185,7 @@ const char ngx_http_echostream_lua_tenant[] =
     "  redis.call('HDEL', keys[1], args[1])\n"
     "  watch_move(keys[2], keys[3], stored_subs(old), {})\n"
     "  redis.call('INCR', keys[4])\n"
+    "  redis.call('INCR', string.sub(keys[1], 1, -7) .. 'dv')\n"
     "  return 1\n"
     "end\n"
     "\n"

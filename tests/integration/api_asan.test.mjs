@@ -82,6 +82,7 @@ test('every route, good and bad input', async () => {
   await api('PUT', '/api/v1/topics/rust', { body: { name: 'Rust',
     subreddits: ['rust', 'programming'], query: '' } });
   for (const p of ['/me', '/topics', '/topics/rust', '/topics/rust/series',
+    '/topics/rust/series', '/topics/rust/series?step=minute',
     '/topics/rust/series?step=minute', '/topics/rust/series?step=day',
     '/topics/rust/series?from=garbage', '/topics/rust/comments?limit=5',
     '/topics/rust/comments?cursor=%ff%00', '/topics/rust/terms',
@@ -101,6 +102,12 @@ test('every route, good and bad input', async () => {
   r = await api('GET', '/api/v1/export.csv?topic=rust');
   assert.ok(r.status < 500, r.text);
   await api('DELETE', '/api/v1/topics/rust');
+  // a cached series answer of a topic that is gone
+  r = await api('GET', '/api/v1/topics/rust/series');
+  assert.equal(r.status, 404, r.text);
+  r = await api('POST', '/api/v1/topics', { body: { id: 'kept',
+    name: 'Kept', subreddits: ['rust'] } });
+  assert.ok([201, 409].includes(r.status), r.text);
 });
 
 test('hostile tokens', async () => {
@@ -124,13 +131,21 @@ test('hostile tokens', async () => {
 
 test('clients leave while Redis is stopped; Redis dies and returns',
   async () => {
+    for (const p of ['/topics/kept/series', '/topics/kept/series?step=day']) {
+      const r = await request(nginx.url, 'GET', `/api/v1${p}`,
+        { token: owner.idToken });
+      assert.equal(r.status, 200, r.text);
+    }
     const info = await redis.cmd('INFO', 'server');
     const pid = Number(/process_id:(\d+)/.exec(info)[1]);
     const fresh = await cognito.user(`asan-${Date.now()}@asan.test`);
     process.kill(pid, 'SIGSTOP');
     try {
-      await Promise.all(Array.from({ length: 30 }, (_, i) =>
-        request(nginx.url, 'GET', i % 2 ? '/api/v1/topics' : '/api/v1/me',
+      // series: cached answers waiting for their check, and whole reads
+      const paths = ['/api/v1/topics', '/api/v1/me',
+        '/api/v1/topics/kept/series', '/api/v1/topics/kept/series?step=day'];
+      await Promise.all(Array.from({ length: 40 }, (_, i) =>
+        request(nginx.url, 'GET', paths[i % 4],
           { token: i % 3 ? owner.idToken : fresh.idToken, timeout: 100 })
           .catch(() => null)));
     } finally {
