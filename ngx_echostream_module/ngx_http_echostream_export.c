@@ -15,7 +15,9 @@
  * replies (ngx_http_echostream_api_redis_pool()) and text and is destroyed
  * once the page is sent. The buffer and chain structures go back and forth
  * through a free list kept in the request pool, as nginx's upstream does,
- * so their number stays that of the pages in flight.
+ * so their number stays that of the pages in flight; that output
+ * machinery (free list, writes, waiting for the client) is api_stream.c,
+ * shared with /stream.
  *
  * The position between pages is the last row read: its score (as Redis
  * printed it) and how many rows with that score were read, since equal
@@ -29,20 +31,18 @@
  * (ngx_http_test_reading): the request is terminated, which detaches a
  * pending pipeline, and its pool cleanup destroys the page pool.
  *
- * CSV (RFC 4180): CRLF line ends; cells with a comma, quote, CR or LF are
- * quoted, quotes doubled. A text cell starting with = + - @ (or a tab or
- * CR) gets a leading ' so a spreadsheet does not run it as a formula; the
- * numeric cells (printed here from numbers) are left as numbers.
+ * The rows' CSV text is export_csv.c; this file reads the pages and
+ * sends them.
  */
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <stdio.h>
-
 #include "ngx_http_echostream_api.h"
+#include "ngx_http_echostream_api_stream.h"
 #include "ngx_http_echostream_comment_json.h"
+#include "ngx_http_echostream_export_csv.h"
 #include "ngx_http_echostream_module.h"
 #include "ngx_http_echostream_routes.h"
 
@@ -54,11 +54,9 @@
 /* 10000-01-01T00:00:00Z */
 #define NGX_HTTP_ECHOSTREAM_EXPORT_END_MS 253402300800000LL
 
-#define NGX_HTTP_ECHOSTREAM_EXPORT_HEADER                                      \
-    "id,created_utc,subreddit,author,label,compound,pos,neg,neu,engine,"       \
-    "score,permalink,body\r\n"
-
 typedef struct {
+    /* first: the shared writer finds it through ctx->data */
+    ngx_http_echostream_api_stream_t out;
     ngx_http_echostream_api_ctx_t *ctx;
     ngx_pool_t *page; /* replies and text of the current page */
 
@@ -79,8 +77,6 @@ typedef struct {
     ngx_uint_t nids;
 
     ngx_chain_t *head; /* the CSV header row, until it is sent */
-    ngx_chain_t *free; /* output buffers, recycled */
-    ngx_chain_t *busy;
 
     ngx_uint_t rows;    /* written so far, for the log */
     ngx_uint_t skipped; /* malformed members and records */
@@ -117,17 +113,11 @@ ngx_http_echostream_export_header(ngx_http_echostream_export_t *st);
 static ngx_int_t
 ngx_http_echostream_export_send(ngx_http_echostream_export_t *st, u_char *data,
                                 size_t len);
-static void ngx_http_echostream_export_wait(ngx_http_echostream_export_t *st);
-static void ngx_http_echostream_export_writer(ngx_http_request_t *r);
-static void ngx_http_echostream_export_next(ngx_http_echostream_export_t *st);
+static void
+ngx_http_echostream_export_next(ngx_http_echostream_api_stream_t *out);
 static void
 ngx_http_echostream_export_fail(ngx_http_echostream_export_t *st,
                                 ngx_http_echostream_redis_result_t *res);
-static size_t ngx_http_echostream_export_bound(json_t *c);
-static u_char *ngx_http_echostream_export_row(u_char *p, json_t *c);
-static u_char *ngx_http_echostream_export_text(u_char *p, json_t *v,
-                                               ngx_uint_t guard);
-static u_char *ngx_http_echostream_export_num(u_char *p, json_t *v);
 
 NGX_HTTP_ECHOSTREAM_ROUTE(export_csv)
 {
@@ -155,6 +145,9 @@ NGX_HTTP_ECHOSTREAM_ROUTE(export_csv)
     }
 
     st->ctx = ctx;
+    st->out.ctx = ctx;
+    st->out.drained = ngx_http_echostream_export_next;
+    st->out.timeout_log = "echostream api: client timed out during an export";
     ctx->data = st;
 
     now = ngx_http_echostream_api_now_ms();
@@ -570,7 +563,7 @@ ngx_http_echostream_export_page(ngx_http_echostream_export_t *st,
                 continue;
             }
 
-            size += ngx_http_echostream_export_bound(rows[n]);
+            size += ngx_http_echostream_export_csv_bound(rows[n]);
             n++;
         }
     }
@@ -583,7 +576,7 @@ ngx_http_echostream_export_page(ngx_http_echostream_export_t *st,
     if (text != NULL) {
         p = text;
         for (i = 0; i < n; i++) {
-            p = ngx_http_echostream_export_row(p, rows[i]);
+            p = ngx_http_echostream_export_csv_row(p, rows[i]);
         }
     }
 
@@ -651,19 +644,17 @@ ngx_http_echostream_export_header(ngx_http_echostream_export_t *st)
     }
 
     /* the header row goes with the first page's rows */
-    cl = ngx_chain_get_free_buf(r->pool, &st->free);
+    cl = ngx_http_echostream_api_stream_buf(&st->out);
     if (cl == NULL) {
         return NGX_ERROR;
     }
 
     b = cl->buf;
-    ngx_memzero(b, sizeof(ngx_buf_t));
     b->memory = 1;
     b->pos = (u_char *)NGX_HTTP_ECHOSTREAM_EXPORT_HEADER;
     b->last = b->pos + sizeof(NGX_HTTP_ECHOSTREAM_EXPORT_HEADER) - 1;
     b->start = b->pos;
     b->end = b->last;
-    b->tag = (ngx_buf_tag_t)&ngx_http_echostream_module;
 
     /* sent with the first page's rows */
     st->head = cl;
@@ -696,20 +687,18 @@ ngx_http_echostream_export_send(ngx_http_echostream_export_t *st, u_char *data,
     }
 
     if (len > 0 || st->last) {
-        cl = ngx_chain_get_free_buf(r->pool, &st->free);
+        cl = ngx_http_echostream_api_stream_buf(&st->out);
         if (cl == NULL) {
             return NGX_ERROR;
         }
 
         b = cl->buf;
-        ngx_memzero(b, sizeof(ngx_buf_t));
         b->temporary = len > 0;
         b->start = data;
         b->pos = data;
         b->last = data + len;
         b->end = data + len;
         b->flush = 1;
-        b->tag = (ngx_buf_tag_t)&ngx_http_echostream_module;
 
         if (st->last) {
             b->last_buf = (r == r->main) ? 1 : 0;
@@ -722,13 +711,11 @@ ngx_http_echostream_export_send(ngx_http_echostream_export_t *st, u_char *data,
     }
 
     if (out == NULL) {
-        ngx_http_echostream_export_next(st);
+        ngx_http_echostream_export_next(&st->out);
         return NGX_DONE;
     }
 
-    rc = ngx_http_output_filter(r, out);
-    ngx_chain_update_chains(r->pool, &st->free, &st->busy, &out,
-                            (ngx_buf_tag_t)&ngx_http_echostream_module);
+    rc = ngx_http_echostream_api_stream_write(&st->out, out);
 
     if (st->last || rc == NGX_ERROR) {
         if (st->last) {
@@ -739,87 +726,23 @@ ngx_http_echostream_export_send(ngx_http_echostream_export_t *st, u_char *data,
         return NGX_DONE;
     }
 
-    if (st->busy != NULL || r->connection->buffered) {
-        ngx_http_echostream_export_wait(st);
+    if (ngx_http_echostream_api_stream_busy(&st->out)) {
         return NGX_DONE;
     }
 
-    ngx_http_echostream_export_next(st);
+    ngx_http_echostream_export_next(&st->out);
     return NGX_DONE;
 }
 
-/* Lets the write event resume the export once the client took the data. */
-static void ngx_http_echostream_export_wait(ngx_http_echostream_export_t *st)
+/*
+ * The current page is out (called directly, or by the shared writer once
+ * the client took it): drops its memory and reads the next one.
+ */
+static void
+ngx_http_echostream_export_next(ngx_http_echostream_api_stream_t *out)
 {
-    ngx_http_request_t *r = st->ctx->r;
-    ngx_http_core_loc_conf_t *clcf;
-    ngx_event_t *wev;
+    ngx_http_echostream_export_t *st = out->ctx->data;
 
-    r->write_event_handler = ngx_http_echostream_export_writer;
-
-    wev = r->connection->write;
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    if (!wev->delayed) {
-        ngx_add_timer(wev, clcf->send_timeout);
-    }
-
-    if (ngx_handle_write_event(wev, clcf->send_lowat) != NGX_OK) {
-        ngx_http_echostream_api_finalize(st->ctx, NGX_ERROR);
-    }
-}
-
-static void ngx_http_echostream_export_writer(ngx_http_request_t *r)
-{
-    ngx_http_echostream_api_ctx_t *ctx;
-    ngx_http_echostream_export_t *st;
-    ngx_chain_t *out;
-    ngx_event_t *wev;
-    ngx_int_t rc;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_echostream_module);
-    st = ctx->data;
-    wev = r->connection->write;
-
-    if (wev->timedout) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, NGX_ETIMEDOUT,
-                      "echostream api: client timed out during an export");
-        r->connection->timedout = 1;
-        ngx_http_echostream_api_finalize(ctx, NGX_HTTP_REQUEST_TIME_OUT);
-        return;
-    }
-
-    if (wev->delayed) {
-        ngx_http_echostream_export_wait(st);
-        return;
-    }
-
-    if (wev->timer_set) {
-        ngx_del_timer(wev);
-    }
-
-    out = NULL;
-    rc = ngx_http_output_filter(r, NULL);
-    ngx_chain_update_chains(r->pool, &st->free, &st->busy, &out,
-                            (ngx_buf_tag_t)&ngx_http_echostream_module);
-
-    if (rc == NGX_ERROR) {
-        ngx_http_echostream_api_finalize(ctx, NGX_ERROR);
-        return;
-    }
-
-    if (st->busy != NULL || r->connection->buffered) {
-        ngx_http_echostream_export_wait(st);
-        return;
-    }
-
-    r->write_event_handler = ngx_http_request_empty_handler;
-    ngx_http_echostream_export_next(st);
-}
-
-/* The current page is out: drops its memory and reads the next one. */
-static void ngx_http_echostream_export_next(ngx_http_echostream_export_t *st)
-{
     if (st->page != NULL) {
         ngx_destroy_pool(st->page);
         st->page = NULL;
@@ -861,137 +784,4 @@ ngx_http_echostream_export_fail(ngx_http_echostream_export_t *st,
                   : res->error != NULL ? res->error
                                        : "redis error");
     ngx_http_echostream_api_finalize(ctx, NGX_ERROR);
-}
-
-/* At least the bytes ngx_http_echostream_export_row() writes for c. */
-static size_t ngx_http_echostream_export_bound(json_t *c)
-{
-    static const char *texts[] = {"id",     "created",   "subreddit", "author",
-                                  "engine", "permalink", "body"};
-    size_t size, i;
-
-    /* label, 4 scores, the score: 32 each; 13 cells: separators, CRLF */
-    size = 6 * 32 + 16;
-
-    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-        /* a quote, the formula guard, each byte doubled, a quote */
-        size += 3 + 2 * json_string_length(json_object_get(c, texts[i]));
-    }
-
-    return size;
-}
-
-/* Writes the CSV row of comment object c (see comment_json.h). */
-static u_char *ngx_http_echostream_export_row(u_char *p, json_t *c)
-{
-    json_t *s = json_object_get(c, "sentiment"); /* borrowed, as all below */
-
-    p = ngx_http_echostream_export_text(p, json_object_get(c, "id"), 1);
-    *p++ = ',';
-    p = ngx_http_echostream_export_text(p, json_object_get(c, "created"), 1);
-    *p++ = ',';
-    p = ngx_http_echostream_export_text(p, json_object_get(c, "subreddit"), 1);
-    *p++ = ',';
-    p = ngx_http_echostream_export_text(p, json_object_get(c, "author"), 1);
-    *p++ = ',';
-    p = ngx_http_echostream_export_text(p, json_object_get(s, "label"), 1);
-    *p++ = ',';
-    p = ngx_http_echostream_export_num(p, json_object_get(s, "compound"));
-    *p++ = ',';
-    p = ngx_http_echostream_export_num(p, json_object_get(s, "pos"));
-    *p++ = ',';
-    p = ngx_http_echostream_export_num(p, json_object_get(s, "neg"));
-    *p++ = ',';
-    p = ngx_http_echostream_export_num(p, json_object_get(s, "neu"));
-    *p++ = ',';
-    p = ngx_http_echostream_export_text(p, json_object_get(c, "engine"), 1);
-    *p++ = ',';
-    p = ngx_http_echostream_export_num(p, json_object_get(c, "score"));
-    *p++ = ',';
-    p = ngx_http_echostream_export_text(p, json_object_get(c, "permalink"), 1);
-    *p++ = ',';
-    p = ngx_http_echostream_export_text(p, json_object_get(c, "body"), 1);
-    *p++ = '\r';
-    *p++ = '\n';
-
-    return p;
-}
-
-/* A text cell: quoted when needed (RFC 4180), formula starts guarded. */
-static u_char *ngx_http_echostream_export_text(u_char *p, json_t *v,
-                                               ngx_uint_t guard)
-{
-    const u_char *s, *q, *end;
-    ngx_uint_t quote;
-    size_t len;
-
-    s = (const u_char *)json_string_value(v);
-    if (s == NULL) {
-        return p;
-    }
-
-    len = json_string_length(v);
-    end = s + len;
-
-    quote = 0;
-    for (q = s; q < end; q++) {
-        if (*q == ',' || *q == '"' || *q == '\r' || *q == '\n') {
-            quote = 1;
-            break;
-        }
-    }
-
-    if (quote) {
-        *p++ = '"';
-    }
-
-    if (guard && len > 0 &&
-        (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
-         s[0] == '\t' || s[0] == '\r')) {
-        *p++ = '\'';
-    }
-
-    for (; s < end; s++) {
-        if (*s == '"') {
-            *p++ = '"';
-        }
-        *p++ = *s;
-    }
-
-    if (quote) {
-        *p++ = '"';
-    }
-
-    return p;
-}
-
-/* A number cell: integers as they are, reals with at most 4 decimals. */
-static u_char *ngx_http_echostream_export_num(u_char *p, json_t *v)
-{
-    char buf[32];
-    int n;
-
-    if (json_is_integer(v)) {
-        return ngx_sprintf(p, "%L", (int64_t)json_integer_value(v));
-    }
-
-    n = snprintf(buf, sizeof(buf), "%.4f", json_number_value(v));
-    if (n <= 0 || (size_t)n >= sizeof(buf)) {
-        *p++ = '0';
-        return p;
-    }
-
-    /* 0.4200 → 0.42, 1.0000 → 1, -0.0000 → 0 */
-    while (n > 0 && buf[n - 1] == '0') {
-        n--;
-    }
-    if (n > 0 && buf[n - 1] == '.') {
-        n--;
-    }
-    if (n == 2 && buf[0] == '-' && buf[1] == '0') {
-        n = 1;
-        buf[0] = '0';
-    }
-
-    return ngx_cpymem(p, buf, n);
 }

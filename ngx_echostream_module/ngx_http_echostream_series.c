@@ -30,15 +30,14 @@
  * "return 200", so it avoids per-point work where it can: the counters are
  * one array from the pool, the field names one static table, the command
  * arguments two arrays, and the JSON text is printed straight into one
- * buffer sized from the point count, instead of building 7 × points
- * jansson values. Only the topic id is
- * printed unescaped, and it was validated ([A-Za-z0-9_-]) by the router.
+ * buffer sized from the point count (series_json.c, which prints it).
  * The points' text is cached apart from the head (topic, step, from, to),
  * which is printed for each request: "to" may differ within one bucket.
+ * This file keeps the arguments, the Redis steps and the cache interplay.
  *
  * Redis content is not trusted: a field that is not an integer reads as 0
- * (logged once per request), counts are never negative and the mean
- * compound stays within [-1, 1].
+ * (logged once per request); series_json.c prints negative counts as 0
+ * and keeps the mean compound within [-1, 1].
  */
 
 #include <ngx_config.h>
@@ -48,20 +47,13 @@
 #include "ngx_http_echostream_api.h"
 #include "ngx_http_echostream_routes.h"
 #include "ngx_http_echostream_series_cache.h"
+#include "ngx_http_echostream_series_json.h"
 
 #define NGX_HTTP_ECHOSTREAM_SERIES_MAX_POINTS 1500
-#define NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS    6
 /* the most fields Redis keeps in a listpack (hash-max-listpack-entries) */
 #define NGX_HTTP_ECHOSTREAM_SERIES_LISTPACK 128
-/* appends a string literal at q */
-#define ngx_http_echostream_series_lit(q, lit)                                 \
-    ngx_cpymem(q, lit, sizeof(lit) - 1)
-/* a point's JSON never exceeds this (seven numbers of at most 20 digits) */
-#define NGX_HTTP_ECHOSTREAM_SERIES_POINT_MAX 256
 /* 10000-01-01T00:00:00Z: bucket keys hold a four-digit year */
 #define NGX_HTTP_ECHOSTREAM_SERIES_MAX_MS 253402300800000LL
-/* the head before the points: topic id (64), step, two times */
-#define NGX_HTTP_ECHOSTREAM_SERIES_HEAD_MAX 256
 /* HEXISTS of the topic, GET of the data version, then the buckets */
 #define NGX_HTTP_ECHOSTREAM_SERIES_FIRST 2
 
@@ -116,8 +108,6 @@ ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
 static ngx_int_t ngx_http_echostream_series_check_replies(
     ngx_http_echostream_api_ctx_t *ctx, ngx_http_echostream_redis_result_t *res,
     ngx_str_t **dv, ngx_uint_t *cacheable);
-static u_char *
-ngx_http_echostream_series_head(ngx_http_echostream_api_ctx_t *ctx, u_char *p);
 static ngx_int_t
 ngx_http_echostream_series_time_arg(ngx_http_echostream_api_ctx_t *ctx,
                                     const char *name, int64_t *ms);
@@ -135,11 +125,6 @@ static void ngx_http_echostream_series_values(ngx_http_echostream_series_t *s,
                                               redisReply *rep, ngx_uint_t first,
                                               int64_t *values, ngx_uint_t *bad);
 static int64_t ngx_http_echostream_series_int(redisReply *v, ngx_uint_t *bad);
-static u_char *ngx_http_echostream_series_time(u_char *p, int64_t ms);
-static u_char *ngx_http_echostream_series_two(u_char *p, ngx_uint_t v);
-static u_char *ngx_http_echostream_series_num(u_char *p, int64_t v);
-static u_char *ngx_http_echostream_series_mean(u_char *p, int64_t cs,
-                                               int64_t n);
 static void ngx_http_echostream_series_send(ngx_http_echostream_api_ctx_t *ctx,
                                             ngx_buf_t *head, ngx_buf_t *points);
 
@@ -427,7 +412,8 @@ ngx_http_echostream_series_checked(ngx_http_echostream_api_ctx_t *ctx,
         return;
     }
 
-    head->last = ngx_http_echostream_series_head(ctx, head->last);
+    head->last = ngx_http_echostream_series_json_head(
+        head->last, &ctx->params[0], s->step->name, s->from, s->to);
 
     /* the cache's memory, referenced until the request's pool goes */
     points->memory = 1;
@@ -510,8 +496,8 @@ ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
 {
     ngx_http_echostream_series_t *s = ctx->data;
     ngx_http_request_t *r = ctx->r;
-    ngx_uint_t c, p, bad, cacheable;
-    int64_t *values, *v, t;
+    ngx_uint_t c, bad, cacheable;
+    int64_t *values;
     redisReply *rep;
     ngx_str_t *dv;
     ngx_buf_t *b;
@@ -556,35 +542,11 @@ ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
                                           &bad);
     }
 
-    q = ngx_http_echostream_series_head(ctx, b->last);
+    q = ngx_http_echostream_series_json_head(b->last, &ctx->params[0],
+                                             s->step->name, s->from, s->to);
     points = q;
-    *q++ = '[';
-
-    for (p = 0; p < s->npoints; p++) {
-        v = &values[p * NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS];
-        t = s->from + (int64_t)p * s->step->step;
-
-        if (p > 0) {
-            *q++ = ',';
-        }
-        q = ngx_http_echostream_series_lit(q, "{\"t\":\"");
-        q = ngx_http_echostream_series_time(q, t);
-        q = ngx_http_echostream_series_lit(q, "\",\"n\":");
-        q = ngx_http_echostream_series_num(q, v[0]);
-        q = ngx_http_echostream_series_lit(q, ",\"positive\":");
-        q = ngx_http_echostream_series_num(q, v[1]);
-        q = ngx_http_echostream_series_lit(q, ",\"negative\":");
-        q = ngx_http_echostream_series_num(q, v[2]);
-        q = ngx_http_echostream_series_lit(q, ",\"neutral\":");
-        q = ngx_http_echostream_series_num(q, v[3]);
-        q = ngx_http_echostream_series_lit(q, ",\"mixed\":");
-        q = ngx_http_echostream_series_num(q, v[4]);
-        q = ngx_http_echostream_series_lit(q, ",\"compound\":");
-        q = ngx_http_echostream_series_mean(q, v[5], v[0]);
-        *q++ = '}';
-    }
-
-    q = ngx_http_echostream_series_lit(q, "]}\n");
+    q = ngx_http_echostream_series_json_points(q, values, s->npoints, s->from,
+                                               s->step->step);
     b->last = q;
 
     if (bad) {
@@ -609,26 +571,6 @@ unexpected:
                   &ctx->params[0]);
     ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "internal", "unexpected reply from redis");
-}
-
-/* Prints the answer's head, up to the points' opening bracket. */
-static u_char *
-ngx_http_echostream_series_head(ngx_http_echostream_api_ctx_t *ctx, u_char *p)
-{
-    ngx_http_echostream_series_t *s = ctx->data;
-
-    /* the topic id was validated by the router: [A-Za-z0-9_-]{1,64} */
-    p = ngx_http_echostream_series_lit(p, "{\"topic\":\"");
-    p = ngx_cpymem(p, ctx->params[0].data, ctx->params[0].len);
-    p = ngx_http_echostream_series_lit(p, "\",\"step\":\"");
-    p = ngx_cpymem(p, s->step->name, ngx_strlen(s->step->name));
-    p = ngx_http_echostream_series_lit(p, "\",\"from\":\"");
-    p = ngx_http_echostream_series_time(p, s->from);
-    p = ngx_http_echostream_series_lit(p, "\",\"to\":\"");
-    p = ngx_http_echostream_series_time(p, s->to);
-    p = ngx_http_echostream_series_lit(p, "\",\"points\":");
-
-    return p;
 }
 
 /*
@@ -862,104 +804,6 @@ bad:
 
     (*bad)++;
     return 0;
-}
-
-/* Prints ms as "2026-11-25T14:00:00Z" (seconds; the fraction is cut). */
-static u_char *ngx_http_echostream_series_time(u_char *p, int64_t ms)
-{
-    ngx_tm_t tm;
-
-    ngx_gmtime((time_t)(ms / 1000), &tm);
-
-    /* by hand: ngx_sprintf() is most of the cost of a point */
-    p = ngx_http_echostream_series_two(p, tm.ngx_tm_year / 100);
-    p = ngx_http_echostream_series_two(p, tm.ngx_tm_year % 100);
-    *p++ = '-';
-    p = ngx_http_echostream_series_two(p, tm.ngx_tm_mon);
-    *p++ = '-';
-    p = ngx_http_echostream_series_two(p, tm.ngx_tm_mday);
-    *p++ = 'T';
-    p = ngx_http_echostream_series_two(p, tm.ngx_tm_hour);
-    *p++ = ':';
-    p = ngx_http_echostream_series_two(p, tm.ngx_tm_min);
-    *p++ = ':';
-    p = ngx_http_echostream_series_two(p, tm.ngx_tm_sec);
-    *p++ = 'Z';
-
-    return p;
-}
-
-/* Two decimal digits of v (0..99). */
-static u_char *ngx_http_echostream_series_two(u_char *p, ngx_uint_t v)
-{
-    *p++ = (u_char)('0' + v / 10);
-    *p++ = (u_char)('0' + v % 10);
-
-    return p;
-}
-
-/* A count in decimal; a negative one (damaged data) as 0. */
-static u_char *ngx_http_echostream_series_num(u_char *p, int64_t v)
-{
-    u_char digits[NGX_INT64_LEN], *d;
-    uint64_t u;
-
-    u = v > 0 ? (uint64_t)v : 0;
-    d = digits + sizeof(digits);
-
-    do {
-        *--d = (u_char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-
-    return ngx_cpymem(p, d, digits + sizeof(digits) - d);
-}
-
-/*
- * Prints the mean compound cs / n / 10000 rounded to 4 decimals (half away
- * from zero, in integers so nothing is lost to binary fractions), kept
- * within [-1, 1]; "0.0" when n is 0. Trailing zeros are dropped: 0.25, 1.0.
- */
-static u_char *ngx_http_echostream_series_mean(u_char *p, int64_t cs, int64_t n)
-{
-    int64_t a, q, frac;
-
-    if (n <= 0) {
-        return ngx_cpymem(p, "0.0", 3);
-    }
-
-    a = cs < 0 ? -cs : cs;
-    if (a / 10000 >= n) {
-        q = 10000;
-
-    } else {
-        q = (2 * a + n) / (2 * n);
-    }
-
-    if (q == 0) {
-        return ngx_cpymem(p, "0.0", 3);
-    }
-
-    if (cs < 0) {
-        *p++ = '-';
-    }
-
-    *p++ = (u_char)('0' + q / 10000);
-    *p++ = '.';
-
-    frac = q % 10000;
-    if (frac == 0) {
-        *p++ = '0';
-        return p;
-    }
-
-    p = ngx_http_echostream_series_two(p, (ngx_uint_t)(frac / 100));
-    p = ngx_http_echostream_series_two(p, (ngx_uint_t)(frac % 100));
-    while (p[-1] == '0') {
-        p--;
-    }
-
-    return p;
 }
 
 /*

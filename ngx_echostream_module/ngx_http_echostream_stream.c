@@ -31,9 +31,10 @@
  * which owns the poll's Redis replies (ngx_http_echostream_api_redis_pool())
  * and text and is destroyed when its events have left, and output buffers
  * are recycled through a free list, so a connection's memory does not grow
- * with its age. Nothing
- * is read from Redis while the client has not taken the previous events
- * (back-pressure); nginx's send_timeout ends a client that stops reading.
+ * with its age. Nothing is read from Redis while the client has not taken
+ * the previous events (back-pressure); nginx's send_timeout ends a client
+ * that stops reading. That output machinery is api_stream.c, shared with
+ * /export.csv.
  *
  * A client that goes away is noticed by the read handler the framework set
  * (ngx_http_test_reading) or by a failed write; the request pool cleanup
@@ -47,6 +48,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_echostream_api.h"
+#include "ngx_http_echostream_api_stream.h"
 #include "ngx_http_echostream_comment_json.h"
 #include "ngx_http_echostream_module.h"
 #include "ngx_http_echostream_routes.h"
@@ -79,6 +81,8 @@ typedef struct {
 } ngx_http_echostream_stream_entry_t;
 
 typedef struct {
+    /* first: the shared writer finds it through ctx->data */
+    ngx_http_echostream_api_stream_t out;
     ngx_http_echostream_api_ctx_t *ctx;
     ngx_pool_t *page; /* replies and text of the current poll */
 
@@ -98,9 +102,6 @@ typedef struct {
     u_char (*ids)[NGX_HTTP_ECHOSTREAM_STREAM_ID_LEN];
     size_t *lens;
     ngx_uint_t nids;
-
-    ngx_chain_t *free; /* output buffers, recycled */
-    ngx_chain_t *busy;
 
     ngx_http_echostream_stream_phase_e phase;
     unsigned resume : 1;  /* Last-Event-ID given */
@@ -140,8 +141,8 @@ ngx_http_echostream_stream_failed(ngx_http_echostream_stream_t *st,
 static void ngx_http_echostream_stream_send(ngx_http_echostream_stream_t *st,
                                             u_char *data, size_t len,
                                             ngx_uint_t static_data);
-static void ngx_http_echostream_stream_writer(ngx_http_request_t *r);
-static void ngx_http_echostream_stream_wait(ngx_http_echostream_stream_t *st);
+static void
+ngx_http_echostream_stream_drained(ngx_http_echostream_api_stream_t *out);
 static void ngx_http_echostream_stream_idle(ngx_http_echostream_stream_t *st);
 static void ngx_http_echostream_stream_end(ngx_http_echostream_stream_t *st);
 
@@ -176,6 +177,9 @@ NGX_HTTP_ECHOSTREAM_ROUTE(stream)
     }
 
     st->ctx = ctx;
+    st->out.ctx = ctx;
+    st->out.drained = ngx_http_echostream_stream_drained;
+    st->out.timeout_log = "echostream api: stream client timed out";
     ctx->data = st;
 
     if (ngx_http_echostream_stream_last_event_id(ctx, st) != NGX_OK) {
@@ -852,19 +856,17 @@ static void ngx_http_echostream_stream_send(ngx_http_echostream_stream_t *st,
                                             u_char *data, size_t len,
                                             ngx_uint_t static_data)
 {
-    ngx_http_request_t *r = st->ctx->r;
     ngx_chain_t *cl;
     ngx_buf_t *b;
     ngx_int_t rc;
 
-    cl = ngx_chain_get_free_buf(r->pool, &st->free);
+    cl = ngx_http_echostream_api_stream_buf(&st->out);
     if (cl == NULL) {
         ngx_http_echostream_api_finalize(st->ctx, NGX_ERROR);
         return;
     }
 
     b = cl->buf;
-    ngx_memzero(b, sizeof(ngx_buf_t));
     b->memory = static_data ? 1 : 0;
     b->temporary = static_data ? 0 : 1;
     b->start = data;
@@ -872,11 +874,8 @@ static void ngx_http_echostream_stream_send(ngx_http_echostream_stream_t *st,
     b->last = data + len;
     b->end = data + len;
     b->flush = 1;
-    b->tag = (ngx_buf_tag_t)&ngx_http_echostream_module;
 
-    rc = ngx_http_output_filter(r, cl);
-    ngx_chain_update_chains(r->pool, &st->free, &st->busy, &cl,
-                            (ngx_buf_tag_t)&ngx_http_echostream_module);
+    rc = ngx_http_echostream_api_stream_write(&st->out, cl);
 
     st->wrote = ngx_current_msec;
 
@@ -886,81 +885,18 @@ static void ngx_http_echostream_stream_send(ngx_http_echostream_stream_t *st,
         return;
     }
 
-    if (st->busy != NULL || r->connection->buffered) {
-        ngx_http_echostream_stream_wait(st);
+    if (ngx_http_echostream_api_stream_busy(&st->out)) {
         return;
     }
 
     ngx_http_echostream_stream_idle(st);
 }
 
-/* Lets the write event go on once the client took what was sent. */
-static void ngx_http_echostream_stream_wait(ngx_http_echostream_stream_t *st)
+/* The client took what was sent (called by the shared writer). */
+static void
+ngx_http_echostream_stream_drained(ngx_http_echostream_api_stream_t *out)
 {
-    ngx_http_request_t *r = st->ctx->r;
-    ngx_http_core_loc_conf_t *clcf;
-    ngx_event_t *wev;
-
-    r->write_event_handler = ngx_http_echostream_stream_writer;
-
-    wev = r->connection->write;
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    if (!wev->delayed) {
-        ngx_add_timer(wev, clcf->send_timeout);
-    }
-
-    if (ngx_handle_write_event(wev, clcf->send_lowat) != NGX_OK) {
-        ngx_http_echostream_api_finalize(st->ctx, NGX_ERROR);
-    }
-}
-
-static void ngx_http_echostream_stream_writer(ngx_http_request_t *r)
-{
-    ngx_http_echostream_api_ctx_t *ctx;
-    ngx_http_echostream_stream_t *st;
-    ngx_chain_t *out;
-    ngx_event_t *wev;
-    ngx_int_t rc;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_echostream_module);
-    st = ctx->data;
-    wev = r->connection->write;
-
-    if (wev->timedout) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, NGX_ETIMEDOUT,
-                      "echostream api: stream client timed out");
-        r->connection->timedout = 1;
-        ngx_http_echostream_api_finalize(ctx, NGX_HTTP_REQUEST_TIME_OUT);
-        return;
-    }
-
-    if (wev->delayed) {
-        ngx_http_echostream_stream_wait(st);
-        return;
-    }
-
-    if (wev->timer_set) {
-        ngx_del_timer(wev);
-    }
-
-    out = NULL;
-    rc = ngx_http_output_filter(r, NULL);
-    ngx_chain_update_chains(r->pool, &st->free, &st->busy, &out,
-                            (ngx_buf_tag_t)&ngx_http_echostream_module);
-
-    if (rc == NGX_ERROR) {
-        ngx_http_echostream_api_finalize(ctx, NGX_ERROR);
-        return;
-    }
-
-    if (st->busy != NULL || r->connection->buffered) {
-        ngx_http_echostream_stream_wait(st);
-        return;
-    }
-
-    r->write_event_handler = ngx_http_request_empty_handler;
-    ngx_http_echostream_stream_idle(st);
+    ngx_http_echostream_stream_idle(out->ctx->data);
 }
 
 /*
@@ -984,17 +920,15 @@ static void ngx_http_echostream_stream_end(ngx_http_echostream_stream_t *st)
     ngx_chain_t *cl;
     ngx_buf_t *b;
 
-    cl = ngx_chain_get_free_buf(r->pool, &st->free);
+    cl = ngx_http_echostream_api_stream_buf(&st->out);
     if (cl == NULL) {
         ngx_http_echostream_api_finalize(st->ctx, NGX_ERROR);
         return;
     }
 
     b = cl->buf;
-    ngx_memzero(b, sizeof(ngx_buf_t));
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
-    b->tag = (ngx_buf_tag_t)&ngx_http_echostream_module;
 
     ngx_http_echostream_api_finalize(st->ctx, ngx_http_output_filter(r, cl));
 }

@@ -1,0 +1,154 @@
+/*
+ * ngx_http_echostream_export_csv.c - the CSV text of /export.csv rows (see
+ * export_csv.h).
+ *
+ * CSV (RFC 4180): CRLF line ends; cells with a comma, quote, CR or LF are
+ * quoted, quotes doubled. A text cell starting with = + - @ (or a tab or
+ * CR) gets a leading ' so a spreadsheet does not run it as a formula; the
+ * numeric cells (printed here from numbers) are left as numbers.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include <stdio.h>
+
+#include "ngx_http_echostream_export_csv.h"
+
+static u_char *ngx_http_echostream_export_csv_text(u_char *p, json_t *v,
+                                                   ngx_uint_t guard);
+static u_char *ngx_http_echostream_export_csv_num(u_char *p, json_t *v);
+
+size_t ngx_http_echostream_export_csv_bound(json_t *c)
+{
+    static const char *texts[] = {"id",     "created",   "subreddit", "author",
+                                  "engine", "permalink", "body"};
+    size_t size, i;
+
+    /* label, 4 scores, the score: 32 each; 13 cells: separators, CRLF */
+    size = 6 * 32 + 16;
+
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        /* a quote, the formula guard, each byte doubled, a quote */
+        size += 3 + 2 * json_string_length(json_object_get(c, texts[i]));
+    }
+
+    return size;
+}
+
+u_char *ngx_http_echostream_export_csv_row(u_char *p, json_t *c)
+{
+    json_t *s = json_object_get(c, "sentiment"); /* borrowed, as all below */
+
+    p = ngx_http_echostream_export_csv_text(p, json_object_get(c, "id"), 1);
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_text(p, json_object_get(c, "created"),
+                                            1);
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_text(p, json_object_get(c, "subreddit"),
+                                            1);
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_text(p, json_object_get(c, "author"), 1);
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_text(p, json_object_get(s, "label"), 1);
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_num(p, json_object_get(s, "compound"));
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_num(p, json_object_get(s, "pos"));
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_num(p, json_object_get(s, "neg"));
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_num(p, json_object_get(s, "neu"));
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_text(p, json_object_get(c, "engine"), 1);
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_num(p, json_object_get(c, "score"));
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_text(p, json_object_get(c, "permalink"),
+                                            1);
+    *p++ = ',';
+    p = ngx_http_echostream_export_csv_text(p, json_object_get(c, "body"), 1);
+    *p++ = '\r';
+    *p++ = '\n';
+
+    return p;
+}
+
+/* A text cell: quoted when needed (RFC 4180), formula starts guarded. */
+static u_char *ngx_http_echostream_export_csv_text(u_char *p, json_t *v,
+                                                   ngx_uint_t guard)
+{
+    const u_char *s, *q, *end;
+    ngx_uint_t quote;
+    size_t len;
+
+    s = (const u_char *)json_string_value(v);
+    if (s == NULL) {
+        return p;
+    }
+
+    len = json_string_length(v);
+    end = s + len;
+
+    quote = 0;
+    for (q = s; q < end; q++) {
+        if (*q == ',' || *q == '"' || *q == '\r' || *q == '\n') {
+            quote = 1;
+            break;
+        }
+    }
+
+    if (quote) {
+        *p++ = '"';
+    }
+
+    if (guard && len > 0 &&
+        (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
+         s[0] == '\t' || s[0] == '\r')) {
+        *p++ = '\'';
+    }
+
+    for (; s < end; s++) {
+        if (*s == '"') {
+            *p++ = '"';
+        }
+        *p++ = *s;
+    }
+
+    if (quote) {
+        *p++ = '"';
+    }
+
+    return p;
+}
+
+/* A number cell: integers as they are, reals with at most 4 decimals. */
+static u_char *ngx_http_echostream_export_csv_num(u_char *p, json_t *v)
+{
+    char buf[32];
+    int n;
+
+    if (json_is_integer(v)) {
+        return ngx_sprintf(p, "%L", (int64_t)json_integer_value(v));
+    }
+
+    n = snprintf(buf, sizeof(buf), "%.4f", json_number_value(v));
+    if (n <= 0 || (size_t)n >= sizeof(buf)) {
+        *p++ = '0';
+        return p;
+    }
+
+    /* 0.4200 → 0.42, 1.0000 → 1, -0.0000 → 0 */
+    while (n > 0 && buf[n - 1] == '0') {
+        n--;
+    }
+    if (n > 0 && buf[n - 1] == '.') {
+        n--;
+    }
+    if (n == 2 && buf[0] == '-' && buf[1] == '0') {
+        n = 1;
+        buf[0] = '0';
+    }
+
+    return ngx_cpymem(p, buf, n);
+}
