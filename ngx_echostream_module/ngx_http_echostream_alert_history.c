@@ -101,7 +101,7 @@ ngx_http_echostream_history_got(ngx_http_echostream_api_ctx_t *ctx,
     ngx_uint_t limit = (ngx_uint_t)(uintptr_t)ctx->data;
     json_t *history, *next, *root;
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 

@@ -140,7 +140,7 @@ ngx_http_echostream_rules_got(ngx_http_echostream_api_ctx_t *ctx,
 {
     json_t *root, *rules, *history, *next;
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -209,7 +209,7 @@ ngx_http_echostream_rule_got(ngx_http_echostream_api_ctx_t *ctx,
     const char *id = ctx->data;
     json_t *rule;
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -293,7 +293,7 @@ ngx_http_echostream_rule_patch_got(ngx_http_echostream_api_ctx_t *ctx,
     ngx_int_t rv;
     json_t *old;
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -353,7 +353,7 @@ static void
 ngx_http_echostream_rule_deleted(ngx_http_echostream_api_ctx_t *ctx,
                                  ngx_http_echostream_redis_result_t *res)
 {
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -478,7 +478,7 @@ ngx_http_echostream_rule_written(ngx_http_echostream_api_ctx_t *ctx,
         return;
     }
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 

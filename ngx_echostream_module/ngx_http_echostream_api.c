@@ -522,6 +522,27 @@ void ngx_http_echostream_api_redis_down(ngx_http_echostream_api_ctx_t *ctx,
                                   "internal", "the request failed");
 }
 
+ngx_int_t
+ngx_http_echostream_api_redis_failed(ngx_http_echostream_api_ctx_t *ctx,
+                                     ngx_http_echostream_redis_result_t *res)
+{
+    ngx_uint_t i;
+
+    if (res->replies == NULL) {
+        ngx_http_echostream_api_redis_down(ctx, res);
+        return 1;
+    }
+
+    for (i = 0; i < res->n; i++) {
+        if (res->replies[i]->type == REDIS_REPLY_ERROR) {
+            ngx_http_echostream_api_redis_down(ctx, res);
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
 /* CORS preflight: no token needed, nothing but headers. */
 static void
 ngx_http_echostream_api_preflight(ngx_http_echostream_api_ctx_t *ctx)

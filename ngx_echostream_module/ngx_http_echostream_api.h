@@ -148,6 +148,15 @@ void ngx_http_echostream_api_error_ex(ngx_http_echostream_api_ctx_t *ctx,
 void ngx_http_echostream_api_no_content(ngx_http_echostream_api_ctx_t *ctx);
 
 /*
+ * 1 when the pipeline failed or one of its replies is a Redis error: the
+ * request has then been answered with ngx_http_echostream_api_redis_down()
+ * and the continuation just returns. 0 when every reply can be read.
+ */
+ngx_int_t
+ngx_http_echostream_api_redis_failed(ngx_http_echostream_api_ctx_t *ctx,
+                                     ngx_http_echostream_redis_result_t *res);
+
+/*
  * Answers a failed pipeline: 503 "unavailable" (logged with res->error),
  * or, when a reply is a Redis error, 500 "internal" (logged).
  */

@@ -471,8 +471,7 @@ ngx_http_echostream_comments_page(ngx_http_echostream_api_ctx_t *ctx,
     const char *why;
     ngx_uint_t i;
 
-    if (res->replies == NULL || res->replies[0]->type == REDIS_REPLY_ERROR) {
-        ngx_http_echostream_api_redis_down(ctx, res);
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 

@@ -217,16 +217,11 @@ ngx_http_echostream_sov_done(ngx_http_echostream_api_ctx_t *ctx,
     char from[16], to[16];
     int64_t total, v;
 
-    if (res->replies == NULL) {
-        ngx_http_echostream_api_redis_down(ctx, res);
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
     for (i = 0; i < res->n; i++) {
-        if (res->replies[i]->type == REDIS_REPLY_ERROR) {
-            ngx_http_echostream_api_redis_down(ctx, res);
-            return;
-        }
         if (res->replies[i]->type != REDIS_REPLY_ARRAY ||
             res->replies[i]->elements % 2 != 0) {
             ngx_http_echostream_insights_unexpected(ctx, "share of voice");
@@ -499,9 +494,7 @@ ngx_http_echostream_usage_done(ngx_http_echostream_api_ctx_t *ctx,
     double b;
     char *end;
 
-    if (res->replies == NULL || res->replies[0]->type == REDIS_REPLY_ERROR ||
-        res->replies[1]->type == REDIS_REPLY_ERROR) {
-        ngx_http_echostream_api_redis_down(ctx, res);
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 

@@ -100,7 +100,7 @@ ngx_http_echostream_members_got(ngx_http_echostream_api_ctx_t *ctx,
 {
     json_t *members, *invites, *root;
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -352,7 +352,7 @@ ngx_http_echostream_invite_written(ngx_http_echostream_api_ctx_t *ctx,
                                    ngx_http_echostream_redis_result_t *res)
 {
     if (ngx_http_echostream_fn_answer(ctx, res) ||
-        ngx_http_echostream_redis_failed(ctx, res)) {
+        ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -453,7 +453,7 @@ ngx_http_echostream_member_removed(ngx_http_echostream_api_ctx_t *ctx,
                                    ngx_http_echostream_redis_result_t *res)
 {
     if (ngx_http_echostream_fn_answer(ctx, res) ||
-        ngx_http_echostream_redis_failed(ctx, res)) {
+        ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 

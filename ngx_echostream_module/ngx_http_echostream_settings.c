@@ -157,7 +157,7 @@ ngx_http_echostream_settings_got(ngx_http_echostream_api_ctx_t *ctx,
 {
     redisReply *values;
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 

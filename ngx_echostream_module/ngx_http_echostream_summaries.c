@@ -102,7 +102,7 @@ ngx_http_echostream_summaries_got(ngx_http_echostream_api_ctx_t *ctx,
     redisReply *all;
     ngx_uint_t i, n;
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -190,7 +190,7 @@ ngx_http_echostream_summary_got(ngx_http_echostream_api_ctx_t *ctx,
     json_t *summary;
     int64_t created;
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -313,7 +313,7 @@ ngx_http_echostream_summary_requested(ngx_http_echostream_api_ctx_t *ctx,
                                       ngx_http_echostream_redis_result_t *res)
 {
     if (ngx_http_echostream_fn_answer(ctx, res) ||
-        ngx_http_echostream_redis_failed(ctx, res)) {
+        ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 

@@ -479,24 +479,3 @@ void ngx_http_echostream_cmd(ngx_http_echostream_api_ctx_t *ctx,
         ngx_http_echostream_no_memory(ctx);
     }
 }
-
-ngx_int_t
-ngx_http_echostream_redis_failed(ngx_http_echostream_api_ctx_t *ctx,
-                                 ngx_http_echostream_redis_result_t *res)
-{
-    ngx_uint_t i;
-
-    if (res->replies == NULL) {
-        ngx_http_echostream_api_redis_down(ctx, res);
-        return 1;
-    }
-
-    for (i = 0; i < res->n; i++) {
-        if (res->replies[i]->type == REDIS_REPLY_ERROR) {
-            ngx_http_echostream_api_redis_down(ctx, res);
-            return 1;
-        }
-    }
-
-    return 0;
-}

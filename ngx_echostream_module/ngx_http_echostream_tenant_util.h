@@ -168,13 +168,4 @@ void ngx_http_echostream_cmd(ngx_http_echostream_api_ctx_t *ctx,
                              ngx_http_echostream_api_redis_pt next, int argc,
                              const char **argv);
 
-/*
- * 1 when the pipeline failed or a reply is an error other than the
- * function errors the caller handles; then the request was answered
- * (503, or 500 with a log line) and the caller just returns.
- */
-ngx_int_t
-ngx_http_echostream_redis_failed(ngx_http_echostream_api_ctx_t *ctx,
-                                 ngx_http_echostream_redis_result_t *res);
-
 #endif /* _NGX_HTTP_ECHOSTREAM_TENANT_UTIL_H_INCLUDED_ */

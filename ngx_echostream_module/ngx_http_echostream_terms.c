@@ -136,16 +136,8 @@ ngx_http_echostream_terms_done(ngx_http_echostream_api_ctx_t *ctx,
     json_t *list, *t, *body;
     int64_t before, num, den, q;
 
-    if (res->replies == NULL) {
-        ngx_http_echostream_api_redis_down(ctx, res);
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
-    }
-
-    for (i = 0; i < 3; i++) {
-        if (res->replies[i]->type == REDIS_REPLY_ERROR) {
-            ngx_http_echostream_api_redis_down(ctx, res);
-            return;
-        }
     }
 
     if (res->replies[0]->type != REDIS_REPLY_INTEGER) {

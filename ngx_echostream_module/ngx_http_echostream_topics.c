@@ -102,7 +102,7 @@ ngx_http_echostream_topics_list_done(ngx_http_echostream_api_ctx_t *ctx,
     json_t **topics, *list, *root;
     ngx_uint_t i, n;
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -177,7 +177,7 @@ ngx_http_echostream_topics_get_done(ngx_http_echostream_api_ctx_t *ctx,
     const char *id = ctx->data;
     json_t *topic;
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -271,7 +271,7 @@ ngx_http_echostream_topic_patch_got(ngx_http_echostream_api_ctx_t *ctx,
     ngx_uint_t i;
     ngx_int_t rc;
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -345,7 +345,7 @@ ngx_http_echostream_topics_delete_done(ngx_http_echostream_api_ctx_t *ctx,
                                        ngx_http_echostream_redis_result_t *res)
 {
     if (ngx_http_echostream_fn_answer(ctx, res) ||
-        ngx_http_echostream_redis_failed(ctx, res)) {
+        ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
@@ -442,7 +442,7 @@ ngx_http_echostream_topic_written(ngx_http_echostream_api_ctx_t *ctx,
         return;
     }
 
-    if (ngx_http_echostream_redis_failed(ctx, res)) {
+    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
     }
 
