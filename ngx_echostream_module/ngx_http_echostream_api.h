@@ -148,6 +148,13 @@ void ngx_http_echostream_api_error_ex(ngx_http_echostream_api_ctx_t *ctx,
 void ngx_http_echostream_api_no_content(ngx_http_echostream_api_ctx_t *ctx);
 
 /*
+ * An integer reply string (a counter Redis holds as text): nil is 0;
+ * anything else that is not an optional '-' and 1..15 digits is 0 and
+ * counted in *bad. 15 digits keep sums far from overflowing.
+ */
+int64_t ngx_http_echostream_api_reply_int(redisReply *v, ngx_uint_t *bad);
+
+/*
  * 1 when the pipeline failed or one of its replies is a Redis error: the
  * request has then been answered with ngx_http_echostream_api_redis_down()
  * and the continuation just returns. 0 when every reply can be read.

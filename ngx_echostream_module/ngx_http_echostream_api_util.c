@@ -1,7 +1,7 @@
 /*
  * ngx_http_echostream_api_util.c - small helpers of the API framework that
  * every route uses: response headers (Cache-Control, CORS), query
- * arguments, tenant keys, ids and the clock.
+ * arguments, tenant keys, ids, the clock and integer replies.
  */
 
 #include <ngx_config.h>
@@ -212,4 +212,40 @@ static ngx_table_elt_t *ngx_http_echostream_api_origin(ngx_http_request_t *r)
             return &h[i];
         }
     }
+}
+
+int64_t ngx_http_echostream_api_reply_int(redisReply *v, ngx_uint_t *bad)
+{
+    int64_t n;
+    size_t i;
+    int neg;
+
+    if (v->type == REDIS_REPLY_NIL) {
+        return 0;
+    }
+
+    /* 15 characters: sums stay far from overflowing below */
+    if (v->type != REDIS_REPLY_STRING || v->len == 0 || v->len > 15) {
+        goto bad;
+    }
+
+    neg = (v->str[0] == '-');
+    if (neg && v->len == 1) {
+        goto bad;
+    }
+
+    n = 0;
+    for (i = neg; i < v->len; i++) {
+        if (v->str[i] < '0' || v->str[i] > '9') {
+            goto bad;
+        }
+        n = n * 10 + (v->str[i] - '0');
+    }
+
+    return neg ? -n : n;
+
+bad:
+
+    (*bad)++;
+    return 0;
 }

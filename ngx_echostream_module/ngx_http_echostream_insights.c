@@ -63,7 +63,6 @@ static int ngx_http_echostream_sov_cmp(const void *a, const void *b);
 static void
 ngx_http_echostream_usage_done(ngx_http_echostream_api_ctx_t *ctx,
                                ngx_http_echostream_redis_result_t *res);
-static int64_t ngx_http_echostream_insights_int(redisReply *v, ngx_uint_t *bad);
 static void ngx_http_echostream_insights_date(int64_t day, char *buf);
 static void
 ngx_http_echostream_insights_unexpected(ngx_http_echostream_api_ctx_t *ctx,
@@ -252,7 +251,7 @@ ngx_http_echostream_sov_done(ngx_http_echostream_api_ctx_t *ctx,
                 continue; /* a topic deleted since */
             }
 
-            v = ngx_http_echostream_insights_int(rep->element[j + 1], &bad);
+            v = ngx_http_echostream_api_reply_int(rep->element[j + 1], &bad);
             if (v > 0) {
                 t->count += v;
             }
@@ -507,9 +506,9 @@ ngx_http_echostream_usage_done(ngx_http_echostream_api_ctx_t *ctx,
     }
 
     bad = 0;
-    comments = ngx_http_echostream_insights_int(u->element[0], &bad);
-    units = ngx_http_echostream_insights_int(u->element[1], &bad);
-    micros = ngx_http_echostream_insights_int(u->element[2], &bad);
+    comments = ngx_http_echostream_api_reply_int(u->element[0], &bad);
+    units = ngx_http_echostream_api_reply_int(u->element[1], &bad);
+    micros = ngx_http_echostream_api_reply_int(u->element[2], &bad);
 
     engine = m->element[0];
     eng = "vader";
@@ -543,42 +542,6 @@ ngx_http_echostream_usage_done(ngx_http_echostream_api_ctx_t *ctx,
                      b >= 0 ? json_real(b) : json_null(), "engine", eng);
 
     ngx_http_echostream_api_json(ctx, NGX_HTTP_OK, body);
-}
-
-/* An integer reply string; nil is 0, anything else 0 counted in *bad. */
-static int64_t ngx_http_echostream_insights_int(redisReply *v, ngx_uint_t *bad)
-{
-    int64_t n;
-    size_t i;
-    int neg;
-
-    if (v->type == REDIS_REPLY_NIL) {
-        return 0;
-    }
-
-    if (v->type != REDIS_REPLY_STRING || v->len == 0 || v->len > 15) {
-        goto bad;
-    }
-
-    neg = (v->str[0] == '-');
-    if (neg && v->len == 1) {
-        goto bad;
-    }
-
-    n = 0;
-    for (i = neg; i < v->len; i++) {
-        if (v->str[i] < '0' || v->str[i] > '9') {
-            goto bad;
-        }
-        n = n * 10 + (v->str[i] - '0');
-    }
-
-    return neg ? -n : n;
-
-bad:
-
-    (*bad)++;
-    return 0;
 }
 
 /* "YYYY-MM-DD" of a day since the epoch into buf (at least 11 bytes). */

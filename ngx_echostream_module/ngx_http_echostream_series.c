@@ -124,7 +124,6 @@ ngx_http_echostream_series_fields(ngx_http_echostream_series_t *s,
 static void ngx_http_echostream_series_values(ngx_http_echostream_series_t *s,
                                               redisReply *rep, ngx_uint_t first,
                                               int64_t *values, ngx_uint_t *bad);
-static int64_t ngx_http_echostream_series_int(redisReply *v, ngx_uint_t *bad);
 static void ngx_http_echostream_series_send(ngx_http_echostream_api_ctx_t *ctx,
                                             ngx_buf_t *head, ngx_buf_t *points);
 
@@ -724,7 +723,7 @@ ngx_http_echostream_series_fields(ngx_http_echostream_series_t *s,
 
         values[((t - s->from) / s->step->step) *
                    NGX_HTTP_ECHOSTREAM_SERIES_NFIELDS +
-               k] = ngx_http_echostream_series_int(rep->element[i + 1], bad);
+               k] = ngx_http_echostream_api_reply_int(rep->element[i + 1], bad);
     }
 
     return NGX_OK;
@@ -745,7 +744,7 @@ static void ngx_http_echostream_series_values(ngx_http_echostream_series_t *s,
 
     for (i = 0; i < rep->elements; i++) {
         if (rep->element[i]->type != REDIS_REPLY_NIL) {
-            v[i] = ngx_http_echostream_series_int(rep->element[i], bad);
+            v[i] = ngx_http_echostream_api_reply_int(rep->element[i], bad);
         }
     }
 }
@@ -767,43 +766,6 @@ static void ngx_http_echostream_series_fields_init(void)
     }
 
     ngx_http_echostream_series_ready = 1;
-}
-
-/* A counter: anything but an integer is 0 and counted in *bad. */
-static int64_t ngx_http_echostream_series_int(redisReply *v, ngx_uint_t *bad)
-{
-    int64_t n;
-    size_t i;
-    int neg;
-
-    if (v->type == REDIS_REPLY_NIL) {
-        return 0;
-    }
-
-    /* 15 characters: sums stay far from overflowing below */
-    if (v->type != REDIS_REPLY_STRING || v->len == 0 || v->len > 15) {
-        goto bad;
-    }
-
-    neg = (v->str[0] == '-');
-    if (neg && v->len == 1) {
-        goto bad;
-    }
-
-    n = 0;
-    for (i = neg; i < v->len; i++) {
-        if (v->str[i] < '0' || v->str[i] > '9') {
-            goto bad;
-        }
-        n = n * 10 + (v->str[i] - '0');
-    }
-
-    return neg ? -n : n;
-
-bad:
-
-    (*bad)++;
-    return 0;
 }
 
 /*
