@@ -161,20 +161,15 @@ NGX_HTTP_ECHOSTREAM_ROUTE(summaries_get)
     ngx_str_t key;
     u_char *id;
 
-    if (ctx->nparams < 1 || !ngx_http_echostream_api_id_valid(
-                                ctx->params[0].data, ctx->params[0].len)) {
-        ngx_http_echostream_api_error(ctx, NGX_HTTP_NOT_FOUND, "not_found",
-                                      "no such summary");
+    id = ngx_http_echostream_path_id(ctx, "summary");
+    if (id == NULL) {
         return;
     }
 
-    id = ngx_pnalloc(ctx->r->pool, ctx->params[0].len + 1);
-    if (id == NULL ||
-        ngx_http_echostream_api_key(ctx, &key, "summaries") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, "summaries") != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
-    *ngx_cpymem(id, ctx->params[0].data, ctx->params[0].len) = '\0';
 
     argv[0] = "HGET";
     argv[1] = (const char *)key.data;
