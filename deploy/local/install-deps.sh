@@ -28,7 +28,7 @@ readonly DEB_PACKAGES=(
     redis-server redis-tools
     python3-nltk
     wrk hyperfine valgrind clang-format
-    curl ca-certificates
+    curl ca-certificates procps
 )
 
 # Prints a progress line on stderr, prefixed so it stands out in make output.
