@@ -99,8 +99,11 @@ unit-asan:
 
 -include mk/module.mk
 
-run: all
-	@deploy/local/run.sh
+# dependencies first: on a fresh machine nothing can build before they are in
+run:
+	@deploy/local/install-deps.sh
+	@$(MAKE) --no-print-directory all
+	@ECHOSTREAM_SKIP_DEPS=1 deploy/local/run.sh
 
 test:
 	@tests/run.sh

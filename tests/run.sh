@@ -40,6 +40,11 @@ if [ -z "${ES_SKIP_DEPS:-}" ]; then
     fi
 fi
 
+# every Node program below runs under the oldest supported Node's module
+# rules, whatever Node this machine has (see the file)
+. deploy/local/node-compat.sh
+es_node_oldest_rules
+
 note "build"
 if ! make -j"$(nproc)" all module-asan >"$LOGDIR/build.log" 2>&1; then
     tail -n 60 "$LOGDIR/build.log"

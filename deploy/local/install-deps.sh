@@ -112,6 +112,33 @@ npm_up_to_date() {
     lock_hash >"$NPM_STAMP"
 }
 
+# The oldest Node.js the npm packages run on, from package.json's engines
+# (">=18.19" -> "18.19"), read without node: it may not be installed yet.
+min_node() {
+    sed -n 's/^ *"node": *">= *\([0-9][0-9.]*\)".*/\1/p' \
+        "$ROOT/package.json" | head -n 1
+}
+
+# Dies, saying what to do, when the node on PATH is older than min_node.
+# Without this an old Node fails much later, deep inside a test or at the
+# identity provider's start, with an error that names neither Node nor its
+# version. npm's engine-strict (.npmrc) then refuses any locked package
+# whose own engines exclude the running Node, at install time.
+check_node_version() {
+    local want have
+    want=$(min_node)
+    [ -n "$want" ] || return 0
+    have=$(node -p 'process.versions.node' 2>/dev/null) ||
+        die "node is installed but does not run"
+    if [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -n 1)" \
+        != "$want" ]; then
+        die "Node.js $have is older than $want, the oldest the project's" \
+            "npm packages support (package.json engines). Install Node.js" \
+            "$want or newer: Debian 12's nodejs package (18.19 or later)" \
+            "is enough."
+    fi
+}
+
 # Installs the npm packages exactly as the lockfile pins them, then records
 # the lockfile hash so the next run can skip npm entirely.
 npm_install() {
@@ -150,6 +177,7 @@ main() {
     if [ "${#debs[@]}" -gt 0 ]; then
         apt_install "${debs[@]}"
     fi
+    check_node_version
     if ! npm_up_to_date; then
         npm_install
     fi

@@ -486,6 +486,9 @@ main() {
     if [ "${ECHOSTREAM_SKIP_DEPS:-0}" != 1 ]; then
         "$ROOT/deploy/local/install-deps.sh"
     fi
+    # cognito-local runs as it would on the oldest supported Node
+    . "$ROOT/deploy/local/node-compat.sh"
+    es_node_oldest_rules
     init_paths
     check_build
     take_lock

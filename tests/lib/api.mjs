@@ -210,8 +210,10 @@ export async function startRecorder() {
 
 // Starts cognito-local on a free loopback port in a temporary directory,
 // with a user pool (custom attribute tenant_id) and an app client
-// (USER_PASSWORD_AUTH, no secret). See the return value at the end.
-export async function startCognito({ dir } = {}) {
+// (USER_PASSWORD_AUTH, no secret). nodeArgs go to node before the script
+// (the Node compatibility suite runs it under the oldest Node's module
+// rules). See the return value at the end.
+export async function startCognito({ dir, nodeArgs = [] } = {}) {
   const d = dir || await tmpDir('es-cognito-');
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
@@ -220,7 +222,8 @@ export async function startCognito({ dir } = {}) {
   mkdirSync(path.join(d, '.cognito'), { recursive: true });
   writeFileSync(path.join(d, '.cognito', 'config.json'), JSON.stringify({
     TokenConfig: { IssuerDomain: endpoint } }, null, 2) + '\n');
-  const proc = startProc('node', [path.join(COGNITO_DIR, 'bin', 'start.js')],
+  const proc = startProc('node', [...nodeArgs,
+    path.join(COGNITO_DIR, 'bin', 'start.js')],
     { cwd: d, env: { HOST: '127.0.0.1', PORT: String(port) },
       name: 'cognito-local' });
   let exited = null;
