@@ -33,6 +33,16 @@
 static const char *const ngx_http_echostream_settings_members[] = {
     "engine", "comprehend_budget_usd", "retention_days", NULL};
 
+/*
+ * PATCH's FCALL: 5 fixed arguments (FCALL, the function, numkeys, two
+ * keys), then a name and a value per settable member, each at most once.
+ * Sized from the member table, so a member added there is room added here.
+ */
+#define NGX_HTTP_ECHOSTREAM_SETTINGS_ARGC                                      \
+    (5 + 2 * (sizeof(ngx_http_echostream_settings_members) /                   \
+                  sizeof(ngx_http_echostream_settings_members[0]) -            \
+              1))
+
 static void
 ngx_http_echostream_settings_got(ngx_http_echostream_api_ctx_t *ctx,
                                  ngx_http_echostream_redis_result_t *res);
@@ -59,7 +69,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(settings_get)
 
 NGX_HTTP_ECHOSTREAM_ROUTE(settings_patch)
 {
-    const char *argv[4 + 6], *engine;
+    const char *argv[NGX_HTTP_ECHOSTREAM_SETTINGS_ARGC], *engine;
     json_t *body = ctx->body, *v;
     u_char *budget, *days, *p;
     json_int_t retention;

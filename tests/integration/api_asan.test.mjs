@@ -95,6 +95,10 @@ test('every route, good and bad input', async () => {
   await api('POST', '/api/v1/members', { body: { email: 'm@asan.test' } });
   await api('POST', '/api/v1/summaries', { body: {} });
   await api('PATCH', '/api/v1/settings', { body: { retention_days: 7 } });
+  // every settable member at once: the most arguments the FCALL can take
+  r = await api('PATCH', '/api/v1/settings', { body: { engine: 'comprehend',
+    comprehend_budget_usd: 12.5, retention_days: 30 } });
+  assert.equal(r.status, 200, r.text);
   await api('POST', '/api/v1/topics', { body: '{"a":',
     headers: { 'Content-Type': 'application/json' } });
   await api('POST', '/api/v1/topics', { body: Buffer.from([0x7b, 0xff]),
