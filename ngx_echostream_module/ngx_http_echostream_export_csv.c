@@ -3,9 +3,13 @@
  * export_csv.h).
  *
  * CSV (RFC 4180): CRLF line ends; cells with a comma, quote, CR or LF are
- * quoted, quotes doubled. A text cell starting with = + - @ (or a tab or
- * CR) gets a leading ' so a spreadsheet does not run it as a formula; the
- * numeric cells (printed here from numbers) are left as numbers.
+ * quoted, quotes doubled. A text cell whose first character other than
+ * white space is = + - @ or their fullwidth forms (＝ ＋ － ＠), or that starts
+ * with a tab or CR, gets a leading ' so a spreadsheet does not run it as a
+ * formula: spreadsheets skip leading blanks and read fullwidth signs as
+ * operators, so " =cmd" and "＝cmd" are formulas too. The text itself is
+ * kept as it was. The numeric cells (printed here from numbers) are left as
+ * numbers.
  */
 
 #include <ngx_config.h>
@@ -18,6 +22,8 @@
 static u_char *ngx_http_echostream_export_csv_text(u_char *p, json_t *v,
                                                    ngx_uint_t guard);
 static u_char *ngx_http_echostream_export_csv_num(u_char *p, json_t *v);
+static ngx_uint_t ngx_http_echostream_export_csv_formula(const u_char *s,
+                                                         const u_char *end);
 
 size_t ngx_http_echostream_export_csv_bound(json_t *c)
 {
@@ -102,9 +108,7 @@ static u_char *ngx_http_echostream_export_csv_text(u_char *p, json_t *v,
         *p++ = '"';
     }
 
-    if (guard && len > 0 &&
-        (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
-         s[0] == '\t' || s[0] == '\r')) {
+    if (guard && ngx_http_echostream_export_csv_formula(s, end)) {
         *p++ = '\'';
     }
 
@@ -120,6 +124,50 @@ static u_char *ngx_http_echostream_export_csv_text(u_char *p, json_t *v,
     }
 
     return p;
+}
+
+/*
+ * True when a spreadsheet could read s..end as a formula: a tab or CR
+ * first, or = + - @ (ASCII or fullwidth) after any leading white space,
+ * ASCII or Unicode (no-break, ideographic, the U+2000 block, BOM).
+ */
+static ngx_uint_t ngx_http_echostream_export_csv_formula(const u_char *s,
+                                                         const u_char *end)
+{
+    if (s < end && (*s == '\t' || *s == '\r')) {
+        return 1;
+    }
+
+    while (s < end) {
+        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == '\v' ||
+            *s == '\f') {
+            s++;
+        } else if (end - s >= 2 && s[0] == 0xc2 && s[1] == 0xa0) {
+            s += 2; /* U+00A0 */
+        } else if (end - s >= 3 &&
+                   ((s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80) ||
+                    (s[0] == 0xe2 && s[1] == 0x80 &&
+                     (s[2] <= 0x8b || s[2] == 0xaf)) ||
+                    (s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f) ||
+                    (s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf))) {
+            s += 3; /* U+3000, U+2000-200B, U+202F, U+205F, U+FEFF */
+        } else {
+            break;
+        }
+    }
+
+    if (s == end) {
+        return 0;
+    }
+
+    if (*s == '=' || *s == '+' || *s == '-' || *s == '@') {
+        return 1;
+    }
+
+    /* fullwidth ＋ U+FF0B, － U+FF0D, ＝ U+FF1D, ＠ U+FF20 */
+    return end - s >= 3 && s[0] == 0xef &&
+           ((s[1] == 0xbc &&
+             (s[2] == 0x8b || s[2] == 0x8d || s[2] == 0x9d || s[2] == 0xa0)));
 }
 
 /* A number cell: integers as they are, reals with at most 4 decimals. */

@@ -100,9 +100,15 @@ function num(x) {
   return t;
 }
 
+// what a spreadsheet may run: a tab or CR first, or = + - @ (ASCII or
+// fullwidth) after leading white space (ASCII, no-break, U+2000-200B,
+// U+202F, U+205F, ideographic, BOM)
+const FORMULA =
+  /^(?:[\t\r]|[ \t\r\n\v\f\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]*[=+\-@\uff1d\uff0b\uff0d\uff20])/;
+
 function cell(v, guard = true) {
   let t = String(v);
-  if (guard && /^[=+\-@\t\r]/.test(t)) t = `'${t}`;
+  if (guard && FORMULA.test(t)) t = `'${t}`;
   return /[",\r\n]/.test(String(v)) ? `"${t.replace(/"/g, '""')}"` : t;
 }
 
@@ -221,6 +227,14 @@ const CRAFTED = [
   { id: 'd3', ms: T0 + 9200, raw: 'garbage{', skip: true },
   { id: 'd4', ms: T0 + 9300, raw: '{"id":"d4","label":"great"}', skip: true },
   { id: 'a8', ms: T0 + 10000, body: 'last one' },
+  // formulas behind white space or in fullwidth forms
+  { id: 'f1', ms: T0 + 11000, body: ' =1+1' },
+  { id: 'f2', ms: T0 + 11100, body: '\n=cmd|" /C calc"!A0' },
+  { id: 'f3', ms: T0 + 11200, body: '\uff1dSUM(A1:A9)' },
+  { id: 'f4', ms: T0 + 11300, body: '\u3000\uff0b1', author: '\uff20who' },
+  { id: 'f5', ms: T0 + 11400, body: '\u00a0 \uff0d2' },
+  { id: 'f6', ms: T0 + 11500, body: '   ' },
+  { id: 'f7', ms: T0 + 11600, body: ' plain after a space' },
   // outside [from, to)
   { id: 'e1', ms: T0 - 1, body: 'too early', skip: true },
   { id: 'e2', ms: T0 + 20000, body: 'at "to": excluded', skip: true },
@@ -262,6 +276,14 @@ test('export: header, order, RFC 4180 quoting, formula guard, range',
     assert.equal(byId.a5[12], '\'@everyone look');
     assert.equal(byId.a6[12], '\'\tindented\r\nand a CR');
     assert.equal(byId.a7[12], 'héllo – ✓ 日本 🚀');
+    assert.equal(byId.f1[12], '\' =1+1');
+    assert.equal(byId.f2[12], '\'\n=cmd|" /C calc"!A0');
+    assert.equal(byId.f3[12], '\'\uff1dSUM(A1:A9)');
+    assert.equal(byId.f4[12], '\'\u3000\uff0b1');
+    assert.equal(byId.f4[3], '\'\uff20who');
+    assert.equal(byId.f5[12], '\'\u00a0 \uff0d2');
+    assert.equal(byId.f6[12], '   ', 'white space alone is no formula');
+    assert.equal(byId.f7[12], ' plain after a space');
     assert.equal(byId.a1[1], iso(T0 + 1000));
     assert.match(s.nginx.errorLog(), /export skips comment record "d3"/);
 
