@@ -423,6 +423,7 @@ ngx_http_echostream_api_authorized(ngx_http_echostream_api_ctx_t *ctx)
 {
     ngx_table_elt_t *h;
     ngx_uint_t retry;
+    ngx_int_t rc;
     u_char *p;
 
     if (ctx->role < ctx->route->min_role) {
@@ -432,8 +433,9 @@ ngx_http_echostream_api_authorized(ngx_http_echostream_api_ctx_t *ctx)
         return;
     }
 
-    if (ngx_http_echostream_ratelimit_check(
-            ctx->r, ctx->tenant, ctx->tenant_len, &retry) != NGX_OK) {
+    rc = ngx_http_echostream_ratelimit_check(ctx->r, ctx->tenant,
+                                             ctx->tenant_len, &retry);
+    if (rc != NGX_OK) {
         h = ngx_list_push(&ctx->r->headers_out.headers);
         p = ngx_pnalloc(ctx->r->pool, NGX_INT_T_LEN);
         if (h != NULL && p != NULL) {
@@ -444,6 +446,15 @@ ngx_http_echostream_api_authorized(ngx_http_echostream_api_ctx_t *ctx)
             ngx_str_set(&h->key, "Retry-After");
             h->value.data = p;
             h->value.len = ngx_sprintf(p, "%ui", retry) - p;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_echostream_api_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "unavailable",
+                                          "the rate limiter is out of room, "
+                                          "retry in %ui s",
+                                          retry);
+            return;
         }
 
         ngx_http_echostream_api_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,

@@ -225,15 +225,18 @@ char *ngx_http_echostream_conf_token_use(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 /*
- * "echostream_rate_limit 20r/s [burst=40]" (or r/m): a leaky bucket per
- * tenant in shared memory, so every worker counts the same requests.
+ * "echostream_rate_limit 20r/s [burst=40] [zone=2m]" (or r/m): a leaky
+ * bucket per tenant in shared memory of the given size (2m by default,
+ * about 16,000 tenants), so every worker counts the same requests.
  */
 char *ngx_http_echostream_conf_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
                                           void *conf)
 {
     ngx_http_echostream_main_conf_t *emcf = conf;
-    ngx_str_t *value, s;
+    ngx_str_t *value, s, arg;
     ngx_int_t rate, burst, scale;
+    ssize_t zone;
+    ngx_uint_t i;
     u_char *p;
 
     if (emcf->rate != NGX_CONF_UNSET_UINT) {
@@ -258,13 +261,27 @@ char *ngx_http_echostream_conf_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     burst = 0;
-    if (cf->args->nelts == 3) {
-        if (value[2].len <= 6 || ngx_strncmp(value[2].data, "burst=", 6) != 0) {
-            return "takes \"burst=N\" as its second parameter";
-        }
-        burst = ngx_atoi(value[2].data + 6, value[2].len - 6);
-        if (burst < 0 || burst > 1000000) {
-            return "needs a burst between 0 and 1000000";
+    zone = 2 * 1024 * 1024;
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (value[i].len > 6 && ngx_strncmp(value[i].data, "burst=", 6) == 0) {
+            burst = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (burst < 0 || burst > 1000000) {
+                return "needs a burst between 0 and 1000000";
+            }
+
+        } else if (value[i].len > 5 &&
+                   ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            arg.data = value[i].data + 5;
+            arg.len = value[i].len - 5;
+            zone = ngx_parse_size(&arg);
+            /* nginx's slab allocator needs 8 pages to start */
+            if (zone < (ssize_t)(8 * ngx_pagesize) ||
+                zone > 1024 * 1024 * 1024) {
+                return "needs a zone size between 32k and 1g";
+            }
+
+        } else {
+            return "takes \"burst=N\" and \"zone=SIZE\" after the rate";
         }
     }
 
@@ -272,7 +289,7 @@ char *ngx_http_echostream_conf_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     emcf->burst = (ngx_uint_t)burst * 1000;
 
     ngx_str_set(&s, "echostream_rate_limit");
-    emcf->rate_zone = ngx_shared_memory_add(cf, &s, 2 * 1024 * 1024,
+    emcf->rate_zone = ngx_shared_memory_add(cf, &s, (size_t)zone,
                                             &ngx_http_echostream_module);
     if (emcf->rate_zone == NULL) {
         return NGX_CONF_ERROR;

@@ -86,7 +86,7 @@ char *ngx_http_echostream_conf_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
         NGX_HTTP_ECHOSTREAM_MAIN("echostream_invite_verified_email",           \
                                  NGX_CONF_FLAG, ngx_conf_set_flag_slot,        \
                                  invite_verified_email),                       \
-        NGX_HTTP_ECHOSTREAM_MAIN("echostream_rate_limit", NGX_CONF_TAKE12,     \
+        NGX_HTTP_ECHOSTREAM_MAIN("echostream_rate_limit", NGX_CONF_TAKE123,    \
                                  ngx_http_echostream_conf_rate_limit, rate)
 
 /* Sets every field to "unset"; called from create_main_conf. */

@@ -8,8 +8,12 @@
  * of a request, drained at the configured rate, refused above the burst.
  * The zone is shared by all workers, so the limit holds for the whole
  * nginx, not per worker. Idle tenants are forgotten after a minute (LRU
- * queue), and a full zone fails open with a log line rather than refuse
- * every tenant.
+ * queue). A full zone never lets a request through uncounted: the least
+ * recently seen tenant's bucket is evicted to make room (its next request
+ * starts a fresh bucket), with a log line; only when even that frees no
+ * room is the request refused (503). Every new user creates a tenant, so
+ * a zone that failed open could be filled by sign-ups to lift the limit
+ * for everyone.
  */
 
 #include <ngx_config.h>
@@ -49,7 +53,7 @@ static ngx_http_echostream_rate_ctx_t ngx_http_echostream_rate;
 static void ngx_http_echostream_rate_insert(ngx_rbtree_node_t *temp,
                                             ngx_rbtree_node_t *node,
                                             ngx_rbtree_node_t *sentinel);
-static void ngx_http_echostream_rate_expire(ngx_uint_t n);
+static void ngx_http_echostream_rate_expire(ngx_uint_t n, ngx_msec_int_t idle);
 
 ngx_int_t ngx_http_echostream_ratelimit_init_zone(ngx_shm_zone_t *zone,
                                                   void *data)
@@ -169,23 +173,33 @@ ngx_int_t ngx_http_echostream_ratelimit_check(ngx_http_request_t *r,
         return rc;
     }
 
-    ngx_http_echostream_rate_expire(2);
+    ngx_http_echostream_rate_expire(2, NGX_HTTP_ECHOSTREAM_RATE_IDLE);
 
     size = sizeof(ngx_rbtree_node_t) +
            offsetof(ngx_http_echostream_rate_node_t, data) + len;
 
     node = ngx_slab_alloc_locked(shpool, size);
     if (node == NULL) {
-        ngx_http_echostream_rate_expire(64);
+        ngx_http_echostream_rate_expire(64, NGX_HTTP_ECHOSTREAM_RATE_IDLE);
+        node = ngx_slab_alloc_locked(shpool, size);
+    }
+
+    if (node == NULL) {
+        /* full of active tenants: the least recently seen ones make room */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "echostream api: rate limit zone is full, evicting the "
+                      "least recently seen tenants");
+        ngx_http_echostream_rate_expire(4, 0);
         node = ngx_slab_alloc_locked(shpool, size);
     }
 
     if (node == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "echostream api: rate limit zone is full, letting the "
-                      "request through");
-        return NGX_OK;
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "echostream api: rate limit zone has no room, refusing "
+                      "the request");
+        *retry_after = 1;
+        return NGX_ERROR;
     }
 
     node->key = hash;
@@ -203,8 +217,9 @@ ngx_int_t ngx_http_echostream_ratelimit_check(ngx_http_request_t *r,
     return NGX_OK;
 }
 
-/* Frees up to n buckets idle for a minute, oldest first (lock held). */
-static void ngx_http_echostream_rate_expire(ngx_uint_t n)
+/* Frees up to n buckets idle for at least idle ms, oldest first (lock
+ * held); idle 0 frees the n least recently seen, idle or not. */
+static void ngx_http_echostream_rate_expire(ngx_uint_t n, ngx_msec_int_t idle)
 {
     ngx_http_echostream_rate_node_t *rn;
     ngx_rbtree_node_t *node;
@@ -214,8 +229,7 @@ static void ngx_http_echostream_rate_expire(ngx_uint_t n)
         q = ngx_queue_last(&ngx_http_echostream_rate.sh->queue);
         rn = ngx_queue_data(q, ngx_http_echostream_rate_node_t, queue);
 
-        if ((ngx_msec_int_t)(ngx_current_msec - rn->last) <
-            NGX_HTTP_ECHOSTREAM_RATE_IDLE) {
+        if ((ngx_msec_int_t)(ngx_current_msec - rn->last) < idle) {
             return;
         }
 

@@ -1,6 +1,6 @@
 /*
  * ngx_http_echostream_ratelimit.h - the per-tenant request rate limit
- * ("echostream_rate_limit RATE [burst=N]").
+ * ("echostream_rate_limit RATE [burst=N] [zone=SIZE]").
  */
 
 #ifndef _NGX_HTTP_ECHOSTREAM_RATELIMIT_H_INCLUDED_
@@ -16,8 +16,9 @@ ngx_int_t ngx_http_echostream_ratelimit_init_zone(ngx_shm_zone_t *zone,
 
 /*
  * Counts one request of tenant (len bytes). NGX_OK: go on; NGX_BUSY: over
- * the limit, *retry_after = whole seconds until a request would pass.
- * Always NGX_OK when no limit is configured.
+ * the limit, *retry_after = whole seconds until a request would pass;
+ * NGX_ERROR: the zone has no room even after evicting (answer 503, retry
+ * in *retry_after seconds). Always NGX_OK when no limit is configured.
  */
 ngx_int_t ngx_http_echostream_ratelimit_check(ngx_http_request_t *r,
                                               const u_char *tenant, size_t len,
