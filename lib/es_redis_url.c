@@ -27,12 +27,43 @@ static int parse_uint(const char *s, size_t n, long max, long *out)
     return 0;
 }
 
+/* ":password@" from p up to at (the '@'): the user part must be empty. */
+static int parse_password(const char *p, const char *at, es_redis_url *out,
+                          char *err, size_t errlen)
+{
+    size_t n;
+
+    if (p == at || *p != ':') {
+        snprintf(err, errlen, "expected :password@ before the address");
+        return -1;
+    }
+    n = (size_t)(at - p - 1);
+    if (n >= sizeof(out->password)) {
+        snprintf(err, errlen, "password too long");
+        return -1;
+    }
+    memcpy(out->password, p + 1, n);
+    out->password[n] = '\0';
+    return 0;
+}
+
+/* [:password@]/absolute/path[?db=N], after "unix://" */
 static int parse_unix(const char *s, es_redis_url *out, char *err,
                       size_t errlen)
 {
-    const char *q = strchr(s, '?');
-    size_t plen = q ? (size_t)(q - s) : strlen(s);
+    const char *q, *at;
+    size_t plen;
     long db;
+
+    at = s[0] != '/' ? strstr(s, "@/") : NULL;
+    if (at != NULL) {
+        if (parse_password(s, at, out, err, errlen) != 0) {
+            return -1;
+        }
+        s = at + 1;
+    }
+    q = strchr(s, '?');
+    plen = q ? (size_t)(q - s) : strlen(s);
 
     if (plen == 0 || s[0] != '/' || plen >= sizeof(out->path)) {
         snprintf(err, errlen,
@@ -81,19 +112,9 @@ int es_redis_url_parse(const char *s, es_redis_url *out, char *err,
         }
     }
     if (at) {
-        const char *pw = memchr(p, ':', (size_t)(at - p));
-        size_t n;
-        if (pw == NULL) {
-            snprintf(err, errlen, "expected :password@ before the host");
+        if (parse_password(p, at, out, err, errlen) != 0) {
             return -1;
         }
-        n = (size_t)(at - pw - 1);
-        if (n >= sizeof(out->password)) {
-            snprintf(err, errlen, "password too long");
-            return -1;
-        }
-        memcpy(out->password, pw + 1, n);
-        out->password[n] = '\0';
         p = at + 1;
     }
     hostend = slash ? slash : p + strlen(p);

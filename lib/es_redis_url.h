@@ -2,8 +2,8 @@
  * es_redis_url.h - parsing of the Redis address given as ECHOSTREAM_REDIS.
  *
  * Accepted forms: redis://[:password@]host[:port][/db] and
- * unix:///absolute/path[?db=N]. Shared by the workers and the nginx module so
- * both read the same address the same way.
+ * unix://[:password@]/absolute/path[?db=N]. Shared by the workers and the nginx
+ * module so both read the same address the same way.
  */
 #ifndef ES_REDIS_URL_H
 #define ES_REDIS_URL_H

@@ -6,7 +6,9 @@
 #
 # State lives under var/ of the repository (ECHOSTREAM_VAR overrides), so a
 # second run finds the same Redis data, user pool and demo user:
-#   var/run/     rendered configs, redis.sock, config.json, pids
+#   var/run/     rendered configs, redis.sock, config.json, pids, and
+#                redis.password (mode 600): Redis requires it of every
+#                client, so no other local user can read the tenants' data
 #   var/redis/   Redis append-only file
 #   var/cognito/ cognito-local data (.cognito/), ids.json, demo-user.txt
 #   var/nginx/   nginx prefix (pid, temp dirs, rendered nginx.conf)
@@ -44,6 +46,8 @@ readonly STOP_TIMEOUT=15 # seconds a process gets to exit before SIGKILL
 readonly MAX_BACKOFF=30  # longest wait before restarting a dead process
 
 VAR='' RUN_DIR='' LOG_DIR='' SOCK='' # set by init_paths
+REDIS_PASSWORD=''                     # set by init_redis_password
+REDIS_URL=''                          # unix://:password@socket
 declare -A PID=()            # name -> pid of the running process
 declare -A STARTED_AT=()     # name -> $SECONDS when it was started
 declare -A BACKOFF=()        # name -> seconds to wait before next restart
@@ -73,6 +77,21 @@ show_log_tail() {
 
 # --- preparation --------------------------------------------------------
 
+# Reads var/run/redis.password, first writing a new random one (mode 600,
+# like every file this script writes: see the umask in main), and sets
+# the URL every process reaches Redis by.
+init_redis_password() {
+    local file=$RUN_DIR/redis.password
+    if [ ! -s "$file" ]; then
+        od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$file.tmp"
+        mv -f "$file.tmp" "$file"
+    fi
+    chmod 600 "$file"
+    REDIS_PASSWORD=$(<"$file")
+    [ "${#REDIS_PASSWORD}" -ge 32 ] || die "$file holds no usable password"
+    REDIS_URL="unix://:$REDIS_PASSWORD@$SOCK"
+}
+
 # Resolves the state directories (absolute) and creates them.
 init_paths() {
     VAR=${ECHOSTREAM_VAR:-$ROOT/var}
@@ -83,8 +102,9 @@ init_paths() {
     SOCK=$RUN_DIR/redis.sock
     mkdir -p "$RUN_DIR" "$LOG_DIR" "$VAR/redis" "$VAR/cognito" \
         "$VAR/nginx/logs" "$VAR/nginx/tmp"
-    # cognito-local stores the users' passwords in plain text
-    chmod 700 "$VAR/cognito"
+    # cognito-local stores the users' passwords in plain text, Redis the
+    # tenants' data, the rendered configs the Redis password
+    chmod -R go= "$VAR"
     # a unix socket path must fit in sockaddr_un (108 bytes with the NUL)
     if [ "${#SOCK}" -gt 100 ]; then
         die "socket path $SOCK is too long; set ECHOSTREAM_VAR to a" \
@@ -229,7 +249,7 @@ start_one() {
         fi
         # entries wait in the stream for enrichment even before the enrich
         # worker first starts; the raw archive lives with the other state
-        ECHOSTREAM_REDIS="unix://$SOCK" \
+        ECHOSTREAM_REDIS=$REDIS_URL \
             ECHOSTREAM_STREAM_GROUPS=${ECHOSTREAM_STREAM_GROUPS:-enrich} \
             ECHOSTREAM_LAKE_DIR=${ECHOSTREAM_LAKE_DIR:-$VAR/lake} \
             launch "$name" "$ROOT/build/bin/echostream-$name" "${args[@]}"
@@ -265,7 +285,8 @@ wait_ready() {
 
 # Readiness checks, one per server.
 redis_ready() {
-    [ "$(redis-cli -s "$SOCK" ping 2>/dev/null)" = PONG ]
+    [ "$(REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -s "$SOCK" ping \
+        2>/dev/null)" = PONG ]
 }
 cognito_ready() {
     curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$COGNITO_PORT/health"
@@ -328,7 +349,8 @@ on_exit() {
 # Renders redis.conf and starts Redis (data in var/redis).
 start_redis() {
     render "$ROOT/conf/redis.conf.in" "$RUN_DIR/redis.conf" \
-        "PORT=$REDIS_PORT" "SOCKET=$SOCK" "DIR=$VAR/redis"
+        "PORT=$REDIS_PORT" "SOCKET=$SOCK" "DIR=$VAR/redis" \
+        "PASSWORD=$REDIS_PASSWORD"
     start_one redis
     wait_ready redis 30 redis_ready
 }
@@ -358,9 +380,12 @@ api_http_conf() {
     echostream_issuer $1;
     echostream_jwks_uri $1/.well-known/jwks.json;
     echostream_client_ids $2;
-    # cognito-local does not verify e-mail addresses
-    echostream_invite_verified_email off;
     echostream_rate_limit 50r/s burst=100;
+    # per client address, before any token is verified: a flood of bad
+    # tokens or sign-ups from one address is cut off by nginx itself
+    limit_req_zone \$binary_remote_addr zone=es_api_addr:10m rate=100r/s;
+    limit_req_status 429;
+    limit_req_log_level warn;
 EOF
 }
 
@@ -368,7 +393,16 @@ EOF
 api_server_conf() {
     cat <<'EOF'
         location /api/v1/ {
+            limit_req zone=es_api_addr burst=200 nodelay;
+            error_page 429 = @es_addr_limited;
             echostream_api;
+        }
+
+        # nginx's own 429 (the per-address limit), in the API's error shape
+        location @es_addr_limited {
+            default_type application/json;
+            add_header Retry-After 1 always;
+            return 429 '{"error":{"code":"rate_limited","message":"too many requests from this address"}}\n';
         }
 
         location = /metrics {
@@ -391,7 +425,7 @@ start_nginx() {
     issuer="http://127.0.0.1:$COGNITO_PORT/$pool"
     render "$ROOT/conf/nginx.conf.in" "$VAR/nginx/nginx.conf" \
         "PREFIX=$VAR/nginx" "PORT=$HTTP_PORT" "MODULE=$module" \
-        "REDIS=unix://$SOCK" "WEB_ROOT=$ROOT/web" "RUN_DIR=$RUN_DIR" \
+        "REDIS=$REDIS_URL" "WEB_ROOT=$ROOT/web" "RUN_DIR=$RUN_DIR" \
         "LOG_DIR=$LOG_DIR" "USER=$(id -un)" "GROUP=$(id -gn)" \
         "EXPECT_WORKERS=${WORKERS[*]}" \
         "API_HTTP=$(api_http_conf "$issuer" "$client")" \
@@ -422,7 +456,8 @@ banner() {
     Sign in    $user  /  $password
                (stored in $VAR/cognito/demo-user.txt)
     API        http://127.0.0.1:$HTTP_PORT/api/v1
-    Redis      redis-cli -s $SOCK   (or -p $REDIS_PORT)
+    Redis      REDISCLI_AUTH=\$(cat $RUN_DIR/redis.password) redis-cli -s $SOCK
+               (or -p $REDIS_PORT; the password is required either way)
     Logs       $LOG_DIR/{$logs}.log
                nginx access and error logs: $VAR/nginx/logs/
 
@@ -489,7 +524,11 @@ main() {
     # cognito-local runs as it would on the oldest supported Node
     . "$ROOT/deploy/local/node-compat.sh"
     es_node_oldest_rules
+    # the state is the tenants' data and the Redis password: this user's
+    # alone (files of older runs are brought in line in init_paths)
+    umask 077
     init_paths
+    init_redis_password
     check_build
     take_lock
     check_ports

@@ -12,7 +12,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 
 import {
-  ROOT, RedisClient, freePort, httpRequest, startProc, tmpDir, waitFor,
+  ROOT, RedisClient, freePort, httpRequest, sleep, startProc, tmpDir, waitFor,
 } from '../lib/harness.mjs';
 
 const RUN_SH = path.join(ROOT, 'deploy', 'local', 'run.sh');
@@ -259,6 +259,25 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
   assert.match(page.body, /<title>EchoStream/);
   assert.match(page.body, /\/healthz/);
 
+  // one address flooding the API is cut off by nginx's limit_req before
+  // any token is checked, in the API's error shape; the others get 401
+  const flood = [];
+  for (let i = 0; i < 6; i++) {
+    flood.push(...await Promise.all(Array.from({ length: 100 }, () =>
+      httpRequest({ url: `${base}/api/v1/me`,
+        headers: { Authorization: 'Bearer not.a.token' } }))));
+  }
+  const cut = flood.filter((r) => r.status === 429);
+  assert.ok(cut.length >= 100, `limited ${cut.length} of ${flood.length}`);
+  assert.deepEqual([...new Set(flood.map((r) => r.status))].sort(),
+    [401, 429]);
+  assert.equal(JSON.parse(cut[0].body).error.code, 'rate_limited');
+  assert.equal(cut[0].headers['retry-after'], '1');
+  assert.match(cut[0].headers['content-type'], /^application\/json/);
+  await sleep(2500); // the address's burst drains (100r/s, burst 200)
+  assert.equal((await httpRequest({ url: `${base}/api/v1/me`,
+    headers: { Authorization: `Bearer ${idToken}` } })).status, 200);
+
   // a port already taken is refused, naming the variable to change
   const clash = startProc(RUN_SH, [], {
     name: 'run.sh-clash',
@@ -271,8 +290,29 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
                new RegExp(`port 127.0.0.1:${port} is already in use.*` +
                           'ECHOSTREAM_PORT='));
 
+  // Redis wants the generated password, which only this user can read
+  const pwFile = path.join(varDir, 'run', 'redis.password');
+  const password = readFileSync(pwFile, 'utf8').trim();
+  assert.match(password, /^[0-9a-f]{48}$/);
+  for (const f of [pwFile, path.join(varDir, 'run', 'redis.conf'),
+                   path.join(varDir, 'nginx', 'nginx.conf')]) {
+    assert.equal(statSync(f).mode & 0o077, 0, `${f} is private`);
+  }
+  assert.equal(statSync(varDir).mode & 0o077, 0, 'var/ is private');
+  const anonRedis = new RedisClient(redisPort);
+  await assert.rejects(anonRedis.cmd('KEYS', '*'), /NOAUTH/);
+  await assert.rejects(anonRedis.cmd('AUTH', 'wrong'), /WRONGPASS|invalid/);
+  anonRedis.close();
+  const logDir = path.join(varDir, 'log');
+  for (const f of readdirSync(logDir)) {
+    assert.ok(!readFileSync(path.join(logDir, f), 'utf8').includes(password),
+      `the password is not in ${f}`);
+  }
+  assert.ok(!run1.output().includes(password), 'nor in make run\'s output');
+
   // data written before the stop must survive it
   const redis = new RedisClient(redisPort);
+  assert.equal(await redis.cmd('AUTH', password), 'OK');
   assert.equal(await redis.cmd('SET', 'es:test:run-smoke', 'kept'), 'OK');
   redis.close();
 
@@ -291,6 +331,7 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
   // --- second run on the same state ---
   const run2 = await startRun(env, varDir);
   const redis2 = new RedisClient(redisPort);
+  assert.equal(await redis2.cmd('AUTH', password), 'OK', 'same password');
   assert.equal(await redis2.cmd('GET', 'es:test:run-smoke'), 'kept');
   redis2.close();
   const cfg2 = JSON.parse(

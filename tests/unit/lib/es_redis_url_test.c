@@ -118,6 +118,24 @@ static void test_unix_socket_form(void **state)
     assert_int_equal(u.is_unix, 1);
     assert_string_equal(u.path, "/tmp/r.sock");
     assert_int_equal(u.db, 4);
+    assert_string_equal(u.password, "");
+}
+
+static void test_unix_socket_with_password(void **state)
+{
+    es_redis_url u;
+
+    (void)state;
+    parse_ok("unix://:s3cr@t/x@/var/run/r.sock?db=2", &u);
+    assert_int_equal(u.is_unix, 1);
+    assert_string_equal(u.password, "s3cr@t/x");
+    assert_string_equal(u.path, "/var/run/r.sock");
+    assert_int_equal(u.db, 2);
+    parse_ok("unix://:@/r.sock", &u);
+    assert_string_equal(u.password, "");
+    assert_string_equal(u.path, "/r.sock");
+    parse_fails("unix://user:pw@/r.sock", ":password@");
+    parse_fails("unix://pw@/r.sock", ":password@");
 }
 
 static void test_unix_socket_errors(void **state)
@@ -209,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_password_form),
         cmocka_unit_test(test_port_range_edges),
         cmocka_unit_test(test_unix_socket_form),
+        cmocka_unit_test(test_unix_socket_with_password),
         cmocka_unit_test(test_unix_socket_errors),
         cmocka_unit_test(test_unknown_scheme_is_rejected),
         cmocka_unit_test(test_host_errors),
