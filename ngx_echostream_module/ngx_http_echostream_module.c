@@ -110,6 +110,11 @@ static ngx_command_t ngx_http_echostream_commands[] = {
      NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12,
      ngx_http_echostream_series_cache_conf, NGX_HTTP_MAIN_CONF_OFFSET, 0, NULL},
 
+    {ngx_string("echostream_comprehend_budget_max"),
+     NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_num_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET,
+     offsetof(ngx_http_echostream_main_conf_t, comprehend_budget_max), NULL},
+
     NGX_HTTP_ECHOSTREAM_AUTH_COMMANDS,
 
     ngx_null_command};
@@ -162,6 +167,7 @@ static void *ngx_http_echostream_create_main_conf(ngx_conf_t *cf)
      */
 
     emcf->series_cache = NGX_CONF_UNSET_UINT;
+    emcf->comprehend_budget_max = NGX_CONF_UNSET;
     emcf->series_cache_size = NGX_CONF_UNSET_SIZE;
 
     if (ngx_http_echostream_auth_create_conf(cf, emcf) != NGX_OK) {
@@ -184,6 +190,14 @@ static char *ngx_http_echostream_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_uint_value(emcf->series_cache, 1024);
+    ngx_conf_init_value(emcf->comprehend_budget_max, 1000);
+    if (emcf->comprehend_budget_max < 0 ||
+        emcf->comprehend_budget_max > 1000000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"echostream_comprehend_budget_max\" must be "
+                           "from 0 to 1000000 (whole US dollars)");
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_init_size_value(emcf->series_cache_size, 16 * 1024 * 1024);
 
     rv = ngx_http_echostream_auth_init_conf(cf, emcf);

@@ -48,6 +48,10 @@ typedef struct {
     /* "echostream_series_cache": answers and bytes per worker */
     ngx_uint_t series_cache;
     size_t series_cache_size;
+
+    /* the most a tenant may set as its monthly Comprehend budget, in
+     * whole US dollars: "echostream_comprehend_budget_max" (1000) */
+    ngx_int_t comprehend_budget_max;
 } ngx_http_echostream_main_conf_t;
 
 typedef struct {

@@ -9,7 +9,8 @@
  * the same step, so enrich reloads within its refresh interval, and
  * answers the stored values, so the response is what enrich will read.
  * Values read back are checked again: anything out of range shows as the
- * default enrich falls back to.
+ * default enrich falls back to. The operator pays for Comprehend, so a
+ * tenant's budget is capped by echostream_comprehend_budget_max.
  */
 
 #include <ngx_config.h>
@@ -22,13 +23,13 @@
 
 #include "es_keys.h"
 #include "es_utf8.h"
+#include "ngx_http_echostream_module.h"
 #include "ngx_http_echostream_routes.h"
 #include "ngx_http_echostream_tenant_util.h"
 
 #define NGX_HTTP_ECHOSTREAM_ENGINE_DEFAULT    "vader"
 #define NGX_HTTP_ECHOSTREAM_RETENTION_DEFAULT 30
 #define NGX_HTTP_ECHOSTREAM_RETENTION_MAX     365
-#define NGX_HTTP_ECHOSTREAM_BUDGET_MAX        1e6
 
 static const char *const ngx_http_echostream_settings_members[] = {
     "engine", "comprehend_budget_usd", "retention_days", NULL};
@@ -70,6 +71,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(settings_get)
 NGX_HTTP_ECHOSTREAM_ROUTE(settings_patch)
 {
     const char *argv[NGX_HTTP_ECHOSTREAM_SETTINGS_ARGC], *engine;
+    ngx_http_echostream_main_conf_t *emcf;
     json_t *body = ctx->body, *v;
     u_char *budget, *days, *p;
     json_int_t retention;
@@ -113,14 +115,17 @@ NGX_HTTP_ECHOSTREAM_ROUTE(settings_patch)
 
     v = json_object_get(body, "comprehend_budget_usd"); /* borrowed */
     if (v != NULL) {
+        emcf =
+            ngx_http_get_module_main_conf(ctx->r, ngx_http_echostream_module);
         usd = json_number_value(v);
         if (!json_is_null(v) &&
             (!json_is_number(v) || !isfinite(usd) || usd < 0 ||
-             usd > NGX_HTTP_ECHOSTREAM_BUDGET_MAX)) {
+             usd > (double)emcf->comprehend_budget_max)) {
             ngx_http_echostream_fail(ctx, 422, "validation_failed",
                                      "comprehend_budget_usd",
                                      "comprehend_budget_usd must be a number "
-                                     "from 0 to 1000000, or null");
+                                     "from 0 to %ld, or null",
+                                     (long)emcf->comprehend_budget_max);
             return;
         }
 

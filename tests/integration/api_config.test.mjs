@@ -23,6 +23,7 @@ test('a complete API configuration passes nginx -t', async () => {
     'echostream_cors_origins https://app.example.com http://127.0.0.1:3000;',
     'echostream_token_cache 500;',
     'echostream_membership_ttl 2s;',
+    'echostream_comprehend_budget_max 250;',
   ].join('\n'));
   assert.ok(r.ok, r.output);
 });
@@ -60,6 +61,15 @@ for (const [name, http, re] of [
   ['bad burst', `echostream_issuer ${ISSUER};\nechostream_client_ids a;\n` +
     'echostream_rate_limit 5r/s burst=lots;',
     /"echostream_rate_limit" directive needs a burst/],
+  ['rate limit zone too small', `echostream_issuer ${ISSUER};\n` +
+    'echostream_client_ids a;\nechostream_rate_limit 5r/s zone=4k;',
+    /"echostream_rate_limit" directive needs a zone size/],
+  ['budget cap not a number', `echostream_issuer ${ISSUER};\n` +
+    'echostream_client_ids a;\nechostream_comprehend_budget_max lots;',
+    /"echostream_comprehend_budget_max" directive invalid number/],
+  ['budget cap too large', `echostream_issuer ${ISSUER};\n` +
+    'echostream_client_ids a;\nechostream_comprehend_budget_max 2000000;',
+    /"echostream_comprehend_budget_max" must be from 0 to 1000000/],
   ['bad origin', `echostream_issuer ${ISSUER};\nechostream_client_ids a;\n` +
     'echostream_cors_origins https://app.example.com/path;',
     /invalid origin "https:\/\/app.example.com\/path" in "echostream_cors_origins"/],

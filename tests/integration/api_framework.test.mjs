@@ -23,6 +23,7 @@ before(async () => {
       '    echostream_membership_ttl 0;',
       `    echostream_cors_origins ${ORIGIN};`,
       '    echostream_api_max_body 2k;',
+      '    echostream_comprehend_budget_max 50;',
     ].join('\n'),
   });
   owner = await s.cognito.user('owner@framework.test');
@@ -199,6 +200,21 @@ test('an invalid tenant claim is refused', async () => {
   const u = await freshUser('badclaim', { tenant: 'bad tenant!' });
   const r = await s.api('GET', '/api/v1/me', { token: u.idToken });
   assert.equal(r.status, 401);
+});
+
+test('a tenant\'s Comprehend budget is capped by the operator', async () => {
+  const u = await freshUser('budget');
+  let r = await s.api('PATCH', '/api/v1/settings', { token: u.idToken,
+    body: { comprehend_budget_usd: 50 } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.comprehend_budget_usd, 50);
+  r = await s.api('PATCH', '/api/v1/settings', { token: u.idToken,
+    body: { comprehend_budget_usd: 50.5 } });
+  assert.equal(r.status, 422);
+  assert.equal(r.json.error.field, 'comprehend_budget_usd');
+  assert.match(r.json.error.message, /from 0 to 50,/);
+  r = await s.api('GET', '/api/v1/settings', { token: u.idToken });
+  assert.equal(r.json.comprehend_budget_usd, 50, 'the refused value is not kept');
 });
 
 test('the per-tenant rate limit answers 429 with Retry-After', async () => {

@@ -308,6 +308,8 @@ test('settings: defaults, changes, validation, version bump', async () => {
     [{ engine: 'gpt' }, 'engine'], [{ engine: 1 }, 'engine'],
     [{ comprehend_budget_usd: -1 }, 'comprehend_budget_usd'],
     [{ comprehend_budget_usd: 1e7 }, 'comprehend_budget_usd'],
+    // above the operator's cap (echostream_comprehend_budget_max, 1000)
+    [{ comprehend_budget_usd: 1000.01 }, 'comprehend_budget_usd'],
     [{ comprehend_budget_usd: '5' }, 'comprehend_budget_usd'],
     [{ retention_days: 0 }, 'retention_days'],
     [{ retention_days: 366 }, 'retention_days'],
