@@ -48,11 +48,13 @@ struct ngx_http_echostream_http_get_s {
     ngx_http_echostream_http_response_t resp;
 
     ngx_uint_t state;
+    ngx_uint_t addr; /* the target address being tried */
     char error[NGX_HTTP_ECHOSTREAM_HTTP_ERRLEN];
 };
 
 typedef ngx_http_echostream_http_get_t ngx_http_echostream_get_t;
 
+static ngx_int_t ngx_http_echostream_http_connect(ngx_http_echostream_get_t *g);
 static void ngx_http_echostream_http_handler(ngx_event_t *ev);
 static void ngx_http_echostream_http_connected(ngx_http_echostream_get_t *g);
 static void ngx_http_echostream_http_ssl_handshake_handler(ngx_connection_t *c);
@@ -77,10 +79,7 @@ ngx_http_echostream_http_get(ngx_http_echostream_http_target_t *t,
                              ngx_http_echostream_http_done_pt done, void *data)
 {
     ngx_http_echostream_get_t *g;
-    ngx_connection_t *c;
     ngx_pool_t *pool;
-    ngx_int_t rc;
-    ngx_err_t err;
     size_t len;
 
     pool = ngx_create_pool(4096, log);
@@ -129,37 +128,11 @@ ngx_http_echostream_http_get(ngx_http_echostream_http_target_t *t,
     g->post.data = g;
     g->post.log = log;
 
-    g->pc.sockaddr = t->sockaddr;
-    g->pc.socklen = t->socklen;
-    g->pc.name = &t->peer_name;
-    g->pc.get = ngx_event_get_peer;
-    g->pc.log = log;
-    g->pc.log_error = NGX_ERROR_ERR;
-    g->pc.tries = 1;
-
     ngx_add_timer(&g->timer, timeout);
 
-    rc = ngx_event_connect_peer(&g->pc);
-
-    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
-        /* an immediate refusal leaves its reason in errno (nginx has
-         * logged it too); the caller hears of it from the event loop */
-        err = (rc == NGX_DECLINED) ? ngx_socket_errno : 0;
-        ngx_http_echostream_http_fail(g, err, "connect() to %V failed",
-                                      &t->peer_name);
+    if (ngx_http_echostream_http_connect(g) != NGX_OK) {
+        /* the caller hears of it from the event loop, never from here */
         ngx_post_event(&g->post, &ngx_posted_events);
-        return g;
-    }
-
-    c = g->pc.connection;
-    c->data = g;
-    c->pool = pool;
-    c->read->handler = ngx_http_echostream_http_handler;
-    c->write->handler = ngx_http_echostream_http_handler;
-
-    if (rc == NGX_OK) {
-        /* connected at once: carry on from the event loop all the same */
-        ngx_post_event(c->write, &ngx_posted_events);
     }
 
     return g;
@@ -168,6 +141,61 @@ nomem:
 
     ngx_destroy_pool(pool);
     return NULL;
+}
+
+/*
+ * Starts a connection to the target's address g->addr, moving on to the
+ * next while one is refused at once. NGX_OK: a connection is under way
+ * (or made: its write event is posted); NGX_ERROR: every remaining
+ * address failed, g->error says how the last one did.
+ */
+static ngx_int_t ngx_http_echostream_http_connect(ngx_http_echostream_get_t *g)
+{
+    ngx_http_echostream_http_target_t *t = g->target;
+    ngx_connection_t *c;
+    ngx_addr_t *a;
+    ngx_int_t rc;
+    ngx_err_t err;
+
+    for (; g->addr < t->naddrs; g->addr++) {
+        a = &t->addrs[g->addr];
+
+        ngx_memzero(&g->pc, sizeof(ngx_peer_connection_t));
+        g->pc.sockaddr = a->sockaddr;
+        g->pc.socklen = a->socklen;
+        g->pc.name = &a->name;
+        g->pc.get = ngx_event_get_peer;
+        g->pc.log = g->log;
+        g->pc.log_error = NGX_ERROR_ERR;
+        g->pc.tries = 1;
+
+        rc = ngx_event_connect_peer(&g->pc);
+
+        if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+            /* an immediate refusal leaves its reason in errno (nginx has
+             * logged it and closed the socket) */
+            err = (rc == NGX_DECLINED) ? ngx_socket_errno : 0;
+            ngx_http_echostream_http_fail(g, err, "connect() to %V failed",
+                                          &a->name);
+            continue;
+        }
+
+        c = g->pc.connection;
+        c->data = g;
+        c->pool = g->pool;
+        c->read->handler = ngx_http_echostream_http_handler;
+        c->write->handler = ngx_http_echostream_http_handler;
+        g->state = NGX_HTTP_ECHOSTREAM_HTTP_CONNECTING;
+
+        if (rc == NGX_OK) {
+            /* connected at once: carry on from the event loop all the same */
+            ngx_post_event(c->write, &ngx_posted_events);
+        }
+
+        return NGX_OK;
+    }
+
+    return NGX_ERROR;
 }
 
 void ngx_http_echostream_http_hold(ngx_http_echostream_http_get_t *g,
@@ -235,8 +263,14 @@ static void ngx_http_echostream_http_connected(ngx_http_echostream_get_t *g)
 
     if (err) {
         ngx_http_echostream_http_fail(g, err, "connect() to %V failed",
-                                      &t->peer_name);
-        ngx_http_echostream_http_finish(g, NGX_ERROR);
+                                      g->pc.name);
+        /* the next address, if the name has one, within the same timer */
+        ngx_close_connection(c);
+        g->pc.connection = NULL;
+        g->addr++;
+        if (ngx_http_echostream_http_connect(g) != NGX_OK) {
+            ngx_http_echostream_http_finish(g, NGX_ERROR);
+        }
         return;
     }
 

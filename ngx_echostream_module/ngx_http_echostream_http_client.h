@@ -4,8 +4,10 @@
  * worker process without ever blocking it.
  *
  * One call is one exchange on a fresh connection: connect
- * (ngx_event_connect_peer), TLS through nginx's ngx_ssl API when the
- * target has an SSL context (SNI, then the certificate chain and the host
+ * (ngx_event_connect_peer) to the first of the host's addresses that takes
+ * the connection (a host such as "localhost" may resolve to ::1 and to
+ * 127.0.0.1, a cloud endpoint to several), TLS through nginx's ngx_ssl API when
+ * the target has an SSL context (SNI, then the certificate chain and the host
  * name are verified), "GET path" with "Connection: close", and the
  * response read with Content-Length, chunked transfer coding or up to the
  * end of the connection. The whole exchange is bounded by one timer and the
@@ -35,9 +37,9 @@ typedef struct {
                               no port, no brackets, NUL-terminated */
     ngx_str_t host_header; /* value of "Host": host[:port] */
     ngx_str_t path;        /* request target, starts with '/' */
-    ngx_str_t peer_name;   /* resolved address with port, for log lines */
-    struct sockaddr *sockaddr;
-    socklen_t socklen;
+    ngx_addr_t *addrs;     /* every address the name resolved to (each
+                              with its name and port, for log lines) */
+    ngx_uint_t naddrs;
     ngx_ssl_t *ssl;          /* NULL: plain HTTP */
     unsigned host_is_ip : 1; /* host is an IP literal: no SNI, IP check */
 } ngx_http_echostream_http_target_t;

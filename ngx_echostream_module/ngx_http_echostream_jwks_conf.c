@@ -202,9 +202,8 @@ static ngx_int_t ngx_http_echostream_jwks_parse_uri(
                      ngx_strlchr(host, host + name.len, ':') != NULL);
 
     t->uri = jc->uri;
-    t->sockaddr = u.addrs[0].sockaddr;
-    t->socklen = u.addrs[0].socklen;
-    t->peer_name = u.addrs[0].name;
+    t->addrs = u.addrs;
+    t->naddrs = u.naddrs;
 
     return NGX_OK;
 

@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 
 import { startRedis, freePort, waitFor, sleep } from '../lib/harness.mjs';
-import { startNginx, nginxConfTest } from '../lib/nginx.mjs';
+import { canFakeHosts, startNginx, nginxConfTest } from '../lib/nginx.mjs';
 import { signToken, idClaims, request } from '../lib/api.mjs';
 import { startJwksServer, makeSigningKey, makeCerts, jwksText }
   from '../lib/jwks_server.mjs';
@@ -60,9 +60,10 @@ async function jwksServer(opts) {
 }
 
 // nginx with the API, its JWKS at jwksUri and "iss" of the HTTP server.
-async function apiNginx(jwksUri, issuerOrigin, extra = '') {
+async function apiNginx(jwksUri, issuerOrigin, extra = '', hosts) {
   const n = await startNginx({
     redisUrl: redis.url,
+    hosts,
     extraConf: [
       `    echostream_issuer ${issuerOrigin}${POOL};`,
       `    echostream_jwks_uri ${jwksUri};`,
@@ -312,6 +313,28 @@ describe('JWKS fetching', { concurrency: 4 }, () => {
           // no request was ever sent over the unverified connection
           assert.equal(srv.hits(JWKS_PATH), before, c.name);
         }
+        assertNoCrash(n);
+        await n.stop();
+      }
+    });
+
+  test('a JWKS host with several addresses: one that refuses is skipped',
+    { skip: !canFakeHosts() && 'needs root for a private /etc/hosts' },
+    async () => {
+      // the name has three addresses and the key server listens on one;
+      // whichever order nginx keeps them in, in one of the two runs the
+      // first address tried refuses the connection
+      const hosts = '::1 jwks.es.test\n127.0.0.1 jwks.es.test\n' +
+        '127.0.0.2 jwks.es.test\n';
+      for (const host of ['127.0.0.1', '127.0.0.2']) {
+        const srv = await jwksServer({ host });
+        srv.route(JWKS_PATH, { body: jwksText([K1]) });
+        const iss = `http://127.0.0.1:${srv.port}`;
+        const n = await apiNginx(`http://jwks.es.test:${srv.port}${JWKS_PATH}`,
+          iss, '', hosts);
+        const res = await me(n, token(K1, iss));
+        assert.equal(res.status, 200, `server on ${host}: ${res.text}`);
+        assert.ok(srv.hits(JWKS_PATH) >= 1, host);
         assertNoCrash(n);
         await n.stop();
       }

@@ -122,7 +122,8 @@ function respond(sock, spec) {
 // without an answer. Paths without a route get 404. Returns {port, origin,
 // requests, route(), hits(path), hangingCount(path), release(spec?),
 // close()}.
-export async function startJwksServer({ certs, port: wanted } = {}) {
+export async function startJwksServer({ certs, port: wanted,
+                                        host = '127.0.0.1' } = {}) {
   const routes = new Map();
   const hits = new Map();
   const requests = [];
@@ -177,12 +178,12 @@ export async function startJwksServer({ certs, port: wanted } = {}) {
   const port = wanted || await freePort();
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
+    server.listen(port, host, resolve);
   });
 
   const s = {
     port,
-    origin: `${certs ? 'https' : 'http'}://127.0.0.1:${port}`,
+    origin: `${certs ? 'https' : 'http'}://${host}:${port}`,
     requests,
     route(p, spec) { routes.set(p, spec); },
     hits(p) { return hits.get(p) || 0; },

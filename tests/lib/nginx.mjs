@@ -8,6 +8,7 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync }
   from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,17 +89,38 @@ function portAnswers(port) {
   });
 }
 
+// True when startNginx's hosts option works here: root, with unshare(1)
+// and mount namespaces.
+export function canFakeHosts() {
+  if (process.getuid?.() !== 0) return false;
+  const r = spawnSync('unshare', ['-m', 'sh', '-c',
+    'mount --bind /dev/null /etc/hosts'], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
 // Starts nginx in the foreground (daemon off) under the harness, waits until
 // its port answers. Returns {port, url, prefix, runDir, proc, errorLog(),
-// stop(), reload()}.
+// stop(), reload()}. hosts (text of an /etc/hosts file) runs nginx in a
+// mount namespace of its own where that file is /etc/hosts, so a test
+// controls what a host name resolves to (needs root: see canFakeHosts).
 export async function startNginx({ redisUrl, webRoot, runDir, extraConf = '',
-                                   serverConf = '', env, module } = {}) {
+                                   serverConf = '', env, module,
+                                   hosts } = {}) {
   const port = await freePort();
   const prep = await preparePrefix({ redisUrl, webRoot, runDir, extraConf,
     serverConf, port, module });
   const logPath = path.join(prep.prefix, 'logs', 'error.log');
-  const proc = startProc(NGINX, ['-p', `${prep.prefix}/`, '-c', prep.confPath,
-    '-e', 'stderr'], { name: 'nginx', env });
+  const args = ['-p', `${prep.prefix}/`, '-c', prep.confPath, '-e', 'stderr'];
+  let proc;
+  if (hosts !== undefined) {
+    const hostsFile = path.join(prep.prefix, 'hosts');
+    writeFileSync(hostsFile, hosts);
+    proc = startProc('unshare', ['-m', 'sh', '-c',
+      'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, NGINX, ...args],
+    { name: 'nginx', env });
+  } else {
+    proc = startProc(NGINX, args, { name: 'nginx', env });
+  }
   let exited = null;
   proc.exited.then((e) => { exited = e; });
   const errorLog = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8')
