@@ -56,10 +56,14 @@ for port in "$HTTP_PORT" "$REDIS_PORT" "$COGNITO_PORT"; do
     listening "$port" && fail "port $port is in use before make run"
 done
 
-# its own process group, as a terminal's foreground job, so "Ctrl-C"
-# (SIGINT to the group) reaches make and run.sh exactly as a key press would
-setsid make run </dev/null >"$OUT" 2>&1 &
+# its own process group, as a terminal's job, so "Ctrl-C" (SIGINT to the
+# group) reaches make and run.sh exactly as a key press would. Job control
+# (set -m) matters: without it a background job starts with SIGINT
+# ignored, and a signal ignored at start cannot be trapped.
+set -m
+make run </dev/null >"$OUT" 2>&1 &
 MAKE_PID=$!
+set +m
 say "make run started (pid $MAKE_PID); waiting for its banner"
 
 deadline=$((SECONDS + START_LIMIT))
@@ -110,6 +114,6 @@ for port in "$HTTP_PORT" "$REDIS_PORT" "$COGNITO_PORT"; do
     listening "$port" && fail "port $port still listens after Ctrl-C"
 done
 [ -S "$VAR_DIR/run/redis.sock" ] && fail "Redis's socket is still there"
-say "stopped: none of the$(wc -w <<<"$pids") processes is left, nothing listens"
+say "stopped: none of the $(wc -w <<<"$pids") processes is left, nothing listens"
 rm -f "$OUT"
 say "ok"
