@@ -421,10 +421,20 @@ static void ngx_http_echostream_api_start(ngx_http_echostream_api_ctx_t *ctx)
 static void
 ngx_http_echostream_api_authorized(ngx_http_echostream_api_ctx_t *ctx)
 {
+    u_char key[sizeof("~") + ES_JWT_SUB_MAX];
     ngx_table_elt_t *h;
     ngx_uint_t retry;
     ngx_int_t rc;
+    size_t n;
     u_char *p;
+
+    if (ctx->role == NGX_HTTP_ECHOSTREAM_ROLE_NONE &&
+        ctx->route->min_role > NGX_HTTP_ECHOSTREAM_ROLE_NONE) {
+        ngx_http_echostream_api_error(ctx, NGX_HTTP_FORBIDDEN, "no_tenant",
+                                      "you are not a member of any tenant: "
+                                      "accept an invite (GET /invites)");
+        return;
+    }
 
     if (ctx->role < ctx->route->min_role) {
         ngx_http_echostream_api_error(ctx, NGX_HTTP_FORBIDDEN, "forbidden",
@@ -433,8 +443,15 @@ ngx_http_echostream_api_authorized(ngx_http_echostream_api_ctx_t *ctx)
         return;
     }
 
-    rc = ngx_http_echostream_ratelimit_check(ctx->r, ctx->tenant,
-                                             ctx->tenant_len, &retry);
+    /* a user without a tenant is limited on their own ("~" is in no
+     * tenant id) */
+    if (ctx->tenant_len > 0) {
+        rc = ngx_http_echostream_ratelimit_check(ctx->r, ctx->tenant,
+                                                 ctx->tenant_len, &retry);
+    } else {
+        n = ngx_sprintf(key, "~%s", ctx->claims.sub) - key;
+        rc = ngx_http_echostream_ratelimit_check(ctx->r, key, n, &retry);
+    }
     if (rc != NGX_OK) {
         h = ngx_list_push(&ctx->r->headers_out.headers);
         p = ngx_pnalloc(ctx->r->pool, NGX_INT_T_LEN);

@@ -38,9 +38,16 @@
 
 #define NGX_HTTP_ECHOSTREAM_ID_MAX 64
 
+/*
+ * A principal's role in its tenant. NONE: a user without a tenant (removed,
+ * or left), who may still answer invites; a route open to NONE
+ * (min_role) sees an empty ctx->tenant.
+ */
 typedef enum {
+    NGX_HTTP_ECHOSTREAM_ROLE_NONE = 0,
     NGX_HTTP_ECHOSTREAM_ROLE_MEMBER = 1,
-    NGX_HTTP_ECHOSTREAM_ROLE_OWNER = 2
+    NGX_HTTP_ECHOSTREAM_ROLE_OWNER = 2,
+    NGX_HTTP_ECHOSTREAM_ROLE_INVALID = 3 /* a reply that names no role */
 } ngx_http_echostream_role_e;
 
 typedef struct ngx_http_echostream_api_ctx_s ngx_http_echostream_api_ctx_t;

@@ -61,6 +61,7 @@ static es_tcache *ngx_http_echostream_tokens;
 static ngx_http_echostream_digest_t *ngx_http_echostream_digests;
 static ngx_http_echostream_membership_t *ngx_http_echostream_members;
 static ngx_msec_t ngx_http_echostream_membership_ttl;
+static ngx_flag_t ngx_http_echostream_tenant_claim;
 
 static void ngx_http_echostream_auth_keys_ready(ngx_http_request_t *r,
                                                 void *data);
@@ -74,6 +75,7 @@ static void ngx_http_echostream_auth_refuse(ngx_http_echostream_api_ctx_t *ctx,
                                             const char *why);
 static ngx_http_echostream_membership_t *
 ngx_http_echostream_auth_slot(const char *sub);
+static ngx_uint_t ngx_http_echostream_auth_role(const char *s, size_t n);
 static ngx_uint_t ngx_http_echostream_auth_sub_valid(const char *sub);
 static ngx_http_echostream_digest_t *
 ngx_http_echostream_auth_digest_slot(const u_char *token, size_t len);
@@ -109,6 +111,7 @@ ngx_http_echostream_auth_cache_init(ngx_cycle_t *cycle,
     }
 
     ngx_http_echostream_membership_ttl = emcf->membership_ttl;
+    ngx_http_echostream_tenant_claim = emcf->tenant_claim;
 
     return NGX_OK;
 }
@@ -293,19 +296,13 @@ static void ngx_http_echostream_auth_verify(ngx_http_echostream_api_ctx_t *ctx)
 static void
 ngx_http_echostream_auth_membership(ngx_http_echostream_api_ctx_t *ctx)
 {
-    ngx_http_echostream_main_conf_t *emcf;
     ngx_http_echostream_membership_t *m;
     ngx_http_echostream_redis_cmd_t cmd;
     unsigned char digest[SHA256_DIGEST_LENGTH];
     static const char hex[] = "0123456789abcdef";
-    char ukey[sizeof("es:{users}:") + ES_JWT_SUB_MAX];
-    char ikey[sizeof("es:{invites}:") + 2 * SHA256_DIGEST_LENGTH];
-    char dflt[2 + 20];
-    char email[ES_JWT_EMAIL_MAX + 1];
-    const char **argv;
+    const char *claim, **argv;
+    char *ukey, *dflt, *email;
     size_t i, n;
-
-    emcf = ngx_http_get_module_main_conf(ctx->r, ngx_http_echostream_module);
 
     /* the user's id becomes part of a key: only a safe alphabet */
     if (!ngx_http_echostream_auth_sub_valid(ctx->claims.sub)) {
@@ -313,20 +310,39 @@ ngx_http_echostream_auth_membership(ngx_http_echostream_api_ctx_t *ctx)
         return;
     }
 
-    if (ctx->claims.tenant[0] != '\0' &&
-        es_tenant_id_valid(ctx->claims.tenant, strlen(ctx->claims.tenant)) !=
-            0) {
-        ngx_http_echostream_auth_refuse(ctx, "invalid custom:tenant_id claim");
-        return;
+    /*
+     * The tenant claim counts only where the operator opted in: by default
+     * a user could set it (an app client that may write the attribute, or
+     * cognito-local) and join any tenant. Membership is stored instead.
+     */
+    claim = "";
+    if (ngx_http_echostream_tenant_claim && ctx->claims.tenant[0] != '\0') {
+        if (es_tenant_id_valid(ctx->claims.tenant,
+                               strlen(ctx->claims.tenant)) != 0) {
+            ngx_http_echostream_auth_refuse(ctx,
+                                            "invalid custom:tenant_id claim");
+            return;
+        }
+        claim = ctx->claims.tenant;
     }
 
     m = ngx_http_echostream_auth_slot(ctx->claims.sub);
     if (m->expires > ngx_current_msec && strcmp(m->sub, ctx->claims.sub) == 0 &&
-        strcmp(m->claim, ctx->claims.tenant) == 0) {
+        strcmp(m->claim, claim) == 0) {
         ctx->tenant_len = ngx_strlen(m->tenant);
         ngx_memcpy(ctx->tenant, m->tenant, ctx->tenant_len + 1);
         ctx->role = m->role;
         ctx->auth_done(ctx);
+        return;
+    }
+
+    ukey = ngx_pnalloc(ctx->r->pool, sizeof("es:{users}:") + ES_JWT_SUB_MAX);
+    dflt = ngx_pnalloc(ctx->r->pool, 2 + 20);
+    email = ngx_pnalloc(ctx->r->pool, ES_JWT_EMAIL_MAX + 1);
+    argv = ngx_palloc(ctx->r->pool, 10 * sizeof(char *));
+    if (ukey == NULL || dflt == NULL || email == NULL || argv == NULL) {
+        ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "internal", "out of memory");
         return;
     }
 
@@ -340,48 +356,26 @@ ngx_http_echostream_auth_membership(ngx_http_echostream_api_ctx_t *ctx)
     }
     dflt[21] = '\0';
 
-    /* invites are filed under the lower-case e-mail's digest */
+    /* kept with the membership, lower-case (claims.email is bounded) */
     n = strlen(ctx->claims.email);
     for (i = 0; i <= n; i++) {
         email[i] = (char)ngx_tolower(ctx->claims.email[i]);
     }
 
-    ikey[0] = '\0';
-    if (n > 0) {
-        SHA256((const unsigned char *)email, n, digest);
-        ngx_memcpy(ikey, "es:{invites}:", sizeof("es:{invites}:") - 1);
-        for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-            ikey[sizeof("es:{invites}:") - 1 + 2 * i] = hex[digest[i] >> 4];
-            ikey[sizeof("es:{invites}:") + 2 * i] = hex[digest[i] & 0xf];
-        }
-        ikey[sizeof("es:{invites}:") - 1 + 2 * SHA256_DIGEST_LENGTH] = '\0';
-    }
-
     ngx_sprintf((u_char *)ukey, "es:{users}:%s%Z", ctx->claims.sub);
-
-    argv = ngx_palloc(ctx->r->pool, 12 * sizeof(char *));
-    if (argv == NULL) {
-        ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                      "internal", "out of memory");
-        return;
-    }
 
     argv[0] = "FCALL";
     argv[1] = "es_api_signin";
-    argv[2] = "4";
+    argv[2] = "3";
     argv[3] = ukey;
-    argv[4] = ikey[0] ? ikey : ES_KEY_TENANTS; /* a key is needed: unused */
-    argv[5] = ES_KEY_TENANTS;
-    argv[6] = ES_KEY_TOPICS_VERSION;
-    argv[7] = ctx->claims.sub;
-    argv[8] = email;
-    argv[9] = ctx->claims.tenant;
-    argv[10] = dflt;
-    argv[11] = (ctx->claims.email_verified || !emcf->invite_verified_email)
-                   ? "1"
-                   : "0";
+    argv[4] = ES_KEY_TENANTS;
+    argv[5] = ES_KEY_TOPICS_VERSION;
+    argv[6] = ctx->claims.sub;
+    argv[7] = email;
+    argv[8] = claim;
+    argv[9] = dflt;
 
-    cmd.argc = 12;
+    cmd.argc = 10;
     cmd.argv = argv;
     cmd.argvlen = NULL;
 
@@ -407,21 +401,28 @@ ngx_http_echostream_auth_signed_in(ngx_http_echostream_api_ctx_t *ctx,
 
     rep = res->replies[0];
 
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-        rep->element[0]->type != REDIS_REPLY_STRING ||
-        rep->element[1]->type != REDIS_REPLY_STRING ||
-        es_tenant_id_valid(rep->element[0]->str, rep->element[0]->len) != 0) {
+    /* {tenant, "owner"|"member"} with a valid tenant, or {"", "none"} */
+    role = NGX_HTTP_ECHOSTREAM_ROLE_INVALID;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+        rep->element[0]->type == REDIS_REPLY_STRING &&
+        rep->element[1]->type == REDIS_REPLY_STRING) {
+        role = ngx_http_echostream_auth_role(rep->element[1]->str,
+                                             rep->element[1]->len);
+        if (role == NGX_HTTP_ECHOSTREAM_ROLE_NONE
+                ? rep->element[0]->len != 0
+                : es_tenant_id_valid(rep->element[0]->str,
+                                     rep->element[0]->len) != 0) {
+            role = NGX_HTTP_ECHOSTREAM_ROLE_INVALID;
+        }
+    }
+
+    if (role == NGX_HTTP_ECHOSTREAM_ROLE_INVALID) {
         ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
                       "echostream auth: unexpected reply from es_api_signin");
         ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                       "internal", "membership lookup failed");
         return;
     }
-
-    role = (rep->element[1]->len == 5 &&
-            ngx_strncmp(rep->element[1]->str, "owner", 5) == 0)
-               ? NGX_HTTP_ECHOSTREAM_ROLE_OWNER
-               : NGX_HTTP_ECHOSTREAM_ROLE_MEMBER;
 
     ctx->tenant_len = rep->element[0]->len;
     ngx_memcpy(ctx->tenant, rep->element[0]->str, ctx->tenant_len);
@@ -430,13 +431,33 @@ ngx_http_echostream_auth_signed_in(ngx_http_echostream_api_ctx_t *ctx,
 
     m = ngx_http_echostream_auth_slot(ctx->claims.sub);
     ngx_cpystrn((u_char *)m->sub, (u_char *)ctx->claims.sub, sizeof(m->sub));
-    ngx_cpystrn((u_char *)m->claim, (u_char *)ctx->claims.tenant,
-                sizeof(m->claim));
+    ngx_cpystrn(
+        (u_char *)m->claim,
+        (u_char *)(ngx_http_echostream_tenant_claim ? ctx->claims.tenant : ""),
+        sizeof(m->claim));
     ngx_memcpy(m->tenant, ctx->tenant, ctx->tenant_len + 1);
     m->role = role;
     m->expires = ngx_current_msec + ngx_http_echostream_membership_ttl;
 
     ctx->auth_done(ctx);
+}
+
+/* The role named by a reply of es_api_signin. */
+static ngx_uint_t ngx_http_echostream_auth_role(const char *s, size_t n)
+{
+    if (n == 5 && ngx_strncmp(s, "owner", 5) == 0) {
+        return NGX_HTTP_ECHOSTREAM_ROLE_OWNER;
+    }
+
+    if (n == 6 && ngx_strncmp(s, "member", 6) == 0) {
+        return NGX_HTTP_ECHOSTREAM_ROLE_MEMBER;
+    }
+
+    if (n == 4 && ngx_strncmp(s, "none", 4) == 0) {
+        return NGX_HTTP_ECHOSTREAM_ROLE_NONE;
+    }
+
+    return NGX_HTTP_ECHOSTREAM_ROLE_INVALID;
 }
 
 void ngx_http_echostream_auth_forget(const char *sub)

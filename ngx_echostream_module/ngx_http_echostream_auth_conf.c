@@ -35,6 +35,8 @@ ngx_http_echostream_auth_create_conf(ngx_conf_t *cf,
     emcf->token_cache_size = NGX_CONF_UNSET_UINT;
     emcf->membership_ttl = NGX_CONF_UNSET_MSEC;
     emcf->invite_verified_email = NGX_CONF_UNSET;
+    emcf->tenant_claim = NGX_CONF_UNSET;
+    emcf->invite_ttl = NGX_CONF_UNSET;
     emcf->rate = NGX_CONF_UNSET_UINT;
     emcf->jwks.timeout = NGX_CONF_UNSET_MSEC;
     emcf->jwks.refresh = NGX_CONF_UNSET;
@@ -315,8 +317,23 @@ char *ngx_http_echostream_auth_init_conf(ngx_conf_t *cf,
                                  NGX_HTTP_ECHOSTREAM_TOKEN_USE_ACCESS);
     ngx_conf_init_value(emcf->leeway, 30);
     ngx_conf_init_uint_value(emcf->token_cache_size, 10000);
-    ngx_conf_init_msec_value(emcf->membership_ttl, 5000);
+    ngx_conf_init_msec_value(emcf->membership_ttl, 1000);
     ngx_conf_init_value(emcf->invite_verified_email, 1);
+    ngx_conf_init_value(emcf->tenant_claim, 0);
+    ngx_conf_init_value(emcf->invite_ttl, 7 * 86400);
+
+    /* a removed member loses access everywhere within a second */
+    if (emcf->membership_ttl > 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"echostream_membership_ttl\" must be at most 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (emcf->invite_ttl < 1 || emcf->invite_ttl > 90 * 86400) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"echostream_invite_ttl\" must be from 1s to 90d");
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_init_msec_value(emcf->jwks.timeout, 5000);
     ngx_conf_init_value(emcf->jwks.refresh, 3600);
     ngx_conf_init_value(emcf->jwks.penalty, 10);

@@ -19,11 +19,19 @@
  *   echostream_token_cache N;            verified tokens kept per worker,
  *                                        default 10000
  *   echostream_membership_ttl TIME;      how long a worker trusts a
- *                                        user's tenant and role, default 5s
+ *                                        user's tenant and role, default 1s
+ *                                        (at most 1s: a removal must hold
+ *                                        everywhere within a second)
+ *   echostream_tenant_claim on|off;      the token's custom:tenant_id names
+ *                                        the tenant (operators who
+ *                                        provision tenants in the identity
+ *                                        provider), default off
  *   echostream_invite_verified_email on|off;  invites need a verified
  *                                        e-mail claim, default on
- *   echostream_rate_limit RATE [burst=N];  per tenant, e.g. 20r/s
- *                                        burst=40; default off
+ *   echostream_invite_ttl TIME;          how long an invite stays valid,
+ *                                        default 7d
+ *   echostream_rate_limit RATE [burst=N] [zone=SIZE];  per tenant, e.g.
+ *                                        20r/s burst=40; default off
  *
  * All are http-level (main) settings: one identity provider per nginx.
  */
@@ -86,6 +94,10 @@ char *ngx_http_echostream_conf_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
         NGX_HTTP_ECHOSTREAM_MAIN("echostream_invite_verified_email",           \
                                  NGX_CONF_FLAG, ngx_conf_set_flag_slot,        \
                                  invite_verified_email),                       \
+        NGX_HTTP_ECHOSTREAM_MAIN("echostream_tenant_claim", NGX_CONF_FLAG,     \
+                                 ngx_conf_set_flag_slot, tenant_claim),        \
+        NGX_HTTP_ECHOSTREAM_MAIN("echostream_invite_ttl", NGX_CONF_TAKE1,      \
+                                 ngx_conf_set_sec_slot, invite_ttl),           \
         NGX_HTTP_ECHOSTREAM_MAIN("echostream_rate_limit", NGX_CONF_TAKE123,    \
                                  ngx_http_echostream_conf_rate_limit, rate)
 

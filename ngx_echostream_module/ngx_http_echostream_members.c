@@ -3,21 +3,28 @@
  * the invites that let someone join it.
  *
  * Members are es:{t:<tenant>}:members (sub → {"sub","email","role",
- * "joined_ms"}), written at sign-in by es_api_signin. An owner invites by
- * e-mail: the invite is filed twice, in es:{t:<tenant>}:invites (lower-
- * case e-mail → {"email","role","invited_by","created_ms"}, for the list)
- * and in es:{invites}:<sha256 hex of the e-mail> (inviting tenant →
- * {"role","invited_by","created_ms"}; 30-day TTL), which sign-in looks up
- * from the token's verified e-mail without knowing the tenant. Both are
- * written, checked and removed together by the echostream_tenant functions
- * (ngx_http_echostream_tenant_lua.c), which also decide the races: no
- * invite for an e-mail that is already a member, and never removing the
- * last owner. Several tenants may invite one e-mail; no answer tells a
- * tenant about another's invite.
+ * "joined_ms"}), written by es_api_signin (a user's own tenant) and
+ * es_invite_accept (ngx_http_echostream_invites.c). An owner invites by
+ * e-mail: the invite, with a random id, is filed twice, in
+ * es:{t:<tenant>}:invites (lower-case e-mail → {"id","email","role",
+ * "invited_by","created_ms","expires_ms"}, for the list) and in
+ * es:{invites}:<sha256 hex of the e-mail> (inviting tenant → {"id","role",
+ * "invited_by","invited_by_email","created_ms","expires_ms"}), where the
+ * invitee finds it (GET /invites) and accepts or declines it. Nobody joins
+ * without accepting. Both are written, checked and removed together by
+ * the echostream_tenant functions (ngx_http_echostream_tenant_lua.c),
+ * which also decide the races: no invite for an e-mail that is already a
+ * member, and never removing the last owner. Several tenants may invite
+ * one e-mail; no answer tells a tenant about another's invite. An invite
+ * lives echostream_invite_ttl (7 days): the per-tenant entry has no TTL of
+ * its own (a hash field cannot), so an expired one is left out of the list
+ * here and pruned by the next invite.
  *
- * The per-tenant entry has no TTL of its own (a hash field cannot), so an
- * invite older than the 30 days is left out of the list here and pruned
- * by the next invite.
+ * A removal sticks: the removed user keeps a record naming the tenant but
+ * no membership, so sign-in gives them no tenant (403 no_tenant) until
+ * they accept another invite. This worker forgets their membership at
+ * once; every other worker within echostream_membership_ttl (≤ 1 s).
+ * A member may remove themself (leave); only an owner removes others.
  */
 
 #include <ngx_config.h>
@@ -27,12 +34,14 @@
 #include <stdlib.h>
 
 #include "es_utf8.h"
+#include "ngx_http_echostream_auth.h"
+#include "ngx_http_echostream_module.h"
 #include "ngx_http_echostream_routes.h"
 #include "ngx_http_echostream_tenant_util.h"
 
-#define NGX_HTTP_ECHOSTREAM_INVITE_TTL_S 2592000 /* 30 days */
-#define NGX_HTTP_ECHOSTREAM_INVITES_MAX  "1000"
-#define NGX_HTTP_ECHOSTREAM_SUB_MAX      128
+#define NGX_HTTP_ECHOSTREAM_INVITES_MAX "1000"
+#define NGX_HTTP_ECHOSTREAM_SUB_MAX     128
+#define NGX_HTTP_ECHOSTREAM_INVITE_ID   16
 
 typedef struct {
     json_t *json;
@@ -60,9 +69,6 @@ ngx_http_echostream_invite_written(ngx_http_echostream_api_ctx_t *ctx,
 static void
 ngx_http_echostream_member_removed(ngx_http_echostream_api_ctx_t *ctx,
                                    ngx_http_echostream_redis_result_t *res);
-static ngx_int_t
-ngx_http_echostream_invite_key(ngx_http_echostream_api_ctx_t *ctx,
-                               const u_char *email, size_t n, ngx_str_t *key);
 
 NGX_HTTP_ECHOSTREAM_ROUTE(members_list)
 {
@@ -180,9 +186,10 @@ ngx_http_echostream_member_row(ngx_http_echostream_api_ctx_t *ctx,
                                redisReply *field, redisReply *value,
                                ngx_uint_t invite, int64_t *ms)
 {
+    ngx_http_echostream_main_conf_t *emcf;
     json_t *v, *role, *email, *by, *tv, *out;
-    char when[32];
-    json_int_t t;
+    json_int_t t, end = 0;
+    char when[32], until[32];
 
     if (field->type != REDIS_REPLY_STRING || field->len == 0 ||
         field->len > NGX_HTTP_ECHOSTREAM_EMAIL_MAX ||
@@ -220,10 +227,17 @@ ngx_http_echostream_member_row(ngx_http_echostream_api_ctx_t *ctx,
         goto done;
     }
 
-    if (invite && t + NGX_HTTP_ECHOSTREAM_INVITE_TTL_S * 1000LL <=
-                      ngx_http_echostream_api_now_ms()) {
-        /* expired: sign-in no longer finds it */
-        goto done;
+    if (invite) {
+        /* past its end (older invites carry only their creation time) */
+        emcf =
+            ngx_http_get_module_main_conf(ctx->r, ngx_http_echostream_module);
+        if (ngx_http_echostream_json_int(json_object_get(v, "expires_ms"),
+                                         &end) != NGX_OK) {
+            end = t + (json_int_t)emcf->invite_ttl * 1000;
+        }
+        if (end <= ngx_http_echostream_api_now_ms()) {
+            goto done;
+        }
     }
 
     *ms = t;
@@ -231,9 +245,10 @@ ngx_http_echostream_member_row(ngx_http_echostream_api_ctx_t *ctx,
 
     if (invite) {
         /* the field is the authoritative, lower-case e-mail */
-        out =
-            json_pack("{s:s%, s:O, s:O, s:s}", "email", field->str, field->len,
-                      "role", role, "invited_by", by, "created", when);
+        ngx_http_echostream_api_time_str(end, until);
+        out = json_pack("{s:s%, s:O, s:O, s:s, s:s}", "email", field->str,
+                        field->len, "role", role, "invited_by", by, "created",
+                        when, "expires", until);
 
     } else {
         out = json_pack("{s:s%, s:O, s:O, s:s}", "sub", field->str, field->len,
@@ -262,12 +277,14 @@ static int ngx_http_echostream_member_cmp(const void *a, const void *b)
 NGX_HTTP_ECHOSTREAM_ROUTE(members_invite)
 {
     u_char email[NGX_HTTP_ECHOSTREAM_EMAIL_MAX + 1];
+    u_char id[NGX_HTTP_ECHOSTREAM_INVITE_ID + 1];
+    ngx_http_echostream_main_conf_t *emcf;
     ngx_str_t ikey, gkey, mkey, json;
-    const char *role, *argv[14];
-    u_char now[NGX_INT64_LEN + 1];
+    const char *role, *argv[16];
+    u_char now[NGX_INT64_LEN + 1], ttl[NGX_INT64_LEN + 1];
     json_t *body = ctx->body, *v, *stored, *invite;
-    char when[32];
-    int64_t ms;
+    char when[32], until[32];
+    int64_t ms, end;
     size_t n;
 
     if (ngx_http_echostream_body_members(
@@ -299,15 +316,27 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_invite)
         }
     }
 
+    if (ngx_http_echostream_random_id(ctx, id, NGX_HTTP_ECHOSTREAM_INVITE_ID) !=
+        NGX_OK) {
+        return;
+    }
+    id[NGX_HTTP_ECHOSTREAM_INVITE_ID] = '\0';
+
+    emcf = ngx_http_get_module_main_conf(ctx->r, ngx_http_echostream_module);
     ms = ngx_http_echostream_api_now_ms();
+    end = ms + (int64_t)emcf->invite_ttl * 1000;
     *ngx_sprintf(now, "%L", ms) = '\0';
+    *ngx_sprintf(ttl, "%T", emcf->invite_ttl) = '\0';
     ngx_http_echostream_api_time_str(ms, when);
+    ngx_http_echostream_api_time_str(end, until);
 
     stored =
-        json_pack("{s:s, s:s, s:s, s:I}", "email", (char *)email, "role", role,
-                  "invited_by", ctx->claims.sub, "created_ms", (json_int_t)ms);
-    invite = json_pack("{s:s, s:s, s:s, s:s}", "email", (char *)email, "role",
-                       role, "invited_by", ctx->claims.sub, "created", when);
+        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "id", (char *)id, "email",
+                  (char *)email, "role", role, "invited_by", ctx->claims.sub,
+                  "created_ms", (json_int_t)ms, "expires_ms", (json_int_t)end);
+    invite = json_pack("{s:s, s:s, s:s, s:s, s:s}", "email", (char *)email,
+                       "role", role, "invited_by", ctx->claims.sub, "created",
+                       when, "expires", until);
 
     if (stored == NULL || invite == NULL ||
         ngx_http_echostream_json_str(ctx, stored, &json) != NGX_OK ||
@@ -340,11 +369,13 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_invite)
     argv[8] = role;
     argv[9] = ctx->claims.sub;
     argv[10] = (const char *)now;
-    argv[11] = "2592000"; /* NGX_HTTP_ECHOSTREAM_INVITE_TTL_S */
+    argv[11] = (const char *)ttl;
     argv[12] = NGX_HTTP_ECHOSTREAM_INVITES_MAX;
     argv[13] = (const char *)json.data;
+    argv[14] = (const char *)id;
+    argv[15] = ctx->claims.email;
 
-    ngx_http_echostream_cmd(ctx, ngx_http_echostream_invite_written, 14, argv);
+    ngx_http_echostream_cmd(ctx, ngx_http_echostream_invite_written, 16, argv);
 }
 
 static void
@@ -385,6 +416,16 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_remove)
         return;
     }
 
+    /* a member may leave; only an owner removes someone else */
+    if (ctx->role < NGX_HTTP_ECHOSTREAM_ROLE_OWNER &&
+        (sub->len != ngx_strlen(ctx->claims.sub) ||
+         ngx_strncmp(sub->data, ctx->claims.sub, sub->len) != 0)) {
+        ngx_http_echostream_api_error(ctx, NGX_HTTP_FORBIDDEN, "forbidden",
+                                      "only an owner of the tenant may remove "
+                                      "another member");
+        return;
+    }
+
     subz = ngx_pnalloc(ctx->r->pool, sub->len + 1);
     ukey = ngx_pnalloc(ctx->r->pool, sizeof("es:{users}:") + sub->len);
     if (subz == NULL || ukey == NULL ||
@@ -404,6 +445,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_remove)
     argv[5] = (const char *)ctx->tenant;
     argv[6] = (const char *)subz;
 
+    ctx->data = subz;
     ngx_http_echostream_cmd(ctx, ngx_http_echostream_member_removed, 7, argv);
 }
 
@@ -447,7 +489,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(invites_remove)
     ngx_http_echostream_cmd(ctx, ngx_http_echostream_member_removed, 7, argv);
 }
 
-/* The end of both DELETEs. */
+/* The end of both DELETEs (ctx->data: the removed member's sub, or NULL). */
 static void
 ngx_http_echostream_member_removed(ngx_http_echostream_api_ctx_t *ctx,
                                    ngx_http_echostream_redis_result_t *res)
@@ -457,27 +499,10 @@ ngx_http_echostream_member_removed(ngx_http_echostream_api_ctx_t *ctx,
         return;
     }
 
+    /* this worker at once; the others within echostream_membership_ttl */
+    if (ctx->data != NULL) {
+        ngx_http_echostream_auth_forget(ctx->data);
+    }
+
     ngx_http_echostream_api_no_content(ctx);
-}
-
-/* "es:{invites}:<sha256 hex of the lower-case e-mail>" in pool memory. */
-static ngx_int_t
-ngx_http_echostream_invite_key(ngx_http_echostream_api_ctx_t *ctx,
-                               const u_char *email, size_t n, ngx_str_t *key)
-{
-    u_char hex[NGX_HTTP_ECHOSTREAM_EMAIL_HASH_LEN + 1];
-
-    if (ngx_http_echostream_email_hash(email, n, hex) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    key->len = sizeof("es:{invites}:") - 1 + NGX_HTTP_ECHOSTREAM_EMAIL_HASH_LEN;
-    key->data = ngx_pnalloc(ctx->r->pool, key->len + 1);
-    if (key->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    *ngx_sprintf(key->data, "es:{invites}:%s", hex) = '\0';
-
-    return NGX_OK;
 }

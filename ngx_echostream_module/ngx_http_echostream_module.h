@@ -33,7 +33,9 @@ typedef struct {
     time_t leeway;
     ngx_uint_t token_cache_size;
     ngx_msec_t membership_ttl;
+    ngx_flag_t tenant_claim; /* "echostream_tenant_claim": off */
     ngx_flag_t invite_verified_email;
+    time_t invite_ttl;
     const char *auth_directive; /* which directive set the issuer */
     ngx_str_t cognito_jwks;     /* the JWKS of "echostream_cognito" */
     es_jwt_policy policy;       /* built from the above */

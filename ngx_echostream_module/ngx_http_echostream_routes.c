@@ -15,6 +15,7 @@
 #define PUT    NGX_HTTP_PUT
 #define PATCH  NGX_HTTP_PATCH
 #define DELETE NGX_HTTP_DELETE
+#define N      NGX_HTTP_ECHOSTREAM_ROLE_NONE
 #define R      NGX_HTTP_ECHOSTREAM_ROLE_MEMBER
 #define O      NGX_HTTP_ECHOSTREAM_ROLE_OWNER
 #define ROUTE(m, p, n, role, body, h)                                          \
@@ -59,7 +60,14 @@ const ngx_http_echostream_route_t ngx_http_echostream_routes[] = {
     ROUTE(POST, "/members", "members.invite", O, 1, members_invite),
     ROUTE(DELETE, "/members/invites/{email}", "members.invites.delete", O, 0,
           invites_remove),
-    ROUTE(DELETE, "/members/{sub}", "members.delete", O, 0, members_remove),
+    /* a member may remove themself (leave): the handler checks */
+    ROUTE(DELETE, "/members/{sub}", "members.delete", R, 0, members_remove),
+
+    /* open to a user without a tenant too: the way back in */
+    ROUTE(GET, "/invites", "invites.list", N, 0, invites_list),
+    ROUTE(POST, "/invites/{id}/accept", "invites.accept", N, 1, invites_accept),
+    ROUTE(POST, "/invites/{id}/decline", "invites.decline", N, 0,
+          invites_decline),
 
     ROUTE(GET, "/export.csv", "export", R, 0, export_csv),
     ROUTE(GET, "/stream", "stream", R, 0, stream),

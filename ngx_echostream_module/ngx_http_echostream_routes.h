@@ -58,6 +58,11 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_invite);
 NGX_HTTP_ECHOSTREAM_ROUTE(members_remove);
 NGX_HTTP_ECHOSTREAM_ROUTE(invites_remove);
 
+/* invites.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(invites_list);
+NGX_HTTP_ECHOSTREAM_ROUTE(invites_accept);
+NGX_HTTP_ECHOSTREAM_ROUTE(invites_decline);
+
 /* export.c */
 NGX_HTTP_ECHOSTREAM_ROUTE(export_csv);
 

@@ -244,13 +244,9 @@ NGX_HTTP_ECHOSTREAM_ROUTE(summaries_request)
     }
 
     if (ngx_http_echostream_random_id(
-            id + NGX_HTTP_ECHOSTREAM_REQUEST_TIME_LEN,
+            ctx, id + NGX_HTTP_ECHOSTREAM_REQUEST_TIME_LEN,
             NGX_HTTP_ECHOSTREAM_REQUEST_ID_LEN -
                 NGX_HTTP_ECHOSTREAM_REQUEST_TIME_LEN) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                      "echostream api: RAND_bytes failed");
-        ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                      "internal", "no random id");
         return;
     }
     id[NGX_HTTP_ECHOSTREAM_REQUEST_ID_LEN] = '\0';

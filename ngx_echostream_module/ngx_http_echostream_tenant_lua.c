@@ -43,19 +43,45 @@
  * es_member_invite(KEYS = es:{t:T}:invites, es:{invites}:<sha256 hex of
  *                  the e-mail>, es:{t:T}:members;
  *                  ARGV = tenant, lower-case e-mail, role, inviter's sub,
- *                  now (ms), lifetime (s), invite limit, invite JSON)
+ *                  now (ms), lifetime (s), invite limit, invite JSON,
+ *                  invite id, inviter's e-mail)
  *   CONFLICT when a member of the tenant has the e-mail, or at the limit
  *   (expired entries of es:{t:T}:invites are pruned first). Writes the
- *   tenant's entry and the tenant's field of the per-e-mail hash (tenant
- *   → {"role","invited_by","created_ms"}) with the lifetime as its TTL;
- *   inviting again renews. Several tenants may invite one e-mail: an
- *   answer must never tell one tenant what another did.
+ *   tenant's entry (the invite JSON, which holds the id) and the tenant's
+ *   field of the per-e-mail hash (tenant → {"id","role","invited_by",
+ *   "invited_by_email","created_ms","expires_ms"}), whose TTL is raised to
+ *   the lifetime; inviting again renews, with a new id. Several tenants
+ *   may invite one e-mail: an answer must never tell one tenant what
+ *   another did.
  *
  * es_member_remove(KEYS = es:{t:T}:members, es:{users}:<sub>;
  *                  ARGV = tenant, sub)
  *   NOTFOUND; CONFLICT when the member is the tenant's last owner.
- *   Removes the member, and the user record only when it points at this
- *   tenant. Returns 1.
+ *   Removes the membership and adds the sub to es:{t:T}:removed; the user
+ *   record stays, so the removal sticks (sign-in finds no membership and
+ *   gives no tenant). Returns 1.
+ *
+ * es_invites_list(KEYS = es:{invites}:<sha256>; ARGV = e-mail, now)
+ *   The invites still valid (not past expires_ms, still filed by their
+ *   tenant under the same id), each as JSON {"id","tenant","role",
+ *   "invited_by","invited_by_email","created_ms","expires_ms"}; invalid
+ *   ones are pruned.
+ *
+ * es_invite_accept(KEYS = es:{users}:<sub>, es:{invites}:<sha256>,
+ *                  es:{tenants}:all, es:{topics}:version,
+ *                  es:{watch}:subs, es:{watch}:version;
+ *                  ARGV = sub, e-mail, invite id, confirm "1"|"0", now)
+ *   NOTFOUND (no such valid invite), GONE (past its end; pruned), CONFLICT
+ *   (already a member there; the only owner of a tenant with other
+ *   members), CONFIRM (the user is the only member of their tenant and
+ *   confirm is not "1": the message says what would be deleted). Else
+ *   moves the membership (leaving the old tenant, or detaching it when it
+ *   would be empty: topics out of the watch union, its state keys deleted,
+ *   out of the tenant set), consumes the invite, and returns {tenant,
+ *   role, deleted tenant or ""}.
+ *
+ * es_invite_decline(KEYS = es:{invites}:<sha256>; ARGV = e-mail, id)
+ *   NOTFOUND, or deletes the invite on both sides. Returns 1.
  *
  * es_invite_remove(KEYS = es:{t:T}:invites, es:{invites}:<sha256>;
  *                  ARGV = tenant, lower-case e-mail)
@@ -214,10 +240,22 @@ const char ngx_http_echostream_lua_tenant[] =
     "  return 1\n"
     "end\n"
     "\n"
+    "local function tkey(tenant, suffix)\n"
+    "  return 'es:{t:' .. tenant .. '}:' .. suffix\n"
+    "end\n"
+    "\n"
+    "-- an invite's end (ms); older invites carry only their creation time\n"
+    "local function invite_end(inv, ttl)\n"
+    "  local e = tonumber(inv.expires_ms)\n"
+    "  if e then return e end\n"
+    "  local c = tonumber(inv.created_ms)\n"
+    "  return c and c + ttl * 1000 or 0\n"
+    "end\n"
+    "\n"
     "local function member_invite(keys, args)\n"
     "  local tenant, email, role, by = args[1], args[2], args[3], args[4]\n"
     "  local now, ttl = tonumber(args[5]), tonumber(args[6])\n"
-    "  local max = tonumber(args[7])\n"
+    "  local max, id, by_email = tonumber(args[7]), args[9], args[10]\n"
     "  for _, raw in ipairs(redis.call('HVALS', keys[3])) do\n"
     "    local m = decode(raw)\n"
     "    if m and type(m.email) == 'string'\n"
@@ -228,8 +266,7 @@ const char ngx_http_echostream_lua_tenant[] =
     "  local all, n = redis.call('HGETALL', keys[1]), 0\n"
     "  for i = 1, #all, 2 do\n"
     "    local inv = decode(all[i + 1])\n"
-    "    local created = inv and tonumber(inv.created_ms)\n"
-    "    if created == nil or created + ttl * 1000 <= now then\n"
+    "    if inv == nil or invite_end(inv, ttl) <= now then\n"
     "      redis.call('HDEL', keys[1], all[i])\n"
     "    elseif all[i] ~= email then\n"
     "      n = n + 1\n"
@@ -240,12 +277,19 @@ const char ngx_http_echostream_lua_tenant[] =
     "                'invite limit reached (' .. max .. ' invites)')\n"
     "  end\n"
     "  redis.call('HSET', keys[1], email, args[8])\n"
-    "  redis.call('HSET', keys[2], tenant, cjson.encode({role = role,\n"
-    "             invited_by = by, created_ms = now}))\n"
-    "  redis.call('EXPIRE', keys[2], ttl)\n"
+    "  redis.call('HSET', keys[2], tenant, cjson.encode({id = id, role = "
+    "role,\n"
+    "             invited_by = by, invited_by_email = by_email,\n"
+    "             created_ms = now, expires_ms = now + ttl * 1000}))\n"
+    "  if redis.call('TTL', keys[2]) < ttl then\n"
+    "    redis.call('EXPIRE', keys[2], ttl)\n"
+    "  end\n"
     "  return 1\n"
     "end\n"
     "\n"
+    "-- removal sticks: the user record keeps naming the tenant (so sign-in\n"
+    "-- finds no membership and gives no tenant), and the removed set holds\n"
+    "-- even against an operator's tenant claim\n"
     "local function member_remove(keys, args)\n"
     "  local tenant, sub = args[1], args[2]\n"
     "  local all = redis.call('HGETALL', keys[1])\n"
@@ -260,18 +304,165 @@ const char ngx_http_echostream_lua_tenant[] =
     "    end\n"
     "  end\n"
     "  if not found then return fail('NOTFOUND', 'no such member') end\n"
-    "  local user = redis.call('HMGET', keys[2], 'tenant', 'role')\n"
-    "  if role ~= 'owner' and role ~= 'member' and user[1] == tenant then\n"
-    "    role = user[2]\n"
-    "  end\n"
     "  if role == 'owner' and owners == 0 then\n"
     "    return fail('CONFLICT', 'cannot remove the last owner')\n"
     "  end\n"
     "  redis.call('HDEL', keys[1], sub)\n"
-    "  if user[1] == tenant then redis.call('DEL', keys[2]) end\n"
+    "  redis.call('SADD', tkey(tenant, 'removed'), sub)\n"
     "  return 1\n"
     "end\n"
     "\n"
+    "-- the invite of the per-e-mail hash keys[1] from tenant (raw JSON), if\n"
+    "-- it is still valid: not past its end, and still filed by the tenant\n"
+    "-- under the same id (not withdrawn, renewed or the tenant gone); an\n"
+    "-- invalid one is pruned. Returns the decoded invite or nil, and why "
+    "not.\n"
+    "local function live_invite(ikey, tenant, raw, email, now)\n"
+    "  local inv = decode(raw)\n"
+    "  local mine = decode(redis.call('HGET', tkey(tenant, 'invites'), "
+    "email))\n"
+    "  if inv == nil or type(inv.id) ~= 'string' or mine == nil\n"
+    "     or mine.id ~= inv.id then\n"
+    "    redis.call('HDEL', ikey, tenant)\n"
+    "    return nil, 'gone'\n"
+    "  end\n"
+    "  if invite_end(inv, 0) <= now then\n"
+    "    redis.call('HDEL', ikey, tenant)\n"
+    "    redis.call('HDEL', tkey(tenant, 'invites'), email)\n"
+    "    return nil, 'expired'\n"
+    "  end\n"
+    "  return inv\n"
+    "end\n"
+    "\n"
+    "-- oldest first (by the millisecond), then by id\n"
+    "local function invites_list(keys, args)\n"
+    "  local email, now = args[1], tonumber(args[2])\n"
+    "  local all, live = redis.call('HGETALL', keys[1]), {}\n"
+    "  for i = 1, #all, 2 do\n"
+    "    local inv = live_invite(keys[1], all[i], all[i + 1], email, now)\n"
+    "    if inv then\n"
+    "      inv.tenant = all[i]\n"
+    "      live[#live + 1] = inv\n"
+    "    end\n"
+    "  end\n"
+    "  table.sort(live, function(a, b)\n"
+    "    local x, y = tonumber(a.created_ms) or 0, tonumber(b.created_ms) or "
+    "0\n"
+    "    if x ~= y then return x < y end\n"
+    "    return a.id < b.id\n"
+    "  end)\n"
+    "  local out = {}\n"
+    "  for _, inv in ipairs(live) do\n"
+    "    out[#out + 1] = cjson.encode({id = inv.id, tenant = inv.tenant,\n"
+    "      role = inv.role == 'owner' and 'owner' or 'member',\n"
+    "      invited_by = inv.invited_by,\n"
+    "      invited_by_email = inv.invited_by_email,\n"
+    "      created_ms = inv.created_ms, expires_ms = invite_end(inv, 0)})\n"
+    "  end\n"
+    "  return out\n"
+    "end\n"
+    "\n"
+    "-- the field (inviting tenant) and raw value of invite id in keys[1]\n"
+    "local function find_invite(ikey, id)\n"
+    "  local all = redis.call('HGETALL', ikey)\n"
+    "  for i = 1, #all, 2 do\n"
+    "    local inv = decode(all[i + 1])\n"
+    "    if inv and inv.id == id then return all[i], all[i + 1] end\n"
+    "  end\n"
+    "  return nil\n"
+    "end\n"
+    "\n"
+    "local function invite_decline(keys, args)\n"
+    "  local email, id = args[1], args[2]\n"
+    "  local tenant = find_invite(keys[1], id)\n"
+    "  if not tenant then return fail('NOTFOUND', 'no such invite') end\n"
+    "  redis.call('HDEL', keys[1], tenant)\n"
+    "  local mine = decode(redis.call('HGET', tkey(tenant, 'invites'), "
+    "email))\n"
+    "  if mine and mine.id == id then\n"
+    "    redis.call('HDEL', tkey(tenant, 'invites'), email)\n"
+    "  end\n"
+    "  return 1\n"
+    "end\n"
+    "\n"
+    "-- detaches a tenant whose last member leaves: its topics leave the "
+    "watch\n"
+    "-- union, its state keys go, it leaves the tenant set (enrich stops\n"
+    "-- writing it); the caller sweeps whatever else es:{t:T}:* holds\n"
+    "local function tenant_detach(keys, tenant)\n"
+    "  local topics = tkey(tenant, 'topics')\n"
+    "  for _, raw in ipairs(redis.call('HVALS', topics)) do\n"
+    "    watch_move(keys[5], keys[6], stored_subs(raw), {})\n"
+    "  end\n"
+    "  for _, suffix in ipairs({'topics', 'meta', 'members', 'invites',\n"
+    "                           'removed', 'alerts:rules'}) do\n"
+    "    redis.call('DEL', tkey(tenant, suffix))\n"
+    "  end\n"
+    "  redis.call('SREM', keys[3], tenant)\n"
+    "  redis.call('INCR', keys[4])\n"
+    "end\n"
+    "\n"
+    "local function invite_accept(keys, args)\n"
+    "  local sub, email, id, confirm = args[1], args[2], args[3], args[4]\n"
+    "  local now = tonumber(args[5])\n"
+    "  local target, raw = find_invite(keys[2], id)\n"
+    "  if not target then return fail('NOTFOUND', 'no such invite') end\n"
+    "  local inv, why = live_invite(keys[2], target, raw, email, now)\n"
+    "  if not inv then\n"
+    "    if why == 'expired' then\n"
+    "      return fail('GONE', 'the invite has expired: ask for a new one')\n"
+    "    end\n"
+    "    return fail('NOTFOUND', 'no such invite')\n"
+    "  end\n"
+    "  local role = inv.role == 'owner' and 'owner' or 'member'\n"
+    "  local current = redis.call('HGET', keys[1], 'tenant')\n"
+    "  local mine = current and decode(redis.call('HGET',\n"
+    "    tkey(current, 'members'), sub))\n"
+    "  local deleted = ''\n"
+    "  if current and mine then\n"
+    "    if current == target then\n"
+    "      redis.call('HDEL', keys[2], target)\n"
+    "      redis.call('HDEL', tkey(target, 'invites'), email)\n"
+    "      return fail('CONFLICT', 'you are already a member of this tenant')\n"
+    "    end\n"
+    "    local all, others, owners = redis.call('HGETALL',\n"
+    "      tkey(current, 'members')), 0, 0\n"
+    "    for i = 1, #all, 2 do\n"
+    "      if all[i] ~= sub then\n"
+    "        others = others + 1\n"
+    "        local m = decode(all[i + 1])\n"
+    "        if m and m.role == 'owner' then owners = owners + 1 end\n"
+    "      end\n"
+    "    end\n"
+    "    if others > 0 then\n"
+    "      if mine.role == 'owner' and owners == 0 then\n"
+    "        return fail('CONFLICT', 'you are the only owner of tenant ' ..\n"
+    "          current .. ', which has other members: make one of them an ' "
+    "..\n"
+    "          'owner (or remove them) first')\n"
+    "      end\n"
+    "      redis.call('HDEL', tkey(current, 'members'), sub)\n"
+    "    else\n"
+    "      if confirm ~= '1' then\n"
+    "        return fail('CONFIRM', 'accepting deletes your tenant ' ..\n"
+    "          current .. ' and all its data (' ..\n"
+    "          redis.call('HLEN', tkey(current, 'topics')) .. ' topics, ' ..\n"
+    "          redis.call('HLEN', tkey(current, 'alerts:rules')) ..\n"
+    "          ' alert rules); send {\"confirm\": true} to accept')\n"
+    "      end\n"
+    "      tenant_detach(keys, current)\n"
+    "      deleted = current\n"
+    "    end\n"
+    "  end\n"
+    "  redis.call('HSET', tkey(target, 'members'), sub, cjson.encode({\n"
+    "    sub = sub, email = email, role = role, joined_ms = now}))\n"
+    "  redis.call('SREM', tkey(target, 'removed'), sub)\n"
+    "  redis.call('HSET', keys[1], 'tenant', target, 'role', role)\n"
+    "  redis.call('HDEL', keys[2], target)\n"
+    "  redis.call('HDEL', tkey(target, 'invites'), email)\n"
+    "  redis.call('SADD', keys[3], target)\n"
+    "  return {target, role, deleted}\n"
+    "end\n"
     "local function invite_remove(keys, args)\n"
     "  local n = redis.call('HDEL', keys[1], args[2])\n"
     "    + redis.call('HDEL', keys[2], args[1])\n"
@@ -324,5 +515,8 @@ const char ngx_http_echostream_lua_tenant[] =
     "redis.register_function('es_member_invite', member_invite)\n"
     "redis.register_function('es_member_remove', member_remove)\n"
     "redis.register_function('es_invite_remove', invite_remove)\n"
+    "redis.register_function('es_invites_list', invites_list)\n"
+    "redis.register_function('es_invite_accept', invite_accept)\n"
+    "redis.register_function('es_invite_decline', invite_decline)\n"
     "redis.register_function('es_settings_set', settings_set)\n"
     "redis.register_function('es_summary_request', summary_request)\n";

@@ -18,7 +18,8 @@
 
 static void ngx_http_echostream_json_cleanup(void *data);
 
-ngx_int_t ngx_http_echostream_random_id(u_char *out, size_t n)
+ngx_int_t ngx_http_echostream_random_id(ngx_http_echostream_api_ctx_t *ctx,
+                                        u_char *out, size_t n)
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     u_char buf[64];
@@ -28,6 +29,11 @@ ngx_int_t ngx_http_echostream_random_id(u_char *out, size_t n)
     for (i = 0; i < n; /* void */) {
         if (k == sizeof(buf)) {
             if (RAND_bytes(buf, sizeof(buf)) != 1) {
+                ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+                              "echostream api: RAND_bytes failed");
+                ngx_http_echostream_api_error(ctx,
+                                              NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                              "internal", "no random id");
                 return NGX_ERROR;
             }
             k = 0;
@@ -371,12 +377,8 @@ u_char *ngx_http_echostream_write_id(ngx_http_echostream_api_ctx_t *ctx,
         return NULL;
     }
 
-    if (ngx_http_echostream_random_id(id, NGX_HTTP_ECHOSTREAM_GEN_ID_LEN) !=
-        NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                      "echostream api: RAND_bytes failed");
-        ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                      "internal", "no random id");
+    if (ngx_http_echostream_random_id(
+            ctx, id, NGX_HTTP_ECHOSTREAM_GEN_ID_LEN) != NGX_OK) {
         return NULL;
     }
     id[NGX_HTTP_ECHOSTREAM_GEN_ID_LEN] = '\0';
@@ -456,6 +458,19 @@ ngx_http_echostream_fn_answer(ngx_http_echostream_api_ctx_t *ctx,
         return 1;
     }
 
+    msg = ngx_http_echostream_fn_error(res->replies[0], "GONE");
+    if (msg != NULL) {
+        ngx_http_echostream_api_error(ctx, 410, "invite_expired", "%s", msg);
+        return 1;
+    }
+
+    msg = ngx_http_echostream_fn_error(res->replies[0], "CONFIRM");
+    if (msg != NULL) {
+        ngx_http_echostream_api_error(ctx, NGX_HTTP_CONFLICT,
+                                      "confirm_required", "%s", msg);
+        return 1;
+    }
+
     msg = ngx_http_echostream_fn_error(res->replies[0], "NOTOPIC");
     if (msg != NULL) {
         ngx_http_echostream_fail(ctx, 422, "invalid_topic", "topic", "%s", msg);
@@ -478,4 +493,26 @@ void ngx_http_echostream_cmd(ngx_http_echostream_api_ctx_t *ctx,
     if (ngx_http_echostream_api_redis(ctx, &cmd, 1, next) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
     }
+}
+
+/* "es:{invites}:<sha256 hex of the lower-case e-mail>" in pool memory. */
+ngx_int_t ngx_http_echostream_invite_key(ngx_http_echostream_api_ctx_t *ctx,
+                                         const u_char *email, size_t n,
+                                         ngx_str_t *key)
+{
+    u_char hex[NGX_HTTP_ECHOSTREAM_EMAIL_HASH_LEN + 1];
+
+    if (ngx_http_echostream_email_hash(email, n, hex) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    key->len = sizeof("es:{invites}:") - 1 + NGX_HTTP_ECHOSTREAM_EMAIL_HASH_LEN;
+    key->data = ngx_pnalloc(ctx->r->pool, key->len + 1);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_sprintf(key->data, "es:{invites}:%s", hex) = '\0';
+
+    return NGX_OK;
 }

@@ -30,9 +30,11 @@
  * Writes n random characters of [a-z0-9] into out (not terminated) from
  * OpenSSL's CSPRNG: ids are guessable otherwise, and an id that can be
  * predicted can be raced. Rejection sampling keeps every character
- * equally likely. Returns NGX_OK, or NGX_ERROR when the generator fails.
+ * equally likely. Returns NGX_OK, or NGX_ERROR when the generator fails
+ * (logged, and the request answered 500).
  */
-ngx_int_t ngx_http_echostream_random_id(u_char *out, size_t n);
+ngx_int_t ngx_http_echostream_random_id(ngx_http_echostream_api_ctx_t *ctx,
+                                        u_char *out, size_t n);
 
 /*
  * Checks an e-mail address s[0..n) and writes its lower-case form into
@@ -52,6 +54,14 @@ size_t ngx_http_echostream_email_normalize(const u_char *s, size_t n,
  */
 ngx_int_t ngx_http_echostream_email_hash(const u_char *email, size_t n,
                                          u_char *hex);
+
+/*
+ * Builds "es:{invites}:<hex SHA-256 of the lower-case e-mail>" (the
+ * invites addressed to email[0..n)) in pool memory, NUL-terminated.
+ */
+ngx_int_t ngx_http_echostream_invite_key(ngx_http_echostream_api_ctx_t *ctx,
+                                         const u_char *email, size_t n,
+                                         ngx_str_t *key);
 
 /*
  * NGX_OK when the request body (an object: the framework parsed it) has

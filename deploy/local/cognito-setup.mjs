@@ -37,13 +37,28 @@ import {
     CreateUserPoolCommand,
     DescribeUserPoolClientCommand,
     DescribeUserPoolCommand,
+    UpdateUserPoolClientCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 
 const REGION = 'us-east-1';
 const POOL_NAME = 'echostream-local';
 const CLIENT_NAME = 'echostream-dashboard';
 const DEMO_EMAIL = 'demo@echostream.local';
-const DEMO_TENANT = 'demo';
+
+/*
+ * The dashboard's app client. Users may change their own e-mail, never
+ * custom:tenant_id: the module ignores that claim by default, and an
+ * operator who turns it on (echostream_tenant_claim) relies on it being
+ * unwritable by every app client.
+ */
+const CLIENT_SETTINGS = {
+    ClientName: CLIENT_NAME,
+    ExplicitAuthFlows: [
+        'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH',
+    ],
+    ReadAttributes: ['email', 'email_verified', 'custom:tenant_id'],
+    WriteAttributes: ['email'],
+};
 
 /* Prints a progress line (never a secret). */
 function say(msg) {
@@ -112,13 +127,25 @@ async function ensurePool(idp, ids) {
     return out.UserPool.Id;
 }
 
-/* The app client of ids.json if it exists in the pool, else a new one. */
+/*
+ * The app client of ids.json if it exists in the pool (brought to
+ * CLIENT_SETTINGS when an older run made it without them), else a new one.
+ */
 async function ensureClient(idp, poolId, ids) {
     if (ids.clientId) {
         try {
-            await idp.send(new DescribeUserPoolClientCommand({
+            const out = await idp.send(new DescribeUserPoolClientCommand({
                 UserPoolId: poolId, ClientId: ids.clientId,
             }));
+            const write = out.UserPoolClient.WriteAttributes;
+            if (!write || write.includes('custom:tenant_id')) {
+                await idp.send(new UpdateUserPoolClientCommand({
+                    UserPoolId: poolId, ClientId: ids.clientId,
+                    ...CLIENT_SETTINGS,
+                }));
+                say(`app client ${ids.clientId} may no longer write ` +
+                    'custom:tenant_id');
+            }
             return ids.clientId;
         } catch (err) {
             if (!isNotFound(err)) throw err;
@@ -126,11 +153,8 @@ async function ensureClient(idp, poolId, ids) {
     }
     const out = await idp.send(new CreateUserPoolClientCommand({
         UserPoolId: poolId,
-        ClientName: CLIENT_NAME,
         GenerateSecret: false,
-        ExplicitAuthFlows: [
-            'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH',
-        ],
+        ...CLIENT_SETTINGS,
     }));
     say(`created app client ${out.UserPoolClient.ClientId}`);
     return out.UserPoolClient.ClientId;
@@ -178,7 +202,6 @@ async function ensureDemoUser(idp, poolId, dir) {
             UserAttributes: [
                 { Name: 'email', Value: DEMO_EMAIL },
                 { Name: 'email_verified', Value: 'true' },
-                { Name: 'custom:tenant_id', Value: DEMO_TENANT },
             ],
         }));
         say(`created demo user ${DEMO_EMAIL}`);

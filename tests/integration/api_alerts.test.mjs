@@ -20,7 +20,8 @@ import { startApiStack, signToken } from '../lib/api.mjs';
 let s;
 
 before(async () => {
-  s = await startApiStack();
+  // members join through the tenant claim (echostream_tenant_claim on)
+  s = await startApiStack({ tenantClaim: true });
 });
 
 after(async () => {

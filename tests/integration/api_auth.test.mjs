@@ -41,8 +41,10 @@ const usedTokens = []; // every refused token, for the log check
 before(async () => {
   recorder = await startRecorder();
   // server level: overrides whatever the http level of the template says
+  // the tenant named through the claim (echostream_tenant_claim on)
   stack = await startApiStack({
     serverConf: '        large_client_header_buffers 4 32k;',
+    tenantClaim: true,
   });
   cognito = stack.cognito;
 });

@@ -22,7 +22,9 @@ test('a complete API configuration passes nginx -t', async () => {
     'echostream_rate_limit 600r/m burst=20;',
     'echostream_cors_origins https://app.example.com http://127.0.0.1:3000;',
     'echostream_token_cache 500;',
-    'echostream_membership_ttl 2s;',
+    'echostream_membership_ttl 500ms;',
+    'echostream_tenant_claim off;',
+    'echostream_invite_ttl 3d;',
     'echostream_comprehend_budget_max 250;',
   ].join('\n'));
   assert.ok(r.ok, r.output);
@@ -70,6 +72,15 @@ for (const [name, http, re] of [
   ['budget cap too large', `echostream_issuer ${ISSUER};\n` +
     'echostream_client_ids a;\nechostream_comprehend_budget_max 2000000;',
     /"echostream_comprehend_budget_max" must be from 0 to 1000000/],
+  ['membership trusted too long', `echostream_issuer ${ISSUER};\n` +
+    'echostream_client_ids a;\nechostream_membership_ttl 5s;',
+    /"echostream_membership_ttl" must be at most 1s/],
+  ['invite lifetime too long', `echostream_issuer ${ISSUER};\n` +
+    'echostream_client_ids a;\nechostream_invite_ttl 100d;',
+    /"echostream_invite_ttl" must be from 1s to 90d/],
+  ['tenant claim not a flag', `echostream_issuer ${ISSUER};\n` +
+    'echostream_client_ids a;\nechostream_tenant_claim maybe;',
+    /invalid value "maybe" in "echostream_tenant_claim"/],
   ['bad origin', `echostream_issuer ${ISSUER};\nechostream_client_ids a;\n` +
     'echostream_cors_origins https://app.example.com/path;',
     /invalid origin "https:\/\/app.example.com\/path" in "echostream_cors_origins"/],

@@ -63,7 +63,8 @@ async function putComments(tenant, topic, list) {
 }
 
 before(async () => {
-  s = await startApiStack();
+  // tenants named through the claim (echostream_tenant_claim on)
+  s = await startApiStack({ tenantClaim: true });
   users = {
     acme: await s.cognito.user('owner@acme-export.test', { tenant: 'acme' }),
     beta: await s.cognito.user('owner@beta-export.test', { tenant: 'beta' }),

@@ -1,16 +1,19 @@
 // api_members.test.mjs - /api/v1/members and /api/v1/settings against a
 // real nginx with the module, a real Redis and cognito-local users.
 //
-// The invite flow end to end: an owner invites an e-mail, the invited
+// The invite flow end to end: an owner invites an e-mail; the invited
 // user's first sign-in (a cognito-local id token with a verified e-mail)
-// joins the tenant with the invited role, and the invite is consumed. Then
-// the rules around it: tenants never learn of each other's invites, no
-// invite for a member's e-mail, withdrawing invites, removing members
-// (their user record goes, so their next sign-in is a stranger's), the
-// last owner, owner-only writes; and the tenant settings with their
-// version bump. Membership caching is off (echostream_membership_ttl 0) so
-// a removal shows on the next request. Every JSON answer is checked
-// against docs/openapi.yaml by the stack's api().
+// gives them a tenant of their own and nothing else; they see the invite
+// (GET /invites) and accept it (deleting their own tenant only when they
+// confirm) or decline it. Then the rules around it: tenants never learn of
+// each other's invites, no invite for a member's e-mail, withdrawing and
+// expired invites, an owner with members who must hand over first,
+// removing members (the removal sticks: no tenant, whatever the token,
+// until another invite), leaving, the last owner, owner-only writes; and
+// the tenant settings with their version bump. Membership caching is off
+// (echostream_membership_ttl 0) so a change shows on the next request.
+// Every JSON answer is checked against docs/openapi.yaml by the stack's
+// api().
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,6 +56,23 @@ async function owner() {
   return { sub, token, tenant: me.json.tenant, email: me.json.email };
 }
 
+// A member of owner o's tenant the only way there is: invited, then
+// accepting (their own fresh tenant is deleted). {sub, token, email}.
+async function member(o) {
+  const sub = `mem-${tag()}`;
+  const email = `${sub}@members.test`;
+  const token = signToken(s.cognito.idClaims({ sub, email }));
+  let r = await api('POST', '/members', o.token, { email });
+  assert.equal(r.status, 201, r.text);
+  r = await api('GET', '/invites', token);
+  assert.equal(r.status, 200, r.text);
+  r = await api('POST', `/invites/${r.json.invites[0].id}/accept`, token,
+    { confirm: true });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.tenant, o.tenant);
+  return { sub, token, email };
+}
+
 const inviteKey = (email) => `es:{invites}:${createHash('sha256')
   .update(email).digest('hex')}`;
 
@@ -64,7 +84,7 @@ function assertError(r, status, code, field) {
   if (field !== undefined) assert.equal(r.json.error.field, field, r.text);
 }
 
-test('an invited user joins at first sign-in; members can be removed',
+test('an invite is accepted explicitly; a removed member stays out',
   async () => {
     const t = tag();
     const o = await signedIn(`owner-${t}@members.test`);
@@ -79,38 +99,80 @@ test('an invited user joins at first sign-in; members can be removed',
     assert.match(me.joined, RFC3339);
     assert.deepEqual(r.json.invites, []);
 
-    // the invite: e-mail lower-cased, role defaults to member
+    // the invite: e-mail lower-cased, role defaults to member, 7 days
     const email = `ana-${t}@members.test`;
     r = await api('POST', '/members', o.token,
       { email: `Ana-${t}@Members.TEST` });
     assert.equal(r.status, 201, r.text);
     assert.match(r.json.created, RFC3339);
     assert.deepEqual(r.json, { email, role: 'member', invited_by: o.sub,
-      created: r.json.created });
+      created: r.json.created, expires: r.json.expires });
+    assert.equal(Date.parse(r.json.expires) - Date.parse(r.json.created),
+      7 * 86400 * 1000);
     const invite = r.json;
 
-    // both records, the per-e-mail one with a 30-day TTL
+    // both records, the per-e-mail one with the invite's lifetime as TTL
     const h = await s.redis.cmd('HGETALL', inviteKey(email));
     assert.equal(h.length, 2, 'one field: the inviting tenant');
     assert.equal(h[0], o.tenant);
     const rec = JSON.parse(h[1]);
     assert.equal(rec.role, 'member');
     assert.equal(rec.invited_by, o.sub);
+    assert.match(rec.id, /^[a-z0-9]{16}$/);
     assert.ok(Math.abs(Number(rec.created_ms) -
       Date.parse(invite.created)) < 1000);
     const ttl = await s.redis.cmd('TTL', inviteKey(email));
-    assert.ok(ttl > 29 * 86400 && ttl <= 30 * 86400, `ttl ${ttl}`);
-    assert.ok(await s.redis.cmd('HEXISTS', `es:{t:${o.tenant}}:invites`,
-      email));
+    assert.ok(ttl > 6 * 86400 && ttl <= 7 * 86400, `ttl ${ttl}`);
 
     r = await api('GET', '/members', o.token);
     assert.deepEqual(r.json.invites, [invite]);
 
-    // Ana's first sign-in joins the owner's tenant as a member
+    // Ana's first sign-in gives her a tenant of her own: nothing joins
+    // her to another without her word
     const ana = await signedIn(`Ana-${t}@members.test`);
-    assert.equal(ana.tenant, o.tenant);
-    assert.equal(ana.role, 'member');
+    assert.notEqual(ana.tenant, o.tenant);
+    assert.equal(ana.role, 'owner');
+    assert.equal(await s.redis.cmd('HLEN', inviteKey(email)), 1);
+
+    // she sees the invite, with who sent it
+    r = await api('GET', '/invites', ana.token);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.invites.length, 1);
+    const inv = r.json.invites[0];
+    assert.deepEqual(inv, { id: rec.id, tenant: o.tenant, role: 'member',
+      invited_by: o.sub, invited_by_email: `owner-${t}@members.test`,
+      created: invite.created, expires: invite.expires });
+
+    // accepting would delete her own tenant: asked first, nothing changed
+    await api('POST', '/topics', ana.token, { id: 'mine', name: 'Mine',
+      subreddits: ['rust'] });
+    r = await api('POST', `/invites/${inv.id}/accept`, ana.token);
+    assertError(r, 409, 'confirm_required');
+    assert.match(r.json.error.message,
+      new RegExp(`deletes your tenant ${ana.tenant} and all its data ` +
+                 '\\(1 topics, 0 alert rules\\)'));
+    r = await api('GET', '/me', ana.token);
+    assert.equal(r.json.tenant, ana.tenant);
+    r = await api('POST', `/invites/${inv.id}/accept`, ana.token,
+      { confirm: 'yes' });
+    assertError(r, 422, 'validation_failed', 'confirm');
+
+    r = await api('POST', `/invites/${inv.id}/accept`, ana.token,
+      { confirm: true });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { tenant: o.tenant, role: 'member',
+      deleted_tenant: ana.tenant });
     assert.equal(await s.redis.cmd('EXISTS', inviteKey(email)), 0);
+    // her old tenant and all its keys are gone, and out of the watch union
+    assert.deepEqual(await s.redis.cmd('KEYS', `es:{t:${ana.tenant}}:*`), []);
+    assert.equal(await s.redis.cmd('SISMEMBER', 'es:{tenants}:all',
+      ana.tenant), 0);
+    r = await api('GET', '/me', ana.token);
+    assert.deepEqual([r.json.tenant, r.json.role], [o.tenant, 'member']);
+    r = await api('GET', '/invites', ana.token);
+    assert.deepEqual(r.json, { invites: [] });
+    r = await api('POST', `/invites/${inv.id}/accept`, ana.token);
+    assertError(r, 404, 'not_found');
 
     r = await api('GET', '/members', ana.token);
     assert.equal(r.status, 200, 'members read the list');
@@ -128,47 +190,84 @@ test('an invited user joins at first sign-in; members can be removed',
     r = await api('POST', '/members', o.token, { email });
     assertError(r, 409, 'conflict');
 
-    // removal: gone from the list, user record gone
+    // removal: gone from the list; the record stays, so it sticks
     r = await api('DELETE', `/members/${ana.sub}`, o.token);
     assert.equal(r.status, 204);
-    assert.equal(await s.redis.cmd('EXISTS', `es:{users}:${ana.sub}`), 0);
     r = await api('GET', '/members', o.token);
     assert.deepEqual(r.json.members.map((m) => m.sub), [o.sub]);
     r = await api('DELETE', `/members/${ana.sub}`, o.token);
     assertError(r, 404, 'not_found');
 
-    // Ana's next request no longer lands in the owner's tenant
+    // Ana has no tenant now, whatever token she brings, until an invite
+    for (const token of [ana.token, ana.accessToken,
+      (await s.cognito.signIn(ana.email, ana.password)).idToken]) {
+      for (const path of ['/me', '/topics', '/members']) {
+        r = await api('GET', path, token);
+        assertError(r, 403, 'no_tenant');
+      }
+    }
+    r = await api('GET', '/invites', ana.token);
+    assert.deepEqual(r.json, { invites: [] });
+
+    // invited again, she may come back
+    r = await api('POST', '/members', o.token, { email });
+    assert.equal(r.status, 201);
+    r = await api('GET', '/invites', ana.token);
+    r = await api('POST', `/invites/${r.json.invites[0].id}/accept`,
+      ana.token);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { tenant: o.tenant, role: 'member',
+      deleted_tenant: null });
     r = await api('GET', '/me', ana.token);
-    assert.equal(r.status, 200);
-    assert.notEqual(r.json.tenant, o.tenant);
-    r = await api('GET', '/topics', ana.token);
-    assert.deepEqual(r.json, { topics: [] });
+    assert.equal(r.json.tenant, o.tenant);
+
+    // and leave by herself
+    r = await api('DELETE', `/members/${ana.sub}`, ana.token);
+    assert.equal(r.status, 204);
+    r = await api('GET', '/me', ana.token);
+    assertError(r, 403, 'no_tenant');
   });
 
-test('an invite as owner; the last owner cannot be removed', async () => {
-  const t = tag();
-  const o = await signedIn(`first-${t}@members.test`);
-  let r = await api('DELETE', `/members/${o.sub}`, o.token);
-  assertError(r, 409, 'conflict');
-  assert.match(r.json.error.message, /last owner/);
+test('an invite as owner; a removed first owner does not come back',
+  async () => {
+    const t = tag();
+    const o = await signedIn(`first-${t}@members.test`);
+    let r = await api('DELETE', `/members/${o.sub}`, o.token);
+    assertError(r, 409, 'conflict');
+    assert.match(r.json.error.message, /last owner/);
 
-  r = await api('POST', '/members', o.token,
-    { email: `second-${t}@members.test`, role: 'owner' });
-  assert.equal(r.status, 201, r.text);
-  assert.equal(r.json.role, 'owner');
-  const second = await signedIn(`second-${t}@members.test`);
-  assert.equal(second.tenant, o.tenant);
-  assert.equal(second.role, 'owner');
+    r = await api('POST', '/members', o.token,
+      { email: `second-${t}@members.test`, role: 'owner' });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.role, 'owner');
+    const second = await signedIn(`second-${t}@members.test`);
+    assert.notEqual(second.tenant, o.tenant);
+    r = await api('GET', '/invites', second.token);
+    r = await api('POST', `/invites/${r.json.invites[0].id}/accept`,
+      second.token, { confirm: true });
+    assert.deepEqual([r.json.tenant, r.json.role], [o.tenant, 'owner']);
 
-  // two owners: the second removes the first, then is the last one
-  r = await api('DELETE', `/members/${o.sub}`, second.token);
-  assert.equal(r.status, 204);
-  r = await api('DELETE', `/members/${second.sub}`, second.token);
-  assertError(r, 409, 'conflict');
-  r = await api('GET', '/members', second.token);
-  assert.deepEqual(r.json.members.map((m) => [m.sub, m.role]),
-    [[second.sub, 'owner']]);
-});
+    // two owners: the second removes the first, then is the last one
+    r = await api('DELETE', `/members/${o.sub}`, second.token);
+    assert.equal(r.status, 204);
+    r = await api('DELETE', `/members/${second.sub}`, second.token);
+    assertError(r, 409, 'conflict');
+    r = await api('GET', '/members', second.token);
+    assert.deepEqual(r.json.members.map((m) => [m.sub, m.role]),
+      [[second.sub, 'owner']]);
+
+    // the first owner, named owner in the tenant's meta, stays out
+    assert.equal(await s.redis.cmd('HGET', `es:{t:${o.tenant}}:meta`,
+      'owner'), o.sub);
+    const again = await s.cognito.signIn(o.email, o.password);
+    for (const token of [o.token, again.idToken, again.accessToken]) {
+      r = await api('GET', '/me', token);
+      assertError(r, 403, 'no_tenant');
+      r = await api('POST', '/topics', token, { name: 'x',
+        subreddits: ['rust'] });
+      assertError(r, 403, 'no_tenant');
+    }
+  });
 
 test('invites: validation, invites of several tenants, withdrawal',
   async () => {
@@ -325,9 +424,7 @@ test('settings: defaults, changes, validation, version bump', async () => {
     'refused changes write nothing');
 
   // members read settings but cannot change them
-  const sub = `mem-${tag()}`;
-  const m = signToken(s.cognito.idClaims({ sub,
-    'custom:tenant_id': o.tenant }));
+  const m = (await member(o)).token;
   r = await api('GET', '/settings', m);
   assert.equal(r.status, 200);
   r = await api('PATCH', '/settings', m, { engine: 'comprehend' });
@@ -341,8 +438,8 @@ test('settings: defaults, changes, validation, version bump', async () => {
     retention_days: 30 });
 });
 
-test('invited by two tenants: the user joins the oldest invite, the other ' +
-  'stays pending', async () => {
+test('invited by two tenants: the user chooses; the other stays pending ' +
+  'until declined', async () => {
   const a = await owner();
   const b = await owner();
   const carol = `carol-${tag()}@members.test`;
@@ -353,12 +450,95 @@ test('invited by two tenants: the user joins the oldest invite, the other ' +
   assert.equal(r.status, 201);
 
   const c = await signedIn(carol);
-  assert.equal(c.tenant, a.tenant);
-  assert.equal(c.role, 'member');
+  assert.notEqual(c.tenant, a.tenant);
+  assert.notEqual(c.tenant, b.tenant);
+  r = await api('GET', '/invites', c.token);
+  assert.deepEqual(r.json.invites.map((i) => [i.tenant, i.role]),
+    [[a.tenant, 'member'], [b.tenant, 'owner']], 'oldest first');
+  const [fromA, fromB] = r.json.invites;
+
+  // she takes b's; a's stays pending for her and on a's list
+  r = await api('POST', `/invites/${fromB.id}/accept`, c.token,
+    { confirm: true });
+  assert.deepEqual([r.json.tenant, r.json.role], [b.tenant, 'owner']);
+  r = await api('GET', '/members', a.token);
+  assert.deepEqual(r.json.invites.map((i) => i.email), [carol]);
+  assert.deepEqual(await s.redis.cmd('HKEYS', inviteKey(carol)), [a.tenant]);
+
+  // declining removes it on both sides, once; b's id is no longer hers
+  r = await api('POST', `/invites/${fromA.id}/decline`, c.token);
+  assert.equal(r.status, 204);
+  r = await api('POST', `/invites/${fromA.id}/decline`, c.token);
+  assertError(r, 404, 'not_found');
   r = await api('GET', '/members', a.token);
   assert.deepEqual(r.json.invites, []);
-  assert.ok(r.json.members.some((m) => m.sub === c.sub));
-  r = await api('GET', '/members', b.token);
-  assert.deepEqual(r.json.invites.map((i) => i.email), [carol]);
-  assert.deepEqual(await s.redis.cmd('HKEYS', inviteKey(carol)), [b.tenant]);
+  assert.equal(await s.redis.cmd('EXISTS', inviteKey(carol)), 0);
+  r = await api('POST', `/invites/${fromB.id}/accept`, c.token);
+  assertError(r, 404, 'not_found');
+});
+
+test('accepting: an owner with members must hand over first; a withdrawn ' +
+  'or expired invite cannot be taken', async () => {
+  const a = await owner();
+  const b = await owner();
+  // b has a member, so b's owner cannot leave for a
+  const bm = await member(b);
+  let r = await api('POST', '/members', a.token, { email: b.email });
+  assert.equal(r.status, 201);
+  r = await api('GET', '/invites', b.token);
+  const id = r.json.invites[0].id;
+  r = await api('POST', `/invites/${id}/accept`, b.token, { confirm: true });
+  assertError(r, 409, 'conflict');
+  assert.match(r.json.error.message, /only owner of tenant .* other members/);
+  r = await api('GET', '/me', b.token);
+  assert.deepEqual([r.json.tenant, r.json.role], [b.tenant, 'owner']);
+
+  // once b's member is an owner too, b may go; b's tenant stays with it
+  r = await api('DELETE', `/members/${bm.sub}`, b.token);
+  assert.equal(r.status, 204);
+  r = await api('POST', '/members', b.token, { email: bm.email,
+    role: 'owner' });
+  assert.equal(r.status, 201, r.text);
+  r = await api('GET', '/invites', bm.token);
+  r = await api('POST', `/invites/${r.json.invites[0].id}/accept`, bm.token);
+  assert.deepEqual([r.json.tenant, r.json.role], [b.tenant, 'owner']);
+  r = await api('POST', `/invites/${id}/accept`, b.token);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, { tenant: a.tenant, role: 'member',
+    deleted_tenant: null });
+  r = await api('GET', '/members', bm.token);
+  assert.deepEqual(r.json.members.map((m) => m.sub), [bm.sub]);
+
+  // a withdrawn invite is gone for the invitee too
+  const d = await owner();
+  r = await api('POST', '/members', a.token, { email: d.email });
+  r = await api('GET', '/invites', d.token);
+  const wid = r.json.invites[0].id;
+  r = await api('DELETE', `/members/invites/${encodeURIComponent(d.email)}`,
+    a.token);
+  assert.equal(r.status, 204);
+  r = await api('POST', `/invites/${wid}/accept`, d.token, { confirm: true });
+  assertError(r, 404, 'not_found');
+
+  // an invite past its end: 410, and pruned
+  r = await api('POST', '/members', a.token, { email: d.email });
+  r = await api('GET', '/invites', d.token);
+  const eid = r.json.invites[0].id;
+  const k = inviteKey(d.email);
+  const rec = JSON.parse(await s.redis.cmd('HGET', k, a.tenant));
+  rec.expires_ms = Date.now() - 1;
+  await s.redis.cmd('HSET', k, a.tenant, JSON.stringify(rec));
+  r = await api('POST', `/invites/${eid}/accept`, d.token, { confirm: true });
+  assertError(r, 410, 'invite_expired');
+  assert.equal(await s.redis.cmd('EXISTS', k), 0);
+  r = await api('GET', '/members', a.token);
+  assert.deepEqual(r.json.invites, []);
+
+  // ids that are no invite of hers
+  for (const bad of ['nope', 'x'.repeat(64)]) {
+    r = await api('POST', `/invites/${bad}/accept`, d.token);
+    assertError(r, 404, 'not_found');
+  }
+  r = await api('POST', '/invites/bad!id/accept', d.token);
+  assert.equal(r.status, 404);
 });

@@ -82,7 +82,8 @@ function makeComments(now) {
 }
 
 before(async () => {
-  s = await startApiStack();
+  // tenants named through the claim (echostream_tenant_claim on)
+  s = await startApiStack({ tenantClaim: true });
   lake = await tmpDir('es-lake-');
   users = {
     acme: await s.cognito.user('owner@acme.test', { tenant: 'acme' }),

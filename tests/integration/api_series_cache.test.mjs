@@ -126,7 +126,9 @@ async function api(t, method, path, body) {
 }
 
 before(async () => {
-  s = await startApiStack({ extraConf: '    echostream_series_cache 2;' });
+  // tenants named through the claim (echostream_tenant_claim on)
+  s = await startApiStack({ extraConf: '    echostream_series_cache 2;',
+                           tenantClaim: true });
   for (const t of ['ca', 'cb']) {
     tokens[t] = signToken(s.cognito.idClaims({ sub: `owner-${t}`,
       'custom:tenant_id': t }));
@@ -336,7 +338,7 @@ test('the cache holds at most its configured entries, least recent out',
 
 test('echostream_series_cache 0 turns the cache off', async () => {
   const off = await startApiStack({ redis: s.redis, cognito: s.cognito,
-    extraConf: '    echostream_series_cache 0;' });
+    extraConf: '    echostream_series_cache 0;', tenantClaim: true });
   const saved = s.base;
   s.base = off.base;
   const c = client();

@@ -22,13 +22,15 @@
 // "acme", which every A name, e-mail, word and comment id carries, and
 // A's user subs) unless B's own request carried them.
 //
-// Tokens: the tenant comes only from a verified token. A token of B whose
-// payload was edited to claim A's tenant (signature no longer matching)
-// is answered 401. A token that is validly signed by the identity
-// provider and carries custom:tenant_id = acme is, by design, a member of
-// acme: the module trusts that claim of a verified token (docs/api.md:
-// keep the attribute read-only for app clients), so it is not an attack
-// the API can or should refuse, and it is not tested as one.
+// Tokens: the tenant comes only from a verified token. This suite runs
+// with echostream_tenant_claim on (an operator who provisions tenants in
+// the identity provider, keeping the attribute unwritable by app
+// clients), so its tenants have fixed names. A token of B whose payload
+// was edited to claim A's tenant (signature no longer matching) is
+// answered 401. A validly signed token carrying custom:tenant_id = acme
+// is, in that mode, acme's by the operator's word and not tested as an
+// attack; with the default (claim ignored) api_tenancy shows that a user
+// who sets the claim gains nothing.
 //
 // Real nginx with the module, real Redis, real cognito-local tokens.
 
@@ -36,7 +38,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 
-import { hostile, startApiStack } from '../lib/api.mjs';
+import { createHash } from 'node:crypto';
+
+import { acceptInvite, hostile, startApiStack } from '../lib/api.mjs';
 import { sleep, tmpDir, waitFor } from '../lib/harness.mjs';
 import { addComments, enrichEnv, startEnrich, waitDrained, waitStarted }
   from '../lib/enrich.mjs';
@@ -115,8 +119,11 @@ function summary(id, topic, text) {
 before(async () => {
   // generous enough for every test but the last, which exceeds it on
   // purpose as B
+  // tenants named through the claim (echostream_tenant_claim on); the
+  // member joins the one way there is, by accepting an invite
   s = await startApiStack({
-    extraConf: '    echostream_rate_limit 100r/s burst=200;' });
+    extraConf: '    echostream_rate_limit 100r/s burst=200;',
+    tenantClaim: true });
   u = {
     a: await s.cognito.user('owner@acme.test', { tenant: A }),
     b: await s.cognito.user('owner@globex.test', { tenant: B }),
@@ -132,8 +139,14 @@ before(async () => {
   await ok(u.b.idToken, 'POST', '/members', { email: 'friend@globex.test' },
     201);
   u.m = await s.cognito.user('member@acme.test');
+  await acceptInvite(s, u.m.idToken, A);
   const me = await ok(u.m.idToken, 'GET', '/me');
   assert.deepEqual([me.tenant, me.role], [A, 'member']);
+  // the pending invite's id, which B must not be able to use
+  d = {};
+  d.pendingInvite = JSON.parse(await s.redis.cmd('HGET',
+    `es:{invites}:${createHash('sha256').update('pending@acme.test')
+      .digest('hex')}`, A)).id;
   MARKERS.push(u.a.sub, u.m.sub);
 
   // topics through the API, the same id "shared" in both tenants
@@ -149,7 +162,6 @@ before(async () => {
   }
 
   // alert rules; B holds a rule under A's "shared" rule id too
-  d = {};
   d.ruleShared = (await ok(u.a.idToken, 'POST', '/alerts/rules', {
     topic: 'shared', min_volume: 5, email: ['oncall@acme.test'],
     webhook: 'https://hooks.acme.test/x' }, 201)).id;
@@ -416,6 +428,15 @@ function cases(x) {
       status: 404 },
     { route: 'DELETE /members/invites/{email}',
       path: '/members/invites/pending@acme.test', status: 404 },
+    // invites: B sees only those addressed to B; A's invite ids are not
+    // B's to take or to decline
+    { route: 'GET /invites', path: '/invites', status: 200, both: false,
+      check: (r) => assert.deepEqual(r.json, { invites: [] }) },
+    { route: 'POST /invites/{id}/accept',
+      path: `/invites/${x.pendingInvite}/accept`, status: 404,
+      body: { confirm: true } },
+    { route: 'POST /invites/{id}/decline',
+      path: `/invites/${x.pendingInvite}/decline`, status: 404 },
     // an address another tenant invited: B's own invite, A's untouched,
     // and nothing tells B about A's
     { route: 'POST /members', path: '/members', status: 201,
@@ -494,7 +515,7 @@ function cases(x) {
 
 // Placeholder ids, for the checks that need the cases but no data.
 const SHAPE = { ruleShared: 'r1', ruleSolo: 'r2', ruleB: 'r3',
-                cursorA: 'c1', live: {} };
+                cursorA: 'c1', live: {}, pendingInvite: 'i1' };
 
 test('every route of the module has an isolation case', () => {
   const routes = moduleRoutes();

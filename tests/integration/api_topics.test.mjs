@@ -23,7 +23,8 @@ import { bin, startProc } from '../lib/harness.mjs';
 let s;
 
 before(async () => {
-  s = await startApiStack();
+  // members join through the tenant claim (echostream_tenant_claim on)
+  s = await startApiStack({ tenantClaim: true });
 });
 
 after(async () => {

@@ -19,6 +19,7 @@ import { createHmac, createPrivateKey, createPublicKey, createSign,
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 
 import {
   AdminCreateUserCommand,
@@ -351,12 +352,16 @@ export function request(base, method, reqPath, { token, body, headers = {},
 }
 
 // nginx configuration lines of the API (http level and server level).
-export function apiConf(cognito, { extraConf = '', serverConf = '' } = {}) {
+export function apiConf(cognito, { extraConf = '', serverConf = '',
+                                  tenantClaim = false } = {}) {
   return {
     extraConf: [
       `    echostream_issuer ${cognito.issuer};`,
       `    echostream_jwks_uri ${cognito.jwksUri};`,
       `    echostream_client_ids ${cognito.clientId};`,
+      // operators who provision tenants in the identity provider: the
+      // suites that name their tenants (acme, globex) through the claim
+      tenantClaim ? '    echostream_tenant_claim on;' : '',
       extraConf,
     ].join('\n'),
     serverConf: [
@@ -372,12 +377,15 @@ export function apiConf(cognito, { extraConf = '', serverConf = '' } = {}) {
 }
 
 // Starts Redis (unless given), cognito-local (unless given) and nginx with
-// the API. extraConf / serverConf add directives at http / server level.
+// the API. extraConf / serverConf add directives at http / server level;
+// tenantClaim turns on echostream_tenant_claim (the tenant named by the
+// token's custom:tenant_id, as an operator who provisions tenants sets).
 // api() validates each answer of /api/v1, /healthz and /metrics against
 // docs/openapi.yaml (pass validate:false for a deliberately odd request)
 // and throws on a mismatch.
 export async function startApiStack({ redis, cognito, extraConf = '',
-                                      serverConf = '', webRoot } = {}) {
+                                      serverConf = '', webRoot,
+                                      tenantClaim = false } = {}) {
   const ownRedis = !redis;
   const ownCognito = !cognito;
   const r = redis || await startRedis();
@@ -386,7 +394,7 @@ export async function startApiStack({ redis, cognito, extraConf = '',
   try {
     cg = cognito || await startCognito();
     nginx = await startNginx({ redisUrl: r.url, webRoot,
-                               ...apiConf(cg, { extraConf, serverConf }) });
+      ...apiConf(cg, { extraConf, serverConf, tenantClaim }) });
   } catch (e) {
     if (ownCognito && cg) await cg.stop();
     if (ownRedis) await r.close();
@@ -414,3 +422,25 @@ export async function startApiStack({ redis, cognito, extraConf = '',
   };
   return s;
 }
+
+// The invitee's side of an invite: finds the pending invite from the
+// tenant `from` (GET /invites) and accepts it, confirming the deletion of
+// the invitee's own tenant when it would be left empty. Waits until the
+// new membership shows in /me on every nginx worker (each trusts a
+// membership for echostream_membership_ttl). Returns the accept answer.
+export async function acceptInvite(stack, token, from) {
+  const list = await stack.api('GET', '/api/v1/invites', { token });
+  assert.equal(list.status, 200, list.text);
+  const inv = list.json.invites.find((i) => i.tenant === from);
+  assert.ok(inv, `an invite from ${from}: ${list.text}`);
+  const r = await stack.api('POST', `/api/v1/invites/${inv.id}/accept`,
+    { token, body: { confirm: true } });
+  assert.equal(r.status, 200, r.text);
+  for (let i = 0; i < 6; i++) {
+    await waitFor(async () => (await stack.api('GET', '/api/v1/me',
+      { token })).json?.tenant === from, { timeout: 3000, interval: 50,
+      what: `membership of ${from}` });
+  }
+  return r.json;
+}
+
