@@ -164,6 +164,9 @@ ngx_http_echostream_api_match(ngx_http_echostream_api_ctx_t *ctx,
     const char *pat, *pe;
     u_char *p, *end, *se;
 
+    /* both are copied into the context whatever the route's count */
+    ngx_memzero(params, sizeof(params));
+
     *allow = 0;
     method = ctx->r->method;
     if (method == NGX_HTTP_HEAD) {

@@ -225,7 +225,8 @@ int ngx_http_echostream_api_id_valid(const u_char *s, size_t len);
 
 /*
  * Formats ms since the epoch as RFC 3339 UTC with second precision
- * ("2026-11-25T14:00:00Z") into buf (at least 21 bytes).
+ * ("2026-11-25T14:00:00Z") into buf (at least 21 bytes); times outside
+ * the years 0000-9999 are clamped to them, so the bound holds for any ms.
  */
 void ngx_http_echostream_api_time_str(int64_t ms, char *buf);
 

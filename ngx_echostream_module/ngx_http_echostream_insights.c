@@ -551,8 +551,9 @@ static void ngx_http_echostream_insights_date(int64_t day, char *buf)
 
     ngx_gmtime((time_t)(day * 86400), &tm);
 
-    *ngx_sprintf((u_char *)buf, "%04d-%02d-%02d", tm.ngx_tm_year, tm.ngx_tm_mon,
-                 tm.ngx_tm_mday) = '\0';
+    /* bounded by the buffer, not by how ngx_gmtime clamps its input */
+    *ngx_snprintf((u_char *)buf, 10, "%04d-%02d-%02d", tm.ngx_tm_year,
+                  tm.ngx_tm_mon, tm.ngx_tm_mday) = '\0';
 }
 
 static void

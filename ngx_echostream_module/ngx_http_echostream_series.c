@@ -56,6 +56,8 @@
 #define NGX_HTTP_ECHOSTREAM_SERIES_MAX_MS 253402300800000LL
 /* HEXISTS of the topic, GET of the data version, then the buckets */
 #define NGX_HTTP_ECHOSTREAM_SERIES_FIRST 2
+/* room for a bucket hash's date part ("YYYYMMDDHH") and its NUL */
+#define NGX_HTTP_ECHOSTREAM_SERIES_PART 16
 
 typedef struct {
     const char *name;   /* "minute" */
@@ -288,7 +290,7 @@ ngx_http_echostream_series_read(ngx_http_echostream_api_ctx_t *ctx)
     const char **argv;
     size_t *argvlen;
     int64_t base, prev, current, elapsed;
-    u_char part[16];
+    u_char part[NGX_HTTP_ECHOSTREAM_SERIES_PART];
 
     topic = &ctx->params[0];
 
@@ -630,7 +632,8 @@ static void ngx_http_echostream_series_bad(ngx_http_echostream_api_ctx_t *ctx,
 
 /*
  * The hash holding the bucket that starts at t: its key part (YYYYMMDDHH,
- * YYYYMMDD or YYYYMM, NUL-terminated into part); returns the time of the
+ * YYYYMMDD or YYYYMM, NUL-terminated into part, which has room for
+ * NGX_HTTP_ECHOSTREAM_SERIES_PART bytes); returns the time of the
  * hash's bucket number 0 (the hour, the day, the day before the month's
  * first: days are numbered from 1), so bucket k starts at that + k steps.
  */
@@ -646,17 +649,20 @@ ngx_http_echostream_series_hash(const ngx_http_echostream_series_t *s,
 
     switch (s->step->res) {
     case 'm':
-        p = ngx_sprintf(part, "%04d%02d%02d%02d", tm.ngx_tm_year, tm.ngx_tm_mon,
-                        tm.ngx_tm_mday, tm.ngx_tm_hour);
+        p = ngx_snprintf(part, NGX_HTTP_ECHOSTREAM_SERIES_PART - 1,
+                         "%04d%02d%02d%02d", tm.ngx_tm_year, tm.ngx_tm_mon,
+                         tm.ngx_tm_mday, tm.ngx_tm_hour);
         base = t - t % 3600000;
         break;
     case 'h':
-        p = ngx_sprintf(part, "%04d%02d%02d", tm.ngx_tm_year, tm.ngx_tm_mon,
-                        tm.ngx_tm_mday);
+        p = ngx_snprintf(part, NGX_HTTP_ECHOSTREAM_SERIES_PART - 1,
+                         "%04d%02d%02d", tm.ngx_tm_year, tm.ngx_tm_mon,
+                         tm.ngx_tm_mday);
         base = t - t % 86400000;
         break;
     default:
-        p = ngx_sprintf(part, "%04d%02d", tm.ngx_tm_year, tm.ngx_tm_mon);
+        p = ngx_snprintf(part, NGX_HTTP_ECHOSTREAM_SERIES_PART - 1, "%04d%02d",
+                         tm.ngx_tm_year, tm.ngx_tm_mon);
         base = t - t % 86400000 - (int64_t)tm.ngx_tm_mday * 86400000;
         break;
     }

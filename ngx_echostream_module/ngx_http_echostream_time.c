@@ -22,6 +22,14 @@ void ngx_http_echostream_api_time_str(int64_t ms, char *buf)
 {
     int64_t days, secs, z, era, doe, yoe, y, doy, mp, d, m;
 
+    /* 0000-01-01 .. 9999-12-31: the output always fits its 21 bytes, even
+     * for a stored value nobody checked */
+    if (ms < -62167219200000LL) {
+        ms = -62167219200000LL;
+    } else if (ms > 253402300799999LL) {
+        ms = 253402300799999LL;
+    }
+
     days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
     secs = (ms - days * 86400000) / 1000;
 
