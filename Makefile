@@ -4,6 +4,7 @@
 #   make run      install what is missing, build, start everything locally
 #   make test     every test suite; ends with "N passed, N failed"
 #   make bench    the benchmarks (tests/bench/)
+#   make fuzz     the fuzz targets, FUZZ_SECONDS each (tests/fuzz/)
 #   make deps     install the Debian and npm packages the project needs
 #   make format   clang-format every C file
 #
@@ -98,6 +99,7 @@ unit-asan:
 	@$(MAKE) --no-print-directory SANITIZE=1 unit
 
 -include mk/module.mk
+-include mk/fuzz.mk
 
 # dependencies first: on a fresh machine nothing can build before they are in
 run:

@@ -3,7 +3,8 @@
 #
 # Installs what is missing (deploy/local/install-deps.sh is quick when all is
 # present), builds, then runs: the C unit tests, the same unit tests under
-# AddressSanitizer + UBSan, and each black-box suite in tests/integration/
+# AddressSanitizer + UBSan, the fuzz targets for a few seconds each
+# (ES_FUZZ_SECONDS, default 8), and each black-box suite in tests/integration/
 # (node's test runner driving the real Redis, nginx and worker binaries).
 # Each suite is run on its own with a time limit, so one hung suite fails
 # instead of stalling the run. The last line is the total over all suites:
@@ -46,7 +47,7 @@ fi
 es_node_oldest_rules
 
 note "build"
-if ! make -j"$(nproc)" all module-asan >"$LOGDIR/build.log" 2>&1; then
+if ! make -j"$(nproc)" all module-asan fuzz-build >"$LOGDIR/build.log" 2>&1; then
     tail -n 60 "$LOGDIR/build.log"
     echo "build failed (full log: $LOGDIR/build.log)"
     echo "0 passed, 1 failed"
@@ -70,6 +71,14 @@ run_unit() { # name make-target
 
 run_unit unit unit
 run_unit unit-asan unit-asan
+
+# every parser of outside input under libFuzzer + ASan + UBSan, briefly
+# (make fuzz runs them longer); one result per target
+note "fuzz"
+tests/fuzz/run.sh "${ES_FUZZ_SECONDS:-8}" | tee "$LOGDIR/fuzz.log"
+read -r fp ff < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' \
+    "$LOGDIR/fuzz.log" | tail -n 1)
+add_counts fuzz "${fp:-0}" "${ff:-1}"
 
 # formatting is part of done: every C file as the project's .clang-format has
 # it (skipped with a note where clang-format is not installed)

@@ -28,6 +28,7 @@ readonly DEB_PACKAGES=(
     redis-server redis-tools
     python3-nltk
     wrk hyperfine valgrind clang-format
+    clang libclang-rt-14-dev
     curl ca-certificates procps
 )
 
