@@ -11,39 +11,24 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 
-import { apiConf, hostile, request, startCognito } from '../lib/api.mjs';
-import { BUILD, sleep, startRedis, tmpDir, waitFor } from '../lib/harness.mjs';
-import { startNginx } from '../lib/nginx.mjs';
+import { hostile, request } from '../lib/api.mjs';
+import { startAsanStack } from '../lib/asan.mjs';
+import { sleep, waitFor } from '../lib/harness.mjs';
 
-const MODULE = path.join(BUILD, 'asan', 'ngx_http_echostream_module.so');
-const runtime = (lib) => execFileSync('gcc', [`-print-file-name=${lib}`])
-  .toString().trim();
-
+let stack;
 let redis;
 let cognito;
 let nginx;
-let logDir;
 let owner;
 let tenant;
 
 before(async () => {
-  assert.ok(existsSync(MODULE), `${MODULE} is missing: run make module-asan`);
-  redis = await startRedis();
-  cognito = await startCognito();
-  logDir = await tmpDir('es-asan-');
-  nginx = await startNginx({
-    redisUrl: redis.url, module: MODULE,
-    ...apiConf(cognito, { extraConf: '    echostream_redis_timeout 600;' }),
-    env: {
-      LD_PRELOAD: `${runtime('libasan.so')} ${runtime('libubsan.so')}`,
-      ASAN_OPTIONS: `detect_leaks=1:log_path=${logDir}/asan`,
-      UBSAN_OPTIONS: `print_stacktrace=1:log_path=${logDir}/ubsan`,
-    },
-  });
+  stack = await startAsanStack({
+    extraConf: '    echostream_redis_timeout 600;' });
+  ({ redis, cognito, nginx } = stack);
   owner = await cognito.user('asan-owner@asan.test');
   const me = await request(nginx.url, 'GET', '/api/v1/me',
     { token: owner.idToken });
@@ -52,15 +37,10 @@ before(async () => {
 });
 
 after(async () => {
-  await nginx?.stop();
-  await cognito?.stop();
-  await redis?.close();
+  await stack?.stop();
 });
 
-function reports() {
-  return readdirSync(logDir).map((f) =>
-    `${f}:\n${readFileSync(path.join(logDir, f), 'utf8')}`);
-}
+const reports = () => stack.reports();
 
 test('the sanitizer runtime is really loaded into the workers', () => {
   const pids = execFileSync('pgrep', ['-P', String(nginx.proc.child.pid)])
