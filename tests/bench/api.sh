@@ -45,15 +45,18 @@ command -v wrk >/dev/null || { echo "api: wrk is not installed" >&2; exit 1; }
 
 ROOT=$ROOT SECONDS_RUN=$SECONDS_RUN ROUNDS=$ROUNDS \
     node --input-type=module - <<'NODE'
-import { spawn } from 'node:child_process';
-
 const root = process.env.ROOT;
 const secs = Number(process.env.SECONDS_RUN);
 const rounds = Math.max(1, Number(process.env.ROUNDS));
 const { startApiStack, signToken } = await import(`${root}/tests/lib/api.mjs`);
+const { median, parseWrk, wrk: runWrk } =
+  await import(`${root}/tests/lib/wrk.mjs`);
 
+// the tenant named by the token's claim (echostream_tenant_claim on), so
+// the series data can be written under a known id
 const stack = await startApiStack({
   serverConf: '        location = /bench/return200 { return 200 "ok"; }',
+  tenantClaim: true,
 });
 
 let status = 0;
@@ -88,33 +91,10 @@ try {
     throw new Error(`series: ${check.status} ${check.text.slice(0, 300)}`);
   }
 
-  const wrk = (path, seconds, headers = []) => new Promise((resolve, reject) => {
-    const args = ['-t2', '-c256', `-d${seconds}s`, '--latency'];
-    for (const h of headers) args.push('-H', h);
-    args.push(`${stack.base}${path}`);
-    const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(out)
-      : reject(new Error(`wrk exit ${code}: ${out}`))));
-  });
-  const ms = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 }[unit]);
-  const parse = (out) => {
-    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-    const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out);
-    const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1]
-      ?? 0);
-    const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
-      .exec(out);
-    const total = Number(/(\d+) requests in/.exec(out)?.[1]);
-    return { rps, p99: p99 ? ms(p99[1], p99[2]) : NaN, non2xx, total,
-             sockErrors: sock ? sock.slice(1).reduce((a, x) => a + Number(x), 0)
-                              : 0, out };
-  };
+  const wrk = (path, seconds, headers = []) =>
+    runWrk(`${stack.base}${path}`, seconds, { headers });
+  const parse = parseWrk;
   const auth = [`Authorization: Bearer ${token}`];
-
-  const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 
   // the enrich worker's part: the tenant's data changes all the time
   const dvKey = `es:{t:${tenant}}:dv`;
