@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 
 import { hostile, request, signToken } from '../lib/api.mjs';
 import { startAsanStack } from '../lib/asan.mjs';
+import { prng } from '../lib/enrich.mjs';
 import { sleep } from '../lib/harness.mjs';
 import { moduleRoutes } from '../lib/tenants.mjs';
 
@@ -32,18 +33,7 @@ const REQUESTS = Number(process.env.ES_RANDOM_REQUESTS ?? 1500);
 let stack;
 let tokens;
 
-// mulberry32: small, fast, and the same sequence for the same seed
-function generator(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = generator(SEED);
+const rnd = prng(SEED);
 const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
 const chance = (p) => rnd() < p;
 
