@@ -46,17 +46,18 @@ const CLIENT_NAME = 'echostream-dashboard';
 const DEMO_EMAIL = 'demo@echostream.local';
 
 /*
- * The dashboard's app client. Users may change their own e-mail, never
- * custom:tenant_id: the module ignores that claim by default, and an
- * operator who turns it on (echostream_tenant_claim) relies on it being
- * unwritable by every app client.
+ * The dashboard's app client. It neither reads nor writes
+ * custom:tenant_id: the module ignores that claim by default (membership
+ * is stored and changes only through the API), and an operator who turns
+ * it on (echostream_tenant_claim) relies on no app client being able to
+ * write it. Users may change their own e-mail.
  */
 const CLIENT_SETTINGS = {
     ClientName: CLIENT_NAME,
     ExplicitAuthFlows: [
         'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH',
     ],
-    ReadAttributes: ['email', 'email_verified', 'custom:tenant_id'],
+    ReadAttributes: ['email', 'email_verified'],
     WriteAttributes: ['email'],
 };
 
@@ -137,14 +138,16 @@ async function ensureClient(idp, poolId, ids) {
             const out = await idp.send(new DescribeUserPoolClientCommand({
                 UserPoolId: poolId, ClientId: ids.clientId,
             }));
-            const write = out.UserPoolClient.WriteAttributes;
-            if (!write || write.includes('custom:tenant_id')) {
+            const { ReadAttributes: read, WriteAttributes: write } =
+                out.UserPoolClient;
+            if (!write || !read || write.includes('custom:tenant_id') ||
+                read.includes('custom:tenant_id')) {
                 await idp.send(new UpdateUserPoolClientCommand({
                     UserPoolId: poolId, ClientId: ids.clientId,
                     ...CLIENT_SETTINGS,
                 }));
-                say(`app client ${ids.clientId} may no longer write ` +
-                    'custom:tenant_id');
+                say(`app client ${ids.clientId} no longer reads or ` +
+                    'writes custom:tenant_id');
             }
             return ids.clientId;
         } catch (err) {

@@ -18,6 +18,7 @@ import path from 'node:path';
 
 import {
   CognitoIdentityProviderClient,
+  DescribeUserPoolClientCommand,
   InitiateAuthCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 
@@ -146,6 +147,22 @@ function decodeJwtPart(part) {
 }
 
 // Signs the demo user in with the real SDK; returns the IdToken.
+// The dashboard's app client as the local user pool describes it.
+async function appClient(cfg) {
+  const idp = new CognitoIdentityProviderClient({
+    endpoint: cfg.cognito.endpoint,
+    region: cfg.cognito.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    return (await idp.send(new DescribeUserPoolClientCommand({
+      UserPoolId: cfg.cognito.userPoolId, ClientId: cfg.cognito.clientId,
+    }))).UserPoolClient;
+  } finally {
+    idp.destroy();
+  }
+}
+
 async function signIn(cfg, user) {
   const idp = new CognitoIdentityProviderClient({
     endpoint: cfg.cognito.endpoint,
@@ -235,6 +252,11 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
   assert.equal(claims.token_use, 'id');
   assert.equal(claims.email, user.email);
   assert.equal(claims['custom:tenant_id'], undefined, 'no tenant claim');
+  // the app client neither reads nor writes the tenant attribute
+  const client = await appClient(cfg);
+  assert.deepEqual(client.WriteAttributes, ['email']);
+  assert.ok(client.ReadAttributes.includes('email'));
+  assert.ok(!client.ReadAttributes.includes('custom:tenant_id'));
 
   // the API accepts the demo user's token: a tenant of their own, owner
   const me = await httpRequest({ url: `${base}/api/v1/me`,
