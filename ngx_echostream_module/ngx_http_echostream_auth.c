@@ -4,9 +4,10 @@
  *
  * The fast path is two hash lookups in this worker's memory: the verified
  * token cache (SHA-256 of the token → claims, until the token expires) and
- * the membership cache (user → tenant and role, for
- * echostream_membership_ttl, so a removed member loses access within
- * seconds without a Redis round trip on every request). The token's
+ * the membership cache (user → tenant and role, or no tenant, for
+ * echostream_membership_ttl, at most 1 s: a removed member loses access
+ * everywhere within a second, at the cost of one Redis call per active
+ * user per worker per second instead of one per request). The token's
  * SHA-256 itself is remembered too, by the token's exact bytes (a small
  * direct-mapped table, slot chosen by a fast hash of the signature's last
  * bytes, the whole token compared in constant time): a client's repeated
@@ -16,7 +17,8 @@
  * so forged ones cannot churn the table. A cache miss
  * verifies the token (RS256 with the JWKS key named by its kid; an unknown
  * kid waits for the rate-limited JWKS refetch without blocking anyone
- * else) and asks Redis for the membership with es_api_signin.
+ * else) and asks Redis for the membership with es_api_signin. The
+ * token's custom:tenant_id counts only with echostream_tenant_claim on.
  *
  * A refusal says little to the client ("invalid token") and the reason to
  * the log; the token itself is never logged.
