@@ -100,13 +100,28 @@ async function setIssuer(dir, issuer) {
     await writeAtomic(path, JSON.stringify(cfg, null, 2) + '\n');
 }
 
-/* The pool of ids.json if it still exists, else a new one; returns its id. */
+/*
+ * The pool of ids.json if it still exists, else a new one; returns its id.
+ *
+ * A new e-mail address takes effect only once verified (as Cognito can be
+ * told to do): invites are addressed by e-mail, and an address a user
+ * could just set on themself would let them take someone else's invites.
+ * The tenant attribute cannot be changed after sign-up at all.
+ */
 async function ensurePool(idp, ids) {
     if (ids.userPoolId) {
         try {
-            await idp.send(new DescribeUserPoolCommand({
+            const out = await idp.send(new DescribeUserPoolCommand({
                 UserPoolId: ids.userPoolId,
             }));
+            const verify = out.UserPool.UserAttributeUpdateSettings
+                ?.AttributesRequireVerificationBeforeUpdate ?? [];
+            if (!verify.includes('email')) {
+                say(`warning: user pool ${ids.userPoolId} predates the rule ` +
+                    'that a changed e-mail must be verified first; delete ' +
+                    'var/cognito/ (its .cognito/ and ids.json) to make a ' +
+                    'new one');
+            }
             return ids.userPoolId;
         } catch (err) {
             if (!isNotFound(err)) throw err;
@@ -117,10 +132,13 @@ async function ensurePool(idp, ids) {
         PoolName: POOL_NAME,
         UsernameAttributes: ['email'],
         AutoVerifiedAttributes: ['email'],
+        UserAttributeUpdateSettings: {
+            AttributesRequireVerificationBeforeUpdate: ['email'],
+        },
         Schema: [{
             Name: 'tenant_id',
             AttributeDataType: 'String',
-            Mutable: true,
+            Mutable: false,
         }],
     }));
     say(`created user pool ${out.UserPool.Id}`);

@@ -20,6 +20,7 @@ import {
   CognitoIdentityProviderClient,
   DescribeUserPoolClientCommand,
   InitiateAuthCommand,
+  UpdateUserAttributesCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 
 import {
@@ -163,22 +164,31 @@ async function appClient(cfg) {
   }
 }
 
-async function signIn(cfg, user) {
+// The user's tokens ({IdToken, AccessToken, …}); with change, first
+// applies change(idp, tokens) and signs in again.
+async function signInTokens(cfg, user, change) {
   const idp = new CognitoIdentityProviderClient({
     endpoint: cfg.cognito.endpoint,
     region: cfg.cognito.region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
+  const auth = async () => (await idp.send(new InitiateAuthCommand({
+    AuthFlow: 'USER_PASSWORD_AUTH',
+    ClientId: cfg.cognito.clientId,
+    AuthParameters: { USERNAME: user.email, PASSWORD: user.password },
+  }))).AuthenticationResult;
   try {
-    const out = await idp.send(new InitiateAuthCommand({
-      AuthFlow: 'USER_PASSWORD_AUTH',
-      ClientId: cfg.cognito.clientId,
-      AuthParameters: { USERNAME: user.email, PASSWORD: user.password },
-    }));
-    return out.AuthenticationResult.IdToken;
+    const tokens = await auth();
+    if (!change) return tokens;
+    await change(idp, tokens);
+    return await auth();
   } finally {
     idp.destroy();
   }
+}
+
+async function signIn(cfg, user) {
+  return (await signInTokens(cfg, user)).IdToken;
 }
 
 after(async () => {
@@ -252,6 +262,23 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
   assert.equal(claims.token_use, 'id');
   assert.equal(claims.email, user.email);
   assert.equal(claims['custom:tenant_id'], undefined, 'no tenant claim');
+  // a user cannot give themself someone else's e-mail (whose invites they
+  // would then see) nor a tenant: a new e-mail waits for its verification,
+  // the tenant attribute cannot change
+  const changed = await signInTokens(cfg, user, async (idp, tokens) => {
+    await idp.send(new UpdateUserAttributesCommand({
+      AccessToken: tokens.AccessToken,
+      UserAttributes: [{ Name: 'email', Value: 'ceo@victim.example' }],
+    }));
+    await assert.rejects(idp.send(new UpdateUserAttributesCommand({
+      AccessToken: tokens.AccessToken,
+      UserAttributes: [{ Name: 'custom:tenant_id', Value: 'victim' }],
+    })), /cannot be updated|immutable/);
+  });
+  const after = decodeJwtPart(changed.IdToken.split('.')[1]);
+  assert.equal(after.email, user.email);
+  assert.equal(after.email_verified, true);
+  assert.equal(after['custom:tenant_id'], undefined);
   // the app client neither reads nor writes the tenant attribute
   const client = await appClient(cfg);
   assert.deepEqual(client.WriteAttributes, ['email']);
