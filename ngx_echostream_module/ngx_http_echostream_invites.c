@@ -76,6 +76,8 @@ static void ngx_http_echostream_sweep(ngx_http_echostream_api_ctx_t *ctx,
                                       redisReply *keys, const char *cursor);
 static void ngx_http_echostream_swept(ngx_http_echostream_api_ctx_t *ctx,
                                       ngx_http_echostream_redis_result_t *res);
+static void ngx_http_echostream_sweep_done(ngx_http_echostream_api_ctx_t *ctx,
+                                           ngx_uint_t complete);
 static void
 ngx_http_echostream_invite_declined(ngx_http_echostream_api_ctx_t *ctx,
                                     ngx_http_echostream_redis_result_t *res);
@@ -452,6 +454,12 @@ static void ngx_http_echostream_sweep(ngx_http_echostream_api_ctx_t *ctx,
 
     ic->last = (cursor == NULL);
 
+    /* the last page held none of the tenant's keys: nothing left to send */
+    if (cmd == cmds) {
+        ngx_http_echostream_sweep_done(ctx, 1);
+        return;
+    }
+
     if (ngx_http_echostream_api_redis(ctx, cmds, cmd - cmds,
                                       ngx_http_echostream_swept) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
@@ -468,22 +476,14 @@ static void ngx_http_echostream_swept(ngx_http_echostream_api_ctx_t *ctx,
     page = (res->replies != NULL) ? res->replies[res->n - 1] : NULL;
 
     if (ic->last && page != NULL) {
-        ngx_log_error(NGX_LOG_NOTICE, ctx->r->connection->log, 0,
-                      "echostream api: swept %ui keys of \"%V\"", ic->swept,
-                      &ic->match);
-        ngx_http_echostream_api_json(ctx, NGX_HTTP_OK, json_incref(ic->answer));
+        ngx_http_echostream_sweep_done(ctx, 1);
         return;
     }
 
     if (page == NULL || ic->last || page->type != REDIS_REPLY_ARRAY ||
         page->elements != 2 || page->element[0]->type != REDIS_REPLY_STRING ||
         page->element[1]->type != REDIS_REPLY_ARRAY) {
-        /* the accept holds; what is left is unreachable and expires */
-        ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
-                      "echostream api: the sweep of \"%V\" stopped after %ui "
-                      "keys (Redis failed); the rest expire by their TTLs",
-                      &ic->match, ic->swept);
-        ngx_http_echostream_api_json(ctx, NGX_HTTP_OK, json_incref(ic->answer));
+        ngx_http_echostream_sweep_done(ctx, 0);
         return;
     }
 
@@ -501,6 +501,30 @@ static void ngx_http_echostream_swept(ngx_http_echostream_api_ctx_t *ctx,
         (page->element[0]->len == 1 && page->element[0]->str[0] == '0')
             ? NULL
             : page->element[0]->str);
+}
+
+/*
+ * The end of a sweep, complete or cut short by Redis failing: the accept
+ * holds either way (what is left is unreachable and expires by its TTLs),
+ * so the answer is the accept's; the log says which.
+ */
+static void ngx_http_echostream_sweep_done(ngx_http_echostream_api_ctx_t *ctx,
+                                           ngx_uint_t complete)
+{
+    ngx_http_echostream_invites_ctx_t *ic = ctx->data;
+
+    if (complete) {
+        ngx_log_error(NGX_LOG_NOTICE, ctx->r->connection->log, 0,
+                      "echostream api: swept %ui keys of \"%V\"", ic->swept,
+                      &ic->match);
+    } else {
+        ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
+                      "echostream api: the sweep of \"%V\" stopped after %ui "
+                      "keys (Redis failed); the rest expire by their TTLs",
+                      &ic->match, ic->swept);
+    }
+
+    ngx_http_echostream_api_json(ctx, NGX_HTTP_OK, json_incref(ic->answer));
 }
 
 NGX_HTTP_ECHOSTREAM_ROUTE(invites_decline)

@@ -70,6 +70,12 @@ async function member(o) {
     { confirm: true });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.tenant, o.tenant);
+  // the own tenant it left held nothing beyond what the accept deleted:
+  // the sweep's one page is empty, and the sweep still ends as complete
+  const log = s.nginx.errorLog();
+  assert.match(log, new RegExp(
+    `swept 0 keys of "es:\\{t:${r.json.deleted_tenant}\\}:\\*"`));
+  assert.doesNotMatch(log, /the sweep of .* stopped/);
   return { sub, token, email };
 }
 
