@@ -26,7 +26,8 @@ import {
   UpdateUserAttributesCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 
-import { apiConf, request, startApiStack } from '../lib/api.mjs';
+import { acceptInvite, apiConf, request, startApiStack }
+  from '../lib/api.mjs';
 import { sleep } from '../lib/harness.mjs';
 import { startNginx } from '../lib/nginx.mjs';
 
@@ -83,15 +84,9 @@ async function claimTenant(u, tenant) {
 // invited by owner o (a signed-in user) and accepted: a member of o's tenant
 async function joined(o, name, role = 'member') {
   const m = await user(name);
-  let r = await api('POST', '/members', o.idToken, { email: m.email, role });
+  const r = await api('POST', '/members', o.idToken, { email: m.email, role });
   assert.equal(r.status, 201, r.text);
-  r = await api('GET', '/invites', m.idToken);
-  const inv = r.json.invites.find((i) => i.tenant === o.tenant);
-  r = await api('POST', `/invites/${inv.id}/accept`, m.idToken,
-    { confirm: true });
-  assert.equal(r.status, 200, r.text);
-  await sleep(1100); // every worker's cached membership of m has expired
-  assert.equal((await whereIs(m.idToken)).tenant, o.tenant);
+  await acceptInvite(s, m.idToken, o.tenant);
   return m;
 }
 
