@@ -18,11 +18,12 @@ NGX_SRC_DIR      := /usr/share/nginx/src
 NGX_BUILD_DIR    := $(CURDIR)/build/nginx
 MODULE_SO        := build/ngx_http_echostream_module.so
 MODULE_CONF_FLAGS := --with-cc-opt="-g -O2 -fPIC" --with-ld-opt=-fPIC
+# the lib/ files the module links: the list in the addon file, and lib/es_req*
+MODULE_LIB       := $(shell sed -n 's/^ECHOSTREAM_LIB_FILES="\(.*\)"/\1/p' config)
 MODULE_SRC       := config $(wildcard ngx_echostream_module/*.c) \
                     $(wildcard ngx_echostream_module/*.h) \
-                    $(wildcard lib/es_redis_url.[ch] lib/es_jwt*.[ch] lib/es_jwks.c \
-                      lib/es_tcache.[ch] lib/es_ids.[ch] lib/es_utf8.[ch] \
-                      lib/es_text.[ch] lib/es_query*.[ch]) lib/es_keys.h
+                    $(wildcard $(MODULE_LIB:%=lib/%.[ch]) lib/es_req*.[ch] \
+                      lib/es_jwt*.h lib/es_query*.h) lib/es_keys.h
 
 NGX_ASAN_DIR     := $(CURDIR)/build/nginx-asan
 MODULE_ASAN_SO   := build/asan/ngx_http_echostream_module.so
@@ -33,7 +34,7 @@ ASAN_CONF_FLAGS  := --with-cc-opt="-g -O1 -fPIC $(ASAN_FLAGS)" \
 # configure writes the list of sources into its Makefile: a module file
 # added or removed must reconfigure, so the list itself is a prerequisite,
 # rewritten only when it changes
-MODULE_FILES     := $(sort $(wildcard ngx_echostream_module/*.c))
+MODULE_FILES     := $(sort $(wildcard ngx_echostream_module/*.c lib/es_req*.c))
 MODULE_LIST      := build/.module-files
 $(shell mkdir -p build && (echo '$(MODULE_FILES)' | cmp -s - $(MODULE_LIST) \
     || echo '$(MODULE_FILES)' > $(MODULE_LIST)))

@@ -297,12 +297,11 @@ static void ngx_http_echostream_api_body_read(ngx_http_request_t *r)
     ngx_http_echostream_api_ctx_t *ctx;
     ngx_pool_cleanup_t *cln;
     ngx_str_t *ct;
-    json_error_t jerr;
     ngx_chain_t *cl;
     u_char *text, *p;
+    es_req_err err;
     size_t size, n;
     ssize_t got;
-    json_t *extra;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_echostream_module);
     elcf = ngx_http_get_module_loc_conf(r, ngx_http_echostream_module);
@@ -332,9 +331,7 @@ static void ngx_http_echostream_api_body_read(ngx_http_request_t *r)
     } else {
         ct = r->headers_in.content_type ? &r->headers_in.content_type->value
                                         : NULL;
-        if (ct == NULL || ct->len < 16 ||
-            ngx_strncasecmp(ct->data, (u_char *)"application/json", 16) != 0 ||
-            (ct->len > 16 && ct->data[16] != ';' && ct->data[16] != ' ')) {
+        if (ct == NULL || !es_req_json_type((const char *)ct->data, ct->len)) {
             ngx_http_echostream_api_error(ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                           "unsupported_media_type",
                                           "the body must be application/json");
@@ -371,13 +368,9 @@ static void ngx_http_echostream_api_body_read(ngx_http_request_t *r)
             p += n;
         }
 
-        ctx->body =
-            json_loadb((const char *)text, size, JSON_REJECT_DUPLICATES, &jerr);
-        if (ctx->body == NULL) {
-            extra = json_pack("{s:I}", "position", (json_int_t)jerr.position);
-            ngx_http_echostream_api_error_ex(
-                ctx, NGX_HTTP_BAD_REQUEST, "invalid_json", extra,
-                "malformed JSON body: %s", jerr.text);
+        if (es_req_body_parse((const char *)text, size, &ctx->body, &err) !=
+            0) {
+            ngx_http_echostream_api_req_error(ctx, &err);
             return;
         }
     }
@@ -398,12 +391,6 @@ static void ngx_http_echostream_api_body_read(ngx_http_request_t *r)
     }
     cln->handler = ngx_http_echostream_api_json_free;
     cln->data = ctx->body;
-
-    if (!json_is_object(ctx->body)) {
-        ngx_http_echostream_api_error(ctx, NGX_HTTP_BAD_REQUEST, "invalid_json",
-                                      "the body must be a JSON object");
-        return;
-    }
 
     r->read_event_handler = ngx_http_test_reading;
 
@@ -729,6 +716,29 @@ void ngx_http_echostream_api_error_ex(ngx_http_echostream_api_ctx_t *ctx,
     va_start(ap, fmt);
     ngx_http_echostream_api_error_va(ctx, status, code, extra, fmt, ap);
     va_end(ap);
+}
+
+void ngx_http_echostream_api_req_error(ngx_http_echostream_api_ctx_t *ctx,
+                                       const es_req_err *err)
+{
+    json_t *extra;
+
+    /* packing fails only without memory: the error goes out without them */
+    extra = json_object();
+    if (extra != NULL && err->field[0] != '\0') {
+        json_object_set_new(extra, "field", json_string(err->field));
+    }
+    if (extra != NULL && err->position >= 0) {
+        json_object_set_new(extra, "position",
+                            json_integer((json_int_t)err->position));
+    }
+    if (extra != NULL && err->column >= 0) {
+        json_object_set_new(extra, "column",
+                            json_integer((json_int_t)err->column));
+    }
+
+    ngx_http_echostream_api_error_ex(ctx, (ngx_uint_t)err->status, err->code,
+                                     extra, "%s", err->message);
 }
 
 static void ngx_http_echostream_api_error_va(ngx_http_echostream_api_ctx_t *ctx,

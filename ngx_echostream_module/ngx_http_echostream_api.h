@@ -34,6 +34,8 @@
 #include <jansson.h>
 
 #include "es_jwt.h"
+#include "es_req.h"
+#include "es_time.h"
 #include "ngx_http_echostream_redis.h"
 
 #define NGX_HTTP_ECHOSTREAM_ID_MAX 64
@@ -151,6 +153,13 @@ void ngx_http_echostream_api_error_ex(ngx_http_echostream_api_ctx_t *ctx,
                                       ngx_uint_t status, const char *code,
                                       json_t *extra, const char *fmt, ...);
 
+/*
+ * Answers a failed check of lib/es_req*.c: its status, code and message,
+ * with "field", "position" and "column" inside "error" when it names them.
+ */
+void ngx_http_echostream_api_req_error(ngx_http_echostream_api_ctx_t *ctx,
+                                       const es_req_err *err);
+
 /* 204 No Content, and ends. */
 void ngx_http_echostream_api_no_content(ngx_http_echostream_api_ctx_t *ctx);
 
@@ -222,19 +231,5 @@ int64_t ngx_http_echostream_api_now_ms(void);
 
 /* 1 when s (len bytes) is a topic/rule/summary id: [A-Za-z0-9_-]{1,64}. */
 int ngx_http_echostream_api_id_valid(const u_char *s, size_t len);
-
-/*
- * Formats ms since the epoch as RFC 3339 UTC with second precision
- * ("2026-11-25T14:00:00Z") into buf (at least 21 bytes); times outside
- * the years 0000-9999 are clamped to them, so the bound holds for any ms.
- */
-void ngx_http_echostream_api_time_str(int64_t ms, char *buf);
-
-/*
- * Parses an RFC 3339 UTC date-time ("…Z", optional fraction), a date
- * ("YYYY-MM-DD", midnight UTC) or integer epoch seconds into *ms.
- * Returns NGX_OK or NGX_ERROR.
- */
-ngx_int_t ngx_http_echostream_api_parse_time(const ngx_str_t *s, int64_t *ms);
 
 #endif /* _NGX_HTTP_ECHOSTREAM_API_H_INCLUDED_ */

@@ -95,41 +95,21 @@ ngx_int_t ngx_http_echostream_api_arg(ngx_http_echostream_api_ctx_t *ctx,
                                       const char *name, size_t max,
                                       ngx_str_t *value)
 {
-    ngx_str_t raw;
-    u_char *dst, *src;
+    size_t n;
+    int rc;
 
-    if (ngx_http_arg(ctx->r, (u_char *)name, ngx_strlen(name), &raw) !=
-        NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    if (raw.len > 3 * max) {
+    value->data = ngx_pnalloc(ctx->r->pool, max + 1);
+    if (value->data == NULL) {
         return NGX_ERROR;
     }
 
-    dst = ngx_pnalloc(ctx->r->pool, raw.len + 1);
-    if (dst == NULL) {
-        return NGX_ERROR;
-    }
+    rc = es_req_arg((const char *)ctx->r->args.data, ctx->r->args.len, name,
+                    (char *)value->data, max, &n);
+    value->len = n;
 
-    value->data = dst;
-    src = raw.data;
-    ngx_unescape_uri(&dst, &src, raw.len, NGX_UNESCAPE_URI);
-    value->len = dst - value->data;
-    *dst = '\0';
-
-    /* '+' is a space in a query string */
-    for (dst = value->data; dst < value->data + value->len; dst++) {
-        if (*dst == '+') {
-            *dst = ' ';
-        }
-    }
-
-    if (value->len > max) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return rc == ES_ARG_OK       ? NGX_OK
+           : rc == ES_ARG_ABSENT ? NGX_DECLINED
+                                 : NGX_ERROR;
 }
 
 ngx_int_t ngx_http_echostream_api_key(ngx_http_echostream_api_ctx_t *ctx,
@@ -171,20 +151,7 @@ int64_t ngx_http_echostream_api_now_ms(void)
 
 int ngx_http_echostream_api_id_valid(const u_char *s, size_t len)
 {
-    size_t i;
-
-    if (len == 0 || len > NGX_HTTP_ECHOSTREAM_ID_MAX) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-              (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-')) {
-            return 0;
-        }
-    }
-
-    return 1;
+    return es_req_id_valid((const char *)s, len);
 }
 
 /* The request's Origin header, or NULL (nginx 1.22 does not index it). */

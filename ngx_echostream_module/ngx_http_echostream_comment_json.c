@@ -146,7 +146,7 @@ json_t *ngx_http_echostream_comment_json_ex(const char *record, size_t len,
         goto malformed;
     }
 
-    ngx_http_echostream_api_time_str((int64_t)created_ms, created_str);
+    es_time_str((int64_t)created_ms, created_str);
 
     /* "o" steals topics, also when packing fails */
     out = json_pack("{s:s%, s:s, s:s, s:s%, s:s%, s:s%, s:s%, s:I, "

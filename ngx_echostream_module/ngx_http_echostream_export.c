@@ -228,7 +228,7 @@ ngx_http_echostream_export_time_arg(ngx_http_echostream_api_ctx_t *ctx,
     }
 
     if (rc != NGX_OK ||
-        ngx_http_echostream_api_parse_time(&arg, &v) != NGX_OK || v < 0 ||
+        es_time_parse((const char *)arg.data, arg.len, &v) != 0 || v < 0 ||
         v >= NGX_HTTP_ECHOSTREAM_EXPORT_END_MS) {
         /* error_ex steals the object (NULL when packing failed) */
         ngx_http_echostream_api_error_ex(

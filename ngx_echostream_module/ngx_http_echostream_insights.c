@@ -188,7 +188,7 @@ ngx_http_echostream_sov_day_arg(ngx_http_echostream_api_ctx_t *ctx,
     }
 
     if (rc != NGX_OK ||
-        ngx_http_echostream_api_parse_time(&arg, &ms) != NGX_OK || ms < 0 ||
+        es_time_parse((const char *)arg.data, arg.len, &ms) != 0 || ms < 0 ||
         ms / NGX_HTTP_ECHOSTREAM_DAY_MS > NGX_HTTP_ECHOSTREAM_SOV_LAST_DAY) {
         /* error_ex steals the object (NULL when packing failed) */
         ngx_http_echostream_api_error_ex(

@@ -254,8 +254,8 @@ ngx_http_echostream_invite_json(ngx_http_echostream_api_ctx_t *ctx,
         goto done;
     }
 
-    ngx_http_echostream_api_time_str(created, c);
-    ngx_http_echostream_api_time_str(expires, e);
+    es_time_str(created, c);
+    es_time_str(expires, e);
 
     out = json_pack("{s:O, s:O, s:O, s:o, s:o, s:s, s:s}", "id", id, "tenant",
                     tenant, "role", role, "invited_by",

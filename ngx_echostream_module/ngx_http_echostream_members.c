@@ -241,11 +241,11 @@ ngx_http_echostream_member_row(ngx_http_echostream_api_ctx_t *ctx,
     }
 
     *ms = t;
-    ngx_http_echostream_api_time_str(t, when);
+    es_time_str(t, when);
 
     if (invite) {
         /* the field is the authoritative, lower-case e-mail */
-        ngx_http_echostream_api_time_str(end, until);
+        es_time_str(end, until);
         out = json_pack("{s:s%, s:O, s:O, s:s, s:s}", "email", field->str,
                         field->len, "role", role, "invited_by", by, "created",
                         when, "expires", until);
@@ -327,8 +327,8 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_invite)
     end = ms + (int64_t)emcf->invite_ttl * 1000;
     *ngx_sprintf(now, "%L", ms) = '\0';
     *ngx_sprintf(ttl, "%T", emcf->invite_ttl) = '\0';
-    ngx_http_echostream_api_time_str(ms, when);
-    ngx_http_echostream_api_time_str(end, until);
+    es_time_str(ms, when);
+    es_time_str(end, until);
 
     stored =
         json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "id", (char *)id, "email",

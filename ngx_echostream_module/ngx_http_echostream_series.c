@@ -592,7 +592,7 @@ ngx_http_echostream_series_time_arg(ngx_http_echostream_api_ctx_t *ctx,
     }
 
     if (rc != NGX_OK ||
-        ngx_http_echostream_api_parse_time(&arg, &v) != NGX_OK) {
+        es_time_parse((const char *)arg.data, arg.len, &v) != 0) {
         ngx_http_echostream_series_bad(
             ctx, name,
             "%s must be an RFC 3339 UTC time (2026-11-25T14:00:00Z) or "

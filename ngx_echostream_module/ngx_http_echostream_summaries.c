@@ -235,7 +235,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(summaries_request)
 
     ms = ngx_http_echostream_api_now_ms();
     *ngx_sprintf(now, "%L", ms) = '\0';
-    ngx_http_echostream_api_time_str(ms, when);
+    es_time_str(ms, when);
 
     t = ms;
     for (i = NGX_HTTP_ECHOSTREAM_REQUEST_TIME_LEN; i-- > 0; /* void */) {
@@ -370,7 +370,7 @@ ngx_http_echostream_summary_stored(ngx_http_echostream_api_ctx_t *ctx,
     s.data = (u_char *)json_string_value(when);
     s.len = json_string_length(when);
     if (s.len < 20 || s.data[s.len - 1] != 'Z' ||
-        ngx_http_echostream_api_parse_time(&s, created) != NGX_OK) {
+        es_time_parse((const char *)s.data, s.len, created) != 0) {
         goto malformed;
     }
 

@@ -122,24 +122,11 @@ ngx_int_t ngx_http_echostream_email_hash(const u_char *email, size_t n,
 ngx_int_t ngx_http_echostream_body_members(ngx_http_echostream_api_ctx_t *ctx,
                                            const char *const *allowed)
 {
-    const char *key;
-    json_t *value;
-    ngx_uint_t i;
+    es_req_err err;
 
-    json_object_foreach(ctx->body, key, value)
-    {
-        for (i = 0; allowed[i] != NULL; i++) {
-            if (ngx_strcmp(key, allowed[i]) == 0) {
-                break;
-            }
-        }
-
-        if (allowed[i] == NULL) {
-            ngx_http_echostream_fail(
-                ctx, 422, "validation_failed", key, "unknown member \"%.*s\"",
-                (int)es_utf8_cut(key, strlen(key), 64), key);
-            return NGX_DECLINED;
-        }
+    if (es_req_members(ctx->body, allowed, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
+        return NGX_DECLINED;
     }
 
     return NGX_OK;
@@ -147,23 +134,7 @@ ngx_int_t ngx_http_echostream_body_members(ngx_http_echostream_api_ctx_t *ctx,
 
 ngx_int_t ngx_http_echostream_json_int(json_t *v, json_int_t *out)
 {
-    double d;
-
-    if (json_is_integer(v)) {
-        *out = json_integer_value(v);
-        return NGX_OK;
-    }
-
-    if (json_is_real(v)) {
-        d = json_real_value(v);
-        if (d >= -9007199254740992.0 && d <= 9007199254740992.0 &&
-            d == (double)(json_int_t)d) {
-            *out = (json_int_t)d;
-            return NGX_OK;
-        }
-    }
-
-    return NGX_ERROR;
+    return es_req_json_int(v, out) == 0 ? NGX_OK : NGX_ERROR;
 }
 
 void ngx_http_echostream_fail(ngx_http_echostream_api_ctx_t *ctx,
@@ -314,67 +285,36 @@ u_char *ngx_http_echostream_write_id(ngx_http_echostream_api_ctx_t *ctx,
                                      const char *const *allowed,
                                      const char *what, ngx_uint_t with_path_id)
 {
-    json_t *body = ctx->body, *v;
-    const char *s;
-    u_char *id;
+    u_char *id, *path;
+    es_req_err err;
     size_t n;
-
-    if (!json_is_object(body)) {
-        ngx_http_echostream_fail(ctx, NGX_HTTP_BAD_REQUEST, "invalid_json",
-                                 NULL, "the body must be a JSON object");
-        return NULL;
-    }
 
     if (ngx_http_echostream_body_members(ctx, allowed) != NGX_OK) {
         return NULL;
     }
 
-    id = NULL;
+    path = NULL;
     if (with_path_id) {
-        id = ngx_http_echostream_path_id(ctx, what);
-        if (id == NULL) {
+        path = ngx_http_echostream_path_id(ctx, what);
+        if (path == NULL) {
             return NULL;
         }
     }
 
-    v = json_object_get(body, "id"); /* borrowed */
-    if (v != NULL) {
-        s = json_string_value(v);
-        n = json_string_length(v);
-
-        if (s == NULL || !ngx_http_echostream_api_id_valid((u_char *)s, n)) {
-            ngx_http_echostream_fail(ctx, 422, "validation_failed", "id",
-                                     "id must be 1 to 64 characters of "
-                                     "A-Z, a-z, 0-9, '_' and '-'");
-            return NULL;
-        }
-
-        if (id != NULL) {
-            if (ngx_strcmp(id, s) != 0) {
-                ngx_http_echostream_fail(ctx, 422, "validation_failed", "id",
-                                         "id differs from the path");
-                return NULL;
-            }
-            return id;
-        }
-
-        id = ngx_pnalloc(ctx->r->pool, n + 1);
-        if (id == NULL) {
-            ngx_http_echostream_no_memory(ctx);
-            return NULL;
-        }
-        ngx_memcpy(id, s, n + 1);
-        return id;
-    }
-
-    if (id != NULL) {
-        return id;
-    }
-
-    id = ngx_pnalloc(ctx->r->pool, NGX_HTTP_ECHOSTREAM_GEN_ID_LEN + 1);
+    id = ngx_pnalloc(ctx->r->pool, ES_REQ_ID_MAX + 1);
     if (id == NULL) {
         ngx_http_echostream_no_memory(ctx);
         return NULL;
+    }
+
+    if (es_req_body_id(ctx->body, (const char *)path, (char *)id, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
+        return NULL;
+    }
+
+    n = ngx_strlen(id);
+    if (n > 0) {
+        return id;
     }
 
     if (ngx_http_echostream_random_id(
