@@ -337,6 +337,11 @@ char *ngx_http_echostream_auth_init_conf(ngx_conf_t *cf,
     ngx_conf_init_msec_value(emcf->jwks.timeout, 5000);
     ngx_conf_init_value(emcf->jwks.refresh, 3600);
     ngx_conf_init_value(emcf->jwks.penalty, 10);
+    if (emcf->jwks.timeout == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"echostream_jwks_timeout\" must be more than 0");
+        return NGX_CONF_ERROR;
+    }
 
     if (emcf->issuers == NGX_CONF_UNSET_PTR) {
         emcf->issuers = NULL;
@@ -404,7 +409,7 @@ char *ngx_http_echostream_auth_init_conf(ngx_conf_t *cf,
 
     if (emcf->jwks.trusted_certificate.data == NULL) {
         ngx_str_set(&emcf->jwks.trusted_certificate,
-                    "/etc/ssl/certs/ca-certificates.crt");
+                    NGX_HTTP_ECHOSTREAM_JWKS_DEFAULT_CA);
     }
 
     rv = ngx_http_echostream_jwks_init_conf(cf, &emcf->jwks, jwks_directive);

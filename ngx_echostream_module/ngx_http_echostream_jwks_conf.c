@@ -29,23 +29,7 @@ char *ngx_http_echostream_jwks_init_conf(ngx_conf_t *cf,
                                          ngx_http_echostream_jwks_conf_t *jc,
                                          const char *directive)
 {
-    if (jc->timeout == NGX_CONF_UNSET_MSEC || jc->timeout == 0) {
-        jc->timeout = 5000;
-    }
-
-    if (jc->penalty == NGX_CONF_UNSET) {
-        jc->penalty = 10;
-    }
-
-    if (jc->refresh == NGX_CONF_UNSET) {
-        jc->refresh = 3600;
-    }
-
-    if (jc->trusted_certificate.len == 0) {
-        ngx_str_set(&jc->trusted_certificate,
-                    NGX_HTTP_ECHOSTREAM_JWKS_DEFAULT_CA);
-    }
-
+    /* defaults were applied by ngx_http_echostream_auth_init_conf */
     if (jc->penalty < 0 || jc->refresh < 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%s\" needs a penalty and a refresh period of "

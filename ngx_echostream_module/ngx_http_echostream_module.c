@@ -2,29 +2,11 @@
  * ngx_http_echostream_module.c - the EchoStream nginx module: directives,
  * configuration and the per-worker Redis connection's lifetime.
  *
- * Directives:
- *   echostream_redis URL;             http; redis://host:port/db or
- *                                     unix:///path (default
- *                                     redis://127.0.0.1:6379/0)
- *   echostream_redis_timeout MS;      http, server, location; default 1000
- *   echostream_expect_workers name …; http, server, location; default
- *                                     "ingest mirror"
- *   echostream_healthz;               location: the /healthz handler
- *   echostream_api;                   location: the /api/v1 handler
- *   echostream_metrics;               location: Prometheus /metrics
- *   echostream_api_max_body SIZE;     http, server, location; default 64k
- *   echostream_cors_origins ORIGIN …; http, server, location; default none
- *   echostream_series_cache N [max_size=SIZE];
- *                                     http; series answers cached per
- *                                     worker, default 1024 and 16m; 0 = off
- *
- * and, for the token checks and the rate limit (ngx_http_echostream_
- * auth_conf.c): echostream_cognito, echostream_issuer,
- * echostream_jwks_uri, echostream_client_ids, echostream_token_use,
- * echostream_jwt_leeway, echostream_jwks_trusted_certificate,
- * echostream_jwks_timeout, echostream_jwks_refresh, echostream_token_cache,
- * echostream_membership_ttl, echostream_invite_verified_email,
- * echostream_rate_limit.
+ * The directives are registered in one table
+ * (ngx_http_echostream_directives.c) and documented in docs/module.md; a
+ * test holds the two together. Defaults are applied only here, in
+ * init_main_conf and merge_loc_conf (and, for the token checks, in
+ * ngx_http_echostream_auth_init_conf), never where a value is used.
  *
  * Everything is checked when the configuration is read, so a bad value
  * fails "nginx -t" with the directive's name; the Redis host is resolved
@@ -37,6 +19,7 @@
 
 #include "ngx_http_echostream_api.h"
 #include "ngx_http_echostream_auth_conf.h"
+#include "ngx_http_echostream_directives.h"
 #include "ngx_http_echostream_metrics.h"
 #include "ngx_http_echostream_module.h"
 #include "ngx_http_echostream_redis.h"
@@ -49,75 +32,10 @@ static char *ngx_http_echostream_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_echostream_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_echostream_merge_loc_conf(ngx_conf_t *cf, void *parent,
                                                 void *child);
-static char *ngx_http_echostream_redis(ngx_conf_t *cf, ngx_command_t *cmd,
-                                       void *conf);
-static char *ngx_http_echostream_timeout(ngx_conf_t *cf, ngx_command_t *cmd,
-                                         void *conf);
-static char *ngx_http_echostream_expect_workers(ngx_conf_t *cf,
-                                                ngx_command_t *cmd, void *conf);
-static char *ngx_http_echostream_healthz(ngx_conf_t *cf, ngx_command_t *cmd,
-                                         void *conf);
-static char *ngx_http_echostream_api(ngx_conf_t *cf, ngx_command_t *cmd,
-                                     void *conf);
-static char *ngx_http_echostream_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
-                                         void *conf);
-static char *ngx_http_echostream_cors_origins(ngx_conf_t *cf,
-                                              ngx_command_t *cmd, void *conf);
-static char *ngx_http_echostream_series_cache_conf(ngx_conf_t *cf,
-                                                   ngx_command_t *cmd,
-                                                   void *conf);
 static ngx_int_t ngx_http_echostream_parse_redis(ngx_conf_t *cf, ngx_str_t *url,
                                                  es_redis_url *out);
 static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle);
 static void ngx_http_echostream_exit_process(ngx_cycle_t *cycle);
-
-static ngx_command_t ngx_http_echostream_commands[] = {
-
-    {ngx_string("echostream_redis"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
-     ngx_http_echostream_redis, NGX_HTTP_MAIN_CONF_OFFSET, 0, NULL},
-
-    {ngx_string("echostream_redis_timeout"),
-     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
-         NGX_CONF_TAKE1,
-     ngx_http_echostream_timeout, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
-
-    {ngx_string("echostream_expect_workers"),
-     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
-         NGX_CONF_1MORE,
-     ngx_http_echostream_expect_workers, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
-
-    {ngx_string("echostream_healthz"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
-     ngx_http_echostream_healthz, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
-
-    {ngx_string("echostream_api"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
-     ngx_http_echostream_api, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
-
-    {ngx_string("echostream_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
-     ngx_http_echostream_metrics, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
-
-    {ngx_string("echostream_api_max_body"),
-     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
-         NGX_CONF_TAKE1,
-     ngx_conf_set_size_slot, NGX_HTTP_LOC_CONF_OFFSET,
-     offsetof(ngx_http_echostream_loc_conf_t, max_body), NULL},
-
-    {ngx_string("echostream_cors_origins"),
-     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF |
-         NGX_CONF_1MORE,
-     ngx_http_echostream_cors_origins, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
-
-    {ngx_string("echostream_series_cache"),
-     NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12,
-     ngx_http_echostream_series_cache_conf, NGX_HTTP_MAIN_CONF_OFFSET, 0, NULL},
-
-    {ngx_string("echostream_comprehend_budget_max"),
-     NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_num_slot,
-     NGX_HTTP_MAIN_CONF_OFFSET,
-     offsetof(ngx_http_echostream_main_conf_t, comprehend_budget_max), NULL},
-
-    NGX_HTTP_ECHOSTREAM_AUTH_COMMANDS,
-
-    ngx_null_command};
 
 static ngx_http_module_t ngx_http_echostream_module_ctx = {
     NULL, /* preconfiguration */
@@ -269,8 +187,8 @@ static char *ngx_http_echostream_merge_loc_conf(ngx_conf_t *cf, void *parent,
     return NGX_CONF_OK;
 }
 
-static char *ngx_http_echostream_redis(ngx_conf_t *cf, ngx_command_t *cmd,
-                                       void *conf)
+char *ngx_http_echostream_conf_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+                                     void *conf)
 {
     ngx_http_echostream_main_conf_t *emcf = conf;
     ngx_str_t *value;
@@ -345,8 +263,8 @@ static ngx_int_t ngx_http_echostream_parse_redis(ngx_conf_t *cf, ngx_str_t *url,
  * "echostream_redis_timeout MS": a bare number is milliseconds (nginx's own
  * time slots would read it as seconds); "2s" or "500ms" work too.
  */
-static char *ngx_http_echostream_timeout(ngx_conf_t *cf, ngx_command_t *cmd,
-                                         void *conf)
+char *ngx_http_echostream_conf_redis_timeout(ngx_conf_t *cf, ngx_command_t *cmd,
+                                             void *conf)
 {
     ngx_http_echostream_loc_conf_t *elcf = conf;
     ngx_str_t *value;
@@ -372,8 +290,8 @@ static char *ngx_http_echostream_timeout(ngx_conf_t *cf, ngx_command_t *cmd,
     return NGX_CONF_OK;
 }
 
-static char *ngx_http_echostream_expect_workers(ngx_conf_t *cf,
-                                                ngx_command_t *cmd, void *conf)
+char *ngx_http_echostream_conf_expect_workers(ngx_conf_t *cf,
+                                              ngx_command_t *cmd, void *conf)
 {
     ngx_http_echostream_loc_conf_t *elcf = conf;
     ngx_str_t *value, *name;
@@ -422,8 +340,8 @@ static char *ngx_http_echostream_expect_workers(ngx_conf_t *cf,
     return NGX_CONF_OK;
 }
 
-static char *ngx_http_echostream_healthz(ngx_conf_t *cf, ngx_command_t *cmd,
-                                         void *conf)
+char *ngx_http_echostream_conf_healthz(ngx_conf_t *cf, ngx_command_t *cmd,
+                                       void *conf)
 {
     ngx_http_core_loc_conf_t *clcf;
     ngx_http_echostream_main_conf_t *emcf;
@@ -437,8 +355,8 @@ static char *ngx_http_echostream_healthz(ngx_conf_t *cf, ngx_command_t *cmd,
     return NGX_CONF_OK;
 }
 
-static char *ngx_http_echostream_api(ngx_conf_t *cf, ngx_command_t *cmd,
-                                     void *conf)
+char *ngx_http_echostream_conf_api(ngx_conf_t *cf, ngx_command_t *cmd,
+                                   void *conf)
 {
     ngx_http_core_loc_conf_t *clcf;
     ngx_http_echostream_main_conf_t *emcf;
@@ -453,8 +371,8 @@ static char *ngx_http_echostream_api(ngx_conf_t *cf, ngx_command_t *cmd,
     return NGX_CONF_OK;
 }
 
-static char *ngx_http_echostream_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
-                                         void *conf)
+char *ngx_http_echostream_conf_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+                                       void *conf)
 {
     ngx_http_core_loc_conf_t *clcf;
     ngx_http_echostream_main_conf_t *emcf;
@@ -475,8 +393,8 @@ static char *ngx_http_echostream_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
  * (scheme://host[:port], no path) allowed to call the API from a browser;
  * "*" allows any origin (tokens travel in a header, never in cookies).
  */
-static char *ngx_http_echostream_cors_origins(ngx_conf_t *cf,
-                                              ngx_command_t *cmd, void *conf)
+char *ngx_http_echostream_conf_cors_origins(ngx_conf_t *cf, ngx_command_t *cmd,
+                                            void *conf)
 {
     ngx_http_echostream_loc_conf_t *elcf = conf;
     ngx_str_t *value, *o;
@@ -533,9 +451,8 @@ static char *ngx_http_echostream_cors_origins(ngx_conf_t *cf,
  * echostream_series_cache N [max_size=SIZE]: at most N series answers and
  * SIZE bytes of them per worker (ngx_http_echostream_series_cache.h).
  */
-static char *ngx_http_echostream_series_cache_conf(ngx_conf_t *cf,
-                                                   ngx_command_t *cmd,
-                                                   void *conf)
+char *ngx_http_echostream_conf_series_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+                                            void *conf)
 {
     ngx_http_echostream_main_conf_t *emcf = conf;
     ngx_str_t *value, size;

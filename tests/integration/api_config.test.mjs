@@ -26,6 +26,9 @@ test('a complete API configuration passes nginx -t', async () => {
     'echostream_tenant_claim off;',
     'echostream_invite_ttl 3d;',
     'echostream_comprehend_budget_max 250;',
+    'echostream_jwks_timeout 2s;',
+    'echostream_jwks_refresh 30m;',
+    'echostream_jwks_penalty 30s;',
   ].join('\n'));
   assert.ok(r.ok, r.output);
 });
@@ -90,6 +93,12 @@ for (const [name, http, re] of [
   ['leeway too long', `echostream_issuer ${ISSUER};\n` +
     'echostream_client_ids a;\nechostream_jwt_leeway 1h;',
     /"echostream_jwt_leeway" must be at most 300s/],
+  ['JWKS fetch without time', `echostream_issuer ${ISSUER};\n` +
+    'echostream_client_ids a;\nechostream_jwks_timeout 0;',
+    /"echostream_jwks_timeout" must be more than 0/],
+  ['JWKS penalty not a time', `echostream_issuer ${ISSUER};\n` +
+    'echostream_client_ids a;\nechostream_jwks_penalty soon;',
+    /"echostream_jwks_penalty" directive invalid value/],
   ['unresolvable JWKS host', 'echostream_issuer https://no-such-host.invalid/p;\n' +
     'echostream_client_ids a;', /echostream_issuer/],
 ]) {

@@ -2,9 +2,10 @@
 //
 // The README's configuration reference must list every key of the worker
 // configuration table (lib/es_config_keys.c) with its environment variable
-// and default, and every directive the nginx module defines; each worker's
-// --help must print every key it reads. A key added without its
-// documentation fails here.
+// and default; docs/module.md must document exactly the directives the
+// module's command table registers, and nginx must know each of them;
+// each worker's --help must print every key it reads. A key or directive
+// added without its documentation fails here.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 import { ROOT, bin } from '../lib/harness.mjs';
+import { nginxConfTest } from '../lib/nginx.mjs';
 
 const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
@@ -42,18 +44,55 @@ test('README lists every configuration key with its variable and default',
     }
   });
 
-test('README lists every nginx directive of the module', () => {
-  // the command table of module.c and the directive macros it includes
-  const src = ['ngx_http_echostream_module.c', 'ngx_http_echostream_auth_conf.h']
-    .map((f) => readFileSync(path.join(ROOT, 'ngx_echostream_module', f),
-      'utf8')).join('\n');
-  const names = [...src.matchAll(
-    /(?:ngx_string|NGX_HTTP_ECHOSTREAM_MAIN)\("(echostream_[a-z_]+)"/g)]
+// The module's one command table: the directive names it registers.
+function registeredDirectives() {
+  const src = readFileSync(path.join(ROOT, 'ngx_echostream_module',
+    'ngx_http_echostream_directives.c'), 'utf8');
+  return [...src.matchAll(/^\s*[HML]\("(echostream_[a-z_]+)"/gm)]
     .map((m) => m[1]);
-  assert.ok(names.length >= 20, 'parsed the command table');
-  for (const n of names) {
-    assert.ok(readme.includes(`\`${n}`), `README does not document ${n}`);
+}
+
+// The directive table of docs/module.md: the names of its rows.
+function documentedDirectives() {
+  const doc = readFileSync(path.join(ROOT, 'docs/module.md'), 'utf8');
+  return doc.split('\n')
+    .map((l) => /^\| `(echostream_[a-z_]+)[ ;]/.exec(l))
+    .filter(Boolean).map((m) => m[1]);
+}
+
+test('docs/module.md documents every registered directive, and only those',
+  () => {
+    const registered = registeredDirectives();
+    const documented = documentedDirectives();
+    assert.ok(registered.length >= 25, 'parsed the command table');
+    assert.equal(new Set(registered).size, registered.length,
+      'a directive is registered twice');
+    assert.equal(new Set(documented).size, documented.length,
+      'a directive is documented twice');
+    for (const n of registered) {
+      assert.ok(documented.includes(n), `docs/module.md does not document ${n}`);
+    }
+    for (const n of documented) {
+      assert.ok(registered.includes(n), `${n} is documented but not registered`);
+    }
+  });
+
+test('nginx with the module knows every documented directive', async () => {
+  for (const n of documentedDirectives()) {
+    // no argument at all: nginx objects to the arguments or the place,
+    // never to the name, when the module registered it
+    const r = await nginxConfTest({ extraConf: `${n};` });
+    assert.equal(r.ok, false, `${n}; alone must fail`);
+    assert.doesNotMatch(r.output, /unknown directive/, `${n}: ${r.output}`);
   }
+  const r = await nginxConfTest({ extraConf: 'echostream_no_such_thing 1;' });
+  assert.match(r.output, /unknown directive "echostream_no_such_thing"/);
+});
+
+test('README points to the one directive reference', () => {
+  assert.ok(readme.includes('(docs/module.md#directives)'));
+  assert.ok(!/^\| `echostream_/m.test(readme),
+    'README keeps a second directive table');
 });
 
 test('each worker --help prints the keys it reads', () => {
