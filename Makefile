@@ -18,7 +18,10 @@ WARN    := -std=c11 -Wall -Wextra -Werror
 CPPFLAGS_ES := -D_GNU_SOURCE -Ilib -Iworkers/common \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
-LDLIBS_ES := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ljwt -lcrypto -lm
+LDLIBS_ES := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypto -lm
+# libjwt only where a general JWT library is the comparison: the unit
+# tests' attack checks and the signature benchmark (tests/bench/jwt.c)
+LDLIBS_JWT := -ljwt
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/asan
@@ -84,13 +87,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(COMMON_A) $(LIB_A) \
                   $$(call worker_lib_obj,$$(call test_worker,$$*))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(addprefix -I,$(wildcard workers/*)) $(LDFLAGS) -o $@ $< \
-	    $(filter %.o,$^) $(COMMON_A) $(LIB_A) $(LDLIBS_ES) -lcmocka
+	    $(filter %.o,$^) $(COMMON_A) $(LIB_A) $(LDLIBS_ES) $(LDLIBS_JWT) -lcmocka
 
 # benchmark drivers: tests/bench/x.c -> build/bench/x, linked like a worker
 $(BUILD)/bench/%: tests/bench/%.c $(COMMON_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(addprefix -I,$(wildcard workers/*)) $(LDFLAGS) \
-	    -o $@ $< $(COMMON_A) $(LIB_A) $(LDLIBS_ES)
+	    -o $@ $< $(COMMON_A) $(LIB_A) $(LDLIBS_ES) $(LDLIBS_JWT)
 
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(BUILD)/tests $(UNIT_BINS)

@@ -2,8 +2,9 @@
  * es_jwks.c - key sets parsed from a JWKS document (see es_jwt.h).
  *
  * Each usable JWK (kty RSA, use sig, alg RS256 or none, 2048..8192-bit n,
- * small odd e) becomes, once, when the set is built, both an OpenSSL
- * EVP_PKEY and the SubjectPublicKeyInfo PEM text libjwt takes.
+ * small odd e) becomes, once, when the set is built, an OpenSSL EVP_PKEY:
+ * every signature check until the next fetch uses it as it is, with no
+ * key parsing per token.
  * Everything else is skipped, never fatal, so one odd key in a provider's
  * document does not lock every user out. A set is a fixed array of at most
  * ES_JWKS_MAX_KEYS keys searched linearly (providers publish two or three),
@@ -20,16 +21,13 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
-#include <openssl/pem.h>
 
 #include "es_jwt.h"
 #include "es_jwt_int.h"
 
 typedef struct {
     char kid[ES_JWT_KID_MAX + 1];
-    char *pem; /* SubjectPublicKeyInfo PEM text, NUL-terminated, owned */
-    int pem_len;
-    EVP_PKEY *pkey; /* the same key for OpenSSL, owned */
+    EVP_PKEY *pkey; /* owned */
 } es_jwk;
 
 struct es_jwks {
@@ -63,9 +61,9 @@ static const es_jwk *jwks_find(const es_jwks *set, const char *kid)
 }
 
 /*
- * Builds the RSA public key (n, e) into k: an EVP_PKEY and its
- * SubjectPublicKeyInfo PEM text, both new and owned by k. Returns 0, or
- * -1 (k untouched) when OpenSSL refuses the key or memory runs out.
+ * Builds the RSA public key (n, e) into k: a new EVP_PKEY owned by k.
+ * Returns 0, or -1 (k untouched) when OpenSSL refuses the key or memory
+ * runs out.
  */
 static int rsa_key(BIGNUM *n, BIGNUM *e, es_jwk *k)
 {
@@ -73,9 +71,6 @@ static int rsa_key(BIGNUM *n, BIGNUM *e, es_jwk *k)
     OSSL_PARAM *params = NULL;
     EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *pkey = NULL;
-    BIO *bio = NULL;
-    char *data, *pem;
-    long len;
     int rc = -1;
 
     bld = OSSL_PARAM_BLD_new();
@@ -89,27 +84,10 @@ static int rsa_key(BIGNUM *n, BIGNUM *e, es_jwk *k)
         EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
         goto cleanup;
     }
-    bio = BIO_new(BIO_s_mem());
-    if (bio == NULL || !PEM_write_bio_PUBKEY(bio, pkey)) {
-        goto cleanup;
-    }
-    len = BIO_get_mem_data(bio, &data);
-    if (len <= 0 || len > 65536) {
-        goto cleanup;
-    }
-    pem = malloc((size_t)len + 1);
-    if (pem == NULL) {
-        goto cleanup;
-    }
-    memcpy(pem, data, (size_t)len);
-    pem[len] = '\0';
-    k->pem = pem;
-    k->pem_len = (int)len;
     k->pkey = pkey;
     pkey = NULL;
     rc = 0;
 cleanup:
-    BIO_free(bio);
     EVP_PKEY_free(pkey);
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
@@ -278,7 +256,6 @@ void es_jwks_free(es_jwks *set)
         return;
     }
     for (size_t i = 0; i < set->n; i++) {
-        free(set->keys[i].pem);
         EVP_PKEY_free(set->keys[i].pkey);
     }
     free(set);
@@ -294,16 +271,13 @@ int es_jwks_has(const es_jwks *set, const char *kid)
     return jwks_find(set, kid) != NULL;
 }
 
-int es_jwks_key(const es_jwks *set, const char *kid, const char **pem,
-                int *pem_len, EVP_PKEY **pkey)
+int es_jwks_key(const es_jwks *set, const char *kid, EVP_PKEY **pkey)
 {
     const es_jwk *k = jwks_find(set, kid);
 
     if (k == NULL) {
         return -1;
     }
-    *pem = k->pem;
-    *pem_len = k->pem_len;
     *pkey = k->pkey;
     return 0;
 }

@@ -31,11 +31,9 @@ long es_b64url_decode(const char *in, size_t n, unsigned char *out);
 int es_jwt_kid_valid(const char *s, size_t n);
 
 /*
- * The key named kid in set, borrowed from set: its PEM text for libjwt
- * (NUL-terminated, *pem_len bytes, never empty) and the same key as an
- * OpenSSL EVP_PKEY. Returns 0, or -1 when set is NULL or lacks kid.
+ * The key named kid in set, as an OpenSSL EVP_PKEY borrowed from set.
+ * Returns 0, or -1 when set is NULL or lacks kid.
  */
-int es_jwks_key(const es_jwks *set, const char *kid, const char **pem,
-                int *pem_len, EVP_PKEY **pkey);
+int es_jwks_key(const es_jwks *set, const char *kid, EVP_PKEY **pkey);
 
 #endif /* ES_JWT_INT_H */
