@@ -32,7 +32,14 @@ endif
 
 ALL_CFLAGS = $(WARN) $(CPPFLAGS_ES) $(CFLAGS) -MMD -MP
 
-LIB_SRC    := $(wildcard lib/*.c)
+# the Redis function libraries, turned into C by lib/redis/luagen.c; the
+# same build/gen serves every build flavour (the text does not depend on it)
+GEN        := build/gen
+LUA_SRC    := $(wildcard lib/redis/*.lua)
+LUA_GEN    := $(LUA_SRC:lib/redis/%.lua=$(GEN)/es_lua_%.c)
+LUAGEN     := $(GEN)/luagen
+
+LIB_SRC    := $(wildcard lib/*.c) $(LUA_GEN)
 COMMON_SRC := $(wildcard workers/common/*.c)
 WORKERS    := $(notdir $(filter-out workers/common,$(wildcard workers/*)))
 
@@ -53,7 +60,7 @@ UNIT_SRC  := $(shell find tests/unit -name '*_test.c' 2>/dev/null | sort)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all lib workers module run test bench deps format clean unit \
-        unit-asan check-format
+        unit-asan check-format lint-lua
 all: lib workers module $(BENCH_BINS)
 
 lib: $(LIB_A) $(COMMON_A)
@@ -62,6 +69,22 @@ workers: $(WORKER_BINS)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LUAGEN): lib/redis/luagen.c lib/es_schema.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -Ilib $(CFLAGS) -o $@ $<
+
+# each library as C (linked by its program) and as the Lua Redis gets (for
+# the tests that load it as the programs do)
+$(GEN)/es_lua_%.c: lib/redis/%.lua $(LUAGEN)
+	@mkdir -p $(GEN)/redis
+	$(LUAGEN) $* $< $@ $(GEN)/redis/$*.lua
+
+# kept after the build: nginx's build of the module compiles some of them
+.SECONDARY: $(LUA_GEN)
+
+lint-lua:
+	luacheck --no-color --config lib/redis/.luacheckrc lib/redis
 
 $(LIB_A): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -45,9 +45,9 @@
 #define ES_KEY_TOPICS_VERSION "es:{topics}:version"
 /* Stream "es:{t:<tenant>}:live" (this suffix after the tenant's prefix):
    per enrich write with new comments, field "ids" = their ids, comma-
-   separated, in the order written; capped near ES_LIVE_MAXLEN entries. */
+   separated, in the order written; capped near ES_LIVE_MAXLEN entries
+   (es_schema.h). */
 #define ES_KEY_TENANT_LIVE "live"
-#define ES_LIVE_MAXLEN     10000
 /* Counter "es:{t:<tenant>}:dv": the tenant's data version, incremented by
    every enrich write that created or deleted comments and by topic
    writes; the API's answer caches check it. */

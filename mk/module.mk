@@ -20,7 +20,9 @@ MODULE_SO        := build/ngx_http_echostream_module.so
 MODULE_CONF_FLAGS := --with-cc-opt="-g -O2 -fPIC" --with-ld-opt=-fPIC
 # the lib/ files the module links: the list in the addon file, and lib/es_req*
 MODULE_LIB       := $(shell sed -n 's/^ECHOSTREAM_LIB_FILES="\(.*\)"/\1/p' config)
+MODULE_LUA       := $(shell sed -n 's/^ECHOSTREAM_LUA_LIBS="\(.*\)"/\1/p' config)
 MODULE_SRC       := config $(wildcard ngx_echostream_module/*.c) \
+                    $(MODULE_LUA:%=build/gen/es_lua_%.c) lib/es_schema.h \
                     $(wildcard ngx_echostream_module/*.h) \
                     $(wildcard $(MODULE_LIB:%=lib/%.[ch]) lib/es_req*.[ch] \
                       lib/es_jwt*.h lib/es_query*.h) lib/es_keys.h

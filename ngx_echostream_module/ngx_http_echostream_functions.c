@@ -7,5 +7,5 @@
 
 #include "ngx_http_echostream_functions.h"
 
-const char *const ngx_http_echostream_function_libs[] = {
-    ngx_http_echostream_lua_tenancy, ngx_http_echostream_lua_tenant, NULL};
+const es_lua_lib *const ngx_http_echostream_function_libs[] = {
+    &es_lua_tenancy, &es_lua_tenant, NULL};

@@ -5,22 +5,22 @@
  * Writes that must change several keys at once (a tenant's first sign-in,
  * a topic together with the watchlist union) run as Redis functions, so
  * they are atomic and race-free across every nginx worker and node. The
- * connection loads each library (FUNCTION LOAD REPLACE) as its first
- * commands after connecting, ahead of anything a request sends, so a
- * restarted or flushed Redis gets them back with no reload of nginx.
+ * code is Lua under lib/redis/, built into C (es_lua.h). The connection
+ * loads each library as its first commands after connecting, ahead of
+ * anything a request sends, so a restarted or flushed Redis gets them
+ * back with no reload of nginx; it never replaces a newer version.
  */
 
 #ifndef _NGX_HTTP_ECHOSTREAM_FUNCTIONS_H_INCLUDED_
 #define _NGX_HTTP_ECHOSTREAM_FUNCTIONS_H_INCLUDED_
 
-/* library "echostream_tenancy" (ngx_http_echostream_tenancy_lua.c) */
-extern const char ngx_http_echostream_lua_tenancy[];
+#include "es_lua.h"
 
-/* library "echostream_tenant" (ngx_http_echostream_tenant_lua.c): topics,
- * members, settings */
-extern const char ngx_http_echostream_lua_tenant[];
-
-/* NULL-terminated list of every library, in load order */
-extern const char *const ngx_http_echostream_function_libs[];
+/*
+ * NULL-terminated list of every library, in load order: es_lua_tenancy
+ * (sign-in: lib/redis/tenancy.lua) and es_lua_tenant (topics, rules,
+ * members, invites, settings: lib/redis/tenant.lua)
+ */
+extern const es_lua_lib *const ngx_http_echostream_function_libs[];
 
 #endif /* _NGX_HTTP_ECHOSTREAM_FUNCTIONS_H_INCLUDED_ */

@@ -15,7 +15,8 @@
  * command on each new connection; the password is never logged. The
  * module's Redis function libraries (ngx_http_echostream_functions.h)
  * follow, so a Redis that restarted empty has them again before the first
- * request's command runs.
+ * request's command runs; one that holds an older version gets this
+ * module's, one that holds a newer version keeps it (es_lua.h).
  */
 
 #include <ngx_config.h>
@@ -40,6 +41,10 @@ static void ngx_http_echostream_redis_cleanup(void *privdata);
 static void ngx_http_echostream_redis_on_connect(const redisAsyncContext *ac,
                                                  int status);
 static void ngx_http_echostream_redis_setup_reply(redisAsyncContext *ac,
+                                                  void *reply, void *privdata);
+static void ngx_http_echostream_redis_lib_added(redisAsyncContext *ac,
+                                                void *reply, void *privdata);
+static void ngx_http_echostream_redis_lib_version(redisAsyncContext *ac,
                                                   void *reply, void *privdata);
 
 ngx_http_echostream_redis_mgr_t ngx_http_echostream_redis_mgr;
@@ -118,7 +123,7 @@ static void ngx_http_echostream_redis_connect(void)
 {
     ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
     redisAsyncContext *ac;
-    const char *const *lib;
+    const es_lua_lib *const *lib;
     ngx_connection_t *c;
 
     m->generation++;
@@ -194,10 +199,18 @@ static void ngx_http_echostream_redis_connect(void)
                           "SELECT %d", m->url->db);
     }
 
-    /* the module's functions, before any request can call them */
+    /*
+     * The module's functions, before any request can call them: a library
+     * Redis lacks is added at once (FUNCTION LOAD without REPLACE fails
+     * harmlessly when it is there); then its version decides whether the
+     * one in Redis is replaced (older), kept (the same) or kept and
+     * reported (newer: never downgraded by an older module).
+     */
     for (lib = ngx_http_echostream_function_libs; *lib != NULL; lib++) {
-        redisAsyncCommand(ac, ngx_http_echostream_redis_setup_reply, NULL,
-                          "FUNCTION LOAD REPLACE %s", *lib);
+        redisAsyncCommand(ac, ngx_http_echostream_redis_lib_added, (void *)*lib,
+                          "FUNCTION LOAD %b", (*lib)->code, (*lib)->len);
+        redisAsyncCommand(ac, ngx_http_echostream_redis_lib_version,
+                          (void *)*lib, "FCALL_RO %s 0", (*lib)->version_fn);
     }
 
     ngx_add_timer(&m->connect_to, NGX_HTTP_ECHOSTREAM_REDIS_CONNECT_LIMIT);
@@ -285,6 +298,62 @@ static void ngx_http_echostream_redis_on_connect(const redisAsyncContext *ac,
 
     m->connected = 1;
     ngx_log_error(NGX_LOG_INFO, m->log, 0, "echostream redis: connected");
+}
+
+/* The reply to FUNCTION LOAD without REPLACE. */
+static void ngx_http_echostream_redis_lib_added(redisAsyncContext *ac,
+                                                void *reply, void *privdata)
+{
+    redisReply *rr = reply;
+
+    /* present already: its version is asked next */
+    if (rr != NULL && rr->type == REDIS_REPLY_ERROR &&
+        ngx_strstr(rr->str, "already exists") != NULL) {
+        return;
+    }
+
+    ngx_http_echostream_redis_setup_reply(ac, reply, privdata);
+}
+
+/* The reply to FCALL_RO <library>_version: replace, keep or report. */
+static void ngx_http_echostream_redis_lib_version(redisAsyncContext *ac,
+                                                  void *reply, void *privdata)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+    const es_lua_lib *lib = privdata;
+    redisReply *rr = reply;
+    long have;
+
+    if (rr == NULL || m->closing) {
+        return; /* the connection went: the next one asks again */
+    }
+
+    /* an error (no such function: a library from before versions) or an
+     * odd answer counts as version 0 */
+    have = rr->type == REDIS_REPLY_INTEGER && rr->integer > 0 &&
+                   rr->integer < 1000000
+               ? (long)rr->integer
+               : 0;
+
+    switch (es_lua_plan_for(have, lib)) {
+    case ES_LUA_LOAD:
+        ngx_log_error(NGX_LOG_NOTICE, m->log, 0,
+                      "echostream redis: loading function library \"%s\" "
+                      "version %l (Redis held version %l)",
+                      lib->name, lib->version, have);
+        redisAsyncCommand(ac, ngx_http_echostream_redis_setup_reply, NULL,
+                          "FUNCTION LOAD REPLACE %b", lib->code, lib->len);
+        break;
+    case ES_LUA_NEWER:
+        ngx_log_error(NGX_LOG_WARN, m->log, 0,
+                      "echostream redis: Redis holds function library "
+                      "\"%s\" version %l, newer than this module's version "
+                      "%l: kept, not downgraded; upgrade this module",
+                      lib->name, have, lib->version);
+        break;
+    case ES_LUA_SAME:
+        break;
+    }
 }
 
 static void ngx_http_echostream_redis_setup_reply(redisAsyncContext *ac,

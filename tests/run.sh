@@ -4,7 +4,8 @@
 # Installs what is missing (deploy/local/install-deps.sh is quick when all is
 # present), builds, then runs: the C unit tests, the same unit tests under
 # AddressSanitizer + UBSan, the fuzz targets for a few seconds each
-# (ES_FUZZ_SECONDS, default 8), and each black-box suite in tests/integration/
+# (ES_FUZZ_SECONDS, default 8), the format check, luacheck over the Redis
+# function libraries, and each black-box suite in tests/integration/
 # (node's test runner driving the real Redis, nginx and worker binaries).
 # Each suite is run on its own with a time limit, so one hung suite fails
 # instead of stalling the run. The last line is the total over all suites:
@@ -94,6 +95,20 @@ if command -v clang-format >/dev/null; then
     fi
 else
     echo "format: clang-format not installed, not checked"
+fi
+
+# the Redis function libraries (lib/redis/*.lua) pass luacheck: unused or
+# misspelt locals, globals Redis would refuse, long lines (install-deps.sh
+# installs Debian's lua-check, so this never skips)
+note "lua lint"
+if make --no-print-directory lint-lua >"$LOGDIR/lua-lint.log" 2>&1; then
+    tail -n 1 "$LOGDIR/lua-lint.log"
+    echo "lua lint: 1 passed, 0 failed"
+    add_counts lua-lint 1 0
+else
+    cat "$LOGDIR/lua-lint.log"
+    echo "lua lint: 0 passed, 1 failed"
+    add_counts lua-lint 0 1
 fi
 
 for f in tests/integration/*.test.mjs; do

@@ -28,7 +28,7 @@ readonly DEB_PACKAGES=(
     redis-server redis-tools
     python3-nltk
     wrk hyperfine valgrind clang-format
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev lua-check
     curl ca-certificates procps
 )
 

@@ -8,10 +8,11 @@
 #include <time.h>
 
 #include "aggregate.h"
-#include "aggregate_lua.h"
 #include "fmt.h"
 #include "record.h"
 #include "es_keys.h"
+#include "es_redis_lib.h"
+#include "es_schema.h"
 #include "es_log.h"
 
 void es_aggregate_init(es_aggregate *a, es_redis *r)
@@ -30,21 +31,7 @@ void es_aggregate_cleanup(es_aggregate *a)
 
 int es_aggregate_prepare(es_aggregate *a)
 {
-    redisReply *rep =
-        es_redis_cmd(a->r, "FUNCTION LOAD REPLACE %s", es_enrich_lua);
-    int rc = 0;
-
-    if (rep == NULL) {
-        return -1;
-    }
-    if (rep->type == REDIS_REPLY_ERROR) {
-        es_log(ES_ERROR, "cannot load redis functions",
-               ES_STR("library", ES_ENRICH_LIBRARY), ES_STR("error", rep->str),
-               ES_END);
-        rc = -1;
-    }
-    freeReplyObject(rep);
-    return rc;
+    return es_redis_load_library(a->r, &es_lua_enrich);
 }
 
 void es_aggregate_month(long long now_s, char *buf, size_t size)
@@ -144,9 +131,11 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
     long long sec = floor_div(en->created_ms, 1000);
     long long hour0 = sec - (sec - floor_div(sec, 3600) * 3600);
     long long day0 = sec - (sec - floor_div(sec, 86400) * 86400);
-    long long exps[3] = {hour0 + 3600 + 2 * 86400, day0 + 86400 + 90 * 86400,
-                         en->month_start + 31 * 86400 + 730 * 86400};
-    long long sexp = day0 + 86400 + 730 * 86400;
+    /* the same lifetimes lib/redis/enrich.lua gives them (es_schema.h) */
+    long long exps[3] = {hour0 + 3600 + ES_TTL_MINUTE,
+                         day0 + 86400 + ES_TTL_HOUR,
+                         en->month_start + 31 * 86400 + ES_TTL_DAY};
+    long long sexp = day0 + 86400 + ES_TTL_DAY;
     static const char *const res[3] = {":m:", ":h:", ":d:"};
     static const size_t klen[3] = {10, 8, 6}; /* bucket key: YYYYMMDD[HH] */
     int recent = sec >= now_s - tn->retention_s;

@@ -7,7 +7,7 @@
  * (wplan.h), assuming every comment is new; the function creates the
  * records and subtracts what the comments that were not new added, in the
  * same atomic call. What it does, and why a replay changes nothing, is in
- * aggregate_lua.c; the layout is in docs/redis-keys.md.
+ * lib/redis/enrich.lua; the layout is in docs/redis-keys.md.
  */
 #ifndef ES_ENRICH_AGGREGATE_H
 #define ES_ENRICH_AGGREGATE_H

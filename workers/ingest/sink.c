@@ -1,6 +1,6 @@
 /*
  * sink.c - validated, de-duplicated, batched appends to the comment stream
- * (see sink.h; the Redis side is in sink_lua.c).
+ * (see sink.h; the Redis side is lib/redis/ingest.lua).
  *
  * Queued comments are copied into one growing arena and referenced by
  * offsets, so a batch costs a handful of allocations whatever its size, and
@@ -14,10 +14,10 @@
 #include "es_ids.h"
 #include "es_keys.h"
 #include "es_log.h"
+#include "es_redis_lib.h"
 #include "es_utf8.h"
 #include "es_worker.h"
 #include "sink.h"
-#include "sink_lua.h"
 
 #define ES_SINK_NFIELDS   10
 #define ES_SINK_BODY_MAX  (64 * 1024)
@@ -302,20 +302,7 @@ static void arg_span(es_sink *s, size_t *n, span sp)
 
 int es_sink_prepare(es_sink *s)
 {
-    redisReply *reply =
-        es_redis_cmd(s->r, "FUNCTION LOAD REPLACE %s", es_sink_lua);
-
-    if (reply == NULL) {
-        return -1;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        es_log(ES_ERROR, "cannot load redis functions",
-               ES_STR("error", reply->str), ES_END);
-        freeReplyObject(reply);
-        return -1;
-    }
-    freeReplyObject(reply);
-    return 0;
+    return es_redis_load_library(s->r, &es_lua_ingest);
 }
 
 void es_sink_set_trim_interval(es_sink *s, long long interval_ms)

@@ -1,0 +1,511 @@
+#!lua name=echostream_tenant
+-- version: 1
+--
+-- lib/redis/tenant.lua - the Redis function library
+-- "echostream_tenant": every write the API makes to a tenant's topics,
+-- alert rules, members, invites, settings and summary requests.
+--
+-- Each write is one FCALL, so what must change together does (a topic and
+-- the watch union ingest polls; an invite and its per-e-mail record), the
+-- checks that decide a race (create vs. exists, update vs. missing, the
+-- 100-topic limit, the last owner) run inside the same atomic step, and
+-- concurrent requests on any nginx worker see one order. Errors come back
+-- as "<CODE> <message>" (CONFLICT → 409, NOTFOUND → 404, NOTOPIC → 422,
+-- STALE → the caller's compare-and-set lost, it re-reads and retries);
+-- any other error is a server fault. Stored JSON is decoded with pcall and
+-- a value that does not decode is treated as absent, never trusted.
+--
+-- The watch union and the version counters are global keys ({watch},
+-- {topics}, {tenants}) next to the tenant's {t:<tenant>} keys: the API
+-- runs against one Redis, where a function may touch any key it is given.
+--
+-- es_topic_put(KEYS = es:{t:T}:topics, es:{watch}:subs,
+--              es:{watch}:version, es:{topics}:version, es:{tenants}:all;
+--              ARGV = mode "create"|"replace", expected old JSON ("" =
+--              any), id, topic JSON, topic limit, tenant, subreddit...)
+--   create: CONFLICT when the id exists or the tenant has the limit;
+--   replace: NOTFOUND when missing, STALE when expected is not "" and not
+--   the stored value (PATCH's compare-and-set). Stores the JSON, moves the
+--   watch counts (+1 per new subreddit, -1 per subreddit of the old
+--   version, net; a count reaching 0 is deleted), INCRs es:{watch}:version
+--   when a count changed, always INCRs es:{topics}:version and the
+--   tenant's data version es:{t:T}:dv (the key next to keys[1]: cached
+--   series answers of the tenant are stale), and adds the tenant to
+--   es:{tenants}:all (enrich loads only listed tenants). Returns 1.
+--
+-- es_topic_delete(KEYS = the first four of es_topic_put; ARGV = id)
+--   NOTFOUND, or deletes the topic, -1 per subreddit, the versions as
+--   above. The topic's series and comment keys are left to expire.
+--
+-- es_rule_put(KEYS = es:{t:T}:alerts:rules, es:{t:T}:topics;
+--             ARGV = mode, expected, id, rule JSON, rule limit, topic id)
+--   As es_topic_put for the rule hash, plus NOTOPIC when the rule's topic
+--   is not a topic of the tenant. Returns 1.
+--
+-- es_member_invite(KEYS = es:{t:T}:invites, es:{invites}:<sha256 hex of
+--                  the e-mail>, es:{t:T}:members;
+--                  ARGV = tenant, lower-case e-mail, role, inviter's sub,
+--                  now (ms), lifetime (s), invite limit, invite JSON,
+--                  invite id, inviter's e-mail)
+--   CONFLICT when a member of the tenant has the e-mail, or at the limit
+--   (expired entries of es:{t:T}:invites are pruned first). Writes the
+--   tenant's entry (the invite JSON, which holds the id) and the tenant's
+--   field of the per-e-mail hash (tenant → {"id","role","invited_by",
+--   "invited_by_email","created_ms","expires_ms"}), whose TTL is raised to
+--   the lifetime; inviting again renews, with a new id. Several tenants
+--   may invite one e-mail: an answer must never tell one tenant what
+--   another did.
+--
+-- es_member_remove(KEYS = es:{t:T}:members, es:{users}:<sub>;
+--                  ARGV = tenant, sub)
+--   NOTFOUND; CONFLICT when the member is the tenant's last owner.
+--   Removes the membership and adds the sub to es:{t:T}:removed; the user
+--   record stays, so the removal sticks (sign-in finds no membership and
+--   gives no tenant). Returns 1.
+--
+-- es_invites_list(KEYS = es:{invites}:<sha256>; ARGV = e-mail, now)
+--   The invites still valid (not past expires_ms, still filed by their
+--   tenant under the same id), each as JSON {"id","tenant","role",
+--   "invited_by","invited_by_email","created_ms","expires_ms"}; invalid
+--   ones are pruned.
+--
+-- es_invite_accept(KEYS = es:{users}:<sub>, es:{invites}:<sha256>,
+--                  es:{tenants}:all, es:{topics}:version,
+--                  es:{watch}:subs, es:{watch}:version;
+--                  ARGV = sub, e-mail, invite id, confirm "1"|"0", now)
+--   NOTFOUND (no such valid invite), GONE (past its end; pruned), CONFLICT
+--   (already a member there; the only owner of a tenant with other
+--   members), CONFIRM (the user is the only member of their tenant and
+--   confirm is not "1": the message says what would be deleted). Else
+--   moves the membership (leaving the old tenant, or detaching it when it
+--   would be empty: topics out of the watch union, its state keys deleted,
+--   out of the tenant set), consumes the invite, and returns {tenant,
+--   role, deleted tenant or ""}.
+--
+-- es_invite_decline(KEYS = es:{invites}:<sha256>; ARGV = e-mail, id)
+--   NOTFOUND, or deletes the invite on both sides. Returns 1.
+--
+-- es_invite_remove(KEYS = es:{t:T}:invites, es:{invites}:<sha256>;
+--                  ARGV = tenant, lower-case e-mail)
+--   Deletes the tenant's entry and its field of the per-e-mail hash;
+--   NOTFOUND when neither existed. Returns 1.
+--
+-- es_settings_set(KEYS = es:{t:T}:meta, es:{topics}:version;
+--                 ARGV = field, value, … ("" deletes the field))
+--   Only engine, comprehend_budget_usd and retention_days. INCRs the
+--   version when anything was given. Returns HMGET of the three fields.
+--
+-- es_summary_request(KEYS = es:{t:T}:topics, es:{summaries}:requests,
+--                    es:{t:T}:summary_requests;
+--                    ARGV = tenant, request id, topic id ("" = all),
+--                    requested_by, requested_ms, request JSON, stream
+--                    MAXLEN, requests kept per tenant)
+--   NOTOPIC when a topic is given and missing. XADDs the request (fields
+--   tenant, id, topic, requested_by, requested_ms; MAXLEN ~), records its
+--   JSON under its id and keeps the newest requests only (ids start with
+--   their time, so they sort by age). Returns 1.
+
+-- errors are "<CODE> <message>": the module maps CODE to a status
+local function fail(code, msg)
+  return redis.error_reply(code .. ' ' .. msg)
+end
+
+-- a stored JSON object, or nil: stored values are never trusted
+local function decode(raw)
+  if type(raw) ~= 'string' then return nil end
+  local ok, v = pcall(cjson.decode, raw)
+  if ok and type(v) == 'table' then return v end
+  return nil
+end
+
+local function is_sub(s)
+  return type(s) == 'string' and #s >= 2 and #s <= 21
+    and string.find(s, '^[a-z0-9][a-z0-9_]*$') ~= nil
+end
+
+-- valid, de-duplicated subreddit names of list[first..]
+local function sub_list(list, first)
+  local out, seen = {}, {}
+  for i = first, #list do
+    local s = list[i]
+    if is_sub(s) and not seen[s] then
+      seen[s] = true
+      out[#out + 1] = s
+    end
+  end
+  return out
+end
+
+local function stored_subs(raw)
+  local t = decode(raw)
+  if t == nil or type(t.subreddits) ~= 'table' then
+    redis.log(redis.LOG_WARNING, 'echostream_tenant: a stored topic ' ..
+              'has no readable subreddits; its watch counts stay')
+    return {}
+  end
+  return sub_list(t.subreddits, 1)
+end
+
+-- moves the watch union from the old names to the new ones
+local function watch_move(subs_key, ver_key, old, new)
+  local d, order = {}, {}
+  for _, s in ipairs(new) do
+    if d[s] == nil then order[#order + 1] = s end
+    d[s] = (d[s] or 0) + 1
+  end
+  for _, s in ipairs(old) do
+    if d[s] == nil then order[#order + 1] = s end
+    d[s] = (d[s] or 0) - 1
+  end
+  local changed = false
+  for _, s in ipairs(order) do
+    if d[s] ~= 0 then
+      local cur = tonumber(redis.call('HGET', subs_key, s) or '0')
+      if cur == nil or cur ~= math.floor(cur) then cur = 0 end
+      local n = cur + d[s]
+      if n > 0 then
+        redis.call('HSET', subs_key, s, n)
+      else
+        redis.call('HDEL', subs_key, s)
+      end
+      changed = true
+    end
+  end
+  if changed then redis.call('INCR', ver_key) end
+end
+
+local function topic_put(keys, args)
+  local mode, expected, id, json = args[1], args[2], args[3], args[4]
+  local max = tonumber(args[5])
+  local old = redis.call('HGET', keys[1], id)
+  if mode == 'create' then
+    if old then
+      return fail('CONFLICT', 'topic ' .. id .. ' already exists')
+    end
+    if redis.call('HLEN', keys[1]) >= max then
+      return fail('CONFLICT',
+                  'topic limit reached (' .. max .. ' topics)')
+    end
+  else
+    if not old then return fail('NOTFOUND', 'no such topic') end
+    if expected ~= '' and expected ~= old then
+      return fail('STALE', 'topic changed meanwhile')
+    end
+  end
+  redis.call('HSET', keys[1], id, json)
+  watch_move(keys[2], keys[3], old and stored_subs(old) or {},
+             sub_list(args, 7))
+  redis.call('INCR', keys[4])
+  redis.call('INCR', string.sub(keys[1], 1, -7) .. 'dv')
+  redis.call('SADD', keys[5], args[6])
+  return 1
+end
+
+local function topic_delete(keys, args)
+  local old = redis.call('HGET', keys[1], args[1])
+  if not old then return fail('NOTFOUND', 'no such topic') end
+  redis.call('HDEL', keys[1], args[1])
+  watch_move(keys[2], keys[3], stored_subs(old), {})
+  redis.call('INCR', keys[4])
+  redis.call('INCR', string.sub(keys[1], 1, -7) .. 'dv')
+  return 1
+end
+
+local function rule_put(keys, args)
+  local mode, expected, id, json = args[1], args[2], args[3], args[4]
+  local max, topic = tonumber(args[5]), args[6]
+  local old = redis.call('HGET', keys[1], id)
+  if mode == 'create' then
+    if old then
+      return fail('CONFLICT', 'rule ' .. id .. ' already exists')
+    end
+    if redis.call('HLEN', keys[1]) >= max then
+      return fail('CONFLICT',
+                  'rule limit reached (' .. max .. ' rules)')
+    end
+  else
+    if not old then return fail('NOTFOUND', 'no such rule') end
+    if expected ~= '' and expected ~= old then
+      return fail('STALE', 'rule changed meanwhile')
+    end
+  end
+  if redis.call('HEXISTS', keys[2], topic) == 0 then
+    return fail('NOTOPIC', 'no such topic: ' .. topic)
+  end
+  redis.call('HSET', keys[1], id, json)
+  return 1
+end
+
+local function tkey(tenant, suffix)
+  return 'es:{t:' .. tenant .. '}:' .. suffix
+end
+
+-- an invite's end (ms); older invites carry only their creation time
+local function invite_end(inv, ttl)
+  local e = tonumber(inv.expires_ms)
+  if e then return e end
+  local c = tonumber(inv.created_ms)
+  return c and c + ttl * 1000 or 0
+end
+
+local function member_invite(keys, args)
+  local tenant, email, role, by = args[1], args[2], args[3], args[4]
+  local now, ttl = tonumber(args[5]), tonumber(args[6])
+  local max, id, by_email = tonumber(args[7]), args[9], args[10]
+  for _, raw in ipairs(redis.call('HVALS', keys[3])) do
+    local m = decode(raw)
+    if m and type(m.email) == 'string'
+       and string.lower(m.email) == email then
+      return fail('CONFLICT', email .. ' is already a member')
+    end
+  end
+  local all, n = redis.call('HGETALL', keys[1]), 0
+  for i = 1, #all, 2 do
+    local inv = decode(all[i + 1])
+    if inv == nil or invite_end(inv, ttl) <= now then
+      redis.call('HDEL', keys[1], all[i])
+    elseif all[i] ~= email then
+      n = n + 1
+    end
+  end
+  if n >= max then
+    return fail('CONFLICT',
+                'invite limit reached (' .. max .. ' invites)')
+  end
+  redis.call('HSET', keys[1], email, args[8])
+  redis.call('HSET', keys[2], tenant, cjson.encode({id = id, role = role,
+             invited_by = by, invited_by_email = by_email,
+             created_ms = now, expires_ms = now + ttl * 1000}))
+  if redis.call('TTL', keys[2]) < ttl then
+    redis.call('EXPIRE', keys[2], ttl)
+  end
+  return 1
+end
+
+-- removal sticks: the user record keeps naming the tenant (so sign-in
+-- finds no membership and gives no tenant), and the removed set holds
+-- even against an operator's tenant claim
+local function member_remove(keys, args)
+  local tenant, sub = args[1], args[2]
+  local all = redis.call('HGETALL', keys[1])
+  local found, role, owners = false, nil, 0
+  for i = 1, #all, 2 do
+    local m = decode(all[i + 1])
+    if all[i] == sub then
+      found = true
+      role = m and m.role
+    elseif m and m.role == 'owner' then
+      owners = owners + 1
+    end
+  end
+  if not found then return fail('NOTFOUND', 'no such member') end
+  if role == 'owner' and owners == 0 then
+    return fail('CONFLICT', 'cannot remove the last owner')
+  end
+  redis.call('HDEL', keys[1], sub)
+  redis.call('SADD', tkey(tenant, 'removed'), sub)
+  return 1
+end
+
+-- the invite of the per-e-mail hash keys[1] from tenant (raw JSON), if
+-- it is still valid: not past its end, and still filed by the tenant
+-- under the same id (not withdrawn, renewed or the tenant gone); an
+-- invalid one is pruned. Returns the decoded invite or nil, and why not.
+local function live_invite(ikey, tenant, raw, email, now)
+  local inv = decode(raw)
+  local mine = decode(redis.call('HGET', tkey(tenant, 'invites'), email))
+  if inv == nil or type(inv.id) ~= 'string' or mine == nil
+     or mine.id ~= inv.id then
+    redis.call('HDEL', ikey, tenant)
+    return nil, 'gone'
+  end
+  if invite_end(inv, 0) <= now then
+    redis.call('HDEL', ikey, tenant)
+    redis.call('HDEL', tkey(tenant, 'invites'), email)
+    return nil, 'expired'
+  end
+  return inv
+end
+
+-- oldest first (by the millisecond), then by id
+local function invites_list(keys, args)
+  local email, now = args[1], tonumber(args[2])
+  local all, live = redis.call('HGETALL', keys[1]), {}
+  for i = 1, #all, 2 do
+    local inv = live_invite(keys[1], all[i], all[i + 1], email, now)
+    if inv then
+      inv.tenant = all[i]
+      live[#live + 1] = inv
+    end
+  end
+  table.sort(live, function(a, b)
+    local x, y = tonumber(a.created_ms) or 0, tonumber(b.created_ms) or 0
+    if x ~= y then return x < y end
+    return a.id < b.id
+  end)
+  local out = {}
+  for _, inv in ipairs(live) do
+    out[#out + 1] = cjson.encode({id = inv.id, tenant = inv.tenant,
+      role = inv.role == 'owner' and 'owner' or 'member',
+      invited_by = inv.invited_by,
+      invited_by_email = inv.invited_by_email,
+      created_ms = inv.created_ms, expires_ms = invite_end(inv, 0)})
+  end
+  return out
+end
+
+-- the field (inviting tenant) and raw value of invite id in keys[1]
+local function find_invite(ikey, id)
+  local all = redis.call('HGETALL', ikey)
+  for i = 1, #all, 2 do
+    local inv = decode(all[i + 1])
+    if inv and inv.id == id then return all[i], all[i + 1] end
+  end
+  return nil
+end
+
+local function invite_decline(keys, args)
+  local email, id = args[1], args[2]
+  local tenant = find_invite(keys[1], id)
+  if not tenant then return fail('NOTFOUND', 'no such invite') end
+  redis.call('HDEL', keys[1], tenant)
+  local mine = decode(redis.call('HGET', tkey(tenant, 'invites'), email))
+  if mine and mine.id == id then
+    redis.call('HDEL', tkey(tenant, 'invites'), email)
+  end
+  return 1
+end
+
+-- detaches a tenant whose last member leaves: its topics leave the watch
+-- union, its state keys go, it leaves the tenant set (enrich stops
+-- writing it); the caller sweeps whatever else es:{t:T}:* holds
+local function tenant_detach(keys, tenant)
+  local topics = tkey(tenant, 'topics')
+  for _, raw in ipairs(redis.call('HVALS', topics)) do
+    watch_move(keys[5], keys[6], stored_subs(raw), {})
+  end
+  for _, suffix in ipairs({'topics', 'meta', 'members', 'invites',
+                           'removed', 'alerts:rules'}) do
+    redis.call('DEL', tkey(tenant, suffix))
+  end
+  redis.call('SREM', keys[3], tenant)
+  redis.call('INCR', keys[4])
+end
+
+local function invite_accept(keys, args)
+  local sub, email, id, confirm = args[1], args[2], args[3], args[4]
+  local now = tonumber(args[5])
+  local target, raw = find_invite(keys[2], id)
+  if not target then return fail('NOTFOUND', 'no such invite') end
+  local inv, why = live_invite(keys[2], target, raw, email, now)
+  if not inv then
+    if why == 'expired' then
+      return fail('GONE', 'the invite has expired: ask for a new one')
+    end
+    return fail('NOTFOUND', 'no such invite')
+  end
+  local role = inv.role == 'owner' and 'owner' or 'member'
+  local current = redis.call('HGET', keys[1], 'tenant')
+  local mine = current and decode(redis.call('HGET',
+    tkey(current, 'members'), sub))
+  local deleted = ''
+  if current and mine then
+    if current == target then
+      redis.call('HDEL', keys[2], target)
+      redis.call('HDEL', tkey(target, 'invites'), email)
+      return fail('CONFLICT', 'you are already a member of this tenant')
+    end
+    local all, others, owners = redis.call('HGETALL',
+      tkey(current, 'members')), 0, 0
+    for i = 1, #all, 2 do
+      if all[i] ~= sub then
+        others = others + 1
+        local m = decode(all[i + 1])
+        if m and m.role == 'owner' then owners = owners + 1 end
+      end
+    end
+    if others > 0 then
+      if mine.role == 'owner' and owners == 0 then
+        return fail('CONFLICT', 'you are the only owner of tenant ' ..
+          current .. ', which has other members: make one of them an ' ..
+          'owner (or remove them) first')
+      end
+      redis.call('HDEL', tkey(current, 'members'), sub)
+    else
+      if confirm ~= '1' then
+        return fail('CONFIRM', 'accepting deletes your tenant ' ..
+          current .. ' and all its data (' ..
+          redis.call('HLEN', tkey(current, 'topics')) .. ' topics, ' ..
+          redis.call('HLEN', tkey(current, 'alerts:rules')) ..
+          ' alert rules); send {"confirm": true} to accept')
+      end
+      tenant_detach(keys, current)
+      deleted = current
+    end
+  end
+  redis.call('HSET', tkey(target, 'members'), sub, cjson.encode({
+    sub = sub, email = email, role = role, joined_ms = now}))
+  redis.call('SREM', tkey(target, 'removed'), sub)
+  redis.call('HSET', keys[1], 'tenant', target, 'role', role)
+  redis.call('HDEL', keys[2], target)
+  redis.call('HDEL', tkey(target, 'invites'), email)
+  redis.call('SADD', keys[3], target)
+  return {target, role, deleted}
+end
+local function invite_remove(keys, args)
+  local n = redis.call('HDEL', keys[1], args[2])
+    + redis.call('HDEL', keys[2], args[1])
+  if n == 0 then return fail('NOTFOUND', 'no such invite') end
+  return 1
+end
+
+local SETTINGS = {engine = true, comprehend_budget_usd = true,
+                  retention_days = true}
+
+local function settings_set(keys, args)
+  for i = 1, #args - 1, 2 do
+    if not SETTINGS[args[i]] then
+      return fail('INVALID', 'unknown setting ' .. args[i])
+    end
+  end
+  for i = 1, #args - 1, 2 do
+    if args[i + 1] == '' then
+      redis.call('HDEL', keys[1], args[i])
+    else
+      redis.call('HSET', keys[1], args[i], args[i + 1])
+    end
+  end
+  if #args > 0 then redis.call('INCR', keys[2]) end
+  return redis.call('HMGET', keys[1], 'engine', 'comprehend_budget_usd',
+                    'retention_days')
+end
+
+local function summary_request(keys, args)
+  local topic, keep = args[3], tonumber(args[8])
+  if topic ~= '' and redis.call('HEXISTS', keys[1], topic) == 0 then
+    return fail('NOTOPIC', 'no such topic: ' .. topic)
+  end
+  redis.call('XADD', keys[2], 'MAXLEN', '~', args[7], '*',
+             'tenant', args[1], 'id', args[2], 'topic', topic,
+             'requested_by', args[4], 'requested_ms', args[5])
+  redis.call('HSET', keys[3], args[2], args[6])
+  local n = redis.call('HLEN', keys[3])
+  if n > keep then
+    local ids = redis.call('HKEYS', keys[3])
+    table.sort(ids)
+    for i = 1, n - keep do redis.call('HDEL', keys[3], ids[i]) end
+  end
+  return 1
+end
+
+redis.register_function('es_topic_put', topic_put)
+redis.register_function('es_topic_delete', topic_delete)
+redis.register_function('es_rule_put', rule_put)
+redis.register_function('es_member_invite', member_invite)
+redis.register_function('es_member_remove', member_remove)
+redis.register_function('es_invite_remove', invite_remove)
+redis.register_function('es_invites_list', invites_list)
+redis.register_function('es_invite_accept', invite_accept)
+redis.register_function('es_invite_decline', invite_decline)
+redis.register_function('es_settings_set', settings_set)
+redis.register_function('es_summary_request', summary_request)
