@@ -211,8 +211,10 @@ static int settle(es_enrich *x, es_batch *b, size_t n)
         }
         x->failed++;
         if (b->deliveries[i] >= x->max_deliveries) {
-            es_consumer_dead_letter(&x->c, b->entries[i].stream_id,
-                                    b->errors[i], b->deliveries[i]);
+            if (es_enrich_dead_letter(&x->c, b->entries[i].stream_id,
+                                      b->errors[i], b->deliveries[i]) == 1) {
+                x->dead_lettered++;
+            }
         } else {
             es_log(ES_WARN, "entry failed; left pending for a retry",
                    ES_STR("stream_id", b->entries[i].stream_id),
@@ -252,8 +254,10 @@ static void check_deliveries(es_enrich *x, size_t n)
                  x->b->state[i] == ST_BAD ? x->b->errors[i]
                                           : "delivered too often without "
                                             "completing");
-        es_consumer_dead_letter(&x->c, x->b->entries[i].stream_id, why,
-                                x->b->deliveries[i]);
+        if (es_enrich_dead_letter(&x->c, x->b->entries[i].stream_id, why,
+                                  x->b->deliveries[i]) == 1) {
+            x->dead_lettered++;
+        }
         x->b->state[i] = ST_DONE;
     }
 }

@@ -15,7 +15,8 @@
 
 #include "aggregate.h"
 #include "archive.h"
-#include "consume.h"
+#include "deadletter.h"
+#include "es_consumer.h"
 #include "entry.h"
 #include "es_aws_creds.h"
 #include "es_heartbeat.h"
@@ -107,6 +108,7 @@ typedef struct {
 
     /* counters for the heartbeat */
     long long read, comments, deletions, matched, acked, failed;
+    long long dead_lettered;
 } es_enrich;
 
 enum { ST_OK = 0, ST_BAD, ST_GONE, ST_DONE };

@@ -3,7 +3,7 @@
  * sentiment series, recent comments, trending terms and share of voice.
  *
  * One loop, one batch at a time (enrich.batch entries), through the
- * consumer group enrich.group on es:{ingest}:comments (consume.h), each
+ * consumer group enrich.group on es:{ingest}:comments (es_consumer.h), each
  * batch through these steps (batch.c):
  *
  *   1. parse and validate the entries (entry.h);
@@ -71,7 +71,7 @@ static json_t *status_json(const es_enrich *x) /* new reference */
         (json_int_t)x->comments, "deletions", (json_int_t)x->deletions,
         "matched", (json_int_t)x->matched, "acked", (json_int_t)x->acked,
         "failed", (json_int_t)x->failed, "dead_lettered",
-        (json_int_t)x->c.dead_lettered, "records_created",
+        (json_int_t)x->dead_lettered, "records_created",
         (json_int_t)x->agg.stats.created, "records_replayed",
         (json_int_t)x->agg.stats.replayed, "tenants",
         (json_int_t)(ts ? ts->ntenants : 0), "topics",
@@ -131,7 +131,7 @@ static int run(es_enrich *x)
     es_enrich_flush(x);
     es_log(ES_INFO, "enrich stopped", ES_INT("read", x->read),
            ES_INT("acked", x->acked), ES_INT("failed", x->failed),
-           ES_INT("dead_lettered", x->c.dead_lettered), ES_END);
+           ES_INT("dead_lettered", x->dead_lettered), ES_END);
     es_heartbeat_stop(&x->hb);
     return 0;
 }
@@ -260,10 +260,12 @@ static int configure(es_enrich *x)
     }
     es_redis_set_timeout(x->wr, block + 10000);
     es_redis_set_timeout(x->rr, block + 10000);
-    es_consumer_init(&x->c, x->r, es_config_str(x->w.cfg, "enrich.group"),
-                     x->w.instance, batch, block, idle);
-    es_consumer_init(&x->rd, x->rr, es_config_str(x->w.cfg, "enrich.group"),
-                     x->w.instance, batch, block, idle);
+    es_consumer_init(&x->c, x->r, ES_KEY_STREAM,
+                     es_config_str(x->w.cfg, "enrich.group"), x->w.instance,
+                     batch, block, idle);
+    es_consumer_init(&x->rd, x->rr, ES_KEY_STREAM,
+                     es_config_str(x->w.cfg, "enrich.group"), x->w.instance,
+                     batch, block, idle);
     es_topics_init(&x->topics, x->r, refresh,
                    strcmp(engine, "comprehend") == 0 ? ES_ENGINE_COMPREHEND
                                                      : ES_ENGINE_VADER);

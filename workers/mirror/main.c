@@ -47,7 +47,7 @@
 #include "es_aws.h"
 #include "es_aws_creds.h"
 #include "es_backoff.h"
-#include "es_group.h"
+#include "es_consumer.h"
 #include "es_heartbeat.h"
 #include "es_keys.h"
 #include "es_log.h"
@@ -79,10 +79,7 @@ typedef struct {
     int flush;          /* send without waiting for a full batch */
     int last_failed;    /* the last send failed as a whole */
 
-    int own_recovery;    /* still reading this consumer's own PEL */
-    char own_cursor[48]; /* last id of the own PEL read so far */
-    char claim_cursor[48];
-    long long next_claim_ms;
+    es_consumer c; /* the group's reads and acknowledgements */
 
     long long sent;
     long long parked;
@@ -152,20 +149,6 @@ static int idle(mirror *m)
     return 0;
 }
 
-/*
- * Creates the group if missing and prunes consumers of earlier, finished
- * mirror processes; -1 on an error.
- */
-static int create_group(mirror *m)
-{
-    if (es_group_create(m->r, ES_KEY_STREAM, m->group) < 0) {
-        return -1;
-    }
-    es_group_prune(m->r, ES_KEY_STREAM, m->group, m->w.instance,
-                   m->prune_idle_ms);
-    return 0;
-}
-
 static int in_hand(const mirror *m, const char *id)
 {
     for (size_t i = 0; i < m->nhand; i++) {
@@ -174,34 +157,6 @@ static int in_hand(const mirror *m, const char *id)
         }
     }
     return 0;
-}
-
-static void ack(mirror *m, const char **ids, size_t n)
-{
-    const char *argv[3 + ES_SQS_MAX_ENTRIES * 2];
-    size_t lens[3 + ES_SQS_MAX_ENTRIES * 2];
-    int argc = 0;
-    redisReply *rep;
-
-    if (n == 0) {
-        return;
-    }
-    argv[argc++] = "XACK";
-    argv[argc++] = ES_KEY_STREAM;
-    argv[argc++] = m->group;
-    for (size_t i = 0; i < n; i++) {
-        argv[argc++] = ids[i];
-    }
-    for (int i = 0; i < argc; i++) {
-        lens[i] = strlen(argv[i]);
-    }
-    rep = es_redis_argv(m->r, argc, argv, lens);
-    if (rep && rep->type == REDIS_REPLY_ERROR) {
-        es_log(ES_ERROR, "xack failed", ES_STR("error", rep->str), ES_END);
-    }
-    if (rep) {
-        freeReplyObject(rep);
-    }
 }
 
 /* Takes one entry [id, [f, v, …]] into the hand. */
@@ -227,7 +182,7 @@ static void take_entry(mirror *m, const redisReply *e)
         const char *ids[1] = {id->str};
         es_log(ES_WARN, "pending entry no longer in the stream",
                ES_STR("stream_id", id->str), ES_END);
-        ack(m, ids, 1);
+        es_consumer_ack(&m->c, ids, 1);
         return;
     }
     if (fields->elements > 256) {
@@ -263,104 +218,46 @@ static void take_entry(mirror *m, const redisReply *e)
     m->nhand++;
 }
 
-static void take_entries(mirror *m, const redisReply *list, char *last,
-                         size_t lastlen)
+static void take_entries(mirror *m, const redisReply *list)
 {
     for (size_t i = 0;
          list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
-        const redisReply *e = list->element[i];
-        take_entry(m, e);
-        if (last && e->type == REDIS_REPLY_ARRAY && e->elements > 0 &&
-            e->element[0]->type == REDIS_REPLY_STRING) {
-            snprintf(last, lastlen, "%s", e->element[0]->str);
-        }
+        take_entry(m, list->element[i]);
     }
 }
 
-/* Handles an error reply; 1 when it was one. */
-static int read_error(mirror *m, redisReply *rep, const char *what)
-{
-    if (rep == NULL || rep->type != REDIS_REPLY_ERROR) {
-        return 0;
-    }
-    es_log(ES_ERROR, "stream read failed", ES_STR("command", what),
-           ES_STR("error", rep->str), ES_END);
-    if (strncmp(rep->str, "NOGROUP", 7) == 0) {
-        create_group(m);
-    } else {
-        es_sleep_ms(1000);
-    }
-    return 1;
-}
-
-/* One read into the hand: own PEL, a claim sweep, or new entries. */
+/*
+ * One read into the hand (es_consumer.h: own pending list, a claim sweep,
+ * or new entries), as many as the hand has room for, waiting for new ones
+ * no longer than the batch being filled may wait.
+ */
 static void fill(mirror *m)
 {
-    long long room = ES_SQS_MAX_ENTRIES - (long long)m->nhand;
-    long long now = es_mono_ms();
+    long long now = es_mono_ms(), left;
     size_t before = m->nhand;
-    int recovered = 1;
+    const redisReply *list;
+    int redelivered;
     redisReply *rep;
 
-    if (m->own_recovery) {
-        rep = es_redis_cmd(m->r,
-                           "XREADGROUP GROUP %s %s COUNT %lld STREAMS "
-                           "%s %s",
-                           m->group, m->w.instance, room, ES_KEY_STREAM,
-                           m->own_cursor);
-        if (rep && !read_error(m, rep, "XREADGROUP 0")) {
-            const redisReply *list = es_group_entries(rep);
-            take_entries(m, list, m->own_cursor, sizeof(m->own_cursor));
-            if (list == NULL || list->elements == 0) {
-                m->own_recovery = 0;
-            }
-        }
-    } else if (now >= m->next_claim_ms) {
-        rep = es_redis_cmd(m->r, "XAUTOCLAIM %s %s %s %lld %s COUNT %lld",
-                           ES_KEY_STREAM, m->group, m->w.instance,
-                           m->claim_idle_ms, m->claim_cursor, room);
-        if (rep && !read_error(m, rep, "XAUTOCLAIM") &&
-            rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2) {
-            const redisReply *cur = rep->element[0];
-            if (cur->type == REDIS_REPLY_STRING) {
-                snprintf(m->claim_cursor, sizeof(m->claim_cursor), "%s",
-                         cur->str);
-            }
-            take_entries(m, rep->element[1], NULL, 0);
-        } else {
-            snprintf(m->claim_cursor, sizeof(m->claim_cursor), "0-0");
-        }
-        if (strcmp(m->claim_cursor, "0-0") == 0) {
-            /* a whole sweep done: the next one after half the idle time */
-            m->next_claim_ms = now + m->claim_idle_ms / 2 + 1;
-        }
-        if (m->nhand > before) {
-            es_log(ES_INFO, "claimed pending entries",
-                   ES_INT("count", m->nhand - before), ES_END);
-        }
-    } else {
-        long long block = MIRROR_BLOCK_MS;
-        if (m->nhand > 0) {
-            /* bounded by MIRROR_BLOCK_MS too, so SIGTERM is seen soon */
-            long long left = m->batch_wait_ms - (now - m->first_ms);
-            block = left < 1 ? 1 : left < block ? left : block;
-        }
-        rep = es_redis_cmd(m->r,
-                           "XREADGROUP GROUP %s %s COUNT %lld BLOCK "
-                           "%lld STREAMS %s >",
-                           m->group, m->w.instance, room, block, ES_KEY_STREAM);
-        if (rep && !read_error(m, rep, "XREADGROUP >")) {
-            take_entries(m, es_group_entries(rep), NULL, 0);
-        }
-        recovered = 0;
+    m->c.batch = ES_SQS_MAX_ENTRIES - (long long)m->nhand;
+    m->c.block_ms = MIRROR_BLOCK_MS;
+    if (m->nhand > 0) {
+        /* bounded by MIRROR_BLOCK_MS too, so SIGTERM is seen soon */
+        left = m->batch_wait_ms - (now - m->first_ms);
+        m->c.block_ms = left < 1                 ? 1
+                        : left < MIRROR_BLOCK_MS ? left
+                                                 : MIRROR_BLOCK_MS;
     }
-    if (recovered && m->nhand > before) {
+    rep = es_consumer_read(&m->c, &list, &redelivered);
+    if (rep == NULL) {
+        return;
+    }
+    take_entries(m, list);
+    if (redelivered && m->nhand > before) {
         /* entries from a pending list have waited long enough already */
         m->flush = 1;
     }
-    if (rep) {
-        freeReplyObject(rep);
-    }
+    freeReplyObject(rep);
 }
 
 static void set_error(mirror *m, const es_aws_result *res)
@@ -457,7 +354,7 @@ static void send_batch(mirror *m, int sleep)
                ES_STR("message", results[i].message),
                ES_INT("sender_fault", results[i].sender_fault), ES_END);
     }
-    ack(m, acked, nacked);
+    es_consumer_ack(&m->c, acked, nacked);
     m->sent += (long long)nacked;
     compact(m, gone);
     if (m->nhand > 0) {
@@ -477,7 +374,7 @@ static void send_batch(mirror *m, int sleep)
 
 static int run(mirror *m)
 {
-    if (create_group(m) != 0) {
+    if (es_consumer_create_group(&m->c) != 0) {
         return 1;
     }
     es_log(ES_INFO, "mirror started", ES_STR("queue_url", m->queue_url),
@@ -547,10 +444,6 @@ static int configure(mirror *m)
     m->heartbeat_ms = (long long)(heartbeat * 1000.0);
     es_retry_budget_init(&m->budget, (double)budget, 5.0, 1.0);
     es_backoff_init(&m->bo, MIRROR_BACKOFF_MS, m->backoff_cap_ms);
-    m->own_recovery = 1;
-    snprintf(m->own_cursor, sizeof(m->own_cursor), "0");
-    snprintf(m->claim_cursor, sizeof(m->claim_cursor), "0-0");
-    m->next_claim_ms = 0;
 
     m->r = es_redis_new(es_config_str(m->w.cfg, "redis"), err, sizeof(err));
     if (m->r == NULL) {
@@ -558,6 +451,9 @@ static int configure(mirror *m)
         return -1;
     }
     es_redis_set_timeout(m->r, MIRROR_BLOCK_MS + 10000);
+    es_consumer_init(&m->c, m->r, ES_KEY_STREAM, m->group, m->w.instance,
+                     ES_SQS_MAX_ENTRIES, MIRROR_BLOCK_MS, m->claim_idle_ms);
+    m->c.prune_idle_ms = m->prune_idle_ms;
     if (m->queue_url[0] == '\0') {
         return 0;
     }

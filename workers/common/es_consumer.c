@@ -1,23 +1,23 @@
 /*
- * consume.c - consumer group reads, acknowledgements and dead letters for
- * the enrich worker (see consume.h).
+ * es_consumer.c - one consumer of a consumer group on a stream (see
+ * es_consumer.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "consume.h"
-#include "es_keys.h"
+#include "es_consumer.h"
 #include "es_group.h"
 #include "es_log.h"
 #include "es_worker.h"
 
-void es_consumer_init(es_consumer *c, es_redis *r, const char *group,
-                      const char *consumer, long long batch, long long block_ms,
-                      long long claim_idle_ms)
+void es_consumer_init(es_consumer *c, es_redis *r, const char *stream,
+                      const char *group, const char *consumer, long long batch,
+                      long long block_ms, long long claim_idle_ms)
 {
     memset(c, 0, sizeof(*c));
     c->r = r;
+    c->stream = stream;
     c->group = group;
     c->consumer = consumer;
     c->batch = batch;
@@ -30,7 +30,14 @@ void es_consumer_init(es_consumer *c, es_redis *r, const char *group,
 
 int es_consumer_create_group(es_consumer *c)
 {
-    return es_group_create(c->r, ES_KEY_STREAM, c->group) < 0 ? -1 : 0;
+    if (es_group_create(c->r, c->stream, c->group) < 0) {
+        return -1;
+    }
+    if (c->prune_idle_ms > 0) {
+        es_group_prune(c->r, c->stream, c->group, c->consumer,
+                       c->prune_idle_ms);
+    }
+    return 0;
 }
 
 /* Logs an error reply and recovers; 1 when rep was one (freed). */
@@ -67,7 +74,7 @@ redisReply *es_consumer_read(es_consumer *c, const redisReply **entries,
         const redisReply *list;
         rep = es_redis_cmd(
             c->r, "XREADGROUP GROUP %s %s COUNT %lld STREAMS %s %s", c->group,
-            c->consumer, c->batch, ES_KEY_STREAM, c->own_cursor);
+            c->consumer, c->batch, c->stream, c->own_cursor);
         if (rep == NULL || read_error(c, rep, "XREADGROUP 0")) {
             return NULL;
         }
@@ -84,8 +91,8 @@ redisReply *es_consumer_read(es_consumer *c, const redisReply **entries,
     }
     if (now >= c->next_claim_ms) {
         rep = es_redis_cmd(c->r, "XAUTOCLAIM %s %s %s %lld %s COUNT %lld",
-                           ES_KEY_STREAM, c->group, c->consumer,
-                           c->claim_idle_ms, c->claim_cursor, c->batch);
+                           c->stream, c->group, c->consumer, c->claim_idle_ms,
+                           c->claim_cursor, c->batch);
         if (rep == NULL || read_error(c, rep, "XAUTOCLAIM")) {
             snprintf(c->claim_cursor, sizeof(c->claim_cursor), "0-0");
             c->next_claim_ms = now + c->claim_idle_ms / 2 + 1;
@@ -118,13 +125,13 @@ redisReply *es_consumer_read(es_consumer *c, const redisReply **entries,
                            "XREADGROUP GROUP %s %s COUNT %lld BLOCK %lld "
                            "STREAMS %s >",
                            c->group, c->consumer, c->batch, c->block_ms,
-                           ES_KEY_STREAM);
+                           c->stream);
     } else {
         /* block_ms 0: only what is there now (BLOCK 0 would wait forever) */
         rep = es_redis_cmd(c->r,
                            "XREADGROUP GROUP %s %s COUNT %lld "
                            "STREAMS %s >",
-                           c->group, c->consumer, c->batch, ES_KEY_STREAM);
+                           c->group, c->consumer, c->batch, c->stream);
     }
     if (rep == NULL || read_error(c, rep, "XREADGROUP >")) {
         return NULL;
@@ -149,8 +156,8 @@ int es_consumer_deliveries(es_consumer *c, const char *const *ids, size_t n,
         return 0;
     }
     /* one range query covers the batch: extended XPENDING form */
-    rep = es_redis_cmd(c->r, "XPENDING %s %s %s %s %lld", ES_KEY_STREAM,
-                       c->group, ids[0], ids[n - 1], (long long)n * 4 + 16);
+    rep = es_redis_cmd(c->r, "XPENDING %s %s %s %s %lld", c->stream, c->group,
+                       ids[0], ids[n - 1], (long long)n * 4 + 16);
     if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
         if (rep) {
             freeReplyObject(rep);
@@ -190,7 +197,7 @@ int es_consumer_ack(es_consumer *c, const char *const *ids, size_t n)
         goto cleanup;
     }
     argv[0] = "XACK";
-    argv[1] = ES_KEY_STREAM;
+    argv[1] = c->stream;
     argv[2] = c->group;
     for (size_t i = 0; i < n; i++) {
         argv[3 + i] = ids[i];
@@ -212,34 +219,5 @@ int es_consumer_ack(es_consumer *c, const char *const *ids, size_t n)
 cleanup:
     free(argv);
     free(lens);
-    return rc;
-}
-
-int es_consumer_dead_letter(es_consumer *c, const char *id, const char *error,
-                            long long deliveries)
-{
-    redisReply *rep = es_redis_cmd(
-        c->r, "FCALL es_enrich_dlq 2 %s %s %s %s %s %lld %d", ES_KEY_STREAM,
-        ES_KEY_DLQ, c->group, id, error, deliveries, ES_DLQ_MAX_LEN);
-    int rc = -1;
-
-    if (rep == NULL) {
-        return -1;
-    }
-    if (rep->type == REDIS_REPLY_INTEGER) {
-        rc = rep->integer > 0 ? 1 : 0;
-        if (rc == 1) {
-            c->dead_lettered++;
-            es_log(ES_WARN, "entry moved to the dead-letter stream",
-                   ES_STR("stream_id", id), ES_STR("error", error),
-                   ES_INT("deliveries", deliveries), ES_END);
-        }
-    } else {
-        es_log(ES_ERROR, "dead-letter move failed", ES_STR("stream_id", id),
-               ES_STR("error",
-                      rep->type == REDIS_REPLY_ERROR ? rep->str : "reply"),
-               ES_END);
-    }
-    freeReplyObject(rep);
     return rc;
 }
