@@ -17,6 +17,7 @@ int es_req_history_read(const char *qs, size_t len, es_req_history_args *out,
                         es_req_err *err)
 {
     char buf[ES_REQ_HISTORY_CURSOR_LEN + 1];
+    uint64_t ms, seq;
     size_t n;
     int rc;
 
@@ -36,7 +37,9 @@ int es_req_history_read(const char *qs, size_t len, es_req_history_args *out,
         return 0;
     }
 
-    if (rc != ES_ARG_OK || !es_req_entry_id_valid(buf, n)) {
+    /* nothing lies below 0-0: Redis refuses "(0-0" as an end */
+    if (rc != ES_ARG_OK || es_req_entry_id(buf, n, &ms, &seq) != 0 ||
+        (ms == 0 && seq == 0)) {
         return es_req_fail(err, 400, "bad_request", "cursor", "invalid cursor");
     }
 

@@ -2,7 +2,8 @@
  * es_req_history.h - the query of GET /alerts/history: limit and cursor.
  *
  * The cursor is the id of the last entry of the previous page, a stream
- * entry id; the next page starts strictly below it.
+ * entry id; the next page starts strictly below it, so 0-0, below which
+ * nothing lies, is no cursor.
  */
 #ifndef ES_REQ_HISTORY_H
 #define ES_REQ_HISTORY_H

@@ -8,6 +8,8 @@
 int es_req_stream_read(const char *v, size_t n, es_req_stream_args *out,
                        es_req_err *err)
 {
+    uint64_t ms, seq;
+
     out->resume = 0;
     out->last[0] = '\0';
     out->last_len = 0;
@@ -16,8 +18,12 @@ int es_req_stream_read(const char *v, size_t n, es_req_stream_args *out,
         return 0;
     }
 
-    /* a valid id also fits out->last */
-    if (!es_req_entry_id_valid(v, n)) {
+    /*
+     * a valid id also fits out->last; the stream reads strictly after it,
+     * and Redis refuses "(" with the greatest id, after which nothing comes
+     */
+    if (es_req_entry_id(v, n, &ms, &seq) != 0 ||
+        (ms == UINT64_MAX && seq == UINT64_MAX)) {
         return es_req_fail(err, 400, "bad_request", "Last-Event-ID",
                            "Last-Event-ID must be an event id of this stream");
     }

@@ -4,7 +4,8 @@
  * query arguments).
  *
  * The header's value is passed in rather than found here, so this stays
- * plain C: the module takes it from nginx's header list.
+ * plain C: the module takes it from nginx's header list. The value is an
+ * entry id the stream can read after: not the greatest one Redis holds.
  */
 #ifndef ES_REQ_STREAM_H
 #define ES_REQ_STREAM_H

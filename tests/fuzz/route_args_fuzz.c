@@ -8,8 +8,9 @@
  * and to the Last-Event-ID check as a header value. Invariants: a refusal
  * is 400 bad_request with a field and a message that are non-empty valid
  * UTF-8 (the module puts them in JSON as they are); an acceptance holds
- * only values within their documented ranges, and a comments cursor it
- * accepts encodes back to the very text that was sent.
+ * only values within their documented ranges (entry ids that Redis takes
+ * as the exclusive bound they become), and a comments cursor it accepts
+ * encodes back to the very text that was sent.
  */
 #include "es_req.h"
 #include "es_req_comments.h"
@@ -165,6 +166,7 @@ static void fuzz_terms(const char *qs, size_t n)
 static void fuzz_history(const char *qs, size_t n)
 {
     es_req_history_args a;
+    uint64_t ms, seq;
     es_req_err err;
     int rc;
 
@@ -179,13 +181,16 @@ static void fuzz_history(const char *qs, size_t n)
     if (a.has_cursor) {
         ES_FUZZ_CHECK(a.cursor_len <= ES_REQ_ENTRY_ID_LEN);
         ES_FUZZ_CHECK(strlen(a.cursor) == a.cursor_len);
-        ES_FUZZ_CHECK(es_req_entry_id_valid(a.cursor, a.cursor_len));
+        ES_FUZZ_CHECK(es_req_entry_id(a.cursor, a.cursor_len, &ms, &seq) == 0);
+        /* Redis takes "(<cursor>" as an end: something lies below it */
+        ES_FUZZ_CHECK(ms != 0 || seq != 0);
     }
 }
 
 static void fuzz_stream(const char *v, size_t n)
 {
     es_req_stream_args a;
+    uint64_t ms, seq;
     es_req_err err;
     int rc;
 
@@ -199,7 +204,9 @@ static void fuzz_stream(const char *v, size_t n)
 
     ES_FUZZ_CHECK(a.resume == 1);
     ES_FUZZ_CHECK(a.last_len == n && memcmp(a.last, v, n) == 0);
-    ES_FUZZ_CHECK(es_req_entry_id_valid(a.last, a.last_len));
+    ES_FUZZ_CHECK(es_req_entry_id(a.last, a.last_len, &ms, &seq) == 0);
+    /* Redis takes "(<last>" as a start: something can follow it */
+    ES_FUZZ_CHECK(ms != UINT64_MAX || seq != UINT64_MAX);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,7 +5,8 @@
  *
  * The bad values are those tests/integration/api_alerts.test.mjs sends,
  * plus the other forms Redis would take as a range bound ("-", "+",
- * "<ms>" alone, "<ms>-*") and hostile bytes.
+ * "<ms>" alone, "<ms>-*"), ids beyond 2^64 and 0-0, which Redis refuses
+ * as the history's exclusive end, and hostile bytes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,7 +38,7 @@ static void test_entry_id_form(void **state)
         "1005-0",
         "1764079331000-12",
         "18446744073709551615-18446744073709551615",
-        "99999999999999999999-99999999999999999999",
+        "00000000000000000001-00000000000000000000",
     };
     static const char *const bad[] = {
         "",
@@ -58,6 +59,9 @@ static void test_entry_id_form(void **state)
         "1-0x1",
         "123456789012345678901-0",
         "0-123456789012345678901",
+        "18446744073709551616-0",
+        "0-18446744073709551616",
+        "99999999999999999999-99999999999999999999",
     };
 
     (void)state;
@@ -72,6 +76,25 @@ static void test_entry_id_form(void **state)
         }
     }
     assert_int_equal(es_req_entry_id_valid("1-2\0", 4), 0);
+}
+
+static void test_entry_id_parts(void **state)
+{
+    uint64_t ms = 0, seq = 0;
+
+    (void)state;
+    assert_int_equal(es_req_entry_id(QS("1764079331000-12"), &ms, &seq), 0);
+    assert_true(ms == 1764079331000ULL && seq == 12);
+    assert_int_equal(es_req_entry_id(QS("18446744073709551615-0"), &ms, &seq),
+                     0);
+    assert_true(ms == UINT64_MAX && seq == 0);
+    assert_int_equal(es_req_entry_id(QS("1-18446744073709551615"), NULL, &seq),
+                     0);
+    assert_true(seq == UINT64_MAX);
+    ms = 7;
+    assert_int_equal(es_req_entry_id(QS("18446744073709551616-0"), &ms, &seq),
+                     -1);
+    assert_true(ms == 7);
 }
 
 static void test_defaults_limit_and_cursor(void **state)
@@ -93,6 +116,11 @@ static void test_defaults_limit_and_cursor(void **state)
     assert_int_equal(a.limit, 100);
     assert_int_equal(rd("cursor=%31-%32", &a, &err), 0);
     assert_string_equal(a.cursor, "1-2");
+    /* the lowest and the highest cursors */
+    assert_int_equal(rd("cursor=0-1", &a, &err), 0);
+    assert_int_equal(
+        rd("cursor=18446744073709551615-18446744073709551615", &a, &err), 0);
+    assert_int_equal(a.cursor_len, ES_REQ_ENTRY_ID_LEN);
 }
 
 static void test_bad_limits(void **state)
@@ -113,13 +141,24 @@ static void test_bad_limits(void **state)
 static void test_bad_cursors(void **state)
 {
     static const char *const bad[] = {
-        "cursor=abc",    "cursor=1-2-3",
-        "cursor=-1",     "cursor=%28123-0",
-        "cursor=",       "cursor=%00",
-        "cursor=1-2%00", "cursor=1+2",
-        "cursor=-",      "cursor=%2B",
-        "cursor=123",    "cursor=%",
-        "cursor=1-*",    "cursor=123456789012345678901-0",
+        "cursor=0-0",
+        "cursor=00-000",
+        "cursor=18446744073709551616-0",
+        "cursor=1-99999999999999999999",
+        "cursor=abc",
+        "cursor=1-2-3",
+        "cursor=-1",
+        "cursor=%28123-0",
+        "cursor=",
+        "cursor=%00",
+        "cursor=1-2%00",
+        "cursor=1+2",
+        "cursor=-",
+        "cursor=%2B",
+        "cursor=123",
+        "cursor=%",
+        "cursor=1-*",
+        "cursor=123456789012345678901-0",
     };
     es_req_history_args a;
     es_req_err err;
@@ -140,6 +179,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_entry_id_form),
+        cmocka_unit_test(test_entry_id_parts),
         cmocka_unit_test(test_defaults_limit_and_cursor),
         cmocka_unit_test(test_bad_limits),
         cmocka_unit_test(test_bad_cursors),

@@ -42,17 +42,36 @@ static void test_entry_id_resumes(void **state)
     assert_int_equal(a.last_len, 15);
     assert_int_equal(rd("0-0", &a, &err), 0);
     assert_string_equal(a.last, "0-0");
-    assert_int_equal(rd("99999999999999999999-99999999999999999999", &a, &err),
+    assert_int_equal(rd("18446744073709551615-18446744073709551614", &a, &err),
                      0);
     assert_int_equal(a.last_len, ES_REQ_ENTRY_ID_LEN);
+    assert_int_equal(rd("18446744073709551614-18446744073709551615", &a, &err),
+                     0);
 }
 
 static void test_bad_values(void **state)
 {
     static const char *const bad[] = {
-        "",     "abc",   "1-",          "-1",         "1-2-3",
-        " 1-2", "1-2 ",  "1-*",         "+",          "-",
-        "1",    "%31-2", "1-2\r\nX: y", "\xc3\xa9-1", "123456789012345678901-0",
+        "",
+        "abc",
+        "1-",
+        "-1",
+        "1-2-3",
+        " 1-2",
+        "1-2 ",
+        "1-*",
+        "+",
+        "-",
+        "1",
+        "%31-2",
+        "1-2\r\nX: y",
+        "\xc3\xa9-1",
+        "123456789012345678901-0",
+        /* beyond Redis's ids, and the last id, after which nothing comes */
+        "18446744073709551616-0",
+        "0-18446744073709551616",
+        "99999999999999999999-99999999999999999999",
+        "18446744073709551615-18446744073709551615",
     };
     es_req_stream_args a;
     es_req_err err;
