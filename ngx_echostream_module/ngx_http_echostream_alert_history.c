@@ -9,7 +9,9 @@
  * id of the page's last entry and the next page starts strictly below it
  * ("(" range), so entries added meanwhile never shift a page and no
  * entry is shown twice. Entries are parsed defensively: one damaged
- * entry is skipped with a log line, the page goes on.
+ * entry is skipped with a log line, the page goes on. The query (limit,
+ * cursor) is read by lib/es_req_history.c, where the fuzz target reaches
+ * it.
  */
 
 #include <ngx_config.h>
@@ -20,64 +22,44 @@
 #include "ngx_http_echostream_routes.h"
 #include "ngx_http_echostream_tenant_util.h"
 
-#define NGX_HTTP_ECHOSTREAM_HISTORY_MAX 100
-#define NGX_HTTP_ECHOSTREAM_CURSOR_MAX  256
-
 static void
 ngx_http_echostream_history_got(ngx_http_echostream_api_ctx_t *ctx,
                                 ngx_http_echostream_redis_result_t *res);
-static ngx_int_t ngx_http_echostream_history_cursor(const ngx_str_t *s);
 
 NGX_HTTP_ECHOSTREAM_ROUTE(alerts_history)
 {
-    ngx_str_t key, cursor, limit;
+    es_req_history_args args;
     const char *argv[6];
     u_char *end, *count;
-    ngx_int_t n, rv;
+    es_req_err err;
+    ngx_str_t key;
 
-    end = ngx_pnalloc(ctx->r->pool, NGX_HTTP_ECHOSTREAM_CURSOR_MAX + 2);
+    if (es_req_history_read((const char *)ctx->r->args.data, ctx->r->args.len,
+                            &args, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
+        return;
+    }
+
+    end = ngx_pnalloc(ctx->r->pool, ES_REQ_ENTRY_ID_LEN + 2);
     count = ngx_pnalloc(ctx->r->pool, NGX_INT_T_LEN + 1);
     if (end == NULL || count == NULL) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
 
-    n = NGX_HTTP_ECHOSTREAM_HISTORY_OVERVIEW;
-    rv = ngx_http_echostream_api_arg(ctx, "limit", 8, &limit);
-    if (rv == NGX_OK) {
-        n = ngx_atoi(limit.data, limit.len);
-        if (n < 1 || n > NGX_HTTP_ECHOSTREAM_HISTORY_MAX) {
-            rv = NGX_ERROR;
-        }
-    }
-    if (rv == NGX_ERROR) {
-        ngx_http_echostream_fail(ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-                                 "limit", "limit must be 1..100");
-        return;
-    }
-
-    rv = ngx_http_echostream_api_arg(ctx, "cursor",
-                                     NGX_HTTP_ECHOSTREAM_CURSOR_MAX, &cursor);
-    if (rv == NGX_ERROR || (rv == NGX_OK && ngx_http_echostream_history_cursor(
-                                                &cursor) != NGX_OK)) {
-        ngx_http_echostream_fail(ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-                                 "cursor", "invalid cursor");
-        return;
-    }
-
-    if (rv == NGX_OK) {
+    if (args.has_cursor) {
         /* strictly older than the last entry of the previous page */
-        *ngx_sprintf(end, "(%V", &cursor) = '\0';
+        *ngx_sprintf(end, "(%s", args.cursor) = '\0';
 
     } else {
         ngx_memcpy(end, "+", 2);
     }
 
     /* the page size, for the continuation */
-    ctx->data = (void *)(uintptr_t)n;
+    ctx->data = (void *)(uintptr_t)args.limit;
 
     /* one more than the page tells whether another page follows */
-    *ngx_sprintf(count, "%i", n + 1) = '\0';
+    *ngx_sprintf(count, "%ui", (ngx_uint_t)args.limit + 1) = '\0';
 
     if (ngx_http_echostream_api_key(ctx, &key, "alerts:history") != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
@@ -200,27 +182,4 @@ json_t *ngx_http_echostream_history_json(ngx_http_echostream_api_ctx_t *ctx,
     }
 
     return list;
-}
-
-/* NGX_OK when s is a stream entry id ("<ms>-<seq>"). */
-static ngx_int_t ngx_http_echostream_history_cursor(const ngx_str_t *s)
-{
-    size_t i, digits;
-    ngx_uint_t dash;
-
-    dash = 0;
-    digits = 0;
-
-    for (i = 0; i < s->len; i++) {
-        if (s->data[i] == '-' && dash == 0 && digits > 0) {
-            dash = 1;
-            digits = 0;
-            continue;
-        }
-        if (s->data[i] < '0' || s->data[i] > '9' || ++digits > 20) {
-            return NGX_ERROR;
-        }
-    }
-
-    return (dash && digits > 0) ? NGX_OK : NGX_ERROR;
 }

@@ -13,10 +13,11 @@
 
 #include <jansson.h>
 
+#include "es_req_history.h"
 #include "ngx_http_echostream_api.h"
 
 /* events in GET /alerts, and the default page of GET /alerts/history */
-#define NGX_HTTP_ECHOSTREAM_HISTORY_OVERVIEW 50
+#define NGX_HTTP_ECHOSTREAM_HISTORY_OVERVIEW ES_REQ_HISTORY_LIMIT
 
 /*
  * The first limit events of an XREVRANGE reply of es:{t:<tenant>}:alerts:

@@ -20,7 +20,9 @@
  * comments arrived or left at that very millisecond in between, more rows
  * are read with further ZRANGEs until the page is full or the set ends.
  * The cursor is base64url of "<score>:<ties>:<id>", opaque to clients and
- * checked strictly (canonical form only) before any of it is used.
+ * checked strictly (canonical form only) before any of it is used; it and
+ * the other arguments are read by lib/es_req_comments.c, where the fuzz
+ * target reaches them.
  *
  * A page shows at most `limit` comments and has a next cursor when a row
  * beyond them exists; records that are tombstones or gone are skipped (the
@@ -34,19 +36,16 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "es_req_comments.h"
 #include "ngx_http_echostream_api.h"
 #include "ngx_http_echostream_comment_json.h"
 #include "ngx_http_echostream_routes.h"
 
-#define NGX_HTTP_ECHOSTREAM_COMMENTS_LIMIT      25
-#define NGX_HTTP_ECHOSTREAM_COMMENTS_LIMIT_MAX  100
-#define NGX_HTTP_ECHOSTREAM_COMMENTS_CURSOR_MAX 64
-#define NGX_HTTP_ECHOSTREAM_COMMENTS_TIES_MAX   999999
 /* rows asked for by a ZRANGE after the first one (ties beyond the hint) */
 #define NGX_HTTP_ECHOSTREAM_COMMENTS_MORE 500
 /* scores are ms since the epoch: below 10^15 */
 #define NGX_HTTP_ECHOSTREAM_COMMENTS_SCORE_MAX 1e15
-#define NGX_HTTP_ECHOSTREAM_COMMENTS_ID_LEN    12
+#define NGX_HTTP_ECHOSTREAM_COMMENTS_ID_LEN    ES_REQ_CURSOR_ID_LEN
 
 typedef struct {
     int64_t score;
@@ -88,87 +87,50 @@ ngx_http_echostream_comments_records(ngx_http_echostream_api_ctx_t *ctx);
 static ngx_int_t
 ngx_http_echostream_comments_rows(ngx_http_echostream_comments_t *st,
                                   redisReply *rep);
-static ngx_int_t
-ngx_http_echostream_comments_cursor_parse(ngx_http_echostream_comments_t *st,
-                                          ngx_str_t *cursor, ngx_pool_t *pool);
 static json_t *
-ngx_http_echostream_comments_cursor(ngx_http_echostream_comments_t *st,
-                                    ngx_pool_t *pool);
+ngx_http_echostream_comments_cursor(ngx_http_echostream_comments_t *st);
 static int ngx_http_echostream_comments_cmp(const u_char *a, size_t alen,
                                             const u_char *b, size_t blen);
-static ngx_int_t ngx_http_echostream_comments_uint(u_char **p, u_char *end,
-                                                   uint64_t max, uint64_t *out);
-static void ngx_http_echostream_comments_bad(ngx_http_echostream_api_ctx_t *ctx,
-                                             const char *field,
-                                             const char *msg);
 
 NGX_HTTP_ECHOSTREAM_ROUTE(topic_comments)
 {
-    static const char *labels[] = {"positive", "negative", "neutral", "mixed"};
-
     ngx_http_echostream_comments_t *st;
-    ngx_str_t arg, topics;
-    ngx_uint_t i;
-    ngx_int_t rc, n;
+    es_req_comments_args args;
+    ngx_str_t topics;
+    es_req_err err;
+    ngx_int_t rc;
+
+    if (es_req_comments_read((const char *)ctx->r->args.data, ctx->r->args.len,
+                             &args, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
+        return;
+    }
 
     st = ngx_pcalloc(ctx->r->pool, sizeof(ngx_http_echostream_comments_t));
     if (st == NULL) {
         goto nomem;
     }
 
-    st->limit = NGX_HTTP_ECHOSTREAM_COMMENTS_LIMIT;
-    rc = ngx_http_echostream_api_arg(ctx, "limit", 8, &arg);
-    if (rc == NGX_OK) {
-        n = ngx_atoi(arg.data, arg.len);
-        if (n < 1 || n > NGX_HTTP_ECHOSTREAM_COMMENTS_LIMIT_MAX) {
-            rc = NGX_ERROR;
-        }
-        st->limit = (ngx_uint_t)n;
-    }
-    if (rc == NGX_ERROR) {
-        ngx_http_echostream_comments_bad(ctx, "limit", "limit must be 1..100");
-        return;
-    }
+    st->limit = args.limit;
 
-    rc = ngx_http_echostream_api_arg(ctx, "sentiment", 16, &arg);
-    if (rc == NGX_OK) {
-        for (i = 0; i < 4; i++) {
-            if (ngx_strcmp(arg.data, labels[i]) == 0) {
-                break;
-            }
-        }
-        if (i == 4) {
-            rc = NGX_ERROR;
-        } else {
-            rc = ngx_http_echostream_api_key(ctx, &st->key, "recent:%V:%s",
-                                             &ctx->params[0], labels[i]);
-            if (rc != NGX_OK) {
-                goto nomem;
-            }
-        }
-    } else if (rc == NGX_DECLINED) {
+    if (args.sentiment >= 0) {
+        rc = ngx_http_echostream_api_key(ctx, &st->key, "recent:%V:%s",
+                                         &ctx->params[0],
+                                         es_req_sentiments[args.sentiment]);
+    } else {
         rc = ngx_http_echostream_api_key(ctx, &st->key, "recent:%V",
                                          &ctx->params[0]);
-        if (rc != NGX_OK) {
-            goto nomem;
-        }
     }
-    if (rc == NGX_ERROR) {
-        ngx_http_echostream_comments_bad(
-            ctx, "sentiment",
-            "sentiment must be positive, negative, neutral or mixed");
-        return;
+    if (rc != NGX_OK) {
+        goto nomem;
     }
 
-    rc = ngx_http_echostream_api_arg(
-        ctx, "cursor", NGX_HTTP_ECHOSTREAM_COMMENTS_CURSOR_MAX, &arg);
-    if (rc == NGX_OK) {
-        rc = ngx_http_echostream_comments_cursor_parse(st, &arg, ctx->r->pool);
-    }
-    if (rc == NGX_ERROR) {
-        ngx_http_echostream_comments_bad(ctx, "cursor",
-                                         "cursor is not one this API gave");
-        return;
+    if (args.has_cursor) {
+        st->has_cursor = 1;
+        st->score = args.cursor.score;
+        st->ties = args.cursor.ties;
+        st->len = args.cursor.id_len;
+        ngx_memcpy(st->id, args.cursor.id, st->len);
     }
 
     st->rows = ngx_palloc(ctx->r->pool,
@@ -372,7 +334,7 @@ ngx_http_echostream_comments_rows(ngx_http_echostream_comments_t *st,
     redisReply *m, *s;
     double score;
     char *end;
-    size_t i, j;
+    size_t i;
 
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0) {
         return NGX_ERROR;
@@ -382,23 +344,17 @@ ngx_http_echostream_comments_rows(ngx_http_echostream_comments_t *st,
         m = rep->element[i];
         s = rep->element[i + 1];
 
+        /* a member that could not be a cursor's id is not a comment id */
         if (m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING ||
-            m->len == 0 || m->len > NGX_HTTP_ECHOSTREAM_COMMENTS_ID_LEN) {
+            !es_req_cursor_id_valid(m->str, m->len)) {
             st->skipped++;
             continue;
         }
 
-        for (j = 0; j < m->len; j++) {
-            if (!((m->str[j] >= '0' && m->str[j] <= '9') ||
-                  (m->str[j] >= 'a' && m->str[j] <= 'z'))) {
-                break;
-            }
-        }
-
         /* reply strings are NUL-terminated copies */
         score = strtod(s->str, &end);
-        if (j < m->len || end == s->str || *end != '\0' || !isfinite(score) ||
-            score < 0 || score >= NGX_HTTP_ECHOSTREAM_COMMENTS_SCORE_MAX ||
+        if (end == s->str || *end != '\0' || !isfinite(score) || score < 0 ||
+            score >= NGX_HTTP_ECHOSTREAM_COMMENTS_SCORE_MAX ||
             score != floor(score)) {
             st->skipped++;
             continue;
@@ -487,9 +443,8 @@ ngx_http_echostream_comments_page(ngx_http_echostream_api_ctx_t *ctx,
     }
 
     list = json_array();
-    next = st->n > st->limit
-               ? ngx_http_echostream_comments_cursor(st, ctx->r->pool)
-               : json_null();
+    next = st->n > st->limit ? ngx_http_echostream_comments_cursor(st)
+                             : json_null();
     if (list == NULL || next == NULL) {
         goto nomem;
     }
@@ -533,16 +488,17 @@ nomem:
 
 /*
  * The next page's cursor, after the last row shown: a new string, NULL
- * when memory ran out.
+ * when memory ran out (or the row could not be a cursor, which the rows'
+ * checks rule out).
  */
 static json_t *
-ngx_http_echostream_comments_cursor(ngx_http_echostream_comments_t *st,
-                                    ngx_pool_t *pool)
+ngx_http_echostream_comments_cursor(ngx_http_echostream_comments_t *st)
 {
     ngx_http_echostream_comments_row_t *last;
-    u_char raw[NGX_HTTP_ECHOSTREAM_COMMENTS_CURSOR_MAX], *p;
-    ngx_str_t src, dst;
+    char text[ES_REQ_CURSOR_LEN + 1];
+    es_req_cursor c;
     ngx_uint_t i, ties;
+    int n;
 
     last = &st->rows[st->limit - 1];
 
@@ -556,122 +512,19 @@ ngx_http_echostream_comments_cursor(ngx_http_echostream_comments_t *st,
     if (st->has_cursor && st->score == last->score) {
         ties += st->ties;
     }
-    ties = ngx_min(ties, NGX_HTTP_ECHOSTREAM_COMMENTS_TIES_MAX);
 
-    p = ngx_snprintf(raw, sizeof(raw), "%L:%ui:%*s", last->score, ties,
-                     last->len, last->id);
+    c.score = last->score;
+    c.ties = (uint32_t)ngx_min(ties, ES_REQ_CURSOR_TIES_MAX);
+    c.id_len = last->len;
+    ngx_memcpy(c.id, last->id, last->len);
+    c.id[c.id_len] = '\0';
 
-    src.data = raw;
-    src.len = p - raw;
-    dst.data = ngx_pnalloc(pool, ngx_base64_encoded_length(src.len));
-    if (dst.data == NULL) {
+    n = es_req_cursor_encode(&c, text);
+    if (n < 0) {
         return NULL;
     }
 
-    ngx_encode_base64url(&dst, &src);
-
-    return json_stringn((const char *)dst.data, dst.len);
-}
-
-/*
- * Reads a cursor into st; NGX_ERROR for anything but the canonical form
- * this API gives out.
- */
-static ngx_int_t
-ngx_http_echostream_comments_cursor_parse(ngx_http_echostream_comments_t *st,
-                                          ngx_str_t *cursor, ngx_pool_t *pool)
-{
-    u_char raw[NGX_HTTP_ECHOSTREAM_COMMENTS_CURSOR_MAX], *p, *end, *id;
-    ngx_str_t dst, again;
-    uint64_t score, ties;
-    size_t i;
-
-    if (cursor->len == 0 ||
-        ngx_base64_decoded_length(cursor->len) >= sizeof(raw)) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < cursor->len; i++) {
-        u_char c = cursor->data[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9') || c == '-' || c == '_')) {
-            return NGX_ERROR;
-        }
-    }
-
-    dst.data = raw;
-    if (ngx_decode_base64url(&dst, cursor) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    p = raw;
-    end = raw + dst.len;
-
-    if (ngx_http_echostream_comments_uint(
-            &p, end, (uint64_t)NGX_HTTP_ECHOSTREAM_COMMENTS_SCORE_MAX - 1,
-            &score) != NGX_OK ||
-        p == end || *p++ != ':' ||
-        ngx_http_echostream_comments_uint(
-            &p, end, NGX_HTTP_ECHOSTREAM_COMMENTS_TIES_MAX, &ties) != NGX_OK ||
-        p == end || *p++ != ':') {
-        return NGX_ERROR;
-    }
-
-    id = p;
-    if (end - id < 1 || end - id > NGX_HTTP_ECHOSTREAM_COMMENTS_ID_LEN) {
-        return NGX_ERROR;
-    }
-
-    for (; p < end; p++) {
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z'))) {
-            return NGX_ERROR;
-        }
-    }
-
-    /* one text per cursor: no other encoding of the same bytes passes */
-    again.data = ngx_pnalloc(pool, ngx_base64_encoded_length(dst.len));
-    if (again.data == NULL) {
-        return NGX_ERROR;
-    }
-    ngx_encode_base64url(&again, &dst);
-    if (again.len != cursor->len ||
-        ngx_memcmp(again.data, cursor->data, again.len) != 0) {
-        return NGX_ERROR;
-    }
-
-    st->has_cursor = 1;
-    st->score = (int64_t)score;
-    st->ties = (ngx_uint_t)ties;
-    st->len = end - id;
-    ngx_memcpy(st->id, id, st->len);
-
-    return NGX_OK;
-}
-
-/* Decimal digits (no sign, no leading zero) up to max at *p. */
-static ngx_int_t ngx_http_echostream_comments_uint(u_char **p, u_char *end,
-                                                   uint64_t max, uint64_t *out)
-{
-    u_char *s = *p;
-    uint64_t v;
-
-    if (s == end || *s < '0' || *s > '9' ||
-        (*s == '0' && s + 1 < end && s[1] >= '0' && s[1] <= '9')) {
-        return NGX_ERROR;
-    }
-
-    v = 0;
-    while (s < end && *s >= '0' && *s <= '9') {
-        v = v * 10 + (*s++ - '0');
-        if (v > max) {
-            return NGX_ERROR;
-        }
-    }
-
-    *p = s;
-    *out = v;
-    return NGX_OK;
+    return json_stringn(text, (size_t)n);
 }
 
 /* Byte order of members, as Redis sorts equal scores. */
@@ -686,13 +539,4 @@ static int ngx_http_echostream_comments_cmp(const u_char *a, size_t alen,
     }
 
     return alen < blen ? -1 : (alen > blen ? 1 : 0);
-}
-
-static void ngx_http_echostream_comments_bad(ngx_http_echostream_api_ctx_t *ctx,
-                                             const char *field, const char *msg)
-{
-    /* error_ex steals the object (NULL when packing failed: no field) */
-    ngx_http_echostream_api_error_ex(ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-                                     json_pack("{s:s}", "field", field), "%s",
-                                     msg);
 }

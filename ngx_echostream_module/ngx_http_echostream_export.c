@@ -31,14 +31,16 @@
  * (ngx_http_test_reading): the request is terminated, which detaches a
  * pending pipeline, and its pool cleanup destroys the page pool.
  *
- * The rows' CSV text is export_csv.c; this file reads the pages and
- * sends them.
+ * The rows' CSV text is export_csv.c, the query (topic, from, to)
+ * lib/es_req_export.c, where the fuzz target reaches it; this file reads
+ * the pages and sends them.
  */
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "es_req_export.h"
 #include "ngx_http_echostream_api.h"
 #include "ngx_http_echostream_api_stream.h"
 #include "ngx_http_echostream_comment_json.h"
@@ -46,13 +48,9 @@
 #include "ngx_http_echostream_module.h"
 #include "ngx_http_echostream_routes.h"
 
-#define NGX_HTTP_ECHOSTREAM_EXPORT_PAGE       500
-#define NGX_HTTP_ECHOSTREAM_EXPORT_DEFAULT_MS (30 * 86400000LL)
-#define NGX_HTTP_ECHOSTREAM_EXPORT_MAX_MS     (366 * 86400000LL)
-#define NGX_HTTP_ECHOSTREAM_EXPORT_ID_LEN     12
-#define NGX_HTTP_ECHOSTREAM_EXPORT_SCORE_LEN  32
-/* 10000-01-01T00:00:00Z */
-#define NGX_HTTP_ECHOSTREAM_EXPORT_END_MS 253402300800000LL
+#define NGX_HTTP_ECHOSTREAM_EXPORT_PAGE      500
+#define NGX_HTTP_ECHOSTREAM_EXPORT_ID_LEN    12
+#define NGX_HTTP_ECHOSTREAM_EXPORT_SCORE_LEN 32
 
 typedef struct {
     /* first: the shared writer finds it through ctx->data */
@@ -87,9 +85,6 @@ typedef struct {
     unsigned mget : 1;    /* the pending round trip is the MGET */
 } ngx_http_echostream_export_t;
 
-static ngx_int_t
-ngx_http_echostream_export_time_arg(ngx_http_echostream_api_ctx_t *ctx,
-                                    const char *name, int64_t *ms);
 static void ngx_http_echostream_export_cleanup(void *data);
 static ngx_int_t
 ngx_http_echostream_export_redis(ngx_http_echostream_export_t *st,
@@ -123,21 +118,25 @@ NGX_HTTP_ECHOSTREAM_ROUTE(export_csv)
 {
     ngx_http_echostream_export_t *st;
     ngx_http_request_t *r = ctx->r;
+    es_req_export_args args;
     ngx_pool_cleanup_t *cln;
     ngx_str_t topic;
-    ngx_int_t rc;
-    int64_t now;
+    es_req_err err;
 
-    rc = ngx_http_echostream_api_arg(ctx, "topic", NGX_HTTP_ECHOSTREAM_ID_MAX,
-                                     &topic);
-    if (rc != NGX_OK ||
-        !ngx_http_echostream_api_id_valid(topic.data, topic.len)) {
-        ngx_http_echostream_api_error_ex(
-            ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-            json_pack("{s:s}", "field", "topic"),
-            "topic must be a topic id ([A-Za-z0-9_-]{1,64})");
+    if (es_req_export_read((const char *)r->args.data, r->args.len,
+                           ngx_http_echostream_api_now_ms(), &args,
+                           &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
         return;
     }
+
+    /* the topic outlives this function: ctx->params[0] below */
+    topic.len = args.topic_len;
+    topic.data = ngx_pnalloc(r->pool, topic.len + 1);
+    if (topic.data == NULL) {
+        goto nomem;
+    }
+    ngx_memcpy(topic.data, args.topic, topic.len + 1);
 
     st = ngx_pcalloc(r->pool, sizeof(ngx_http_echostream_export_t));
     if (st == NULL) {
@@ -150,34 +149,8 @@ NGX_HTTP_ECHOSTREAM_ROUTE(export_csv)
     st->out.timeout_log = "echostream api: client timed out during an export";
     ctx->data = st;
 
-    now = ngx_http_echostream_api_now_ms();
-    st->to = now;
-    if (ngx_http_echostream_export_time_arg(ctx, "to", &st->to) != NGX_OK) {
-        return;
-    }
-
-    st->from = st->to - NGX_HTTP_ECHOSTREAM_EXPORT_DEFAULT_MS;
-    if (st->from < 0) {
-        st->from = 0;
-    }
-    if (ngx_http_echostream_export_time_arg(ctx, "from", &st->from) != NGX_OK) {
-        return;
-    }
-
-    if (st->from >= st->to) {
-        ngx_http_echostream_api_error_ex(
-            ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-            json_pack("{s:s}", "field", "from"), "from must be before to");
-        return;
-    }
-
-    if (st->to - st->from > NGX_HTTP_ECHOSTREAM_EXPORT_MAX_MS) {
-        ngx_http_echostream_api_error_ex(ctx, NGX_HTTP_BAD_REQUEST,
-                                         "bad_request",
-                                         json_pack("{s:s}", "field", "from"),
-                                         "the range is longer than 366 days");
-        return;
-    }
+    st->from = args.from;
+    st->to = args.to;
 
     if (ngx_http_echostream_api_key(ctx, &st->key, "recent:%V", &topic) !=
             NGX_OK ||
@@ -208,40 +181,6 @@ nomem:
 
     ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "internal", "out of memory");
-}
-
-/*
- * Reads query argument name as a time into *ms (left alone when absent).
- * Returns NGX_OK, or NGX_ERROR after answering 400.
- */
-static ngx_int_t
-ngx_http_echostream_export_time_arg(ngx_http_echostream_api_ctx_t *ctx,
-                                    const char *name, int64_t *ms)
-{
-    ngx_str_t arg;
-    ngx_int_t rc;
-    int64_t v;
-
-    rc = ngx_http_echostream_api_arg(ctx, name, 64, &arg);
-    if (rc == NGX_DECLINED) {
-        return NGX_OK;
-    }
-
-    if (rc != NGX_OK ||
-        es_time_parse((const char *)arg.data, arg.len, &v) != 0 || v < 0 ||
-        v >= NGX_HTTP_ECHOSTREAM_EXPORT_END_MS) {
-        /* error_ex steals the object (NULL when packing failed) */
-        ngx_http_echostream_api_error_ex(
-            ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-            json_pack("{s:s}", "field", name),
-            "%s must be an RFC 3339 UTC time (2026-11-25T14:00:00Z) or "
-            "epoch seconds between 1970 and 9999",
-            name);
-        return NGX_ERROR;
-    }
-
-    *ms = v;
-    return NGX_OK;
 }
 
 /* Request pool cleanup: the page's pool (a pending pipeline is detached). */

@@ -13,6 +13,9 @@
  * part of the total, so the shares of what is listed add up to 1. A share
  * is rounded to 4 decimals like every other ratio of the API.
  *
+ * The range's arguments are read by lib/es_req_sov.c (where the fuzz
+ * target reaches them) as whole days.
+ *
  * Counts that are not integers, topic records that do not parse and ids
  * that are not ids are logged and skipped (a topic with a bad name shows
  * its id as name): Redis content is not trusted.
@@ -25,14 +28,9 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "es_req_sov.h"
 #include "ngx_http_echostream_api.h"
 #include "ngx_http_echostream_routes.h"
-
-#define NGX_HTTP_ECHOSTREAM_SOV_DAYS     7
-#define NGX_HTTP_ECHOSTREAM_SOV_DAYS_MAX 366
-#define NGX_HTTP_ECHOSTREAM_DAY_MS       86400000LL
-/* 9999-12-31: keys hold a four-digit year */
-#define NGX_HTTP_ECHOSTREAM_SOV_LAST_DAY 2932896LL
 
 typedef struct {
     int64_t from; /* days since the epoch, both included */
@@ -47,9 +45,6 @@ typedef struct {
     int64_t count;
 } ngx_http_echostream_sov_topic_t;
 
-static ngx_int_t
-ngx_http_echostream_sov_day_arg(ngx_http_echostream_api_ctx_t *ctx,
-                                const char *name, int64_t *day);
 static void
 ngx_http_echostream_sov_done(ngx_http_echostream_api_ctx_t *ctx,
                              ngx_http_echostream_redis_result_t *res);
@@ -73,54 +68,26 @@ NGX_HTTP_ECHOSTREAM_ROUTE(share_of_voice)
     ngx_http_echostream_redis_cmd_t *cmds;
     ngx_http_echostream_sov_t *st;
     ngx_uint_t i, ndays;
+    es_req_sov_args args;
     const char **argv;
+    es_req_err err;
     ngx_str_t key;
     ngx_tm_t tm;
-    int64_t today;
+
+    if (es_req_sov_read((const char *)ctx->r->args.data, ctx->r->args.len,
+                        ngx_http_echostream_api_now_ms(), &args, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
+        return;
+    }
 
     st = ngx_pcalloc(ctx->r->pool, sizeof(ngx_http_echostream_sov_t));
     if (st == NULL) {
         goto nomem;
     }
 
-    /* -1: not given (days before 1970 are refused) */
-    today = ngx_http_echostream_api_now_ms() / NGX_HTTP_ECHOSTREAM_DAY_MS;
-    st->from = -1;
-    st->to = -1;
-
-    if (ngx_http_echostream_sov_day_arg(ctx, "from", &st->from) != NGX_OK ||
-        ngx_http_echostream_sov_day_arg(ctx, "to", &st->to) != NGX_OK) {
-        return;
-    }
-
-    /* a missing end is one week from the other end, or from today */
-    if (st->to == -1) {
-        st->to =
-            st->from == -1
-                ? today
-                : ngx_min(st->from + NGX_HTTP_ECHOSTREAM_SOV_DAYS - 1, today);
-    }
-    if (st->from == -1) {
-        st->from = st->to - (NGX_HTTP_ECHOSTREAM_SOV_DAYS - 1);
-    }
-
-    if (st->from > st->to) {
-        ngx_http_echostream_api_error_ex(
-            ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-            json_pack("{s:s}", "field", "from"), "from must not be after to");
-        return;
-    }
-
-    if (st->to - st->from + 1 > NGX_HTTP_ECHOSTREAM_SOV_DAYS_MAX) {
-        ngx_http_echostream_api_error_ex(ctx, NGX_HTTP_BAD_REQUEST,
-                                         "bad_request",
-                                         json_pack("{s:s}", "field", "from"),
-                                         "the range holds more than %d days",
-                                         NGX_HTTP_ECHOSTREAM_SOV_DAYS_MAX);
-        return;
-    }
-
-    ndays = (ngx_uint_t)(st->to - st->from + 1);
+    st->from = args.from;
+    st->to = args.to;
+    ndays = args.ndays;
 
     cmds = ngx_palloc(ctx->r->pool,
                       (ndays + 1) * sizeof(ngx_http_echostream_redis_cmd_t));
@@ -168,40 +135,6 @@ nomem:
 
     ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "internal", "out of memory");
-}
-
-/*
- * Reads query argument name as a day (days since the epoch) into *day,
- * left alone when absent. NGX_ERROR after answering 400.
- */
-static ngx_int_t
-ngx_http_echostream_sov_day_arg(ngx_http_echostream_api_ctx_t *ctx,
-                                const char *name, int64_t *day)
-{
-    ngx_str_t arg;
-    ngx_int_t rc;
-    int64_t ms;
-
-    rc = ngx_http_echostream_api_arg(ctx, name, 64, &arg);
-    if (rc == NGX_DECLINED) {
-        return NGX_OK;
-    }
-
-    if (rc != NGX_OK ||
-        es_time_parse((const char *)arg.data, arg.len, &ms) != 0 || ms < 0 ||
-        ms / NGX_HTTP_ECHOSTREAM_DAY_MS > NGX_HTTP_ECHOSTREAM_SOV_LAST_DAY) {
-        /* error_ex steals the object (NULL when packing failed) */
-        ngx_http_echostream_api_error_ex(
-            ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-            json_pack("{s:s}", "field", name),
-            "%s must be a date (2026-11-25), an RFC 3339 UTC time or epoch "
-            "seconds between 1970 and 9999",
-            name);
-        return NGX_ERROR;
-    }
-
-    *day = ms / NGX_HTTP_ECHOSTREAM_DAY_MS;
-    return NGX_OK;
 }
 
 static void

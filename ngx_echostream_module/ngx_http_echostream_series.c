@@ -33,7 +33,9 @@
  * buffer sized from the point count (series_json.c, which prints it).
  * The points' text is cached apart from the head (topic, step, from, to),
  * which is printed for each request: "to" may differ within one bucket.
- * This file keeps the arguments, the Redis steps and the cache interplay.
+ * This file keeps the Redis steps and the cache interplay; the arguments
+ * and the rules of the range are lib/es_req_series.c, where the fuzz
+ * target reaches them.
  *
  * Redis content is not trusted: a field that is not an integer reads as 0
  * (logged once per request); series_json.c prints negative counts as 0
@@ -44,36 +46,18 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "es_req_series.h"
 #include "ngx_http_echostream_api.h"
 #include "ngx_http_echostream_routes.h"
 #include "ngx_http_echostream_series_cache.h"
 #include "ngx_http_echostream_series_json.h"
 
-#define NGX_HTTP_ECHOSTREAM_SERIES_MAX_POINTS 1500
 /* the most fields Redis keeps in a listpack (hash-max-listpack-entries) */
 #define NGX_HTTP_ECHOSTREAM_SERIES_LISTPACK 128
-/* 10000-01-01T00:00:00Z: bucket keys hold a four-digit year */
-#define NGX_HTTP_ECHOSTREAM_SERIES_MAX_MS 253402300800000LL
 /* HEXISTS of the topic, GET of the data version, then the buckets */
 #define NGX_HTTP_ECHOSTREAM_SERIES_FIRST 2
 /* room for a bucket hash's date part ("YYYYMMDDHH") and its NUL */
 #define NGX_HTTP_ECHOSTREAM_SERIES_PART 16
-
-typedef struct {
-    const char *name;   /* "minute" */
-    char res;           /* the key's resolution letter */
-    int64_t step;       /* ms */
-    int64_t span;       /* default range, ms */
-    int64_t keep;       /* how far back buckets are kept, ms */
-    const char *keep_h; /* the same, for people */
-} ngx_http_echostream_series_step_t;
-
-static const ngx_http_echostream_series_step_t
-    ngx_http_echostream_series_steps[] = {
-        {"minute", 'm', 60000LL, 3600000LL, 48 * 3600000LL, "48 hours"},
-        {"hour", 'h', 3600000LL, 86400000LL, 90 * 86400000LL, "90 days"},
-        {"day", 'd', 86400000LL, 30 * 86400000LL, 730 * 86400000LL, "730 days"},
-};
 
 typedef struct {
     int64_t base;     /* the time of the hash's bucket number 0 */
@@ -83,7 +67,7 @@ typedef struct {
 } ngx_http_echostream_series_cmd_t;
 
 typedef struct {
-    const ngx_http_echostream_series_step_t *step;
+    const es_req_series_step *step;
     int64_t from; /* floored to the step */
     int64_t to;
     int64_t now;
@@ -110,12 +94,6 @@ ngx_http_echostream_series_done(ngx_http_echostream_api_ctx_t *ctx,
 static ngx_int_t ngx_http_echostream_series_check_replies(
     ngx_http_echostream_api_ctx_t *ctx, ngx_http_echostream_redis_result_t *res,
     ngx_str_t **dv, ngx_uint_t *cacheable);
-static ngx_int_t
-ngx_http_echostream_series_time_arg(ngx_http_echostream_api_ctx_t *ctx,
-                                    const char *name, int64_t *ms);
-static void ngx_http_echostream_series_bad(ngx_http_echostream_api_ctx_t *ctx,
-                                           const char *field, const char *fmt,
-                                           ...);
 static int64_t
 ngx_http_echostream_series_hash(const ngx_http_echostream_series_t *s,
                                 int64_t t, u_char *part);
@@ -145,83 +123,30 @@ static void ngx_http_echostream_series_fields_init(void);
 NGX_HTTP_ECHOSTREAM_ROUTE(topic_series)
 {
     ngx_http_echostream_series_t *s;
-    ngx_str_t arg, *topic, topics, dv;
-    ngx_uint_t i;
-    int64_t now, from, to, oldest;
-    ngx_int_t rc;
+    ngx_str_t *topic, topics, dv;
+    es_req_series_args args;
+    es_req_err err;
+    int64_t now;
 
     topic = &ctx->params[0];
+    now = ngx_http_echostream_api_now_ms();
+
+    if (es_req_series_read((const char *)ctx->r->args.data, ctx->r->args.len,
+                           now, &args, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
+        return;
+    }
 
     s = ngx_pcalloc(ctx->r->pool, sizeof(ngx_http_echostream_series_t));
     if (s == NULL) {
         goto nomem;
     }
 
-    rc = ngx_http_echostream_api_arg(ctx, "step", 16, &arg);
-    if (rc == NGX_OK) {
-        for (i = 0; i < 3; i++) {
-            if (ngx_strcmp(arg.data,
-                           ngx_http_echostream_series_steps[i].name) == 0) {
-                s->step = &ngx_http_echostream_series_steps[i];
-            }
-        }
-    } else if (rc == NGX_DECLINED) {
-        s->step = &ngx_http_echostream_series_steps[1];
-    }
-
-    if (s->step == NULL) {
-        ngx_http_echostream_series_bad(ctx, "step",
-                                       "step must be minute, hour or day");
-        return;
-    }
-
-    now = ngx_http_echostream_api_now_ms();
-
-    to = now;
-    rc = ngx_http_echostream_series_time_arg(ctx, "to", &to);
-    if (rc != NGX_OK) {
-        return;
-    }
-
-    from = to - s->step->span;
-    rc = ngx_http_echostream_series_time_arg(ctx, "from", &from);
-    if (rc != NGX_OK) {
-        return;
-    }
-
-    if (from < 0) {
-        ngx_http_echostream_series_bad(ctx, "from",
-                                       "from must not be before 1970");
-        return;
-    }
-
-    if (from >= to) {
-        ngx_http_echostream_series_bad(ctx, "from", "from must be before to");
-        return;
-    }
-
-    s->from = from - from % s->step->step;
-    s->to = to;
+    s->step = &es_req_series_steps[args.step];
+    s->from = args.from;
+    s->to = args.to;
     s->now = now;
-
-    if ((to - s->from - 1) / s->step->step + 1 >
-        NGX_HTTP_ECHOSTREAM_SERIES_MAX_POINTS) {
-        ngx_http_echostream_series_bad(
-            ctx, "from", "the range holds more than %d points of one %s",
-            NGX_HTTP_ECHOSTREAM_SERIES_MAX_POINTS, s->step->name);
-        return;
-    }
-
-    oldest = now - s->step->keep;
-    oldest -= oldest % s->step->step;
-    if (s->from < oldest) {
-        ngx_http_echostream_series_bad(ctx, "from",
-                                       "a %s range must lie within the last %s",
-                                       s->step->name, s->step->keep_h);
-        return;
-    }
-
-    s->npoints = (ngx_uint_t)((to - s->from - 1) / s->step->step + 1);
+    s->npoints = args.npoints;
 
     if (ngx_http_echostream_api_key(ctx, &topics, "topics") != NGX_OK ||
         ngx_http_echostream_api_key(ctx, &dv, "dv") != NGX_OK) {
@@ -572,62 +497,6 @@ unexpected:
                   &ctx->params[0]);
     ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "internal", "unexpected reply from redis");
-}
-
-/*
- * Reads query argument name as a time into *ms (left alone when absent).
- * Returns NGX_OK, or NGX_ERROR after answering 400.
- */
-static ngx_int_t
-ngx_http_echostream_series_time_arg(ngx_http_echostream_api_ctx_t *ctx,
-                                    const char *name, int64_t *ms)
-{
-    ngx_str_t arg;
-    ngx_int_t rc;
-    int64_t v;
-
-    rc = ngx_http_echostream_api_arg(ctx, name, 64, &arg);
-    if (rc == NGX_DECLINED) {
-        return NGX_OK;
-    }
-
-    if (rc != NGX_OK ||
-        es_time_parse((const char *)arg.data, arg.len, &v) != 0) {
-        ngx_http_echostream_series_bad(
-            ctx, name,
-            "%s must be an RFC 3339 UTC time (2026-11-25T14:00:00Z) or "
-            "epoch seconds",
-            name);
-        return NGX_ERROR;
-    }
-
-    if (v < 0 || v >= NGX_HTTP_ECHOSTREAM_SERIES_MAX_MS) {
-        ngx_http_echostream_series_bad(
-            ctx, name, "%s must lie between 1970 and 9999", name);
-        return NGX_ERROR;
-    }
-
-    *ms = v;
-    return NGX_OK;
-}
-
-/* Answers 400 bad_request with "field" naming the argument at fault. */
-static void ngx_http_echostream_series_bad(ngx_http_echostream_api_ctx_t *ctx,
-                                           const char *field, const char *fmt,
-                                           ...)
-{
-    u_char msg[256], *p;
-    va_list args;
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(msg, msg + sizeof(msg) - 1, fmt, args);
-    va_end(args);
-    *p = '\0';
-
-    /* error_ex steals the object (NULL when packing failed: no field) */
-    ngx_http_echostream_api_error_ex(ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-                                     json_pack("{s:s}", "field", field), "%s",
-                                     msg);
 }
 
 /*

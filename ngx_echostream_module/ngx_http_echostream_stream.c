@@ -36,6 +36,10 @@
  * that stops reading. That output machinery is api_stream.c, shared with
  * /export.csv.
  *
+ * Last-Event-ID is checked by lib/es_req_stream.c, where the fuzz target
+ * reaches it; an entry id of a reply is held to the same form before it
+ * can become the next Last-Event-ID.
+ *
  * A client that goes away is noticed by the read handler the framework set
  * (ngx_http_test_reading) or by a failed write; the request pool cleanup
  * then deletes the timer, destroys the poll's pool and releases the
@@ -47,6 +51,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "es_req_stream.h"
 #include "ngx_http_echostream_api.h"
 #include "ngx_http_echostream_api_stream.h"
 #include "ngx_http_echostream_comment_json.h"
@@ -62,7 +67,7 @@
 #define NGX_HTTP_ECHOSTREAM_STREAM_ENTRY_IDS 10000
 #define NGX_HTTP_ECHOSTREAM_STREAM_ID_LEN    12
 /* "<ms>-<seq>", 20 digits each at most */
-#define NGX_HTTP_ECHOSTREAM_STREAM_EID_LEN 41
+#define NGX_HTTP_ECHOSTREAM_STREAM_EID_LEN ES_REQ_ENTRY_ID_LEN
 
 #define NGX_HTTP_ECHOSTREAM_STREAM_JSON_FLAGS                                  \
     (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
@@ -112,10 +117,8 @@ typedef struct {
 
 static ngx_uint_t ngx_http_echostream_stream_active;
 
-static ngx_int_t
-ngx_http_echostream_stream_last_event_id(ngx_http_echostream_api_ctx_t *ctx,
-                                         ngx_http_echostream_stream_t *st);
-static int ngx_http_echostream_stream_eid_valid(const u_char *s, size_t len);
+static ngx_table_elt_t *
+ngx_http_echostream_stream_last_event_id(ngx_http_request_t *r);
 static void ngx_http_echostream_stream_cleanup(void *data);
 static ngx_int_t
 ngx_http_echostream_stream_redis(ngx_http_echostream_stream_t *st, int argc,
@@ -156,7 +159,10 @@ NGX_HTTP_ECHOSTREAM_ROUTE(stream)
     ngx_http_echostream_stream_t *st;
     ngx_http_request_t *r = ctx->r;
     ngx_pool_cleanup_t *cln;
+    es_req_stream_args args;
+    ngx_table_elt_t *h;
     const char *argv[6];
+    es_req_err err;
     size_t lens[6];
 
     if (ngx_http_echostream_stream_active >= NGX_HTTP_ECHOSTREAM_STREAM_MAX) {
@@ -171,6 +177,13 @@ NGX_HTTP_ECHOSTREAM_ROUTE(stream)
         return;
     }
 
+    h = ngx_http_echostream_stream_last_event_id(r);
+    if (es_req_stream_read(h ? (const char *)h->value.data : NULL,
+                           h ? h->value.len : 0, &args, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
+        return;
+    }
+
     st = ngx_pcalloc(r->pool, sizeof(ngx_http_echostream_stream_t));
     if (st == NULL) {
         goto nomem;
@@ -182,12 +195,10 @@ NGX_HTTP_ECHOSTREAM_ROUTE(stream)
     st->out.timeout_log = "echostream api: stream client timed out";
     ctx->data = st;
 
-    if (ngx_http_echostream_stream_last_event_id(ctx, st) != NGX_OK) {
-        ngx_http_echostream_api_error_ex(
-            ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-            json_pack("{s:s}", "field", "Last-Event-ID"),
-            "Last-Event-ID must be an event id of this stream");
-        return;
+    if (args.resume) {
+        ngx_memcpy(st->last, args.last, args.last_len);
+        st->last_len = args.last_len;
+        st->resume = 1;
     }
 
     if (ngx_http_echostream_api_key(ctx, &st->key, "live") != NGX_OK) {
@@ -238,25 +249,21 @@ nomem:
                                   "internal", "out of memory");
 }
 
-/*
- * Reads the Last-Event-ID header into st->last. NGX_OK when absent or
- * valid, NGX_ERROR when it is not a stream entry id.
- */
-static ngx_int_t
-ngx_http_echostream_stream_last_event_id(ngx_http_echostream_api_ctx_t *ctx,
-                                         ngx_http_echostream_stream_t *st)
+/* The request's first Last-Event-ID header, or NULL. */
+static ngx_table_elt_t *
+ngx_http_echostream_stream_last_event_id(ngx_http_request_t *r)
 {
     ngx_list_part_t *part;
     ngx_table_elt_t *h;
     ngx_uint_t i;
 
-    part = &ctx->r->headers_in.headers.part;
+    part = &r->headers_in.headers.part;
     h = part->elts;
 
     for (i = 0;; i++) {
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                return NGX_OK;
+                return NULL;
             }
             part = part->next;
             h = part->elts;
@@ -266,46 +273,9 @@ ngx_http_echostream_stream_last_event_id(ngx_http_echostream_api_ctx_t *ctx,
         if (h[i].key.len == sizeof("Last-Event-ID") - 1 &&
             ngx_strncasecmp(h[i].key.data, (u_char *)"Last-Event-ID",
                             h[i].key.len) == 0) {
-            break;
+            return &h[i];
         }
     }
-
-    if (!ngx_http_echostream_stream_eid_valid(h[i].value.data,
-                                              h[i].value.len)) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(st->last, h[i].value.data, h[i].value.len);
-    st->last_len = h[i].value.len;
-    st->resume = 1;
-
-    return NGX_OK;
-}
-
-/* A stream entry id: 1-20 digits, '-', 1-20 digits. */
-static int ngx_http_echostream_stream_eid_valid(const u_char *s, size_t len)
-{
-    size_t i, dash, digits;
-
-    dash = 0;
-    digits = 0;
-
-    for (i = 0; i < len; i++) {
-        if (s[i] == '-') {
-            if (dash || digits == 0) {
-                return 0;
-            }
-            dash = 1;
-            digits = 0;
-            continue;
-        }
-
-        if (s[i] < '0' || s[i] > '9' || ++digits > 20) {
-            return 0;
-        }
-    }
-
-    return dash && digits > 0;
 }
 
 /* Request pool cleanup: the stream is over, however it ended. */
@@ -424,8 +394,8 @@ ngx_http_echostream_stream_started(ngx_http_echostream_stream_t *st,
             e = rep->element[0];
             if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
                 e->element[0]->type != REDIS_REPLY_STRING ||
-                !ngx_http_echostream_stream_eid_valid(
-                    (u_char *)e->element[0]->str, e->element[0]->len)) {
+                !es_req_entry_id_valid(e->element[0]->str,
+                                       e->element[0]->len)) {
                 goto unexpected;
             }
             ngx_memcpy(st->last, e->element[0]->str, e->element[0]->len);
@@ -571,8 +541,7 @@ ngx_http_echostream_stream_range(ngx_http_echostream_stream_t *st,
         e = rep->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
             e->element[0]->type != REDIS_REPLY_STRING ||
-            !ngx_http_echostream_stream_eid_valid((u_char *)e->element[0]->str,
-                                                  e->element[0]->len) ||
+            !es_req_entry_id_valid(e->element[0]->str, e->element[0]->len) ||
             e->element[1]->type != REDIS_REPLY_ARRAY) {
             return NGX_ERROR;
         }

@@ -12,6 +12,9 @@
  * term's previous count happen here, because ZUNION orders by score
  * ascending with ties in byte order, the wrong way round for the ties.
  *
+ * The window and the number of terms (hours, limit) are read by
+ * lib/es_req_terms.c, where the fuzz target reaches them.
+ *
  * change = (count - previous) / max(previous, 1), rounded to 4 decimals
  * half away from zero in integers. Members that are not UTF-8 or scores
  * that are not whole numbers are skipped and logged: Redis content is not
@@ -25,13 +28,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "es_req_terms.h"
 #include "es_utf8.h"
 #include "ngx_http_echostream_api.h"
 #include "ngx_http_echostream_routes.h"
-
-#define NGX_HTTP_ECHOSTREAM_TERMS_HOURS     24
-#define NGX_HTTP_ECHOSTREAM_TERMS_LIMIT     20
-#define NGX_HTTP_ECHOSTREAM_TERMS_LIMIT_MAX 100
 
 typedef struct {
     const u_char *term; /* in the reply, NUL-terminated */
@@ -48,10 +48,6 @@ static void
 ngx_http_echostream_terms_done(ngx_http_echostream_api_ctx_t *ctx,
                                ngx_http_echostream_redis_result_t *res);
 static ngx_int_t
-ngx_http_echostream_terms_arg(ngx_http_echostream_api_ctx_t *ctx,
-                              const char *name, ngx_uint_t max,
-                              ngx_uint_t *value);
-static ngx_int_t
 ngx_http_echostream_terms_union(ngx_http_echostream_api_ctx_t *ctx,
                                 ngx_http_echostream_terms_t *st, int64_t hour,
                                 ngx_http_echostream_redis_cmd_t *cmd);
@@ -67,25 +63,24 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_terms)
     ngx_http_echostream_terms_t *st;
     const char *hargv[3];
     size_t hlens[3];
+    es_req_terms_args args;
     ngx_str_t topics;
+    es_req_err err;
     int64_t hour;
+
+    if (es_req_terms_read((const char *)ctx->r->args.data, ctx->r->args.len,
+                          &args, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
+        return;
+    }
 
     st = ngx_pcalloc(ctx->r->pool, sizeof(ngx_http_echostream_terms_t));
     if (st == NULL) {
         goto nomem;
     }
 
-    st->hours = NGX_HTTP_ECHOSTREAM_TERMS_HOURS;
-    st->limit = NGX_HTTP_ECHOSTREAM_TERMS_LIMIT;
-
-    if (ngx_http_echostream_terms_arg(ctx, "hours",
-                                      NGX_HTTP_ECHOSTREAM_TERMS_HOURS,
-                                      &st->hours) != NGX_OK ||
-        ngx_http_echostream_terms_arg(ctx, "limit",
-                                      NGX_HTTP_ECHOSTREAM_TERMS_LIMIT_MAX,
-                                      &st->limit) != NGX_OK) {
-        return;
-    }
+    st->hours = args.hours;
+    st->limit = args.limit;
 
     if (ngx_http_echostream_api_key(ctx, &topics, "topics") != NGX_OK) {
         goto nomem;
@@ -220,36 +215,6 @@ unexpected:
                   &ctx->params[0]);
     ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "internal", "unexpected reply from redis");
-}
-
-/*
- * Reads query argument name, 1..max, into *value (kept when absent).
- * NGX_ERROR after answering 400.
- */
-static ngx_int_t
-ngx_http_echostream_terms_arg(ngx_http_echostream_api_ctx_t *ctx,
-                              const char *name, ngx_uint_t max,
-                              ngx_uint_t *value)
-{
-    ngx_str_t arg;
-    ngx_int_t rc, n;
-
-    rc = ngx_http_echostream_api_arg(ctx, name, 8, &arg);
-    if (rc == NGX_DECLINED) {
-        return NGX_OK;
-    }
-
-    n = rc == NGX_OK ? ngx_atoi(arg.data, arg.len) : NGX_ERROR;
-    if (n < 1 || (ngx_uint_t)n > max) {
-        /* error_ex steals the object (NULL when packing failed) */
-        ngx_http_echostream_api_error_ex(
-            ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-            json_pack("{s:s}", "field", name), "%s must be 1..%ui", name, max);
-        return NGX_ERROR;
-    }
-
-    *value = (ngx_uint_t)n;
-    return NGX_OK;
 }
 
 /*

@@ -576,7 +576,11 @@ test('stream: Last-Event-ID resumes after that entry', async () => {
   assert.equal(comments(again)[2].id, e3);
   again.close();
 
-  for (const bad of ['nope', '1-2-3', '-1', '12345678901234567890123-0']) {
+  // beyond Redis's ids, or the last one (nothing can follow it): Redis
+  // would refuse every poll after it
+  for (const bad of ['nope', '1-2-3', '-1', '12345678901234567890123-0',
+    '18446744073709551616-0', '0-18446744073709551616',
+    '18446744073709551615-18446744073709551615']) {
     const r = await openStream('acme', { lastEventId: bad });
     assert.equal(r.status, 400, bad);
     await waitFor(() => r.closed, { what: 'closed' });
