@@ -22,18 +22,13 @@
 
 #include <stdlib.h>
 
+#include "es_req_rule.h"
 #include "ngx_http_echostream_alert_history.h"
 #include "ngx_http_echostream_routes.h"
-#include "ngx_http_echostream_rule_validate.h"
 #include "ngx_http_echostream_tenant_util.h"
 
 #define NGX_HTTP_ECHOSTREAM_RULES_MAX  "100"
 #define NGX_HTTP_ECHOSTREAM_RULE_TRIES 5
-
-static const char *const ngx_http_echostream_rule_members[] = {
-    "id",         "topic",       "enabled",
-    "min_volume", "sensitivity", "cooldown_minutes",
-    "email",      "webhook",     NULL};
 
 typedef struct {
     u_char *id;        /* NUL-terminated, validated */
@@ -378,8 +373,8 @@ ngx_http_echostream_rule_start(ngx_http_echostream_api_ctx_t *ctx,
     ngx_http_echostream_rule_ctx_t *rc;
     u_char *id;
 
-    id = ngx_http_echostream_write_id(ctx, ngx_http_echostream_rule_members,
-                                      "rule", with_path_id);
+    id = ngx_http_echostream_write_id(ctx, es_req_rule_members, "rule",
+                                      with_path_id);
     if (id == NULL) {
         return NULL;
     }
@@ -399,25 +394,26 @@ ngx_http_echostream_rule_start(ngx_http_echostream_api_ctx_t *ctx,
 
 /*
  * Checks the body's rule, merged over base (borrowed, may be NULL; see
- * ngx_http_echostream_rule_check), and builds the canonical rule into
- * rc. Returns NGX_OK, or NGX_DECLINED when the request was answered.
+ * es_req_rule_check), and builds the canonical rule into rc. Returns
+ * NGX_OK, or NGX_DECLINED when the request was answered.
  */
 static ngx_int_t
 ngx_http_echostream_rule_build(ngx_http_echostream_api_ctx_t *ctx,
                                ngx_http_echostream_rule_ctx_t *rc, json_t *base)
 {
-    const char *why, *field;
+    es_req_err err;
 
-    why = ngx_http_echostream_rule_check(ctx->body, base, (const char *)rc->id,
-                                         &rc->rule, &field);
-    if (why != NULL) {
-        ngx_http_echostream_fail(ctx, 422, "validation_failed", field, "%s",
-                                 why);
+    if (es_req_rule_check(ctx->body, base, (const char *)rc->id, &rc->rule,
+                          &err) != 0) {
+        if (err.status == NGX_HTTP_INTERNAL_SERVER_ERROR) {
+            ngx_http_echostream_no_memory(ctx);
+        } else {
+            ngx_http_echostream_api_req_error(ctx, &err);
+        }
         return NGX_DECLINED;
     }
 
-    if (rc->rule == NULL ||
-        ngx_http_echostream_pool_json(ctx, rc->rule) != NGX_OK ||
+    if (ngx_http_echostream_pool_json(ctx, rc->rule) != NGX_OK ||
         ngx_http_echostream_json_str(ctx, rc->rule, &rc->json) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return NGX_DECLINED;
@@ -531,7 +527,7 @@ ngx_http_echostream_rule_stored(ngx_http_echostream_api_ctx_t *ctx,
                                 redisReply *value)
 {
     u_char idz[NGX_HTTP_ECHOSTREAM_ID_MAX + 1];
-    const char *why, *field;
+    es_req_err err;
     json_t *v, *out;
 
     if (!ngx_http_echostream_api_id_valid((const u_char *)id, id_len)) {
@@ -548,16 +544,13 @@ ngx_http_echostream_rule_stored(ngx_http_echostream_api_ctx_t *ctx,
         return NULL;
     }
 
-    why = ngx_http_echostream_rule_check(v, NULL, (const char *)idz, &out,
-                                         &field);
-    json_decref(v);
-
-    if (why != NULL) {
+    if (es_req_rule_check(v, NULL, (const char *)idz, &out, &err) != 0) {
         ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
                       "echostream api: skipping malformed alert rule "
                       "\"%s\": %s",
-                      idz, why);
+                      idz, err.message);
     }
+    json_decref(v);
 
     return out;
 }

@@ -37,6 +37,7 @@
 
 #include "es_ids.h"
 #include "es_keys.h"
+#include "es_req_invite.h"
 #include "ngx_http_echostream_auth.h"
 #include "ngx_http_echostream_module.h"
 #include "ngx_http_echostream_routes.h"
@@ -46,16 +47,13 @@
 #define NGX_HTTP_ECHOSTREAM_SWEEP_COUNT "1000"
 
 typedef struct {
-    u_char email[NGX_HTTP_ECHOSTREAM_EMAIL_MAX + 1];
+    u_char email[ES_REQ_EMAIL_MAX + 1];
     ngx_str_t ikey;   /* es:{invites}:<sha256> */
     json_t *answer;   /* of accept, kept by the pool */
     ngx_str_t match;  /* es:{t:<deleted>}:* */
     ngx_uint_t swept; /* keys unlinked */
     ngx_uint_t last;  /* the pending step only unlinks the last page */
 } ngx_http_echostream_invites_ctx_t;
-
-static const char *const ngx_http_echostream_accept_members[] = {"confirm",
-                                                                 NULL};
 
 static ngx_http_echostream_invites_ctx_t *
 ngx_http_echostream_invites_start(ngx_http_echostream_api_ctx_t *ctx);
@@ -150,8 +148,8 @@ ngx_http_echostream_invites_start(ngx_http_echostream_api_ctx_t *ctx)
         return NULL;
     }
 
-    n = ngx_http_echostream_email_normalize(
-        (u_char *)ctx->claims.email, ngx_strlen(ctx->claims.email), ic->email);
+    n = es_req_email_normalize(ctx->claims.email, ngx_strlen(ctx->claims.email),
+                               (char *)ic->email);
     if (n == 0) {
         ngx_http_echostream_api_error(ctx, NGX_HTTP_FORBIDDEN, "no_email",
                                       "invites are addressed by e-mail, and "
@@ -243,10 +241,8 @@ ngx_http_echostream_invite_json(ngx_http_echostream_api_ctx_t *ctx,
         !ngx_http_echostream_api_id_valid((const u_char *)json_string_value(id),
                                           json_string_length(id)) ||
         !json_is_string(tenant) || !json_is_string(role) ||
-        ngx_http_echostream_json_int(json_object_get(v, "created_ms"),
-                                     &created) != NGX_OK ||
-        ngx_http_echostream_json_int(json_object_get(v, "expires_ms"),
-                                     &expires) != NGX_OK ||
+        es_req_json_int(json_object_get(v, "created_ms"), &created) != 0 ||
+        es_req_json_int(json_object_get(v, "expires_ms"), &expires) != 0 ||
         created < 0 || expires < 0 || created > 253402300799999LL ||
         expires > 253402300799999LL) {
         ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
@@ -278,17 +274,11 @@ NGX_HTTP_ECHOSTREAM_ROUTE(invites_accept)
     u_char now[NGX_INT64_LEN + 1];
     const char **argv;
     u_char *id, *ukey;
-    json_t *confirm;
+    es_req_err err;
+    int confirm;
 
-    if (ngx_http_echostream_body_members(
-            ctx, ngx_http_echostream_accept_members) != NGX_OK) {
-        return;
-    }
-
-    confirm = json_object_get(ctx->body, "confirm"); /* borrowed */
-    if (confirm != NULL && !json_is_boolean(confirm)) {
-        ngx_http_echostream_fail(ctx, 422, "validation_failed", "confirm",
-                                 "confirm must be true or false");
+    if (es_req_accept_check(ctx->body, &confirm, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
         return;
     }
 
@@ -325,7 +315,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(invites_accept)
     argv[9] = ctx->claims.sub;
     argv[10] = (const char *)ic->email;
     argv[11] = (const char *)id;
-    argv[12] = json_is_true(confirm) ? "1" : "0";
+    argv[12] = confirm ? "1" : "0";
     argv[13] = (const char *)now;
 
     ngx_http_echostream_cmd(ctx, ngx_http_echostream_invite_accepted, 14, argv);

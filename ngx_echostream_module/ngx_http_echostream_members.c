@@ -33,6 +33,7 @@
 
 #include <stdlib.h>
 
+#include "es_req_invite.h"
 #include "es_utf8.h"
 #include "ngx_http_echostream_auth.h"
 #include "ngx_http_echostream_module.h"
@@ -48,9 +49,6 @@ typedef struct {
     int64_t ms;      /* joined / created, for sorting */
     const char *key; /* sub / e-mail, for sorting */
 } ngx_http_echostream_member_row_t;
-
-static const char *const ngx_http_echostream_invite_members[] = {"email",
-                                                                 "role", NULL};
 
 static void
 ngx_http_echostream_members_got(ngx_http_echostream_api_ctx_t *ctx,
@@ -192,7 +190,7 @@ ngx_http_echostream_member_row(ngx_http_echostream_api_ctx_t *ctx,
     char when[32], until[32];
 
     if (field->type != REDIS_REPLY_STRING || field->len == 0 ||
-        field->len > NGX_HTTP_ECHOSTREAM_EMAIL_MAX ||
+        field->len > ES_REQ_EMAIL_MAX ||
         !es_utf8_valid(field->str, field->len)) {
         ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
                       "echostream api: skipping %s with an invalid key",
@@ -214,8 +212,8 @@ ngx_http_echostream_member_row(ngx_http_echostream_api_ctx_t *ctx,
     by = json_object_get(v, "invited_by");
     tv = json_object_get(v, invite ? "created_ms" : "joined_ms");
 
-    if (ngx_http_echostream_json_int(tv, &t) != NGX_OK || t < 0 ||
-        t > 253402300799999LL || !json_is_string(role) ||
+    if (es_req_json_int(tv, &t) != 0 || t < 0 || t > 253402300799999LL ||
+        !json_is_string(role) ||
         (ngx_strcmp(json_string_value(role), "owner") != 0 &&
          ngx_strcmp(json_string_value(role), "member") != 0) ||
         (email != NULL && !json_is_null(email) && !json_is_string(email)) ||
@@ -231,8 +229,7 @@ ngx_http_echostream_member_row(ngx_http_echostream_api_ctx_t *ctx,
         /* past its end (older invites carry only their creation time) */
         emcf =
             ngx_http_get_module_main_conf(ctx->r, ngx_http_echostream_module);
-        if (ngx_http_echostream_json_int(json_object_get(v, "expires_ms"),
-                                         &end) != NGX_OK) {
+        if (es_req_json_int(json_object_get(v, "expires_ms"), &end) != 0) {
             end = t + (json_int_t)emcf->invite_ttl * 1000;
         }
         if (end <= ngx_http_echostream_api_now_ms()) {
@@ -276,45 +273,24 @@ static int ngx_http_echostream_member_cmp(const void *a, const void *b)
 
 NGX_HTTP_ECHOSTREAM_ROUTE(members_invite)
 {
-    u_char email[NGX_HTTP_ECHOSTREAM_EMAIL_MAX + 1];
     u_char id[NGX_HTTP_ECHOSTREAM_INVITE_ID + 1];
     ngx_http_echostream_main_conf_t *emcf;
     ngx_str_t ikey, gkey, mkey, json;
-    const char *role, *argv[16];
+    const char *role, *email, *argv[16];
     u_char now[NGX_INT64_LEN + 1], ttl[NGX_INT64_LEN + 1];
-    json_t *body = ctx->body, *v, *stored, *invite;
+    json_t *stored, *invite;
     char when[32], until[32];
+    es_req_invite in;
+    es_req_err err;
     int64_t ms, end;
-    size_t n;
 
-    if (ngx_http_echostream_body_members(
-            ctx, ngx_http_echostream_invite_members) != NGX_OK) {
+    if (es_req_invite_check(ctx->body, &in, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
         return;
     }
 
-    v = json_object_get(body, "email"); /* borrowed */
-    n = 0;
-    if (json_is_string(v)) {
-        n = ngx_http_echostream_email_normalize(
-            (const u_char *)json_string_value(v), json_string_length(v), email);
-    }
-    if (n == 0) {
-        ngx_http_echostream_fail(ctx, 422, "validation_failed", "email",
-                                 "email must be an e-mail address");
-        return;
-    }
-
-    v = json_object_get(body, "role"); /* borrowed */
-    role = "member";
-    if (v != NULL) {
-        role = json_string_value(v);
-        if (role == NULL || (ngx_strcmp(role, "member") != 0 &&
-                             ngx_strcmp(role, "owner") != 0)) {
-            ngx_http_echostream_fail(ctx, 422, "validation_failed", "role",
-                                     "role must be \"member\" or \"owner\"");
-            return;
-        }
-    }
+    email = in.email;
+    role = in.role;
 
     if (ngx_http_echostream_random_id(ctx, id, NGX_HTTP_ECHOSTREAM_INVITE_ID) !=
         NGX_OK) {
@@ -332,17 +308,18 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_invite)
 
     stored =
         json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "id", (char *)id, "email",
-                  (char *)email, "role", role, "invited_by", ctx->claims.sub,
+                  email, "role", role, "invited_by", ctx->claims.sub,
                   "created_ms", (json_int_t)ms, "expires_ms", (json_int_t)end);
-    invite = json_pack("{s:s, s:s, s:s, s:s, s:s}", "email", (char *)email,
-                       "role", role, "invited_by", ctx->claims.sub, "created",
-                       when, "expires", until);
+    invite = json_pack("{s:s, s:s, s:s, s:s, s:s}", "email", email, "role",
+                       role, "invited_by", ctx->claims.sub, "created", when,
+                       "expires", until);
 
     if (stored == NULL || invite == NULL ||
         ngx_http_echostream_json_str(ctx, stored, &json) != NGX_OK ||
         ngx_http_echostream_api_key(ctx, &ikey, "invites") != NGX_OK ||
         ngx_http_echostream_api_key(ctx, &mkey, "members") != NGX_OK ||
-        ngx_http_echostream_invite_key(ctx, email, n, &gkey) != NGX_OK) {
+        ngx_http_echostream_invite_key(ctx, (const u_char *)email, in.email_len,
+                                       &gkey) != NGX_OK) {
         json_decref(stored);
         json_decref(invite);
         ngx_http_echostream_no_memory(ctx);
@@ -365,7 +342,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_invite)
     argv[4] = (const char *)gkey.data;
     argv[5] = (const char *)mkey.data;
     argv[6] = (const char *)ctx->tenant;
-    argv[7] = (const char *)email;
+    argv[7] = email;
     argv[8] = role;
     argv[9] = ctx->claims.sub;
     argv[10] = (const char *)now;
@@ -451,7 +428,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_remove)
 
 NGX_HTTP_ECHOSTREAM_ROUTE(invites_remove)
 {
-    u_char email[NGX_HTTP_ECHOSTREAM_EMAIL_MAX + 1];
+    u_char email[ES_REQ_EMAIL_MAX + 1];
     ngx_str_t ikey, gkey;
     const char *argv[7];
     u_char *emailz;
@@ -459,8 +436,8 @@ NGX_HTTP_ECHOSTREAM_ROUTE(invites_remove)
 
     n = 0;
     if (ctx->nparams == 1) {
-        n = ngx_http_echostream_email_normalize(ctx->params[0].data,
-                                                ctx->params[0].len, email);
+        n = es_req_email_normalize((const char *)ctx->params[0].data,
+                                   ctx->params[0].len, (char *)email);
     }
 
     if (n == 0) {

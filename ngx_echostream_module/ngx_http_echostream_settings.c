@@ -18,31 +18,20 @@
 #include <ngx_http.h>
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "es_keys.h"
-#include "es_utf8.h"
+#include "es_req_settings.h"
 #include "ngx_http_echostream_module.h"
 #include "ngx_http_echostream_routes.h"
 #include "ngx_http_echostream_tenant_util.h"
-
-#define NGX_HTTP_ECHOSTREAM_ENGINE_DEFAULT    "vader"
-#define NGX_HTTP_ECHOSTREAM_RETENTION_DEFAULT 30
-#define NGX_HTTP_ECHOSTREAM_RETENTION_MAX     365
-
-static const char *const ngx_http_echostream_settings_members[] = {
-    "engine", "comprehend_budget_usd", "retention_days", NULL};
 
 /*
  * PATCH's FCALL: 5 fixed arguments (FCALL, the function, numkeys, two
  * keys), then a name and a value per settable member, each at most once.
  * Sized from the member table, so a member added there is room added here.
  */
-#define NGX_HTTP_ECHOSTREAM_SETTINGS_ARGC                                      \
-    (5 + 2 * (sizeof(ngx_http_echostream_settings_members) /                   \
-                  sizeof(ngx_http_echostream_settings_members[0]) -            \
-              1))
+#define NGX_HTTP_ECHOSTREAM_SETTINGS_ARGC (5 + 2 * ES_REQ_SETTINGS_NMEMBERS)
 
 static void
 ngx_http_echostream_settings_got(ngx_http_echostream_api_ctx_t *ctx,
@@ -70,24 +59,22 @@ NGX_HTTP_ECHOSTREAM_ROUTE(settings_get)
 
 NGX_HTTP_ECHOSTREAM_ROUTE(settings_patch)
 {
-    const char *argv[NGX_HTTP_ECHOSTREAM_SETTINGS_ARGC], *engine;
+    const char *argv[NGX_HTTP_ECHOSTREAM_SETTINGS_ARGC];
     ngx_http_echostream_main_conf_t *emcf;
-    json_t *body = ctx->body, *v;
-    u_char *budget, *days, *p;
-    json_int_t retention;
+    es_req_settings set;
+    es_req_err err;
     ngx_str_t key;
-    double usd;
     int argc;
 
-    if (ngx_http_echostream_body_members(
-            ctx, ngx_http_echostream_settings_members) != NGX_OK) {
+    emcf = ngx_http_get_module_main_conf(ctx->r, ngx_http_echostream_module);
+
+    if (es_req_settings_check(ctx->body, (long)emcf->comprehend_budget_max,
+                              &set, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
         return;
     }
 
-    budget = ngx_pnalloc(ctx->r->pool, 32);
-    days = ngx_pnalloc(ctx->r->pool, NGX_INT_T_LEN + 1);
-    if (budget == NULL || days == NULL ||
-        ngx_http_echostream_api_key(ctx, &key, "meta") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, "meta") != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -99,67 +86,20 @@ NGX_HTTP_ECHOSTREAM_ROUTE(settings_patch)
     argv[argc++] = (const char *)key.data;
     argv[argc++] = ES_KEY_TOPICS_VERSION;
 
-    v = json_object_get(body, "engine"); /* borrowed */
-    if (v != NULL) {
-        engine = json_string_value(v);
-        if (engine == NULL || (ngx_strcmp(engine, "vader") != 0 &&
-                               ngx_strcmp(engine, "comprehend") != 0)) {
-            ngx_http_echostream_fail(ctx, 422, "validation_failed", "engine",
-                                     "engine must be \"vader\" or "
-                                     "\"comprehend\"");
-            return;
-        }
+    if (set.engine != NULL) {
         argv[argc++] = "engine";
-        argv[argc++] = engine;
+        argv[argc++] = set.engine;
     }
 
-    v = json_object_get(body, "comprehend_budget_usd"); /* borrowed */
-    if (v != NULL) {
-        emcf =
-            ngx_http_get_module_main_conf(ctx->r, ngx_http_echostream_module);
-        usd = json_number_value(v);
-        if (!json_is_null(v) &&
-            (!json_is_number(v) || !isfinite(usd) || usd < 0 ||
-             usd > (double)emcf->comprehend_budget_max)) {
-            ngx_http_echostream_fail(ctx, 422, "validation_failed",
-                                     "comprehend_budget_usd",
-                                     "comprehend_budget_usd must be a number "
-                                     "from 0 to %ld, or null",
-                                     (long)emcf->comprehend_budget_max);
-            return;
-        }
-
-        /* micro-dollars, as enrich counts; trailing zeros dropped */
-        budget[0] = '\0';
-        if (!json_is_null(v)) {
-            snprintf((char *)budget, 32, "%.6f", usd);
-            p = budget + ngx_strlen(budget) - 1;
-            while (*p == '0') {
-                *p-- = '\0';
-            }
-            if (*p == '.') {
-                *p = '\0';
-            }
-        }
-
+    if (set.has_budget) {
         /* "" deletes the field: no budget */
         argv[argc++] = "comprehend_budget_usd";
-        argv[argc++] = (const char *)budget;
+        argv[argc++] = set.budget;
     }
 
-    v = json_object_get(body, "retention_days"); /* borrowed */
-    if (v != NULL) {
-        if (ngx_http_echostream_json_int(v, &retention) != NGX_OK ||
-            retention < 1 || retention > NGX_HTTP_ECHOSTREAM_RETENTION_MAX) {
-            ngx_http_echostream_fail(ctx, 422, "validation_failed",
-                                     "retention_days",
-                                     "retention_days must be an integer from "
-                                     "1 to 365");
-            return;
-        }
-        *ngx_sprintf(days, "%L", (int64_t)retention) = '\0';
+    if (set.has_days) {
         argv[argc++] = "retention_days";
-        argv[argc++] = (const char *)days;
+        argv[argc++] = set.days;
     }
 
     ngx_http_echostream_cmd(ctx, ngx_http_echostream_settings_got, argc, argv);
@@ -206,7 +146,7 @@ static json_t *ngx_http_echostream_settings_json(redisReply *values)
     budget = values->element[1];
     days = values->element[2];
 
-    name = NGX_HTTP_ECHOSTREAM_ENGINE_DEFAULT;
+    name = ES_REQ_ENGINE_DEFAULT;
     if (engine->type == REDIS_REPLY_STRING &&
         (ngx_strcmp(engine->str, "vader") == 0 ||
          ngx_strcmp(engine->str, "comprehend") == 0)) {
@@ -222,11 +162,11 @@ static json_t *ngx_http_echostream_settings_json(redisReply *values)
         }
     }
 
-    n = NGX_HTTP_ECHOSTREAM_RETENTION_DEFAULT;
+    n = ES_REQ_RETENTION_DEFAULT;
     if (days->type == REDIS_REPLY_STRING) {
         n = ngx_atoi((u_char *)days->str, days->len);
-        if (n < 1 || n > NGX_HTTP_ECHOSTREAM_RETENTION_MAX) {
-            n = NGX_HTTP_ECHOSTREAM_RETENTION_DEFAULT;
+        if (n < 1 || n > ES_REQ_RETENTION_MAX) {
+            n = ES_REQ_RETENTION_DEFAULT;
         }
     }
 

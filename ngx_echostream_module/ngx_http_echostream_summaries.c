@@ -26,13 +26,11 @@
 
 #include <stdlib.h>
 
-#include "es_utf8.h"
+#include "es_req_summary.h"
 #include "ngx_http_echostream_routes.h"
 #include "ngx_http_echostream_tenant_util.h"
 
-#define NGX_HTTP_ECHOSTREAM_SUMMARY_REQUESTS  "es:{summaries}:requests"
-#define NGX_HTTP_ECHOSTREAM_SUMMARIES_DEFAULT 20
-#define NGX_HTTP_ECHOSTREAM_SUMMARIES_MAX     100
+#define NGX_HTTP_ECHOSTREAM_SUMMARY_REQUESTS "es:{summaries}:requests"
 /* request id: 8 base-36 digits of the time in ms, then 6 random */
 #define NGX_HTTP_ECHOSTREAM_REQUEST_TIME_LEN 8
 #define NGX_HTTP_ECHOSTREAM_REQUEST_ID_LEN   14
@@ -41,9 +39,6 @@ typedef struct {
     json_t *json;
     int64_t created;
 } ngx_http_echostream_summary_row_t;
-
-static const char *const ngx_http_echostream_request_members[] = {"topic",
-                                                                  NULL};
 
 static void
 ngx_http_echostream_summaries_got(ngx_http_echostream_api_ctx_t *ctx,
@@ -61,21 +56,14 @@ static int ngx_http_echostream_summary_cmp(const void *a, const void *b);
 
 NGX_HTTP_ECHOSTREAM_ROUTE(summaries_list)
 {
-    ngx_str_t key, arg;
     const char *argv[2];
-    ngx_int_t rc, n;
+    es_req_err err;
+    ngx_str_t key;
+    int n;
 
-    n = NGX_HTTP_ECHOSTREAM_SUMMARIES_DEFAULT;
-    rc = ngx_http_echostream_api_arg(ctx, "limit", 8, &arg);
-    if (rc == NGX_OK) {
-        n = ngx_atoi(arg.data, arg.len);
-        if (n < 1 || n > NGX_HTTP_ECHOSTREAM_SUMMARIES_MAX) {
-            rc = NGX_ERROR;
-        }
-    }
-    if (rc == NGX_ERROR) {
-        ngx_http_echostream_fail(ctx, NGX_HTTP_BAD_REQUEST, "bad_request",
-                                 "limit", "limit must be 1..100");
+    if (es_req_summary_limit((const char *)ctx->r->args.data, ctx->r->args.len,
+                             &n, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
         return;
     }
 
@@ -209,29 +197,20 @@ NGX_HTTP_ECHOSTREAM_ROUTE(summaries_request)
     u_char id[NGX_HTTP_ECHOSTREAM_REQUEST_ID_LEN + 1];
     u_char now[NGX_INT64_LEN + 1];
     ngx_str_t topics, requests, json;
+    char when[32], topic_id[ES_REQ_ID_MAX + 1];
     const char *topic, *argv[14];
-    json_t *v, *stored, *answer;
-    char when[32];
+    json_t *stored, *answer;
+    es_req_err err;
     int64_t ms, t;
     ngx_uint_t i;
 
-    if (ngx_http_echostream_body_members(
-            ctx, ngx_http_echostream_request_members) != NGX_OK) {
+    if (es_req_summary_check(ctx->body, topic_id, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
         return;
     }
 
-    v = json_object_get(ctx->body, "topic"); /* borrowed */
-    topic = NULL;
-    if (v != NULL && !json_is_null(v)) {
-        topic = json_string_value(v);
-        if (topic == NULL ||
-            !ngx_http_echostream_api_id_valid((const u_char *)topic,
-                                              json_string_length(v))) {
-            ngx_http_echostream_fail(ctx, 422, "validation_failed", "topic",
-                                     "topic must be a topic id");
-            return;
-        }
-    }
+    /* NULL: a summary of the whole tenant */
+    topic = topic_id[0] != '\0' ? topic_id : NULL;
 
     ms = ngx_http_echostream_api_now_ms();
     *ngx_sprintf(now, "%L", ms) = '\0';

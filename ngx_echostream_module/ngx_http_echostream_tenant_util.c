@@ -13,7 +13,6 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "es_utf8.h"
 #include "ngx_http_echostream_tenant_util.h"
 
 static void ngx_http_echostream_json_cleanup(void *data);
@@ -49,60 +48,6 @@ ngx_int_t ngx_http_echostream_random_id(ngx_http_echostream_api_ctx_t *ctx,
     return NGX_OK;
 }
 
-size_t ngx_http_echostream_email_normalize(const u_char *s, size_t n,
-                                           u_char *out)
-{
-    size_t i, at, label;
-    u_char c;
-
-    if (n < 3 || n > NGX_HTTP_ECHOSTREAM_EMAIL_MAX) {
-        return 0;
-    }
-
-    at = n;
-    for (i = 0; i < n; i++) {
-        c = s[i];
-        if (c <= 0x20 || c == 0x7f || ngx_strchr("\"(),:;<>[\\]/", c)) {
-            return 0;
-        }
-        if (c == '@') {
-            if (at != n) {
-                return 0;
-            }
-            at = i;
-        }
-        out[i] = (c >= 'A' && c <= 'Z') ? (u_char)(c | 0x20) : c;
-    }
-    out[n] = '\0';
-
-    if (at == 0 || at > 64 || at + 1 >= n) {
-        return 0;
-    }
-
-    label = 0;
-    for (i = at + 1; i < n; i++) {
-        c = out[i];
-        if (c == '.') {
-            if (label == 0 || out[i - 1] == '-') {
-                return 0;
-            }
-            label = 0;
-            continue;
-        }
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              (c == '-' && label > 0)) ||
-            ++label > 63) {
-            return 0;
-        }
-    }
-
-    if (label == 0 || out[n - 1] == '-') {
-        return 0;
-    }
-
-    return n;
-}
-
 ngx_int_t ngx_http_echostream_email_hash(const u_char *email, size_t n,
                                          u_char *hex)
 {
@@ -117,24 +62,6 @@ ngx_int_t ngx_http_echostream_email_hash(const u_char *email, size_t n,
     hex[2 * len] = '\0';
 
     return NGX_OK;
-}
-
-ngx_int_t ngx_http_echostream_body_members(ngx_http_echostream_api_ctx_t *ctx,
-                                           const char *const *allowed)
-{
-    es_req_err err;
-
-    if (es_req_members(ctx->body, allowed, &err) != 0) {
-        ngx_http_echostream_api_req_error(ctx, &err);
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-ngx_int_t ngx_http_echostream_json_int(json_t *v, json_int_t *out)
-{
-    return es_req_json_int(v, out) == 0 ? NGX_OK : NGX_ERROR;
 }
 
 void ngx_http_echostream_fail(ngx_http_echostream_api_ctx_t *ctx,
@@ -289,7 +216,8 @@ u_char *ngx_http_echostream_write_id(ngx_http_echostream_api_ctx_t *ctx,
     es_req_err err;
     size_t n;
 
-    if (ngx_http_echostream_body_members(ctx, allowed) != NGX_OK) {
+    if (es_req_members(ctx->body, allowed, &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
         return NULL;
     }
 

@@ -1,9 +1,11 @@
 /*
  * ngx_http_echostream_tenant_util.h - the small pieces every route that
  * writes tenant data shares (topics, alert rules, members, settings,
- * summaries): generated ids, e-mail addresses, body checks, errors with a
- * "field", stored JSON read defensively, and the error replies of the
- * "echostream_tenant" Redis functions (ngx_http_echostream_tenant_lua.c).
+ * summaries): generated ids, invite keys, the id of a written object,
+ * errors with a "field", stored JSON read defensively, and the error
+ * replies of the "echostream_tenant" Redis functions
+ * (ngx_http_echostream_tenant_lua.c). What a body must hold is checked in
+ * lib/es_req*.c, without nginx, so the fuzz targets run the same checks.
  */
 
 #ifndef _NGX_HTTP_ECHOSTREAM_TENANT_UTIL_H_INCLUDED_
@@ -20,9 +22,6 @@
 /* length of generated topic and rule ids: 12 of [a-z0-9], 62 bits */
 #define NGX_HTTP_ECHOSTREAM_GEN_ID_LEN 12
 
-/* an e-mail address: RFC 5321's limit on a path */
-#define NGX_HTTP_ECHOSTREAM_EMAIL_MAX 254
-
 /* hex SHA-256 of a lower-case e-mail (the es:{invites}:<hash> key) */
 #define NGX_HTTP_ECHOSTREAM_EMAIL_HASH_LEN 64
 
@@ -35,18 +34,6 @@
  */
 ngx_int_t ngx_http_echostream_random_id(ngx_http_echostream_api_ctx_t *ctx,
                                         u_char *out, size_t n);
-
-/*
- * Checks an e-mail address s[0..n) and writes its lower-case form into
- * out (room for NGX_HTTP_ECHOSTREAM_EMAIL_MAX + 1 bytes, NUL-terminated).
- * Accepted: at most 254 bytes, exactly one '@' with 1..64 bytes before
- * it, a domain of dot-separated labels of letters, digits and '-', no
- * spaces, control characters or the specials that need quoting. Non-ASCII
- * letters in the local part pass unchanged (the text is valid UTF-8, as
- * it came through the JSON parser). Returns the length, or 0 when invalid.
- */
-size_t ngx_http_echostream_email_normalize(const u_char *s, size_t n,
-                                           u_char *out);
 
 /*
  * Writes the lower-case hex SHA-256 of email[0..n) into hex (room for
@@ -62,21 +49,6 @@ ngx_int_t ngx_http_echostream_email_hash(const u_char *email, size_t n,
 ngx_int_t ngx_http_echostream_invite_key(ngx_http_echostream_api_ctx_t *ctx,
                                          const u_char *email, size_t n,
                                          ngx_str_t *key);
-
-/*
- * NGX_OK when the request body (an object: the framework parsed it) has
- * no member outside allowed (NULL-terminated); otherwise answers 422
- * validation_failed naming the first unknown member, and NGX_DECLINED.
- */
-ngx_int_t ngx_http_echostream_body_members(ngx_http_echostream_api_ctx_t *ctx,
-                                           const char *const *allowed);
-
-/*
- * Integer value of v when it is a JSON integer or a real with no
- * fraction (clients that only have doubles send 20.0); NGX_ERROR
- * otherwise.
- */
-ngx_int_t ngx_http_echostream_json_int(json_t *v, json_int_t *out);
 
 /*
  * Answers status with code and a message formatted by the C library's
@@ -133,8 +105,10 @@ u_char *ngx_http_echostream_path_id(ngx_http_echostream_api_ctx_t *ctx,
 /*
  * The start of a POST, PUT or PATCH of an object with an id (topic,
  * alert rule): the body must be an object holding only members named in
- * allowed, and an "id" in it must be valid and, on a route with a path
- * id (with_path_id; what names the object in its 404), the same. Returns
+ * allowed (es_req_members; the lists are lib's, es_req_topic_members …),
+ * and an "id" in it must be valid and, on a route with a path id
+ * (with_path_id; what names the object in its 404), the same
+ * (es_req_body_id). Returns
  * the object's id, NUL-terminated in pool memory: the path id, the
  * body's, or for POST without one a new random id; NULL when the request
  * was answered.

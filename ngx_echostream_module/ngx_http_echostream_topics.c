@@ -4,11 +4,12 @@
  *
  * A topic is stored as its canonical JSON {"id","name","subreddits",
  * "query"} in es:{t:<tenant>}:topics, the hash the enrich worker loads.
- * Everything a client sends is validated here, before Redis sees it:
- * subreddit names are normalized (lower case, duplicates dropped) and the
- * query goes through the same parser enrich compiles it with, so a topic
- * that was accepted always loads, and a query error comes back with its
- * byte position and column.
+ * Everything a client sends is checked before Redis sees it, by
+ * lib/es_req_topic.c (the code the fuzz targets run): subreddit names are
+ * normalized (lower case, duplicates dropped) and the query goes through
+ * the same parser enrich compiles it with, so a topic that was accepted
+ * always loads, and a query error comes back with its byte position and
+ * column.
  *
  * Every write is one call of a Redis function (es_topic_put /
  * es_topic_delete, ngx_http_echostream_tenant_lua.c) that changes the
@@ -29,30 +30,32 @@
 #include <stdlib.h>
 
 #include "es_keys.h"
+#include "es_req_topic.h"
 #include "ngx_http_echostream_routes.h"
 #include "ngx_http_echostream_tenant_util.h"
-#include "ngx_http_echostream_topic_validate.h"
 
 #define NGX_HTTP_ECHOSTREAM_TOPICS_MAX "100"
 /* PATCH attempts before giving up on a topic that keeps changing */
 #define NGX_HTTP_ECHOSTREAM_PATCH_TRIES 5
 
 typedef struct {
-    u_char *id; /* NUL-terminated, validated */
-    ngx_http_echostream_topic_t t;
+    u_char *id;        /* NUL-terminated, validated */
+    es_req_topic t;    /* the checked topic; released by a pool cleanup */
     ngx_str_t old;     /* PATCH: the value the merge started from */
     ngx_uint_t status; /* 201 (POST) or 200 */
     ngx_uint_t tries;
 } ngx_http_echostream_topic_ctx_t;
-
-static const char *const ngx_http_echostream_topic_members[] = {
-    "id", "name", "subreddits", "query", NULL};
 
 static ngx_http_echostream_topic_ctx_t *
 ngx_http_echostream_topic_start(ngx_http_echostream_api_ctx_t *ctx,
                                 ngx_uint_t with_path_id);
 static void ngx_http_echostream_topic_whole(ngx_http_echostream_api_ctx_t *ctx,
                                             ngx_uint_t replace);
+static ngx_int_t
+ngx_http_echostream_topic_build(ngx_http_echostream_api_ctx_t *ctx,
+                                ngx_http_echostream_topic_ctx_t *t,
+                                json_t *base);
+static void ngx_http_echostream_topic_cleanup(void *data);
 static void ngx_http_echostream_topic_write(ngx_http_echostream_api_ctx_t *ctx,
                                             ngx_http_echostream_topic_ctx_t *t,
                                             const char *mode);
@@ -211,17 +214,13 @@ static void ngx_http_echostream_topic_whole(ngx_http_echostream_api_ctx_t *ctx,
                                             ngx_uint_t replace)
 {
     ngx_http_echostream_topic_ctx_t *t;
-    json_t *body = ctx->body;
 
     t = ngx_http_echostream_topic_start(ctx, replace);
     if (t == NULL) {
         return;
     }
 
-    if (ngx_http_echostream_topic_validate(
-            ctx, t->id, json_object_get(body, "name"),
-            json_object_get(body, "subreddits"), json_object_get(body, "query"),
-            &t->t) == NGX_OK) {
+    if (ngx_http_echostream_topic_build(ctx, t, NULL) == NGX_OK) {
         ngx_http_echostream_topic_write(ctx, t, replace ? "replace" : "create");
     }
 }
@@ -265,11 +264,9 @@ ngx_http_echostream_topic_patch_got(ngx_http_echostream_api_ctx_t *ctx,
                                     ngx_http_echostream_redis_result_t *res)
 {
     ngx_http_echostream_topic_ctx_t *t = ctx->data;
-    json_t *body = ctx->body, *old, *v[3];
-    static const char *names[3] = {"name", "subreddits", "query"};
     redisReply *rep;
-    ngx_uint_t i;
     ngx_int_t rc;
+    json_t *old;
 
     if (ngx_http_echostream_api_redis_failed(ctx, res)) {
         return;
@@ -295,15 +292,7 @@ ngx_http_echostream_topic_patch_got(ngx_http_echostream_api_ctx_t *ctx,
     old = ngx_http_echostream_stored_json(
         ctx, rep, "topic", (const char *)t->id, ngx_strlen(t->id));
 
-    for (i = 0; i < 3; i++) {
-        v[i] = json_object_get(body, names[i]); /* borrowed */
-        if (v[i] == NULL && old != NULL) {
-            v[i] = json_object_get(old, names[i]);
-        }
-    }
-
-    rc =
-        ngx_http_echostream_topic_validate(ctx, t->id, v[0], v[1], v[2], &t->t);
+    rc = ngx_http_echostream_topic_build(ctx, t, old);
     json_decref(old);
 
     if (rc == NGX_OK) {
@@ -361,19 +350,25 @@ ngx_http_echostream_topic_start(ngx_http_echostream_api_ctx_t *ctx,
                                 ngx_uint_t with_path_id)
 {
     ngx_http_echostream_topic_ctx_t *t;
+    ngx_pool_cleanup_t *cln;
     u_char *id;
 
-    id = ngx_http_echostream_write_id(ctx, ngx_http_echostream_topic_members,
-                                      "topic", with_path_id);
+    id = ngx_http_echostream_write_id(ctx, es_req_topic_members, "topic",
+                                      with_path_id);
     if (id == NULL) {
         return NULL;
     }
 
     t = ngx_pcalloc(ctx->r->pool, sizeof(ngx_http_echostream_topic_ctx_t));
-    if (t == NULL) {
+    cln = ngx_pool_cleanup_add(ctx->r->pool, 0);
+    if (t == NULL || cln == NULL) {
         ngx_http_echostream_no_memory(ctx);
         return NULL;
     }
+
+    /* t->t is zeroed: releasing it before a check is a no-op */
+    cln->handler = ngx_http_echostream_topic_cleanup;
+    cln->data = &t->t;
 
     t->id = id;
     t->status = with_path_id ? NGX_HTTP_OK : NGX_HTTP_CREATED;
@@ -382,14 +377,48 @@ ngx_http_echostream_topic_start(ngx_http_echostream_api_ctx_t *ctx,
     return t;
 }
 
+/*
+ * Checks the body's topic merged over base (borrowed, may be NULL; see
+ * es_req_topic_check) into t->t, releasing the topic of an earlier
+ * attempt first (PATCH after a lost compare-and-set). Returns NGX_OK, or
+ * NGX_DECLINED when the request was answered.
+ */
+static ngx_int_t
+ngx_http_echostream_topic_build(ngx_http_echostream_api_ctx_t *ctx,
+                                ngx_http_echostream_topic_ctx_t *t,
+                                json_t *base)
+{
+    es_req_err err;
+
+    es_req_topic_free(&t->t);
+
+    if (es_req_topic_check(ctx->body, base, (const char *)t->id, &t->t, &err) !=
+        0) {
+        if (err.status == NGX_HTTP_INTERNAL_SERVER_ERROR) {
+            ngx_http_echostream_no_memory(ctx);
+        } else {
+            ngx_http_echostream_api_req_error(ctx, &err);
+        }
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+/* The pool cleanup of the route state: the topic and its stored text. */
+static void ngx_http_echostream_topic_cleanup(void *data)
+{
+    es_req_topic_free(data);
+}
+
 /* One es_topic_put call: mode "create" or "replace". */
 static void ngx_http_echostream_topic_write(ngx_http_echostream_api_ctx_t *ctx,
                                             ngx_http_echostream_topic_ctx_t *t,
                                             const char *mode)
 {
-    const char *argv[14 + NGX_HTTP_ECHOSTREAM_TOPIC_SUBS_MAX];
+    const char *argv[14 + ES_REQ_TOPIC_SUBS_MAX];
     ngx_str_t key;
-    ngx_uint_t i;
+    size_t i;
     int argc;
 
     if (ngx_http_echostream_api_key(ctx, &key, "topics") != NGX_OK) {
@@ -409,7 +438,7 @@ static void ngx_http_echostream_topic_write(ngx_http_echostream_api_ctx_t *ctx,
     argv[argc++] = mode;
     argv[argc++] = t->old.data ? (const char *)t->old.data : "";
     argv[argc++] = (const char *)t->id;
-    argv[argc++] = (const char *)t->t.json.data;
+    argv[argc++] = t->t.json;
     argv[argc++] = NGX_HTTP_ECHOSTREAM_TOPICS_MAX;
     argv[argc++] = (const char *)ctx->tenant;
     for (i = 0; i < t->t.nsubs; i++) {
