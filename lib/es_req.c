@@ -168,6 +168,7 @@ int es_req_json_type(const char *ct, size_t n)
 
 int es_req_body_parse(const char *text, size_t n, json_t **out, es_req_err *err)
 {
+    char text_ok[3 * JSON_ERROR_TEXT_LENGTH + 1];
     json_error_t jerr;
     json_t *body;
 
@@ -178,8 +179,12 @@ int es_req_body_parse(const char *text, size_t n, json_t **out, es_req_err *err)
         if (json_error_code(&jerr) == json_error_out_of_memory) {
             return es_req_fail(err, 500, "internal", NULL, "out of memory");
         }
+        /* jansson quotes the input near the error, which may cut a
+         * character or be invalid UTF-8 itself: the answer is JSON */
+        es_utf8_repair(jerr.text, strnlen(jerr.text, sizeof(jerr.text)),
+                       text_ok, sizeof(text_ok));
         es_req_fail(err, 400, "invalid_json", NULL, "malformed JSON body: %s",
-                    jerr.text);
+                    text_ok);
         err->position = (long)jerr.position;
         return -1;
     }

@@ -7,7 +7,7 @@
  * (id → {"id","topic","enabled","min_volume","sensitivity",
  * "cooldown_minutes","email","webhook"}), every member present, so the
  * alert worker reads rules without defaults of its own. Writes go through
- * the es_rule_put function (ngx_http_echostream_tenant_lua.c), which
+ * the es_rule_put function (lib/redis/tenant.lua), which
  * checks in the same atomic step that the rule's topic exists, that a new
  * id is free, and the 100-rule limit; PATCH is a compare-and-set on the
  * value it merged into, as for topics. A rule outlives the deletion of

@@ -18,7 +18,7 @@
  *   - anyone else just leaves their old tenant.
  * The move, the consumed invite and the detached tenant (topics out of
  * the watch union, out of the tenant set, its state keys gone) are one
- * call of es_invite_accept (ngx_http_echostream_tenant_lua.c). The rest
+ * call of es_invite_accept (lib/redis/tenant.lua). The rest
  * of a deleted tenant's keys (series, comments, …) are then swept here
  * with SCAN and UNLINK, a page per round trip, so Redis never blocks on
  * it. A key the enrich worker writes in the second before it notices the

@@ -12,7 +12,7 @@
  * "invited_by","invited_by_email","created_ms","expires_ms"}), where the
  * invitee finds it (GET /invites) and accepts or declines it. Nobody joins
  * without accepting. Both are written, checked and removed together by
- * the echostream_tenant functions (ngx_http_echostream_tenant_lua.c),
+ * the echostream_tenant functions (lib/redis/tenant.lua),
  * which also decide the races: no invite for an e-mail that is already a
  * member, and never removing the last owner. Several tenants may invite
  * one e-mail; no answer tells a tenant about another's invite. An invite

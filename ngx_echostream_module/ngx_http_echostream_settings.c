@@ -5,7 +5,7 @@
  * They live in es:{t:<tenant>}:meta next to the tenant's owner and
  * creation time, as the strings the enrich worker parses (engine name,
  * decimal dollars, whole days). PATCH writes them with es_settings_set
- * (ngx_http_echostream_tenant_lua.c), which bumps es:{topics}:version in
+ * (lib/redis/tenant.lua), which bumps es:{topics}:version in
  * the same step, so enrich reloads within its refresh interval, and
  * answers the stored values, so the response is what enrich will read.
  * Values read back are checked again: anything out of range shows as the

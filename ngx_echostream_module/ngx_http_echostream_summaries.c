@@ -14,7 +14,7 @@
  * (fields tenant, id, topic, requested_by, requested_ms; the summarizer
  * consumes it) and records it as {"id","status":"queued",…} in
  * es:{t:<tenant>}:summary_requests for the summarizer to update, both
- * with es_summary_request (ngx_http_echostream_tenant_lua.c), which also
+ * with es_summary_request (lib/redis/tenant.lua), which also
  * checks that the topic exists. Request ids start with the time in base
  * 36, so the newest requests are the largest and the function can keep
  * just those.

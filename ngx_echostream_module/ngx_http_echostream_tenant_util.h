@@ -4,7 +4,7 @@
  * summaries): generated ids, invite keys, the id of a written object,
  * errors with a "field", stored JSON read defensively, and the error
  * replies of the "echostream_tenant" Redis functions
- * (ngx_http_echostream_tenant_lua.c). What a body must hold is checked in
+ * (lib/redis/tenant.lua). What a body must hold is checked in
  * lib/es_req*.c, without nginx, so the fuzz targets run the same checks.
  */
 

@@ -12,7 +12,7 @@
  * column.
  *
  * Every write is one call of a Redis function (es_topic_put /
- * es_topic_delete, ngx_http_echostream_tenant_lua.c) that changes the
+ * es_topic_delete, lib/redis/tenant.lua) that changes the
  * topic, the watch union es:{watch}:subs ingest polls, and both version
  * counters together, and decides the races (id taken, topic gone, the
  * 100-topic limit) atomically. PATCH merges into what it read and writes

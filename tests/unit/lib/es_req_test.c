@@ -172,6 +172,13 @@ static void test_body_parse(void **state)
     assert_int_equal(es_req_body_parse("{\"a\":\"\xff\"}", 9, &body, &err), -1);
     assert_int_equal(es_req_body_parse("{\"a\":\"\\u0000\"}", 14, &body, &err),
                      -1);
+    /* jansson quotes the input at a syntax error, here half a character:
+     * the message is still UTF-8 (it goes out in a JSON answer) */
+    assert_int_equal(
+        es_req_body_parse("{\"name\": \"Vt\\\xc3\xa9\"}", 17, &body, &err), -1);
+    assert_string_equal(err.code, "invalid_json");
+    assert_int_equal(es_utf8_valid(err.message, strlen(err.message)), 1);
+
     /* the length counts, not a NUL */
     assert_int_equal(es_req_body_parse("{}garbage", 2, &body, &err), 0);
     json_decref(body);
