@@ -1,5 +1,5 @@
 #!lua name=echostream_enrich
--- version: 1
+-- version: 2
 --
 -- lib/redis/enrich.lua - the Redis function library "echostream_enrich", the
 -- only code that writes tenant data for the enrich worker.
@@ -265,7 +265,104 @@ local function apply_ops(args, i, last, adj, now, ret)
   end
 end
 
+-- a whole number from lo to hi, or nil
+local function whole(v, lo, hi)
+  local n = tonumber(v)
+  if n == nil or n ~= math.floor(n) or n < lo or n > hi then return nil end
+  return n
+end
+
+local function bad(msg)
+  return redis.error_reply('ERR ' .. msg)
+end
+
+local INT = '^%-?%d+$'
+
+-- The summed increments args[i..last] (see apply_ops), checked.
+local function check_ops(args, i, last)
+  while i <= last do
+    local kind, n = args[i], whole(args[i + 3], 0, 2 ^ 31)
+    if kind ~= 'h' and kind ~= 'z' and kind ~= 'r' then
+      return bad('increment kind at argument ' .. i)
+    end
+    if args[i + 1] == nil or whole(args[i + 2], 0, 2 ^ 53) == nil or
+       n == nil or i + 3 + 2 * n > last then
+      return bad('increment at argument ' .. i)
+    end
+    for c = i + 4, i + 3 + 2 * n, 2 do
+      local v = kind == 'r' and args[c] or args[c + 1]
+      if not string.match(v, INT) or #v > 18 then
+        return bad('increment value at argument ' .. c)
+      end
+    end
+    i = i + 4 + 2 * n
+  end
+  return nil
+end
+
+-- Everything es_enrich_write reads, checked before its first write: a
+-- record SET by a call that then fails would count as a replay on every
+-- retry and never get its increments.
+local function check_write(keys, args)
+  if keys[1] == nil or keys[2] == nil then
+    return bad('es_enrich_write needs KEYS: a key of the tenant and its ' ..
+      'live stream')
+  end
+  local pre = args[1]
+  if pre == nil or not string.match(pre, '^es:{t:[%w_%-]+}:$') then
+    return bad('tenant prefix')
+  end
+  if whole(args[2], 1, 2 ^ 40) == nil then return bad('now') end
+  if whole(args[3], 1, 2 ^ 31) == nil then return bad('retention') end
+  if args[4] == nil or not string.match(args[4], '^%d%d%d%d%d%d$') then
+    return bad('usage month')
+  end
+  if whole(args[5], 0, 2 ^ 53) == nil or whole(args[6], 0, 2 ^ 53) == nil then
+    return bad('usage units or dollars')
+  end
+  local rec0 = whole(args[7], 8, #args + 1)
+  if rec0 == nil then return bad('index of the first record') end
+  local err = check_ops(args, 8, rec0 - 1)
+  if err then return err end
+  local a, nargs = rec0, #args
+  local rec = pre .. 'c:'
+  while a <= nargs do
+    if args[a] == 'd' then
+      if a + 1 > nargs or not string.match(args[a + 1], '^[0-9a-z]+$') then
+        return bad('truncated deletion at argument ' .. a)
+      end
+      a = a + 2
+    else
+      if a + 2 > nargs then
+        return bad('truncated record at argument ' .. a)
+      end
+      if string.sub(args[a], 1, #rec) ~= rec or
+         not string.match(args[a + 2], '^%-?%d+|[%d ]*|[%d ]*$') then
+        return bad('record at argument ' .. a)
+      end
+      a = a + 3
+    end
+  end
+  return nil
+end
+
+-- A stored record, decoded; nil when it is not one this worker wrote
+-- (never trusted: its numbers are subtracted from the aggregates).
+local function stored_record(v)
+  local ok, o = pcall(cjson.decode, v)
+  if not ok or type(o) ~= 'table' then return nil end
+  if o.deleted then return o end
+  if type(o.topics) ~= 'table' or type(o.created) ~= 'number' or
+     type(o.cs) ~= 'number' or type(o.t) ~= 'string' or #o.t ~= 12 or
+     type(o.month) ~= 'number' or type(o.label) ~= 'string' then
+    return nil
+  end
+  return o
+end
+
 local function enrich_write(keys, args)
+  local err = check_write(keys, args)
+  if err then return err end
   local pre = args[1]
   local now = tonumber(args[2])
   local ret = tonumber(args[3])
@@ -283,9 +380,6 @@ local function enrich_write(keys, args)
     local op = args[a]
     if op ~= 'd' then
       -- a comment: record key, record JSON, meta (see correct)
-      if a + 2 > nargs then
-        return redis.error_reply('ERR truncated record at argument ' .. a)
-      end
       if redis.call('SET', op, args[a + 1], 'NX', 'EX', args[3]) then
         created = created + 1
         live[created] = string.sub(op, idat)
@@ -299,8 +393,8 @@ local function enrich_write(keys, args)
       local id = args[a + 1]
       local rec = pre .. 'c:' .. id
       local v = redis.call('GET', rec)
-      local o = v and cjson.decode(v) or {}
-      if v and not o.deleted then
+      local o = v and stored_record(v) or {}
+      if v and not o.deleted and o.topics then
         local r = {id = id, topics = o.topics or {}, label = o.label,
                    cs = o.cs, created = o.created,
                    created_s = string.format('%d', o.created),

@@ -538,7 +538,6 @@ test('es_enrich_write refuses a truncated record with the argument it stopped at
 // (every retry sees it as a replay). A call must refuse bad arguments
 // before its first write.
 test('es_enrich_write refuses a truncated record after complete ones without writing any',
-  { todo: 'records before the truncated one are already SET NX when the error is raised: they exist without their increments and every retry treats them as replays, so the comments are never counted' },
   async () => {
     const a = comment('j1');
     const b = comment('j2');
@@ -549,7 +548,6 @@ test('es_enrich_write refuses a truncated record after complete ones without wri
   });
 
 test('es_enrich_write refuses a garbage increment without writing any record',
-  { todo: 'the records are SET before the increments run; HINCRBY fails on "x" and the records stay without their counts' },
   async () => {
     const args = buildWrite([comment('k1')]);
     // the first slot value of the first "h" key
@@ -560,7 +558,6 @@ test('es_enrich_write refuses a garbage increment without writing any record',
   });
 
 test('es_enrich_write refuses a garbage now without writing any record',
-  { todo: 'now is first used after the records were SET (apply_ops formats (now - ret) * 1000): the error leaves records without increments' },
   async () => {
     const args = buildWrite([comment('k1')]);
     args[1] = 'noon';
@@ -597,7 +594,6 @@ test('es_enrich_write answers an error and writes nothing without its arguments'
 // replay and adds none), and one without KEYS at all writes keys it never
 // declared.
 test('es_enrich_write refuses a call without its two KEYS, writing nothing',
-  { todo: 'KEYS are not checked: with no KEYS or only KEYS[1] the call writes records and aggregates and answers [1,0,0], silently skipping the live feed' },
   async () => {
     const good = buildWrite([comment('m1')]);
     for (const keys of [[], [META]]) {
