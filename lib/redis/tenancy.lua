@@ -1,5 +1,5 @@
 #!lua name=echostream_tenancy
--- version: 1
+-- version: 2
 --
 -- lib/redis/tenancy.lua - the Redis function library
 -- "echostream_tenancy": a user's membership, created on first sign-in.
@@ -108,4 +108,11 @@ local function signin(keys, args)
   return {tenant, 'owner'}
 end
 
-redis.register_function('es_api_signin', signin)
+-- refused before anything is written without the KEYS and ARGV it reads
+redis.register_function('es_api_signin', function(keys, args)
+  if #keys < 3 or #args < 4 then
+    return redis.error_reply(string.format('ERR es_api_signin needs 3 ' ..
+      'keys and 4 arguments, got %d and %d', #keys, #args))
+  end
+  return signin(keys, args)
+end)

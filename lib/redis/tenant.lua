@@ -1,5 +1,5 @@
 #!lua name=echostream_tenant
--- version: 1
+-- version: 2
 --
 -- lib/redis/tenant.lua - the Redis function library
 -- "echostream_tenant": every write the API makes to a tenant's topics,
@@ -12,7 +12,10 @@
 -- concurrent requests on any nginx worker see one order. Errors come back
 -- as "<CODE> <message>" (CONFLICT → 409, NOTFOUND → 404, NOTOPIC → 422,
 -- STALE → the caller's compare-and-set lost, it re-reads and retries);
--- any other error is a server fault. Stored JSON is decoded with pcall and
+-- any other error is a server fault. Every function first checks that it
+-- got the KEYS and ARGV it reads and that its numbers are numbers: Redis
+-- keeps what a function wrote before an error, so a call refused there
+-- ("ERR …") has written nothing. Stored JSON is decoded with pcall and
 -- a value that does not decode is treated as absent, never trusted.
 --
 -- The watch union and the version counters are global keys ({watch},
@@ -110,6 +113,31 @@ local function fail(code, msg)
   return redis.error_reply(code .. ' ' .. msg)
 end
 
+-- a whole number from lo to hi, or nil
+local function whole(v, lo, hi)
+  local n = tonumber(v)
+  if n == nil or n ~= math.floor(n) or n < lo or n > hi then return nil end
+  return n
+end
+
+-- an argument that is not what the caller (the module) always sends: a
+-- server fault, refused before anything is written
+local function bad(msg)
+  return redis.error_reply('ERR ' .. msg)
+end
+
+-- fn, refusing a call with fewer KEYS or ARGV than it reads before it can
+-- write anything: Redis keeps what a function wrote before an error
+local function arity(name, fn, nkeys, nargs)
+  return function(keys, args)
+    if #keys < nkeys or #args < nargs then
+      return bad(string.format('%s needs %d keys and %d arguments, got ' ..
+        '%d and %d', name, nkeys, nargs, #keys, #args))
+    end
+    return fn(keys, args)
+  end
+end
+
 -- a stored JSON object, or nil: stored values are never trusted
 local function decode(raw)
   if type(raw) ~= 'string' then return nil end
@@ -176,7 +204,9 @@ end
 
 local function topic_put(keys, args)
   local mode, expected, id, json = args[1], args[2], args[3], args[4]
-  local max = tonumber(args[5])
+  local max = whole(args[5], 0, 1000000)
+  if mode ~= 'create' and mode ~= 'replace' then return bad('mode') end
+  if max == nil then return bad('topic limit') end
   local old = redis.call('HGET', keys[1], id)
   if mode == 'create' then
     if old then
@@ -213,7 +243,9 @@ end
 
 local function rule_put(keys, args)
   local mode, expected, id, json = args[1], args[2], args[3], args[4]
-  local max, topic = tonumber(args[5]), args[6]
+  local max, topic = whole(args[5], 0, 1000000), args[6]
+  if mode ~= 'create' and mode ~= 'replace' then return bad('mode') end
+  if max == nil then return bad('rule limit') end
   local old = redis.call('HGET', keys[1], id)
   if mode == 'create' then
     if old then
@@ -250,8 +282,11 @@ end
 
 local function member_invite(keys, args)
   local tenant, email, role, by = args[1], args[2], args[3], args[4]
-  local now, ttl = tonumber(args[5]), tonumber(args[6])
-  local max, id, by_email = tonumber(args[7]), args[9], args[10]
+  local now, ttl = whole(args[5], 0, 2 ^ 53), whole(args[6], 1, 2 ^ 31)
+  local max, id, by_email = whole(args[7], 0, 1000000), args[9], args[10]
+  if now == nil or ttl == nil or max == nil then
+    return bad('now, lifetime or invite limit')
+  end
   for _, raw in ipairs(redis.call('HVALS', keys[3])) do
     local m = decode(raw)
     if m and type(m.email) == 'string'
@@ -329,7 +364,8 @@ end
 
 -- oldest first (by the millisecond), then by id
 local function invites_list(keys, args)
-  local email, now = args[1], tonumber(args[2])
+  local email, now = args[1], whole(args[2], 0, 2 ^ 53)
+  if now == nil then return bad('now') end
   local all, live = redis.call('HGETALL', keys[1]), {}
   for i = 1, #all, 2 do
     local inv = live_invite(keys[1], all[i], all[i + 1], email, now)
@@ -394,7 +430,8 @@ end
 
 local function invite_accept(keys, args)
   local sub, email, id, confirm = args[1], args[2], args[3], args[4]
-  local now = tonumber(args[5])
+  local now = whole(args[5], 0, 2 ^ 53)
+  if now == nil then return bad('now') end
   local target, raw = find_invite(keys[2], id)
   if not target then return fail('NOTFOUND', 'no such invite') end
   local inv, why = live_invite(keys[2], target, raw, email, now)
@@ -405,16 +442,18 @@ local function invite_accept(keys, args)
     return fail('NOTFOUND', 'no such invite')
   end
   local role = inv.role == 'owner' and 'owner' or 'member'
+  -- a member of the inviting tenant already (whatever the user record
+  -- names: an operator's claim can move it): the invite is used up
+  if redis.call('HEXISTS', tkey(target, 'members'), sub) == 1 then
+    redis.call('HDEL', keys[2], target)
+    redis.call('HDEL', tkey(target, 'invites'), email)
+    return fail('CONFLICT', 'you are already a member of this tenant')
+  end
   local current = redis.call('HGET', keys[1], 'tenant')
   local mine = current and decode(redis.call('HGET',
     tkey(current, 'members'), sub))
   local deleted = ''
   if current and mine then
-    if current == target then
-      redis.call('HDEL', keys[2], target)
-      redis.call('HDEL', tkey(target, 'invites'), email)
-      return fail('CONFLICT', 'you are already a member of this tenant')
-    end
     local all, others, owners = redis.call('HGETALL',
       tkey(current, 'members')), 0, 0
     for i = 1, #all, 2 do
@@ -463,6 +502,7 @@ local SETTINGS = {engine = true, comprehend_budget_usd = true,
                   retention_days = true}
 
 local function settings_set(keys, args)
+  if #args % 2 ~= 0 then return bad('settings come in pairs') end
   for i = 1, #args - 1, 2 do
     if not SETTINGS[args[i]] then
       return fail('INVALID', 'unknown setting ' .. args[i])
@@ -481,7 +521,10 @@ local function settings_set(keys, args)
 end
 
 local function summary_request(keys, args)
-  local topic, keep = args[3], tonumber(args[8])
+  local topic, keep = args[3], whole(args[8], 1, 1000000)
+  if keep == nil or whole(args[7], 1, 2 ^ 31) == nil then
+    return bad('stream length or requests kept')
+  end
   if topic ~= '' and redis.call('HEXISTS', keys[1], topic) == 0 then
     return fail('NOTOPIC', 'no such topic: ' .. topic)
   end
@@ -498,14 +541,24 @@ local function summary_request(keys, args)
   return 1
 end
 
-redis.register_function('es_topic_put', topic_put)
-redis.register_function('es_topic_delete', topic_delete)
-redis.register_function('es_rule_put', rule_put)
-redis.register_function('es_member_invite', member_invite)
-redis.register_function('es_member_remove', member_remove)
-redis.register_function('es_invite_remove', invite_remove)
-redis.register_function('es_invites_list', invites_list)
-redis.register_function('es_invite_accept', invite_accept)
-redis.register_function('es_invite_decline', invite_decline)
-redis.register_function('es_settings_set', settings_set)
-redis.register_function('es_summary_request', summary_request)
+-- the KEYS and ARGV each function reads at least (see the header)
+redis.register_function('es_topic_put', arity('es_topic_put', topic_put, 5, 6))
+redis.register_function('es_topic_delete',
+  arity('es_topic_delete', topic_delete, 4, 1))
+redis.register_function('es_rule_put', arity('es_rule_put', rule_put, 2, 6))
+redis.register_function('es_member_invite',
+  arity('es_member_invite', member_invite, 3, 10))
+redis.register_function('es_member_remove',
+  arity('es_member_remove', member_remove, 1, 2))
+redis.register_function('es_invite_remove',
+  arity('es_invite_remove', invite_remove, 2, 2))
+redis.register_function('es_invites_list',
+  arity('es_invites_list', invites_list, 1, 2))
+redis.register_function('es_invite_accept',
+  arity('es_invite_accept', invite_accept, 6, 5))
+redis.register_function('es_invite_decline',
+  arity('es_invite_decline', invite_decline, 1, 2))
+redis.register_function('es_settings_set',
+  arity('es_settings_set', settings_set, 2, 0))
+redis.register_function('es_summary_request',
+  arity('es_summary_request', summary_request, 3, 8))

@@ -246,7 +246,6 @@ test('es_topic_put answers an error and writes nothing with bad arguments', asyn
 // checks must come before the first write, or an error leaves the topic
 // stored with versions moved but (here) the tenant not listed.
 test('es_topic_put with a missing tenant argument or KEY answers an error and writes nothing',
-  { todo: 'the topic, the watch counts and both versions are written before SADD fails on the missing tenant argument or fifth key' },
   async () => {
     await expectError('es_topic_put', topicKeys(),
       ['create', '', 't1', topicJson('t1', []), '100'], /^ERR /);
@@ -255,7 +254,6 @@ test('es_topic_put with a missing tenant argument or KEY answers an error and wr
   });
 
 test('es_topic_put refuses a mode other than create or replace',
-  { todo: 'any mode but "create" is taken as "replace": a misspelt mode overwrites the topic' },
   async () => {
     await putTopic({ id: 't1', subs: ['rust'] });
     await expectError('es_topic_put', topicKeys(),
@@ -305,7 +303,6 @@ test('es_topic_delete answers an error and writes nothing with bad arguments',
   });
 
 test('es_topic_delete with too few KEYS answers an error and writes nothing',
-  { todo: 'the topic is HDELed before the watch update fails on the missing key: the topic is gone but its subreddits stay counted in the watch union for good' },
   async () => {
     await putTopic({ id: 't1', subs: ['rust'] });
     await expectError('es_topic_delete', [tkey(T, 'topics')], ['t1'], /^ERR /);
@@ -398,7 +395,6 @@ test('es_rule_put answers an error and writes nothing with bad arguments', async
 });
 
 test('es_rule_put refuses a mode other than create or replace',
-  { todo: 'any mode but "create" is taken as "replace": a misspelt mode overwrites the rule' },
   async () => {
     await putTopic({ id: 't1' });
     await putRule({ id: 'r1' });
@@ -538,7 +534,6 @@ test('es_member_invite answers an error and writes nothing with bad arguments',
   });
 
 test('es_member_invite with a garbage time or lifetime answers an error and writes nothing',
-  { todo: 'now and the lifetime are only used after the tenant\'s entry was written: the error leaves an invite with no per-e-mail side' },
   async () => {
     await expectError('es_member_invite', ...Object.values(inviteArgs({ now: 'soon' })),
       /^ERR /);
@@ -590,7 +585,8 @@ test('es_member_remove of a non-member is NOTFOUND and changes nothing', async (
   await addMember(T, 'alice', 'alice@x.io', 'owner');
   await expectError('es_member_remove', removeKeys('zed'), [T, 'zed'],
     'NOTFOUND no such member');
-  await expectError('es_member_remove', removeKeys('zed'), [], 'NOTFOUND no such member');
+  // no ARGV: refused before anything is looked at
+  await expectError('es_member_remove', removeKeys('zed'), [], /^ERR /);
   await expectError('es_member_remove', [], [T, 'alice'], /^ERR /);
 });
 
@@ -764,7 +760,6 @@ test('es_invite_accept by a member of that tenant is a CONFLICT and uses the inv
 // the old membership); a claimed sign-in stores no e-mail, so the old
 // tenant's invite is not refused as "already a member".
 test('es_invite_accept by a member of the inviting tenant whose record names another is a CONFLICT',
-  { todo: 'only the tenant named by the user record is checked: carol, sole owner of beta, accepts beta\'s member invite, is rewritten as a member and beta is left without an owner' },
   async () => {
     await addMember('beta', 'carol', null, 'owner');
     await addMember('beta', 'bob', 'bob@y.io', 'member');
@@ -883,13 +878,11 @@ test('es_invite_accept answers an error and writes nothing with bad arguments',
     await expectError('es_invite_accept', acceptKeys('carol'), acceptArgs({ now: 'now' }),
       /^ERR /);
     await expectError('es_invite_accept', [], acceptArgs(), /^ERR /);
-    // no ARGV: no id to find
-    await expectError('es_invite_accept', acceptKeys('carol'), [],
-      'NOTFOUND no such invite');
+    // no ARGV: refused before anything is looked at
+    await expectError('es_invite_accept', acceptKeys('carol'), [], /^ERR /);
   });
 
 test('es_invite_accept with too few KEYS answers an error and writes nothing',
-  { todo: 'the membership, the user record and the consumed invite are written before SADD fails on the missing tenant-set key' },
   async () => {
     await betaInvites('member');
     await expectError('es_invite_accept', acceptKeys('carol').slice(0, 2), acceptArgs(),
@@ -926,8 +919,7 @@ test('es_invite_decline of an unknown id is NOTFOUND and changes nothing', async
   await fileInvite({ tenant: 'beta', id: 'b1' });
   await expectError('es_invite_decline', [ikey('carol@x.io')], ['carol@x.io', 'x'],
     'NOTFOUND no such invite');
-  await expectError('es_invite_decline', [ikey('carol@x.io')], [],
-    'NOTFOUND no such invite');
+  await expectError('es_invite_decline', [ikey('carol@x.io')], [], /^ERR /);
   await expectError('es_invite_decline', [], ['carol@x.io', 'b1'], /^ERR /);
 });
 
@@ -965,7 +957,6 @@ test('es_invite_remove answers an error and writes nothing with bad arguments',
   });
 
 test('es_invite_remove with one KEY answers an error and removes nothing',
-  { todo: 'the tenant\'s entry is HDELed before the HDEL on the missing per-e-mail key fails: half the invite is withdrawn and the caller sees an error' },
   async () => {
     await fileInvite({ tenant: 'beta', id: 'b1' });
     await expectError('es_invite_remove', [tkey('beta', 'invites')],
@@ -1010,7 +1001,6 @@ test('es_settings_set refuses any other field, writing none of the call', async 
 });
 
 test('es_settings_set answers an error for a field without its value and writes nothing',
-  { todo: 'an odd number of arguments is not refused: the last field is ignored (even an unknown one) and the version is INCRed, also for a lone field with nothing set' },
   async () => {
     await redis.cmd('HSET', META, 'engine', 'vader');
     await expectError('es_settings_set', [META, TVER],
@@ -1019,7 +1009,6 @@ test('es_settings_set answers an error for a field without its value and writes 
   });
 
 test('es_settings_set with too few KEYS answers an error and writes nothing',
-  { todo: 'meta is written before INCR fails on the missing version key: the change is never seen by enrich (the version did not move)' },
   async () => {
     await expectError('es_settings_set', [META], ['engine', 'vader'], /^ERR /);
   });
@@ -1106,7 +1095,6 @@ test('es_summary_request answers an error and writes nothing with bad arguments'
   });
 
 test('es_summary_request with a garbage number kept or too few KEYS writes nothing',
-  { todo: 'the request is XADDed (and recorded) before the number kept or the missing third key fails: the summarizer gets a request the caller was told failed' },
   async () => {
     await putTopic({ id: 't1' });
     await expectError('es_summary_request', summaryKeys, summaryArgs({ keep: 'all' }),
