@@ -1,6 +1,7 @@
 /*
  * es_keys.c - Redis key builders (see es_keys.h).
  */
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "es_keys.h"
@@ -33,4 +34,79 @@ int es_key_gone(char *buf, size_t size, uint64_t id_num)
 uint64_t es_dedup_offset(uint64_t id_num)
 {
     return id_num & ((1ULL << ES_DEDUP_CHUNK_BITS) - 1);
+}
+
+#define ES_TK_FORMAT_(name, format, pattern) format,
+static const char *const tenant_formats[] = {ES_TENANT_KEYS(ES_TK_FORMAT_)};
+#undef ES_TK_FORMAT_
+
+#define ES_TK_PATTERN_(name, format, pattern) pattern,
+static const char *const tenant_patterns[] = {ES_TENANT_KEYS(ES_TK_PATTERN_)};
+#undef ES_TK_PATTERN_
+
+const char *es_tenant_key_format(es_tkey k)
+{
+    return (unsigned)k < ES_TK_COUNT ? tenant_formats[k] : NULL;
+}
+
+const char *es_tenant_key_pattern(es_tkey k)
+{
+    return (unsigned)k < ES_TK_COUNT ? tenant_patterns[k] : NULL;
+}
+
+int es_tenant_key(char *buf, size_t size, const char *tenant, es_tkey k, ...)
+{
+    const char *f, *arg;
+    size_t o;
+    va_list ap;
+    int n;
+
+    if ((unsigned)k >= ES_TK_COUNT) {
+        return -1;
+    }
+    n = fit(snprintf(buf, size, ES_KEY_TENANT_PREFIX_FMT, tenant), size);
+    if (n < 0) {
+        return -1;
+    }
+    o = (size_t)n;
+
+    /* the format has only %s: copied here rather than handed to vsnprintf,
+     * so a table entry can never make it read an argument of another type */
+    va_start(ap, k);
+    for (f = tenant_formats[k]; *f != '\0'; f++) {
+        if (f[0] == '%' && f[1] == 's') {
+            arg = va_arg(ap, const char *);
+            while (*arg != '\0' && o + 1 < size) {
+                buf[o++] = *arg++;
+            }
+            if (*arg != '\0') {
+                break;
+            }
+            f++;
+            continue;
+        }
+        if (o + 1 >= size) {
+            break;
+        }
+        buf[o++] = *f;
+    }
+    va_end(ap);
+
+    if (*f != '\0') {
+        return -1;
+    }
+    buf[o] = '\0';
+    return (int)o;
+}
+
+int es_key_user(char *buf, size_t size, const char *sub)
+{
+    return fit(snprintf(buf, size, "%s%s", ES_KEY_USER_PREFIX, sub), size);
+}
+
+int es_key_invites(char *buf, size_t size, const char *email_hash_hex)
+{
+    return fit(
+        snprintf(buf, size, "%s%s", ES_KEY_INVITES_PREFIX, email_hash_hex),
+        size);
 }

@@ -56,7 +56,72 @@
 /* Hash: "<worker>:<instance>" -> JSON heartbeat (see docs/redis-keys.md). */
 #define ES_KEY_WORKERS "es:workers"
 
-/* Redis function library loaded by the workers. */
+/* Hash "es:{users}:<user sub>": the user's tenant and role. */
+#define ES_KEY_USER_PREFIX "es:{users}:"
+/* Hash "es:{invites}:<sha256 hex of the lower-case e-mail>": the invites
+   addressed to one e-mail, inviting tenant -> invite JSON. */
+#define ES_KEY_INVITES_PREFIX "es:{invites}:"
+/* Stream of summary requests, read by the summarizer's consumer group. */
+#define ES_KEY_SUMMARY_REQUESTS "es:{summaries}:requests"
+
+/* The prefix of every key of one tenant: "es:{t:<tenant>}:". */
+#define ES_KEY_TENANT_PREFIX_FMT "es:{t:%s}:"
+
+/*
+ * Every key of one tenant, in one table: X(name, format, pattern). The key
+ * is the tenant's prefix followed by format, whose %s (only %s) take
+ * validated ids and dates in the order of pattern, which is how
+ * docs/redis-keys.md names the key (a test holds the table and the page
+ * together, both ways). The nginx module and the workers build keys only
+ * through es_tenant_key(); the Redis functions get the formats in their
+ * prelude as ES.KEY.<name> (lib/redis/luagen.c) and build them with
+ * string.format. A key added here is a key every program spells alike.
+ */
+#define ES_TENANT_KEYS(X)                                                      \
+    X(META, "meta", "meta")                                                    \
+    X(MEMBERS, "members", "members")                                           \
+    X(INVITES, "invites", "invites")                                           \
+    X(REMOVED, "removed", "removed")                                           \
+    X(TOPICS, "topics", "topics")                                              \
+    X(RULES, "alerts:rules", "alerts:rules")                                   \
+    X(ALERT_HISTORY, "alerts:history", "alerts:history")                       \
+    X(SUMMARIES, "summaries", "summaries")                                     \
+    X(SUMMARY_REQUESTS, "summary_requests", "summary_requests")                \
+    X(RECORD, "c:%s", "c:<id>")                                                \
+    X(SERIES_MINUTE, "ts:%s:m:%s", "ts:<topic>:m:<YYYYMMDDHH>")                \
+    X(SERIES_HOUR, "ts:%s:h:%s", "ts:<topic>:h:<YYYYMMDD>")                    \
+    X(SERIES_DAY, "ts:%s:d:%s", "ts:<topic>:d:<YYYYMM>")                       \
+    X(RECENT, "recent:%s", "recent:<topic>")                                   \
+    X(RECENT_LABEL, "recent:%s:%s", "recent:<topic>:<label>")                  \
+    X(TERMS, "terms:%s:%s", "terms:<topic>:<YYYYMMDDHH>")                      \
+    X(SOV, "sov:%s", "sov:<YYYYMMDD>")                                         \
+    X(USAGE, "usage:%s", "usage:<YYYYMM>")                                     \
+    X(DV, ES_KEY_TENANT_DV, "dv")                                              \
+    X(LIVE, ES_KEY_TENANT_LIVE, "live")
+
+#define ES_TK_ENUM_(name, format, pattern) ES_TK_##name,
+typedef enum { ES_TENANT_KEYS(ES_TK_ENUM_) ES_TK_COUNT } es_tkey;
+#undef ES_TK_ENUM_
+
+/* The format of tenant key k after the prefix ("ts:%s:m:%s"). */
+const char *es_tenant_key_format(es_tkey k);
+
+/* How docs/redis-keys.md names tenant key k after the prefix. */
+const char *es_tenant_key_pattern(es_tkey k);
+
+/*
+ * Writes tenant's key k into buf (size bytes, NUL-terminated): the prefix,
+ * then the format with its %s taken, in order, from the const char *
+ * arguments that follow (exactly as many as the format has). Returns the
+ * length, or -1 when buf is too small or k is not a key.
+ */
+int es_tenant_key(char *buf, size_t size, const char *tenant, es_tkey k, ...);
+
+/* "es:{users}:<sub>" and "es:{invites}:<hex>": length, or -1. */
+int es_key_user(char *buf, size_t size, const char *sub);
+int es_key_invites(char *buf, size_t size, const char *email_hash_hex);
+
+/* Redis function library loaded by ingest. */
 #define ES_FUNCTION_LIBRARY "echostream"
 
 int es_key_cursor(char *buf, size_t size, const char *subreddit);

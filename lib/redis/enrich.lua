@@ -1,5 +1,5 @@
 #!lua name=echostream_enrich
--- version: 2
+-- version: 3
 --
 -- lib/redis/enrich.lua - the Redis function library "echostream_enrich", the
 -- only code that writes tenant data for the enrich worker.
@@ -97,32 +97,31 @@ local function apply(p, pre, now, ret, r, s)
   local sexp = day0 + D + TTL_D
   local lf = LF[r.label] or 'neu'
   local mkey, hkey, dkey = t:sub(1, 10), t:sub(1, 8), t:sub(1, 6)
-  local series = {{':m:' .. mkey, t:sub(11, 12), mexp},
-                  {':h:' .. hkey, t:sub(9, 10), hexp},
-                  {':d:' .. dkey, t:sub(7, 8), dexp}}
+  local series = {{ES.KEY.SERIES_MINUTE, mkey, t:sub(11, 12), mexp},
+                  {ES.KEY.SERIES_HOUR, hkey, t:sub(9, 10), hexp},
+                  {ES.KEY.SERIES_DAY, dkey, t:sub(7, 8), dexp}}
   local recent = cs * 1000 >= (now - ret) * 1000
   for _, topic in ipairs(r.topics) do
-    local base = pre .. 'ts:' .. topic
     for _, sr in ipairs(series) do
-      if sr[3] > now then
-        local k = base .. sr[1]
-        incr(p, k, sr[2] .. ':n', s, sr[3], s)
-        incr(p, k, sr[2] .. ':' .. lf, s, sr[3], s)
-        incr(p, k, sr[2] .. ':cs', s * r.cs, sr[3], s)
+      if sr[4] > now then
+        local k = pre .. string.format(sr[1], topic, sr[2])
+        incr(p, k, sr[3] .. ':n', s, sr[4], s)
+        incr(p, k, sr[3] .. ':' .. lf, s, sr[4], s)
+        incr(p, k, sr[3] .. ':cs', s * r.cs, sr[4], s)
       end
     end
     if sexp > now then
-      incr(p, pre .. 'sov:' .. hkey, topic, s, sexp, s)
+      incr(p, pre .. string.format(ES.KEY.SOV, hkey), topic, s, sexp, s)
     end
     if mexp > now and #r.terms > 0 then
-      local tk = pre .. 'terms:' .. topic .. ':' .. mkey
+      local tk = pre .. string.format(ES.KEY.TERMS, topic, mkey)
       local z = p.zinc[tk]
       if z == nil then z = {}; p.zinc[tk] = z; p.exp[tk] = mexp end
       for _, term in ipairs(r.terms) do z[term] = (z[term] or 0) + s end
       if s < 0 then p.neg[tk] = true else p.pos[tk] = true end
     end
-    local rk = {pre .. 'recent:' .. topic,
-                pre .. 'recent:' .. topic .. ':' .. r.label}
+    local rk = {pre .. string.format(ES.KEY.RECENT, topic),
+                pre .. string.format(ES.KEY.RECENT_LABEL, topic, r.label)}
     for _, k in ipairs(rk) do
       if s > 0 then
         if recent then
@@ -325,7 +324,7 @@ local function check_write(keys, args)
   local err = check_ops(args, 8, rec0 - 1)
   if err then return err end
   local a, nargs = rec0, #args
-  local rec = pre .. 'c:'
+  local rec = pre .. string.format(ES.KEY.RECORD, '')
   while a <= nargs do
     if args[a] == 'd' then
       if a + 1 > nargs or not string.match(args[a + 1], '^[0-9a-z]+$') then
@@ -391,7 +390,7 @@ local function enrich_write(keys, args)
       a = a + 3
     else
       local id = args[a + 1]
-      local rec = pre .. 'c:' .. id
+      local rec = pre .. string.format(ES.KEY.RECORD, id)
       local v = redis.call('GET', rec)
       local o = v and stored_record(v) or {}
       if v and not o.deleted and o.topics then
@@ -411,7 +410,7 @@ local function enrich_write(keys, args)
   apply_ops(args, 8, rec0 - 1, adj, now, ret)
   flush(p, now, ret)
   if created > 0 or units > 0 or usd > 0 then
-    local uk = pre .. 'usage:' .. month
+    local uk = pre .. string.format(ES.KEY.USAGE, month)
     if created > 0 then redis.call('HINCRBY', uk, 'comments', created) end
     if units > 0 then
       redis.call('HINCRBY', uk, 'comprehend_units', units)
@@ -426,7 +425,7 @@ local function enrich_write(keys, args)
                table.concat(live, ','))
   end
   if created > 0 or deleted > 0 then
-    redis.call('INCR', pre .. 'dv')
+    redis.call('INCR', pre .. ES.KEY.DV)
   end
   return {created, replayed, deleted}
 end

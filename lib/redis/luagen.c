@@ -7,7 +7,9 @@
  * library Redis gets (written to OUT.lua, for tests that load it as the
  * programs do, and embedded in OUT.c as es_lua_<FILE_NAME>, an es_lua_lib)
  * is: the shebang line; a prelude "local ES = {...}" holding every schema
- * constant of es_schema.h, so Lua and C read one table; the rest of the
+ * constant of es_schema.h and, as ES.KEY, the formats of every tenant key
+ * of es_keys.h (after the tenant's prefix), so Lua and C read one table;
+ * the rest of the
  * file, unchanged (its line numbers in Redis errors are the file's plus
  * the prelude's); and a last function "<library>_version" answering N,
  * which the loaders ask before they load (es_lua.h).
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "es_keys.h"
 #include "es_schema.h"
 
 #define MAX_LUA (1024 * 1024)
@@ -101,7 +104,17 @@ static char *assemble(const char *src, char *lib, size_t lib_size,
     ES_SCHEMA_CONSTANTS(ES_LUAGEN_CONST_)
 #undef ES_LUAGEN_CONST_
 
-    used += snprintf(out + used, cap - (size_t)used, "}\n%s", rest);
+    used += snprintf(out + used, cap - (size_t)used,
+                     "  TENANT_PREFIX = '%s',\n  KEY = {\n",
+                     ES_KEY_TENANT_PREFIX_FMT);
+#define ES_LUAGEN_KEY_(name, format, pattern)                                  \
+    used += snprintf(out + used, cap - (size_t)used,                           \
+                     "    %s = '%s', -- es:{t:<tenant>}:%s\n", #name, format,  \
+                     pattern);
+    ES_TENANT_KEYS(ES_LUAGEN_KEY_)
+#undef ES_LUAGEN_KEY_
+
+    used += snprintf(out + used, cap - (size_t)used, "  },\n}\n%s", rest);
     used += snprintf(out + used, cap - (size_t)used,
                      "\nredis.register_function{function_name = "
                      "'%s_version',\n  callback = function() return %ld "

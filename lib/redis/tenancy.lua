@@ -1,5 +1,5 @@
 #!lua name=echostream_tenancy
--- version: 2
+-- version: 3
 --
 -- lib/redis/tenancy.lua - the Redis function library
 -- "echostream_tenancy": a user's membership, created on first sign-in.
@@ -40,13 +40,14 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local function tkey(tenant, suffix)
-  return 'es:{t:' .. tenant .. '}:' .. suffix
+-- the tenant's key name (ES.KEY, lib/es_keys.h)
+local function tkey(tenant, name)
+  return string.format(ES.TENANT_PREFIX, tenant) .. ES.KEY[name]
 end
 
 -- the user's role in tenant, from its members only; nil: not one
 local function role_in(tenant, sub)
-  local raw = redis.call('HGET', tkey(tenant, 'members'), sub)
+  local raw = redis.call('HGET', tkey(tenant, 'MEMBERS'), sub)
   if not raw then return nil end
   local ok, d = pcall(cjson.decode, raw)
   if ok and type(d) == 'table' and d.role == 'owner' then
@@ -57,7 +58,7 @@ end
 
 -- makes sub a member of tenant with role, owner in meta if it has none
 local function join(keys, tenant, sub, email, role, now)
-  redis.call('HSET', tkey(tenant, 'members'), sub, cjson.encode({
+  redis.call('HSET', tkey(tenant, 'MEMBERS'), sub, cjson.encode({
     sub = sub, email = email ~= '' and email or cjson.null,
     role = role, joined_ms = now}))
   redis.call('HSET', keys[1], 'tenant', tenant, 'role', role)
@@ -71,7 +72,7 @@ local function signin(keys, args)
   local rec = redis.call('HGET', keys[1], 'tenant')
   local now = now_ms()
   if claim ~= '' then
-    if redis.call('SISMEMBER', tkey(claim, 'removed'), sub) == 1 then
+    if redis.call('SISMEMBER', tkey(claim, 'REMOVED'), sub) == 1 then
       return {'', 'none'}
     end
     local role = role_in(claim, sub)
@@ -81,7 +82,7 @@ local function signin(keys, args)
       end
       return {claim, role}
     end
-    local meta = tkey(claim, 'meta')
+    local meta = tkey(claim, 'META')
     role = 'member'
     if redis.call('HSETNX', meta, 'owner', sub) == 1 then
       redis.call('HSET', meta, 'created_ms', now)
@@ -96,11 +97,11 @@ local function signin(keys, args)
     return {'', 'none'}
   end
   local tenant = own
-  local meta = tkey(tenant, 'meta')
+  local meta = tkey(tenant, 'META')
   if redis.call('HSETNX', meta, 'owner', sub) == 0 and
      redis.call('HGET', meta, 'owner') ~= sub then
     tenant = own .. '-' .. string.format('%x', now)
-    meta = tkey(tenant, 'meta')
+    meta = tkey(tenant, 'META')
     redis.call('HSET', meta, 'owner', sub)
   end
   redis.call('HSETNX', meta, 'created_ms', now)

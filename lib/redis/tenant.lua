@@ -1,5 +1,5 @@
 #!lua name=echostream_tenant
--- version: 2
+-- version: 3
 --
 -- lib/redis/tenant.lua - the Redis function library
 -- "echostream_tenant": every write the API makes to a tenant's topics,
@@ -32,8 +32,8 @@
 --   watch counts (+1 per new subreddit, -1 per subreddit of the old
 --   version, net; a count reaching 0 is deleted), INCRs es:{watch}:version
 --   when a count changed, always INCRs es:{topics}:version and the
---   tenant's data version es:{t:T}:dv (the key next to keys[1]: cached
---   series answers of the tenant are stale), and adds the tenant to
+--   tenant's data version es:{t:T}:dv (of the tenant KEYS[1] belongs to:
+--   cached series answers of the tenant are stale), and adds the tenant to
 --   es:{tenants}:all (enrich loads only listed tenants). Returns 1.
 --
 -- es_topic_delete(KEYS = the first four of es_topic_put; ARGV = id)
@@ -202,11 +202,24 @@ local function watch_move(subs_key, ver_key, old, new)
   if changed then redis.call('INCR', ver_key) end
 end
 
+-- the tenant's key name (ES.KEY, lib/es_keys.h), its %s from ...
+local function tkey(tenant, name, ...)
+  return string.format(ES.TENANT_PREFIX, tenant) ..
+    string.format(ES.KEY[name], ...)
+end
+
+-- the tenant of one of its keys
+local function tenant_of(key)
+  return string.match(key, '^es:{t:([%w_%-]+)}:')
+end
+
 local function topic_put(keys, args)
   local mode, expected, id, json = args[1], args[2], args[3], args[4]
   local max = whole(args[5], 0, 1000000)
   if mode ~= 'create' and mode ~= 'replace' then return bad('mode') end
   if max == nil then return bad('topic limit') end
+  local tenant = tenant_of(keys[1])
+  if tenant == nil then return bad('KEYS[1] is not a tenant key') end
   local old = redis.call('HGET', keys[1], id)
   if mode == 'create' then
     if old then
@@ -226,18 +239,20 @@ local function topic_put(keys, args)
   watch_move(keys[2], keys[3], old and stored_subs(old) or {},
              sub_list(args, 7))
   redis.call('INCR', keys[4])
-  redis.call('INCR', string.sub(keys[1], 1, -7) .. 'dv')
+  redis.call('INCR', tkey(tenant, 'DV'))
   redis.call('SADD', keys[5], args[6])
   return 1
 end
 
 local function topic_delete(keys, args)
+  local tenant = tenant_of(keys[1])
+  if tenant == nil then return bad('KEYS[1] is not a tenant key') end
   local old = redis.call('HGET', keys[1], args[1])
   if not old then return fail('NOTFOUND', 'no such topic') end
   redis.call('HDEL', keys[1], args[1])
   watch_move(keys[2], keys[3], stored_subs(old), {})
   redis.call('INCR', keys[4])
-  redis.call('INCR', string.sub(keys[1], 1, -7) .. 'dv')
+  redis.call('INCR', tkey(tenant, 'DV'))
   return 1
 end
 
@@ -266,10 +281,6 @@ local function rule_put(keys, args)
   end
   redis.call('HSET', keys[1], id, json)
   return 1
-end
-
-local function tkey(tenant, suffix)
-  return 'es:{t:' .. tenant .. '}:' .. suffix
 end
 
 -- an invite's end (ms); older invites carry only their creation time
@@ -338,7 +349,7 @@ local function member_remove(keys, args)
     return fail('CONFLICT', 'cannot remove the last owner')
   end
   redis.call('HDEL', keys[1], sub)
-  redis.call('SADD', tkey(tenant, 'removed'), sub)
+  redis.call('SADD', tkey(tenant, 'REMOVED'), sub)
   return 1
 end
 
@@ -348,7 +359,7 @@ end
 -- invalid one is pruned. Returns the decoded invite or nil, and why not.
 local function live_invite(ikey, tenant, raw, email, now)
   local inv = decode(raw)
-  local mine = decode(redis.call('HGET', tkey(tenant, 'invites'), email))
+  local mine = decode(redis.call('HGET', tkey(tenant, 'INVITES'), email))
   if inv == nil or type(inv.id) ~= 'string' or mine == nil
      or mine.id ~= inv.id then
     redis.call('HDEL', ikey, tenant)
@@ -356,7 +367,7 @@ local function live_invite(ikey, tenant, raw, email, now)
   end
   if invite_end(inv, 0) <= now then
     redis.call('HDEL', ikey, tenant)
-    redis.call('HDEL', tkey(tenant, 'invites'), email)
+    redis.call('HDEL', tkey(tenant, 'INVITES'), email)
     return nil, 'expired'
   end
   return inv
@@ -405,9 +416,9 @@ local function invite_decline(keys, args)
   local tenant = find_invite(keys[1], id)
   if not tenant then return fail('NOTFOUND', 'no such invite') end
   redis.call('HDEL', keys[1], tenant)
-  local mine = decode(redis.call('HGET', tkey(tenant, 'invites'), email))
+  local mine = decode(redis.call('HGET', tkey(tenant, 'INVITES'), email))
   if mine and mine.id == id then
-    redis.call('HDEL', tkey(tenant, 'invites'), email)
+    redis.call('HDEL', tkey(tenant, 'INVITES'), email)
   end
   return 1
 end
@@ -416,13 +427,13 @@ end
 -- union, its state keys go, it leaves the tenant set (enrich stops
 -- writing it); the caller sweeps whatever else es:{t:T}:* holds
 local function tenant_detach(keys, tenant)
-  local topics = tkey(tenant, 'topics')
+  local topics = tkey(tenant, 'TOPICS')
   for _, raw in ipairs(redis.call('HVALS', topics)) do
     watch_move(keys[5], keys[6], stored_subs(raw), {})
   end
-  for _, suffix in ipairs({'topics', 'meta', 'members', 'invites',
-                           'removed', 'alerts:rules'}) do
-    redis.call('DEL', tkey(tenant, suffix))
+  for _, name in ipairs({'TOPICS', 'META', 'MEMBERS', 'INVITES',
+                         'REMOVED', 'RULES'}) do
+    redis.call('DEL', tkey(tenant, name))
   end
   redis.call('SREM', keys[3], tenant)
   redis.call('INCR', keys[4])
@@ -444,18 +455,18 @@ local function invite_accept(keys, args)
   local role = inv.role == 'owner' and 'owner' or 'member'
   -- a member of the inviting tenant already (whatever the user record
   -- names: an operator's claim can move it): the invite is used up
-  if redis.call('HEXISTS', tkey(target, 'members'), sub) == 1 then
+  if redis.call('HEXISTS', tkey(target, 'MEMBERS'), sub) == 1 then
     redis.call('HDEL', keys[2], target)
-    redis.call('HDEL', tkey(target, 'invites'), email)
+    redis.call('HDEL', tkey(target, 'INVITES'), email)
     return fail('CONFLICT', 'you are already a member of this tenant')
   end
   local current = redis.call('HGET', keys[1], 'tenant')
   local mine = current and decode(redis.call('HGET',
-    tkey(current, 'members'), sub))
+    tkey(current, 'MEMBERS'), sub))
   local deleted = ''
   if current and mine then
     local all, others, owners = redis.call('HGETALL',
-      tkey(current, 'members')), 0, 0
+      tkey(current, 'MEMBERS')), 0, 0
     for i = 1, #all, 2 do
       if all[i] ~= sub then
         others = others + 1
@@ -469,25 +480,25 @@ local function invite_accept(keys, args)
           current .. ', which has other members: make one of them an ' ..
           'owner (or remove them) first')
       end
-      redis.call('HDEL', tkey(current, 'members'), sub)
+      redis.call('HDEL', tkey(current, 'MEMBERS'), sub)
     else
       if confirm ~= '1' then
         return fail('CONFIRM', 'accepting deletes your tenant ' ..
           current .. ' and all its data (' ..
-          redis.call('HLEN', tkey(current, 'topics')) .. ' topics, ' ..
-          redis.call('HLEN', tkey(current, 'alerts:rules')) ..
+          redis.call('HLEN', tkey(current, 'TOPICS')) .. ' topics, ' ..
+          redis.call('HLEN', tkey(current, 'RULES')) ..
           ' alert rules); send {"confirm": true} to accept')
       end
       tenant_detach(keys, current)
       deleted = current
     end
   end
-  redis.call('HSET', tkey(target, 'members'), sub, cjson.encode({
+  redis.call('HSET', tkey(target, 'MEMBERS'), sub, cjson.encode({
     sub = sub, email = email, role = role, joined_ms = now}))
-  redis.call('SREM', tkey(target, 'removed'), sub)
+  redis.call('SREM', tkey(target, 'REMOVED'), sub)
   redis.call('HSET', keys[1], 'tenant', target, 'role', role)
   redis.call('HDEL', keys[2], target)
-  redis.call('HDEL', tkey(target, 'invites'), email)
+  redis.call('HDEL', tkey(target, 'INVITES'), email)
   redis.call('SADD', keys[3], target)
   return {target, role, deleted}
 end

@@ -130,6 +130,81 @@ static void test_builders_fail_when_buffer_too_small(void **state)
     assert_int_equal(strlen(buf), 7);
 }
 
+static void test_tenant_keys_are_spelled_out(void **state)
+{
+    char buf[128];
+
+    (void)state;
+    assert_int_equal(es_tenant_key(buf, sizeof(buf), "acme", ES_TK_TOPICS),
+                     (int)strlen("es:{t:acme}:topics"));
+    assert_string_equal(buf, "es:{t:acme}:topics");
+    es_tenant_key(buf, sizeof(buf), "acme", ES_TK_SERIES_MINUTE, "t1",
+                  "2026112514");
+    assert_string_equal(buf, "es:{t:acme}:ts:t1:m:2026112514");
+    es_tenant_key(buf, sizeof(buf), "acme", ES_TK_SERIES_DAY, "t1", "202611");
+    assert_string_equal(buf, "es:{t:acme}:ts:t1:d:202611");
+    es_tenant_key(buf, sizeof(buf), "acme", ES_TK_RECENT_LABEL, "t1",
+                  "negative");
+    assert_string_equal(buf, "es:{t:acme}:recent:t1:negative");
+    es_tenant_key(buf, sizeof(buf), "u0a1b2c3d4e", ES_TK_RECORD, "k2x9q1");
+    assert_string_equal(buf, "es:{t:u0a1b2c3d4e}:c:k2x9q1");
+    es_tenant_key(buf, sizeof(buf), "acme", ES_TK_RULES);
+    assert_string_equal(buf, "es:{t:acme}:alerts:rules");
+    es_tenant_key(buf, sizeof(buf), "acme", ES_TK_DV);
+    assert_string_equal(buf, "es:{t:acme}:dv");
+    es_tenant_key(buf, sizeof(buf), "acme", ES_TK_LIVE);
+    assert_string_equal(buf, "es:{t:acme}:live");
+    assert_int_equal(es_key_user(buf, sizeof(buf), "sub-1"), 16);
+    assert_string_equal(buf, "es:{users}:sub-1");
+    es_key_invites(buf, sizeof(buf), "ab12");
+    assert_string_equal(buf, "es:{invites}:ab12");
+}
+
+static void test_tenant_key_table_is_whole(void **state)
+{
+    char tag[32], buf[256];
+    const char *f;
+    int k, n;
+
+    (void)state;
+    for (k = 0; k < ES_TK_COUNT; k++) {
+        f = es_tenant_key_format((es_tkey)k);
+        assert_non_null(f);
+        assert_non_null(es_tenant_key_pattern((es_tkey)k));
+        /* only %s, and at most two of them */
+        for (n = 0; (f = strchr(f, '%')) != NULL; f += 2, n++) {
+            assert_int_equal(f[1], 's');
+        }
+        assert_true(n <= 2);
+        assert_true(es_tenant_key(buf, sizeof(buf), "x", (es_tkey)k, "a", "b") >
+                    0);
+        hash_tag(buf, tag, sizeof(tag));
+        assert_string_equal(tag, "t:x");
+    }
+    assert_null(es_tenant_key_format(ES_TK_COUNT));
+    assert_int_equal(es_tenant_key(buf, sizeof(buf), "x", ES_TK_COUNT), -1);
+}
+
+static void test_tenant_key_fails_when_buffer_too_small(void **state)
+{
+    char buf[64];
+    int n;
+
+    (void)state;
+    n = es_tenant_key(buf, sizeof(buf), "acme", ES_TK_SERIES_HOUR, "t1",
+                      "20261125");
+    assert_int_equal(n, (int)strlen("es:{t:acme}:ts:t1:h:20261125"));
+    /* exactly the key and its NUL fit; one byte fewer does not */
+    assert_int_equal(es_tenant_key(buf, (size_t)n + 1, "acme",
+                                   ES_TK_SERIES_HOUR, "t1", "20261125"),
+                     n);
+    assert_int_equal(es_tenant_key(buf, (size_t)n, "acme", ES_TK_SERIES_HOUR,
+                                   "t1", "20261125"),
+                     -1);
+    assert_int_equal(es_tenant_key(buf, 8, "acme", ES_TK_TOPICS), -1);
+    assert_int_equal(es_key_user(buf, 12, "sub"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +215,9 @@ int main(void)
         cmocka_unit_test(test_dedup_offset_is_position_inside_chunk),
         cmocka_unit_test(test_chunk_and_offset_rebuild_the_id),
         cmocka_unit_test(test_builders_fail_when_buffer_too_small),
+        cmocka_unit_test(test_tenant_keys_are_spelled_out),
+        cmocka_unit_test(test_tenant_key_table_is_whole),
+        cmocka_unit_test(test_tenant_key_fails_when_buffer_too_small),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
