@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "es_keys.h"
 
@@ -54,10 +55,37 @@ const char *es_tenant_key_pattern(es_tkey k)
     return (unsigned)k < ES_TK_COUNT ? tenant_patterns[k] : NULL;
 }
 
-int es_tenant_key(char *buf, size_t size, const char *tenant, es_tkey k, ...)
+/* The format of k after the prefix already at buf[0..o); see es_keys.h. */
+static int tenant_key_va(char *buf, size_t size, size_t o, es_tkey k,
+                         va_list ap)
 {
     const char *f, *arg;
-    size_t o;
+
+    /* the format has only %s: copied here rather than handed to vsnprintf,
+     * so a table entry can never make it read an argument of another type */
+    for (f = tenant_formats[k]; *f != '\0'; f++) {
+        if (f[0] == '%' && f[1] == 's') {
+            arg = va_arg(ap, const char *);
+            while (*arg != '\0' && o + 1 < size) {
+                buf[o++] = *arg++;
+            }
+            if (*arg != '\0') {
+                return -1;
+            }
+            f++;
+            continue;
+        }
+        if (o + 1 >= size) {
+            return -1;
+        }
+        buf[o++] = *f;
+    }
+    buf[o] = '\0';
+    return (int)o;
+}
+
+int es_tenant_key(char *buf, size_t size, const char *tenant, es_tkey k, ...)
+{
     va_list ap;
     int n;
 
@@ -68,35 +96,31 @@ int es_tenant_key(char *buf, size_t size, const char *tenant, es_tkey k, ...)
     if (n < 0) {
         return -1;
     }
-    o = (size_t)n;
-
-    /* the format has only %s: copied here rather than handed to vsnprintf,
-     * so a table entry can never make it read an argument of another type */
     va_start(ap, k);
-    for (f = tenant_formats[k]; *f != '\0'; f++) {
-        if (f[0] == '%' && f[1] == 's') {
-            arg = va_arg(ap, const char *);
-            while (*arg != '\0' && o + 1 < size) {
-                buf[o++] = *arg++;
-            }
-            if (*arg != '\0') {
-                break;
-            }
-            f++;
-            continue;
-        }
-        if (o + 1 >= size) {
-            break;
-        }
-        buf[o++] = *f;
-    }
+    n = tenant_key_va(buf, size, (size_t)n, k, ap);
     va_end(ap);
+    return n;
+}
 
-    if (*f != '\0') {
+int es_tenant_key_p(char *buf, size_t size, const char *prefix, size_t plen,
+                    es_tkey k, ...)
+{
+    va_list ap;
+    int n;
+
+    if ((unsigned)k >= ES_TK_COUNT || plen >= size) {
         return -1;
     }
-    buf[o] = '\0';
-    return (int)o;
+    memcpy(buf, prefix, plen);
+    va_start(ap, k);
+    n = tenant_key_va(buf, size, plen, k, ap);
+    va_end(ap);
+    return n;
+}
+
+int es_tenant_prefix(char *buf, size_t size, const char *tenant)
+{
+    return fit(snprintf(buf, size, ES_KEY_TENANT_PREFIX_FMT, tenant), size);
 }
 
 int es_key_user(char *buf, size_t size, const char *sub)

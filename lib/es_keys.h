@@ -117,6 +117,17 @@ const char *es_tenant_key_pattern(es_tkey k);
  */
 int es_tenant_key(char *buf, size_t size, const char *tenant, es_tkey k, ...);
 
+/*
+ * The same after a prefix the caller built once (prefix[0..plen), as
+ * es_tenant_prefix writes it): for the many keys of one tenant a batch
+ * makes.
+ */
+int es_tenant_key_p(char *buf, size_t size, const char *prefix, size_t plen,
+                    es_tkey k, ...);
+
+/* "es:{t:<tenant>}:" into buf: its length, or -1. */
+int es_tenant_prefix(char *buf, size_t size, const char *tenant);
+
 /* "es:{users}:<sub>" and "es:{invites}:<hex>": length, or -1. */
 int es_key_user(char *buf, size_t size, const char *sub);
 int es_key_invites(char *buf, size_t size, const char *email_hash_hex);

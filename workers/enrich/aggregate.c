@@ -102,19 +102,26 @@ typedef struct {
     int dup;                   /* the same id came earlier for the tenant */
 } rec_plan;
 
-/* Appends s[0..n) to key at *at (the buffers below are large enough). */
-static void cat(char *key, size_t *at, const char *s, size_t n)
+/*
+ * A key of the tenant (es_keys.h) into key[512]: its length. The ids in it
+ * are validated and at most 64 bytes each, so it always fits; were it not
+ * to, the length is 0 and the plan sees an empty key, never a cut one.
+ */
+static size_t tenant_key(char *key, const es_enrich_tenant *tn, size_t plen,
+                         es_tkey k, const char *a1, const char *a2)
 {
-    memcpy(key + *at, s, n);
-    *at += n;
+    int n = es_tenant_key_p(key, 512, tn->prefix, plen, k, a1, a2);
+
+    return n < 0 ? 0 : (size_t)n;
 }
 
 /*
  * Adds one comment's contribution to the tenant's plan, as if it were new:
  * exactly what es_enrich_write's apply() derives from the record for a
- * deletion (same keys, fields, expiry times and conditions). Key and field
- * names are put together with memcpy: a comment makes about twenty of
- * them per topic.
+ * deletion (same keys, fields, expiry times and conditions). Keys come
+ * from the one table of tenant keys (es_keys.h) after the tenant's prefix
+ * built once; field names are put together with memcpy: a comment makes
+ * about twenty of them per topic.
  */
 static void plan_create(es_aggregate *a, const es_topic_set *ts,
                         const es_enrich_tenant *tn, const es_enrich_entry *en,
@@ -136,23 +143,21 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
                          day0 + 86400 + ES_TTL_HOUR,
                          en->month_start + 31 * 86400 + ES_TTL_DAY};
     long long sexp = day0 + 86400 + ES_TTL_DAY;
-    static const char *const res[3] = {":m:", ":h:", ":d:"};
+    static const es_tkey res[3] = {ES_TK_SERIES_MINUTE, ES_TK_SERIES_HOUR,
+                                   ES_TK_SERIES_DAY};
     static const size_t klen[3] = {10, 8, 6}; /* bucket key: YYYYMMDD[HH] */
     int recent = sec >= now_s - tn->retention_s;
     const char *t = en->t;
     char key[512], fld[64];
     size_t idlen = strlen(en->id), plen = strlen(tn->prefix);
-    size_t lflen = strlen(lf), lablen = strlen(label), n;
+    size_t lflen = strlen(lf), n;
     int fresh;
     long k;
 
     rp->first = a->nrslots;
     rp->ncount = rp->ncs = 0;
     rp->dup = 0;
-    n = 0;
-    cat(key, &n, tn->prefix, plen);
-    cat(key, &n, "c:", 2);
-    cat(key, &n, en->id, idlen);
+    n = tenant_key(key, tn, plen, ES_TK_RECORD, en->id, NULL);
     es_wplan_key(pl, 'x', key, n, 0, &fresh);
     if (!fresh) {
         rp->dup = 1; /* its SET NX fails in the call: nothing to add */
@@ -162,21 +167,17 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = s; i < e; i++) {
             const char *tid = ts->topics[pairs[i].topic].id;
-            size_t tlen = strlen(tid), base;
+            size_t tlen = strlen(tid);
 
-            n = 0;
-            cat(key, &n, tn->prefix, plen);
-            cat(key, &n, "ts:", 3);
-            cat(key, &n, tid, tlen);
-            base = n;
             for (int r = 0; r < 3; r++) {
                 const char *mm = t + klen[r];
+                char part[12];
                 if (exps[r] <= now_s) {
                     continue;
                 }
-                n = base;
-                cat(key, &n, res[r], 3);
-                cat(key, &n, t, klen[r]);
+                memcpy(part, t, klen[r]);
+                part[klen[r]] = '\0';
+                n = tenant_key(key, tn, plen, res[r], tid, part);
                 k = es_wplan_key(pl, 'h', key, n, exps[r], &fresh);
                 if (k < 0) {
                     return;
@@ -198,22 +199,20 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
                 continue;
             }
             if (sexp > now_s) {
-                n = 0;
-                cat(key, &n, tn->prefix, plen);
-                cat(key, &n, "sov:", 4);
-                cat(key, &n, t, 8);
+                char day[9];
+                memcpy(day, t, 8);
+                day[8] = '\0';
+                n = tenant_key(key, tn, plen, ES_TK_SOV, day, NULL);
                 k = es_wplan_key(pl, 'h', key, n, sexp, &fresh);
                 if (k >= 0) {
                     note(a, es_wplan_add(pl, k, tid, tlen, 1));
                 }
             }
             if (exps[0] > now_s && tm->n > 0) {
-                n = 0;
-                cat(key, &n, tn->prefix, plen);
-                cat(key, &n, "terms:", 6);
-                cat(key, &n, tid, tlen);
-                cat(key, &n, ":", 1);
-                cat(key, &n, t, 10);
+                char hour[11];
+                memcpy(hour, t, 10);
+                hour[10] = '\0';
+                n = tenant_key(key, tn, plen, ES_TK_TERMS, tid, hour);
                 k = es_wplan_key(pl, 'z', key, n, exps[0], &fresh);
                 for (size_t w = 0; k >= 0 && w < tm->n; w++) {
                     note(a, es_wplan_add(pl, k, tm->term[w], tm->len[w], 1));
@@ -222,16 +221,12 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
             if (!recent) {
                 continue;
             }
-            n = 0;
-            cat(key, &n, tn->prefix, plen);
-            cat(key, &n, "recent:", 7);
-            cat(key, &n, tid, tlen);
+            n = tenant_key(key, tn, plen, ES_TK_RECENT, tid, NULL);
             k = es_wplan_key(pl, 'r', key, n, 0, &fresh);
             if (k >= 0) {
                 note(a, es_wplan_add(pl, k, en->id, idlen, en->created_ms));
             }
-            cat(key, &n, ":", 1);
-            cat(key, &n, label, lablen);
+            n = tenant_key(key, tn, plen, ES_TK_RECENT_LABEL, tid, label);
             k = es_wplan_key(pl, 'r', key, n, 0, &fresh);
             if (k >= 0) {
                 note(a, es_wplan_add(pl, k, en->id, idlen, en->created_ms));
@@ -295,7 +290,8 @@ static void add_create(es_aggregate *a, const es_topic_set *ts,
     long long cs = llround(st->compound * 10000.0);
     char key[160];
 
-    snprintf(key, sizeof(key), "%sc:%s", tn->prefix, en->id);
+    es_tenant_key_p(key, sizeof(key), tn->prefix, strlen(tn->prefix),
+                    ES_TK_RECORD, en->id);
     es_argbuf_str(b, key);
     es_record_json(w, ts, en, st, engine, cs, tm, pairs, s, e);
     if (w->oom) {
@@ -382,8 +378,10 @@ static int build_tenant(es_aggregate *a, const es_topic_set *ts,
     c->start = s;
     c->end = e;
     c->arg0 = es_argbuf_count(b);
-    snprintf(meta, sizeof(meta), "%smeta", tn->prefix);
-    snprintf(live, sizeof(live), "%s" ES_KEY_TENANT_LIVE, tn->prefix);
+    es_tenant_key_p(meta, sizeof(meta), tn->prefix, strlen(tn->prefix),
+                    ES_TK_META);
+    es_tenant_key_p(live, sizeof(live), tn->prefix, strlen(tn->prefix),
+                    ES_TK_LIVE);
     es_argbuf_ref(b, "FCALL", 5);
     es_argbuf_ref(b, "es_enrich_write", 15);
     es_argbuf_ref(b, "2", 1);

@@ -204,7 +204,7 @@ es_topic_set *es_topic_set_build(const char *const *ids, size_t n,
             continue;
         }
         memcpy(t->id, src[i].id, len + 1);
-        snprintf(t->prefix, sizeof(t->prefix), "es:{t:%s}:", t->id);
+        es_tenant_prefix(t->prefix, sizeof(t->prefix), t->id);
         read_meta(t, src[i].meta, engine_default);
         s->ntenants++;
         for (size_t k = 0;
@@ -288,8 +288,15 @@ static es_topic_set *load(es_topics *t)
             if (key == NULL) {
                 goto cleanup;
             }
-            snprintf(key, 96, ok ? "es:{t:%s}:%s" : "es:{t:-}:invalid%s",
-                     ok ? ids[i] : "", k == 0 ? "topics" : "meta");
+            if (ok) {
+                es_tenant_key(key, 96, ids[i],
+                              k == 0 ? ES_TK_TOPICS : ES_TK_META);
+            } else {
+                /* a key no tenant has ("-" alone is a valid id, so the
+                   suffix is not one of the table's): keeps the pipeline's
+                   replies in step */
+                snprintf(key, 96, "es:{t:-}:invalid%d", k);
+            }
             argv[2 * i + k][0] = "HGETALL";
             argv[2 * i + k][1] = key;
             lens[2 * i + k][0] = 7;
