@@ -84,9 +84,9 @@ static int tenant_key_va(char *buf, size_t size, size_t o, es_tkey k,
     return (int)o;
 }
 
-int es_tenant_key(char *buf, size_t size, const char *tenant, es_tkey k, ...)
+int es_tenant_key_v(char *buf, size_t size, const char *tenant, es_tkey k,
+                    va_list ap)
 {
-    va_list ap;
     int n;
 
     if ((unsigned)k >= ES_TK_COUNT) {
@@ -96,8 +96,16 @@ int es_tenant_key(char *buf, size_t size, const char *tenant, es_tkey k, ...)
     if (n < 0) {
         return -1;
     }
+    return tenant_key_va(buf, size, (size_t)n, k, ap);
+}
+
+int es_tenant_key(char *buf, size_t size, const char *tenant, es_tkey k, ...)
+{
+    va_list ap;
+    int n;
+
     va_start(ap, k);
-    n = tenant_key_va(buf, size, (size_t)n, k, ap);
+    n = es_tenant_key_v(buf, size, tenant, k, ap);
     va_end(ap);
     return n;
 }

@@ -10,6 +10,7 @@
 #ifndef ES_KEYS_H
 #define ES_KEYS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -116,6 +117,8 @@ const char *es_tenant_key_pattern(es_tkey k);
  * length, or -1 when buf is too small or k is not a key.
  */
 int es_tenant_key(char *buf, size_t size, const char *tenant, es_tkey k, ...);
+int es_tenant_key_v(char *buf, size_t size, const char *tenant, es_tkey k,
+                    va_list ap);
 
 /*
  * The same after a prefix the caller built once (prefix[0..plen), as

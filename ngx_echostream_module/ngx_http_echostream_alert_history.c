@@ -61,7 +61,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(alerts_history)
     /* one more than the page tells whether another page follows */
     *ngx_sprintf(count, "%ui", (ngx_uint_t)args.limit + 1) = '\0';
 
-    if (ngx_http_echostream_api_key(ctx, &key, "alerts:history") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_ALERT_HISTORY) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }

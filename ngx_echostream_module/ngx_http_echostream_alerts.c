@@ -82,8 +82,8 @@ NGX_HTTP_ECHOSTREAM_ROUTE(alerts_get)
     const char *hgetall[2], *xrevrange[6];
     ngx_str_t rules, history;
 
-    if (ngx_http_echostream_api_key(ctx, &rules, "alerts:rules") != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &history, "alerts:history") !=
+    if (ngx_http_echostream_api_key(ctx, &rules, ES_TK_RULES) != NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &history, ES_TK_ALERT_HISTORY) !=
             NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
@@ -117,7 +117,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(rules_list)
     const char *argv[2];
     ngx_str_t key;
 
-    if (ngx_http_echostream_api_key(ctx, &key, "alerts:rules") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_RULES) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -183,7 +183,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(rules_get)
         return;
     }
 
-    if (ngx_http_echostream_api_key(ctx, &key, "alerts:rules") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_RULES) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -266,7 +266,7 @@ ngx_http_echostream_rule_patch_read(ngx_http_echostream_api_ctx_t *ctx)
     const char *argv[3];
     ngx_str_t key;
 
-    if (ngx_http_echostream_api_key(ctx, &key, "alerts:rules") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_RULES) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -332,7 +332,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(rules_delete)
         return;
     }
 
-    if (ngx_http_echostream_api_key(ctx, &key, "alerts:rules") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_RULES) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -430,8 +430,8 @@ static void ngx_http_echostream_rule_write(ngx_http_echostream_api_ctx_t *ctx,
     ngx_str_t rules, topics;
     const char *argv[11];
 
-    if (ngx_http_echostream_api_key(ctx, &rules, "alerts:rules") != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &topics, "topics") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &rules, ES_TK_RULES) != NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &topics, ES_TK_TOPICS) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }

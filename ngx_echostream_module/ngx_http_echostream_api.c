@@ -257,7 +257,14 @@ static ngx_int_t ngx_http_echostream_api_param(ngx_http_request_t *r,
         if (!ngx_http_echostream_api_id_valid(seg->data, seg->len)) {
             return NGX_DECLINED;
         }
-        *out = *seg;
+        /* a copy with its NUL: keys are built from C strings (es_keys.h) */
+        out->data = ngx_pnalloc(r->pool, seg->len + 1);
+        if (out->data == NULL) {
+            return NGX_ERROR;
+        }
+        ngx_memcpy(out->data, seg->data, seg->len);
+        out->data[seg->len] = '\0';
+        out->len = seg->len;
         return NGX_OK;
     }
 

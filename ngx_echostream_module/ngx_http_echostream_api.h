@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "es_jwt.h"
+#include "es_keys.h"
 #include "es_req.h"
 #include "es_time.h"
 #include "ngx_http_echostream_redis.h"
@@ -76,7 +77,8 @@ struct ngx_http_echostream_api_ctx_s {
     const ngx_http_echostream_route_t *route;
     ngx_uint_t route_index; /* for metrics */
 
-    /* path parameters: the {id}-like segments, in order, validated */
+    /* path parameters: the {id}-like segments, in order, validated, in
+     * pool memory with a NUL after each */
     ngx_str_t params[2];
     ngx_uint_t nparams;
 
@@ -219,12 +221,13 @@ ngx_int_t ngx_http_echostream_api_arg(ngx_http_echostream_api_ctx_t *ctx,
                                       ngx_str_t *value);
 
 /*
- * Builds "es:{t:<tenant>}:<suffix>" in pool memory (NUL-terminated, also
- * in out->len); suffix is printf-like (ngx_vslprintf: %s, %V, %ui …).
- * Returns NGX_OK or NGX_ERROR (no memory).
+ * Builds the tenant's key k (es_keys.h: "es:{t:<tenant>}:" and the key's
+ * format) in pool memory (NUL-terminated, also in out->len); the format's
+ * %s take the const char * arguments that follow (validated ids, dates).
+ * Returns NGX_OK or NGX_ERROR (no memory, or a key over 511 bytes).
  */
 ngx_int_t ngx_http_echostream_api_key(ngx_http_echostream_api_ctx_t *ctx,
-                                      ngx_str_t *out, const char *fmt, ...);
+                                      ngx_str_t *out, es_tkey k, ...);
 
 /* Milliseconds since the epoch, from nginx's cached clock. */
 int64_t ngx_http_echostream_api_now_ms(void);

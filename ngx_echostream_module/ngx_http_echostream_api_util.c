@@ -113,29 +113,27 @@ ngx_int_t ngx_http_echostream_api_arg(ngx_http_echostream_api_ctx_t *ctx,
 }
 
 ngx_int_t ngx_http_echostream_api_key(ngx_http_echostream_api_ctx_t *ctx,
-                                      ngx_str_t *out, const char *fmt, ...)
+                                      ngx_str_t *out, es_tkey k, ...)
 {
-    u_char buf[512], *p;
+    char buf[512];
     va_list ap;
+    int n;
 
-    p = ngx_slprintf(buf, buf + sizeof(buf), "es:{t:%s}:", ctx->tenant);
-
-    va_start(ap, fmt);
-    p = ngx_vslprintf(p, buf + sizeof(buf) - 1, fmt, ap);
+    va_start(ap, k);
+    n = es_tenant_key_v(buf, sizeof(buf), (const char *)ctx->tenant, k, ap);
     va_end(ap);
 
-    if (p >= buf + sizeof(buf) - 1) {
+    if (n < 0) {
         return NGX_ERROR;
     }
 
-    out->len = p - buf;
+    out->len = (size_t)n;
     out->data = ngx_pnalloc(ctx->r->pool, out->len + 1);
     if (out->data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(out->data, buf, out->len);
-    out->data[out->len] = '\0';
+    ngx_memcpy(out->data, buf, out->len + 1);
 
     return NGX_OK;
 }

@@ -338,7 +338,8 @@ ngx_http_echostream_auth_membership(ngx_http_echostream_api_ctx_t *ctx)
         return;
     }
 
-    ukey = ngx_pnalloc(ctx->r->pool, sizeof("es:{users}:") + ES_JWT_SUB_MAX);
+    ukey =
+        ngx_pnalloc(ctx->r->pool, sizeof(ES_KEY_USER_PREFIX) + ES_JWT_SUB_MAX);
     dflt = ngx_pnalloc(ctx->r->pool, 2 + 20);
     email = ngx_pnalloc(ctx->r->pool, ES_JWT_EMAIL_MAX + 1);
     argv = ngx_palloc(ctx->r->pool, 10 * sizeof(char *));
@@ -364,7 +365,8 @@ ngx_http_echostream_auth_membership(ngx_http_echostream_api_ctx_t *ctx)
         email[i] = (char)ngx_tolower(ctx->claims.email[i]);
     }
 
-    ngx_sprintf((u_char *)ukey, "es:{users}:%s%Z", ctx->claims.sub);
+    (void)es_key_user(ukey, sizeof(ES_KEY_USER_PREFIX) + ES_JWT_SUB_MAX,
+                      ctx->claims.sub);
 
     argv[0] = "FCALL";
     argv[1] = "es_api_signin";

@@ -114,12 +114,12 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_comments)
     st->limit = args.limit;
 
     if (args.sentiment >= 0) {
-        rc = ngx_http_echostream_api_key(ctx, &st->key, "recent:%V:%s",
-                                         &ctx->params[0],
+        rc = ngx_http_echostream_api_key(ctx, &st->key, ES_TK_RECENT_LABEL,
+                                         (const char *)ctx->params[0].data,
                                          es_req_sentiments[args.sentiment]);
     } else {
-        rc = ngx_http_echostream_api_key(ctx, &st->key, "recent:%V",
-                                         &ctx->params[0]);
+        rc = ngx_http_echostream_api_key(ctx, &st->key, ES_TK_RECENT,
+                                         (const char *)ctx->params[0].data);
     }
     if (rc != NGX_OK) {
         goto nomem;
@@ -147,7 +147,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_comments)
         st->limit + 1 + ngx_min(st->ties, NGX_HTTP_ECHOSTREAM_COMMENTS_MORE);
     ctx->data = st;
 
-    if (ngx_http_echostream_api_key(ctx, &topics, "topics") != NGX_OK ||
+    if (ngx_http_echostream_api_key(ctx, &topics, ES_TK_TOPICS) != NGX_OK ||
         ngx_http_echostream_comments_zrange(ctx, &topics) != NGX_OK) {
         goto nomem;
     }
@@ -382,6 +382,7 @@ ngx_http_echostream_comments_rows(ngx_http_echostream_comments_t *st,
 static ngx_int_t
 ngx_http_echostream_comments_records(ngx_http_echostream_api_ctx_t *ctx)
 {
+    char id[NGX_HTTP_ECHOSTREAM_COMMENTS_ID_LEN + 1];
     ngx_http_echostream_comments_t *st = ctx->data;
     ngx_http_echostream_redis_cmd_t cmd;
     ngx_uint_t i, n;
@@ -401,8 +402,12 @@ ngx_http_echostream_comments_records(ngx_http_echostream_api_ctx_t *ctx)
     lens[0] = 4;
 
     for (i = 0; i < n; i++) {
-        if (ngx_http_echostream_api_key(ctx, &key, "c:%*s", st->rows[i].len,
-                                        st->rows[i].id) != NGX_OK) {
+        /* the row's id with a NUL (ids are at most
+         * NGX_HTTP_ECHOSTREAM_COMMENTS_ID_LEN bytes) */
+        ngx_memcpy(id, st->rows[i].id, st->rows[i].len);
+        id[st->rows[i].len] = '\0';
+        if (ngx_http_echostream_api_key(ctx, &key, ES_TK_RECORD, id) !=
+            NGX_OK) {
             return NGX_ERROR;
         }
         argv[i + 1] = (const char *)key.data;

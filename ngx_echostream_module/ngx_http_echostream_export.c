@@ -152,9 +152,9 @@ NGX_HTTP_ECHOSTREAM_ROUTE(export_csv)
     st->from = args.from;
     st->to = args.to;
 
-    if (ngx_http_echostream_api_key(ctx, &st->key, "recent:%V", &topic) !=
-            NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &st->topics, "topics") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &st->key, ES_TK_RECENT,
+                                    (const char *)topic.data) != NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &st->topics, ES_TK_TOPICS) != NGX_OK) {
         goto nomem;
     }
     /* the topic as the route's id, for messages and the file name */

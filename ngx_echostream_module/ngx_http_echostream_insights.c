@@ -72,6 +72,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(share_of_voice)
     const char **argv;
     es_req_err err;
     ngx_str_t key;
+    u_char day[12];
     ngx_tm_t tm;
 
     if (es_req_sov_read((const char *)ctx->r->args.data, ctx->r->args.len,
@@ -97,7 +98,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(share_of_voice)
     }
 
     /* argvlen NULL: keys are NUL-terminated */
-    if (ngx_http_echostream_api_key(ctx, &key, "topics") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_TOPICS) != NGX_OK) {
         goto nomem;
     }
     argv[0] = "HGETALL";
@@ -109,9 +110,10 @@ NGX_HTTP_ECHOSTREAM_ROUTE(share_of_voice)
     for (i = 0; i < ndays; i++) {
         ngx_gmtime((time_t)((st->from + (int64_t)i) * 86400), &tm);
 
-        if (ngx_http_echostream_api_key(ctx, &key, "sov:%04d%02d%02d",
-                                        tm.ngx_tm_year, tm.ngx_tm_mon,
-                                        tm.ngx_tm_mday) != NGX_OK) {
+        *ngx_snprintf(day, sizeof(day) - 1, "%04d%02d%02d", tm.ngx_tm_year,
+                      tm.ngx_tm_mon, tm.ngx_tm_mday) = '\0';
+        if (ngx_http_echostream_api_key(ctx, &key, ES_TK_SOV, (char *)day) !=
+            NGX_OK) {
             goto nomem;
         }
 
@@ -363,15 +365,18 @@ NGX_HTTP_ECHOSTREAM_ROUTE(usage)
 {
     ngx_http_echostream_redis_cmd_t cmds[2];
     const char *usage[5], *meta[4];
+    u_char yyyymm[8];
     ngx_str_t ukey, mkey;
     u_char *month;
     ngx_tm_t tm;
 
     ngx_gmtime((time_t)(ngx_http_echostream_api_now_ms() / 1000), &tm);
 
-    if (ngx_http_echostream_api_key(ctx, &ukey, "usage:%04d%02d",
-                                    tm.ngx_tm_year, tm.ngx_tm_mon) != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &mkey, "meta") != NGX_OK) {
+    *ngx_snprintf(yyyymm, sizeof(yyyymm) - 1, "%04d%02d", tm.ngx_tm_year,
+                  tm.ngx_tm_mon) = '\0';
+    if (ngx_http_echostream_api_key(ctx, &ukey, ES_TK_USAGE, (char *)yyyymm) !=
+            NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &mkey, ES_TK_META) != NGX_OK) {
         goto nomem;
     }
 

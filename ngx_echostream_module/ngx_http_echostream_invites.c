@@ -292,7 +292,8 @@ NGX_HTTP_ECHOSTREAM_ROUTE(invites_accept)
         return;
     }
 
-    ukey = ngx_pnalloc(ctx->r->pool, sizeof("es:{users}:") + ES_JWT_SUB_MAX);
+    ukey =
+        ngx_pnalloc(ctx->r->pool, sizeof(ES_KEY_USER_PREFIX) + ES_JWT_SUB_MAX);
     argv = ngx_palloc(ctx->r->pool, 14 * sizeof(char *));
     if (ukey == NULL || argv == NULL) {
         ngx_http_echostream_no_memory(ctx);
@@ -300,7 +301,8 @@ NGX_HTTP_ECHOSTREAM_ROUTE(invites_accept)
     }
 
     /* the sub is checked at sign-in: a safe alphabet, bounded */
-    ngx_sprintf(ukey, "es:{users}:%s%Z", ctx->claims.sub);
+    (void)es_key_user((char *)ukey, sizeof(ES_KEY_USER_PREFIX) + ES_JWT_SUB_MAX,
+                      ctx->claims.sub);
     *ngx_sprintf(now, "%L", ngx_http_echostream_api_now_ms()) = '\0';
 
     argv[0] = "FCALL";
@@ -327,6 +329,7 @@ ngx_http_echostream_invite_accepted(ngx_http_echostream_api_ctx_t *ctx,
 {
     ngx_http_echostream_invites_ctx_t *ic = ctx->data;
     redisReply *rep, *deleted;
+    int n;
 
     if (ngx_http_echostream_fn_answer(ctx, res) ||
         ngx_http_echostream_api_redis_failed(ctx, res)) {
@@ -378,16 +381,23 @@ ngx_http_echostream_invite_accepted(ngx_http_echostream_api_ctx_t *ctx,
         return;
     }
 
-    ic->match.data =
-        ngx_pnalloc(ctx->r->pool, sizeof("es:{t:}:*") + deleted->len);
+    /* every key of the tenant: its prefix (es_keys.h) and a wildcard */
+    ic->match.data = ngx_pnalloc(
+        ctx->r->pool, sizeof(ES_KEY_TENANT_PREFIX_FMT "*") + deleted->len);
     if (ic->match.data == NULL) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
-    ic->match.len = ngx_sprintf(ic->match.data, "es:{t:%*s}:*", deleted->len,
-                                deleted->str) -
-                    ic->match.data;
-    ic->match.data[ic->match.len] = '\0';
+    n = es_tenant_prefix((char *)ic->match.data,
+                         sizeof(ES_KEY_TENANT_PREFIX_FMT "*") + deleted->len,
+                         deleted->str);
+    if (n < 0) {
+        ngx_http_echostream_no_memory(ctx);
+        return;
+    }
+    ic->match.data[n] = '*';
+    ic->match.data[n + 1] = '\0';
+    ic->match.len = (size_t)n + 1;
 
     ngx_http_echostream_sweep(ctx, NULL, "0");
 }

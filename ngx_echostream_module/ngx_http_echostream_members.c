@@ -74,8 +74,8 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_list)
     const char *members[2], *invites[2];
     ngx_str_t mkey, ikey;
 
-    if (ngx_http_echostream_api_key(ctx, &mkey, "members") != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &ikey, "invites") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &mkey, ES_TK_MEMBERS) != NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &ikey, ES_TK_INVITES) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -316,8 +316,8 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_invite)
 
     if (stored == NULL || invite == NULL ||
         ngx_http_echostream_json_str(ctx, stored, &json) != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &ikey, "invites") != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &mkey, "members") != NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &ikey, ES_TK_INVITES) != NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &mkey, ES_TK_MEMBERS) != NGX_OK ||
         ngx_http_echostream_invite_key(ctx, (const u_char *)email, in.email_len,
                                        &gkey) != NGX_OK) {
         json_decref(stored);
@@ -404,15 +404,16 @@ NGX_HTTP_ECHOSTREAM_ROUTE(members_remove)
     }
 
     subz = ngx_pnalloc(ctx->r->pool, sub->len + 1);
-    ukey = ngx_pnalloc(ctx->r->pool, sizeof("es:{users}:") + sub->len);
+    ukey = ngx_pnalloc(ctx->r->pool, sizeof(ES_KEY_USER_PREFIX) + sub->len);
     if (subz == NULL || ukey == NULL ||
-        ngx_http_echostream_api_key(ctx, &mkey, "members") != NGX_OK) {
+        ngx_http_echostream_api_key(ctx, &mkey, ES_TK_MEMBERS) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
 
     *ngx_cpymem(subz, sub->data, sub->len) = '\0';
-    *ngx_sprintf(ukey, "es:{users}:%V", sub) = '\0';
+    (void)es_key_user((char *)ukey, sizeof(ES_KEY_USER_PREFIX) + sub->len,
+                      (char *)subz);
 
     argv[0] = "FCALL";
     argv[1] = "es_member_remove";
@@ -448,7 +449,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(invites_remove)
 
     emailz = ngx_pnalloc(ctx->r->pool, n + 1);
     if (emailz == NULL ||
-        ngx_http_echostream_api_key(ctx, &ikey, "invites") != NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &ikey, ES_TK_INVITES) != NGX_OK ||
         ngx_http_echostream_invite_key(ctx, email, n, &gkey) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;

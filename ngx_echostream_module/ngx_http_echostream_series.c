@@ -148,8 +148,8 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_series)
     s->now = now;
     s->npoints = args.npoints;
 
-    if (ngx_http_echostream_api_key(ctx, &topics, "topics") != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &dv, "dv") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &topics, ES_TK_TOPICS) != NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &dv, ES_TK_DV) != NGX_OK) {
         goto nomem;
     }
 
@@ -257,9 +257,12 @@ ngx_http_echostream_series_read(ngx_http_echostream_api_ctx_t *ctx)
             s, s->from + (int64_t)p * s->step->step, part);
 
         if (base != prev) {
-            if (ngx_http_echostream_api_key(ctx, &key, "ts:%V:%c:%s", topic,
-                                            (int)s->step->res,
-                                            part) != NGX_OK) {
+            if (ngx_http_echostream_api_key(
+                    ctx, &key,
+                    s->step->res == 'm'   ? ES_TK_SERIES_MINUTE
+                    : s->step->res == 'h' ? ES_TK_SERIES_HOUR
+                                          : ES_TK_SERIES_DAY,
+                    (const char *)topic->data, (const char *)part) != NGX_OK) {
                 return NGX_ERROR;
             }
 

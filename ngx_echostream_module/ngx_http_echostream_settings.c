@@ -43,7 +43,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(settings_get)
     const char *argv[5];
     ngx_str_t key;
 
-    if (ngx_http_echostream_api_key(ctx, &key, "meta") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_META) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -74,7 +74,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(settings_patch)
         return;
     }
 
-    if (ngx_http_echostream_api_key(ctx, &key, "meta") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_META) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }

@@ -201,7 +201,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(stream)
         st->resume = 1;
     }
 
-    if (ngx_http_echostream_api_key(ctx, &st->key, "live") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &st->key, ES_TK_LIVE) != NGX_OK) {
         goto nomem;
     }
 

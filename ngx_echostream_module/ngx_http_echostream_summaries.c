@@ -30,7 +30,7 @@
 #include "ngx_http_echostream_routes.h"
 #include "ngx_http_echostream_tenant_util.h"
 
-#define NGX_HTTP_ECHOSTREAM_SUMMARY_REQUESTS "es:{summaries}:requests"
+#define NGX_HTTP_ECHOSTREAM_SUMMARY_REQUESTS ES_KEY_SUMMARY_REQUESTS
 /* request id: 8 base-36 digits of the time in ms, then 6 random */
 #define NGX_HTTP_ECHOSTREAM_REQUEST_TIME_LEN 8
 #define NGX_HTTP_ECHOSTREAM_REQUEST_ID_LEN   14
@@ -67,7 +67,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(summaries_list)
         return;
     }
 
-    if (ngx_http_echostream_api_key(ctx, &key, "summaries") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_SUMMARIES) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -154,7 +154,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(summaries_get)
         return;
     }
 
-    if (ngx_http_echostream_api_key(ctx, &key, "summaries") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_SUMMARIES) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -241,8 +241,8 @@ NGX_HTTP_ECHOSTREAM_ROUTE(summaries_request)
 
     if (stored == NULL || answer == NULL ||
         ngx_http_echostream_json_str(ctx, stored, &json) != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &topics, "topics") != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &requests, "summary_requests") !=
+        ngx_http_echostream_api_key(ctx, &topics, ES_TK_TOPICS) != NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &requests, ES_TK_SUMMARY_REQUESTS) !=
             NGX_OK) {
         json_decref(stored);
         json_decref(answer);

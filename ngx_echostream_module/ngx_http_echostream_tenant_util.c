@@ -374,13 +374,13 @@ ngx_int_t ngx_http_echostream_invite_key(ngx_http_echostream_api_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    key->len = sizeof("es:{invites}:") - 1 + NGX_HTTP_ECHOSTREAM_EMAIL_HASH_LEN;
+    key->len =
+        sizeof(ES_KEY_INVITES_PREFIX) - 1 + NGX_HTTP_ECHOSTREAM_EMAIL_HASH_LEN;
     key->data = ngx_pnalloc(ctx->r->pool, key->len + 1);
-    if (key->data == NULL) {
+    if (key->data == NULL ||
+        es_key_invites((char *)key->data, key->len + 1, (char *)hex) < 0) {
         return NGX_ERROR;
     }
-
-    *ngx_sprintf(key->data, "es:{invites}:%s", hex) = '\0';
 
     return NGX_OK;
 }

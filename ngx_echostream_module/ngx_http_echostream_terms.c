@@ -82,7 +82,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_terms)
     st->hours = args.hours;
     st->limit = args.limit;
 
-    if (ngx_http_echostream_api_key(ctx, &topics, "topics") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &topics, ES_TK_TOPICS) != NGX_OK) {
         goto nomem;
     }
 
@@ -230,6 +230,7 @@ ngx_http_echostream_terms_union(ngx_http_echostream_api_ctx_t *ctx,
     const char **argv;
     size_t *lens;
     ngx_str_t key;
+    u_char yyyymmddhh[16];
     ngx_tm_t tm;
     u_char *num;
 
@@ -249,10 +250,12 @@ ngx_http_echostream_terms_union(ngx_http_echostream_api_ctx_t *ctx,
     for (i = 0; i < st->hours; i++) {
         ngx_gmtime((time_t)(hour - (int64_t)i * 3600), &tm);
 
-        if (ngx_http_echostream_api_key(ctx, &key, "terms:%V:%04d%02d%02d%02d",
-                                        &ctx->params[0], tm.ngx_tm_year,
-                                        tm.ngx_tm_mon, tm.ngx_tm_mday,
-                                        tm.ngx_tm_hour) != NGX_OK) {
+        *ngx_snprintf(yyyymmddhh, sizeof(yyyymmddhh) - 1, "%04d%02d%02d%02d",
+                      tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                      tm.ngx_tm_hour) = '\0';
+        if (ngx_http_echostream_api_key(ctx, &key, ES_TK_TERMS,
+                                        (const char *)ctx->params[0].data,
+                                        (const char *)yyyymmddhh) != NGX_OK) {
             return NGX_ERROR;
         }
 

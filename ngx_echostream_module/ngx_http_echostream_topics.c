@@ -86,7 +86,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topics_list)
     const char *argv[2];
     ngx_str_t key;
 
-    if (ngx_http_echostream_api_key(ctx, &key, "topics") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_TOPICS) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -159,7 +159,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topics_get)
         return;
     }
 
-    if (ngx_http_echostream_api_key(ctx, &key, "topics") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_TOPICS) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -242,7 +242,7 @@ ngx_http_echostream_topic_patch_read(ngx_http_echostream_api_ctx_t *ctx)
     const char *argv[3];
     ngx_str_t key;
 
-    if (ngx_http_echostream_api_key(ctx, &key, "topics") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_TOPICS) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -311,7 +311,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topics_delete)
         return;
     }
 
-    if (ngx_http_echostream_api_key(ctx, &key, "topics") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_TOPICS) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }
@@ -421,7 +421,7 @@ static void ngx_http_echostream_topic_write(ngx_http_echostream_api_ctx_t *ctx,
     size_t i;
     int argc;
 
-    if (ngx_http_echostream_api_key(ctx, &key, "topics") != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &key, ES_TK_TOPICS) != NGX_OK) {
         ngx_http_echostream_no_memory(ctx);
         return;
     }

@@ -95,6 +95,53 @@ test('README points to the one directive reference', () => {
     'README keeps a second directive table');
 });
 
+// The key table of lib/es_keys.h: tenant keys (pattern after the
+// tenant's prefix) and the constant keys and key prefixes (ES_KEY_*).
+function keyTable() {
+  const h = readFileSync(path.join(ROOT, 'lib/es_keys.h'), 'utf8');
+  const tenant = [...h.matchAll(/^\s*X\(([A-Z_]+), [^,]+, "([^"]+)"\)/gm)]
+    .map((m) => m[2]);
+  const global = [...h.matchAll(/^#define ES_KEY_[A-Z_]+\s+"(es:[^"%]+)"/gm)]
+    .map((m) => m[1]);
+  return { tenant, global };
+}
+
+// The keys docs/redis-keys.md lists in its tables.
+function documentedKeys() {
+  const doc = readFileSync(path.join(ROOT, 'docs/redis-keys.md'), 'utf8');
+  return [...doc.matchAll(/^\| `(es:[^`]+)` \|/gm)].map((m) => m[1]);
+}
+
+test('docs/redis-keys.md lists every key of lib/es_keys.h, and only those',
+  () => {
+    const { tenant, global } = keyTable();
+    const docs = documentedKeys();
+    assert.ok(tenant.length >= 20 && global.length >= 15, 'parsed the table');
+    const prefix = 'es:{t:<tenant>}:';
+    const docTenant = docs.filter((k) => k.startsWith(prefix))
+      .map((k) => k.slice(prefix.length));
+    const docGlobal = docs.filter((k) => !k.startsWith(prefix));
+    for (const k of tenant) {
+      assert.ok(docTenant.includes(k), `docs/redis-keys.md lacks ${prefix}${k}`);
+    }
+    for (const k of docTenant) {
+      assert.ok(tenant.includes(k),
+        `${prefix}${k} is documented but not in ES_TENANT_KEYS`);
+    }
+    // a constant is documented as is; a prefix ends in ':' and is
+    // documented with a placeholder after it
+    for (const k of global) {
+      assert.ok(docGlobal.some((d) => d === k ||
+        (k.endsWith(':') && d.startsWith(k) && /^<[^>]+>$/.test(d.slice(k.length)))),
+      `docs/redis-keys.md lacks ${k}`);
+    }
+    for (const d of docGlobal) {
+      assert.ok(global.some((k) => d === k ||
+        (k.endsWith(':') && d.startsWith(k) && /^<[^>]+>$/.test(d.slice(k.length)))),
+      `${d} is documented but not in lib/es_keys.h`);
+    }
+  });
+
 test('each worker --help prints the keys it reads', () => {
   for (const [w, prefixes] of [['ingest', ['redis', 'reddit.', 'ingest.',
                                            'stream.', 'log.', 'worker.']],
