@@ -7,9 +7,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <stdarg.h>
-#include <stdio.h>
-
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -62,26 +59,6 @@ ngx_int_t ngx_http_echostream_email_hash(const u_char *email, size_t n,
     hex[2 * len] = '\0';
 
     return NGX_OK;
-}
-
-void ngx_http_echostream_fail(ngx_http_echostream_api_ctx_t *ctx,
-                              ngx_uint_t status, const char *code,
-                              const char *field, const char *fmt, ...)
-{
-    char msg[512];
-    json_t *extra;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-
-    extra = NULL;
-    if (field != NULL) {
-        extra = json_pack("{s:s}", "field", field); /* new, stolen below */
-    }
-
-    ngx_http_echostream_api_error_ex(ctx, status, code, extra, "%s", msg);
 }
 
 void ngx_http_echostream_no_memory(ngx_http_echostream_api_ctx_t *ctx)
@@ -307,6 +284,7 @@ ngx_http_echostream_fn_answer(ngx_http_echostream_api_ctx_t *ctx,
                               ngx_http_echostream_redis_result_t *res)
 {
     const char *msg;
+    es_req_err err;
 
     if (res->replies == NULL) {
         return 0;
@@ -341,7 +319,9 @@ ngx_http_echostream_fn_answer(ngx_http_echostream_api_ctx_t *ctx,
 
     msg = ngx_http_echostream_fn_error(res->replies[0], "NOTOPIC");
     if (msg != NULL) {
-        ngx_http_echostream_fail(ctx, 422, "invalid_topic", "topic", "%s", msg);
+        /* the same answer a request check gives for a field at fault */
+        es_req_fail(&err, 422, "invalid_topic", "topic", "%s", msg);
+        ngx_http_echostream_api_req_error(ctx, &err);
         return 1;
     }
 

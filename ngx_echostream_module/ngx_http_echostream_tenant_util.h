@@ -50,16 +50,6 @@ ngx_int_t ngx_http_echostream_invite_key(ngx_http_echostream_api_ctx_t *ctx,
                                          const u_char *email, size_t n,
                                          ngx_str_t *key);
 
-/*
- * Answers status with code and a message formatted by the C library's
- * printf rules (%s, %zu, %.*s), adding "field" (may be NULL) inside
- * "error", and ends the request.
- */
-void ngx_http_echostream_fail(ngx_http_echostream_api_ctx_t *ctx,
-                              ngx_uint_t status, const char *code,
-                              const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
 /* Answers 500 for memory that ran out, and ends the request. */
 void ngx_http_echostream_no_memory(ngx_http_echostream_api_ctx_t *ctx);
 
