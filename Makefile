@@ -70,7 +70,7 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(LUAGEN): lib/redis/luagen.c lib/es_schema.h lib/es_keys.h
+$(LUAGEN): lib/redis/luagen.c lib/es_schema.h lib/es_keys.h lib/es_comment.h
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -Ilib $(CFLAGS) -o $@ $<
 

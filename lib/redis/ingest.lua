@@ -1,5 +1,5 @@
 #!lua name=echostream
--- version: 2
+-- version: 3
 --
 -- lib/redis/ingest.lua - the Redis function library "echostream" used by
 -- ingest (its name predates the others'; kept, so no migration is needed).
@@ -107,13 +107,15 @@ local function ingest_add(keys, args)
     if c.deleted == '1' then
       local g = redis.call('GETBIT', c.gone, c.off)
       if was == 1 and g == 0 then
-        redis.call('XADD', stream, '*', 'type', 'delete', unpack(c.fields))
+        redis.call('XADD', stream, '*', ES.F.TYPE, ES.TYPE.DELETE,
+                   unpack(c.fields))
         r = 2
       end
       redis.call('SETBIT', c.gone, c.off, 1)
       touched[c.gone] = true
     elseif was == 0 then
-      redis.call('XADD', stream, '*', 'type', 'comment', unpack(c.fields))
+      redis.call('XADD', stream, '*', ES.F.TYPE, ES.TYPE.COMMENT,
+                 unpack(c.fields))
       r = 1
     end
     redis.call('SETBIT', c.seen, c.off, 1)

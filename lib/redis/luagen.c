@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "es_comment.h"
 #include "es_keys.h"
 #include "es_schema.h"
 
@@ -114,7 +115,13 @@ static char *assemble(const char *src, char *lib, size_t lib_size,
     ES_TENANT_KEYS(ES_LUAGEN_KEY_)
 #undef ES_LUAGEN_KEY_
 
-    used += snprintf(out + used, cap - (size_t)used, "  },\n}\n%s", rest);
+    /* the comment stream's field names and entry types (es_comment.h) */
+    used += snprintf(out + used, cap - (size_t)used,
+                     "  },\n  F = {TYPE = '%s', ID = '%s', SUBREDDIT = '%s', "
+                     "SOURCE = '%s'},\n  TYPE = {COMMENT = '%s', DELETE = "
+                     "'%s'},\n}\n%s",
+                     ES_F_TYPE, ES_F_ID, ES_F_SUBREDDIT, ES_F_SOURCE,
+                     ES_TYPE_COMMENT, ES_TYPE_DELETE, rest);
     used += snprintf(out + used, cap - (size_t)used,
                      "\nredis.register_function{function_name = "
                      "'%s_version',\n  callback = function() return %ld "

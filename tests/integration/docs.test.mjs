@@ -142,6 +142,25 @@ test('docs/redis-keys.md lists every key of lib/es_keys.h, and only those',
     }
   });
 
+test('docs/redis-keys.md lists every field of a stream entry, and only those',
+  () => {
+    const h = readFileSync(path.join(ROOT, 'lib/es_comment.h'), 'utf8');
+    const fields = [...h.matchAll(/^#define ES_F_[A-Z_]+\s+"([a-z_]+)"/gm)]
+      .map((m) => m[1]);
+    assert.ok(fields.length >= 10, 'parsed es_comment.h');
+    const doc = readFileSync(path.join(ROOT, 'docs/redis-keys.md'), 'utf8');
+    // the table after "Entry fields", up to the first line that is not a row
+    const at = doc.indexOf('Entry fields');
+    assert.ok(at > 0, 'docs/redis-keys.md has the entry fields');
+    const rows = [];
+    for (const line of doc.slice(at).split('\n').slice(2)) {
+      if (!line.startsWith('|')) break;
+      const m = /^\| `([a-z_]+)` \|/.exec(line);
+      if (m) rows.push(m[1]);
+    }
+    assert.deepEqual([...rows].sort(), [...fields].sort());
+  });
+
 test('each worker --help prints the keys it reads', () => {
   for (const [w, prefixes] of [['ingest', ['redis', 'reddit.', 'ingest.',
                                            'stream.', 'log.', 'worker.']],

@@ -218,26 +218,27 @@ int es_sink_add(es_sink *s, const es_comment *c)
     e->deleted = c->body.s && es_comment_body_is_deleted(c->body.s, c->body.n);
 
     es_comment_id_format(id_num, num);
-    if (put_cstr_field(s, e, "id", num) != 0 ||
-        put_cstr_field(s, e, "subreddit", sub) != 0) {
+    if (put_cstr_field(s, e, ES_F_ID, num) != 0 ||
+        put_cstr_field(s, e, ES_F_SUBREDDIT, sub) != 0) {
         goto oom;
     }
     if (!e->deleted) {
         char created[64], score[32];
         snprintf(created, sizeof(created), "%.3f", c->created_utc);
         snprintf(score, sizeof(score), "%lld", c->score);
-        if (put_field(s, e, "author", &c->author, 64) != 0 ||
-            put_field(s, e, "body", &c->body, ES_SINK_BODY_MAX) != 0 ||
-            put_cstr_field(s, e, "created_utc", created) != 0 ||
-            put_field(s, e, "permalink", &c->permalink, 512) != 0 ||
-            put_field(s, e, "link_id", &c->link_id, 32) != 0 ||
-            put_field(s, e, "link_title", &c->link_title, ES_SINK_FIELD_MAX) !=
-                0 ||
-            put_cstr_field(s, e, "score", score) != 0) {
+        if (put_field(s, e, ES_F_AUTHOR, &c->author, 64) != 0 ||
+            put_field(s, e, ES_F_BODY, &c->body, ES_SINK_BODY_MAX) != 0 ||
+            put_cstr_field(s, e, ES_F_CREATED, created) != 0 ||
+            put_field(s, e, ES_F_PERMALINK, &c->permalink, 512) != 0 ||
+            put_field(s, e, ES_F_LINK_ID, &c->link_id, 32) != 0 ||
+            put_field(s, e, ES_F_LINK_TITLE, &c->link_title,
+                      ES_SINK_FIELD_MAX) != 0 ||
+            put_cstr_field(s, e, ES_F_SCORE, score) != 0) {
             goto oom;
         }
     }
-    if (put_cstr_field(s, e, "source", c->source ? c->source : "reddit") != 0) {
+    if (put_cstr_field(s, e, ES_F_SOURCE, c->source ? c->source : "reddit") !=
+        0) {
         goto oom;
     }
     es_key_seen(key, sizeof(key), id_num);
