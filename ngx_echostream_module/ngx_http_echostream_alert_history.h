@@ -19,6 +19,10 @@
 /* events in GET /alerts, and the default page of GET /alerts/history */
 #define NGX_HTTP_ECHOSTREAM_HISTORY_OVERVIEW ES_REQ_HISTORY_LIMIT
 
+/* a number macro as the string of its digits, for a command argument */
+#define NGX_HTTP_ECHOSTREAM_STR_(x) #x
+#define NGX_HTTP_ECHOSTREAM_STR(x)  NGX_HTTP_ECHOSTREAM_STR_(x)
+
 /*
  * The first limit events of an XREVRANGE reply of es:{t:<tenant>}:alerts:
  * history (borrowed) as a new array, newest first; NULL when memory ran

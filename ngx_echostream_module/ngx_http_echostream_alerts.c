@@ -97,7 +97,8 @@ NGX_HTTP_ECHOSTREAM_ROUTE(alerts_get)
     xrevrange[2] = "+";
     xrevrange[3] = "-";
     xrevrange[4] = "COUNT";
-    xrevrange[5] = "50"; /* NGX_HTTP_ECHOSTREAM_HISTORY_OVERVIEW */
+    xrevrange[5] =
+        NGX_HTTP_ECHOSTREAM_STR(NGX_HTTP_ECHOSTREAM_HISTORY_OVERVIEW);
 
     cmds[0].argc = 2;
     cmds[0].argv = hgetall;
