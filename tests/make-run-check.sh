@@ -5,7 +5,7 @@
 # call the API, press Ctrl-C, and check that every process it started is
 # gone and nothing it opened still listens.
 #
-# tests/integration/run_smoke.test.mjs checks deploy/local/run.sh in depth on
+# tests/integration/ops/run_smoke.test.mjs checks deploy/local/run.sh in depth on
 # free ports; this script checks the real command on its real ports, the
 # way ../shared/tools/fresh-machine.sh runs it on a clean Debian 12:
 #

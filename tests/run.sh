@@ -5,7 +5,8 @@
 # present), builds, then runs: the C unit tests, the same unit tests under
 # AddressSanitizer + UBSan, the fuzz targets for a few seconds each
 # (ES_FUZZ_SECONDS, default 8), the format check, luacheck over the Redis
-# function libraries, and each black-box suite in tests/integration/
+# function libraries, and each black-box suite in tests/integration/ (one
+# folder per part: api, ingest, enrich, mirror, ops)
 # (node's test runner driving the real Redis, nginx and worker binaries).
 # Each suite is run on its own with a time limit, so one hung suite fails
 # instead of stalling the run. The last line is the total over all suites:
@@ -111,7 +112,7 @@ else
     add_counts lua-lint 0 1
 fi
 
-for f in tests/integration/*.test.mjs; do
+for f in tests/integration/*/*.test.mjs; do
     name=$(basename "$f" .test.mjs)
     if [ -n "${ES_TEST_ONLY:-}" ] && ! [[ $name =~ $ES_TEST_ONLY ]]; then
         continue

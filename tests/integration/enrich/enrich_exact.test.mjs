@@ -1,0 +1,169 @@
+// enrich_exact.test.mjs - the enrich worker's counts are exact after
+// crashes, deletions and a full replay.
+//
+// A known set of comments (several tenants whose topics overlap: shared
+// subreddits, "all", keyword queries) goes into the stream the way ingest
+// writes it, in waves; after each wave the real echostream-enrich binary is
+// started and killed with SIGKILL at a random point, so batches die half
+// written (some tenants' calls done, others not, nothing acknowledged).
+// A last run drains the group. The ground truth is computed here: matching
+// re-implemented for the test's simple queries, labels and compounds from
+// the real echostream-sentiment binary. Every series field at every
+// resolution, every recent set's size, share of voice, trending terms and
+// usage must equal it exactly. Then deletion events must take exactly those
+// comments out, and replaying the whole stream from the start must change
+// nothing.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedis, tmpDir, sleep } from '../../lib/harness.mjs';
+import {
+  GROUP, STREAM, actual, addComments, addDeletions, enrichEnv, prng, setTenant,
+  startEnrich, truth, vaderScores, waitDrained, waitStarted,
+} from '../../lib/enrich.mjs';
+
+const SEED = Number(process.env.ES_TEST_SEED || 20241125);
+const rnd = prng(SEED);
+const pick = (a) => a[Math.floor(rnd() * a.length)];
+
+const TENANTS = {
+  acme: [
+    { id: 'rust', name: 'Rust', subreddits: ['rust'], query: '' },
+    { id: 'perf', name: 'Perf', subreddits: ['rust', 'golang'], query: 'fast' },
+    { id: 'lovers', name: 'Love', subreddits: ['all'], query: 'love OR great' },
+  ],
+  beta: [
+    { id: 'go', name: 'Go', subreddits: ['golang'], query: '' },
+    { id: 'rust-love', name: 'Rust love', subreddits: ['rust'], query: 'love' },
+    { id: 'bc', name: 'Borrow', subreddits: ['rust', 'python'],
+      query: '"borrow checker"' },
+  ],
+  gamma: [
+    { id: 'everything', name: 'All', subreddits: ['all'], query: '' },
+    { id: 'async_ok', name: 'Async', subreddits: ['all'], query: 'async -crash' },
+  ],
+};
+// words the bodies are made of; "the", "and", "really" are stop words and
+// "go"/"ok" are too short: none of them may trend
+const VOCAB = ['love', 'great', 'hate', 'terrible', 'fast', 'slow', 'borrow',
+  'checker', 'compiler', 'release', 'async', 'memory', 'safe', 'crash', 'bug',
+  'team', 'docs', 'awesome', 'broken', 'fine', 'the', 'and', 'really', 'go',
+  'ok', 'not', 'very'];
+const STOP = new Set(['the', 'and', 'really', 'not', 'very']);
+const SUBS = ['rust', 'golang', 'python', 'news'];
+const N = 2400;
+const WAVES = 6;
+
+let redis;
+let lake;
+
+before(async () => {
+  redis = await startRedis();
+  lake = await tmpDir('es-lake-');
+});
+
+after(async () => {
+  await redis?.close();
+});
+
+function makeComments() {
+  const now = Math.floor(Date.now() / 1000);
+  const out = [];
+  for (let i = 0; i < N; i++) {
+    const n = 3 + Math.floor(rnd() * 10);
+    const body = Array.from({ length: n }, () => pick(VOCAB)).join(' ') +
+      (rnd() < 0.3 ? '!' : '.');
+    out.push({
+      id: (1000000 + i).toString(36),
+      subreddit: pick(SUBS),
+      author: `user${Math.floor(rnd() * 50)}`,
+      body,
+      // within the last 3 hours: every resolution's bucket is alive
+      created: now - Math.floor(rnd() * 3 * 3600) + 0.25,
+    });
+  }
+  return out;
+}
+
+async function expectExact(comments, what) {
+  for (const [tenant, topics] of Object.entries(TENANTS)) {
+    const want = truth(topics, comments, STOP);
+    const got = await actual(redis, tenant);
+    assert.ok(want.usage > 0, `${tenant} matches something`);
+    assert.deepEqual(got.series, want.series, `${what}: ${tenant} series`);
+    assert.deepEqual(got.recent, want.recent, `${what}: ${tenant} recent`);
+    assert.deepEqual(got.sov, want.sov, `${what}: ${tenant} share of voice`);
+    assert.deepEqual(got.terms, want.terms, `${what}: ${tenant} terms`);
+    assert.equal(got.usage, want.usage, `${what}: ${tenant} usage comments`);
+  }
+}
+
+// runs the worker and kills it with SIGKILL after a random moment
+async function crashRun(env) {
+  const p = startEnrich(env);
+  await sleep(5 + Math.floor(rnd() * 120));
+  p.kill('SIGKILL');
+  await p.exited;
+}
+
+async function drainRun(env) {
+  const p = startEnrich(env);
+  await waitStarted(redis, p);
+  await waitDrained(redis);
+  p.kill('SIGTERM');
+  const ex = await p.exited;
+  assert.equal(ex.code, 0, `exit ${JSON.stringify(ex)}: ${p.output()}`);
+  return p;
+}
+
+test('counts equal the ground truth after kill -9, deletions and a replay', async () => {
+  for (const [t, topics] of Object.entries(TENANTS)) await setTenant(redis, t, topics);
+  const comments = makeComments();
+  const scores = await vaderScores(comments.map((c) => c.body));
+  comments.forEach((c, i) => { c.score = scores[i]; });
+  // small batches so a kill lands inside the work of a wave
+  const env = enrichEnv(redis, lake, { ECHOSTREAM_ENRICH_BATCH: '50',
+                                       ECHOSTREAM_LOG_LEVEL: process.env.ES_ENRICH_LOG || 'warn' });
+
+  const per = Math.ceil(N / WAVES);
+  for (let w = 0; w < WAVES; w++) {
+    await addComments(redis, comments.slice(w * per, (w + 1) * per));
+    await crashRun(env);
+  }
+  const p = await drainRun(env);
+  assert.doesNotMatch(p.output(), /error/i);
+  await expectExact(comments, 'after crashes');
+
+  // deletions: a tenth of the comments, with crashes on the way
+  const gone = comments.filter(() => rnd() < 0.1);
+  const goneIds = new Set(gone.map((c) => c.id));
+  await addDeletions(redis, gone);
+  await crashRun(env);
+  await drainRun(env);
+  const kept = comments.filter((c) => !goneIds.has(c.id));
+  const usageBefore = {};
+  for (const t of Object.keys(TENANTS)) {
+    usageBefore[t] = truth(TENANTS[t], comments, STOP).usage;
+  }
+  for (const [tenant, topics] of Object.entries(TENANTS)) {
+    const want = truth(topics, kept, STOP);
+    const got = await actual(redis, tenant);
+    assert.deepEqual(got.series, want.series, `after deletions: ${tenant} series`);
+    assert.deepEqual(got.recent, want.recent, `after deletions: ${tenant} recent`);
+    assert.deepEqual(got.sov, want.sov, `after deletions: ${tenant} sov`);
+    assert.deepEqual(got.terms, want.terms, `after deletions: ${tenant} terms`);
+    // usage is what was processed (and spent): deletions do not refund it
+    assert.equal(got.usage, usageBefore[tenant], `${tenant} usage stays`);
+  }
+  const snapshot = {};
+  for (const t of Object.keys(TENANTS)) snapshot[t] = await actual(redis, t);
+
+  // the whole stream once more, from the start, with a crash in between
+  await redis.cmd('XGROUP', 'SETID', STREAM, GROUP, '0');
+  await crashRun(env);
+  await redis.cmd('XGROUP', 'SETID', STREAM, GROUP, '0');
+  await drainRun(env);
+  for (const t of Object.keys(TENANTS)) {
+    assert.deepEqual(await actual(redis, t), snapshot[t], `replay changed ${t}`);
+  }
+});

@@ -1,0 +1,250 @@
+// ingest_backfill.test.mjs - `echostream-ingest --backfill` black-box: a
+// generated million-line dump (zstd, long window) and smaller plain ones go
+// through the real worker into a real Redis. The stream is checked in Redis
+// itself (one Lua script walks it: entry count, duplicate ids, subreddits
+// outside the watchlist, and a checksum over the ids), so a million-entry
+// check costs one round trip. Reruns must change nothing (de-duplication),
+// stdin must work, and a truncated file must fail loudly after writing
+// every comment that precedes the damage.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createReadStream, readFileSync, writeFileSync, statSync }
+  from 'node:fs';
+
+import { startRedis, startProc, bin, tmpDir, waitFor } from '../../lib/harness.mjs';
+import { writeDump, idChecksum, WATCHED, CHECK_MOD } from '../../lib/dumpgen.mjs';
+
+const STREAM = 'es:{ingest}:comments';
+
+// Walks the stream entries whose numeric id lies in [ARGV[1], ARGV[2]] and
+// returns {count, duplicates, outside watchlist, id checksum, deletes}.
+// ARGV[3] is a comma list of watched subreddits ('' = any).
+const CHECK_LUA = `
+local lo, hi, mod = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
+local watched = {}
+local anysub = ARGV[3] == ''
+for s in string.gmatch(ARGV[3], '[^,]+') do watched[s] = true end
+local seen, count, dups, outside, sum, deletes = {}, 0, 0, 0, 0, 0
+local start = '-'
+while true do
+  local batch = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 5000)
+  if #batch == 0 then break end
+  for _, e in ipairs(batch) do
+    local f = e[2]
+    local id, sub, typ
+    for i = 1, #f, 2 do
+      if f[i] == 'id' then id = f[i + 1]
+      elseif f[i] == 'subreddit' then sub = f[i + 1]
+      elseif f[i] == 'type' then typ = f[i + 1] end
+    end
+    local n = tonumber(id, 36)
+    if n and n >= lo and n <= hi then
+      if typ ~= 'comment' then deletes = deletes + 1
+      else
+        count = count + 1
+        if seen[id] then dups = dups + 1 end
+        seen[id] = true
+        if not anysub and not watched[sub] then outside = outside + 1 end
+        sum = (sum + n % mod) % mod
+      end
+    end
+  end
+  local last = batch[#batch][1]
+  local ms, sq = string.match(last, '(%d+)-(%d+)')
+  start = ms .. '-' .. (tonumber(sq) + 1)
+end
+return {count, dups, outside, sum, deletes}
+`;
+
+let redis;
+let dir;
+let big;      // the million-line dump and what it must produce
+let bigZst;
+
+function env(extra = {}) {
+  return {
+    ECHOSTREAM_REDIS: redis.url,
+    ECHOSTREAM_LOG_LEVEL: 'info',
+    ECHOSTREAM_STREAM_MAX_LEN: '0',
+    ECHOSTREAM_WORKER_HEARTBEAT: '0.5',
+    ...extra,
+  };
+}
+
+async function runBackfill(args, opts = {}) {
+  const p = startProc(bin('ingest'), args, { env: env(opts.env),
+    name: 'ingest', stdin: opts.stdin });
+  if (opts.stdin) createReadStream(opts.stdin).pipe(p.child.stdin);
+  const res = await p.exited;
+  return { ...res, out: p.output() };
+}
+
+function summary(out) {
+  const line = out.split('\n').find((l) => l.includes('backfill done'));
+  assert.ok(line, `no summary line in:\n${out.slice(-2000)}`);
+  const get = (k) => Number((line.match(new RegExp(`\\b${k}=([\\d.]+)`)) ||
+    [])[1]);
+  return { lines: get('lines'), kept: get('kept'), added: get('added'),
+           duplicates: get('duplicates'), malformed: get('malformed') };
+}
+
+async function check(lo, hi, watched) {
+  const [count, dups, outside, sum, deletes] = await redis.cmd('EVAL',
+    CHECK_LUA, 1, STREAM, lo, hi, watched.join(','), CHECK_MOD);
+  return { count, dups, outside, sum, deletes };
+}
+
+// ids of one generated dump are consecutive
+function range(ids) {
+  return [parseInt(ids[0], 36), parseInt(ids[ids.length - 1], 36)];
+}
+
+async function setWatchlist(subs) {
+  await redis.cmd('DEL', 'es:{watch}:subs');
+  for (const [s, n] of Object.entries(subs)) {
+    await redis.cmd('HSET', 'es:{watch}:subs', s, n);
+  }
+  await redis.cmd('INCR', 'es:{watch}:version');
+}
+
+const lowerWatched = WATCHED.map((s) => s.toLowerCase());
+
+before(async () => {
+  redis = await startRedis();
+  dir = await tmpDir('es-backfill-');
+  const plain = path.join(dir, 'big.ndjson');
+  big = writeDump(plain, { lines: 1000000, seed: 11, malformedEvery: 200000,
+                           duplicateEvery: 50000 });
+  bigZst = path.join(dir, 'RC_2023-01.data'); // no .zst name on purpose
+  const z = spawnSync('zstd', ['-q', '-1', '--long=27', '--rm', plain, '-o',
+    bigZst]);
+  assert.equal(z.status, 0, z.stderr?.toString());
+  // watched as counts > 0; a zero count and a bad name are not watched
+  const wl = Object.fromEntries(lowerWatched.map((s, i) => [s, i + 1]));
+  await setWatchlist({ ...wl, datascience: 0, 'not a sub!': 3 });
+});
+
+after(async () => {
+  await redis?.close();
+});
+
+test('a zstd dump keeps each watched comment exactly once', async () => {
+  const res = await runBackfill(['--backfill', bigZst]);
+  assert.equal(res.code, 0, res.out.slice(-3000));
+  const s = summary(res.out);
+  assert.equal(s.lines, big.lines);
+  assert.equal(s.malformed, big.malformed);
+  assert.equal(s.kept, big.watchedLines);
+  assert.equal(s.added, big.watchedIds.length);
+  assert.equal(s.duplicates, big.watchedLines - big.watchedIds.length);
+
+  const [lo, hi] = range(big.allIds);
+  const c = await check(lo, hi, lowerWatched);
+  assert.equal(c.count, big.watchedIds.length);
+  assert.equal(c.dups, 0);
+  assert.equal(c.outside, 0, 'unwatched subreddits reached the stream');
+  assert.equal(c.sum, idChecksum(big.watchedIds));
+  assert.match(res.out, /watchlist entry skipped/);
+
+  // one entry in full: fields decoded, permalink present
+  const first = await redis.cmd('XRANGE', STREAM, '-', '+', 'COUNT', 1);
+  const f = Object.fromEntries(first[0][1].reduce((a, v, i, arr) =>
+    (i % 2 ? a : [...a, [v, arr[i + 1]]]), []));
+  assert.equal(f.source, 'backfill');
+  assert.ok(lowerWatched.includes(f.subreddit));
+  assert.match(f.permalink, new RegExp(`^/r/[^/]+/comments/[0-9a-z]+/[^/]+/${f.id}/$`));
+  assert.ok(Number(f.created_utc) >= 1672531200);
+});
+
+test('running the same backfill again changes nothing', async () => {
+  const before = await redis.cmd('XLEN', STREAM);
+  const res = await runBackfill(['--backfill', bigZst]);
+  assert.equal(res.code, 0, res.out.slice(-3000));
+  const s = summary(res.out);
+  assert.equal(s.added, 0);
+  assert.equal(s.duplicates, big.watchedLines);
+  assert.equal(await redis.cmd('XLEN', STREAM), before);
+});
+
+test('--all keeps every subreddit of a plain dump', async () => {
+  const file = path.join(dir, 'small.ndjson');
+  const d = writeDump(file, { lines: 20000, seed: 12, idBase: 36 ** 6 * 25 });
+  const res = await runBackfill(['--backfill', file, '--all']);
+  assert.equal(res.code, 0, res.out.slice(-3000));
+  const [lo, hi] = range(d.allIds);
+  const c = await check(lo, hi, []);
+  assert.equal(c.count, d.allIds.length);
+  assert.equal(c.dups, 0);
+  assert.equal(c.sum, idChecksum(d.allIds));
+});
+
+test('a dump on stdin is read like a file', async () => {
+  const file = path.join(dir, 'stdin.ndjson');
+  const d = writeDump(file, { lines: 20000, seed: 13, idBase: 36 ** 6 * 26,
+                              malformedEvery: 5000 });
+  const res = await runBackfill(['--backfill', '-'], { stdin: file });
+  assert.equal(res.code, 0, res.out.slice(-3000));
+  assert.equal(summary(res.out).malformed, d.malformed);
+  const [lo, hi] = range(d.allIds);
+  const c = await check(lo, hi, lowerWatched);
+  assert.equal(c.count, d.watchedIds.length);
+  assert.equal(c.outside, 0);
+  assert.equal(c.sum, idChecksum(d.watchedIds));
+});
+
+test('a truncated zstd file fails after writing what precedes the cut',
+  async () => {
+    const file = path.join(dir, 'cut.ndjson');
+    const d = writeDump(file, { lines: 100000, seed: 14,
+                                idBase: 36 ** 6 * 27 });
+    const z = spawnSync('zstd', ['-q', '-1', '--long=27', '--rm', file]);
+    assert.equal(z.status, 0);
+    const whole = readFileSync(`${file}.zst`);
+    const cut = path.join(dir, 'cut.zst');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    // what any zstd decoder recovers from the cut file
+    const dec = spawnSync('zstd', ['-dc', '--long=31', cut],
+      { maxBuffer: 1 << 30 });
+    assert.notEqual(dec.status, 0);
+    let complete = 0;
+    for (const b of dec.stdout) if (b === 10) complete++;
+    assert.ok(complete > 1000 && complete < d.allIds.length);
+
+    const res = await runBackfill(['--backfill', cut, '--all']);
+    assert.notEqual(res.code, 0);
+    assert.match(res.out, /truncated zstd data/);
+    const [lo, hi] = range(d.allIds);
+    const c = await check(lo, hi, []);
+    assert.equal(c.count, complete);
+    assert.equal(c.sum, idChecksum(d.allIds.slice(0, complete)));
+  });
+
+test('SIGTERM flushes the queued comments and exits 0', async () => {
+  const file = path.join(dir, 'term.ndjson');
+  const d = writeDump(file, { lines: 250, seed: 15, idBase: 36 ** 6 * 28 });
+  const p = startProc(bin('ingest'), ['--backfill', '-', '--all'],
+    { env: env({ ECHOSTREAM_INGEST_BATCH: '100' }), name: 'ingest',
+      stdin: true });
+  // the pipe stays open: the worker waits for more input
+  p.child.stdin.write(readFileSync(file));
+  const [lo, hi] = range(d.allIds);
+  await waitFor(async () => (await check(lo, hi, [])).count >= 200,
+    { timeout: 20000, what: 'two full batches written' });
+  p.kill('SIGTERM');
+  const res = await p.exited;
+  p.child.stdin.destroy();
+  assert.equal(res.code, 0, p.output().slice(-2000));
+  const c = await check(lo, hi, []);
+  assert.equal(c.count, 250);
+  assert.match(p.output(), /de-duplicated/);
+});
+
+test('a missing file is a clear error', async () => {
+  const res = await runBackfill(['--backfill', path.join(dir, 'nope.zst')]);
+  assert.notEqual(res.code, 0);
+  assert.match(res.out, /cannot open .*nope\.zst/);
+  assert.ok(statSync(dir).isDirectory());
+});
