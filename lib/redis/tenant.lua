@@ -1,5 +1,5 @@
 #!lua name=echostream_tenant
--- version: 3
+-- version: 4
 --
 -- lib/redis/tenant.lua - the Redis function library
 -- "echostream_tenant": every write the API makes to a tenant's topics,
@@ -213,6 +213,29 @@ local function tenant_of(key)
   return string.match(key, '^es:{t:([%w_%-]+)}:')
 end
 
+-- The checks of a write to a hash of a tenant's items (topics, rules):
+-- create needs a new id and room under the limit, replace an existing
+-- item, unchanged since expected was read unless expected is "". Returns
+-- the stored value (nil for a create), or nil and the error reply.
+local function item_write_check(hash, what, mode, expected, id, max)
+  local old = redis.call('HGET', hash, id)
+  if mode == 'create' then
+    if old then
+      return nil, fail('CONFLICT', what .. ' ' .. id .. ' already exists')
+    end
+    if redis.call('HLEN', hash) >= max then
+      return nil, fail('CONFLICT', what .. ' limit reached (' .. max ..
+                       ' ' .. what .. 's)')
+    end
+  else
+    if not old then return nil, fail('NOTFOUND', 'no such ' .. what) end
+    if expected ~= '' and expected ~= old then
+      return nil, fail('STALE', what .. ' changed meanwhile')
+    end
+  end
+  return old, nil
+end
+
 local function topic_put(keys, args)
   local mode, expected, id, json = args[1], args[2], args[3], args[4]
   local max = whole(args[5], 0, 1000000)
@@ -220,21 +243,9 @@ local function topic_put(keys, args)
   if max == nil then return bad('topic limit') end
   local tenant = tenant_of(keys[1])
   if tenant == nil then return bad('KEYS[1] is not a tenant key') end
-  local old = redis.call('HGET', keys[1], id)
-  if mode == 'create' then
-    if old then
-      return fail('CONFLICT', 'topic ' .. id .. ' already exists')
-    end
-    if redis.call('HLEN', keys[1]) >= max then
-      return fail('CONFLICT',
-                  'topic limit reached (' .. max .. ' topics)')
-    end
-  else
-    if not old then return fail('NOTFOUND', 'no such topic') end
-    if expected ~= '' and expected ~= old then
-      return fail('STALE', 'topic changed meanwhile')
-    end
-  end
+  local old, err = item_write_check(keys[1], 'topic', mode, expected, id,
+                                    max)
+  if err then return err end
   redis.call('HSET', keys[1], id, json)
   watch_move(keys[2], keys[3], old and stored_subs(old) or {},
              sub_list(args, 7))
@@ -261,21 +272,8 @@ local function rule_put(keys, args)
   local max, topic = whole(args[5], 0, 1000000), args[6]
   if mode ~= 'create' and mode ~= 'replace' then return bad('mode') end
   if max == nil then return bad('rule limit') end
-  local old = redis.call('HGET', keys[1], id)
-  if mode == 'create' then
-    if old then
-      return fail('CONFLICT', 'rule ' .. id .. ' already exists')
-    end
-    if redis.call('HLEN', keys[1]) >= max then
-      return fail('CONFLICT',
-                  'rule limit reached (' .. max .. ' rules)')
-    end
-  else
-    if not old then return fail('NOTFOUND', 'no such rule') end
-    if expected ~= '' and expected ~= old then
-      return fail('STALE', 'rule changed meanwhile')
-    end
-  end
+  local _, err = item_write_check(keys[1], 'rule', mode, expected, id, max)
+  if err then return err end
   if redis.call('HEXISTS', keys[2], topic) == 0 then
     return fail('NOTOPIC', 'no such topic: ' .. topic)
   end
