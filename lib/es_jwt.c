@@ -26,6 +26,7 @@
 
 #include "es_jwt.h"
 #include "es_jwt_int.h"
+#include "es_req_b64url.h"
 
 /* Whole seconds beyond this are clamped: sums with a leeway never wrap. */
 #define SECS_LIMIT (INT64_C(1) << 53)
@@ -43,52 +44,15 @@ typedef struct {
     const char *kid; /* borrowed from header */
 } es_jwt_parts;
 
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
-}
-
 long es_b64url_decode(const char *in, size_t n, unsigned char *out)
 {
-    uint32_t acc = 0;
-    size_t bits = 0, o = 0;
+    size_t len;
 
-    if (n % 4 == 1) {
+    /* the one canonical decoder of the project (es_req_b64url.h) */
+    if (es_req_b64url_decode(in, n, out, ES_B64_DECODED_MAX(n), &len) != 0) {
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_value((unsigned char)in[i]);
-
-        if (v < 0) {
-            return -1;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0) {
-        return -1;
-    }
-    return (long)o;
+    return (long)len;
 }
 
 /* Parses base64url text as a JSON object (duplicate members refused). */
