@@ -122,44 +122,6 @@ int es_req_arg(const char *qs, size_t len, const char *name, char *out,
     return ES_ARG_ABSENT;
 }
 
-int es_req_arg_int(const char *qs, size_t len, const char *name, int64_t min,
-                   int64_t max, int64_t *out)
-{
-    char buf[24];
-    size_t n, i;
-    int64_t v;
-    int rc, neg;
-
-    rc = es_req_arg(qs, len, name, buf, 20, &n);
-    if (rc != ES_ARG_OK) {
-        return rc;
-    }
-
-    neg = n > 0 && buf[0] == '-';
-    i = (size_t)neg;
-    if (n == i || n - i > 18) {
-        return ES_ARG_BAD;
-    }
-
-    v = 0;
-    for (; i < n; i++) {
-        if (buf[i] < '0' || buf[i] > '9') {
-            return ES_ARG_BAD;
-        }
-        v = v * 10 + (buf[i] - '0');
-    }
-    if (neg) {
-        v = -v;
-    }
-
-    if (v < min || v > max) {
-        return ES_ARG_BAD;
-    }
-
-    *out = v;
-    return ES_ARG_OK;
-}
-
 int es_req_json_type(const char *ct, size_t n)
 {
     return n >= 16 && strncasecmp(ct, "application/json", 16) == 0 &&

@@ -58,14 +58,6 @@ enum { ES_ARG_ABSENT = 0, ES_ARG_OK = 1, ES_ARG_BAD = -1 };
 int es_req_arg(const char *qs, size_t len, const char *name, char *out,
                size_t max, size_t *outlen);
 
-/*
- * A whole decimal number argument: ES_ARG_ABSENT leaves *out alone;
- * ES_ARG_OK when it is 1-18 digits with an optional '-' and within
- * [min, max]; ES_ARG_BAD otherwise.
- */
-int es_req_arg_int(const char *qs, size_t len, const char *name, int64_t min,
-                   int64_t max, int64_t *out);
-
 /* ---- JSON bodies -------------------------------------------------------- */
 
 /*

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "es_req_argval.h"
+
 const char *const es_req_summary_members[] = {"topic", NULL};
 
 int es_req_summary_check(json_t *body, char *topic, es_req_err *err)
@@ -42,10 +44,10 @@ int es_req_summary_check(json_t *body, char *topic, es_req_err *err)
 int es_req_summary_limit(const char *qs, size_t len, int *limit,
                          es_req_err *err)
 {
-    int64_t n;
+    unsigned n;
 
     n = ES_REQ_SUMMARIES_DEFAULT;
-    if (es_req_arg_int(qs, len, "limit", 1, ES_REQ_SUMMARIES_MAX, &n) ==
+    if (es_req_arg_count(qs, len, "limit", ES_REQ_SUMMARIES_MAX, &n) ==
         ES_ARG_BAD) {
         return es_req_fail(err, 400, "bad_request", "limit",
                            "limit must be 1..100");

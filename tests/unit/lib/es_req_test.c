@@ -87,38 +87,6 @@ static void test_arg_reads_only_its_length(void **state)
     assert_int_equal(es_req_arg("q=1%41", 5, "q", v, 16, &n), ES_ARG_BAD);
 }
 
-static void test_arg_int_ranges(void **state)
-{
-    int64_t v = 99;
-
-    (void)state;
-    assert_int_equal(es_req_arg_int("limit=20", 8, "limit", 1, 100, &v),
-                     ES_ARG_OK);
-    assert_int_equal(v, 20);
-    v = 99;
-    assert_int_equal(es_req_arg_int("x=1", 3, "limit", 1, 100, &v),
-                     ES_ARG_ABSENT);
-    assert_int_equal(v, 99);
-    assert_int_equal(es_req_arg_int("limit=0", 7, "limit", 1, 100, &v),
-                     ES_ARG_BAD);
-    assert_int_equal(es_req_arg_int("limit=101", 9, "limit", 1, 100, &v),
-                     ES_ARG_BAD);
-    assert_int_equal(es_req_arg_int("limit=-5", 8, "limit", -10, 10, &v),
-                     ES_ARG_OK);
-    assert_int_equal(v, -5);
-    assert_int_equal(es_req_arg_int("limit=-", 7, "limit", -10, 10, &v),
-                     ES_ARG_BAD);
-    assert_int_equal(es_req_arg_int("limit=", 6, "limit", 0, 10, &v),
-                     ES_ARG_BAD);
-    assert_int_equal(es_req_arg_int("limit=1e2", 9, "limit", 0, 1000, &v),
-                     ES_ARG_BAD);
-    assert_int_equal(es_req_arg_int("limit=+5", 8, "limit", 0, 10, &v),
-                     ES_ARG_BAD);
-    assert_int_equal(
-        es_req_arg_int("limit=99999999999999999999", 26, "limit", 0, 10, &v),
-        ES_ARG_BAD);
-}
-
 static void test_fail_cuts_field_on_a_character_boundary(void **state)
 {
     char field[200];
@@ -289,7 +257,6 @@ int main(void)
         cmocka_unit_test(test_arg_decodes_escapes_and_plus),
         cmocka_unit_test(test_arg_refuses_broken_escapes_nul_and_length),
         cmocka_unit_test(test_arg_reads_only_its_length),
-        cmocka_unit_test(test_arg_int_ranges),
         cmocka_unit_test(test_fail_cuts_field_on_a_character_boundary),
         cmocka_unit_test(test_body_parse),
         cmocka_unit_test(test_json_type),
