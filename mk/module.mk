@@ -21,9 +21,11 @@ MODULE_CONF_FLAGS := --with-cc-opt="-g -O2 -fPIC" --with-ld-opt=-fPIC
 # the lib/ files the module links: the list in the addon file, and lib/es_req*
 MODULE_LIB       := $(shell sed -n 's/^ECHOSTREAM_LIB_FILES="\(.*\)"/\1/p' config)
 MODULE_LUA       := $(shell sed -n 's/^ECHOSTREAM_LUA_LIBS="\(.*\)"/\1/p' config)
-MODULE_SRC       := config $(wildcard ngx_echostream_module/*.c) \
+MODULE_LAYERS    := $(shell sed -n 's/^ECHOSTREAM_LAYERS="\(.*\)"/\1/p' config)
+MODULE_OWN       := $(MODULE_LAYERS:%=ngx_echostream_module/%)
+MODULE_SRC       := config $(wildcard $(MODULE_OWN:%=%/*.c)) \
                     $(MODULE_LUA:%=build/gen/es_lua_%.c) lib/es_schema.h \
-                    $(wildcard ngx_echostream_module/*.h) \
+                    $(wildcard $(MODULE_OWN:%=%/*.h)) \
                     $(wildcard $(MODULE_LIB:%=lib/%.[ch]) lib/es_req*.[ch] \
                       lib/es_jwt*.h lib/es_query*.h) lib/es_keys.h
 
@@ -36,7 +38,7 @@ ASAN_CONF_FLAGS  := --with-cc-opt="-g -O1 -fPIC $(ASAN_FLAGS)" \
 # configure writes the list of sources into its Makefile: a module file
 # added or removed must reconfigure, so the list itself is a prerequisite,
 # rewritten only when it changes
-MODULE_FILES     := $(sort $(wildcard ngx_echostream_module/*.c lib/es_req*.c))
+MODULE_FILES     := $(sort $(wildcard $(MODULE_OWN:%=%/*.c) lib/es_req*.c))
 MODULE_LIST      := build/.module-files
 $(shell mkdir -p build && (echo '$(MODULE_FILES)' | cmp -s - $(MODULE_LIST) \
     || echo '$(MODULE_FILES)' > $(MODULE_LIST)))

@@ -15,7 +15,7 @@ import path from 'node:path';
 
 import { ROOT, waitFor } from './harness.mjs';
 
-export const ROUTES_SOURCE = path.join(ROOT, 'ngx_echostream_module',
+export const ROUTES_SOURCE = path.join(ROOT, 'ngx_echostream_module', 'routes',
                                        'ngx_http_echostream_routes.c');
 
 // Every row of the module's route table as "METHOD /pattern" strings, in

@@ -46,7 +46,7 @@ test('README lists every configuration key with its variable and default',
 
 // The module's one command table: the directive names it registers.
 function registeredDirectives() {
-  const src = readFileSync(path.join(ROOT, 'ngx_echostream_module',
+  const src = readFileSync(path.join(ROOT, 'ngx_echostream_module', 'core',
     'ngx_http_echostream_directives.c'), 'utf8');
   return [...src.matchAll(/^\s*[HML]\("(echostream_[a-z_]+)"/gm)]
     .map((m) => m[1]);

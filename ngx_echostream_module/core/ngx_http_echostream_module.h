@@ -1,0 +1,74 @@
+/*
+ * ngx_http_echostream_module.h - configuration shared by the files of the
+ * EchoStream nginx module.
+ *
+ * The module is split by concern (directives, the async Redis adapter, the
+ * API framework, token checks, one file per group of routes); each file
+ * reads the configuration through the types declared here, so directives
+ * are parsed once at configuration time and never per request.
+ */
+
+#ifndef _NGX_HTTP_ECHOSTREAM_MODULE_H_INCLUDED_
+#define _NGX_HTTP_ECHOSTREAM_MODULE_H_INCLUDED_
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "es_jwt.h"
+#include "es_redis_url.h"
+#include "auth/ngx_http_echostream_jwks.h"
+
+typedef struct {
+    es_redis_url redis;   /* parsed "echostream_redis" */
+    ngx_flag_t redis_set; /* given explicitly (else the default) */
+    ngx_flag_t used;      /* some location needs Redis */
+    ngx_flag_t api_used;  /* some location has "echostream_api" */
+
+    /* token checks: echostream_cognito / _issuer / _jwks_uri / … */
+    ngx_http_echostream_jwks_conf_t jwks;
+    ngx_array_t *issuers; /* of ngx_str_t, NUL-terminated */
+    ngx_array_t *clients; /* of ngx_str_t, NUL-terminated */
+    ngx_uint_t token_use; /* bit 1: id, bit 2: access */
+    time_t leeway;
+    ngx_uint_t token_cache_size;
+    ngx_msec_t membership_ttl;
+    ngx_flag_t tenant_claim; /* "echostream_tenant_claim": off */
+    ngx_flag_t invite_verified_email;
+    time_t invite_ttl;
+    const char *auth_directive; /* which directive set the issuer */
+    ngx_str_t cognito_jwks;     /* the JWKS of "echostream_cognito" */
+    es_jwt_policy policy;       /* built from the above */
+
+    /* per-tenant rate limit: "echostream_rate_limit" */
+    ngx_shm_zone_t *rate_zone;
+    ngx_uint_t rate;  /* requests per 1000 s (as limit_req) */
+    ngx_uint_t burst; /* times 1000 */
+
+    ngx_shm_zone_t *metrics_zone;
+
+    /* "echostream_series_cache": answers and bytes per worker */
+    ngx_uint_t series_cache;
+    size_t series_cache_size;
+
+    /* the most a tenant may set as its monthly Comprehend budget, in
+     * whole US dollars: "echostream_comprehend_budget_max" (1000) */
+    ngx_int_t comprehend_budget_max;
+} ngx_http_echostream_main_conf_t;
+
+typedef struct {
+    ngx_msec_t redis_timeout;    /* per command, "echostream_redis_timeout" */
+    ngx_array_t *expect_workers; /* of ngx_str_t */
+    ngx_array_t *cors_origins;   /* of ngx_str_t; "*" allows any */
+    size_t max_body;             /* "echostream_api_max_body" */
+} ngx_http_echostream_loc_conf_t;
+
+extern ngx_module_t ngx_http_echostream_module;
+
+/* The content handler of "echostream_healthz" (healthz.c). */
+ngx_int_t ngx_http_echostream_healthz_handler(ngx_http_request_t *r);
+
+/* The content handler of "echostream_metrics" (metrics.c). */
+ngx_int_t ngx_http_echostream_metrics_handler(ngx_http_request_t *r);
+
+#endif /* _NGX_HTTP_ECHOSTREAM_MODULE_H_INCLUDED_ */

@@ -1,0 +1,498 @@
+/*
+ * ngx_http_echostream_redis_conn.c - the per-worker Redis connection:
+ * hiredis's async API inside nginx's event loop, opened in init_process and
+ * reopened with back-off (100 ms doubling to 5 s) whenever it drops.
+ *
+ * The adapter: hiredis owns the socket (it opened it and closes it in
+ * redisFree); nginx gets a connection object for the same fd so its event
+ * module can watch it. The hiredis event hooks add and delete nginx events;
+ * the cleanup hook returns the nginx connection with c->fd = -1, so exactly
+ * one side closes the fd. Events are level-triggered because hiredis reads
+ * at most 16 KB per call: under edge-triggered epoll the rest of a large
+ * reply could sit in the socket with no further event.
+ *
+ * A URL's password and database are sent (AUTH, SELECT) ahead of any other
+ * command on each new connection; the password is never logged. The
+ * module's Redis function libraries (ngx_http_echostream_functions.h)
+ * follow, so a Redis that restarted empty has them again before the first
+ * request's command runs; one that holds an older version gets this
+ * module's, one that holds a newer version keeps it (es_lua.h).
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "redis/ngx_http_echostream_redis.h"
+#include "redis/ngx_http_echostream_functions.h"
+#include "redis/ngx_http_echostream_redis_conn.h"
+
+static void ngx_http_echostream_redis_connect(void);
+static void ngx_http_echostream_redis_schedule(void);
+static void ngx_http_echostream_redis_reconnect_handler(ngx_event_t *ev);
+static void ngx_http_echostream_redis_connect_timeout(ngx_event_t *ev);
+static void ngx_http_echostream_redis_read_handler(ngx_event_t *ev);
+static void ngx_http_echostream_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_echostream_redis_add_read(void *privdata);
+static void ngx_http_echostream_redis_del_read(void *privdata);
+static void ngx_http_echostream_redis_add_write(void *privdata);
+static void ngx_http_echostream_redis_del_write(void *privdata);
+static void ngx_http_echostream_redis_cleanup(void *privdata);
+static void ngx_http_echostream_redis_on_connect(const redisAsyncContext *ac,
+                                                 int status);
+static void ngx_http_echostream_redis_setup_reply(redisAsyncContext *ac,
+                                                  void *reply, void *privdata);
+static void ngx_http_echostream_redis_lib_added(redisAsyncContext *ac,
+                                                void *reply, void *privdata);
+static void ngx_http_echostream_redis_lib_version(redisAsyncContext *ac,
+                                                  void *reply, void *privdata);
+
+ngx_http_echostream_redis_mgr_t ngx_http_echostream_redis_mgr;
+
+ngx_int_t ngx_http_echostream_redis_init_process(ngx_cycle_t *cycle,
+                                                 es_redis_url *url)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+
+    ngx_memzero(m, sizeof(*m));
+    m->url = url;
+    m->log = cycle->log;
+    m->backoff = NGX_HTTP_ECHOSTREAM_REDIS_BACKOFF_MIN;
+    m->started = 1;
+    ngx_cpystrn((u_char *)m->error, (u_char *)"connecting", sizeof(m->error));
+
+    /* back-off and connect timers must not hold up a graceful shutdown */
+    m->reconnect.handler = ngx_http_echostream_redis_reconnect_handler;
+    m->reconnect.log = cycle->log;
+    m->reconnect.data = m;
+    m->reconnect.cancelable = 1;
+
+    m->connect_to.handler = ngx_http_echostream_redis_connect_timeout;
+    m->connect_to.log = cycle->log;
+    m->connect_to.data = m;
+    m->connect_to.cancelable = 1;
+
+    ngx_http_echostream_redis_connect();
+
+    return NGX_OK;
+}
+
+void ngx_http_echostream_redis_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+
+    if (!m->started) {
+        return;
+    }
+
+    /* requests are being torn down with the process: call no handler */
+    m->exiting = 1;
+
+    if (m->reconnect.timer_set) {
+        ngx_del_timer(&m->reconnect);
+    }
+
+    if (m->ac != NULL) {
+        ngx_http_echostream_redis_drop(NULL);
+    }
+}
+
+static void ngx_http_echostream_redis_set_error(const char *what,
+                                                const char *detail)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+    u_char *p;
+
+    p = ngx_snprintf((u_char *)m->error, sizeof(m->error) - 1, "%s%s%s", what,
+                     detail ? ": " : "", detail ? detail : "");
+    *p = '\0';
+}
+
+/* Writes why hiredis lost the connection into buf (NUL-terminated). */
+void ngx_http_echostream_redis_lost(char *buf, size_t size,
+                                    const redisAsyncContext *ac)
+{
+    u_char *p;
+
+    p = ngx_snprintf((u_char *)buf, size - 1, "connection lost: %s",
+                     ac->err ? ac->errstr : "closed by redis");
+    *p = '\0';
+}
+
+static void ngx_http_echostream_redis_connect(void)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+    redisAsyncContext *ac;
+    const es_lua_lib *const *lib;
+    ngx_connection_t *c;
+
+    m->generation++;
+    m->connected = 0;
+
+    if (m->url->is_unix) {
+        ac = redisAsyncConnectUnix(m->url->path);
+
+    } else {
+        /* the host was resolved to an address at configuration time, so
+         * hiredis's getaddrinfo() does not block here */
+        ac = redisAsyncConnect(m->url->host, m->url->port);
+    }
+
+    if (ac == NULL) {
+        ngx_log_error(NGX_LOG_ERR, m->log, 0,
+                      "echostream redis: out of memory while connecting");
+        ngx_http_echostream_redis_set_error("connect failed", "no memory");
+        ngx_http_echostream_redis_schedule();
+        return;
+    }
+
+    if (ac->err) {
+        ngx_log_error(NGX_LOG_ERR, m->log, 0,
+                      "echostream redis: connect failed: %s", ac->errstr);
+        ngx_http_echostream_redis_set_error("connect failed", ac->errstr);
+        redisAsyncFree(ac);
+        ngx_http_echostream_redis_schedule();
+        return;
+    }
+
+    c = ngx_get_connection(ac->c.fd, m->log);
+    if (c == NULL) {
+        ngx_http_echostream_redis_set_error("connect failed",
+                                            "no free connections");
+        redisAsyncFree(ac);
+        ngx_http_echostream_redis_schedule();
+        return;
+    }
+
+    c->data = m;
+    c->read->handler = ngx_http_echostream_redis_read_handler;
+    c->write->handler = ngx_http_echostream_redis_write_handler;
+    c->read->log = m->log;
+    c->write->log = m->log;
+
+    m->ac = ac;
+    m->conn = c;
+
+    ac->data = m;
+    ac->ev.data = c;
+    ac->ev.addRead = ngx_http_echostream_redis_add_read;
+    ac->ev.delRead = ngx_http_echostream_redis_del_read;
+    ac->ev.addWrite = ngx_http_echostream_redis_add_write;
+    ac->ev.delWrite = ngx_http_echostream_redis_del_write;
+    ac->ev.cleanup = ngx_http_echostream_redis_cleanup;
+
+    if (!m->url->is_unix) {
+        (void)redisEnableKeepAlive(&ac->c);
+    }
+
+    /* hooks first: setting the connect callback arms the write event */
+    redisAsyncSetConnectCallback(ac, ngx_http_echostream_redis_on_connect);
+
+    /* AUTH and SELECT go first in the output buffer, ahead of any command */
+    if (m->url->password[0] != '\0') {
+        redisAsyncCommand(ac, ngx_http_echostream_redis_setup_reply, NULL,
+                          "AUTH %s", m->url->password);
+    }
+
+    if (m->url->db != 0) {
+        redisAsyncCommand(ac, ngx_http_echostream_redis_setup_reply, NULL,
+                          "SELECT %d", m->url->db);
+    }
+
+    /*
+     * The module's functions, before any request can call them: a library
+     * Redis lacks is added at once (FUNCTION LOAD without REPLACE fails
+     * harmlessly when it is there); then its version decides whether the
+     * one in Redis is replaced (older), kept (the same) or kept and
+     * reported (newer: never downgraded by an older module).
+     */
+    for (lib = ngx_http_echostream_function_libs; *lib != NULL; lib++) {
+        redisAsyncCommand(ac, ngx_http_echostream_redis_lib_added, (void *)*lib,
+                          "FUNCTION LOAD %b", (*lib)->code, (*lib)->len);
+        redisAsyncCommand(ac, ngx_http_echostream_redis_lib_version,
+                          (void *)*lib, "FCALL_RO %s 0", (*lib)->version_fn);
+    }
+
+    ngx_add_timer(&m->connect_to, NGX_HTTP_ECHOSTREAM_REDIS_CONNECT_LIMIT);
+}
+
+static void ngx_http_echostream_redis_schedule(void)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+
+    if (m->exiting || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (!m->reconnect.timer_set) {
+        ngx_add_timer(&m->reconnect, m->backoff);
+    }
+
+    m->backoff *= 2;
+    if (m->backoff > NGX_HTTP_ECHOSTREAM_REDIS_BACKOFF_MAX) {
+        m->backoff = NGX_HTTP_ECHOSTREAM_REDIS_BACKOFF_MAX;
+    }
+}
+
+/*
+ * Frees the hiredis context now: every pending command is called back with
+ * NULL, then the cleanup hook releases the nginx connection and schedules
+ * the reconnect. why (may be NULL) becomes the reported error.
+ */
+void ngx_http_echostream_redis_drop(const char *why)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+    redisAsyncContext *ac = m->ac;
+
+    if (ac == NULL || m->closing) {
+        return;
+    }
+
+    if (why != NULL) {
+        ngx_log_error(NGX_LOG_WARN, m->log, 0,
+                      "echostream redis: closing connection: %s", why);
+        ngx_http_echostream_redis_set_error(why, NULL);
+    }
+
+    m->closing = 1;
+    redisAsyncFree(ac);
+}
+
+static void ngx_http_echostream_redis_reconnect_handler(ngx_event_t *ev)
+{
+    ngx_http_echostream_redis_mgr_t *m = ev->data;
+
+    if (m->exiting || ngx_exiting || ngx_terminate || ngx_quit ||
+        m->ac != NULL) {
+        return;
+    }
+
+    ngx_http_echostream_redis_connect();
+}
+
+static void ngx_http_echostream_redis_connect_timeout(ngx_event_t *ev)
+{
+    ngx_http_echostream_redis_mgr_t *m = ev->data;
+
+    if (m->ac != NULL && !m->connected) {
+        ngx_http_echostream_redis_drop("connect timed out");
+    }
+}
+
+static void ngx_http_echostream_redis_on_connect(const redisAsyncContext *ac,
+                                                 int status)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+
+    if (m->connect_to.timer_set) {
+        ngx_del_timer(&m->connect_to);
+    }
+
+    if (status != REDIS_OK) {
+        /* hiredis frees the context next; the cleanup hook reschedules */
+        ngx_log_error(NGX_LOG_ERR, m->log, 0,
+                      "echostream redis: connect failed: %s", ac->errstr);
+        ngx_http_echostream_redis_set_error("connect failed", ac->errstr);
+        return;
+    }
+
+    m->connected = 1;
+    ngx_log_error(NGX_LOG_INFO, m->log, 0, "echostream redis: connected");
+}
+
+/* The reply to FUNCTION LOAD without REPLACE. */
+static void ngx_http_echostream_redis_lib_added(redisAsyncContext *ac,
+                                                void *reply, void *privdata)
+{
+    redisReply *rr = reply;
+
+    /* present already: its version is asked next */
+    if (rr != NULL && rr->type == REDIS_REPLY_ERROR &&
+        ngx_strstr(rr->str, "already exists") != NULL) {
+        return;
+    }
+
+    ngx_http_echostream_redis_setup_reply(ac, reply, privdata);
+}
+
+/* The reply to FCALL_RO <library>_version: replace, keep or report. */
+static void ngx_http_echostream_redis_lib_version(redisAsyncContext *ac,
+                                                  void *reply, void *privdata)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+    const es_lua_lib *lib = privdata;
+    redisReply *rr = reply;
+    long have;
+
+    if (rr == NULL || m->closing) {
+        return; /* the connection went: the next one asks again */
+    }
+
+    /* an error (no such function: a library from before versions) or an
+     * odd answer counts as version 0 */
+    have = rr->type == REDIS_REPLY_INTEGER && rr->integer > 0 &&
+                   rr->integer < 1000000
+               ? (long)rr->integer
+               : 0;
+
+    switch (es_lua_plan_for(have, lib)) {
+    case ES_LUA_LOAD:
+        ngx_log_error(NGX_LOG_NOTICE, m->log, 0,
+                      "echostream redis: loading function library \"%s\" "
+                      "version %l (Redis held version %l)",
+                      lib->name, lib->version, have);
+        redisAsyncCommand(ac, ngx_http_echostream_redis_setup_reply, NULL,
+                          "FUNCTION LOAD REPLACE %b", lib->code, lib->len);
+        break;
+    case ES_LUA_NEWER:
+        ngx_log_error(NGX_LOG_WARN, m->log, 0,
+                      "echostream redis: Redis holds function library "
+                      "\"%s\" version %l, newer than this module's version "
+                      "%l: kept, not downgraded; upgrade this module",
+                      lib->name, have, lib->version);
+        break;
+    case ES_LUA_SAME:
+        break;
+    }
+}
+
+static void ngx_http_echostream_redis_setup_reply(redisAsyncContext *ac,
+                                                  void *reply, void *privdata)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+    redisReply *rr = reply;
+
+    if (rr == NULL || rr->type != REDIS_REPLY_ERROR) {
+        return;
+    }
+
+    /* the password itself is never logged, only what Redis answered */
+    ngx_log_error(NGX_LOG_ERR, m->log, 0,
+                  "echostream redis: connection setup refused: %s", rr->str);
+    ngx_http_echostream_redis_set_error("setup refused", rr->str);
+
+    /* hiredis defers the free until this callback returns */
+    if (!m->closing) {
+        m->closing = 1;
+        redisAsyncFree(ac);
+    }
+}
+
+/* --- the event hooks: idempotent, as hiredis expects --- */
+
+static void ngx_http_echostream_redis_add_read(void *privdata)
+{
+    ngx_connection_t *c = privdata;
+
+    if (!c->read->active) {
+        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                          "echostream redis: adding read event failed");
+        }
+    }
+}
+
+static void ngx_http_echostream_redis_del_read(void *privdata)
+{
+    ngx_connection_t *c = privdata;
+
+    if (c->read->active) {
+        (void)ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+static void ngx_http_echostream_redis_add_write(void *privdata)
+{
+    ngx_connection_t *c = privdata;
+
+    if (!c->write->active) {
+        if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) !=
+            NGX_OK) {
+            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                          "echostream redis: adding write event failed");
+        }
+    }
+}
+
+static void ngx_http_echostream_redis_del_write(void *privdata)
+{
+    ngx_connection_t *c = privdata;
+
+    if (c->write->active) {
+        (void)ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+/*
+ * Called by hiredis just before it closes the fd: forget the events (the
+ * kernel drops them with the fd), give the connection back without closing
+ * the fd, and plan the next connection attempt.
+ */
+static void ngx_http_echostream_redis_cleanup(void *privdata)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+    ngx_connection_t *c = privdata;
+    redisAsyncContext *ac = m->ac;
+
+    if (ac != NULL && !m->closing && m->connected) {
+        /* hiredis gave up on its own: EOF or a socket error (a failed
+         * connect was reported by the connect callback) */
+        ngx_http_echostream_redis_lost(m->error, sizeof(m->error), ac);
+        ngx_log_error(NGX_LOG_WARN, m->log, 0, "echostream redis: %s",
+                      m->error);
+    }
+
+    if (c->read->active || c->read->disabled) {
+        (void)ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    if (c->write->active || c->write->disabled) {
+        (void)ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    c->read->closed = 1;
+    c->write->closed = 1;
+
+    ngx_free_connection(c);
+    c->fd = (ngx_socket_t)-1;
+
+    if (m->connect_to.timer_set) {
+        ngx_del_timer(&m->connect_to);
+    }
+
+    m->ac = NULL;
+    m->conn = NULL;
+    m->connected = 0;
+    m->closing = 0;
+
+    ngx_http_echostream_redis_schedule();
+}
+
+static void ngx_http_echostream_redis_read_handler(ngx_event_t *ev)
+{
+    ngx_connection_t *c = ev->data;
+    ngx_http_echostream_redis_mgr_t *m = c->data;
+
+    /* the context may be freed inside; touch nothing afterwards */
+    if (m->ac != NULL) {
+        redisAsyncHandleRead(m->ac);
+    }
+}
+
+static void ngx_http_echostream_redis_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t *c = ev->data;
+    ngx_http_echostream_redis_mgr_t *m = c->data;
+
+    if (m->ac != NULL) {
+        redisAsyncHandleWrite(m->ac);
+    }
+}

@@ -1,0 +1,726 @@
+/*
+ * ngx_http_echostream_export.c - GET /export.csv?topic=&from=&to=: a
+ * topic's comments in [from, to) as CSV, oldest first, streamed.
+ *
+ * A topic can hold a retention's worth of comments (up to a year), far
+ * more than should ever sit in a worker's memory, so the file is read and
+ * sent a page at a time: ZRANGE of the topic's recent set (ascending,
+ * BYSCORE, LIMIT 500), MGET of the page's records, the page's rows as one
+ * chunk. The next page is read only when the previous one has left for
+ * the client (its buffers are back from the output chain and nothing is
+ * buffered), so a slow client slows the export instead of filling memory;
+ * while waiting, the request's write event drives it on.
+ *
+ * Memory: every page gets a pool of its own, which owns the page's Redis
+ * replies (ngx_http_echostream_api_redis_pool()) and text and is destroyed
+ * once the page is sent. The buffer and chain structures go back and forth
+ * through a free list kept in the request pool, as nginx's upstream does,
+ * so their number stays that of the pages in flight; that output
+ * machinery (free list, writes, waiting for the client) is api_stream.c,
+ * shared with /stream.
+ *
+ * The position between pages is the last row read: its score (as Redis
+ * printed it) and how many rows with that score were read, since equal
+ * scores (same millisecond) come in byte order of the id and a page can
+ * end among them; the next ZRANGE starts at that score and skips them.
+ *
+ * Errors before the first byte are JSON answers (404 for an unknown topic,
+ * 503 when Redis is down); later ones can only cut the connection, which
+ * leaves the chunked body unterminated so the client sees the loss. A
+ * client that goes away is noticed by the read handler the framework set
+ * (ngx_http_test_reading): the request is terminated, which detaches a
+ * pending pipeline, and its pool cleanup destroys the page pool.
+ *
+ * The rows' CSV text is export_csv.c, the query (topic, from, to)
+ * lib/es_req_export.c, where the fuzz target reaches it; this file reads
+ * the pages and sends them.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "es_req_export.h"
+#include "api/ngx_http_echostream_api.h"
+#include "api/ngx_http_echostream_api_stream.h"
+#include "api/ngx_http_echostream_comment_json.h"
+#include "api/ngx_http_echostream_export_csv.h"
+#include "core/ngx_http_echostream_module.h"
+#include "routes/ngx_http_echostream_routes.h"
+
+#define NGX_HTTP_ECHOSTREAM_EXPORT_PAGE      500
+#define NGX_HTTP_ECHOSTREAM_EXPORT_ID_LEN    12
+#define NGX_HTTP_ECHOSTREAM_EXPORT_SCORE_LEN 32
+
+typedef struct {
+    /* first: the shared writer finds it through ctx->data */
+    ngx_http_echostream_api_stream_t out;
+    ngx_http_echostream_api_ctx_t *ctx;
+    ngx_pool_t *page; /* replies and text of the current page */
+
+    ngx_str_t key; /* the topic's recent set */
+    ngx_str_t topics;
+    int64_t from, to; /* ms, [from, to) */
+
+    /* after the last row read: its score, rows read with that score */
+    u_char score[NGX_HTTP_ECHOSTREAM_EXPORT_SCORE_LEN];
+    size_t score_len;
+    ngx_uint_t ties;
+    u_char id[NGX_HTTP_ECHOSTREAM_EXPORT_ID_LEN];
+    size_t len;
+
+    /* the valid ids of the current page, in the page pool */
+    u_char (*ids)[NGX_HTTP_ECHOSTREAM_EXPORT_ID_LEN];
+    size_t *lens;
+    ngx_uint_t nids;
+
+    ngx_chain_t *head; /* the CSV header row, until it is sent */
+
+    ngx_uint_t rows;    /* written so far, for the log */
+    ngx_uint_t skipped; /* malformed members and records */
+
+    unsigned started : 1; /* a row was read: the position is valid */
+    unsigned header : 1;  /* the response header is out */
+    unsigned last : 1;    /* the current page is the last */
+    unsigned mget : 1;    /* the pending round trip is the MGET */
+} ngx_http_echostream_export_t;
+
+static void ngx_http_echostream_export_cleanup(void *data);
+static ngx_int_t
+ngx_http_echostream_export_redis(ngx_http_echostream_export_t *st,
+                                 ngx_http_echostream_redis_cmd_t *cmds,
+                                 ngx_uint_t n);
+static void
+ngx_http_echostream_export_reply(ngx_http_echostream_api_ctx_t *ctx,
+                                 ngx_http_echostream_redis_result_t *res);
+static ngx_int_t
+ngx_http_echostream_export_range(ngx_http_echostream_export_t *st);
+static ngx_int_t
+ngx_http_echostream_export_rows(ngx_http_echostream_export_t *st,
+                                ngx_http_echostream_redis_result_t *res);
+static ngx_int_t
+ngx_http_echostream_export_records(ngx_http_echostream_export_t *st);
+static ngx_int_t
+ngx_http_echostream_export_page(ngx_http_echostream_export_t *st,
+                                redisReply *rep);
+static ngx_int_t
+ngx_http_echostream_export_header(ngx_http_echostream_export_t *st);
+static ngx_int_t
+ngx_http_echostream_export_send(ngx_http_echostream_export_t *st, u_char *data,
+                                size_t len);
+static void
+ngx_http_echostream_export_next(ngx_http_echostream_api_stream_t *out);
+static void
+ngx_http_echostream_export_fail(ngx_http_echostream_export_t *st,
+                                ngx_http_echostream_redis_result_t *res);
+
+NGX_HTTP_ECHOSTREAM_ROUTE(export_csv)
+{
+    ngx_http_echostream_export_t *st;
+    ngx_http_request_t *r = ctx->r;
+    es_req_export_args args;
+    ngx_pool_cleanup_t *cln;
+    ngx_str_t topic;
+    es_req_err err;
+
+    if (es_req_export_read((const char *)r->args.data, r->args.len,
+                           ngx_http_echostream_api_now_ms(), &args,
+                           &err) != 0) {
+        ngx_http_echostream_api_req_error(ctx, &err);
+        return;
+    }
+
+    /* the topic outlives this function: ctx->params[0] below */
+    topic.len = args.topic_len;
+    topic.data = ngx_pnalloc(r->pool, topic.len + 1);
+    if (topic.data == NULL) {
+        goto nomem;
+    }
+    ngx_memcpy(topic.data, args.topic, topic.len + 1);
+
+    st = ngx_pcalloc(r->pool, sizeof(ngx_http_echostream_export_t));
+    if (st == NULL) {
+        goto nomem;
+    }
+
+    st->ctx = ctx;
+    st->out.ctx = ctx;
+    st->out.drained = ngx_http_echostream_export_next;
+    st->out.timeout_log = "echostream api: client timed out during an export";
+    ctx->data = st;
+
+    st->from = args.from;
+    st->to = args.to;
+
+    if (ngx_http_echostream_api_key(ctx, &st->key, ES_TK_RECENT,
+                                    (const char *)topic.data) != NGX_OK ||
+        ngx_http_echostream_api_key(ctx, &st->topics, ES_TK_TOPICS) != NGX_OK) {
+        goto nomem;
+    }
+    /* the topic as the route's id, for messages and the file name */
+    ctx->params[0] = topic;
+
+    /* the page pool goes with the request, however it ends */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        goto nomem;
+    }
+
+    cln->handler = ngx_http_echostream_export_cleanup;
+    cln->data = st;
+
+    ctx->streaming = 1;
+
+    if (ngx_http_echostream_export_range(st) != NGX_OK) {
+        goto nomem;
+    }
+
+    return;
+
+nomem:
+
+    ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "internal", "out of memory");
+}
+
+/* Request pool cleanup: the page's pool (a pending pipeline is detached). */
+static void ngx_http_echostream_export_cleanup(void *data)
+{
+    ngx_http_echostream_export_t *st = data;
+
+    if (st->page != NULL) {
+        ngx_destroy_pool(st->page);
+        st->page = NULL;
+    }
+}
+
+/* Queues a pipeline whose replies the page pool (made if need be) owns. */
+static ngx_int_t
+ngx_http_echostream_export_redis(ngx_http_echostream_export_t *st,
+                                 ngx_http_echostream_redis_cmd_t *cmds,
+                                 ngx_uint_t n)
+{
+    if (st->page == NULL) {
+        st->page =
+            ngx_create_pool(NGX_DEFAULT_POOL_SIZE, st->ctx->r->connection->log);
+        if (st->page == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_echostream_api_redis_pool(st->ctx, st->page, cmds, n,
+                                              ngx_http_echostream_export_reply);
+}
+
+/* Queues the next page's ZRANGE (with HEXISTS of the topic first). */
+static ngx_int_t
+ngx_http_echostream_export_range(ngx_http_echostream_export_t *st)
+{
+    ngx_http_echostream_api_ctx_t *ctx = st->ctx;
+    ngx_http_echostream_redis_cmd_t cmds[2], *cmd;
+    const char *argv[13], **a;
+    size_t lens[13], *l;
+    u_char num[3][NGX_INT64_LEN + 2], *p;
+
+    /* the pipeline copies the arguments: stack arrays will do */
+    cmd = cmds;
+    a = argv;
+    l = lens;
+
+    if (!st->header && !st->started) {
+        a[0] = "HEXISTS";
+        l[0] = 7;
+        a[1] = (const char *)st->topics.data;
+        l[1] = st->topics.len;
+        a[2] = (const char *)ctx->params[0].data;
+        l[2] = ctx->params[0].len;
+        cmd->argc = 3;
+        cmd->argv = a;
+        cmd->argvlen = l;
+        cmd++;
+        a += 3;
+        l += 3;
+    }
+
+    a[0] = "ZRANGE";
+    l[0] = 6;
+    a[1] = (const char *)st->key.data;
+    l[1] = st->key.len;
+
+    if (st->started) {
+        a[2] = (const char *)st->score;
+        l[2] = st->score_len;
+    } else {
+        a[2] = (const char *)num[0];
+        l[2] = ngx_sprintf(num[0], "%L", st->from) - num[0];
+    }
+
+    a[3] = (const char *)num[1];
+    l[3] = ngx_sprintf(num[1], "(%L", st->to) - num[1];
+    a[4] = "BYSCORE";
+    l[4] = 7;
+    a[5] = "LIMIT";
+    l[5] = 5;
+    p = num[2];
+    a[6] = (const char *)p;
+    p = ngx_sprintf(p, "%ui", st->started ? st->ties : 0);
+    l[6] = p - (u_char *)a[6];
+    a[7] = "500";
+    l[7] = 3;
+    a[8] = "WITHSCORES";
+    l[8] = 10;
+
+    cmd->argc = 9;
+    cmd->argv = a;
+    cmd->argvlen = l;
+
+    st->mget = 0;
+
+    return ngx_http_echostream_export_redis(st, cmds, cmd - cmds + 1);
+}
+
+static void
+ngx_http_echostream_export_reply(ngx_http_echostream_api_ctx_t *ctx,
+                                 ngx_http_echostream_redis_result_t *res)
+{
+    ngx_http_echostream_export_t *st = ctx->data;
+    ngx_uint_t i;
+    ngx_int_t rc;
+
+    if (res->replies == NULL) {
+        ngx_http_echostream_export_fail(st, res);
+        return;
+    }
+
+    for (i = 0; i < res->n; i++) {
+        if (res->replies[i]->type == REDIS_REPLY_ERROR) {
+            ngx_http_echostream_export_fail(st, res);
+            return;
+        }
+    }
+
+    if (st->mget) {
+        rc = ngx_http_echostream_export_page(st, res->replies[0]);
+
+    } else {
+        rc = ngx_http_echostream_export_rows(st, res);
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_http_echostream_export_fail(st, NULL);
+    }
+}
+
+/*
+ * A ZRANGE reply (after HEXISTS on the first page): notes the page's valid
+ * ids and moves the position past every row, then asks for the records,
+ * or ends the file when there are none. NGX_DONE: the request was
+ * answered (404), NGX_ERROR: the caller fails the export.
+ */
+static ngx_int_t
+ngx_http_echostream_export_rows(ngx_http_echostream_export_t *st,
+                                ngx_http_echostream_redis_result_t *res)
+{
+    ngx_http_echostream_api_ctx_t *ctx = st->ctx;
+    redisReply *rep, *m, *s;
+    ngx_uint_t i, k;
+    size_t j;
+
+    if (res->n == 2) {
+        if (res->replies[0]->type != REDIS_REPLY_INTEGER) {
+            return NGX_ERROR;
+        }
+        if (res->replies[0]->integer != 1) {
+            ngx_http_echostream_api_error(ctx, NGX_HTTP_NOT_FOUND, "not_found",
+                                          "no topic \"%V\"", &ctx->params[0]);
+            return NGX_DONE;
+        }
+    }
+
+    rep = res->replies[res->n - 1];
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0) {
+        return NGX_ERROR;
+    }
+
+    k = rep->elements / 2;
+    st->last = (k < NGX_HTTP_ECHOSTREAM_EXPORT_PAGE);
+    st->nids = 0;
+    st->ids = ngx_palloc(st->page, (k + 1) * sizeof(*st->ids));
+    st->lens = ngx_palloc(st->page, (k + 1) * sizeof(size_t));
+    if (st->ids == NULL || st->lens == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < k; i++) {
+        m = rep->element[2 * i];
+        s = rep->element[2 * i + 1];
+
+        if (s->type != REDIS_REPLY_STRING || s->len == 0 ||
+            s->len > NGX_HTTP_ECHOSTREAM_EXPORT_SCORE_LEN) {
+            return NGX_ERROR;
+        }
+
+        /* the position moves past every row, valid or not */
+        if (st->started && s->len == st->score_len &&
+            ngx_memcmp(s->str, st->score, s->len) == 0) {
+            st->ties++;
+        } else {
+            ngx_memcpy(st->score, s->str, s->len);
+            st->score_len = s->len;
+            st->ties = 1;
+        }
+        st->started = 1;
+
+        if (m->type != REDIS_REPLY_STRING || m->len == 0 ||
+            m->len > NGX_HTTP_ECHOSTREAM_EXPORT_ID_LEN) {
+            st->skipped++;
+            continue;
+        }
+
+        for (j = 0; j < m->len; j++) {
+            if (!((m->str[j] >= '0' && m->str[j] <= '9') ||
+                  (m->str[j] >= 'a' && m->str[j] <= 'z'))) {
+                break;
+            }
+        }
+        if (j < m->len) {
+            st->skipped++;
+            continue;
+        }
+
+        ngx_memcpy(st->ids[st->nids], m->str, m->len);
+        st->lens[st->nids] = m->len;
+        st->nids++;
+    }
+
+    if (st->nids == 0) {
+        /* nothing to read: the last page, or a page of garbage to pass */
+        return ngx_http_echostream_export_page(st, NULL);
+    }
+
+    return ngx_http_echostream_export_records(st);
+}
+
+/* Queues the MGET of the current page's records. */
+static ngx_int_t
+ngx_http_echostream_export_records(ngx_http_echostream_export_t *st)
+{
+    ngx_http_echostream_redis_cmd_t cmd;
+    ngx_uint_t i;
+    const char **argv;
+    size_t *lens;
+    u_char *key;
+    size_t prefix;
+
+    argv = ngx_palloc(st->page, (st->nids + 1) * sizeof(char *));
+    lens = ngx_palloc(st->page, (st->nids + 1) * sizeof(size_t));
+    if (argv == NULL || lens == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* record keys: the topics key's tenant prefix, "c:" and the id */
+    prefix = st->topics.len - (sizeof("topics") - 1);
+
+    argv[0] = "MGET";
+    lens[0] = 4;
+
+    for (i = 0; i < st->nids; i++) {
+        key = ngx_pnalloc(st->page, prefix + 2 + st->lens[i]);
+        if (key == NULL) {
+            return NGX_ERROR;
+        }
+        argv[i + 1] = (const char *)key;
+        key = ngx_cpymem(key, st->topics.data, prefix);
+        key = ngx_cpymem(key, "c:", 2);
+        ngx_memcpy(key, st->ids[i], st->lens[i]);
+        lens[i + 1] = prefix + 2 + st->lens[i];
+    }
+
+    cmd.argc = (int)(st->nids + 1);
+    cmd.argv = argv;
+    cmd.argvlen = lens;
+
+    st->mget = 1;
+
+    return ngx_http_echostream_export_redis(st, &cmd, 1);
+}
+
+/*
+ * Writes the rows of an MGET reply (NULL: none) as one chunk, the header
+ * first on the first page, and goes on: to the next page at once, after
+ * the client took the chunk, or to the end of the file.
+ */
+static ngx_int_t
+ngx_http_echostream_export_page(ngx_http_echostream_export_t *st,
+                                redisReply *rep)
+{
+    ngx_http_request_t *r = st->ctx->r;
+    json_t **rows;
+    ngx_uint_t i, n;
+    const char *why;
+    size_t size;
+    u_char *text, *p;
+    ngx_int_t rc;
+
+    if (rep != NULL &&
+        (rep->type != REDIS_REPLY_ARRAY || rep->elements != st->nids)) {
+        return NGX_ERROR;
+    }
+
+    if (!st->header) {
+        rc = ngx_http_echostream_export_header(st);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    n = 0;
+    size = 0;
+    rows = NULL;
+
+    if (rep != NULL) {
+        rows = ngx_palloc(st->page, rep->elements * sizeof(json_t *));
+        if (rows == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < rep->elements; i++) {
+            if (rep->element[i]->type != REDIS_REPLY_STRING) {
+                continue; /* gone with its retention */
+            }
+
+            /* new reference, released below */
+            rows[n] = ngx_http_echostream_comment_json_ex(
+                rep->element[i]->str, rep->element[i]->len, &why);
+            if (rows[n] == NULL) {
+                if (why != NULL) {
+                    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                                  "echostream api: export skips comment "
+                                  "record \"%*s\": %s",
+                                  st->lens[i], st->ids[i], why);
+                }
+                continue;
+            }
+
+            size += ngx_http_echostream_export_csv_bound(rows[n]);
+            n++;
+        }
+    }
+
+    text = NULL;
+    p = NULL;
+    if (size > 0) {
+        text = ngx_pnalloc(st->page, size);
+    }
+    if (text != NULL) {
+        p = text;
+        for (i = 0; i < n; i++) {
+            p = ngx_http_echostream_export_csv_row(p, rows[i]);
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        json_decref(rows[i]);
+    }
+
+    if (size > 0 && text == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->rows += n;
+
+    return ngx_http_echostream_export_send(st, text, text ? p - text : 0);
+}
+
+/*
+ * Sends the response header and the CSV header row. NGX_DONE: nothing more
+ * to send (HEAD) and the request is finalized; NGX_ERROR on failure.
+ */
+static ngx_int_t
+ngx_http_echostream_export_header(ngx_http_echostream_export_t *st)
+{
+    ngx_http_echostream_api_ctx_t *ctx = st->ctx;
+    ngx_http_request_t *r = ctx->r;
+    ngx_table_elt_t *h;
+    ngx_chain_t *cl;
+    ngx_buf_t *b;
+    ngx_int_t rc;
+    u_char *p;
+
+    st->header = 1;
+
+    if (ngx_http_echostream_api_common_headers(ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    p = ngx_pnalloc(r->pool, sizeof("attachment; filename=\"\".csv") +
+                                 ctx->params[0].len);
+    if (h == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Content-Disposition");
+    h->value.data = p;
+    h->value.len =
+        ngx_sprintf(p, "attachment; filename=\"%V.csv\"", &ctx->params[0]) - p;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    ctx->status = NGX_HTTP_OK;
+    ngx_str_set(&r->headers_out.content_type, "text/csv; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/csv") - 1;
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_http_echostream_api_finalize(ctx, rc);
+        return NGX_DONE;
+    }
+
+    /* the header row goes with the first page's rows */
+    cl = ngx_http_echostream_api_stream_buf(&st->out);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = cl->buf;
+    b->memory = 1;
+    b->pos = (u_char *)NGX_HTTP_ECHOSTREAM_EXPORT_HEADER;
+    b->last = b->pos + sizeof(NGX_HTTP_ECHOSTREAM_EXPORT_HEADER) - 1;
+    b->start = b->pos;
+    b->end = b->last;
+
+    /* sent with the first page's rows */
+    st->head = cl;
+
+    return NGX_OK;
+}
+
+/*
+ * Sends len bytes of data (page pool memory) as a chunk, behind the header
+ * row when that is still waiting, with the end of the body on the last
+ * page; then continues the export. NGX_DONE when the request was
+ * finalized or is waiting for the client, NGX_ERROR to fail it.
+ */
+static ngx_int_t
+ngx_http_echostream_export_send(ngx_http_echostream_export_t *st, u_char *data,
+                                size_t len)
+{
+    ngx_http_request_t *r = st->ctx->r;
+    ngx_chain_t *out, **ll, *cl;
+    ngx_buf_t *b;
+    ngx_int_t rc;
+
+    out = NULL;
+    ll = &out;
+
+    if (st->head != NULL) {
+        *ll = st->head;
+        ll = &st->head->next;
+        st->head = NULL;
+    }
+
+    if (len > 0 || st->last) {
+        cl = ngx_http_echostream_api_stream_buf(&st->out);
+        if (cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        b = cl->buf;
+        b->temporary = len > 0;
+        b->start = data;
+        b->pos = data;
+        b->last = data + len;
+        b->end = data + len;
+        b->flush = 1;
+
+        if (st->last) {
+            b->last_buf = (r == r->main) ? 1 : 0;
+            b->last_in_chain = 1;
+            b->sync = (len == 0);
+        }
+
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    if (out == NULL) {
+        ngx_http_echostream_export_next(&st->out);
+        return NGX_DONE;
+    }
+
+    rc = ngx_http_echostream_api_stream_write(&st->out, out);
+
+    if (st->last || rc == NGX_ERROR) {
+        if (st->last) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "echostream api: export of %ui rows done", st->rows);
+        }
+        ngx_http_echostream_api_finalize(st->ctx, rc);
+        return NGX_DONE;
+    }
+
+    if (ngx_http_echostream_api_stream_busy(&st->out)) {
+        return NGX_DONE;
+    }
+
+    ngx_http_echostream_export_next(&st->out);
+    return NGX_DONE;
+}
+
+/*
+ * The current page is out (called directly, or by the shared writer once
+ * the client took it): drops its memory and reads the next one.
+ */
+static void
+ngx_http_echostream_export_next(ngx_http_echostream_api_stream_t *out)
+{
+    ngx_http_echostream_export_t *st = out->ctx->data;
+
+    if (st->page != NULL) {
+        ngx_destroy_pool(st->page);
+        st->page = NULL;
+    }
+
+    if (ngx_http_echostream_export_range(st) != NGX_OK) {
+        ngx_http_echostream_export_fail(st, NULL);
+    }
+}
+
+/*
+ * Ends a failed export: with a JSON error while nothing was sent, else by
+ * cutting the connection (the unterminated chunked body tells the client).
+ */
+static void
+ngx_http_echostream_export_fail(ngx_http_echostream_export_t *st,
+                                ngx_http_echostream_redis_result_t *res)
+{
+    ngx_http_echostream_api_ctx_t *ctx = st->ctx;
+
+    if (!st->header) {
+        if (res != NULL) {
+            ngx_http_echostream_api_redis_down(ctx, res);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+                      "echostream api: export failed (unexpected reply or "
+                      "out of memory)");
+        ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "internal", "the export failed");
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+                  "echostream api: export of \"%V\" cut after %ui rows: %s",
+                  &ctx->params[0], st->rows,
+                  res == NULL          ? "unexpected reply or out of memory"
+                  : res->error != NULL ? res->error
+                                       : "redis error");
+    ngx_http_echostream_api_finalize(ctx, NGX_ERROR);
+}

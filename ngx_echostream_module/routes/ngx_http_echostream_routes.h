@@ -1,0 +1,72 @@
+/*
+ * ngx_http_echostream_routes.h - the route handlers of /api/v1, one group
+ * per file (topics.c, series.c, comments.c, …), dispatched by the table in
+ * ngx_http_echostream_routes.c. Each follows the contract of
+ * ngx_http_echostream_api.h.
+ */
+
+#ifndef _NGX_HTTP_ECHOSTREAM_ROUTES_H_INCLUDED_
+#define _NGX_HTTP_ECHOSTREAM_ROUTES_H_INCLUDED_
+
+#include "api/ngx_http_echostream_api.h"
+
+#define NGX_HTTP_ECHOSTREAM_ROUTE(name)                                        \
+    void ngx_http_echostream_route_##name(ngx_http_echostream_api_ctx_t *ctx)
+
+/* me.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(me);
+
+/* topics.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(topics_list);
+NGX_HTTP_ECHOSTREAM_ROUTE(topics_create);
+NGX_HTTP_ECHOSTREAM_ROUTE(topics_get);
+NGX_HTTP_ECHOSTREAM_ROUTE(topics_put);
+NGX_HTTP_ECHOSTREAM_ROUTE(topics_patch);
+NGX_HTTP_ECHOSTREAM_ROUTE(topics_delete);
+
+/* series.c, comments.c, terms.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(topic_series);
+NGX_HTTP_ECHOSTREAM_ROUTE(topic_comments);
+NGX_HTTP_ECHOSTREAM_ROUTE(topic_terms);
+
+/* insights.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(share_of_voice);
+NGX_HTTP_ECHOSTREAM_ROUTE(usage);
+
+/* settings.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(settings_get);
+NGX_HTTP_ECHOSTREAM_ROUTE(settings_patch);
+
+/* summaries.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(summaries_list);
+NGX_HTTP_ECHOSTREAM_ROUTE(summaries_get);
+NGX_HTTP_ECHOSTREAM_ROUTE(summaries_request);
+
+/* alerts.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(alerts_get);
+NGX_HTTP_ECHOSTREAM_ROUTE(rules_list);
+NGX_HTTP_ECHOSTREAM_ROUTE(rules_create);
+NGX_HTTP_ECHOSTREAM_ROUTE(rules_get);
+NGX_HTTP_ECHOSTREAM_ROUTE(rules_put);
+NGX_HTTP_ECHOSTREAM_ROUTE(rules_patch);
+NGX_HTTP_ECHOSTREAM_ROUTE(rules_delete);
+NGX_HTTP_ECHOSTREAM_ROUTE(alerts_history);
+
+/* members.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(members_list);
+NGX_HTTP_ECHOSTREAM_ROUTE(members_invite);
+NGX_HTTP_ECHOSTREAM_ROUTE(members_remove);
+NGX_HTTP_ECHOSTREAM_ROUTE(invites_remove);
+
+/* invites.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(invites_list);
+NGX_HTTP_ECHOSTREAM_ROUTE(invites_accept);
+NGX_HTTP_ECHOSTREAM_ROUTE(invites_decline);
+
+/* export.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(export_csv);
+
+/* stream.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(stream);
+
+#endif /* _NGX_HTTP_ECHOSTREAM_ROUTES_H_INCLUDED_ */
