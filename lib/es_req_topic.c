@@ -79,6 +79,21 @@ int es_req_topic_check(json_t *body, json_t *base, const char *id,
     return 0;
 }
 
+int es_req_topic_item(json_t *body, json_t *base, const char *id, json_t **out,
+                      es_req_err *err)
+{
+    es_req_topic t;
+
+    *out = NULL;
+    if (es_req_topic_check(body, base, id, &t, err) != 0) {
+        return -1;
+    }
+
+    *out = json_incref(t.topic);
+    es_req_topic_free(&t);
+    return 0;
+}
+
 void es_req_topic_free(es_req_topic *t)
 {
     json_decref(t->topic);

@@ -57,6 +57,14 @@ typedef struct {
 int es_req_topic_check(json_t *body, json_t *base, const char *id,
                        es_req_topic *t, es_req_err *err);
 
+/*
+ * es_req_topic_check as the validator of the API's item layer: 0 with a
+ * new reference to the canonical topic in *out, or -1 with *out NULL and
+ * *err as above.
+ */
+int es_req_topic_item(json_t *body, json_t *base, const char *id, json_t **out,
+                      es_req_err *err);
+
 /* Releases what es_req_topic_check put in t (the topic and its text). */
 void es_req_topic_free(es_req_topic *t);
 

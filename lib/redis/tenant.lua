@@ -1,5 +1,5 @@
 #!lua name=echostream_tenant
--- version: 4
+-- version: 5
 --
 -- lib/redis/tenant.lua - the Redis function library
 -- "echostream_tenant": every write the API makes to a tenant's topics,
@@ -10,8 +10,9 @@
 -- checks that decide a race (create vs. exists, update vs. missing, the
 -- 100-topic limit, the last owner) run inside the same atomic step, and
 -- concurrent requests on any nginx worker see one order. Errors come back
--- as "<CODE> <message>" (CONFLICT → 409, NOTFOUND → 404, NOTOPIC → 422,
--- STALE → the caller's compare-and-set lost, it re-reads and retries);
+-- as "<CODE> <message>" (CONFLICT → 409, NOTFOUND → 404, NOTOPIC and
+-- NOREF → 422, STALE → the caller's compare-and-set lost, it re-reads and
+-- retries);
 -- any other error is a server fault. Every function first checks that it
 -- got the KEYS and ARGV it reads and that its numbers are numbers: Redis
 -- keeps what a function wrote before an error, so a call refused there
@@ -22,28 +23,51 @@
 -- {topics}, {tenants}) next to the tenant's {t:<tenant>} keys: the API
 -- runs against one Redis, where a function may touch any key it is given.
 --
--- es_topic_put(KEYS = es:{t:T}:topics, es:{watch}:subs,
---              es:{watch}:version, es:{topics}:version, es:{tenants}:all;
---              ARGV = mode "create"|"replace", expected old JSON ("" =
---              any), id, topic JSON, topic limit, tenant, subreddit...)
---   create: CONFLICT when the id exists or the tenant has the limit;
---   replace: NOTFOUND when missing, STALE when expected is not "" and not
---   the stored value (PATCH's compare-and-set). Stores the JSON, moves the
---   watch counts (+1 per new subreddit, -1 per subreddit of the old
---   version, net; a count reaching 0 is deleted), INCRs es:{watch}:version
---   when a count changed, always INCRs es:{topics}:version and the
---   tenant's data version es:{t:T}:dv (of the tenant KEYS[1] belongs to:
---   cached series answers of the tenant are stale), and adds the tenant to
---   es:{tenants}:all (enrich loads only listed tenants). Returns 1.
+-- es_item_put(KEYS = the items' hash es:{t:T}:<kind>, the hash a
+--             reference must name an item of (the items' hash again when
+--             the kind has none), then the hook's keys;
+--             ARGV = what ("topic", "rule": for messages), mode
+--             "create"|"replace", expected old JSON ("" = any), id, item
+--             JSON, limit, referenced id ("" = none), hook ("" = none),
+--             then the hook's arguments)
+--   The one write of a tenant item of any kind (topics, alert rules, …:
+--   the module's item layer, api/ngx_http_echostream_items.c). create:
+--   CONFLICT when the id exists or the tenant has the limit; replace:
+--   NOTFOUND when missing, STALE when expected is not "" and not the
+--   stored value (PATCH's compare-and-set); NOREF <id> when the referenced
+--   id is not in KEYS[2]. Stores the JSON and runs the hook. Returns 1.
 --
--- es_topic_delete(KEYS = the first four of es_topic_put; ARGV = id)
---   NOTFOUND, or deletes the topic, -1 per subreddit, the versions as
---   above. The topic's series and comment keys are left to expire.
+-- es_item_delete(KEYS = the items' hash, then the hook's keys;
+--                ARGV = what, id, hook ("" = none))
+--   NOTFOUND, or deletes the item and runs the hook. Whatever else the
+--   item gathered (a topic's series, terms and comment keys) is left to
+--   expire.
 --
--- es_rule_put(KEYS = es:{t:T}:alerts:rules, es:{t:T}:topics;
---             ARGV = mode, expected, id, rule JSON, rule limit, topic id)
---   As es_topic_put for the rule hash, plus NOTOPIC when the rule's topic
---   is not a topic of the tenant. Returns 1.
+--   Hooks, what a kind's write changes besides its hash; a kind without
+--   one needs nothing here:
+--   "topic" (keys: the tenant's data version es:{t:T}:dv,
+--   es:{watch}:subs, es:{watch}:version, es:{topics}:version, and for a
+--   put es:{tenants}:all; put arguments: tenant, subreddit...): moves the
+--   watch union ingest polls (+1 per new subreddit, -1 per subreddit of
+--   the old version, net; a count reaching 0 is deleted), INCRs
+--   es:{watch}:version when a count changed, always INCRs
+--   es:{topics}:version (enrich reloads topics) and the data version
+--   (cached series answers of the tenant are stale), and on a put adds
+--   the tenant to es:{tenants}:all (enrich loads only listed tenants).
+--
+-- es_topic_put, es_topic_delete, es_rule_put: the item writes of version
+--   4, kept with their old KEYS and ARGV for nginx workers of that
+--   version still draining during an upgrade; each is es_item_put or
+--   es_item_delete (the topic hook for topics) with the same checks and
+--   effects.
+--   es_topic_put(KEYS = es:{t:T}:topics, es:{watch}:subs,
+--                es:{watch}:version, es:{topics}:version, es:{tenants}:all;
+--                ARGV = mode, expected, id, topic JSON, limit, tenant,
+--                subreddit...)
+--   es_topic_delete(KEYS = the first four of es_topic_put; ARGV = id)
+--   es_rule_put(KEYS = es:{t:T}:alerts:rules, es:{t:T}:topics;
+--               ARGV = mode, expected, id, rule JSON, rule limit, topic
+--               id; NOTOPIC instead of NOREF)
 --
 -- es_member_invite(KEYS = es:{t:T}:invites, es:{invites}:<sha256 hex of
 --                  the e-mail>, es:{t:T}:members;
@@ -236,49 +260,109 @@ local function item_write_check(hash, what, mode, expected, id, max)
   return old, nil
 end
 
-local function topic_put(keys, args)
-  local mode, expected, id, json = args[1], args[2], args[3], args[4]
-  local max = whole(args[5], 0, 1000000)
+-- what a kind's write changes besides its hash (see the header); each
+-- hook reads keys from k (its first key) and arguments from a
+local HOOKS = {
+  topic = {
+    nkeys = 4, nargs = 0, put_nkeys = 5, put_nargs = 1,
+    put = function(keys, k, args, a, old)
+      watch_move(keys[k + 1], keys[k + 2], old and stored_subs(old) or {},
+                 sub_list(args, a + 1))
+      redis.call('INCR', keys[k + 3])
+      redis.call('INCR', keys[k])
+      redis.call('SADD', keys[k + 4], args[a])
+    end,
+    delete = function(keys, k, _, _, old)
+      watch_move(keys[k + 1], keys[k + 2], stored_subs(old), {})
+      redis.call('INCR', keys[k + 3])
+      redis.call('INCR', keys[k])
+    end,
+  },
+}
+
+-- the hook named h, checked with its KEYS from k and ARGV from a, for
+-- the items hash of tenant; false for none, or nil and the error reply
+local function hook_of(h, tenant, keys, k, args, a, put)
+  if h == '' then return false, nil end
+  local hook = HOOKS[h]
+  if hook == nil then return nil, bad('unknown hook ' .. tostring(h)) end
+  local nk = put and hook.put_nkeys or hook.nkeys
+  local na = put and hook.put_nargs or hook.nargs
+  if #keys < k + nk - 1 or #args < a + na - 1 then
+    return nil, bad('hook ' .. h .. ' needs ' .. nk .. ' keys and ' .. na ..
+                    ' arguments')
+  end
+  if keys[k] ~= tkey(tenant, 'DV') then
+    return nil, bad('hook ' .. h .. ': KEYS[' .. k .. '] is not the data ' ..
+                    'version of the items\' tenant')
+  end
+  return hook, nil
+end
+
+local function item_put(keys, args)
+  local what, mode, expected, id, json = args[1], args[2], args[3],
+    args[4], args[5]
+  local max, ref = whole(args[6], 0, 1000000), args[7]
   if mode ~= 'create' and mode ~= 'replace' then return bad('mode') end
-  if max == nil then return bad('topic limit') end
+  if max == nil then return bad(what .. ' limit') end
   local tenant = tenant_of(keys[1])
   if tenant == nil then return bad('KEYS[1] is not a tenant key') end
-  local old, err = item_write_check(keys[1], 'topic', mode, expected, id,
-                                    max)
+  local hook, herr = hook_of(args[8], tenant, keys, 3, args, 9, true)
+  if herr then return herr end
+  local old, err = item_write_check(keys[1], what, mode, expected, id, max)
   if err then return err end
+  if ref ~= '' and redis.call('HEXISTS', keys[2], ref) == 0 then
+    return fail('NOREF', ref)
+  end
   redis.call('HSET', keys[1], id, json)
-  watch_move(keys[2], keys[3], old and stored_subs(old) or {},
-             sub_list(args, 7))
-  redis.call('INCR', keys[4])
-  redis.call('INCR', tkey(tenant, 'DV'))
-  redis.call('SADD', keys[5], args[6])
+  if hook then hook.put(keys, 3, args, 9, old) end
   return 1
+end
+
+local function item_delete(keys, args)
+  local what, id = args[1], args[2]
+  local tenant = tenant_of(keys[1])
+  if tenant == nil then return bad('KEYS[1] is not a tenant key') end
+  local hook, herr = hook_of(args[3], tenant, keys, 2, args, 4, false)
+  if herr then return herr end
+  local old = redis.call('HGET', keys[1], id)
+  if not old then return fail('NOTFOUND', 'no such ' .. what) end
+  redis.call('HDEL', keys[1], id)
+  if hook then hook.delete(keys, 2, args, 4, old) end
+  return 1
+end
+
+-- version 4's topic and rule writes, as item writes (see the header)
+local function legacy_dv(key)
+  local tenant = tenant_of(key)
+  return tenant and tkey(tenant, 'DV')
+end
+
+local function topic_put(keys, args)
+  local dv = legacy_dv(keys[1])
+  if dv == nil then return bad('KEYS[1] is not a tenant key') end
+  local a = {'topic', args[1], args[2], args[3], args[4], args[5], '',
+             'topic'}
+  for i = 6, #args do a[#a + 1] = args[i] end
+  return item_put({keys[1], keys[1], dv, keys[2], keys[3], keys[4],
+                   keys[5]}, a)
 end
 
 local function topic_delete(keys, args)
-  local tenant = tenant_of(keys[1])
-  if tenant == nil then return bad('KEYS[1] is not a tenant key') end
-  local old = redis.call('HGET', keys[1], args[1])
-  if not old then return fail('NOTFOUND', 'no such topic') end
-  redis.call('HDEL', keys[1], args[1])
-  watch_move(keys[2], keys[3], stored_subs(old), {})
-  redis.call('INCR', keys[4])
-  redis.call('INCR', tkey(tenant, 'DV'))
-  return 1
+  local dv = legacy_dv(keys[1])
+  if dv == nil then return bad('KEYS[1] is not a tenant key') end
+  return item_delete({keys[1], dv, keys[2], keys[3], keys[4]},
+                     {'topic', args[1], 'topic'})
 end
 
 local function rule_put(keys, args)
-  local mode, expected, id, json = args[1], args[2], args[3], args[4]
-  local max, topic = whole(args[5], 0, 1000000), args[6]
-  if mode ~= 'create' and mode ~= 'replace' then return bad('mode') end
-  if max == nil then return bad('rule limit') end
-  local _, err = item_write_check(keys[1], 'rule', mode, expected, id, max)
-  if err then return err end
-  if redis.call('HEXISTS', keys[2], topic) == 0 then
-    return fail('NOTOPIC', 'no such topic: ' .. topic)
+  local r = item_put({keys[1], keys[2]},
+                     {'rule', args[1], args[2], args[3], args[4], args[5],
+                      args[6], ''})
+  if type(r) == 'table' and r.err and string.find(r.err, '^NOREF ') then
+    return fail('NOTOPIC', 'no such topic: ' .. args[6])
   end
-  redis.call('HSET', keys[1], id, json)
-  return 1
+  return r
 end
 
 -- an invite's end (ms); older invites carry only their creation time
@@ -551,6 +635,9 @@ local function summary_request(keys, args)
 end
 
 -- the KEYS and ARGV each function reads at least (see the header)
+redis.register_function('es_item_put', arity('es_item_put', item_put, 2, 8))
+redis.register_function('es_item_delete',
+  arity('es_item_delete', item_delete, 1, 3))
 redis.register_function('es_topic_put', arity('es_topic_put', topic_put, 5, 6))
 redis.register_function('es_topic_delete',
   arity('es_topic_delete', topic_delete, 4, 1))

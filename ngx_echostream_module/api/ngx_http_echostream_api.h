@@ -70,6 +70,7 @@ typedef struct {
     ngx_uint_t min_role; /* NGX_HTTP_ECHOSTREAM_ROLE_* */
     ngx_uint_t body;     /* 1: a JSON body is read and parsed first */
     ngx_http_echostream_api_handler_pt handler;
+    const void *data; /* the handler's own: an item kind's descriptor */
 } ngx_http_echostream_route_t;
 
 struct ngx_http_echostream_api_ctx_s {

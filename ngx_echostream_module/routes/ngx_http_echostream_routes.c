@@ -20,18 +20,26 @@
 #define O      NGX_HTTP_ECHOSTREAM_ROLE_OWNER
 #define ROUTE(m, p, n, role, body, h)                                          \
     {                                                                          \
-        m, p, n, role, body, ngx_http_echostream_route_##h                     \
+        m, p, n, role, body, ngx_http_echostream_route_##h, NULL               \
     }
+/* the six routes of an item kind: members read, owners write */
+#define ITEM(m, p, n, role, body, h, kind)                                     \
+    {                                                                          \
+        m, p, n, role, body, ngx_http_echostream_item_##h,                     \
+            &ngx_http_echostream_item_##kind                                   \
+    }
+#define ITEM_ROUTES(p, n, kind)                                                \
+    ITEM(GET, p, n ".list", R, 0, list, kind),                                 \
+        ITEM(POST, p, n ".create", O, 1, create, kind),                        \
+        ITEM(GET, p "/{id}", n ".get", R, 0, get, kind),                       \
+        ITEM(PUT, p "/{id}", n ".put", O, 1, put, kind),                       \
+        ITEM(PATCH, p "/{id}", n ".patch", O, 1, patch, kind),                 \
+        ITEM(DELETE, p "/{id}", n ".delete", O, 0, delete, kind)
 
 const ngx_http_echostream_route_t ngx_http_echostream_routes[] = {
     ROUTE(GET, "/me", "me", R, 0, me),
 
-    ROUTE(GET, "/topics", "topics.list", R, 0, topics_list),
-    ROUTE(POST, "/topics", "topics.create", O, 1, topics_create),
-    ROUTE(GET, "/topics/{id}", "topics.get", R, 0, topics_get),
-    ROUTE(PUT, "/topics/{id}", "topics.put", O, 1, topics_put),
-    ROUTE(PATCH, "/topics/{id}", "topics.patch", O, 1, topics_patch),
-    ROUTE(DELETE, "/topics/{id}", "topics.delete", O, 0, topics_delete),
+    ITEM_ROUTES("/topics", "topics", topics),
     ROUTE(GET, "/topics/{id}/series", "topics.series", R, 0, topic_series),
     ROUTE(GET, "/topics/{id}/comments", "topics.comments", R, 0,
           topic_comments),
@@ -47,13 +55,7 @@ const ngx_http_echostream_route_t ngx_http_echostream_routes[] = {
     ROUTE(GET, "/summaries/{id}", "summaries.get", R, 0, summaries_get),
 
     ROUTE(GET, "/alerts", "alerts", R, 0, alerts_get),
-    ROUTE(GET, "/alerts/rules", "alerts.rules.list", R, 0, rules_list),
-    ROUTE(POST, "/alerts/rules", "alerts.rules.create", O, 1, rules_create),
-    ROUTE(GET, "/alerts/rules/{id}", "alerts.rules.get", R, 0, rules_get),
-    ROUTE(PUT, "/alerts/rules/{id}", "alerts.rules.put", O, 1, rules_put),
-    ROUTE(PATCH, "/alerts/rules/{id}", "alerts.rules.patch", O, 1, rules_patch),
-    ROUTE(DELETE, "/alerts/rules/{id}", "alerts.rules.delete", O, 0,
-          rules_delete),
+    ITEM_ROUTES("/alerts/rules", "alerts.rules", rules),
     ROUTE(GET, "/alerts/history", "alerts.history", R, 0, alerts_history),
 
     ROUTE(GET, "/members", "members.list", R, 0, members_list),

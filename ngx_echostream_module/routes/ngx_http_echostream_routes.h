@@ -9,6 +9,7 @@
 #define _NGX_HTTP_ECHOSTREAM_ROUTES_H_INCLUDED_
 
 #include "api/ngx_http_echostream_api.h"
+#include "api/ngx_http_echostream_items.h"
 
 #define NGX_HTTP_ECHOSTREAM_ROUTE(name)                                        \
     void ngx_http_echostream_route_##name(ngx_http_echostream_api_ctx_t *ctx)
@@ -16,13 +17,15 @@
 /* me.c */
 NGX_HTTP_ECHOSTREAM_ROUTE(me);
 
-/* topics.c */
-NGX_HTTP_ECHOSTREAM_ROUTE(topics_list);
-NGX_HTTP_ECHOSTREAM_ROUTE(topics_create);
-NGX_HTTP_ECHOSTREAM_ROUTE(topics_get);
-NGX_HTTP_ECHOSTREAM_ROUTE(topics_put);
-NGX_HTTP_ECHOSTREAM_ROUTE(topics_patch);
-NGX_HTTP_ECHOSTREAM_ROUTE(topics_delete);
+/*
+ * The item kinds (api/ngx_http_echostream_items.h), each the descriptor
+ * its file defines: NGX_HTTP_ECHOSTREAM_ITEM_ROUTES gives it six routes.
+ */
+#define NGX_HTTP_ECHOSTREAM_ITEM_KIND(name)                                    \
+    extern const ngx_http_echostream_item_kind_t ngx_http_echostream_item_##name
+
+NGX_HTTP_ECHOSTREAM_ITEM_KIND(topics); /* topics.c */
+NGX_HTTP_ECHOSTREAM_ITEM_KIND(rules);  /* alerts.c */
 
 /* series.c, comments.c, terms.c */
 NGX_HTTP_ECHOSTREAM_ROUTE(topic_series);
@@ -44,12 +47,6 @@ NGX_HTTP_ECHOSTREAM_ROUTE(summaries_request);
 
 /* alerts.c */
 NGX_HTTP_ECHOSTREAM_ROUTE(alerts_get);
-NGX_HTTP_ECHOSTREAM_ROUTE(rules_list);
-NGX_HTTP_ECHOSTREAM_ROUTE(rules_create);
-NGX_HTTP_ECHOSTREAM_ROUTE(rules_get);
-NGX_HTTP_ECHOSTREAM_ROUTE(rules_put);
-NGX_HTTP_ECHOSTREAM_ROUTE(rules_patch);
-NGX_HTTP_ECHOSTREAM_ROUTE(rules_delete);
 NGX_HTTP_ECHOSTREAM_ROUTE(alerts_history);
 
 /* members.c */

@@ -19,14 +19,29 @@ export const ROUTES_SOURCE = path.join(ROOT, 'ngx_echostream_module', 'routes',
                                        'ngx_http_echostream_routes.c');
 
 // Every row of the module's route table as "METHOD /pattern" strings, in
-// table order. Throws when the file holds no table (a renamed macro must
-// not make the coverage check pass vacuously).
+// table order. An item kind's ITEM_ROUTES("/path", …) row stands for the
+// rows its macro expands to, read from the macro itself. Throws when the
+// file holds no table (a renamed macro must not make the coverage check
+// pass vacuously).
 export function moduleRoutes(file = ROUTES_SOURCE) {
   const text = readFileSync(file, 'utf8');
-  const table = text.slice(text.indexOf('ngx_http_echostream_routes[]'));
-  const out = [...table.matchAll(
-    /ROUTE\(\s*(GET|POST|PUT|PATCH|DELETE)\s*,\s*"([^"]+)"/g)]
-    .map((m) => `${m[1]} ${m[2]}`);
+  const start = text.indexOf('ngx_http_echostream_routes[]');
+  const macro = text.slice(text.indexOf('#define ITEM_ROUTES('), start);
+  const itemRows = [...macro.matchAll(
+    /ITEM\(\s*(GET|POST|PUT|PATCH|DELETE)\s*,\s*p(?:\s*"([^"]*)")?\s*,/g)]
+    .map((m) => [m[1], m[2] ?? '']);
+  const out = [];
+  for (const m of text.slice(start).matchAll(
+    /(ITEM_ROUTES|ROUTE)\(\s*(?:(GET|POST|PUT|PATCH|DELETE)\s*,\s*)?"([^"]+)"/g)) {
+    if (m[1] === 'ROUTE') {
+      out.push(`${m[2]} ${m[3]}`);
+      continue;
+    }
+    if (itemRows.length === 0) {
+      throw new Error(`${file}: ITEM_ROUTES used but its macro not found`);
+    }
+    for (const [method, suffix] of itemRows) out.push(`${method} ${m[3]}${suffix}`);
+  }
   if (out.length === 0) throw new Error(`${file}: no ROUTE(...) rows found`);
   return out;
 }

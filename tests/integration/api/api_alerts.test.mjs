@@ -326,7 +326,7 @@ test('a damaged stored rule is skipped, not served', async () => {
   assert.deepEqual(r.json.rules.map((x) => x.id), ['good']);
   r = await api('GET', '/alerts/rules/wrong', o.token);
   assertError(r, 404, 'not_found');
-  assert.match(s.nginx.errorLog(), /skipping malformed alert rule "wrong"/);
+  assert.match(s.nginx.errorLog(), /skipping malformed rule "wrong"/);
 });
 
 test('summaries: newest first, limited, damaged ones skipped', async () => {

@@ -78,8 +78,9 @@ async function expectError(name, keys, args, msg) {
 test('the suite covers every function the library registers', () => {
   assert.deepEqual(registeredFunctions('tenant.lua'), [
     'es_invite_accept', 'es_invite_decline', 'es_invite_remove',
-    'es_invites_list', 'es_member_invite', 'es_member_remove', 'es_rule_put',
-    'es_settings_set', 'es_summary_request', 'es_topic_delete', 'es_topic_put',
+    'es_invites_list', 'es_item_delete', 'es_item_put', 'es_member_invite',
+    'es_member_remove', 'es_rule_put', 'es_settings_set', 'es_summary_request',
+    'es_topic_delete', 'es_topic_put',
   ]);
 });
 
@@ -306,6 +307,139 @@ test('es_topic_delete with too few KEYS answers an error and writes nothing',
   async () => {
     await putTopic({ id: 't1', subs: ['rust'] });
     await expectError('es_topic_delete', [tkey(T, 'topics')], ['t1'], /^ERR /);
+  });
+
+// --- es_item_put / es_item_delete: any kind of tenant item ---
+
+// a kind with no hook and no reference, as a new kind (saved views) is
+const VIEWS = tkey(T, 'views');
+const viewJson = (id, n = 1) => JSON.stringify({ id, name: `View ${id}`, n });
+function itemArgs({ what = 'view', mode = 'create', expected = '', id = 'v1',
+                    json, limit = 100, ref = '', hook = '', extra = [] } = {}) {
+  return [what, mode, expected, id, json ?? viewJson(id), String(limit), ref,
+          hook, ...extra];
+}
+const putItem = (o = {}, keys = [VIEWS, VIEWS]) =>
+  fcall(redis, 'es_item_put', keys, itemArgs(o));
+const topicHookKeys = (t = T) => [tkey(t, 'dv'), WSUBS, WVER, TVER];
+
+test('es_item_put of a kind without a hook stores the item and nothing else',
+  async () => {
+    const before1 = await snapshot(redis);
+    assert.equal(await putItem({ id: 'v1' }), 1);
+    const after1 = await snapshot(redis);
+    assert.deepEqual(after1[VIEWS],
+      { type: 'hash', expire: -1, value: { v1: viewJson('v1') } });
+    delete after1[VIEWS];
+    assert.deepEqual(after1, before1, 'no version moves without a hook');
+  });
+
+test('es_item_put create: CONFLICT for a taken id and at the limit', async () => {
+  await putItem({ id: 'v1', limit: 2 });
+  await expectError('es_item_put', [VIEWS, VIEWS],
+    itemArgs({ id: 'v1', json: viewJson('v1', 2) }),
+    'CONFLICT view v1 already exists');
+  await putItem({ id: 'v2', limit: 2 });
+  await expectError('es_item_put', [VIEWS, VIEWS], itemArgs({ id: 'v3', limit: 2 }),
+    'CONFLICT view limit reached (2 views)');
+});
+
+test('es_item_put replace: NOTFOUND when missing, STALE when changed meanwhile',
+  async () => {
+    await expectError('es_item_put', [VIEWS, VIEWS],
+      itemArgs({ mode: 'replace', id: 'v9' }), 'NOTFOUND no such view');
+    await putItem({ id: 'v1' });
+    await expectError('es_item_put', [VIEWS, VIEWS],
+      itemArgs({ mode: 'replace', expected: viewJson('v1', 7), id: 'v1',
+                 json: viewJson('v1', 8) }),
+      'STALE view changed meanwhile');
+    assert.equal(await putItem({ mode: 'replace', expected: viewJson('v1'),
+                                 id: 'v1', json: viewJson('v1', 3) }), 1);
+    assert.equal(await hget(VIEWS, 'v1'), viewJson('v1', 3));
+    assert.equal(await putItem({ mode: 'replace', id: 'v1',
+                                 json: viewJson('v1', 4) }), 1,
+    'an empty expected value replaces whatever is stored');
+    assert.equal(await hget(VIEWS, 'v1'), viewJson('v1', 4));
+  });
+
+test('es_item_put with a reference: NOREF unless the referenced item exists',
+  async () => {
+    const keys = [VIEWS, tkey(T, 'topics')];
+    await expectError('es_item_put', keys, itemArgs({ ref: 't1' }), 'NOREF t1');
+    await putTopic({ id: 't1' });
+    assert.equal(await putItem({ ref: 't1' }, keys), 1);
+    assert.equal(await hget(VIEWS, 'v1'), viewJson('v1'));
+  });
+
+test('es_item_put with the topic hook does what es_topic_put does', async () => {
+  const json = topicJson('t1', ['rust', 'golang']);
+  await putTopic({ id: 't1', subs: ['rust', 'golang'], json });
+  const legacy = await snapshot(redis);
+  await resetRedis(redis, 'tenant.lua');
+  assert.equal(await fcall(redis, 'es_item_put',
+    [tkey(T, 'topics'), tkey(T, 'topics'), ...topicHookKeys(), TALL],
+    itemArgs({ what: 'topic', id: 't1', json, hook: 'topic',
+               extra: [T, 'rust', 'golang'] })), 1);
+  assert.deepEqual(await snapshot(redis), legacy);
+});
+
+test('es_item_delete removes the item; NOTFOUND for a missing one', async () => {
+  await putItem({ id: 'v1' });
+  await putItem({ id: 'v2' });
+  const before1 = await snapshot(redis);
+  assert.equal(await fcall(redis, 'es_item_delete', [VIEWS], ['view', 'v1', '']), 1);
+  const after1 = await snapshot(redis);
+  assert.deepEqual(after1[VIEWS], { type: 'hash', expire: -1, value: { v2: viewJson('v2') } });
+  delete after1[VIEWS];
+  delete before1[VIEWS];
+  assert.deepEqual(after1, before1);
+  await expectError('es_item_delete', [VIEWS], ['view', 'v1', ''], 'NOTFOUND no such view');
+});
+
+test('es_item_delete with the topic hook does what es_topic_delete does',
+  async () => {
+    await putTopic({ id: 't1', subs: ['rust'] });
+    await putTopic({ id: 't2', subs: ['rust', 'golang'] });
+    await delTopic('t2');
+    const legacy = await snapshot(redis);
+    await resetRedis(redis, 'tenant.lua');
+    await putTopic({ id: 't1', subs: ['rust'] });
+    await putTopic({ id: 't2', subs: ['rust', 'golang'] });
+    assert.equal(await fcall(redis, 'es_item_delete',
+      [tkey(T, 'topics'), ...topicHookKeys()], ['topic', 't2', 'topic']), 1);
+    assert.deepEqual(await snapshot(redis), legacy);
+  });
+
+test('es_item_put and es_item_delete answer an error and write nothing with bad arguments',
+  async () => {
+    await putTopic({ id: 't1' });
+    const P = 'es_item_put';
+    const tk = tkey(T, 'topics');
+    await expectError(P, [VIEWS], itemArgs(), /^ERR /);
+    await expectError(P, [VIEWS, VIEWS], itemArgs().slice(0, 7), /^ERR /);
+    await expectError(P, ['views', 'views'], itemArgs(), /^ERR .*tenant key/);
+    await expectError(P, [VIEWS, VIEWS], itemArgs({ mode: 'upsert' }), 'ERR mode');
+    await expectError(P, [VIEWS, VIEWS], itemArgs({ limit: 'x' }), 'ERR view limit');
+    await expectError(P, [VIEWS, VIEWS], itemArgs({ hook: 'nope' }),
+      /^ERR unknown hook/);
+    // the topic hook: all its keys, and the data version of the same tenant
+    await expectError(P, [tk, tk, ...topicHookKeys()],
+      itemArgs({ what: 'topic', id: 't2', hook: 'topic', extra: [T, 'rust'] }),
+      /^ERR hook topic needs/);
+    await expectError(P, [tk, tk, ...topicHookKeys('other'), TALL],
+      itemArgs({ what: 'topic', id: 't2', hook: 'topic', extra: [T, 'rust'] }),
+      /^ERR hook topic: KEYS\[3\] is not the data version/);
+    await expectError(P, [tk, tk, ...topicHookKeys(), TALL],
+      itemArgs({ what: 'topic', id: 't2', hook: 'topic' }), /^ERR hook topic needs/);
+    const D = 'es_item_delete';
+    await expectError(D, [], ['topic', 't1', ''], /^ERR /);
+    await expectError(D, [tk], ['topic', 't1'], /^ERR /);
+    await expectError(D, ['topics'], ['topic', 't1', ''], /^ERR .*tenant key/);
+    await expectError(D, [tk, ...topicHookKeys().slice(0, 3)], ['topic', 't1', 'topic'],
+      /^ERR hook topic needs/);
+    await expectError(D, [tk, ...topicHookKeys('other')], ['topic', 't1', 'topic'],
+      /^ERR hook topic: KEYS\[2\] is not the data version/);
+    await expectError(D, [tk], ['topic', 't1', 'nope'], /^ERR unknown hook/);
   });
 
 // --- es_rule_put ---

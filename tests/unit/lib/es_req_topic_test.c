@@ -377,6 +377,33 @@ static void test_topic_canonical_form_checks_to_itself(void **state)
     es_req_topic_free(&t2);
 }
 
+/* the item layer's validator: the same topic, or the same error */
+static void test_topic_item_is_the_checked_topic(void **state)
+{
+    json_t *body, *item;
+    es_req_topic t;
+    es_req_err err;
+    char *a;
+
+    (void)state;
+    body = req_body("{\"name\":\"Rust\",\"subreddits\":[\"Rust\",\"rust\"]}");
+    assert_int_equal(es_req_topic_check(body, NULL, "t1", &t, &err), 0);
+    assert_int_equal(es_req_topic_item(body, NULL, "t1", &item, &err), 0);
+    a = json_dumps(item, JSON_COMPACT);
+    assert_string_equal(a, t.json);
+    free(a);
+    json_decref(item);
+    es_req_topic_free(&t);
+    json_decref(body);
+
+    item = (json_t *)&err; /* must come back NULL */
+    body = req_body("{\"name\":\"\",\"subreddits\":[\"rust\"]}");
+    assert_int_equal(es_req_topic_item(body, NULL, "t1", &item, &err), -1);
+    assert_null(item);
+    req_assert_err(&err, 422, "invalid_topic", "name");
+    json_decref(body);
+}
+
 static void test_topic_members_list_names_the_body(void **state)
 {
     json_t *body;
@@ -397,6 +424,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topic_is_canonical_with_normalized_subreddits),
+        cmocka_unit_test(test_topic_item_is_the_checked_topic),
         cmocka_unit_test(test_topic_query_absent_or_null_is_empty),
         cmocka_unit_test(test_topic_patch_merges_over_the_stored_topic),
         cmocka_unit_test(test_topic_name_errors),
