@@ -140,6 +140,15 @@ done
 note "summary"
 if [ "${#failed_suites[@]}" -ne 0 ]; then
     echo "failing suites: ${failed_suites[*]}"
+    # the end of a long run is what a CI page shows: repeat what failed
+    for s in "${failed_suites[@]}"; do
+        log=$LOGDIR/$s.log
+        [ -f "$log" ] || log=$LOGDIR/$s.tap
+        [ -f "$log" ] || continue
+        echo "-- $s (from $log):"
+        grep -E 'FAILED|^not ok|ERROR|SUMMARY|replay:|input \(base64\)' \
+            "$log" | head -n 20 | sed 's/^/   /'
+    done
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

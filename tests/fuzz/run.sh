@@ -44,7 +44,14 @@ for bin in "$OUT"/*_fuzz; do
             "$log" | head -n 8 | sed 's/^/    /'
         crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" |
             tail -n 1)
-        [ -n "$crash" ] && echo "    replay: $bin $crash"
+        if [ -n "$crash" ]; then
+            echo "    replay: $bin $crash"
+            # the input itself, so a failure seen only in a CI log can be
+            # replayed elsewhere (base64 -d > crash-file)
+            if [ "$(stat -c %s "$crash")" -le 4096 ]; then
+                echo "    input (base64): $(base64 -w 0 "$crash")"
+            fi
+        fi
         failed=$((failed + 1))
     fi
 done
