@@ -36,3 +36,16 @@ $(FUZZ_DIR)/%_fuzz: tests/fuzz/%_fuzz.c tests/fuzz/fuzz.h $(LIB_SRC) \
 
 fuzz: fuzz-build
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# the module's HTTP response parser, over nginx's headers with the
+# stand-ins of the unit tests for the nginx core functions it calls
+$(FUZZ_DIR)/http_response_fuzz: tests/fuzz/http_response_fuzz.c tests/fuzz/fuzz.h \
+                                tests/unit/module/ngx_stub.c \
+                                tests/unit/module/ngx_stub.h \
+                                ngx_echostream_module/auth/ngx_http_echostream_http_response.c \
+                                ngx_echostream_module/auth/ngx_http_echostream_http_response.h \
+                                $(NGX_BUILD_DIR)/.configured
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(filter-out -std=c11,$(FUZZ_FLAGS)) $(NGX_INC) -Itests/fuzz \
+	    -Wno-unused-parameter -o $@ $< tests/unit/module/ngx_stub.c \
+	    ngx_echostream_module/auth/ngx_http_echostream_http_response.c

@@ -78,3 +78,26 @@ $(MODULE_ASAN_SO): $(NGX_ASAN_DIR)/.configured $(MODULE_SRC)
 	@mkdir -p $(dir $@)
 	cp $(NGX_ASAN_DIR)/ngx_http_echostream_module.so $@.tmp
 	mv -f $@.tmp $@
+
+# Unit tests of module files that need no running nginx
+# (tests/unit/module/<x>_test.c): compiled against nginx's headers and the
+# configured build's ngx_auto_config.h, with nginx's warnings, linking the
+# module files they name on a "// links:" line and the stand-ins for the
+# nginx core functions those call (tests/unit/module/ngx_stub.c: nginx-dev
+# ships no core sources). Built like every unit test, also under
+# AddressSanitizer + UBSan (SANITIZE=1).
+NGX_INC          := -I$(NGX_SRC_DIR)/src/core -I$(NGX_SRC_DIR)/src/event \
+                    -I$(NGX_SRC_DIR)/src/event/modules \
+                    -I$(NGX_SRC_DIR)/src/os/unix -I$(NGX_BUILD_DIR) \
+                    -Ingx_echostream_module -Ilib -Itests/unit/module
+NGX_WARN         := -W -Wall -Wpointer-arith -Wno-unused-parameter -Werror
+module_test_links = $(shell sed -n 's|^// links: *||p' $(1))
+
+$(BUILD)/tests/module/%_test: tests/unit/module/%_test.c \
+                              tests/unit/module/ngx_stub.c \
+                              tests/unit/module/ngx_stub.h \
+                              $(NGX_BUILD_DIR)/.configured $(MODULE_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(NGX_WARN) $(NGX_INC) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    tests/unit/module/ngx_stub.c \
+	    $(call module_test_links,$<) -lcmocka

@@ -194,7 +194,9 @@ ngx_http_echostream_http_response_header(ngx_http_echostream_resp_t *rp)
         return NGX_OK;
     }
 
-    if (rp->content_length > (off_t)rp->max_body) {
+    /* a chunked body ignores any Content-Length: its chunks are counted */
+    if (rp->mode == NGX_HTTP_ECHOSTREAM_HTTP_BY_LENGTH &&
+        rp->content_length > (off_t)rp->max_body) {
         ngx_http_echostream_http_response_fail(
             rp, "response body of %O bytes is larger than %uz bytes",
             rp->content_length, rp->max_body);
