@@ -15,7 +15,7 @@
  * values read back, so a damaged stored item is skipped with a log line, never
  * served), its limit, what it may refer to, and for topics the Redis-side hook
  * that keeps the watch union and the version counters in step.
- * NGX_HTTP_ECHOSTREAM_ITEM_ROUTES in the route table gives a kind its six
+ * ITEM_ROUTES in the route table gives a kind its six
  * routes.
  */
 

@@ -19,7 +19,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(me);
 
 /*
  * The item kinds (api/ngx_http_echostream_items.h), each the descriptor
- * its file defines: NGX_HTTP_ECHOSTREAM_ITEM_ROUTES gives it six routes.
+ * its file defines: ITEM_ROUTES (routes.c) gives it six routes.
  */
 #define NGX_HTTP_ECHOSTREAM_ITEM_KIND(name)                                    \
     extern const ngx_http_echostream_item_kind_t ngx_http_echostream_item_##name
