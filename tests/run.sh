@@ -77,7 +77,8 @@ run_unit unit-asan unit-asan
 # every parser of outside input under libFuzzer + ASan + UBSan, briefly
 # (make fuzz runs them longer); one result per target
 note "fuzz"
-tests/fuzz/run.sh "${ES_FUZZ_SECONDS:-8}" | tee "$LOGDIR/fuzz.log"
+tests/fuzz/run.sh "${ES_FUZZ_SECONDS:-8}" "${ES_FUZZ_SEED:-1}" |
+    tee "$LOGDIR/fuzz.log"
 read -r fp ff < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' \
     "$LOGDIR/fuzz.log" | tail -n 1)
 add_counts fuzz "${fp:-0}" "${ff:-1}"
