@@ -100,7 +100,7 @@ struct ngx_http_echostream_api_ctx_s {
     unsigned done : 1;
     unsigned streaming : 1; /* long-lived response (SSE, CSV) */
 
-    /* private to the framework and auth.c */
+    /* private to the framework and auth/ (auth.c, auth_membership.c) */
     ngx_str_t token;
     u_char token_key[32];
     char kid[ES_JWT_KID_MAX + 1];

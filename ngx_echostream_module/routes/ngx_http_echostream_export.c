@@ -1,15 +1,15 @@
 /*
  * ngx_http_echostream_export.c - GET /export.csv?topic=&from=&to=: a
- * topic's comments in [from, to) as CSV, oldest first, streamed.
+ * topic's comments in [from, to) as CSV, oldest first, streamed. This
+ * file starts the export and reads its pages; export_write.c sends them.
  *
  * A topic can hold a retention's worth of comments (up to a year), far
  * more than should ever sit in a worker's memory, so the file is read and
  * sent a page at a time: ZRANGE of the topic's recent set (ascending,
  * BYSCORE, LIMIT 500), MGET of the page's records, the page's rows as one
  * chunk. The next page is read only when the previous one has left for
- * the client (its buffers are back from the output chain and nothing is
- * buffered), so a slow client slows the export instead of filling memory;
- * while waiting, the request's write event drives it on.
+ * the client, so a slow client slows the export instead of filling
+ * memory.
  *
  * Memory: every page gets a pool of its own, which owns the page's Redis
  * replies (ngx_http_echostream_api_redis_pool()) and text and is destroyed
@@ -24,16 +24,12 @@
  * scores (same millisecond) come in byte order of the id and a page can
  * end among them; the next ZRANGE starts at that score and skips them.
  *
- * Errors before the first byte are JSON answers (404 for an unknown topic,
- * 503 when Redis is down); later ones can only cut the connection, which
- * leaves the chunked body unterminated so the client sees the loss. A
- * client that goes away is noticed by the read handler the framework set
+ * A client that goes away is noticed by the read handler the framework set
  * (ngx_http_test_reading): the request is terminated, which detaches a
  * pending pipeline, and its pool cleanup destroys the page pool.
  *
  * The rows' CSV text is export_csv.c, the query (topic, from, to)
- * lib/es_req_export.c, where the fuzz target reaches it; this file reads
- * the pages and sends them.
+ * lib/es_req_export.c, where the fuzz target reaches it.
  */
 
 #include <ngx_config.h>
@@ -43,47 +39,11 @@
 #include "es_req_export.h"
 #include "api/ngx_http_echostream_api.h"
 #include "api/ngx_http_echostream_api_stream.h"
-#include "api/ngx_http_echostream_comment_json.h"
-#include "api/ngx_http_echostream_export_csv.h"
 #include "core/ngx_http_echostream_module.h"
+#include "routes/ngx_http_echostream_export.h"
 #include "routes/ngx_http_echostream_routes.h"
 
-#define NGX_HTTP_ECHOSTREAM_EXPORT_PAGE      500
-#define NGX_HTTP_ECHOSTREAM_EXPORT_ID_LEN    12
-#define NGX_HTTP_ECHOSTREAM_EXPORT_SCORE_LEN 32
-
-typedef struct {
-    /* first: the shared writer finds it through ctx->data */
-    ngx_http_echostream_api_stream_t out;
-    ngx_http_echostream_api_ctx_t *ctx;
-    ngx_pool_t *page; /* replies and text of the current page */
-
-    ngx_str_t key; /* the topic's recent set */
-    ngx_str_t topics;
-    int64_t from, to; /* ms, [from, to) */
-
-    /* after the last row read: its score, rows read with that score */
-    u_char score[NGX_HTTP_ECHOSTREAM_EXPORT_SCORE_LEN];
-    size_t score_len;
-    ngx_uint_t ties;
-    u_char id[NGX_HTTP_ECHOSTREAM_EXPORT_ID_LEN];
-    size_t len;
-
-    /* the valid ids of the current page, in the page pool */
-    u_char (*ids)[NGX_HTTP_ECHOSTREAM_EXPORT_ID_LEN];
-    size_t *lens;
-    ngx_uint_t nids;
-
-    ngx_chain_t *head; /* the CSV header row, until it is sent */
-
-    ngx_uint_t rows;    /* written so far, for the log */
-    ngx_uint_t skipped; /* malformed members and records */
-
-    unsigned started : 1; /* a row was read: the position is valid */
-    unsigned header : 1;  /* the response header is out */
-    unsigned last : 1;    /* the current page is the last */
-    unsigned mget : 1;    /* the pending round trip is the MGET */
-} ngx_http_echostream_export_t;
+#define NGX_HTTP_ECHOSTREAM_EXPORT_PAGE 500
 
 static void ngx_http_echostream_export_cleanup(void *data);
 static ngx_int_t
@@ -94,25 +54,10 @@ static void
 ngx_http_echostream_export_reply(ngx_http_echostream_api_ctx_t *ctx,
                                  ngx_http_echostream_redis_result_t *res);
 static ngx_int_t
-ngx_http_echostream_export_range(ngx_http_echostream_export_t *st);
-static ngx_int_t
 ngx_http_echostream_export_rows(ngx_http_echostream_export_t *st,
                                 ngx_http_echostream_redis_result_t *res);
 static ngx_int_t
 ngx_http_echostream_export_records(ngx_http_echostream_export_t *st);
-static ngx_int_t
-ngx_http_echostream_export_page(ngx_http_echostream_export_t *st,
-                                redisReply *rep);
-static ngx_int_t
-ngx_http_echostream_export_header(ngx_http_echostream_export_t *st);
-static ngx_int_t
-ngx_http_echostream_export_send(ngx_http_echostream_export_t *st, u_char *data,
-                                size_t len);
-static void
-ngx_http_echostream_export_next(ngx_http_echostream_api_stream_t *out);
-static void
-ngx_http_echostream_export_fail(ngx_http_echostream_export_t *st,
-                                ngx_http_echostream_redis_result_t *res);
 
 NGX_HTTP_ECHOSTREAM_ROUTE(export_csv)
 {
@@ -213,8 +158,7 @@ ngx_http_echostream_export_redis(ngx_http_echostream_export_t *st,
 }
 
 /* Queues the next page's ZRANGE (with HEXISTS of the topic first). */
-static ngx_int_t
-ngx_http_echostream_export_range(ngx_http_echostream_export_t *st)
+ngx_int_t ngx_http_echostream_export_range(ngx_http_echostream_export_t *st)
 {
     ngx_http_echostream_api_ctx_t *ctx = st->ctx;
     ngx_http_echostream_redis_cmd_t cmds[2], *cmd;
@@ -443,284 +387,4 @@ ngx_http_echostream_export_records(ngx_http_echostream_export_t *st)
     st->mget = 1;
 
     return ngx_http_echostream_export_redis(st, &cmd, 1);
-}
-
-/*
- * Writes the rows of an MGET reply (NULL: none) as one chunk, the header
- * first on the first page, and goes on: to the next page at once, after
- * the client took the chunk, or to the end of the file.
- */
-static ngx_int_t
-ngx_http_echostream_export_page(ngx_http_echostream_export_t *st,
-                                redisReply *rep)
-{
-    ngx_http_request_t *r = st->ctx->r;
-    json_t **rows;
-    ngx_uint_t i, n;
-    const char *why;
-    size_t size;
-    u_char *text, *p;
-    ngx_int_t rc;
-
-    if (rep != NULL &&
-        (rep->type != REDIS_REPLY_ARRAY || rep->elements != st->nids)) {
-        return NGX_ERROR;
-    }
-
-    if (!st->header) {
-        rc = ngx_http_echostream_export_header(st);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-    }
-
-    n = 0;
-    size = 0;
-    rows = NULL;
-
-    if (rep != NULL) {
-        rows = ngx_palloc(st->page, rep->elements * sizeof(json_t *));
-        if (rows == NULL) {
-            return NGX_ERROR;
-        }
-
-        for (i = 0; i < rep->elements; i++) {
-            if (rep->element[i]->type != REDIS_REPLY_STRING) {
-                continue; /* gone with its retention */
-            }
-
-            /* new reference, released below */
-            rows[n] = ngx_http_echostream_comment_json_ex(
-                rep->element[i]->str, rep->element[i]->len, &why);
-            if (rows[n] == NULL) {
-                if (why != NULL) {
-                    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                                  "echostream api: export skips comment "
-                                  "record \"%*s\": %s",
-                                  st->lens[i], st->ids[i], why);
-                }
-                continue;
-            }
-
-            size += ngx_http_echostream_export_csv_bound(rows[n]);
-            n++;
-        }
-    }
-
-    text = NULL;
-    p = NULL;
-    if (size > 0) {
-        text = ngx_pnalloc(st->page, size);
-    }
-    if (text != NULL) {
-        p = text;
-        for (i = 0; i < n; i++) {
-            p = ngx_http_echostream_export_csv_row(p, rows[i]);
-        }
-    }
-
-    for (i = 0; i < n; i++) {
-        json_decref(rows[i]);
-    }
-
-    if (size > 0 && text == NULL) {
-        return NGX_ERROR;
-    }
-
-    st->rows += n;
-
-    return ngx_http_echostream_export_send(st, text, text ? p - text : 0);
-}
-
-/*
- * Sends the response header and the CSV header row. NGX_DONE: nothing more
- * to send (HEAD) and the request is finalized; NGX_ERROR on failure.
- */
-static ngx_int_t
-ngx_http_echostream_export_header(ngx_http_echostream_export_t *st)
-{
-    ngx_http_echostream_api_ctx_t *ctx = st->ctx;
-    ngx_http_request_t *r = ctx->r;
-    ngx_table_elt_t *h;
-    ngx_chain_t *cl;
-    ngx_buf_t *b;
-    ngx_int_t rc;
-    u_char *p;
-
-    st->header = 1;
-
-    if (ngx_http_echostream_api_common_headers(ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    p = ngx_pnalloc(r->pool, sizeof("attachment; filename=\"\".csv") +
-                                 ctx->params[0].len);
-    if (h == NULL || p == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Content-Disposition");
-    h->value.data = p;
-    h->value.len =
-        ngx_sprintf(p, "attachment; filename=\"%V.csv\"", &ctx->params[0]) - p;
-
-    r->headers_out.status = NGX_HTTP_OK;
-    ctx->status = NGX_HTTP_OK;
-    ngx_str_set(&r->headers_out.content_type, "text/csv; charset=utf-8");
-    r->headers_out.content_type_len = sizeof("text/csv") - 1;
-    ngx_http_clear_content_length(r);
-    ngx_http_clear_accept_ranges(r);
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_http_echostream_api_finalize(ctx, rc);
-        return NGX_DONE;
-    }
-
-    /* the header row goes with the first page's rows */
-    cl = ngx_http_echostream_api_stream_buf(&st->out);
-    if (cl == NULL) {
-        return NGX_ERROR;
-    }
-
-    b = cl->buf;
-    b->memory = 1;
-    b->pos = (u_char *)NGX_HTTP_ECHOSTREAM_EXPORT_HEADER;
-    b->last = b->pos + sizeof(NGX_HTTP_ECHOSTREAM_EXPORT_HEADER) - 1;
-    b->start = b->pos;
-    b->end = b->last;
-
-    /* sent with the first page's rows */
-    st->head = cl;
-
-    return NGX_OK;
-}
-
-/*
- * Sends len bytes of data (page pool memory) as a chunk, behind the header
- * row when that is still waiting, with the end of the body on the last
- * page; then continues the export. NGX_DONE when the request was
- * finalized or is waiting for the client, NGX_ERROR to fail it.
- */
-static ngx_int_t
-ngx_http_echostream_export_send(ngx_http_echostream_export_t *st, u_char *data,
-                                size_t len)
-{
-    ngx_http_request_t *r = st->ctx->r;
-    ngx_chain_t *out, **ll, *cl;
-    ngx_buf_t *b;
-    ngx_int_t rc;
-
-    out = NULL;
-    ll = &out;
-
-    if (st->head != NULL) {
-        *ll = st->head;
-        ll = &st->head->next;
-        st->head = NULL;
-    }
-
-    if (len > 0 || st->last) {
-        cl = ngx_http_echostream_api_stream_buf(&st->out);
-        if (cl == NULL) {
-            return NGX_ERROR;
-        }
-
-        b = cl->buf;
-        b->temporary = len > 0;
-        b->start = data;
-        b->pos = data;
-        b->last = data + len;
-        b->end = data + len;
-        b->flush = 1;
-
-        if (st->last) {
-            b->last_buf = (r == r->main) ? 1 : 0;
-            b->last_in_chain = 1;
-            b->sync = (len == 0);
-        }
-
-        *ll = cl;
-        ll = &cl->next;
-    }
-
-    if (out == NULL) {
-        ngx_http_echostream_export_next(&st->out);
-        return NGX_DONE;
-    }
-
-    rc = ngx_http_echostream_api_stream_write(&st->out, out);
-
-    if (st->last || rc == NGX_ERROR) {
-        if (st->last) {
-            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "echostream api: export of %ui rows done", st->rows);
-        }
-        ngx_http_echostream_api_finalize(st->ctx, rc);
-        return NGX_DONE;
-    }
-
-    if (ngx_http_echostream_api_stream_busy(&st->out)) {
-        return NGX_DONE;
-    }
-
-    ngx_http_echostream_export_next(&st->out);
-    return NGX_DONE;
-}
-
-/*
- * The current page is out (called directly, or by the shared writer once
- * the client took it): drops its memory and reads the next one.
- */
-static void
-ngx_http_echostream_export_next(ngx_http_echostream_api_stream_t *out)
-{
-    ngx_http_echostream_export_t *st = out->ctx->data;
-
-    if (st->page != NULL) {
-        ngx_destroy_pool(st->page);
-        st->page = NULL;
-    }
-
-    if (ngx_http_echostream_export_range(st) != NGX_OK) {
-        ngx_http_echostream_export_fail(st, NULL);
-    }
-}
-
-/*
- * Ends a failed export: with a JSON error while nothing was sent, else by
- * cutting the connection (the unterminated chunked body tells the client).
- */
-static void
-ngx_http_echostream_export_fail(ngx_http_echostream_export_t *st,
-                                ngx_http_echostream_redis_result_t *res)
-{
-    ngx_http_echostream_api_ctx_t *ctx = st->ctx;
-
-    if (!st->header) {
-        if (res != NULL) {
-            ngx_http_echostream_api_redis_down(ctx, res);
-            return;
-        }
-
-        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                      "echostream api: export failed (unexpected reply or "
-                      "out of memory)");
-        ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                      "internal", "the export failed");
-        return;
-    }
-
-    ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                  "echostream api: export of \"%V\" cut after %ui rows: %s",
-                  &ctx->params[0], st->rows,
-                  res == NULL          ? "unexpected reply or out of memory"
-                  : res->error != NULL ? res->error
-                                       : "redis error");
-    ngx_http_echostream_api_finalize(ctx, NGX_ERROR);
 }
