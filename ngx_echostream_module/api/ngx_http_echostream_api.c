@@ -28,11 +28,6 @@
 
 #define NGX_HTTP_ECHOSTREAM_API_PREFIX "/api/v1"
 
-typedef struct {
-    ngx_http_echostream_api_ctx_t *ctx;
-    ngx_http_echostream_api_redis_pt next;
-} ngx_http_echostream_api_step_t;
-
 static void ngx_http_echostream_api_body_read(ngx_http_request_t *r);
 static void ngx_http_echostream_api_start(ngx_http_echostream_api_ctx_t *ctx);
 static void
