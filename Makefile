@@ -76,9 +76,9 @@ $(LUAGEN): lib/redis/luagen.c lib/es_schema.h lib/es_keys.h lib/es_comment.h
 
 # each library as C (linked by its program) and as the Lua Redis gets (for
 # the tests that load it as the programs do)
-$(GEN)/es_lua_%.c: lib/redis/%.lua $(LUAGEN)
+$(GEN)/es_lua_%.c: lib/redis/%.lua lib/redis/prelude/shared.lua $(LUAGEN)
 	@mkdir -p $(GEN)/redis
-	$(LUAGEN) $* $< $@ $(GEN)/redis/$*.lua
+	$(LUAGEN) $* $< $@ $(GEN)/redis/$*.lua lib/redis/prelude/shared.lua
 
 # kept after the build: nginx's build of the module compiles some of them
 .SECONDARY: $(LUA_GEN)

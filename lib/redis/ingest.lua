@@ -1,5 +1,5 @@
 #!lua name=echostream
--- version: 3
+-- version: 4
 --
 -- lib/redis/ingest.lua - the Redis function library "echostream" used by
 -- ingest (its name predates the others'; kept, so no migration is needed).
@@ -30,15 +30,10 @@ local function has_groups(stream)
   return ok and #groups > 0
 end
 
--- a whole number from lo to hi, or nil
-local function whole(v, lo, hi)
-  local n = tonumber(v)
-  if n == nil or n ~= math.floor(n) or n < lo or n > hi then return nil end
-  return n
-end
+local whole = ES.whole
 
 local function bad(msg)
-  return redis.error_reply('ERR es_ingest_add: ' .. msg)
+  return ES.bad('es_ingest_add: ' .. msg)
 end
 
 local WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong ' ..

@@ -1,7 +1,7 @@
 /*
  * luagen.c - turns one Redis function library of lib/redis/ into C.
  *
- *   luagen FILE_NAME IN.lua OUT.c OUT.lua
+ *   luagen FILE_NAME IN.lua OUT.c OUT.lua SHARED.lua
  *
  * IN.lua starts with "#!lua name=<library>" and "-- version: <N>". The
  * library Redis gets (written to OUT.lua, for tests that load it as the
@@ -9,9 +9,9 @@
  * is: the shebang line; a prelude "local ES = {...}" holding every schema
  * constant of es_schema.h and, as ES.KEY, the formats of every tenant key
  * of es_keys.h (after the tenant's prefix), so Lua and C read one table;
- * the rest of the
- * file, unchanged (its line numbers in Redis errors are the file's plus
- * the prelude's); and a last function "<library>_version" answering N,
+ * SHARED.lua (lib/redis/prelude/shared.lua: the helpers every library
+ * uses, as fields of ES); the rest of the file, unchanged (its line
+ * numbers in Redis errors are the file's plus the prelude's); and a last function "<library>_version" answering N,
  * which the loaders ask before they load (es_lua.h).
  *
  * A build tool, run on the build machine only: it exits non-zero with a
@@ -62,8 +62,8 @@ static char *slurp(const char *path, size_t *len)
 }
 
 /* The library Redis gets, into a new string. */
-static char *assemble(const char *src, char *lib, size_t lib_size,
-                      long *version)
+static char *assemble(const char *src, const char *shared, char *lib,
+                      size_t lib_size, long *version)
 {
     const char *nl, *rest;
     size_t cap, n;
@@ -92,7 +92,7 @@ static char *assemble(const char *src, char *lib, size_t lib_size,
         die("the version must be a whole number from 1 to 999999");
     }
 
-    cap = strlen(src) + 4096;
+    cap = strlen(src) + strlen(shared) + 4096;
     out = malloc(cap);
     if (out == NULL) {
         die("out of memory");
@@ -119,9 +119,9 @@ static char *assemble(const char *src, char *lib, size_t lib_size,
     used += snprintf(out + used, cap - (size_t)used,
                      "  },\n  F = {TYPE = '%s', ID = '%s', SUBREDDIT = '%s', "
                      "SOURCE = '%s'},\n  TYPE = {COMMENT = '%s', DELETE = "
-                     "'%s'},\n}\n%s",
+                     "'%s'},\n}\n%s%s",
                      ES_F_TYPE, ES_F_ID, ES_F_SUBREDDIT, ES_F_SOURCE,
-                     ES_TYPE_COMMENT, ES_TYPE_DELETE, rest);
+                     ES_TYPE_COMMENT, ES_TYPE_DELETE, shared, rest);
     used += snprintf(out + used, cap - (size_t)used,
                      "\nredis.register_function{function_name = "
                      "'%s_version',\n  callback = function() return %ld "
@@ -182,18 +182,21 @@ static void write_c(const char *path, const char *file, const char *lib,
 
 int main(int argc, char **argv)
 {
-    char lib[64], *src, *code;
+    char lib[64], *src, *shared, *code;
     long version;
     size_t len;
     FILE *f;
 
-    if (argc != 5) {
-        fprintf(stderr, "usage: luagen FILE_NAME IN.lua OUT.c OUT.lua\n");
+    if (argc != 6) {
+        fprintf(stderr,
+                "usage: luagen FILE_NAME IN.lua OUT.c OUT.lua SHARED.lua\n");
         return 2;
     }
+    in_path = argv[5];
+    shared = slurp(argv[5], &len);
     in_path = argv[2];
     src = slurp(argv[2], &len);
-    code = assemble(src, lib, sizeof(lib), &version);
+    code = assemble(src, shared, lib, sizeof(lib), &version);
 
     write_c(argv[3], argv[1], lib, version, code);
 
@@ -203,6 +206,7 @@ int main(int argc, char **argv)
     }
 
     free(src);
+    free(shared);
     free(code);
     return 0;
 }

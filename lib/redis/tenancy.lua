@@ -1,5 +1,5 @@
 #!lua name=echostream_tenancy
--- version: 3
+-- version: 4
 --
 -- lib/redis/tenancy.lua - the Redis function library
 -- "echostream_tenancy": a user's membership, created on first sign-in.
@@ -40,10 +40,7 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- the tenant's key name (ES.KEY, lib/es_keys.h)
-local function tkey(tenant, name)
-  return string.format(ES.TENANT_PREFIX, tenant) .. ES.KEY[name]
-end
+local tkey = ES.tkey
 
 -- the user's role in tenant, from its members only; nil: not one
 local function role_in(tenant, sub)

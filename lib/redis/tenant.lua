@@ -137,18 +137,7 @@ local function fail(code, msg)
   return redis.error_reply(code .. ' ' .. msg)
 end
 
--- a whole number from lo to hi, or nil
-local function whole(v, lo, hi)
-  local n = tonumber(v)
-  if n == nil or n ~= math.floor(n) or n < lo or n > hi then return nil end
-  return n
-end
-
--- an argument that is not what the caller (the module) always sends: a
--- server fault, refused before anything is written
-local function bad(msg)
-  return redis.error_reply('ERR ' .. msg)
-end
+local whole, bad, tkey = ES.whole, ES.bad, ES.tkey
 
 -- fn, refusing a call with fewer KEYS or ARGV than it reads before it can
 -- write anything: Redis keeps what a function wrote before an error
@@ -224,12 +213,6 @@ local function watch_move(subs_key, ver_key, old, new)
     end
   end
   if changed then redis.call('INCR', ver_key) end
-end
-
--- the tenant's key name (ES.KEY, lib/es_keys.h), its %s from ...
-local function tkey(tenant, name, ...)
-  return string.format(ES.TENANT_PREFIX, tenant) ..
-    string.format(ES.KEY[name], ...)
 end
 
 -- the tenant of one of its keys
