@@ -11,8 +11,9 @@
  * of es_keys.h (after the tenant's prefix), so Lua and C read one table;
  * SHARED.lua (lib/redis/prelude/shared.lua: the helpers every library
  * uses, as fields of ES); the rest of the file, unchanged (its line
- * numbers in Redis errors are the file's plus the prelude's); and a last function "<library>_version" answering N,
- * which the loaders ask before they load (es_lua.h).
+ * numbers in Redis errors are the file's plus the prelude's); and a last
+ * function "<library>_version" answering N, which the loaders ask before
+ * they load (es_lua.h).
  *
  * A build tool, run on the build machine only: it exits non-zero with a
  * message naming the file on anything unexpected, and the build stops.
