@@ -15,7 +15,8 @@
  *   5. one es_enrich_write function call per tenant, its increments summed
  *      over the batch here, all calls in one pipeline (aggregate.h):
  *      idempotent, so a replay changes nothing; the new comments' ids go
- *      to the tenant's live feed;
+ *      to the tenant's live feed; a deletion's decrements are computed
+ *      here too, from the record it reverses (read first: deletion.h);
  *   6. once the archive is durable, acknowledge what was written; an
  *      entry that failed stays pending and
  *      is retried through the claim sweep, until after

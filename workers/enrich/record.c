@@ -5,6 +5,7 @@
  * The text is built by hand rather than through jansson because every
  * matched comment makes one (and copies its body once more).
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -105,4 +106,30 @@ void es_record_json(es_jsonw *w, const es_topic_set *ts,
     field(w, ES_REC(LINK_TITLE), en->link_title.s, en->link_title.n);
     field(w, ES_REC(SCORE), en->score.s, en->score.n);
     es_jsonw_raw(w, "}", 1);
+}
+
+const es_sentiment *es_record_sentiment(const es_entry_score *sco,
+                                        const es_enrich_pair *pr,
+                                        const char **engine)
+{
+    int cmp = pr->comprehend && sco->has_comprehend;
+
+    *engine = cmp ? "comprehend" : "vader";
+    return cmp ? &sco->comprehend : &sco->vader;
+}
+
+long long es_record_cs(const es_sentiment *st)
+{
+    return llround(st->compound * 10000.0);
+}
+
+void es_record_of(es_jsonw *w, const es_topic_set *ts,
+                  const es_enrich_entry *en, const es_entry_score *sco,
+                  const es_terms *tm, const es_enrich_pair *pairs, size_t s,
+                  size_t e)
+{
+    const char *engine;
+    const es_sentiment *st = es_record_sentiment(sco, &pairs[s], &engine);
+
+    es_record_json(w, ts, en, st, engine, es_record_cs(st), tm, pairs, s, e);
 }
