@@ -13,7 +13,8 @@
 --                 usage month YYYYMM, Comprehend units, USD in micro-dollars,
 --                 index of the first record argument, then the summed
 --                 increments, then the records)
---   Protocol 4 (PROTOCOL below; the worker's ES_ENRICH_PROTOCOL).
+--   Protocol 4 (ES.ENRICH_PROTOCOL: lib/es_schema.h, which the worker
+--   speaks too).
 --   This function does no arithmetic on comments: the worker
 --   (workers/enrich/contrib.c) computes every key, field, amount and
 --   expiry time a comment adds, and every one a deletion takes out (from
@@ -105,7 +106,7 @@
 --   can never be both lost and left pending, nor dead-lettered twice.
 --   Returns 1 when moved, 0 when it was no longer pending.
 
-local PROTOCOL = 4
+local PROTOCOL = ES.ENRICH_PROTOCOL
 local USAGE_TTL = ES.TTL_USAGE
 local LIVE_MAXLEN = ES.LIVE_MAXLEN -- redis.call sends a number as its digits
 local TOMBSTONE = ES.TOMBSTONE

@@ -12,7 +12,8 @@
  * applies them only while the record is still that text. All arithmetic
  * on comments is done here, in C; the function only applies numbers. What
  * it does, and why a replay changes nothing, is in lib/redis/enrich.lua
- * (protocol ES_ENRICH_PROTOCOL); the layout is in docs/redis-keys.md.
+ * (protocol ES_ENRICH_PROTOCOL of es_schema.h, which the function gets as
+ * ES.ENRICH_PROTOCOL); the layout is in docs/redis-keys.md.
  */
 #ifndef ES_ENRICH_AGGREGATE_H
 #define ES_ENRICH_AGGREGATE_H
@@ -31,12 +32,6 @@
 #include "wplan.h"
 
 #define ES_ENRICH_ERR_MAX 200
-
-/*
- * The es_enrich_write protocol the calls speak (the header of
- * lib/redis/enrich.lua): 4 sends deletions as the record they reverse.
- */
-#define ES_ENRICH_PROTOCOL 4
 
 typedef struct {
     long long created;  /* new per-tenant comment records */

@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 
 import { fcallError, hgetall, redisNow, snapshot } from '../../lib/redis_fn.mjs';
 import {
-  D, LIVE, META, PRE, TOMBSTONE, assertRecord, buildWrite, comment, dv,
+  D, ES, LIVE, META, PRE, TOMBSTONE, assertRecord, buildWrite, comment, dv,
   enrichSuite, liveIds, recordJson, usageMonth, write, writeExpect,
 } from '../../lib/enrich_write.mjs';
 
@@ -175,6 +175,7 @@ test('es_enrich_write refuses a protocol 3 deletion with an error naming the pro
     const a = comment('p1');
     const args = [...buildWrite([a]), 'd', 'p0'];
     const msg = await fcallError(redis, 'es_enrich_write', [META, LIVE], args);
+    assert.equal(ES.ENRICH_PROTOCOL, 4);
     assert.match(msg, /^ERR es_enrich_write speaks protocol 4: argument \d+ is a deletion \("d", id\) of protocol 3/);
     assert.equal(Number(/argument (\d+)/.exec(msg)[1]), args.length - 1);
     assert.deepEqual(await snapshot(redis), {});
