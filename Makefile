@@ -70,7 +70,8 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(LUAGEN): lib/redis/luagen.c lib/es_schema.h lib/es_keys.h lib/es_comment.h
+$(LUAGEN): lib/redis/luagen.c lib/es_schema.h lib/es_keys.h lib/es_comment.h \
+           lib/es_record.h
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -Ilib $(CFLAGS) -o $@ $<
 

@@ -1,7 +1,8 @@
 /*
  * es_schema.h - the numbers of the Redis contract that more than one
  * program, or more than one language, must agree on: how long each kind
- * of bucket lives and how long the live stream grows.
+ * of bucket lives, how long the live stream grows, and which protocol
+ * the enrich worker's calls speak.
  *
  * One X-macro table, so C gets them as enum constants and the Redis
  * functions get them as the table ES of a prelude the build writes in
@@ -22,7 +23,9 @@
       "day buckets (and share of voice) live this long after their month "     \
       "(day) ends")                                                            \
     X(TTL_USAGE, 400 * 86400, "a tenant's monthly usage counters")             \
-    X(LIVE_MAXLEN, 10000, "entries kept, about, in a tenant's live stream")
+    X(LIVE_MAXLEN, 10000, "entries kept, about, in a tenant's live stream")    \
+    X(ENRICH_PROTOCOL, 4,                                                      \
+      "the es_enrich_write protocol the enrich worker and enrich.lua speak")
 
 #define ES_SCHEMA_ENUM_(name, value, what) ES_##name = (value),
 enum es_schema_constant { ES_SCHEMA_CONSTANTS(ES_SCHEMA_ENUM_) };

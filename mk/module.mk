@@ -27,7 +27,8 @@ MODULE_SRC       := config $(wildcard $(MODULE_OWN:%=%/*.c)) \
                     $(MODULE_LUA:%=build/gen/es_lua_%.c) lib/es_schema.h \
                     $(wildcard $(MODULE_OWN:%=%/*.h)) \
                     $(wildcard $(MODULE_LIB:%=lib/%.[ch]) lib/es_req*.[ch] \
-                      lib/es_jwt*.h lib/es_query*.h) lib/es_keys.h
+                      lib/es_jwt*.h lib/es_query*.h) lib/es_keys.h \
+                    lib/es_record.h
 
 NGX_ASAN_DIR     := $(CURDIR)/build/nginx-asan
 MODULE_ASAN_SO   := build/asan/ngx_http_echostream_module.so

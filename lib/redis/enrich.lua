@@ -1,5 +1,5 @@
 #!lua name=echostream_enrich
--- version: 3
+-- version: 4
 --
 -- lib/redis/enrich.lua - the Redis function library "echostream_enrich", the
 -- only code that writes tenant data for the enrich worker.
@@ -13,51 +13,91 @@
 --                 usage month YYYYMM, Comprehend units, USD in micro-dollars,
 --                 index of the first record argument, then the summed
 --                 increments, then the records)
---   The increments are the worker's sums over the batch of every comment of
---   the tenant, as if all were new: per key, a kind ("h" HINCRBY fields,
---   "z" ZINCRBY members, "r" ZADD recent members), the key, its EXPIREAT
---   time, a count n and n pairs (field, increment) or, for "r", (score,
---   member). Slots (pairs) are numbered from 1 in this order.
+--   Protocol 4 (ES.ENRICH_PROTOCOL: lib/es_schema.h, which the worker
+--   speaks too).
+--   This function does no arithmetic on comments: the worker
+--   (workers/enrich/contrib.c) computes every key, field, amount and
+--   expiry time a comment adds, and every one a deletion takes out (from
+--   the record it deletes), and this function applies them, atomically
+--   with the records that decide whether they count. One implementation
+--   of the arithmetic, in C, so a deletion cannot disagree with the
+--   creation it reverses.
+--
+--   The increments are the worker's sums over the batch, per key: a kind,
+--   the key, its EXPIREAT time, a count n and n pairs (field, increment)
+--   or, for "r", (score, member). Kinds:
+--     "h" HINCRBY fields, "z" ZINCRBY members, "r" ZADD recent members
+--       (score = creation time in ms): what the comments add, summed as
+--       if all were new;
+--     "H" HINCRBY, "Z" ZINCRBY (negative), "R" ZREM (pairs (member, -k),
+--       k the deletions taking it out): what the deletions take out,
+--       summed as if all applied; sent after every lower-case key.
+--   Slots (pairs) are numbered from 1 in argument order.
 --   A record is either a comment's three arguments
 --     record key, the record's JSON, meta "cs|p p …|p p …" (its compound
 --     in 1e-4 units, the slots the comment added 1 to, then those it
 --     added its compound to; "cs||" for a repeated id)
---   or a deletion's two
---     "d", id
---   (a key never is "d"; two arguments fewer per comment than with a
---   marker and the compound apart: each argument costs Redis a string)
---   The per-comment record es:{t:<T>}:c:<id> (a JSON string built by the
---   worker, see docs/redis-keys.md) is the idempotence test: SET NX decides
---   in one command whether a comment's record is new. For every record that is
---   not (a replay, a tombstone, an id seen earlier in the batch), its share
---   is subtracted from its slots before any increment is issued, and its
---   recent members are left out; so the call adds exactly what the new
---   comments add, atomically with creating their records, and a replay
---   changes nothing. A "d" record reverses exactly what the stored record
---   added (read back with cjson, keys derived here the same way the worker
---   derives them), and leaves a tombstone {"deleted":true} so a later
---   replay of the comment, or a creation racing the deletion through
---   another consumer, stays a no-op; the summed increments go first, so a
---   comment created and deleted in one batch ends at zero. Commands inside
---   a function cost a few microseconds each, and building strings and
---   tables in Lua about as much again, so the common path does nothing
---   per comment but the SET and nothing per increment but its command.
---   A trending term is a sorted-set member per topic and hour, one
+--   or a deletion's four
+--     "D", record key, the stored record the worker read and computed the
+--     deletion from ("" when it read none), meta "v|p p …|p p …" (v = -cs,
+--     the slots it added -1 to, then those it added v to; "" when that
+--     record holds nothing to take out: none, a tombstone, or not a record
+--     the worker writes)
+--   (a key never is "D"; each argument costs Redis a string, so a comment
+--   travels as three). Protocol 3 sent a deletion as "d", id and left the
+--   arithmetic to this function: such a call is refused with an error
+--   naming both protocols, before any write. A call without deletions is
+--   the same in both, so a worker of protocol 3 still writes comments.
+--
+--   The per-comment record es:{t:<T>}:c:<id> (JSON written by the worker,
+--   members in lib/es_record.h, see docs/redis-keys.md) is the idempotence
+--   test: SET NX decides in one command whether a comment's record is new.
+--   For every comment whose record is not (a replay, a tombstone, an id
+--   seen earlier in the batch), its share is subtracted from its slots
+--   before any increment is issued, and its recent members are left out;
+--   so the call adds exactly what the new comments add, atomically with
+--   creating their records, and a replay changes nothing. A deletion first
+--   compares the stored record with the text it was computed from:
+--     - the tombstone ES.TOMBSTONE ({"deleted":true}): already deleted, a
+--       no-op (a replayed deletion);
+--     - the same text: the record becomes the tombstone (EX retention)
+--       and the deletion's decrements stay in; with an empty meta (no
+--       record, or nothing to reverse) only the tombstone is written,
+--       which keeps a later replay of the comment, or a creation racing
+--       the deletion through another consumer, a no-op;
+--     - anything else (the record changed or vanished, or appeared,
+--       since the worker read it: another consumer got there first): not
+--       applied, its share is taken out like a replay's, and its id is
+--       reported so the worker retries it with what is stored then.
+--   The records are taken in argument order before any increment, so a
+--   comment created and deleted in one batch (the deletion expecting the
+--   record the creation stores) ends at zero. Decrements ("H", "Z") go to
+--   keys that exist only: one expired or never written (its comment
+--   predates the key's lifetime) is left alone, and terms that reach 0
+--   leave their set; a field a deletion brings to 0 stays, holding 0.
+--   Commands inside a function cost a few microseconds each, and building
+--   strings and tables in Lua about as much again, so the common path does
+--   nothing per comment but the SET and nothing per increment but its
+--   command. A trending term is a sorted-set member per topic and hour, one
 --   ZINCRBY per member and call (the increments already summed over the
 --   batch; a ZMSCORE + ZADD per key measured no cheaper). When the call
---   created or deleted anything, the tenant's data version
---   es:{t:<T>}:dv is incremented, so the API can tell a cached answer is
---   still current with one GET. When the call created
---   records, one entry with their ids (comma-separated, in order) goes to
---   the live stream (capped near ES_LIVE_MAXLEN entries) for the API's
---   /api/v1/stream; a replay creates nothing and adds no entry. Every key
---   carries the prefix, so all share the tenant's hash tag and the call
---   stays in KEYS[1]'s cluster slot. Bucket keys expire at a time
---   fixed by their bucket (EXPIREAT), so a bucket already past its lifetime
---   is neither written nor decremented. Usage (comments, Comprehend units
---   and dollars of the month) is added for new comments and for what
---   Comprehend billed, even on a replay: that money was spent. Returns
---   {created, replayed, deleted}.
+--   created or deleted anything, the tenant's data version es:{t:<T>}:dv is
+--   incremented, so the API can tell a cached answer is still current with
+--   one GET. When the call created records, one entry with their ids
+--   (comma-separated, in order) goes to the live stream (capped near
+--   ES_LIVE_MAXLEN entries) for the API's /api/v1/stream; a replay or a
+--   deletion adds no entry. Every key carries the prefix, so all share the
+--   tenant's hash tag and the call stays in KEYS[1]'s cluster slot. Bucket
+--   keys expire at a time fixed by their bucket (EXPIREAT; the worker
+--   leaves out a bucket already past its lifetime, so it is neither
+--   written nor decremented). Usage (comments, Comprehend units and
+--   dollars of the month) is added for new comments and for what
+--   Comprehend billed, even on a replay: that money was spent; a deletion
+--   refunds none. Returns {created, replayed, deleted} (deleted: records
+--   a deletion reversed), and as a fourth element the ids of the deletions
+--   not applied because their record changed, when there are any.
+--   Arguments are checked before the first write; an error reply means
+--   nothing was written.
 --
 -- es_enrich_dlq(KEYS = stream, dead-letter stream; ARGV = group, stream id,
 --               error, deliveries, dead-letter max length)
@@ -66,148 +106,68 @@
 --   can never be both lost and left pending, nor dead-lettered twice.
 --   Returns 1 when moved, 0 when it was no longer pending.
 
-local H, D = 3600, 86400
-local TTL_M, TTL_H, TTL_D = ES.TTL_MINUTE, ES.TTL_HOUR, ES.TTL_DAY
+local PROTOCOL = ES.ENRICH_PROTOCOL
 local USAGE_TTL = ES.TTL_USAGE
 local LIVE_MAXLEN = ES.LIVE_MAXLEN -- redis.call sends a number as its digits
-local LF = {positive = 'pos', negative = 'neg', neutral = 'neu',
-            mixed = 'mix'}
+local TOMBSTONE = ES.TOMBSTONE
 
-local function new_plan()
-  return {incr = {}, exp = {}, neg = {}, pos = {}, zinc = {},
-          zadd = {}, zrem = {}}
-end
-
-local function incr(p, key, field, v, expat, s)
-  local h = p.incr[key]
-  if h == nil then h = {}; p.incr[key] = h; p.exp[key] = expat end
-  h[field] = (h[field] or 0) + v
-  if s < 0 then p.neg[key] = true else p.pos[key] = true end
-end
-
--- adds (s = 1) or removes (s = -1) one comment's contribution
-local function apply(p, pre, now, ret, r, s)
-  local t = r.t
-  local cs = math.floor(r.created / 1000)
-  local hour0 = cs - cs % H
-  local day0 = cs - cs % D
-  local mexp = hour0 + H + TTL_M
-  local hexp = day0 + D + TTL_H
-  local dexp = r.month + 31 * D + TTL_D
-  local sexp = day0 + D + TTL_D
-  local lf = LF[r.label] or 'neu'
-  local mkey, hkey, dkey = t:sub(1, 10), t:sub(1, 8), t:sub(1, 6)
-  local series = {{ES.KEY.SERIES_MINUTE, mkey, t:sub(11, 12), mexp},
-                  {ES.KEY.SERIES_HOUR, hkey, t:sub(9, 10), hexp},
-                  {ES.KEY.SERIES_DAY, dkey, t:sub(7, 8), dexp}}
-  local recent = cs * 1000 >= (now - ret) * 1000
-  for _, topic in ipairs(r.topics) do
-    for _, sr in ipairs(series) do
-      if sr[4] > now then
-        local k = pre .. string.format(sr[1], topic, sr[2])
-        incr(p, k, sr[3] .. ':n', s, sr[4], s)
-        incr(p, k, sr[3] .. ':' .. lf, s, sr[4], s)
-        incr(p, k, sr[3] .. ':cs', s * r.cs, sr[4], s)
-      end
-    end
-    if sexp > now then
-      incr(p, pre .. string.format(ES.KEY.SOV, hkey), topic, s, sexp, s)
-    end
-    if mexp > now and #r.terms > 0 then
-      local tk = pre .. string.format(ES.KEY.TERMS, topic, mkey)
-      local z = p.zinc[tk]
-      if z == nil then z = {}; p.zinc[tk] = z; p.exp[tk] = mexp end
-      for _, term in ipairs(r.terms) do z[term] = (z[term] or 0) + s end
-      if s < 0 then p.neg[tk] = true else p.pos[tk] = true end
-    end
-    local rk = {pre .. string.format(ES.KEY.RECENT, topic),
-                pre .. string.format(ES.KEY.RECENT_LABEL, topic, r.label)}
-    for _, k in ipairs(rk) do
-      if s > 0 then
-        if recent then
-          local z = p.zadd[k]
-          if z == nil then z = {}; p.zadd[k] = z end
-          z[r.id] = r.created_s
-        end
-      else
-        if p.zadd[k] then p.zadd[k][r.id] = nil end
-        local z = p.zrem[k]
-        if z == nil then z = {}; p.zrem[k] = z end
-        z[#z + 1] = r.id
-      end
-    end
-  end
-end
-
--- a key only decremented must exist: one expired or never written
--- (its comment predates the key's lifetime) is left alone
-local function writable(p, k)
-  return not p.neg[k] or p.pos[k] or redis.call('EXISTS', k) == 1
-end
-
-local function flush(p, now, ret)
-  for k, h in pairs(p.incr) do
-    if writable(p, k) then
-      for f, v in pairs(h) do
-        if v ~= 0 then
-          redis.call('HINCRBY', k, f, string.format('%d', v))
-        end
-      end
-      redis.call('EXPIREAT', k, string.format('%d', p.exp[k]))
-    end
-  end
-  for k, z in pairs(p.zinc) do
-    if writable(p, k) then
-      for m, v in pairs(z) do
-        if v ~= 0 then
-          redis.call('ZINCRBY', k, string.format('%d', v), m)
-        end
-      end
-      if p.neg[k] then
-        redis.call('ZREMRANGEBYSCORE', k, '-inf', '0')
-      end
-      redis.call('EXPIREAT', k, string.format('%d', p.exp[k]))
-    end
-  end
-  for k, z in pairs(p.zrem) do
-    for i = 1, #z, 500 do
-      redis.call('ZREM', k, unpack(z, i, math.min(i + 499, #z)))
-    end
-  end
-  local floor = string.format('(%d', (now - ret) * 1000)
-  for k, z in pairs(p.zadd) do
-    local a, any = {}, false
-    for m, sc in pairs(z) do
-      a[#a + 1] = sc; a[#a + 1] = m; any = true
-      if #a >= 1000 then redis.call('ZADD', k, unpack(a)); a = {} end
-    end
-    if #a > 0 then redis.call('ZADD', k, unpack(a)) end
-    if any then
-      redis.call('ZREMRANGEBYSCORE', k, '-inf', floor)
-      redis.call('EXPIRE', k, ret)
-    end
-  end
-end
-
-local TOMBSTONE = '{"deleted":true}'
-
--- subtracts a replayed comment's share: meta is "cs|p p|p p" (its
--- compound, then the slots it added 1 to, then those it added cs to)
-local function correct(adj, meta)
+-- takes a record's share out: meta is "v|p p|p p" (what it added to its
+-- sum slots, then the slots it added unit to, then those it added v to);
+-- unit is 1 for a comment, -1 for a deletion
+local function correct(adj, meta, unit)
   local b1 = string.find(meta, '|', 1, true)
   local b2 = string.find(meta, '|', b1 + 1, true)
-  local cs = tonumber(string.sub(meta, 1, b1 - 1))
+  local v = tonumber(string.sub(meta, 1, b1 - 1))
   for i in string.gmatch(string.sub(meta, b1 + 1, b2 - 1), '%d+') do
-    i = tonumber(i); adj[i] = (adj[i] or 0) + 1
+    i = tonumber(i); adj[i] = (adj[i] or 0) + unit
   end
   for i in string.gmatch(string.sub(meta, b2 + 1), '%d+') do
-    i = tonumber(i); adj[i] = (adj[i] or 0) + cs
+    i = tonumber(i); adj[i] = (adj[i] or 0) + v
   end
+end
+
+-- the increment of slot pos, less the share of what was not applied
+local function net(v, adj, pos)
+  if adj ~= nil and adj[pos] ~= nil then
+    return string.format('%d', tonumber(v) - adj[pos])
+  end
+  return v
+end
+
+-- a deletion's key ("H", "Z", "R"): its pairs args[j..e], the first at
+-- slot pos + 1. A key only decremented must exist: one expired or never
+-- written is left alone; a recent member goes while a deletion applied
+-- still takes it out.
+local function apply_reversal(args, kind, k, exp, j, e, adj, pos)
+  local f, v = {}, {}
+  for c = j, e, 2 do
+    pos = pos + 1
+    local x = net(args[c + 1], adj, pos)
+    if x ~= '0' then f[#f + 1] = args[c]; v[#v + 1] = x end
+  end
+  if #f == 0 then return pos end
+  if kind == 'R' then
+    for c = 1, #f, 500 do
+      redis.call('ZREM', k, unpack(f, c, math.min(c + 499, #f)))
+    end
+    return pos
+  end
+  if redis.call('EXISTS', k) == 0 then return pos end
+  for c = 1, #f do
+    if kind == 'H' then
+      redis.call('HINCRBY', k, f[c], v[c])
+    else
+      redis.call('ZINCRBY', k, v[c], f[c])
+    end
+  end
+  if kind == 'Z' then redis.call('ZREMRANGEBYSCORE', k, '-inf', '0') end
+  redis.call('EXPIREAT', k, exp)
+  return pos
 end
 
 -- the worker's summed increments, args[i..last]: kind, key, expiry, n,
--- then n pairs; adj (nil when every comment was new) holds per slot
--- position what the replayed comments added
+-- then n pairs; adj (nil when every record was applied) holds per slot
+-- position the share of those that were not
 local function apply_ops(args, i, last, adj, now, ret)
   local pos = 0
   local floor = string.format('(%d', (now - ret) * 1000)
@@ -241,14 +201,11 @@ local function apply_ops(args, i, last, adj, now, ret)
         redis.call('ZREMRANGEBYSCORE', k, '-inf', floor)
         redis.call('EXPIRE', k, ret)
       end
-    else
+    elseif kind == 'h' or kind == 'z' then
       local wrote = false
       for c = j, e, 2 do
         pos = pos + 1
-        local v = args[c + 1]
-        if adj ~= nil and adj[pos] ~= nil then
-          v = string.format('%d', tonumber(v) - adj[pos])
-        end
+        local v = net(args[c + 1], adj, pos)
         if v ~= '0' then
           if kind == 'h' then
             redis.call('HINCRBY', k, args[c], v)
@@ -259,29 +216,25 @@ local function apply_ops(args, i, last, adj, now, ret)
         end
       end
       if wrote then redis.call('EXPIREAT', k, exp) end
+    else
+      pos = apply_reversal(args, kind, k, exp, j, e, adj, pos)
     end
     i = e + 1
   end
 end
 
--- a whole number from lo to hi, or nil
-local function whole(v, lo, hi)
-  local n = tonumber(v)
-  if n == nil or n ~= math.floor(n) or n < lo or n > hi then return nil end
-  return n
-end
-
-local function bad(msg)
-  return redis.error_reply('ERR ' .. msg)
-end
+-- the helpers every library shares (lib/redis/prelude/shared.lua)
+local whole, bad = ES.whole, ES.bad
 
 local INT = '^%-?%d+$'
+local KINDS = {h = true, z = true, r = true, H = true, Z = true, R = true}
+local META = '^%-?%d+|[%d ]*|[%d ]*$'
 
 -- The summed increments args[i..last] (see apply_ops), checked.
 local function check_ops(args, i, last)
   while i <= last do
     local kind, n = args[i], whole(args[i + 3], 0, 2 ^ 31)
-    if kind ~= 'h' and kind ~= 'z' and kind ~= 'r' then
+    if not KINDS[kind] then
       return bad('increment kind at argument ' .. i)
     end
     if args[i + 1] == nil or whole(args[i + 2], 0, 2 ^ 53) == nil or
@@ -295,6 +248,42 @@ local function check_ops(args, i, last)
       end
     end
     i = i + 4 + 2 * n
+  end
+  return nil
+end
+
+-- The records args[a..], checked: rec is the prefix of a record key.
+local function check_records(args, a, rec)
+  local nargs = #args
+  while a <= nargs do
+    local op = args[a]
+    if op == 'd' then
+      return bad('es_enrich_write speaks protocol ' .. PROTOCOL ..
+        ': argument ' .. a .. ' is a deletion ("d", id) of protocol 3, ' ..
+        'which left the arithmetic to Redis; a worker of protocol ' ..
+        PROTOCOL .. ' sends "D", record key, stored record, meta')
+    end
+    local key = args[a + 1]
+    if op == 'D' then
+      if a + 3 > nargs then
+        return bad('truncated deletion at argument ' .. a)
+      end
+      if string.sub(key, 1, #rec) ~= rec or
+         not string.match(string.sub(key, #rec + 1), '^[0-9a-z]+$') or
+         (args[a + 3] ~= '' and not string.match(args[a + 3], META)) then
+        return bad('deletion at argument ' .. a)
+      end
+      a = a + 4
+    else
+      if a + 2 > nargs then
+        return bad('truncated record at argument ' .. a)
+      end
+      if string.sub(op, 1, #rec) ~= rec or
+         not string.match(args[a + 2], META) then
+        return bad('record at argument ' .. a)
+      end
+      a = a + 3
+    end
   end
   return nil
 end
@@ -323,40 +312,7 @@ local function check_write(keys, args)
   if rec0 == nil then return bad('index of the first record') end
   local err = check_ops(args, 8, rec0 - 1)
   if err then return err end
-  local a, nargs = rec0, #args
-  local rec = pre .. string.format(ES.KEY.RECORD, '')
-  while a <= nargs do
-    if args[a] == 'd' then
-      if a + 1 > nargs or not string.match(args[a + 1], '^[0-9a-z]+$') then
-        return bad('truncated deletion at argument ' .. a)
-      end
-      a = a + 2
-    else
-      if a + 2 > nargs then
-        return bad('truncated record at argument ' .. a)
-      end
-      if string.sub(args[a], 1, #rec) ~= rec or
-         not string.match(args[a + 2], '^%-?%d+|[%d ]*|[%d ]*$') then
-        return bad('record at argument ' .. a)
-      end
-      a = a + 3
-    end
-  end
-  return nil
-end
-
--- A stored record, decoded; nil when it is not one this worker wrote
--- (never trusted: its numbers are subtracted from the aggregates).
-local function stored_record(v)
-  local ok, o = pcall(cjson.decode, v)
-  if not ok or type(o) ~= 'table' then return nil end
-  if o.deleted then return o end
-  if type(o.topics) ~= 'table' or type(o.created) ~= 'number' or
-     type(o.cs) ~= 'number' or type(o.t) ~= 'string' or #o.t ~= 12 or
-     type(o.month) ~= 'number' or type(o.label) ~= 'string' then
-    return nil
-  end
-  return o
+  return check_records(args, rec0, pre .. string.format(ES.KEY.RECORD, ''))
 end
 
 local function enrich_write(keys, args)
@@ -369,15 +325,14 @@ local function enrich_write(keys, args)
   local units = tonumber(args[5])
   local usd = tonumber(args[6])
   local rec0 = tonumber(args[7])
-  local p = new_plan()
   local adj = nil
   local created, replayed, deleted = 0, 0, 0
-  local live, idat = {}, #pre + 3
+  local live, stale, idat = {}, {}, #pre + 3
   local a = rec0
   local nargs = #args
   while a <= nargs do
     local op = args[a]
-    if op ~= 'd' then
+    if op ~= 'D' then
       -- a comment: record key, record JSON, meta (see correct)
       if redis.call('SET', op, args[a + 1], 'NX', 'EX', args[3]) then
         created = created + 1
@@ -385,30 +340,27 @@ local function enrich_write(keys, args)
       else
         replayed = replayed + 1
         if adj == nil then adj = {} end
-        correct(adj, args[a + 2])
+        correct(adj, args[a + 2], 1)
       end
       a = a + 3
     else
-      local id = args[a + 1]
-      local rec = pre .. string.format(ES.KEY.RECORD, id)
-      local v = redis.call('GET', rec)
-      local o = v and stored_record(v) or {}
-      if v and not o.deleted and o.topics then
-        local r = {id = id, topics = o.topics or {}, label = o.label,
-                   cs = o.cs, created = o.created,
-                   created_s = string.format('%d', o.created),
-                   t = o.t, month = o.month, terms = o.terms or {}}
-        apply(p, pre, now, ret, r, -1)
-        deleted = deleted + 1
+      -- a deletion: "D", record key, the record it expects, meta
+      local k, want, meta = args[a + 1], args[a + 2], args[a + 3]
+      local v = redis.call('GET', k) or ''
+      if v ~= TOMBSTONE and v == want then
+        redis.call('SET', k, TOMBSTONE, 'EX', ret)
+        if meta ~= '' then deleted = deleted + 1 end
+      else
+        if v ~= TOMBSTONE then stale[#stale + 1] = string.sub(k, idat) end
+        if meta ~= '' then
+          if adj == nil then adj = {} end
+          correct(adj, meta, -1)
+        end
       end
-      if not o.deleted then
-        redis.call('SET', rec, TOMBSTONE, 'EX', ret)
-      end
-      a = a + 2
+      a = a + 4
     end
   end
   apply_ops(args, 8, rec0 - 1, adj, now, ret)
-  flush(p, now, ret)
   if created > 0 or units > 0 or usd > 0 then
     local uk = pre .. string.format(ES.KEY.USAGE, month)
     if created > 0 then redis.call('HINCRBY', uk, 'comments', created) end
@@ -427,6 +379,7 @@ local function enrich_write(keys, args)
   if created > 0 or deleted > 0 then
     redis.call('INCR', pre .. ES.KEY.DV)
   end
+  if #stale > 0 then return {created, replayed, deleted, stale} end
   return {created, replayed, deleted}
 end
 

@@ -7,13 +7,14 @@
  * library Redis gets (written to OUT.lua, for tests that load it as the
  * programs do, and embedded in OUT.c as es_lua_<FILE_NAME>, an es_lua_lib)
  * is: the shebang line; a prelude "local ES = {...}" holding every schema
- * constant of es_schema.h and, as ES.KEY, the formats of every tenant key
- * of es_keys.h (after the tenant's prefix), so Lua and C read one table;
- * SHARED.lua (lib/redis/prelude/shared.lua: the helpers every library
- * uses, as fields of ES); the rest of the file, unchanged (its line
- * numbers in Redis errors are the file's plus the prelude's); and a last
- * function "<library>_version" answering N, which the loaders ask before
- * they load (es_lua.h).
+ * constant of es_schema.h, as ES.KEY the formats of every tenant key of
+ * es_keys.h (after the tenant's prefix), and as ES.TOMBSTONE the text of
+ * the record a deletion leaves, made of the member name of es_record.h,
+ * so Lua and C read one table; SHARED.lua (lib/redis/prelude/shared.lua:
+ * the helpers every library uses, as fields of ES); the rest of the file,
+ * unchanged (its line numbers in Redis errors are the file's plus the
+ * prelude's); and a last function "<library>_version" answering N, which
+ * the loaders ask before they load (es_lua.h).
  *
  * A build tool, run on the build machine only: it exits non-zero with a
  * message naming the file on anything unexpected, and the build stops.
@@ -24,6 +25,7 @@
 
 #include "es_comment.h"
 #include "es_keys.h"
+#include "es_record.h"
 #include "es_schema.h"
 
 #define MAX_LUA (1024 * 1024)
@@ -116,13 +118,16 @@ static char *assemble(const char *src, const char *shared, char *lib,
     ES_TENANT_KEYS(ES_LUAGEN_KEY_)
 #undef ES_LUAGEN_KEY_
 
-    /* the comment stream's field names and entry types (es_comment.h) */
+    /* the comment stream's field names and entry types (es_comment.h),
+       the per-comment record's tombstone (es_record.h) */
     used += snprintf(out + used, cap - (size_t)used,
                      "  },\n  F = {TYPE = '%s', ID = '%s', SUBREDDIT = '%s', "
                      "SOURCE = '%s'},\n  TYPE = {COMMENT = '%s', DELETE = "
-                     "'%s'},\n}\n%s%s",
+                     "'%s'},\n  TOMBSTONE = '{\"%s\":true}', -- the record "
+                     "a deletion leaves\n}\n%s%s",
                      ES_F_TYPE, ES_F_ID, ES_F_SUBREDDIT, ES_F_SOURCE,
-                     ES_TYPE_COMMENT, ES_TYPE_DELETE, shared, rest);
+                     ES_TYPE_COMMENT, ES_TYPE_DELETE, ES_REC(DELETED), shared,
+                     rest);
     used += snprintf(out + used, cap - (size_t)used,
                      "\nredis.register_function{function_name = "
                      "'%s_version',\n  callback = function() return %ld "

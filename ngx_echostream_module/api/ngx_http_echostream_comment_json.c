@@ -11,7 +11,9 @@
  * ranges. Texts (author, body, …) are only required to be strings; jansson
  * has already rejected invalid UTF-8 while parsing. The score comes as a
  * string from the stream ("7"); one that does not parse counts as 0, since
- * dumps may lack it and it is not worth hiding the comment for.
+ * dumps may lack it and it is not worth hiding the comment for. Members
+ * are looked up by the names of the record's one table (es_record.h), so
+ * the writer and this reader cannot drift apart.
  */
 
 #include <ngx_config.h>
@@ -20,11 +22,19 @@
 #include <math.h>
 
 #include "es_ids.h"
+#include "es_record.h"
 #include "api/ngx_http_echostream_api.h"
 #include "api/ngx_http_echostream_comment_json.h"
 
 /* 10000-01-01T00:00:00Z: later times do not fit the "YYYY-" format */
 #define NGX_HTTP_ECHOSTREAM_CJ_MAX_MS 253402300800000LL
+
+/* "bad \"<member>\"" for each member of the record (es_record.h) */
+#define NGX_HTTP_ECHOSTREAM_CJ_BAD(name, member, type, meaning)                \
+    "bad \"" member "\"",
+static const char *const ngx_http_echostream_cj_bad[] = {
+    ES_RECORD_MEMBERS(NGX_HTTP_ECHOSTREAM_CJ_BAD)};
+#undef NGX_HTTP_ECHOSTREAM_CJ_BAD
 
 static int ngx_http_echostream_cj_id_valid(const char *s, size_t len);
 static json_t *ngx_http_echostream_cj_topics(json_t *topics);
@@ -68,28 +78,28 @@ json_t *ngx_http_echostream_comment_json_ex(const char *record, size_t len,
     }
 
     /* a deleted comment leaves this behind for the retention */
-    if (json_is_true(json_object_get(rec, "deleted"))) {
+    if (json_is_true(json_object_get(rec, ES_REC(DELETED)))) {
         json_decref(rec);
         return NULL;
     }
 
     /* all borrowed from rec */
-    id = json_object_get(rec, "id");
-    created = json_object_get(rec, "created");
-    label = json_object_get(rec, "label");
-    engine = json_object_get(rec, "engine");
-    sub = json_object_get(rec, "subreddit");
+    id = json_object_get(rec, ES_REC(ID));
+    created = json_object_get(rec, ES_REC(CREATED));
+    label = json_object_get(rec, ES_REC(LABEL));
+    engine = json_object_get(rec, ES_REC(ENGINE));
+    sub = json_object_get(rec, ES_REC(SUBREDDIT));
 
     if (!json_is_string(id) ||
         !ngx_http_echostream_cj_id_valid(json_string_value(id),
                                          json_string_length(id))) {
-        *why = "bad \"id\"";
+        *why = ngx_http_echostream_cj_bad[ES_REC_ID];
         goto malformed;
     }
 
     if (!json_is_integer(created) || json_integer_value(created) < 0 ||
         json_integer_value(created) >= NGX_HTTP_ECHOSTREAM_CJ_MAX_MS) {
-        *why = "bad \"created\"";
+        *why = ngx_http_echostream_cj_bad[ES_REC_CREATED];
         goto malformed;
     }
     created_ms = json_integer_value(created);
@@ -97,7 +107,7 @@ json_t *ngx_http_echostream_comment_json_ex(const char *record, size_t len,
     if (!json_is_string(sub) ||
         es_subreddit_normalize(json_string_value(sub), json_string_length(sub),
                                subreddit) != 0) {
-        *why = "bad \"subreddit\"";
+        *why = ngx_http_echostream_cj_bad[ES_REC_SUBREDDIT];
         goto malformed;
     }
 
@@ -105,60 +115,72 @@ json_t *ngx_http_echostream_comment_json_ex(const char *record, size_t len,
     if (l == NULL ||
         (ngx_strcmp(l, "positive") != 0 && ngx_strcmp(l, "negative") != 0 &&
          ngx_strcmp(l, "neutral") != 0 && ngx_strcmp(l, "mixed") != 0)) {
-        *why = "bad \"label\"";
+        *why = ngx_http_echostream_cj_bad[ES_REC_LABEL];
         goto malformed;
     }
 
     e = json_string_value(engine);
     if (e == NULL ||
         (ngx_strcmp(e, "vader") != 0 && ngx_strcmp(e, "comprehend") != 0)) {
-        *why = "bad \"engine\"";
+        *why = ngx_http_echostream_cj_bad[ES_REC_ENGINE];
         goto malformed;
     }
 
-    if (!ngx_http_echostream_cj_number(json_object_get(rec, "compound"), -1, 1,
-                                       &compound) ||
-        !ngx_http_echostream_cj_number(json_object_get(rec, "pos"), 0, 1,
+    if (!ngx_http_echostream_cj_number(json_object_get(rec, ES_REC(COMPOUND)),
+                                       -1, 1, &compound) ||
+        !ngx_http_echostream_cj_number(json_object_get(rec, ES_REC(POS)), 0, 1,
                                        &pos) ||
-        !ngx_http_echostream_cj_number(json_object_get(rec, "neg"), 0, 1,
+        !ngx_http_echostream_cj_number(json_object_get(rec, ES_REC(NEG)), 0, 1,
                                        &neg) ||
-        !ngx_http_echostream_cj_number(json_object_get(rec, "neu"), 0, 1,
+        !ngx_http_echostream_cj_number(json_object_get(rec, ES_REC(NEU)), 0, 1,
                                        &neu)) {
         *why = "bad sentiment scores";
         goto malformed;
     }
 
-    author = ngx_http_echostream_cj_text(rec, "author", &author_len);
-    body = ngx_http_echostream_cj_text(rec, "body", &body_len);
-    permalink = ngx_http_echostream_cj_text(rec, "permalink", &permalink_len);
+    author = ngx_http_echostream_cj_text(rec, ES_REC(AUTHOR), &author_len);
+    body = ngx_http_echostream_cj_text(rec, ES_REC(BODY), &body_len);
+    permalink =
+        ngx_http_echostream_cj_text(rec, ES_REC(PERMALINK), &permalink_len);
     link_title =
-        ngx_http_echostream_cj_text(rec, "link_title", &link_title_len);
+        ngx_http_echostream_cj_text(rec, ES_REC(LINK_TITLE), &link_title_len);
     if (author == NULL || body == NULL || permalink == NULL ||
         link_title == NULL) {
         *why = "a text member is not a string";
         goto malformed;
     }
 
+    topics = json_object_get(rec, ES_REC(TOPICS)); /* borrowed */
+    if (!json_is_array(topics)) {
+        topics = NULL;
+        *why = ngx_http_echostream_cj_bad[ES_REC_TOPICS];
+        goto malformed;
+    }
+
     /* new reference, stolen by out below */
-    topics = ngx_http_echostream_cj_topics(json_object_get(rec, "topics"));
+    topics = ngx_http_echostream_cj_topics(topics);
     if (topics == NULL) {
-        *why = "bad \"topics\" (or out of memory)";
+        *why = "out of memory";
         goto malformed;
     }
 
     es_time_str((int64_t)created_ms, created_str);
 
-    /* "o" steals topics, also when packing fails */
-    out = json_pack("{s:s%, s:s, s:s, s:s%, s:s%, s:s%, s:s%, s:I, "
-                    "s:{s:s, s:f, s:f, s:f, s:f}, s:s, s:o}",
-                    "id", json_string_value(id), json_string_length(id),
-                    "created", created_str, "subreddit", subreddit, "author",
-                    author, author_len, "body", body, body_len, "permalink",
-                    permalink, permalink_len, "link_title", link_title,
-                    link_title_len, "score",
-                    ngx_http_echostream_cj_score(json_object_get(rec, "score")),
-                    "sentiment", "label", l, "compound", compound, "pos", pos,
-                    "neg", neg, "neu", neu, "engine", e, "topics", topics);
+    /*
+     * The names below are the API's (docs/openapi.yaml, schema Comment),
+     * not the record's: the record may rename a member without changing
+     * the answer. "o" steals topics, also when packing fails.
+     */
+    out = json_pack(
+        "{s:s%, s:s, s:s, s:s%, s:s%, s:s%, s:s%, s:I, "
+        "s:{s:s, s:f, s:f, s:f, s:f}, s:s, s:o}",
+        "id", json_string_value(id), json_string_length(id), "created",
+        created_str, "subreddit", subreddit, "author", author, author_len,
+        "body", body, body_len, "permalink", permalink, permalink_len,
+        "link_title", link_title, link_title_len, "score",
+        ngx_http_echostream_cj_score(json_object_get(rec, ES_REC(SCORE))),
+        "sentiment", "label", l, "compound", compound, "pos", pos, "neg", neg,
+        "neu", neu, "engine", e, "topics", topics);
     topics = NULL;
     if (out == NULL) {
         *why = "out of memory";

@@ -262,79 +262,12 @@ static void check_deliveries(es_enrich *x, size_t n)
     }
 }
 
-/* The archive thread: a batch's files, retried until durable or stopping. */
-static void *archive_main(void *arg)
+/* The batch's calls (its deletions' records read first, if any). */
+static void build(es_enrich *x, es_batch *b)
 {
-    es_batch *b = arg;
-
-    b->arch_rc = b->arch_k == 0 ? 0 : -1;
-    while (b->arch_k > 0) {
-        if (es_archive_write(b->lake, b->arch_v, b->arch_k, b->arch_first,
-                             b->arch_last) == 0) {
-            b->arch_rc = 0;
-            break;
-        }
-        if (es_stopping()) {
-            break;
-        }
-        es_sleep_ms(1000);
-    }
-    return NULL;
-}
-
-/*
- * Waits for batch b's archive; 0 when its files are durable (or it had
- * nothing to archive). Its entries must stay valid until this returned.
- */
-static int archive_join(es_batch *b)
-{
-    if (b->arch_running) {
-        pthread_join(b->arch_thread, NULL);
-        b->arch_running = 0;
-    }
-    return b->arch_rc;
-}
-
-/*
- * Starts archiving the valid entries of x->b on a thread (inline when none
- * can be started). The fsyncs of a batch take as long as all the rest of
- * its preparation on a busy disk; on their own thread they overlap it, the
- * writes and the next batch, and only the acknowledgement waits for them.
- * 0, or -1 out of memory.
- */
-static int archive_start(es_enrich *x, size_t n, const char *first,
-                         const char *last)
-{
-    es_batch *b = x->b;
-    size_t k = 0;
-
-    if (n > b->arch_cap) {
-        es_enrich_entry *v = realloc(b->arch_v, n * sizeof(*v));
-        if (v == NULL) {
-            return -1;
-        }
-        b->arch_v = v;
-        b->arch_cap = n;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (b->state[i] == ST_OK) {
-            b->arch_v[k++] = b->entries[i];
-        }
-    }
-    b->lake = &x->lake;
-    b->arch_k = k;
-    b->arch_first = first;
-    b->arch_last = last;
-    if (k == 0) {
-        b->arch_rc = 0;
-        return 0;
-    }
-    b->arch_running =
-        pthread_create(&b->arch_thread, NULL, archive_main, b) == 0;
-    if (!b->arch_running) {
-        archive_main(b);
-    }
-    return 0;
+    es_aggregate_build(&x->agg, &b->job, x->topics.cur, b->entries, b->scores,
+                       b->terms, b->pairs, b->np, x->units, x->micros, b->now_s,
+                       b->errors);
 }
 
 /* One batch; -1 when it could not be finished (left pending). */
@@ -345,6 +278,7 @@ static int process(es_enrich *x, const redisReply *list, int redelivered)
     long long np, now_s = es_now_ms() / 1000;
 
     x->b->n = 0;
+    x->b->deferred = 0;
     x->b->arch_running = 0;
     x->b->arch_rc = x->lake_enabled ? -1 : 0;
     if (reserve_entries(x, n) != 0) {
@@ -378,8 +312,8 @@ static int process(es_enrich *x, const redisReply *list, int redelivered)
     if (x->lake_enabled) {
         /* the previous batch's archive may still be running: the archive's
            lock makes this one wait for it on its own thread */
-        if (archive_start(x, n, x->b->entries[0].stream_id,
-                          x->b->entries[n - 1].stream_id) != 0) {
+        if (es_batch_archive_start(x, n, x->b->entries[0].stream_id,
+                                   x->b->entries[n - 1].stream_id) != 0) {
             es_log(ES_ERROR, "out of memory archiving a batch", ES_END);
             return -1;
         }
@@ -411,9 +345,15 @@ static int process(es_enrich *x, const redisReply *list, int redelivered)
                         (size_t)np, x->price_micros, x->remaining, x->units,
                         x->micros, x->b->scores);
         qsort(x->b->pairs, (size_t)np, sizeof(*x->b->pairs), cmp_tenant_entry);
-        es_aggregate_build(&x->agg, &x->b->job, ts, x->b->entries, x->b->scores,
-                           x->b->terms, x->b->pairs, (size_t)np, x->units,
-                           x->micros, now_s, x->b->errors);
+        x->b->np = (size_t)np;
+        x->b->now_s = now_s;
+        /* a deletion reverses what is stored, which the writes in flight
+           may still change: such a batch is built after they are answered
+           (es_enrich_process) */
+        x->b->deferred = es_stored_needed(x->b->pairs, (size_t)np);
+        if (!x->b->deferred) {
+            build(x, x->b);
+        }
     }
     return 0;
 }
@@ -509,7 +449,7 @@ static int settle_fly(es_enrich *x)
     }
     x->fly = NULL;
     rc = es_aggregate_finish(&x->agg, &f->job);
-    if (archive_join(f) != 0) {
+    if (es_batch_archive_join(f) != 0) {
         es_log(ES_ERROR, "batch not archived; left pending", ES_END);
         rc = -1;
     }
@@ -542,9 +482,12 @@ int es_enrich_process(es_enrich *x, redisReply *rep, const redisReply *list,
     b = x->b = x->fly == &x->bufs[0] ? &x->bufs[1] : &x->bufs[0];
     rc = process(x, list, redelivered);
     frc = settle_fly(x);
+    if (rc == 0 && b->deferred) {
+        build(x, b);
+    }
     if (rc != 0 || b->job.n == 0) {
         /* nothing to write (or the batch failed): settle it now */
-        if (archive_join(b) != 0 && rc == 0) {
+        if (es_batch_archive_join(b) != 0 && rc == 0) {
             es_log(ES_ERROR, "batch not archived; left pending", ES_END);
             rc = -1;
         }
@@ -590,7 +533,7 @@ void es_enrich_batch_free(es_enrich *x)
         free(b->terms);
         free(b->scores);
         free(b->pairs);
-        archive_join(b);
+        es_batch_archive_join(b);
         free(b->arch_v);
         if (b->reply != NULL) {
             freeReplyObject(b->reply);

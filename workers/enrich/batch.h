@@ -45,6 +45,9 @@ typedef struct {
     es_entry_score *scores;
     es_enrich_pair *pairs;
     size_t pcap;
+    size_t np;         /* pairs */
+    long long now_s;   /* the batch's time, for its calls */
+    int deferred;      /* holds deletions: built after the writes before */
     size_t n;          /* entries */
     redisReply *reply; /* the read the entries point into (owned) */
     es_aggregate_job job;
@@ -149,6 +152,20 @@ redisReply *es_enrich_read(es_enrich *x, const redisReply **list,
  * could not be finished.
  */
 int es_enrich_flush(es_enrich *x);
+
+/*
+ * Starts archiving the valid entries of x->b (n entries, stream ids first
+ * to last) on a thread (inline when none can be started; batch_lake.c).
+ * 0, or -1 out of memory.
+ */
+int es_batch_archive_start(es_enrich *x, size_t n, const char *first,
+                           const char *last);
+
+/*
+ * Waits for batch b's archive; 0 when its files are durable (or it had
+ * nothing to archive). Its entries must stay valid until this returned.
+ */
+int es_batch_archive_join(es_batch *b);
 
 /* Frees the per-batch arrays (after es_enrich_flush). */
 void es_enrich_batch_free(es_enrich *x);

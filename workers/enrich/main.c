@@ -15,7 +15,8 @@
  *   5. one es_enrich_write function call per tenant, its increments summed
  *      over the batch here, all calls in one pipeline (aggregate.h):
  *      idempotent, so a replay changes nothing; the new comments' ids go
- *      to the tenant's live feed;
+ *      to the tenant's live feed; a deletion's decrements are computed
+ *      here too, from the record it reverses (read first: deletion.h);
  *   6. once the archive is durable, acknowledge what was written; an
  *      entry that failed stays pending and
  *      is retried through the claim sweep, until after
@@ -45,6 +46,7 @@
 #include "es_keys.h"
 #include "es_log.h"
 #include "es_redis.h"
+#include "es_schema.h"
 
 static const char *const enrich_prefixes[] = {
     "enrich.", "lake.", "s3.",     "comprehend.", "sentiment.",
@@ -106,7 +108,8 @@ static int run(es_enrich *x)
     es_topics_refresh(&x->topics, 1);
     es_log(ES_INFO, "enrich started", ES_STR("group", x->c.group),
            ES_STR("consumer", x->w.instance),
-           ES_STR("lake", x->lake_enabled ? x->lake.dir : "disabled"), ES_END);
+           ES_STR("lake", x->lake_enabled ? x->lake.dir : "disabled"),
+           ES_INT("protocol", ES_ENRICH_PROTOCOL), ES_END);
     beat(x, 1);
     es_archive_upload(&x->lake, 1);
     while (!es_stopping() || x->next != NULL) {

@@ -210,9 +210,27 @@ oom:
     return -1;
 }
 
-void es_wplan_number(es_wplan *p)
+long es_wplan_find(const es_wplan *p, const char *name, size_t n)
 {
-    uint32_t pos = 0;
+    uint32_t h = fnv(2166136261u, name, n);
+
+    if (p->nkeys == 0) {
+        return -1;
+    }
+    for (size_t j = h & (p->ktcap - 1); p->ktab[j] != 0;
+         j = (j + 1) & (p->ktcap - 1)) {
+        const es_wkey *k = &p->keys[p->ktab[j] - 1];
+        if (k->hash == h && k->len == n &&
+            memcmp(p->arena + k->off, name, n) == 0) {
+            return (long)(p->ktab[j] - 1);
+        }
+    }
+    return -1;
+}
+
+uint32_t es_wplan_number(es_wplan *p, uint32_t last)
+{
+    uint32_t pos = last;
 
     for (size_t k = 0; k < p->nkeys; k++) {
         if (p->keys[k].kind == 'x') {
@@ -222,6 +240,7 @@ void es_wplan_number(es_wplan *p)
             p->slots[s - 1].pos = ++pos;
         }
     }
+    return pos;
 }
 
 const char *es_wplan_key_name(const es_wplan *p, size_t k)

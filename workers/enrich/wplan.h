@@ -9,7 +9,8 @@
  * per key, a set of slots (field or member → value). Lookups are hashed, so
  * adding is O(1) per increment; keys and slots keep insertion order, which
  * is the order they are sent in. Slot positions (es_wplan_number) are what
- * the function uses to subtract a replayed comment's contribution.
+ * the function uses to subtract the share of a comment that was replayed,
+ * or of a deletion it did not apply.
  */
 #ifndef ES_ENRICH_WPLAN_H
 #define ES_ENRICH_WPLAN_H
@@ -24,8 +25,10 @@ typedef struct {
     uint32_t first; /* first slot + 1 (0: none) */
     uint32_t last;  /* last slot + 1 */
     uint32_t n;     /* slots */
-    char kind;      /* 'h' HINCRBY, 'z' ZINCRBY, 'r' ZADD, 'x' marker */
-    long long exp;  /* EXPIREAT time ('h', 'z') */
+    /* 'h' HINCRBY, 'z' ZINCRBY, 'r' ZADD; 'H', 'Z', 'R' the same of a
+       deletion (contrib.h); 'x' a marker, never sent */
+    char kind;
+    long long exp; /* EXPIREAT time ('h', 'z'); a marker's: the caller's */
 } es_wkey;
 
 typedef struct {
@@ -71,8 +74,15 @@ long es_wplan_key(es_wplan *p, char kind, const char *name, size_t n,
  */
 long es_wplan_add(es_wplan *p, long k, const char *f, size_t n, long long v);
 
-/* Assigns slot positions in sending order: keys in order, then slots. */
-void es_wplan_number(es_wplan *p);
+/* The index of key name[0..n), or -1 when the plan has no such key. */
+long es_wplan_find(const es_wplan *p, const char *name, size_t n);
+
+/*
+ * Assigns slot positions in sending order, keys in order, then slots,
+ * from after position last (0 for the first plan of a call); returns the
+ * last position assigned (last when the plan has no slot).
+ */
+uint32_t es_wplan_number(es_wplan *p, uint32_t last);
 
 /* The name of key k / slot s (not NUL-terminated; valid until a change). */
 const char *es_wplan_key_name(const es_wplan *p, size_t k);

@@ -98,6 +98,22 @@ async function expectExact(comments, what) {
   }
 }
 
+// The aggregates are exactly those of the comments not in goneIds; usage
+// is what was processed (and spent): deletions do not refund it.
+async function expectDeleted(comments, goneIds, what) {
+  const kept = comments.filter((c) => !goneIds.has(c.id));
+  for (const [tenant, topics] of Object.entries(TENANTS)) {
+    const want = truth(topics, kept, STOP);
+    const got = await actual(redis, tenant);
+    assert.deepEqual(got.series, want.series, `${what}: ${tenant} series`);
+    assert.deepEqual(got.recent, want.recent, `${what}: ${tenant} recent`);
+    assert.deepEqual(got.sov, want.sov, `${what}: ${tenant} sov`);
+    assert.deepEqual(got.terms, want.terms, `${what}: ${tenant} terms`);
+    assert.equal(got.usage, truth(topics, comments, STOP).usage,
+      `${what}: ${tenant} usage stays`);
+  }
+}
+
 // runs the worker and kills it with SIGKILL after a random moment
 async function crashRun(env) {
   const p = startEnrich(env);
@@ -140,21 +156,7 @@ test('counts equal the ground truth after kill -9, deletions and a replay', asyn
   await addDeletions(redis, gone);
   await crashRun(env);
   await drainRun(env);
-  const kept = comments.filter((c) => !goneIds.has(c.id));
-  const usageBefore = {};
-  for (const t of Object.keys(TENANTS)) {
-    usageBefore[t] = truth(TENANTS[t], comments, STOP).usage;
-  }
-  for (const [tenant, topics] of Object.entries(TENANTS)) {
-    const want = truth(topics, kept, STOP);
-    const got = await actual(redis, tenant);
-    assert.deepEqual(got.series, want.series, `after deletions: ${tenant} series`);
-    assert.deepEqual(got.recent, want.recent, `after deletions: ${tenant} recent`);
-    assert.deepEqual(got.sov, want.sov, `after deletions: ${tenant} sov`);
-    assert.deepEqual(got.terms, want.terms, `after deletions: ${tenant} terms`);
-    // usage is what was processed (and spent): deletions do not refund it
-    assert.equal(got.usage, usageBefore[tenant], `${tenant} usage stays`);
-  }
+  await expectDeleted(comments, goneIds, 'after deletions');
   const snapshot = {};
   for (const t of Object.keys(TENANTS)) snapshot[t] = await actual(redis, t);
 
@@ -165,5 +167,47 @@ test('counts equal the ground truth after kill -9, deletions and a replay', asyn
   await drainRun(env);
   for (const t of Object.keys(TENANTS)) {
     assert.deepEqual(await actual(redis, t), snapshot[t], `replay changed ${t}`);
+  }
+});
+
+// A deletion reverses the record its comment's creation stored, read by
+// the worker before it builds the batch. Here deletions follow their
+// comments closely (in the same batch, or one of the next few, read ahead
+// while the previous batch's writes are still in flight): the worker must
+// read each record only after the writes that create it were answered,
+// so every deletion applies at once (none is reported changed and retried)
+// and the counts are exact.
+test('deletions right behind their comments take out exactly what they added', async () => {
+  await redis.cmd('FLUSHALL');
+  for (const [t, topics] of Object.entries(TENANTS)) await setTenant(redis, t, topics);
+  const comments = makeComments().slice(0, 600);
+  const scores = await vaderScores(comments.map((c) => c.body));
+  comments.forEach((c, i) => { c.score = scores[i]; });
+  const gone = new Set();
+  const due = []; // [entries to wait, comment]
+  for (const c of comments) {
+    await addComments(redis, [c]);
+    if (rnd() < 0.3) due.push([Math.floor(rnd() * 40), c]);
+    for (const d of due) {
+      if (d[0]-- === 0) {
+        await addDeletions(redis, [d[1]]);
+        gone.add(d[1].id);
+      }
+    }
+  }
+  for (const [, c] of due.filter((d) => d[0] >= 0)) {
+    await addDeletions(redis, [c]);
+    gone.add(c.id);
+  }
+  const env = enrichEnv(redis, lake, { ECHOSTREAM_ENRICH_BATCH: '16',
+                                       ECHOSTREAM_LOG_LEVEL: 'warn' });
+  const p = await drainRun(env);
+  assert.doesNotMatch(p.output(), /changed after it was read|left pending/);
+  await expectDeleted(comments, gone, 'deleted right behind');
+  for (const id of [...gone].slice(0, 20)) {
+    for (const t of Object.keys(TENANTS)) {
+      const v = await redis.cmd('GET', `es:{t:${t}}:c:${id}`);
+      assert.ok(v === null || v === '{"deleted":true}', `${t} ${id}: ${v}`);
+    }
   }
 });

@@ -5,7 +5,10 @@
 // and default; docs/module.md must document exactly the directives the
 // module's command table registers, and nginx must know each of them;
 // each worker's --help must print every key it reads. A key or directive
-// added without its documentation fails here.
+// added without its documentation fails here. The Redis keys, stream
+// fields and per-comment record members of docs/redis-keys.md must be
+// exactly those of their tables in lib/ (es_keys.h, es_comment.h,
+// es_record.h).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -159,6 +162,65 @@ test('docs/redis-keys.md lists every field of a stream entry, and only those',
       if (m) rows.push(m[1]);
     }
     assert.deepEqual([...rows].sort(), [...fields].sort());
+  });
+
+// The per-comment record's members as lib/es_record.h lists them:
+// [{member, type}], in the table's order.
+function recordTable() {
+  const h = readFileSync(path.join(ROOT, 'lib/es_record.h'), 'utf8');
+  return [...h.matchAll(/\bX\(([A-Z_]+), "([a-z_]+)", "([a-z ]+)",/g)]
+    .map((m) => ({ member: m[2], type: m[3] }));
+}
+
+// The record members docs/redis-keys.md documents: the rows of the table
+// headed "| member | type | meaning |", up to the first line that is not a
+// row.
+function documentedRecord() {
+  const doc = readFileSync(path.join(ROOT, 'docs/redis-keys.md'), 'utf8');
+  const at = doc.indexOf('| member | type | meaning |');
+  assert.ok(at > 0, 'docs/redis-keys.md has the table of record members');
+  const rows = [];
+  for (const line of doc.slice(at).split('\n').slice(2)) {
+    if (!line.startsWith('|')) break;
+    const m = /^\| `([a-z_]+)` \| ([a-z ]+) \| [^|]+ \|$/.exec(line);
+    assert.ok(m, `a malformed row of record members: ${line}`);
+    rows.push({ member: m[1], type: m[2] });
+  }
+  return rows;
+}
+
+test('docs/redis-keys.md documents every member of the record table, and only those',
+  () => {
+    const table = recordTable();
+    const docs = documentedRecord();
+    assert.ok(table.length >= 19, 'parsed lib/es_record.h');
+    const names = (l) => l.map((r) => r.member);
+    assert.equal(new Set(names(table)).size, table.length,
+      'a member is in lib/es_record.h twice');
+    assert.equal(new Set(names(docs)).size, docs.length,
+      'a member is documented twice');
+    for (const r of table) {
+      const d = docs.find((x) => x.member === r.member);
+      assert.ok(d, `docs/redis-keys.md does not document record member ${r.member}`);
+      assert.equal(d.type, r.type, `${r.member}: documented type`);
+    }
+    for (const d of docs) {
+      assert.ok(table.some((r) => r.member === d.member),
+        `record member ${d.member} is documented but not in lib/es_record.h`);
+    }
+  });
+
+// The JSON example of docs/redis-keys.md is a record as the table has it:
+// every member of a live record, in the table's order.
+test('the record example of docs/redis-keys.md has the table\'s members in order',
+  () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/redis-keys.md'), 'utf8');
+    const m = /```json\n(\{"id"[\s\S]*?\})\n```/.exec(doc);
+    assert.ok(m, 'docs/redis-keys.md has the record example');
+    const example = JSON.parse(m[1]);
+    const live = recordTable().map((r) => r.member)
+      .filter((n) => n !== 'deleted');
+    assert.deepEqual(Object.keys(example), live);
   });
 
 test('each worker --help prints the keys it reads', () => {

@@ -307,7 +307,7 @@ test('valgrind: sentiment scoring hostile lines from stdin', { skip },
     for (const r of rows) assert.ok('compound' in JSON.parse(r));
   });
 
-test('valgrind: enrich aggregating a batch, a deletion, then SIGTERM',
+test('valgrind: enrich aggregating a batch, deletions, then SIGTERM',
   { skip }, async () => {
     await redis.cmd('DEL', STREAM);
     await redis.cmd('SADD', 'es:{tenants}:all', 'vgtenant');
@@ -333,14 +333,22 @@ test('valgrind: enrich aggregating a batch, a deletion, then SIGTERM',
       ECHOSTREAM_LAKE_DIR: path.join(dir, 'lake'),
       ECHOSTREAM_ENRICH_BLOCK_MS: '200',
     }));
-    await waitRunning(run, async () => {
+    const acked = async () => {
       const p = await redis.cmd('XPENDING', STREAM, 'enrich').catch(() => null);
       const g = await redis.cmd('XINFO', 'GROUPS', STREAM).catch(() => []);
       const e = g.find((x) => x[1] === 'enrich');
       const last = await redis.cmd('XREVRANGE', STREAM, '+', '-', 'COUNT', 1);
       return p && Number(p[0]) === 0 && e &&
         e[e.indexOf('last-delivered-id') + 1] === last[0][0];
-    }, 'enrich acknowledged every entry');
+    };
+    // the deletion in the batch reverses a record created in the same call
+    await waitRunning(run, acked, 'enrich acknowledged every entry');
     assert.equal(await redis.cmd('EXISTS', `es:{t:vgtenant}:c:${ids[0]}`), 1);
+    // one in a later batch reverses a record read back from Redis
+    await redis.cmd('XADD', STREAM, '*', 'type', 'delete', 'id', ids[2],
+                    'subreddit', 'rust', 'source', 'synthetic');
+    await waitRunning(run, acked, 'enrich acknowledged the later deletion');
+    assert.equal(await redis.cmd('GET', `es:{t:vgtenant}:c:${ids[2]}`),
+      '{"deleted":true}');
     await stop(run, 'enrich');
   });

@@ -309,7 +309,7 @@ static void test_wplan_sums_per_field_and_numbers_in_send_order(void **state)
     assert_int_equal(p.slots[es_wplan_add(&p, b, "term7", 5, 0)].v, 2);
     /* markers ('x') are never sent; positions follow keys, then slots */
     es_wplan_key(&p, 'x', "c:k2x9q1", 8, 0, &fresh);
-    es_wplan_number(&p);
+    es_wplan_number(&p, 0);
     assert_int_equal((int)p.slots[es_wplan_add(&p, a, "01:cs", 5, 0)].pos, 1);
     assert_int_equal((int)p.slots[es_wplan_add(&p, b, "term0", 5, 0)].pos, 2);
     assert_int_equal((int)p.slots[s1].pos, 2502);

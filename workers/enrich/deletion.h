@@ -1,0 +1,67 @@
+/*
+ * deletion.h - a deletion in a tenant's es_enrich_write call: the record
+ * it expects to find, the exact reversal of that record, and its
+ * arguments.
+ *
+ * The worker, not the Redis function, computes what a deletion takes out:
+ * from the record the comment's creation stored (read before the batch is
+ * built, stored.h), with the code that computes a new comment's
+ * contribution (contrib.h), so the arithmetic exists once. The reversal
+ * is summed with the tenant's other deletions into a plan of its own, sent
+ * after the comments' increments. A deletion travels as four arguments:
+ *
+ *   "D", record key, the record text it was computed from ("" when there
+ *   was none), meta ("" when the text holds nothing to reverse: none, a
+ *   tombstone, or a record that is not one the worker writes)
+ *
+ * and the function applies it only while the stored record is still
+ * exactly that text, so a deletion computed from a record that another
+ * consumer changed meanwhile changes nothing; the function names it in
+ * its reply and the deletion's entry is retried (aggregate.h).
+ *
+ * When Redis had no record but a comment earlier in the same call creates
+ * it, the deletion expects the record that comment stores: a comment
+ * created and deleted in one batch ends at zero.
+ */
+#ifndef ES_ENRICH_DELETION_H
+#define ES_ENRICH_DELETION_H
+
+#include <stddef.h>
+
+#include "aggregate.h"
+
+/*
+ * Plans the deletion of pairs[i] (a deletion pair) for tenant tn: the
+ * record it expects and, when that is a record the worker writes, its
+ * reversal into a->rplan (slots in a->slots). rec is the record read for
+ * it (a string or nil reply), NULL when it could not be read: then
+ * rp->skip is set and nothing is planned. Pairs [i, e) are the rest of
+ * the tenant's call.
+ */
+void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
+                      const es_enrich_tenant *tn,
+                      const es_enrich_entry *entries,
+                      const es_entry_score *scores, const es_terms *terms,
+                      const es_enrich_pair *pairs, size_t i, size_t e,
+                      const redisReply *rec, long long now_s, es_rec_plan *rp);
+
+/* Appends the deletion's four arguments to a->cur (after numbering). */
+void es_deletion_args(es_aggregate *a, const es_topic_set *ts,
+                      const es_enrich_tenant *tn,
+                      const es_enrich_entry *entries,
+                      const es_entry_score *scores, const es_terms *terms,
+                      const es_enrich_pair *pairs, size_t i, size_t e,
+                      const es_rec_plan *rp);
+
+/*
+ * Writes an error into the entry of each deletion of pairs[s, e) whose
+ * comment id the function's reply lists in ids (its fourth element: the
+ * deletions it did not apply because their record changed), so the entry
+ * stays pending and is retried.
+ */
+void es_deletion_stale(const es_enrich_entry *entries,
+                       const es_enrich_pair *pairs, size_t s, size_t e,
+                       const redisReply *ids,
+                       char (*errors)[ES_ENRICH_ERR_MAX]);
+
+#endif
