@@ -1,8 +1,10 @@
 /*
  * es_schema.h - the numbers of the Redis contract that more than one
  * program, or more than one language, must agree on: how long each kind
- * of bucket lives, how long the live stream grows, and which protocol
- * the enrich worker's calls speak.
+ * of bucket lives, how long the live stream grows, which protocol the
+ * enrich worker's calls speak, and the fields of a tenant's monthly usage
+ * hash (written by enrich.lua, read by the enrich worker's budget check
+ * and the API's GET /usage).
  *
  * One X-macro table, so C gets them as enum constants and the Redis
  * functions get them as the table ES of a prelude the build writes in
@@ -26,6 +28,11 @@
     X(LIVE_MAXLEN, 10000, "entries kept, about, in a tenant's live stream")    \
     X(ENRICH_PROTOCOL, 4,                                                      \
       "the es_enrich_write protocol the enrich worker and enrich.lua speak")
+
+/* the fields of es:{t:<tenant>}:usage:<YYYYMM> (ES.USAGE in Lua) */
+#define ES_USAGE_COMMENTS "comments"
+#define ES_USAGE_UNITS    "comprehend_units"
+#define ES_USAGE_USD      "comprehend_usd_micros"
 
 #define ES_SCHEMA_ENUM_(name, value, what) ES_##name = (value),
 enum es_schema_constant { ES_SCHEMA_CONSTANTS(ES_SCHEMA_ENUM_) };

@@ -363,12 +363,14 @@ local function enrich_write(keys, args)
   apply_ops(args, 8, rec0 - 1, adj, now, ret)
   if created > 0 or units > 0 or usd > 0 then
     local uk = pre .. string.format(ES.KEY.USAGE, month)
-    if created > 0 then redis.call('HINCRBY', uk, 'comments', created) end
+    if created > 0 then
+      redis.call('HINCRBY', uk, ES.USAGE.COMMENTS, created)
+    end
     if units > 0 then
-      redis.call('HINCRBY', uk, 'comprehend_units', units)
+      redis.call('HINCRBY', uk, ES.USAGE.UNITS, units)
     end
     if usd > 0 then
-      redis.call('HINCRBY', uk, 'comprehend_usd_micros', usd)
+      redis.call('HINCRBY', uk, ES.USAGE.USD, usd)
     end
     redis.call('EXPIRE', uk, USAGE_TTL)
   end

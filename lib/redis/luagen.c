@@ -119,15 +119,18 @@ static char *assemble(const char *src, const char *shared, char *lib,
 #undef ES_LUAGEN_KEY_
 
     /* the comment stream's field names and entry types (es_comment.h),
-       the per-comment record's tombstone (es_record.h) */
-    used += snprintf(out + used, cap - (size_t)used,
-                     "  },\n  F = {TYPE = '%s', ID = '%s', SUBREDDIT = '%s', "
-                     "SOURCE = '%s'},\n  TYPE = {COMMENT = '%s', DELETE = "
-                     "'%s'},\n  TOMBSTONE = '{\"%s\":true}', -- the record "
-                     "a deletion leaves\n}\n%s%s",
-                     ES_F_TYPE, ES_F_ID, ES_F_SUBREDDIT, ES_F_SOURCE,
-                     ES_TYPE_COMMENT, ES_TYPE_DELETE, ES_REC(DELETED), shared,
-                     rest);
+       the per-comment record's tombstone (es_record.h), the usage hash's
+       fields (es_schema.h) */
+    used +=
+        snprintf(out + used, cap - (size_t)used,
+                 "  },\n  F = {TYPE = '%s', ID = '%s', SUBREDDIT = '%s', "
+                 "SOURCE = '%s'},\n  TYPE = {COMMENT = '%s', DELETE = "
+                 "'%s'},\n  TOMBSTONE = '{\"%s\":true}', -- the record "
+                 "a deletion leaves\n  USAGE = {COMMENTS = '%s', UNITS = "
+                 "'%s', USD = '%s'},\n}\n%s%s",
+                 ES_F_TYPE, ES_F_ID, ES_F_SUBREDDIT, ES_F_SOURCE,
+                 ES_TYPE_COMMENT, ES_TYPE_DELETE, ES_REC(DELETED),
+                 ES_USAGE_COMMENTS, ES_USAGE_UNITS, ES_USAGE_USD, shared, rest);
     used += snprintf(out + used, cap - (size_t)used,
                      "\nredis.register_function{function_name = "
                      "'%s_version',\n  callback = function() return %ld "

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 
 #include "es_req_sov.h"
+#include "es_schema.h"
 #include "api/ngx_http_echostream_api.h"
 #include "routes/ngx_http_echostream_routes.h"
 
@@ -383,9 +384,9 @@ NGX_HTTP_ECHOSTREAM_ROUTE(usage)
     /* the pipeline copies the arguments: stack arrays will do */
     usage[0] = "HMGET";
     usage[1] = (const char *)ukey.data;
-    usage[2] = "comments";
-    usage[3] = "comprehend_units";
-    usage[4] = "comprehend_usd_micros";
+    usage[2] = ES_USAGE_COMMENTS;
+    usage[3] = ES_USAGE_UNITS;
+    usage[4] = ES_USAGE_USD;
     cmds[0].argc = 5;
     cmds[0].argv = usage;
     cmds[0].argvlen = NULL;

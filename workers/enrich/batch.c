@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "batch.h"
+#include "es_keys.h"
 #include "es_log.h"
+#include "es_schema.h"
 
 static int reserve_entries(es_enrich *x, size_t n)
 {
@@ -178,8 +180,9 @@ static void load_remaining(es_enrich *x, const es_topic_set *ts, size_t np,
         if (!x->mark[t]) {
             continue;
         }
-        snprintf(key, sizeof(key), "%susage:%s", ts->tenants[t].prefix, month);
-        rep = es_redis_cmd(x->r, "HGET %s comprehend_usd_micros", key);
+        es_tenant_key_p(key, sizeof(key), ts->tenants[t].prefix,
+                        strlen(ts->tenants[t].prefix), ES_TK_USAGE, month);
+        rep = es_redis_cmd(x->r, "HGET %s %s", key, ES_USAGE_USD);
         x->remaining[t] = ts->tenants[t].budget_micros;
         if (rep && rep->type == REDIS_REPLY_STRING) {
             x->remaining[t] -= strtoll(rep->str, NULL, 10);
