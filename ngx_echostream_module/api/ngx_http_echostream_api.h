@@ -230,6 +230,17 @@ ngx_int_t ngx_http_echostream_api_arg(ngx_http_echostream_api_ctx_t *ctx,
 ngx_int_t ngx_http_echostream_api_key(ngx_http_echostream_api_ctx_t *ctx,
                                       ngx_str_t *out, es_tkey k, ...);
 
+/*
+ * "MGET" and the tenant's per-comment record key (ES_TK_RECORD) of each of
+ * n comment ids, the i-th id being lens[i] bytes at ids + i * stride (at
+ * most ES_REQ_ID_MAX), all in pool: *argv and *argvlen get n + 1 entries,
+ * for a pipeline command. Returns NGX_OK or NGX_ERROR (no memory).
+ */
+ngx_int_t ngx_http_echostream_api_records_mget(
+    ngx_http_echostream_api_ctx_t *ctx, ngx_pool_t *pool, const u_char *ids,
+    size_t stride, const size_t *lens, ngx_uint_t n, const char ***argv,
+    size_t **argvlen);
+
 /* Milliseconds since the epoch, from nginx's cached clock. */
 int64_t ngx_http_echostream_api_now_ms(void);
 

@@ -138,6 +138,53 @@ ngx_int_t ngx_http_echostream_api_key(ngx_http_echostream_api_ctx_t *ctx,
     return NGX_OK;
 }
 
+ngx_int_t ngx_http_echostream_api_records_mget(
+    ngx_http_echostream_api_ctx_t *ctx, ngx_pool_t *pool, const u_char *ids,
+    size_t stride, const size_t *lens, ngx_uint_t n, const char ***argv,
+    size_t **argvlen)
+{
+    char prefix[ES_JWT_TENANT_MAX + sizeof("es:{t:}:")], buf[512],
+        id[ES_REQ_ID_MAX + 1];
+    const char **a;
+    size_t *l;
+    ngx_uint_t i;
+    u_char *key;
+    int plen, klen;
+
+    plen = es_tenant_prefix(prefix, sizeof(prefix), (const char *)ctx->tenant);
+    a = ngx_palloc(pool, (n + 1) * sizeof(char *));
+    l = ngx_palloc(pool, (n + 1) * sizeof(size_t));
+    if (plen < 0 || a == NULL || l == NULL) {
+        return NGX_ERROR;
+    }
+
+    a[0] = "MGET";
+    l[0] = sizeof("MGET") - 1;
+
+    /* the prefix is built once: a page holds up to hundreds of ids */
+    for (i = 0; i < n; i++) {
+        if (lens[i] > ES_REQ_ID_MAX) {
+            return NGX_ERROR;
+        }
+        ngx_memcpy(id, ids + i * stride, lens[i]);
+        id[lens[i]] = '\0';
+
+        klen = es_tenant_key_p(buf, sizeof(buf), prefix, (size_t)plen,
+                               ES_TK_RECORD, id);
+        key = klen < 0 ? NULL : ngx_pnalloc(pool, (size_t)klen);
+        if (key == NULL) {
+            return NGX_ERROR;
+        }
+        ngx_memcpy(key, buf, (size_t)klen);
+        a[i + 1] = (const char *)key;
+        l[i + 1] = (size_t)klen;
+    }
+
+    *argv = a;
+    *argvlen = l;
+    return NGX_OK;
+}
+
 int64_t ngx_http_echostream_api_now_ms(void)
 {
     ngx_time_t *tp;

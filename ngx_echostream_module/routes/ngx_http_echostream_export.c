@@ -350,34 +350,13 @@ static ngx_int_t
 ngx_http_echostream_export_records(ngx_http_echostream_export_t *st)
 {
     ngx_http_echostream_redis_cmd_t cmd;
-    ngx_uint_t i;
     const char **argv;
     size_t *lens;
-    u_char *key;
-    size_t prefix;
 
-    argv = ngx_palloc(st->page, (st->nids + 1) * sizeof(char *));
-    lens = ngx_palloc(st->page, (st->nids + 1) * sizeof(size_t));
-    if (argv == NULL || lens == NULL) {
+    if (ngx_http_echostream_api_records_mget(
+            st->ctx, st->page, st->ids[0], sizeof(st->ids[0]), st->lens,
+            st->nids, &argv, &lens) != NGX_OK) {
         return NGX_ERROR;
-    }
-
-    /* record keys: the topics key's tenant prefix, "c:" and the id */
-    prefix = st->topics.len - (sizeof("topics") - 1);
-
-    argv[0] = "MGET";
-    lens[0] = 4;
-
-    for (i = 0; i < st->nids; i++) {
-        key = ngx_pnalloc(st->page, prefix + 2 + st->lens[i]);
-        if (key == NULL) {
-            return NGX_ERROR;
-        }
-        argv[i + 1] = (const char *)key;
-        key = ngx_cpymem(key, st->topics.data, prefix);
-        key = ngx_cpymem(key, "c:", 2);
-        ngx_memcpy(key, st->ids[i], st->lens[i]);
-        lens[i + 1] = prefix + 2 + st->lens[i];
     }
 
     cmd.argc = (int)(st->nids + 1);
