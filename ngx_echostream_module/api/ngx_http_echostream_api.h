@@ -241,6 +241,14 @@ ngx_int_t ngx_http_echostream_api_records_mget(
     size_t stride, const size_t *lens, ngx_uint_t n, const char ***argv,
     size_t **argvlen);
 
+/*
+ * The request's first header named name (compared without regard to
+ * case), or NULL: for the headers nginx 1.22 does not index (Origin,
+ * Last-Event-ID).
+ */
+ngx_table_elt_t *ngx_http_echostream_api_header(ngx_http_request_t *r,
+                                                const char *name);
+
 /* Milliseconds since the epoch, from nginx's cached clock. */
 int64_t ngx_http_echostream_api_now_ms(void);
 

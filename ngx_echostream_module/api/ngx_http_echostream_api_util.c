@@ -13,8 +13,6 @@
 #include "api/ngx_http_echostream_api.h"
 #include "core/ngx_http_echostream_module.h"
 
-static ngx_table_elt_t *ngx_http_echostream_api_origin(ngx_http_request_t *r);
-
 ngx_int_t
 ngx_http_echostream_api_common_headers(ngx_http_echostream_api_ctx_t *ctx)
 {
@@ -39,7 +37,7 @@ ngx_http_echostream_api_common_headers(ngx_http_echostream_api_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    origin = ngx_http_echostream_api_origin(r);
+    origin = ngx_http_echostream_api_header(r, "Origin");
 
     if (origin == NULL) {
         return NGX_OK;
@@ -199,13 +197,15 @@ int ngx_http_echostream_api_id_valid(const u_char *s, size_t len)
     return es_req_id_valid((const char *)s, len);
 }
 
-/* The request's Origin header, or NULL (nginx 1.22 does not index it). */
-static ngx_table_elt_t *ngx_http_echostream_api_origin(ngx_http_request_t *r)
+ngx_table_elt_t *ngx_http_echostream_api_header(ngx_http_request_t *r,
+                                                const char *name)
 {
     ngx_list_part_t *part;
     ngx_table_elt_t *h;
+    size_t len;
     ngx_uint_t i;
 
+    len = ngx_strlen(name);
     part = &r->headers_in.headers.part;
     h = part->elts;
 
@@ -219,8 +219,8 @@ static ngx_table_elt_t *ngx_http_echostream_api_origin(ngx_http_request_t *r)
             i = 0;
         }
 
-        if (h[i].key.len == 6 &&
-            ngx_strncasecmp(h[i].key.data, (u_char *)"Origin", 6) == 0) {
+        if (h[i].key.len == len &&
+            ngx_strncasecmp(h[i].key.data, (u_char *)name, len) == 0) {
             return &h[i];
         }
     }

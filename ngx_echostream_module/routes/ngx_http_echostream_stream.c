@@ -46,8 +46,6 @@
 
 static ngx_uint_t ngx_http_echostream_stream_active;
 
-static ngx_table_elt_t *
-ngx_http_echostream_stream_last_event_id(ngx_http_request_t *r);
 static void ngx_http_echostream_stream_cleanup(void *data);
 
 static u_char ngx_http_echostream_stream_retry[] = "retry: 2000\n\n";
@@ -75,7 +73,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(stream)
         return;
     }
 
-    h = ngx_http_echostream_stream_last_event_id(r);
+    h = ngx_http_echostream_api_header(r, "Last-Event-ID");
     if (es_req_stream_read(h ? (const char *)h->value.data : NULL,
                            h ? h->value.len : 0, &args, &err) != 0) {
         ngx_http_echostream_api_req_error(ctx, &err);
@@ -145,35 +143,6 @@ nomem:
 
     ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "internal", "out of memory");
-}
-
-/* The request's first Last-Event-ID header, or NULL. */
-static ngx_table_elt_t *
-ngx_http_echostream_stream_last_event_id(ngx_http_request_t *r)
-{
-    ngx_list_part_t *part;
-    ngx_table_elt_t *h;
-    ngx_uint_t i;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0;; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Last-Event-ID") - 1 &&
-            ngx_strncasecmp(h[i].key.data, (u_char *)"Last-Event-ID",
-                            h[i].key.len) == 0) {
-            return &h[i];
-        }
-    }
 }
 
 /* Request pool cleanup: the stream is over, however it ended. */
