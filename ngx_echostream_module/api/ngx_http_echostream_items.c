@@ -64,6 +64,11 @@ ngx_http_echostream_item_written(ngx_http_echostream_api_ctx_t *ctx,
 static void
 ngx_http_echostream_item_deleted(ngx_http_echostream_api_ctx_t *ctx,
                                  ngx_http_echostream_redis_result_t *res);
+static void
+ngx_http_echostream_item_fcall(ngx_http_echostream_api_ctx_t *ctx,
+                               const char *fn, const char **keys, int nkeys,
+                               const char **args, int nargs,
+                               ngx_http_echostream_api_redis_pt next);
 static json_t *
 ngx_http_echostream_item_stored(ngx_http_echostream_api_ctx_t *ctx,
                                 const ngx_http_echostream_item_kind_t *k,
@@ -255,12 +260,10 @@ void ngx_http_echostream_item_delete(ngx_http_echostream_api_ctx_t *ctx)
 {
     const char *keys[1 + NGX_HTTP_ECHOSTREAM_ITEM_HOOK_MAX];
     const char *args[3 + NGX_HTTP_ECHOSTREAM_ITEM_HOOK_MAX];
-    const char *argv[3 + 4 + 2 * NGX_HTTP_ECHOSTREAM_ITEM_HOOK_MAX];
     const ngx_http_echostream_item_kind_t *k;
     ngx_http_echostream_item_ctx_t *it;
     ngx_str_t hash;
-    u_char numkeys[NGX_INT_T_LEN + 1];
-    int nkeys, nargs, argc, i;
+    int nkeys, nargs;
 
     it = ngx_http_echostream_item_start(ctx, 0, 1);
     if (it == NULL) {
@@ -286,20 +289,8 @@ void ngx_http_echostream_item_delete(ngx_http_echostream_api_ctx_t *ctx)
         return;
     }
 
-    *ngx_sprintf(numkeys, "%d", nkeys) = '\0';
-
-    argc = 0;
-    argv[argc++] = "FCALL";
-    argv[argc++] = "es_item_delete";
-    argv[argc++] = (const char *)numkeys;
-    for (i = 0; i < nkeys; i++) {
-        argv[argc++] = keys[i];
-    }
-    for (i = 0; i < nargs; i++) {
-        argv[argc++] = args[i];
-    }
-
-    ngx_http_echostream_cmd(ctx, ngx_http_echostream_item_deleted, argc, argv);
+    ngx_http_echostream_item_fcall(ctx, "es_item_delete", keys, nkeys, args,
+                                   nargs, ngx_http_echostream_item_deleted);
 }
 
 static void
@@ -390,12 +381,10 @@ static void ngx_http_echostream_item_write(ngx_http_echostream_api_ctx_t *ctx,
 {
     const char *keys[2 + NGX_HTTP_ECHOSTREAM_ITEM_HOOK_MAX];
     const char *args[8 + NGX_HTTP_ECHOSTREAM_ITEM_HOOK_MAX];
-    const char *argv[3 + 10 + 2 * NGX_HTTP_ECHOSTREAM_ITEM_HOOK_MAX];
     const ngx_http_echostream_item_kind_t *k = it->kind;
     ngx_str_t hash, ref;
     const char *ref_id;
-    u_char numkeys[NGX_INT_T_LEN + 1];
-    int nkeys, nargs, argc, i;
+    int nkeys, nargs;
 
     ref_id = "";
     if (k->ref_member != NULL) {
@@ -431,11 +420,26 @@ static void ngx_http_echostream_item_write(ngx_http_echostream_api_ctx_t *ctx,
         return;
     }
 
+    ngx_http_echostream_item_fcall(ctx, "es_item_put", keys, nkeys, args, nargs,
+                                   ngx_http_echostream_item_written);
+}
+
+/* Queues FCALL fn with keys[0..nkeys) and args[0..nargs). */
+static void
+ngx_http_echostream_item_fcall(ngx_http_echostream_api_ctx_t *ctx,
+                               const char *fn, const char **keys, int nkeys,
+                               const char **args, int nargs,
+                               ngx_http_echostream_api_redis_pt next)
+{
+    const char *argv[3 + 2 * (8 + NGX_HTTP_ECHOSTREAM_ITEM_HOOK_MAX)];
+    u_char numkeys[NGX_INT_T_LEN + 1];
+    int argc, i;
+
     *ngx_sprintf(numkeys, "%d", nkeys) = '\0';
 
     argc = 0;
     argv[argc++] = "FCALL";
-    argv[argc++] = "es_item_put";
+    argv[argc++] = fn;
     argv[argc++] = (const char *)numkeys;
     for (i = 0; i < nkeys; i++) {
         argv[argc++] = keys[i];
@@ -444,7 +448,7 @@ static void ngx_http_echostream_item_write(ngx_http_echostream_api_ctx_t *ctx,
         argv[argc++] = args[i];
     }
 
-    ngx_http_echostream_cmd(ctx, ngx_http_echostream_item_written, argc, argv);
+    ngx_http_echostream_cmd(ctx, next, argc, argv);
 }
 
 static void
