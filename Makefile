@@ -56,12 +56,17 @@ worker_lib_obj = $(filter-out %/main.o,$(call worker_obj,$(1)))
 BENCH_SRC  := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
+# test drivers: small programs the integration suites run to exercise one
+# piece of the workers (a signer, a mail sender) against a real peer
+DRIVER_SRC  := $(wildcard tests/drivers/*.c)
+DRIVER_BINS := $(DRIVER_SRC:tests/drivers/%.c=$(BUILD)/drivers/%)
+
 UNIT_SRC  := $(shell find tests/unit -name '*_test.c' 2>/dev/null | sort)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all lib workers module run test bench deps format clean unit \
         unit-asan check-format lint-lua
-all: lib workers module $(BENCH_BINS)
+all: lib workers module $(BENCH_BINS) $(DRIVER_BINS)
 
 lib: $(LIB_A) $(COMMON_A)
 workers: $(WORKER_BINS)
@@ -118,6 +123,12 @@ $(BUILD)/bench/%: tests/bench/%.c $(COMMON_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(addprefix -I,$(wildcard workers/*)) $(LDFLAGS) \
 	    -o $@ $< $(COMMON_A) $(LIB_A) $(LDLIBS_ES) $(LDLIBS_JWT)
+
+# test drivers: tests/drivers/x.c -> build/drivers/x, linked like a worker
+$(BUILD)/drivers/%: tests/drivers/%.c $(COMMON_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(addprefix -I,$(wildcard workers/*)) $(LDFLAGS) \
+	    -o $@ $< $(COMMON_A) $(LIB_A) $(LDLIBS_ES)
 
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(BUILD)/tests $(UNIT_BINS)
