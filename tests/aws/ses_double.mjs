@@ -166,6 +166,7 @@ export async function startSesDouble(opts = {}) {
     }
     const v = await verifySigV4(req, body, keys, { service: 'ses', region });
     entry.signature = v.ok ? 'ok' : v.reason;
+    entry.signedHeaders = v.ok ? v.signedHeaders : null;
     if (!v.ok) {
       badSignatures++;
       const status = v.code === 'MissingAuthenticationToken' ? 400 : 403;
