@@ -641,6 +641,7 @@ static void test_missing_parts_are_refused(void **state)
     es_mime_message m;
     char long_subject[ES_MIME_SUBJECT_MAX + 2];
     char long_name[ES_MIME_NAME_MAX + 32];
+    char *big, *msg;
 
     (void)state;
     assert_null(es_mime_build(NULL, NULL));
@@ -662,6 +663,22 @@ static void test_missing_parts_are_refused(void **state)
     long_subject[sizeof(long_subject) - 1] = '\0';
     m.subject = long_subject;
     assert_null(es_mime_build(&m, NULL));
+
+    m = base_message();
+    big = malloc(8 * 1024 * 1024 + 2);
+    assert_non_null(big);
+    memset(big, 'a', 8 * 1024 * 1024 + 1);
+    big[8 * 1024 * 1024 + 1] = '\0';
+    m.text = big;
+    assert_null(es_mime_build(&m, NULL));
+    m.text = "ok";
+    m.html = big;
+    assert_null(es_mime_build(&m, NULL));
+    big[8 * 1024 * 1024] = '\0'; /* exactly at the limit is fine */
+    msg = es_mime_build(&m, NULL);
+    assert_non_null(msg);
+    free(msg);
+    free(big);
 
     m = base_message();
     memset(long_name, 'n', sizeof(long_name));
