@@ -19,7 +19,8 @@ export async function mailDriver() {
   const target = path.join(BUILD, 'drivers', 'mail_send');
   const rel = path.relative(ROOT, BUILD);
   const how = rel === path.join('build', 'asan') ? 'SANITIZE=1' : `BUILD=${BUILD}`;
-  await run('make', ['--no-print-directory', '-s', how, target],
+  // the Makefile's rules name targets relative to the repository
+  await run('make', ['--no-print-directory', '-s', how, path.relative(ROOT, target)],
             { cwd: ROOT, maxBuffer: 16 << 20 });
   if (!existsSync(target)) throw new Error(`${target} was not built`);
   return target;
@@ -40,6 +41,10 @@ export async function runDriver(cmd, args, env = {}) {
   } catch (e) {
     if (typeof e.code !== 'number') throw e;
     r = e;
+  }
+  // a sanitizer report (the ASan build) fails whatever the outcome said
+  if (/(Address|Leak|UndefinedBehavior)Sanitizer|runtime error:/.test(String(r.stderr))) {
+    throw new Error(`mail_send ${cmd}: sanitizer report:\n${r.stderr}`);
   }
   const lines = String(r.stdout).split('\n').filter((l) => l !== '');
   let json = null;
