@@ -186,5 +186,39 @@ const es_config_key es_config_keys[] = {
      "EC2 instance metadata endpoint (IMDSv2)", 0},
     {"aws.imds", "true", "try the instance metadata service for credentials",
      0},
+
+    /* e-mail and webhooks (alert worker) */
+    {"mail.transport", "auto",
+     "how mail is sent: ses, smtp, none, or auto (ses when ses.endpoint is "
+     "set, else smtp when smtp.url is set, else none)",
+     0},
+    {"mail.from", "EchoStream <echostream@localhost>",
+     "sender of every mail: \"Name <addr>\" or a plain address", 0},
+    {"mail.base_url", "http://127.0.0.1:8080/",
+     "the dashboard's public address, for the links in mails", 0},
+    {"mail.secret_file", "",
+     "file holding the secret that signs unsubscribe links (the same file "
+     "as nginx's echostream_mail_secret_file)",
+     0},
+    {"smtp.url", "",
+     "SMTP server: smtp://host:port (STARTTLS) or smtps://host:port", 0},
+    {"smtp.user", "", "SMTP AUTH user name; empty: no AUTH", 0},
+    {"smtp.password", "", "SMTP AUTH password", 1},
+    {"smtp.require_tls", "true",
+     "STARTTLS is mandatory for every SMTP host but loopback (it is used "
+     "whenever offered anyway)",
+     0},
+    {"smtp.ca_file", "",
+     "PEM CA bundle to verify the SMTP server with (a private CA); empty: "
+     "the system's",
+     0},
+    {"smtp.timeout", "30", "seconds before an SMTP session is abandoned", 0},
+    {"webhook.allow_insecure", "false",
+     "allow http:// and loopback/private destinations (development only)", 0},
+    {"webhook.timeout", "10", "seconds before a webhook POST is abandoned", 0},
+    {"webhook.max_response", "65536",
+     "response bytes read from a webhook receiver; the rest is cut off", 0},
+    {"webhook.ca_file", "",
+     "PEM CA bundle to verify webhook receivers with; empty: the system's", 0},
     {NULL, NULL, NULL, 0},
 };
