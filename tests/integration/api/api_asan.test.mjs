@@ -77,7 +77,8 @@ test('every route, good and bad input', async () => {
   await api('PATCH', '/api/v1/settings', { body: { retention_days: 7 } });
   // every settable member at once: the most arguments the FCALL can take
   r = await api('PATCH', '/api/v1/settings', { body: { engine: 'comprehend',
-    comprehend_budget_usd: 12.5, retention_days: 30 } });
+    comprehend_budget_usd: 12.5, retention_days: 30, summary_hour: 23,
+    time_zone: 'America/Argentina/Buenos_Aires', bedrock_budget_usd: 7.25 } });
   assert.equal(r.status, 200, r.text);
   await api('POST', '/api/v1/topics', { body: '{"a":',
     headers: { 'Content-Type': 'application/json' } });

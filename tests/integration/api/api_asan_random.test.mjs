@@ -71,7 +71,9 @@ function value(depth = 0) {
 const MEMBERS = ['id', 'name', 'subreddits', 'query', 'topic', 'min_volume',
   'sensitivity', 'cooldown_minutes', 'email', 'webhook', 'enabled', 'engine',
   'comprehend_budget_usd', 'retention_days', 'role', 'confirm', 'tenant',
-  'owner', 'sub', '__proto__', 'constructor', ''];
+  'owner', 'sub', '__proto__', 'constructor', '', 'summary_hour',
+  'time_zone', 'bedrock_budget_usd', 'metric', 'window_minutes', 'digest',
+  'alert_email'];
 const ARGS = ['from', 'to', 'step', 'limit', 'cursor', 'topic', 'hours',
   'sentiment', 'format', 'id', 'x'];
 const ARG_VALUES = ['', '0', '-1', '1', '25', '100', '101', '99999999999999999999',
