@@ -17,9 +17,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/crypto.h>
-
-#include "es_unsub.h"
 #include "api/ngx_http_echostream_api.h"
 #include "auth/ngx_http_echostream_auth_conf.h"
 #include "core/ngx_http_echostream_directives.h"
@@ -39,7 +36,6 @@ static ngx_int_t ngx_http_echostream_parse_redis(ngx_conf_t *cf, ngx_str_t *url,
                                                  es_redis_url *out);
 static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle);
 static void ngx_http_echostream_exit_process(ngx_cycle_t *cycle);
-static void ngx_http_echostream_cleanse(void *data);
 
 static ngx_http_module_t ngx_http_echostream_module_ctx = {
     NULL, /* preconfiguration */
@@ -513,67 +509,6 @@ char *ngx_http_echostream_conf_series_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     return NGX_CONF_OK;
-}
-
-/*
- * "echostream_mail_secret_file PATH": the key of unsubscribe links
- * (lib/es_unsub.h), shared with the mail worker (mail.secret_file). Read
- * here, by the master, so the file may be readable by root only; its
- * trailing newline is not part of the key. The bytes are wiped when the
- * configuration is released, and never appear in a message.
- */
-char *ngx_http_echostream_conf_mail_secret(ngx_conf_t *cf, ngx_command_t *cmd,
-                                           void *conf)
-{
-    ngx_http_echostream_main_conf_t *emcf = conf;
-    ngx_pool_cleanup_t *cln;
-    ngx_str_t *value, name;
-    char err[160];
-    u_char *path;
-    long n;
-
-    if (emcf->mail_secret.data != NULL) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    name = value[1];
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    path = ngx_pnalloc(cf->pool, name.len + 1);
-    emcf->mail_secret.data = ngx_pnalloc(cf->pool, ES_UNSUB_KEY_MAX);
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (path == NULL || emcf->mail_secret.data == NULL || cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-    ngx_cpystrn(path, name.data, name.len + 1);
-
-    cln->handler = ngx_http_echostream_cleanse;
-    cln->data = &emcf->mail_secret;
-
-    n = es_unsub_key_read((const char *)path, emcf->mail_secret.data,
-                          ES_UNSUB_KEY_MAX, err, sizeof(err));
-    if (n < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"echostream_mail_secret_file\" \"%s\": %s", path,
-                           err);
-        return NGX_CONF_ERROR;
-    }
-    emcf->mail_secret.len = (size_t)n;
-
-    return NGX_CONF_OK;
-}
-
-/* Wipes a secret (an ngx_str_t) before its pool lets the memory go. */
-static void ngx_http_echostream_cleanse(void *data)
-{
-    ngx_str_t *s = data;
-
-    if (s->data != NULL) {
-        OPENSSL_cleanse(s->data, ES_UNSUB_KEY_MAX);
-    }
 }
 
 static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle)
