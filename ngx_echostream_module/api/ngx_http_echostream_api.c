@@ -347,11 +347,12 @@ static void ngx_http_echostream_api_limit(ngx_http_echostream_api_ctx_t *ctx,
             return;
         }
 
-        ngx_http_echostream_api_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                                      "rate_limited",
-                                      "too many requests for this tenant, "
-                                      "retry in %ui s",
-                                      retry);
+        ngx_http_echostream_api_error(
+            ctx, NGX_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+            "too many requests for this %s, retry in %ui s",
+            ctx->route->min_role == NGX_HTTP_ECHOSTREAM_ROLE_PUBLIC ? "address"
+                                                                    : "tenant",
+            retry);
         return;
     }
 
