@@ -10,7 +10,10 @@
 // in Redis. /me: each member's own opt-ins, changed only for the caller,
 // whatever the body tries. /usage: the Bedrock counters the summarizer
 // adds, and the budget in force. The webhook secret: owners only, made
-// once however many ask at the same time, replaced on POST. Membership
+// once however many ask at the same time, replaced on POST. A tenant
+// deleted by its only member's accepted invite leaves none of these keys
+// (nor the workers' pending summaries, alert state and deliveries)
+// behind. Membership
 // caching is off (echostream_membership_ttl 0). Every JSON answer is
 // checked against docs/openapi.yaml by the stack's api().
 
@@ -352,3 +355,47 @@ test('the webhook secret: owners only, made once, rotated', async () => {
   r = await api('GET', '/settings', o.token);
   assert.equal(r.json.webhook_secret, undefined);
 });
+
+test('a tenant deleted by an accepted invite leaves none of its new keys',
+  async () => {
+    const o = await owner();
+    // x's own tenant gathers the new kinds of data, then x joins o's
+    const sub = `lone-${tag()}`;
+    const email = `${sub}@members.test`;
+    const token = signToken(s.cognito.idClaims({ sub, email }));
+    let r = await api('POST', '/topics', token, { id: 't1', name: 't1',
+      subreddits: [`dl${tag()}`] });
+    assert.equal(r.status, 201, r.text);
+    const mine = (await api('GET', '/me', token)).json.tenant;
+    await api('PATCH', '/me', token, { digest: true });
+    await api('GET', '/settings/webhook-secret', token);
+    r = await api('POST', '/summaries', token, { topic: 't1' });
+    assert.equal(r.status, 202, r.text);
+    await s.redis.cmd('HSET', `es:{t:${mine}}:alerts:state`, 'r1', '{}');
+    await s.redis.cmd('HSET', `es:{t:${mine}}:deliveries`, 'd1',
+      '{"status":"pending"}');
+    for (const k of ['summary_pending', 'summary_requests', 'alerts:state',
+      'deliveries', 'meta', 'members']) {
+      assert.equal(await s.redis.cmd('EXISTS', `es:{t:${mine}}:${k}`), 1, k);
+    }
+
+    r = await api('POST', '/members', o.token, { email });
+    assert.equal(r.status, 201, r.text);
+    r = await api('GET', '/invites', token);
+    r = await api('POST', `/invites/${r.json.invites[0].id}/accept`, token,
+      { confirm: true });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.deleted_tenant, mine);
+    let left = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await s.redis.cmd('SCAN', cursor, 'MATCH',
+        `es:{t:${mine}}:*`, 'COUNT', 1000);
+      left = left.concat(keys);
+      cursor = next;
+    } while (cursor !== '0');
+    assert.deepEqual(left, []);
+    // the opt-ins do not travel: a new member starts with none
+    r = await api('GET', '/me', token);
+    assert.deepEqual([r.json.tenant, r.json.digest], [o.tenant, false]);
+  });
