@@ -1,7 +1,8 @@
 // redis_fn_tenant.test.mjs - the functions of lib/redis/tenant.lua (library
 // "echostream_tenant": topics, alert rules, members and their mail
-// opt-ins, invites, settings and summary requests) called one by one against a real redis-server, with
-// the KEYS/ARGV protocol of the file's header.
+// opt-ins, invites, settings and summary requests) called one by one
+// against a real redis-server, with the KEYS/ARGV protocol of the file's
+// header.
 //
 // The API suites see these functions only through HTTP answers; here each
 // header paragraph is checked on its own and on the exact keys: the topic
