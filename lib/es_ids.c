@@ -81,3 +81,18 @@ int es_tenant_id_valid(const char *s, size_t n)
     }
     return 0;
 }
+
+int es_user_sub_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > ES_USER_SUB_MAX) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || is_alnum_lower(c) || c == '-' ||
+              c == '_' || c == '.' || c == ':' || c == '@' || c == '+')) {
+            return -1;
+        }
+    }
+    return 0;
+}

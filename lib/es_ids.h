@@ -30,4 +30,13 @@ void es_comment_id_format(uint64_t num, char *out);
 /* Tenant ids: 1-64 characters of [A-Za-z0-9_-]. Returns 0 or -1. */
 int es_tenant_id_valid(const char *s, size_t n);
 
+/*
+ * User ids (the token's "sub"; a Cognito user's is a UUID): 1-128
+ * characters of letters, digits and "-_.:@+", so a sub in a key can never
+ * open or close its hash tag, nor carry a space or a control character.
+ * Returns 0 or -1.
+ */
+#define ES_USER_SUB_MAX 128
+int es_user_sub_valid(const char *s, size_t n);
+
 #endif

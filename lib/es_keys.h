@@ -64,6 +64,9 @@
 #define ES_KEY_INVITES_PREFIX "es:{invites}:"
 /* Stream of summary requests, read by the summarizer's consumer group. */
 #define ES_KEY_SUMMARY_REQUESTS "es:{summaries}:requests"
+/* Stream of mail and webhook deliveries (fields tenant, id), read by the
+   deliver consumer group; the delivery is es:{t:<tenant>}:deliveries. */
+#define ES_KEY_DELIVER_QUEUE "es:{deliver}:queue"
 
 /* The prefix of every key of one tenant: "es:{t:<tenant>}:". */
 #define ES_KEY_TENANT_PREFIX_FMT "es:{t:%s}:"
@@ -88,6 +91,9 @@
     X(ALERT_HISTORY, "alerts:history", "alerts:history")                       \
     X(SUMMARIES, "summaries", "summaries")                                     \
     X(SUMMARY_REQUESTS, "summary_requests", "summary_requests")                \
+    X(SUMMARY_PENDING, "summary_pending", "summary_pending")                   \
+    X(ALERT_STATE, "alerts:state", "alerts:state")                             \
+    X(DELIVERIES, "deliveries", "deliveries")                                  \
     X(RECORD, "c:%s", "c:<id>")                                                \
     X(SERIES_MINUTE, "ts:%s:m:%s", "ts:<topic>:m:<YYYYMMDDHH>")                \
     X(SERIES_HOUR, "ts:%s:h:%s", "ts:<topic>:h:<YYYYMMDD>")                    \

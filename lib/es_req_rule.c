@@ -9,7 +9,9 @@
  * http:// is allowed only to this machine, for a local receiver, and
  * user-info is refused everywhere, so "https://good@evil/" cannot pass as
  * another host. The members are checked in a fixed order, so one body
- * always gets the same error.
+ * always gets the same error. metric and window_minutes came later: a
+ * rule stored before them is read back with their defaults, so every
+ * answer and the alert worker see them.
  */
 #include "es_req_rule.h"
 
@@ -28,13 +30,20 @@ enum {
     RULE_COOLDOWN,
     RULE_EMAIL,
     RULE_WEBHOOK,
+    RULE_METRIC,
+    RULE_WINDOW,
     RULE_NFIELDS
 };
 
-const char *const es_req_rule_members[] = {
-    "id",         "topic",       "enabled",
-    "min_volume", "sensitivity", "cooldown_minutes",
-    "email",      "webhook",     NULL};
+const char *const es_req_rule_members[] = {"id",          "topic",
+                                           "enabled",     "min_volume",
+                                           "sensitivity", "cooldown_minutes",
+                                           "email",       "webhook",
+                                           "metric",      "window_minutes",
+                                           NULL};
+
+const char *const es_req_rule_metrics[] = {ES_REQ_RULE_METRIC_DEFAULT, "volume",
+                                           "mean_compound", NULL};
 
 static json_t *es_req_rule_emails(json_t *v, int *oom);
 static int es_req_webhook_valid(const char *s, size_t n);
@@ -42,8 +51,8 @@ static int es_req_webhook_valid(const char *s, size_t n);
 int es_req_rule_check(json_t *src, json_t *base, const char *id, json_t **out,
                       es_req_err *err)
 {
-    const char *topic, *hook;
-    json_int_t volume, cooldown;
+    const char *topic, *hook, *metric;
+    json_int_t volume, cooldown, window;
     json_t *emails, *webhook;
     json_t *f[RULE_NFIELDS];
     double sensitivity;
@@ -116,6 +125,33 @@ int es_req_rule_check(json_t *src, json_t *base, const char *id, json_t **out,
         }
     }
 
+    metric = ES_REQ_RULE_METRIC_DEFAULT;
+    if (f[RULE_METRIC] != NULL) {
+        metric = json_string_value(f[RULE_METRIC]);
+        for (i = 0; metric != NULL && es_req_rule_metrics[i] != NULL; i++) {
+            if (json_string_length(f[RULE_METRIC]) ==
+                    strlen(es_req_rule_metrics[i]) &&
+                strcmp(metric, es_req_rule_metrics[i]) == 0) {
+                break;
+            }
+        }
+        if (metric == NULL || es_req_rule_metrics[i] == NULL) {
+            return es_req_fail(err, 422, "validation_failed", "metric",
+                               "metric must be \"negative_share\", "
+                               "\"volume\" or \"mean_compound\"");
+        }
+        /* the table's copy: static, without the body's NULs or length */
+        metric = es_req_rule_metrics[i];
+    }
+
+    window = ES_REQ_RULE_WINDOW_DEFAULT;
+    if (f[RULE_WINDOW] != NULL &&
+        (es_req_json_int(f[RULE_WINDOW], &window) != 0 ||
+         window < ES_REQ_RULE_WINDOW_MIN || window > ES_REQ_RULE_WINDOW_MAX)) {
+        return es_req_fail(err, 422, "validation_failed", "window_minutes",
+                           "window_minutes must be an integer from 5 to 1440");
+    }
+
     emails = es_req_rule_emails(f[RULE_EMAIL], &oom);
     if (emails == NULL) {
         if (oom) {
@@ -129,10 +165,11 @@ int es_req_rule_check(json_t *src, json_t *base, const char *id, json_t **out,
     webhook = hook ? json_string(hook) : json_null();
 
     /* steals emails and webhook, also when it fails */
-    *out = json_pack("{s:s, s:s, s:b, s:I, s:f, s:I, s:o, s:o}", "id", id,
-                     "topic", topic, "enabled", enabled, "min_volume", volume,
-                     "sensitivity", sensitivity, "cooldown_minutes", cooldown,
-                     "email", emails, "webhook", webhook);
+    *out = json_pack("{s:s, s:s, s:b, s:I, s:f, s:I, s:o, s:o, s:s, s:I}", "id",
+                     id, "topic", topic, "enabled", enabled, "min_volume",
+                     volume, "sensitivity", sensitivity, "cooldown_minutes",
+                     cooldown, "email", emails, "webhook", webhook, "metric",
+                     metric, "window_minutes", window);
     if (*out == NULL) {
         return es_req_fail(err, 500, "internal", NULL, "out of memory");
     }

@@ -2,9 +2,10 @@
  * es_schema.h - the numbers of the Redis contract that more than one
  * program, or more than one language, must agree on: how long each kind
  * of bucket lives, how long the live stream grows, which protocol the
- * enrich worker's calls speak, and the fields of a tenant's monthly usage
- * hash (written by enrich.lua, read by the enrich worker's budget check
- * and the API's GET /usage).
+ * enrich worker's calls speak, the fields of a tenant's monthly usage
+ * hash (written by enrich.lua and the summarizer, read by the workers'
+ * budget checks and the API's GET /usage) and the Bedrock budget a tenant
+ * has until it sets one.
  *
  * One X-macro table, so C gets them as enum constants and the Redis
  * functions get them as the table ES of a prelude the build writes in
@@ -29,10 +30,35 @@
     X(ENRICH_PROTOCOL, 4,                                                      \
       "the es_enrich_write protocol the enrich worker and enrich.lua speak")
 
-/* the fields of es:{t:<tenant>}:usage:<YYYYMM> (ES.USAGE in Lua) */
-#define ES_USAGE_COMMENTS "comments"
-#define ES_USAGE_UNITS    "comprehend_units"
-#define ES_USAGE_USD      "comprehend_usd_micros"
+/* the fields of es:{t:<tenant>}:usage:<YYYYMM> */
+#define ES_USAGE_COMMENTS       "comments"
+#define ES_USAGE_UNITS          "comprehend_units"
+#define ES_USAGE_USD            "comprehend_usd_micros"
+#define ES_USAGE_BEDROCK_INPUT  "bedrock_input_tokens"
+#define ES_USAGE_BEDROCK_OUTPUT "bedrock_output_tokens"
+#define ES_USAGE_BEDROCK_USD    "bedrock_usd_micros"
+#define ES_USAGE_SUMMARIES      "summaries"
+
+/*
+ * The same fields as one table, X(name, field): the Redis functions get
+ * it as ES.USAGE.<name> (lib/redis/luagen.c), so a field added above and
+ * here is a field Lua spells alike.
+ */
+#define ES_USAGE_FIELDS(X)                                                     \
+    X(COMMENTS, ES_USAGE_COMMENTS)                                             \
+    X(UNITS, ES_USAGE_UNITS)                                                   \
+    X(USD, ES_USAGE_USD)                                                       \
+    X(BEDROCK_INPUT, ES_USAGE_BEDROCK_INPUT)                                   \
+    X(BEDROCK_OUTPUT, ES_USAGE_BEDROCK_OUTPUT)                                 \
+    X(BEDROCK_USD, ES_USAGE_BEDROCK_USD)                                       \
+    X(SUMMARIES, ES_USAGE_SUMMARIES)
+
+/*
+ * A tenant's monthly Bedrock budget in US dollars when its meta holds no
+ * bedrock_budget_usd (0 there means: never Bedrock, always the local
+ * summary).
+ */
+#define ES_BEDROCK_BUDGET_DEFAULT_USD 1.00
 
 #define ES_SCHEMA_ENUM_(name, value, what) ES_##name = (value),
 enum es_schema_constant { ES_SCHEMA_CONSTANTS(ES_SCHEMA_ENUM_) };

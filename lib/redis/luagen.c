@@ -8,9 +8,10 @@
  * programs do, and embedded in OUT.c as es_lua_<FILE_NAME>, an es_lua_lib)
  * is: the shebang line; a prelude "local ES = {...}" holding every schema
  * constant of es_schema.h, as ES.KEY the formats of every tenant key of
- * es_keys.h (after the tenant's prefix), and as ES.TOMBSTONE the text of
- * the record a deletion leaves, made of the member name of es_record.h,
- * so Lua and C read one table; SHARED.lua (lib/redis/prelude/shared.lua:
+ * es_keys.h (after the tenant's prefix), as ES.USAGE the fields of the
+ * monthly usage hash (es_schema.h), and as ES.TOMBSTONE the text of the
+ * record a deletion leaves, made of the member name of es_record.h, so
+ * Lua and C read one table; SHARED.lua (lib/redis/prelude/shared.lua:
  * the helpers every library uses, as fields of ES); the rest of the file,
  * unchanged (its line numbers in Redis errors are the file's plus the
  * prelude's); and a last function "<library>_version" answering N, which
@@ -95,7 +96,7 @@ static char *assemble(const char *src, const char *shared, char *lib,
         die("the version must be a whole number from 1 to 999999");
     }
 
-    cap = strlen(src) + strlen(shared) + 4096;
+    cap = strlen(src) + strlen(shared) + 8192;
     out = malloc(cap);
     if (out == NULL) {
         die("out of memory");
@@ -119,18 +120,24 @@ static char *assemble(const char *src, const char *shared, char *lib,
 #undef ES_LUAGEN_KEY_
 
     /* the comment stream's field names and entry types (es_comment.h),
-       the per-comment record's tombstone (es_record.h), the usage hash's
-       fields (es_schema.h) */
+       the per-comment record's tombstone (es_record.h) */
+    used += snprintf(out + used, cap - (size_t)used,
+                     "  },\n  F = {TYPE = '%s', ID = '%s', SUBREDDIT = '%s', "
+                     "SOURCE = '%s'},\n  TYPE = {COMMENT = '%s', DELETE = "
+                     "'%s'},\n  TOMBSTONE = '{\"%s\":true}', -- the record "
+                     "a deletion leaves\n  USAGE = {\n",
+                     ES_F_TYPE, ES_F_ID, ES_F_SUBREDDIT, ES_F_SOURCE,
+                     ES_TYPE_COMMENT, ES_TYPE_DELETE, ES_REC(DELETED));
+
+    /* the usage hash's fields (es_schema.h) */
+#define ES_LUAGEN_USAGE_(name, field)                                          \
+    used += snprintf(out + used, cap - (size_t)used, "    %s = '%s',\n",       \
+                     #name, field);
+    ES_USAGE_FIELDS(ES_LUAGEN_USAGE_)
+#undef ES_LUAGEN_USAGE_
+
     used +=
-        snprintf(out + used, cap - (size_t)used,
-                 "  },\n  F = {TYPE = '%s', ID = '%s', SUBREDDIT = '%s', "
-                 "SOURCE = '%s'},\n  TYPE = {COMMENT = '%s', DELETE = "
-                 "'%s'},\n  TOMBSTONE = '{\"%s\":true}', -- the record "
-                 "a deletion leaves\n  USAGE = {COMMENTS = '%s', UNITS = "
-                 "'%s', USD = '%s'},\n}\n%s%s",
-                 ES_F_TYPE, ES_F_ID, ES_F_SUBREDDIT, ES_F_SOURCE,
-                 ES_TYPE_COMMENT, ES_TYPE_DELETE, ES_REC(DELETED),
-                 ES_USAGE_COMMENTS, ES_USAGE_UNITS, ES_USAGE_USD, shared, rest);
+        snprintf(out + used, cap - (size_t)used, "  },\n}\n%s%s", shared, rest);
     used += snprintf(out + used, cap - (size_t)used,
                      "\nredis.register_function{function_name = "
                      "'%s_version',\n  callback = function() return %ld "

@@ -1,9 +1,10 @@
 #!lua name=echostream_tenant
--- version: 5
+-- version: 6
 --
 -- lib/redis/tenant.lua - the Redis function library
 -- "echostream_tenant": every write the API makes to a tenant's topics,
--- alert rules, members, invites, settings and summary requests.
+-- alert rules, members (and their mail opt-ins), invites, settings and
+-- summary requests.
 --
 -- Each write is one FCALL, so what must change together does (a topic and
 -- the watch union ingest polls; an invite and its per-e-mail record), the
@@ -117,20 +118,39 @@
 --   Deletes the tenant's entry and its field of the per-e-mail hash;
 --   NOTFOUND when neither existed. Returns 1.
 --
--- es_settings_set(KEYS = es:{t:T}:meta, es:{topics}:version;
+-- es_member_optins(KEYS = es:{t:T}:members;
+--                  ARGV = sub, digest, alert_email: each "1" (on), "0"
+--                  (off) or "" (unchanged))
+--   A member's own mail opt-ins (PATCH /me; an unsubscribe link turns
+--   one off). NOTFOUND when the tenant has no such member (an unknown
+--   tenant included: nothing is written, no key is made). Sets only
+--   those two members of the record and keeps the rest; a record that
+--   does not decode is refused ("ERR", untouched). Returns the record as
+--   stored now.
+--
+-- es_settings_put(KEYS = es:{t:T}:meta, es:{topics}:version;
 --                 ARGV = field, value, … ("" deletes the field))
---   Only engine, comprehend_budget_usd and retention_days. INCRs the
---   version when anything was given. Returns HMGET of the three fields.
+--   Only engine, comprehend_budget_usd, retention_days, summary_hour,
+--   time_zone and bedrock_budget_usd. INCRs the version when anything was
+--   given (the workers reload). Returns HMGET of the six fields, in that
+--   order.
+-- es_settings_set: the same with the three fields of version 5, and
+--   their HMGET, for nginx workers of that version.
 --
 -- es_summary_request(KEYS = es:{t:T}:topics, es:{summaries}:requests,
---                    es:{t:T}:summary_requests;
+--                    es:{t:T}:summary_requests, es:{t:T}:summary_pending;
 --                    ARGV = tenant, request id, topic id ("" = all),
 --                    requested_by, requested_ms, request JSON, stream
 --                    MAXLEN, requests kept per tenant)
---   NOTOPIC when a topic is given and missing. XADDs the request (fields
---   tenant, id, topic, requested_by, requested_ms; MAXLEN ~), records its
---   JSON under its id and keeps the newest requests only (ids start with
---   their time, so they sort by age). Returns 1.
+--   NOTOPIC when a topic is given and missing. When summary_pending
+--   names a request for the topic ("*" for all) that is still queued or
+--   running, adds nothing and returns {0, that request's JSON}. Else
+--   XADDs the request (fields tenant, id, topic, requested_by,
+--   requested_ms, kind "request"; MAXLEN ~), records its JSON under its
+--   id, names it in summary_pending, keeps the newest requests only (ids
+--   start with their time, so they sort by age) and returns {1, its
+--   JSON}. Called with the first three KEYS only (version 5's nginx
+--   workers), it queues without the check and returns 1.
 
 -- errors are "<CODE> <message>": the module maps CODE to a status
 local function fail(code, msg)
@@ -497,7 +517,8 @@ local function tenant_detach(keys, tenant)
     watch_move(keys[5], keys[6], stored_subs(raw), {})
   end
   for _, name in ipairs({'TOPICS', 'META', 'MEMBERS', 'INVITES',
-                         'REMOVED', 'RULES'}) do
+                         'REMOVED', 'RULES', 'ALERT_STATE',
+                         'SUMMARY_PENDING', 'DELIVERIES'}) do
     redis.call('DEL', tkey(tenant, name))
   end
   redis.call('SREM', keys[3], tenant)
@@ -574,13 +595,39 @@ local function invite_remove(keys, args)
   return 1
 end
 
-local SETTINGS = {engine = true, comprehend_budget_usd = true,
-                  retention_days = true}
+-- a member's opt-in: "1" on, "0" off, "" unchanged
+local OPTIN = {['1'] = true, ['0'] = false}
 
-local function settings_set(keys, args)
+local function member_optins(keys, args)
+  local sub = args[1]
+  for i = 2, 3 do
+    if args[i] ~= '' and OPTIN[args[i]] == nil then
+      return bad('opt-ins are "1", "0" or ""')
+    end
+  end
+  local raw = redis.call('HGET', keys[1], sub)
+  if not raw then return fail('NOTFOUND', 'no such member') end
+  local m = decode(raw)
+  if m == nil then return bad('the member record does not decode') end
+  if args[2] ~= '' then m.digest = OPTIN[args[2]] end
+  if args[3] ~= '' then m.alert_email = OPTIN[args[3]] end
+  local json = cjson.encode(m)
+  if json ~= raw then redis.call('HSET', keys[1], sub, json) end
+  return json
+end
+
+-- the settings of meta, in the order es_settings_put answers them; the
+-- first three are version 5's (es_settings_set)
+local SETTINGS = {'engine', 'comprehend_budget_usd', 'retention_days',
+                  'summary_hour', 'time_zone', 'bedrock_budget_usd'}
+
+-- writes the pairs of args among the first n SETTINGS; their HMGET
+local function settings_write(keys, args, n)
   if #args % 2 ~= 0 then return bad('settings come in pairs') end
+  local known = {}
+  for i = 1, n do known[SETTINGS[i]] = true end
   for i = 1, #args - 1, 2 do
-    if not SETTINGS[args[i]] then
+    if not known[args[i]] then
       return fail('INVALID', 'unknown setting ' .. args[i])
     end
   end
@@ -592,8 +639,28 @@ local function settings_set(keys, args)
     end
   end
   if #args > 0 then redis.call('INCR', keys[2]) end
-  return redis.call('HMGET', keys[1], 'engine', 'comprehend_budget_usd',
-                    'retention_days')
+  return redis.call('HMGET', keys[1], unpack(SETTINGS, 1, n))
+end
+
+local function settings_put(keys, args)
+  return settings_write(keys, args, #SETTINGS)
+end
+
+local function settings_set(keys, args)
+  return settings_write(keys, args, 3)
+end
+
+-- the request summary_pending names for field, when it is still queued
+-- or running: its stored JSON, else nil
+local function pending_request(pending, requests, field)
+  local id = redis.call('HGET', pending, field)
+  if not id then return nil end
+  local raw = redis.call('HGET', requests, id)
+  local r = decode(raw)
+  if r and r.id == id and (r.status == 'queued' or r.status == 'running') then
+    return raw
+  end
+  return nil
 end
 
 local function summary_request(keys, args)
@@ -604,9 +671,15 @@ local function summary_request(keys, args)
   if topic ~= '' and redis.call('HEXISTS', keys[1], topic) == 0 then
     return fail('NOTOPIC', 'no such topic: ' .. topic)
   end
+  local field = topic ~= '' and topic or '*'
+  if keys[4] then
+    local raw = pending_request(keys[4], keys[3], field)
+    if raw then return {0, raw} end
+  end
   redis.call('XADD', keys[2], 'MAXLEN', '~', args[7], '*',
              'tenant', args[1], 'id', args[2], 'topic', topic,
-             'requested_by', args[4], 'requested_ms', args[5])
+             'requested_by', args[4], 'requested_ms', args[5],
+             'kind', 'request')
   redis.call('HSET', keys[3], args[2], args[6])
   local n = redis.call('HLEN', keys[3])
   if n > keep then
@@ -614,7 +687,9 @@ local function summary_request(keys, args)
     table.sort(ids)
     for i = 1, n - keep do redis.call('HDEL', keys[3], ids[i]) end
   end
-  return 1
+  if not keys[4] then return 1 end
+  redis.call('HSET', keys[4], field, args[2])
+  return {1, args[6]}
 end
 
 -- the KEYS and ARGV each function reads at least (see the header)
@@ -637,6 +712,10 @@ redis.register_function('es_invite_accept',
   arity('es_invite_accept', invite_accept, 6, 5))
 redis.register_function('es_invite_decline',
   arity('es_invite_decline', invite_decline, 1, 2))
+redis.register_function('es_member_optins',
+  arity('es_member_optins', member_optins, 1, 3))
+redis.register_function('es_settings_put',
+  arity('es_settings_put', settings_put, 2, 0))
 redis.register_function('es_settings_set',
   arity('es_settings_set', settings_set, 2, 0))
 redis.register_function('es_summary_request',

@@ -7,7 +7,10 @@
  * route takes one (413/415/400) → authentication and membership (auth.c;
  * 401/503) → role (403) → per-tenant rate limit (429) → the route
  * handler, which answers with api_answer.c and reaches Redis through
- * api_redis.c.
+ * api_redis.c. A public route (ROLE_PUBLIC: a link in a mail, which
+ * proves itself) skips the token and the role, and is limited per client
+ * address instead of per tenant: a stranger's requests never spend a
+ * tenant's allowance.
  *
  * Reference counting is done once for everyone: the handler takes a
  * reference (or ngx_http_read_client_request_body does) that the final
@@ -32,6 +35,8 @@ static void ngx_http_echostream_api_body_read(ngx_http_request_t *r);
 static void ngx_http_echostream_api_start(ngx_http_echostream_api_ctx_t *ctx);
 static void
 ngx_http_echostream_api_authorized(ngx_http_echostream_api_ctx_t *ctx);
+static void ngx_http_echostream_api_limit(ngx_http_echostream_api_ctx_t *ctx,
+                                          const u_char *key, size_t n);
 static void
 ngx_http_echostream_api_preflight(ngx_http_echostream_api_ctx_t *ctx);
 static void
@@ -163,14 +168,16 @@ static void ngx_http_echostream_api_body_read(ngx_http_request_t *r)
         return;
     }
 
+    ct = r->headers_in.content_type ? &r->headers_in.content_type->value : NULL;
+
     if (size == 0) {
         /* no body is an empty object: routes with optional fields work */
         ctx->body = json_object();
 
     } else {
-        ct = r->headers_in.content_type ? &r->headers_in.content_type->value
-                                        : NULL;
-        if (ct == NULL || !es_req_json_type((const char *)ct->data, ct->len)) {
+        if (ctx->route->body != NGX_HTTP_ECHOSTREAM_BODY_RAW &&
+            (ct == NULL ||
+             !es_req_json_type((const char *)ct->data, ct->len))) {
             ngx_http_echostream_api_error(ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                           "unsupported_media_type",
                                           "the body must be application/json");
@@ -205,6 +212,16 @@ static void ngx_http_echostream_api_body_read(ngx_http_request_t *r)
                 return;
             }
             p += n;
+        }
+
+        ctx->raw.data = text;
+        ctx->raw.len = size;
+
+        if (ctx->route->body == NGX_HTTP_ECHOSTREAM_BODY_RAW) {
+            /* the route reads it: not JSON, and not parsed here */
+            r->read_event_handler = ngx_http_test_reading;
+            ngx_http_echostream_api_start(ctx);
+            return;
         }
 
         if (es_req_body_parse((const char *)text, size, &ctx->body, &err) !=
@@ -243,7 +260,26 @@ static void ngx_http_echostream_api_json_free(void *data)
 
 static void ngx_http_echostream_api_start(ngx_http_echostream_api_ctx_t *ctx)
 {
-    ngx_http_echostream_auth_run(ctx, ngx_http_echostream_api_authorized);
+    ngx_str_t *addr;
+    u_char *key;
+
+    if (ctx->route->min_role != NGX_HTTP_ECHOSTREAM_ROLE_PUBLIC) {
+        ngx_http_echostream_auth_run(ctx, ngx_http_echostream_api_authorized);
+        return;
+    }
+
+    /* "!" and the address: no tenant id, no "~<sub>" looks like it */
+    addr = &ctx->r->connection->addr_text;
+    key = ngx_pnalloc(ctx->r->pool, addr->len + 1);
+    if (key == NULL) {
+        ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "internal", "out of memory");
+        return;
+    }
+    key[0] = '!';
+    ngx_memcpy(key + 1, addr->data, addr->len);
+
+    ngx_http_echostream_api_limit(ctx, key, addr->len + 1);
 }
 
 /* The principal is known: role, rate limit, then the route. */
@@ -251,11 +287,7 @@ static void
 ngx_http_echostream_api_authorized(ngx_http_echostream_api_ctx_t *ctx)
 {
     u_char key[sizeof("~") + ES_JWT_SUB_MAX];
-    ngx_table_elt_t *h;
-    ngx_uint_t retry;
-    ngx_int_t rc;
     size_t n;
-    u_char *p;
 
     if (ctx->role == NGX_HTTP_ECHOSTREAM_ROLE_NONE &&
         ctx->route->min_role > NGX_HTTP_ECHOSTREAM_ROLE_NONE) {
@@ -275,12 +307,24 @@ ngx_http_echostream_api_authorized(ngx_http_echostream_api_ctx_t *ctx)
     /* a user without a tenant is limited on their own ("~" is in no
      * tenant id) */
     if (ctx->tenant_len > 0) {
-        rc = ngx_http_echostream_ratelimit_check(ctx->r, ctx->tenant,
-                                                 ctx->tenant_len, &retry);
-    } else {
-        n = ngx_sprintf(key, "~%s", ctx->claims.sub) - key;
-        rc = ngx_http_echostream_ratelimit_check(ctx->r, key, n, &retry);
+        ngx_http_echostream_api_limit(ctx, ctx->tenant, ctx->tenant_len);
+        return;
     }
+
+    n = ngx_sprintf(key, "~%s", ctx->claims.sub) - key;
+    ngx_http_echostream_api_limit(ctx, key, n);
+}
+
+/* Counts the request against bucket key[0..n), then runs the route. */
+static void ngx_http_echostream_api_limit(ngx_http_echostream_api_ctx_t *ctx,
+                                          const u_char *key, size_t n)
+{
+    ngx_table_elt_t *h;
+    ngx_uint_t retry;
+    ngx_int_t rc;
+    u_char *p;
+
+    rc = ngx_http_echostream_ratelimit_check(ctx->r, key, n, &retry);
     if (rc != NGX_OK) {
         h = ngx_list_push(&ctx->r->headers_out.headers);
         p = ngx_pnalloc(ctx->r->pool, NGX_INT_T_LEN);
@@ -303,11 +347,12 @@ ngx_http_echostream_api_authorized(ngx_http_echostream_api_ctx_t *ctx)
             return;
         }
 
-        ngx_http_echostream_api_error(ctx, NGX_HTTP_TOO_MANY_REQUESTS,
-                                      "rate_limited",
-                                      "too many requests for this tenant, "
-                                      "retry in %ui s",
-                                      retry);
+        ngx_http_echostream_api_error(
+            ctx, NGX_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+            "too many requests for this %s, retry in %ui s",
+            ctx->route->min_role == NGX_HTTP_ECHOSTREAM_ROLE_PUBLIC ? "address"
+                                                                    : "tenant",
+            retry);
         return;
     }
 

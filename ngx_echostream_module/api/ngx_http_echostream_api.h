@@ -50,8 +50,20 @@ typedef enum {
     NGX_HTTP_ECHOSTREAM_ROLE_NONE = 0,
     NGX_HTTP_ECHOSTREAM_ROLE_MEMBER = 1,
     NGX_HTTP_ECHOSTREAM_ROLE_OWNER = 2,
-    NGX_HTTP_ECHOSTREAM_ROLE_INVALID = 3 /* a reply that names no role */
+    NGX_HTTP_ECHOSTREAM_ROLE_INVALID = 3, /* a reply that names no role */
+    /*
+     * a route's min_role only: no token is read and no principal resolved
+     * (ctx->claims and ctx->tenant stay empty); the request carries its
+     * own proof, which the handler checks (an unsubscribe link's
+     * signature). Rate-limited per client address.
+     */
+    NGX_HTTP_ECHOSTREAM_ROLE_PUBLIC = 4
 } ngx_http_echostream_role_e;
+
+/* what a route reads as its body (ngx_http_echostream_route_t.body) */
+#define NGX_HTTP_ECHOSTREAM_BODY_NONE 0 /* discarded */
+#define NGX_HTTP_ECHOSTREAM_BODY_JSON 1 /* a JSON object, into ctx->body */
+#define NGX_HTTP_ECHOSTREAM_BODY_RAW  2 /* any type, as is, into ctx->raw */
 
 typedef struct ngx_http_echostream_api_ctx_s ngx_http_echostream_api_ctx_t;
 
@@ -68,7 +80,7 @@ typedef struct {
     const char *pattern; /* "/topics/{id}/series" relative to /api/v1 */
     const char *name;    /* metrics label: "topics.series" */
     ngx_uint_t min_role; /* NGX_HTTP_ECHOSTREAM_ROLE_* */
-    ngx_uint_t body;     /* 1: a JSON body is read and parsed first */
+    ngx_uint_t body;     /* NGX_HTTP_ECHOSTREAM_BODY_*: read first */
     ngx_http_echostream_api_handler_pt handler;
     const void *data; /* the handler's own: an item kind's descriptor */
 } ngx_http_echostream_route_t;
@@ -89,7 +101,8 @@ struct ngx_http_echostream_api_ctx_s {
     size_t tenant_len;
     ngx_uint_t role;
 
-    json_t *body; /* parsed request body (new ref, freed with the pool) */
+    json_t *body;  /* parsed request body (new ref, freed with the pool) */
+    ngx_str_t raw; /* a BODY_RAW route's body, in pool memory (may be "") */
 
     /* the continuation of the pending Redis step */
     ngx_http_echostream_api_redis_pt next;

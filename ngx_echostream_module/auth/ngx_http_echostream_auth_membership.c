@@ -43,7 +43,6 @@ ngx_http_echostream_auth_signed_in(ngx_http_echostream_api_ctx_t *ctx,
 static ngx_http_echostream_membership_t *
 ngx_http_echostream_auth_slot(const char *sub);
 static ngx_uint_t ngx_http_echostream_auth_role(const char *s, size_t n);
-static ngx_uint_t ngx_http_echostream_auth_sub_valid(const char *sub);
 
 ngx_int_t
 ngx_http_echostream_auth_membership_init(ngx_cycle_t *cycle,
@@ -85,7 +84,7 @@ void ngx_http_echostream_auth_membership(ngx_http_echostream_api_ctx_t *ctx)
     size_t i, n;
 
     /* the user's id becomes part of a key: only a safe alphabet */
-    if (!ngx_http_echostream_auth_sub_valid(ctx->claims.sub)) {
+    if (es_user_sub_valid(ctx->claims.sub, strlen(ctx->claims.sub)) != 0) {
         ngx_http_echostream_auth_refuse(ctx, "invalid sub claim");
         return;
     }
@@ -266,24 +265,4 @@ ngx_http_echostream_auth_slot(const char *sub)
     return &ngx_http_echostream_members[h &
                                         (NGX_HTTP_ECHOSTREAM_MEMBERSHIP_SLOTS -
                                          1)];
-}
-
-/*
- * 1 when sub (a Cognito user id is a UUID) holds only letters, digits and
- * "-_.:@+": no braces, so it can never change a key's hash tag, no
- * spaces or control characters.
- */
-static ngx_uint_t ngx_http_echostream_auth_sub_valid(const char *sub)
-{
-    const u_char *p;
-
-    for (p = (const u_char *)sub; *p != '\0'; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' ||
-              *p == ':' || *p == '@' || *p == '+')) {
-            return 0;
-        }
-    }
-
-    return p != (const u_char *)sub;
 }

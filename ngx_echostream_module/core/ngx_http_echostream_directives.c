@@ -67,6 +67,10 @@ ngx_command_t ngx_http_echostream_commands[] = {
       ngx_http_echostream_conf_series_cache, NGX_HTTP_MAIN_CONF_OFFSET),
     M("echostream_comprehend_budget_max", NGX_CONF_TAKE1, ngx_conf_set_num_slot,
       comprehend_budget_max),
+    M("echostream_bedrock_budget_max", NGX_CONF_TAKE1, ngx_conf_set_num_slot,
+      bedrock_budget_max),
+    M("echostream_mail_secret_file", NGX_CONF_TAKE1,
+      ngx_http_echostream_conf_mail_secret, mail_secret),
 
     /* the identity provider and its signing keys */
     M("echostream_cognito", NGX_CONF_TAKE2, ngx_http_echostream_conf_cognito,

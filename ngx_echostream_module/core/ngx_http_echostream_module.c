@@ -82,10 +82,12 @@ static void *ngx_http_echostream_create_main_conf(ngx_conf_t *cf)
      *     emcf->used = 0;
      *     emcf->api_used = 0;
      *     emcf->rate_zone = NULL;
+     *     emcf->mail_secret = { 0, NULL };
      */
 
     emcf->series_cache = NGX_CONF_UNSET_UINT;
     emcf->comprehend_budget_max = NGX_CONF_UNSET;
+    emcf->bedrock_budget_max = NGX_CONF_UNSET;
     emcf->series_cache_size = NGX_CONF_UNSET_SIZE;
 
     if (ngx_http_echostream_auth_create_conf(cf, emcf) != NGX_OK) {
@@ -113,6 +115,13 @@ static char *ngx_http_echostream_init_main_conf(ngx_conf_t *cf, void *conf)
         emcf->comprehend_budget_max > 1000000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"echostream_comprehend_budget_max\" must be "
+                           "from 0 to 1000000 (whole US dollars)");
+        return NGX_CONF_ERROR;
+    }
+    ngx_conf_init_value(emcf->bedrock_budget_max, 1000);
+    if (emcf->bedrock_budget_max < 0 || emcf->bedrock_budget_max > 1000000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"echostream_bedrock_budget_max\" must be "
                            "from 0 to 1000000 (whole US dollars)");
         return NGX_CONF_ERROR;
     }

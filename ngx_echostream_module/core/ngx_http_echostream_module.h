@@ -54,6 +54,12 @@ typedef struct {
     /* the most a tenant may set as its monthly Comprehend budget, in
      * whole US dollars: "echostream_comprehend_budget_max" (1000) */
     ngx_int_t comprehend_budget_max;
+    /* the same for Bedrock: "echostream_bedrock_budget_max" (1000) */
+    ngx_int_t bedrock_budget_max;
+
+    /* the key of unsubscribe links, read from
+     * "echostream_mail_secret_file" at configuration time; empty: none */
+    ngx_str_t mail_secret;
 } ngx_http_echostream_main_conf_t;
 
 typedef struct {

@@ -6,8 +6,10 @@
  *
  * A rule is stored as its canonical JSON in es:{t:<tenant>}:alerts:rules
  * (id → {"id","topic","enabled","min_volume","sensitivity",
- * "cooldown_minutes","email","webhook"}), every member present, so the
- * alert worker reads rules without defaults of its own. Its validator is
+ * "cooldown_minutes","email","webhook","metric","window_minutes"}), every
+ * member present, so the alert worker reads rules without defaults of its
+ * own; a rule stored before metric and window_minutes existed is read
+ * back, and answered, with their defaults. Its validator is
  * lib/es_req_rule.c; its "topic" must name a topic of the tenant, which
  * es_item_put checks in the same atomic step as the write (422
  * invalid_topic otherwise). A rule outlives the deletion of its topic

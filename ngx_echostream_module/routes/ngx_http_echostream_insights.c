@@ -1,17 +1,15 @@
 /*
- * ngx_http_echostream_insights.c - the tenant-wide figures: GET
- * /share-of-voice (each topic's part of the tenant's matching comments
- * over whole days) and GET /usage (this month's comments, Comprehend units
- * and their cost).
+ * ngx_http_echostream_insights.c - GET /share-of-voice: each topic's part
+ * of the tenant's matching comments over whole days (GET /usage, the
+ * other tenant-wide figure, is ngx_http_echostream_usage.c).
  *
- * Both read what the enrich worker counts (docs/redis-keys.md): one hash
- * per UTC day, …:sov:<YYYYMMDD> (topic id → comments that day), and one
- * per UTC month, …:usage:<YYYYMM> (comments, comprehend_units,
- * comprehend_usd_micros), in one round trip each. Share of voice lists
- * every current topic (…:topics), with 0 for a topic without comments;
- * counts of deleted topics still in the day hashes are not shown and not
- * part of the total, so the shares of what is listed add up to 1. A share
- * is rounded to 4 decimals like every other ratio of the API.
+ * It reads what the enrich worker counts (docs/redis-keys.md): one hash
+ * per UTC day, …:sov:<YYYYMMDD> (topic id → comments that day), in one
+ * round trip. It lists every current topic (…:topics), with 0 for a
+ * topic without comments; counts of deleted topics still in the day
+ * hashes are not shown and not part of the total, so the shares of what
+ * is listed add up to 1. A share is rounded to 4 decimals like every
+ * other ratio of the API.
  *
  * The range's arguments are read by lib/es_req_sov.c (where the fuzz
  * target reaches them) as whole days.
@@ -29,7 +27,6 @@
 #include <stdlib.h>
 
 #include "es_req_sov.h"
-#include "es_schema.h"
 #include "api/ngx_http_echostream_api.h"
 #include "routes/ngx_http_echostream_routes.h"
 
@@ -56,9 +53,6 @@ static void ngx_http_echostream_sov_name(ngx_http_echostream_api_ctx_t *ctx,
                                          ngx_http_echostream_sov_topic_t *t,
                                          redisReply *v);
 static int ngx_http_echostream_sov_cmp(const void *a, const void *b);
-static void
-ngx_http_echostream_usage_done(ngx_http_echostream_api_ctx_t *ctx,
-                               ngx_http_echostream_redis_result_t *res);
 static void ngx_http_echostream_insights_date(int64_t day, char *buf);
 static void
 ngx_http_echostream_insights_unexpected(ngx_http_echostream_api_ctx_t *ctx,
@@ -360,127 +354,6 @@ static int ngx_http_echostream_sov_cmp(const void *a, const void *b)
     }
 
     return x->len < y->len ? -1 : (x->len > y->len ? 1 : 0);
-}
-
-NGX_HTTP_ECHOSTREAM_ROUTE(usage)
-{
-    ngx_http_echostream_redis_cmd_t cmds[2];
-    const char *usage[5], *meta[4];
-    u_char yyyymm[8];
-    ngx_str_t ukey, mkey;
-    u_char *month;
-    ngx_tm_t tm;
-
-    ngx_gmtime((time_t)(ngx_http_echostream_api_now_ms() / 1000), &tm);
-
-    *ngx_snprintf(yyyymm, sizeof(yyyymm) - 1, "%04d%02d", tm.ngx_tm_year,
-                  tm.ngx_tm_mon) = '\0';
-    if (ngx_http_echostream_api_key(ctx, &ukey, ES_TK_USAGE, (char *)yyyymm) !=
-            NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &mkey, ES_TK_META) != NGX_OK) {
-        goto nomem;
-    }
-
-    /* the pipeline copies the arguments: stack arrays will do */
-    usage[0] = "HMGET";
-    usage[1] = (const char *)ukey.data;
-    usage[2] = ES_USAGE_COMMENTS;
-    usage[3] = ES_USAGE_UNITS;
-    usage[4] = ES_USAGE_USD;
-    cmds[0].argc = 5;
-    cmds[0].argv = usage;
-    cmds[0].argvlen = NULL;
-
-    meta[0] = "HMGET";
-    meta[1] = (const char *)mkey.data;
-    meta[2] = "engine";
-    meta[3] = "comprehend_budget_usd";
-    cmds[1].argc = 4;
-    cmds[1].argv = meta;
-    cmds[1].argvlen = NULL;
-
-    /* the month counted is the one of this request, kept for the answer */
-    month = ngx_pnalloc(ctx->r->pool, sizeof("YYYY-MM"));
-    if (month == NULL) {
-        goto nomem;
-    }
-    *ngx_sprintf(month, "%04d-%02d", tm.ngx_tm_year, tm.ngx_tm_mon) = '\0';
-    ctx->data = month;
-
-    if (ngx_http_echostream_api_redis(
-            ctx, cmds, 2, ngx_http_echostream_usage_done) != NGX_OK) {
-        goto nomem;
-    }
-
-    return;
-
-nomem:
-
-    ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "internal", "out of memory");
-}
-
-static void
-ngx_http_echostream_usage_done(ngx_http_echostream_api_ctx_t *ctx,
-                               ngx_http_echostream_redis_result_t *res)
-{
-    redisReply *u, *m, *engine, *budget;
-    int64_t comments, units, micros;
-    const char *eng;
-    ngx_uint_t bad;
-    json_t *body;
-    double b;
-    char *end;
-
-    if (ngx_http_echostream_api_redis_failed(ctx, res)) {
-        return;
-    }
-
-    u = res->replies[0];
-    m = res->replies[1];
-    if (u->type != REDIS_REPLY_ARRAY || u->elements != 3 ||
-        m->type != REDIS_REPLY_ARRAY || m->elements != 2) {
-        ngx_http_echostream_insights_unexpected(ctx, "usage");
-        return;
-    }
-
-    bad = 0;
-    comments = ngx_http_echostream_api_reply_int(u->element[0], &bad);
-    units = ngx_http_echostream_api_reply_int(u->element[1], &bad);
-    micros = ngx_http_echostream_api_reply_int(u->element[2], &bad);
-
-    engine = m->element[0];
-    eng = "vader";
-    if (engine->type == REDIS_REPLY_STRING &&
-        ngx_strcmp(engine->str, "comprehend") == 0) {
-        eng = "comprehend";
-    }
-
-    /* a budget that is not a number >= 0 is no budget */
-    budget = m->element[1];
-    b = -1;
-    if (budget->type == REDIS_REPLY_STRING && budget->len > 0) {
-        b = strtod(budget->str, &end);
-        if (*end != '\0' || !isfinite(b) || b < 0) {
-            bad++;
-            b = -1;
-        }
-    }
-
-    if (bad) {
-        ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
-                      "echostream api: %ui malformed usage fields read as 0",
-                      bad);
-    }
-
-    body = json_pack("{s:s, s:I, s:I, s:f, s:o, s:s}", "month",
-                     (char *)ctx->data, "comments",
-                     (json_int_t)ngx_max(comments, 0), "comprehend_units",
-                     (json_int_t)ngx_max(units, 0), "comprehend_usd",
-                     (double)ngx_max(micros, 0) / 1e6, "budget_usd",
-                     b >= 0 ? json_real(b) : json_null(), "engine", eng);
-
-    ngx_http_echostream_api_json(ctx, NGX_HTTP_OK, body);
 }
 
 /* "YYYY-MM-DD" of a day since the epoch into buf (at least 11 bytes). */

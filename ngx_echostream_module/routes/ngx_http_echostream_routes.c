@@ -6,6 +6,10 @@
  * routes, checked by the handler). Literal segments win over parameters,
  * so "/alerts/rules" never reads as an alert id. A path that matches a
  * pattern with another method gets 405 with Allow; none at all, 404.
+ *
+ * Roles: N open to a user without a tenant, R any member, O owners, P
+ * public (no token at all: the request proves itself). Bodies: 0 none,
+ * 1 a JSON object, RAW as sent (the route reads it).
  */
 
 #include "routes/ngx_http_echostream_routes.h"
@@ -18,6 +22,8 @@
 #define N      NGX_HTTP_ECHOSTREAM_ROLE_NONE
 #define R      NGX_HTTP_ECHOSTREAM_ROLE_MEMBER
 #define O      NGX_HTTP_ECHOSTREAM_ROLE_OWNER
+#define P      NGX_HTTP_ECHOSTREAM_ROLE_PUBLIC
+#define RAW    NGX_HTTP_ECHOSTREAM_BODY_RAW
 #define ROUTE(m, p, n, role, body, h)                                          \
     {                                                                          \
         m, p, n, role, body, ngx_http_echostream_route_##h, NULL               \
@@ -38,6 +44,8 @@
 
 const ngx_http_echostream_route_t ngx_http_echostream_routes[] = {
     ROUTE(GET, "/me", "me", R, 0, me),
+    /* the caller's own mail opt-ins */
+    ROUTE(PATCH, "/me", "me.patch", R, 1, me_patch),
 
     ITEM_ROUTES("/topics", "topics", topics),
     ROUTE(GET, "/topics/{id}/series", "topics.series", R, 0, topic_series),
@@ -49,10 +57,16 @@ const ngx_http_echostream_route_t ngx_http_echostream_routes[] = {
     ROUTE(GET, "/usage", "usage", R, 0, usage),
     ROUTE(GET, "/settings", "settings.get", R, 0, settings_get),
     ROUTE(PATCH, "/settings", "settings.patch", O, 1, settings_patch),
+    ROUTE(GET, "/settings/webhook-secret", "settings.webhook_secret", O, 0,
+          webhook_secret_get),
+    ROUTE(POST, "/settings/webhook-secret", "settings.webhook_secret.rotate", O,
+          0, webhook_secret_rotate),
 
     ROUTE(GET, "/summaries", "summaries.list", R, 0, summaries_list),
     ROUTE(POST, "/summaries", "summaries.request", O, 1, summaries_request),
     ROUTE(GET, "/summaries/{id}", "summaries.get", R, 0, summaries_get),
+    ROUTE(GET, "/summaries/requests/{id}", "summaries.requests.get", R, 0,
+          summary_request_get),
 
     ROUTE(GET, "/alerts", "alerts", R, 0, alerts_get),
     ITEM_ROUTES("/alerts/rules", "alerts.rules", rules),
@@ -73,6 +87,10 @@ const ngx_http_echostream_route_t ngx_http_echostream_routes[] = {
 
     ROUTE(GET, "/export.csv", "export", R, 0, export_csv),
     ROUTE(GET, "/stream", "stream", R, 0, stream),
+
+    /* the link in a mail: no token, its signature is the proof */
+    ROUTE(GET, "/unsubscribe", "unsubscribe.page", P, 0, unsubscribe_page),
+    ROUTE(POST, "/unsubscribe", "unsubscribe", P, RAW, unsubscribe),
 };
 
 const ngx_uint_t ngx_http_echostream_nroutes =

@@ -16,6 +16,7 @@
 
 /* me.c */
 NGX_HTTP_ECHOSTREAM_ROUTE(me);
+NGX_HTTP_ECHOSTREAM_ROUTE(me_patch);
 
 /*
  * The item kinds (api/ngx_http_echostream_items.h), each the descriptor
@@ -32,18 +33,21 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_series);
 NGX_HTTP_ECHOSTREAM_ROUTE(topic_comments);
 NGX_HTTP_ECHOSTREAM_ROUTE(topic_terms);
 
-/* insights.c */
+/* insights.c, usage.c */
 NGX_HTTP_ECHOSTREAM_ROUTE(share_of_voice);
 NGX_HTTP_ECHOSTREAM_ROUTE(usage);
 
-/* settings.c */
+/* settings.c, webhook_secret.c */
 NGX_HTTP_ECHOSTREAM_ROUTE(settings_get);
 NGX_HTTP_ECHOSTREAM_ROUTE(settings_patch);
+NGX_HTTP_ECHOSTREAM_ROUTE(webhook_secret_get);
+NGX_HTTP_ECHOSTREAM_ROUTE(webhook_secret_rotate);
 
-/* summaries.c */
+/* summaries.c, summary_requests.c */
 NGX_HTTP_ECHOSTREAM_ROUTE(summaries_list);
 NGX_HTTP_ECHOSTREAM_ROUTE(summaries_get);
 NGX_HTTP_ECHOSTREAM_ROUTE(summaries_request);
+NGX_HTTP_ECHOSTREAM_ROUTE(summary_request_get);
 
 /* alerts.c */
 NGX_HTTP_ECHOSTREAM_ROUTE(alerts_get);
@@ -65,5 +69,9 @@ NGX_HTTP_ECHOSTREAM_ROUTE(export_csv);
 
 /* stream.c */
 NGX_HTTP_ECHOSTREAM_ROUTE(stream);
+
+/* unsubscribe.c */
+NGX_HTTP_ECHOSTREAM_ROUTE(unsubscribe_page);
+NGX_HTTP_ECHOSTREAM_ROUTE(unsubscribe);
 
 #endif /* _NGX_HTTP_ECHOSTREAM_ROUTES_H_INCLUDED_ */

@@ -1,6 +1,7 @@
 /*
  * ngx_http_echostream_summaries.c - /summaries: the written summaries of
- * a tenant (list, read) and requests for a new one.
+ * a tenant (list, read). Requests for a new one are
+ * ngx_http_echostream_summary_requests.c.
  *
  * Summaries are written by the summarizer worker as JSON in
  * es:{t:<tenant>}:summaries (id → {"id","topic","date","created",
@@ -9,15 +10,6 @@
  * (others are skipped with a log line), passing any further members
  * through. The list is sorted here, newest "created" first: the hash has
  * no order, and the summarizer keeps it to the tenant's retention.
- *
- * POST appends a request to the shared stream es:{summaries}:requests
- * (fields tenant, id, topic, requested_by, requested_ms; the summarizer
- * consumes it) and records it as {"id","status":"queued",…} in
- * es:{t:<tenant>}:summary_requests for the summarizer to update, both
- * with es_summary_request (lib/redis/tenant.lua), which also
- * checks that the topic exists. Request ids start with the time in base
- * 36, so the newest requests are the largest and the function can keep
- * just those.
  */
 
 #include <ngx_config.h>
@@ -30,11 +22,6 @@
 #include "routes/ngx_http_echostream_routes.h"
 #include "api/ngx_http_echostream_tenant_util.h"
 
-#define NGX_HTTP_ECHOSTREAM_SUMMARY_REQUESTS ES_KEY_SUMMARY_REQUESTS
-/* request id: 8 base-36 digits of the time in ms, then 6 random */
-#define NGX_HTTP_ECHOSTREAM_REQUEST_TIME_LEN 8
-#define NGX_HTTP_ECHOSTREAM_REQUEST_ID_LEN   14
-
 typedef struct {
     json_t *json;
     int64_t created;
@@ -46,9 +33,6 @@ ngx_http_echostream_summaries_got(ngx_http_echostream_api_ctx_t *ctx,
 static void
 ngx_http_echostream_summary_got(ngx_http_echostream_api_ctx_t *ctx,
                                 ngx_http_echostream_redis_result_t *res);
-static void
-ngx_http_echostream_summary_requested(ngx_http_echostream_api_ctx_t *ctx,
-                                      ngx_http_echostream_redis_result_t *res);
 static json_t *
 ngx_http_echostream_summary_stored(ngx_http_echostream_api_ctx_t *ctx,
                                    redisReply *value, int64_t *created);
@@ -190,106 +174,6 @@ ngx_http_echostream_summary_got(ngx_http_echostream_api_ctx_t *ctx,
     }
 
     ngx_http_echostream_api_json(ctx, NGX_HTTP_OK, summary);
-}
-
-NGX_HTTP_ECHOSTREAM_ROUTE(summaries_request)
-{
-    u_char id[NGX_HTTP_ECHOSTREAM_REQUEST_ID_LEN + 1];
-    u_char now[NGX_INT64_LEN + 1];
-    ngx_str_t topics, requests, json;
-    char when[32], topic_id[ES_REQ_ID_MAX + 1];
-    const char *topic, *argv[14];
-    json_t *stored, *answer;
-    es_req_err err;
-    int64_t ms, t;
-    ngx_uint_t i;
-
-    if (es_req_summary_check(ctx->body, topic_id, &err) != 0) {
-        ngx_http_echostream_api_req_error(ctx, &err);
-        return;
-    }
-
-    /* NULL: a summary of the whole tenant */
-    topic = topic_id[0] != '\0' ? topic_id : NULL;
-
-    ms = ngx_http_echostream_api_now_ms();
-    *ngx_sprintf(now, "%L", ms) = '\0';
-    es_time_str(ms, when);
-
-    t = ms;
-    for (i = NGX_HTTP_ECHOSTREAM_REQUEST_TIME_LEN; i-- > 0; /* void */) {
-        id[i] = (u_char) "0123456789abcdefghijklmnopqrstuvwxyz"[t % 36];
-        t /= 36;
-    }
-
-    if (ngx_http_echostream_random_id(
-            ctx, id + NGX_HTTP_ECHOSTREAM_REQUEST_TIME_LEN,
-            NGX_HTTP_ECHOSTREAM_REQUEST_ID_LEN -
-                NGX_HTTP_ECHOSTREAM_REQUEST_TIME_LEN) != NGX_OK) {
-        return;
-    }
-    id[NGX_HTTP_ECHOSTREAM_REQUEST_ID_LEN] = '\0';
-
-    stored = json_pack(
-        "{s:s, s:s, s:o, s:s, s:s, s:I}", "id", (char *)id, "status", "queued",
-        "topic", topic ? json_string(topic) : json_null(), "requested", when,
-        "requested_by", ctx->claims.sub, "requested_ms", (json_int_t)ms);
-    answer =
-        json_pack("{s:{s:s, s:s, s:o, s:s}}", "request", "id", (char *)id,
-                  "status", "queued", "topic",
-                  topic ? json_string(topic) : json_null(), "requested", when);
-
-    if (stored == NULL || answer == NULL ||
-        ngx_http_echostream_json_str(ctx, stored, &json) != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &topics, ES_TK_TOPICS) != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &requests, ES_TK_SUMMARY_REQUESTS) !=
-            NGX_OK) {
-        json_decref(stored);
-        json_decref(answer);
-        ngx_http_echostream_no_memory(ctx);
-        return;
-    }
-
-    json_decref(stored);
-
-    /* the answer, kept by the pool across the round trip */
-    if (ngx_http_echostream_pool_json(ctx, answer) != NGX_OK) {
-        ngx_http_echostream_no_memory(ctx);
-        return;
-    }
-    ctx->data = answer;
-
-    argv[0] = "FCALL";
-    argv[1] = "es_summary_request";
-    argv[2] = "3";
-    argv[3] = (const char *)topics.data;
-    argv[4] = NGX_HTTP_ECHOSTREAM_SUMMARY_REQUESTS;
-    argv[5] = (const char *)requests.data;
-    argv[6] = (const char *)ctx->tenant;
-    argv[7] = (const char *)id;
-    argv[8] = topic ? topic : "";
-    argv[9] = ctx->claims.sub;
-    argv[10] = (const char *)now;
-    argv[11] = (const char *)json.data;
-    argv[12] = "10000"; /* the stream's approximate MAXLEN */
-    argv[13] = "100";   /* requests kept per tenant */
-
-    ngx_http_echostream_cmd(ctx, ngx_http_echostream_summary_requested, 14,
-                            argv);
-}
-
-static void
-ngx_http_echostream_summary_requested(ngx_http_echostream_api_ctx_t *ctx,
-                                      ngx_http_echostream_redis_result_t *res)
-{
-    if (ngx_http_echostream_fn_answer(ctx, res) ||
-        ngx_http_echostream_api_redis_failed(ctx, res)) {
-        return;
-    }
-
-    /* the pool keeps its own reference */
-    ngx_http_echostream_api_json(ctx, NGX_HTTP_ACCEPTED,
-                                 json_incref((json_t *)ctx->data));
 }
 
 /*

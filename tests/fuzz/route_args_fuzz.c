@@ -4,14 +4,17 @@
  * /stream's Last-Event-ID header.
  *
  * The input is one query string, given to every route's check (comments,
- * series, share of voice, export, terms, alert history) at a fixed "now",
- * and to the Last-Event-ID check as a header value. Invariants: a refusal
- * is 400 bad_request with a field and a message that are non-empty valid
- * UTF-8 (the module puts them in JSON as they are); an acceptance holds
- * only values within their documented ranges (entry ids that Redis takes
- * as the exclusive bound they become), and a comments cursor it accepts
- * encodes back to the very text that was sent.
+ * series, share of voice, export, terms, alert history, the unsubscribe
+ * link) at a fixed "now", and to the Last-Event-ID check as a header
+ * value. An unsubscribe link is also signed and verified with a fixed
+ * key: a link the check accepts verifies under its own signature only.
+ * Invariants: a refusal is 400 bad_request with a field and a message that are
+ * non-empty valid UTF-8 (the module puts them in JSON as they are); an
+ * acceptance holds only values within their documented ranges (entry ids that
+ * Redis takes as the exclusive bound they become), and a comments cursor it
+ * accepts encodes back to the very text that was sent.
  */
+#include "es_ids.h"
 #include "es_req.h"
 #include "es_req_comments.h"
 #include "es_req_export.h"
@@ -20,6 +23,8 @@
 #include "es_req_sov.h"
 #include "es_req_stream.h"
 #include "es_req_terms.h"
+#include "es_req_unsub.h"
+#include "es_unsub.h"
 #include "es_utf8.h"
 #include "fuzz.h"
 
@@ -209,6 +214,44 @@ static void fuzz_stream(const char *v, size_t n)
     ES_FUZZ_CHECK(ms != UINT64_MAX || seq != UINT64_MAX);
 }
 
+static void fuzz_unsub(const char *qs, size_t n)
+{
+    static const unsigned char key[] = "fuzz-key-0123456789abcdef";
+    char sig[ES_UNSUB_SIG_LEN + 1];
+    es_req_unsub_args a;
+    es_req_err err;
+    int rc;
+
+    rc = es_req_unsub_read(qs, n, &a, &err);
+    if (rc != 0) {
+        ES_FUZZ_CHECK(rc == -1);
+        /* a bad signature is a forged one (403); the rest name their part */
+        if (err.status == 403) {
+            ES_FUZZ_CHECK(strcmp(err.code, "invalid_signature") == 0);
+            ES_FUZZ_CHECK(strcmp(err.field, "sig") == 0);
+        } else {
+            check_refusal(rc, &err);
+            ES_FUZZ_CHECK(is_one_of(err.field, "t", "s", "l"));
+        }
+        return;
+    }
+
+    ES_FUZZ_CHECK(es_tenant_id_valid(a.tenant, strlen(a.tenant)) == 0);
+    ES_FUZZ_CHECK(es_user_sub_valid(a.sub, strlen(a.sub)) == 0);
+    ES_FUZZ_CHECK(
+        (strcmp(a.list, "digest") == 0 && strcmp(a.member, "digest") == 0) ||
+        (strcmp(a.list, "alerts") == 0 &&
+         strcmp(a.member, "alert_email") == 0));
+    ES_FUZZ_CHECK(strlen(a.sig) == ES_UNSUB_SIG_LEN);
+
+    ES_FUZZ_CHECK(
+        es_unsub_sign(key, sizeof(key) - 1, a.tenant, a.sub, a.list, sig) == 0);
+    ES_FUZZ_CHECK(es_unsub_verify(key, sizeof(key) - 1, a.tenant, a.sub, a.list,
+                                  sig) == 1);
+    ES_FUZZ_CHECK(es_unsub_verify(key, sizeof(key) - 1, a.tenant, a.sub, a.list,
+                                  a.sig) == (strcmp(sig, a.sig) == 0));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *qs;
@@ -222,6 +265,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_terms(qs, size);
     fuzz_history(qs, size);
     fuzz_stream(qs, size);
+    fuzz_unsub(qs, size);
 
     free(qs);
     return 0;

@@ -7,9 +7,11 @@
  *           same merged over a fixed stored topic
  *   rule    POST/PUT/PATCH as for topics (without and with a base); and
  *           the body as a rule read back from Redis
- *   others  PATCH /settings (a fixed budget cap), POST /members (invite),
+ *   others  PATCH /settings (fixed budget caps, the machine's zone
+ *           files), PATCH /me, POST /members (invite),
  *           POST /invites/{id}/accept, POST /summaries; the bytes also as
- *           the query string of GET /summaries (its limit)
+ *           the query string of GET /summaries (its limit) and as the
+ *           one-click body of POST /unsubscribe
  *
  * Invariants: a refused input has status 400 or 422 (500 only for memory,
  * as "internal"), a code of the API's error enum, a non-empty valid UTF-8
@@ -25,10 +27,13 @@
 #include "es_req.h"
 #include "es_req_email.h"
 #include "es_req_invite.h"
+#include "es_req_me.h"
 #include "es_req_rule.h"
 #include "es_req_settings.h"
 #include "es_req_summary.h"
 #include "es_req_topic.h"
+#include "es_req_tz.h"
+#include "es_req_unsub.h"
 #include "es_utf8.h"
 #include "fuzz.h"
 
@@ -52,6 +57,7 @@ static void check_err(const es_req_err *err)
                                         "no_tenant",
                                         "no_email",
                                         "email_not_verified",
+                                        "invalid_signature",
                                         "not_found",
                                         "method_not_allowed",
                                         "conflict",
@@ -207,7 +213,7 @@ static void rule_ranges(json_t *rule)
     json_int_t n;
     size_t i;
 
-    ES_FUZZ_CHECK(json_object_size(rule) == 8);
+    ES_FUZZ_CHECK(json_object_size(rule) == 10);
     ES_FUZZ_CHECK(json_is_boolean(json_object_get(rule, "enabled")));
 
     n = json_integer_value(json_object_get(rule, "min_volume"));
@@ -240,6 +246,18 @@ static void rule_ranges(json_t *rule)
 
     e = json_object_get(rule, "topic");
     ES_FUZZ_CHECK(es_req_id_valid(json_string_value(e), json_string_length(e)));
+
+    e = json_object_get(rule, "metric");
+    ES_FUZZ_CHECK(json_is_string(e));
+    for (i = 0; es_req_rule_metrics[i] != NULL; i++) {
+        if (strcmp(json_string_value(e), es_req_rule_metrics[i]) == 0) {
+            break;
+        }
+    }
+    ES_FUZZ_CHECK(es_req_rule_metrics[i] != NULL);
+    n = json_integer_value(json_object_get(rule, "window_minutes"));
+    ES_FUZZ_CHECK(json_is_integer(json_object_get(rule, "window_minutes")));
+    ES_FUZZ_CHECK(n >= ES_REQ_RULE_WINDOW_MIN && n <= ES_REQ_RULE_WINDOW_MAX);
 }
 
 /* A rule check of body (over base), and its canonical form's fixpoint. */
@@ -287,33 +305,93 @@ static void stored(json_t *body)
     json_decref(out);
 }
 
-static void settings(json_t *body)
+/* a budget as stored: "" (cleared), or decimal dollars up to max */
+static void budget_text(const char *text, long max)
 {
-    es_req_settings s;
-    es_req_err err;
     double usd;
     char *end;
-    long days;
 
-    if (es_req_settings_check(body, FUZZ_BUDGET_MAX, &s, &err) != 0) {
+    if (text[0] == '\0') {
+        return;
+    }
+    usd = strtod(text, &end);
+    ES_FUZZ_CHECK(*end == '\0' && usd >= 0 && usd <= max);
+    /* what the workers read: no trailing zeros, at most 6 decimals */
+    end = strchr(text, '.');
+    ES_FUZZ_CHECK(end == NULL ||
+                  (strlen(end) <= 7 && text[strlen(text) - 1] != '0'));
+}
+
+static void settings(json_t *body)
+{
+    es_req_settings_limits lim = {FUZZ_BUDGET_MAX, FUZZ_BUDGET_MAX / 10,
+                                  ES_REQ_ZONEINFO};
+    es_req_settings s;
+    es_req_err err;
+    char *end;
+    long days, hour;
+
+    if (es_req_settings_check(body, &lim, &s, &err) != 0) {
         check_err(&err);
         return;
     }
 
     ES_FUZZ_CHECK(s.engine == NULL || strcmp(s.engine, "vader") == 0 ||
                   strcmp(s.engine, "comprehend") == 0);
-    if (s.has_budget && s.budget[0] != '\0') {
-        usd = strtod(s.budget, &end);
-        ES_FUZZ_CHECK(*end == '\0' && usd >= 0 && usd <= FUZZ_BUDGET_MAX);
-        /* what enrich reads: no trailing zeros, at most 6 decimals */
-        end = strchr(s.budget, '.');
-        ES_FUZZ_CHECK(end == NULL || (strlen(end) <= 7 &&
-                                      s.budget[strlen(s.budget) - 1] != '0'));
+    if (s.has_budget) {
+        budget_text(s.budget, lim.comprehend_budget_max);
+    }
+    if (s.has_bedrock) {
+        budget_text(s.bedrock, lim.bedrock_budget_max);
     }
     if (s.has_days) {
         days = strtol(s.days, &end, 10);
         ES_FUZZ_CHECK(*end == '\0' && days >= 1 &&
                       days <= ES_REQ_RETENTION_MAX);
+    }
+    if (s.has_hour) {
+        hour = strtol(s.hour, &end, 10);
+        ES_FUZZ_CHECK(*end == '\0' && hour >= 0 && hour <= 23);
+    }
+    if (s.has_zone) {
+        /* a name of the pattern, never a way out of the directory */
+        ES_FUZZ_CHECK(es_req_time_zone_name(s.zone, strlen(s.zone)));
+        ES_FUZZ_CHECK(strchr(s.zone, '.') == NULL && s.zone[0] != '/');
+        ES_FUZZ_CHECK(
+            es_req_time_zone_valid(ES_REQ_ZONEINFO, s.zone, strlen(s.zone)));
+    }
+}
+
+static void me(json_t *body)
+{
+    es_req_err err;
+    es_req_me m;
+
+    if (es_req_me_check(body, &m, &err) != 0) {
+        check_err(&err);
+        return;
+    }
+    ES_FUZZ_CHECK(m.digest >= -1 && m.digest <= 1);
+    ES_FUZZ_CHECK(m.alert_email >= -1 && m.alert_email <= 1);
+    ES_FUZZ_CHECK(m.digest >= 0 || m.alert_email >= 0);
+}
+
+/* The bytes as POST /unsubscribe's body: refused only as documented. */
+static void unsub_body(const char *text, size_t size)
+{
+    static const char form[] = "application/x-www-form-urlencoded";
+    es_req_err err;
+
+    if (es_req_unsub_body(form, sizeof(form) - 1, text, size, &err) != 0) {
+        ES_FUZZ_CHECK(err.status == 400);
+        ES_FUZZ_CHECK(strcmp(err.code, "bad_request") == 0);
+        ES_FUZZ_CHECK(es_utf8_valid(err.message, strlen(err.message)));
+    } else {
+        ES_FUZZ_CHECK(size == 0 ||
+                      memmem(text, size, "List-Unsubscribe=One-Click", 26));
+    }
+    if (es_req_unsub_body(NULL, 0, text, size, &err) != 0) {
+        ES_FUZZ_CHECK(size > 0 && err.status == 415);
     }
 }
 
@@ -381,6 +459,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     text = es_fuzz_copy(data, size, 0);
 
+    unsub_body(text, size);
+
     /* the same bytes as the query string of GET /summaries */
     limit = -1;
     if (es_req_summary_limit(text, size, &limit, &err) != 0) {
@@ -412,6 +492,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     stored(body);
 
     settings(body);
+    me(body);
     invites(body);
     summaries(body);
     ids(body);

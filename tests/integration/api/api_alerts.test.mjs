@@ -51,7 +51,8 @@ function assertError(r, status, code, field) {
 }
 
 const DEFAULTS = { enabled: true, min_volume: 20, sensitivity: 3.0,
-  cooldown_minutes: 60, email: [], webhook: null };
+  cooldown_minutes: 60, email: [], webhook: null, metric: 'negative_share',
+  window_minutes: 60 };
 
 test('create, read, replace, change and delete a rule', async () => {
   const o = await owner();
@@ -77,7 +78,8 @@ test('create, read, replace, change and delete a rule', async () => {
   assert.deepEqual(r.json, { id: 'a-rule', topic: 't1', enabled: false,
     min_volume: 5, sensitivity: 1.5, cooldown_minutes: 10,
     email: ['on-call@example.com', 'oncall@example.com', 'b@example.org'],
-    webhook: 'https://hooks.example.com/x?y=1' });
+    webhook: 'https://hooks.example.com/x?y=1', metric: 'negative_share',
+    window_minutes: 60 });
 
   r = await api('GET', '/alerts/rules', o.token);
   assert.equal(r.status, 200);
@@ -403,13 +405,16 @@ test('a summary request is queued for the summarizer', async () => {
   assert.equal(rec.status, 'queued');
   assert.equal(rec.topic, 't1');
 
-  // no topic (also no body at all): the whole tenant
+  // no topic (also no body at all): the whole tenant, one request in
+  // flight for it
   r = await api('POST', '/summaries', o.token, {});
   assert.equal(r.status, 202, r.text);
   assert.equal(r.json.request.topic, null);
+  const whole = r.json.request;
   r = await s.api('POST', '/api/v1/summaries', { token: o.token });
   assert.equal(r.status, 202, r.text);
-  assert.equal(Number(await s.redis.cmd('XLEN', stream)), before + 3);
+  assert.deepEqual(r.json.request, whole);
+  assert.equal(Number(await s.redis.cmd('XLEN', stream)), before + 2);
 
   r = await api('POST', '/summaries', o.token, { topic: 'missing' });
   assertError(r, 422, 'invalid_topic', 'topic');
@@ -417,7 +422,7 @@ test('a summary request is queued for the summarizer', async () => {
   assertError(r, 422, 'validation_failed', 'topic');
   r = await api('POST', '/summaries', o.token, { topic: 't1', when: 'now' });
   assertError(r, 422, 'validation_failed', 'when');
-  assert.equal(Number(await s.redis.cmd('XLEN', stream)), before + 3,
+  assert.equal(Number(await s.redis.cmd('XLEN', stream)), before + 2,
     'refused requests queue nothing');
 
   const m = signToken(s.cognito.idClaims({ sub: `mem-${tag()}`,

@@ -17,6 +17,7 @@ import http from 'node:http';
 import { hostile, request } from '../../lib/api.mjs';
 import { startAsanStack } from '../../lib/asan.mjs';
 import { sleep, waitFor } from '../../lib/harness.mjs';
+import { ONE_CLICK, mailSecret, unsubPath } from '../../lib/unsub.mjs';
 
 let stack;
 let redis;
@@ -24,10 +25,12 @@ let cognito;
 let nginx;
 let owner;
 let tenant;
+let secret;
 
 before(async () => {
+  secret = await mailSecret();
   stack = await startAsanStack({
-    extraConf: '    echostream_redis_timeout 600;' });
+    extraConf: `    echostream_redis_timeout 600;\n${secret.conf}` });
   ({ redis, cognito, nginx } = stack);
   owner = await cognito.user('asan-owner@asan.test');
   const me = await request(nginx.url, 'GET', '/api/v1/me',
@@ -77,7 +80,8 @@ test('every route, good and bad input', async () => {
   await api('PATCH', '/api/v1/settings', { body: { retention_days: 7 } });
   // every settable member at once: the most arguments the FCALL can take
   r = await api('PATCH', '/api/v1/settings', { body: { engine: 'comprehend',
-    comprehend_budget_usd: 12.5, retention_days: 30 } });
+    comprehend_budget_usd: 12.5, retention_days: 30, summary_hour: 23,
+    time_zone: 'America/Argentina/Buenos_Aires', bedrock_budget_usd: 7.25 } });
   assert.equal(r.status, 200, r.text);
   await api('POST', '/api/v1/topics', { body: '{"a":',
     headers: { 'Content-Type': 'application/json' } });
@@ -92,6 +96,52 @@ test('every route, good and bad input', async () => {
   r = await api('POST', '/api/v1/topics', { body: { id: 'kept',
     name: 'Kept', subreddits: ['rust'] } });
   assert.ok([201, 409].includes(r.status), r.text);
+
+  // the opt-ins, the webhook secret, summary requests
+  r = await api('PATCH', '/api/v1/me', { body: { digest: true,
+    alert_email: true } });
+  assert.equal(r.status, 200, r.text);
+  await api('PATCH', '/api/v1/me', { body: { digest: 'yes' } });
+  for (const m of ['GET', 'POST', 'GET']) {
+    r = await api(m, '/api/v1/settings/webhook-secret');
+    assert.equal(r.status, 200, r.text);
+  }
+  r = await api('POST', '/api/v1/summaries', { body: { topic: 'kept' } });
+  assert.equal(r.status, 202, r.text);
+  const id = r.json.request.id;
+  r = await api('POST', '/api/v1/summaries', { body: { topic: 'kept' } });
+  assert.equal(r.json.request.id, id);
+  for (const p of [id, 'nope', 'x'.repeat(64)]) {
+    r = await api('GET', `/api/v1/summaries/requests/${p}`);
+    assert.ok(r.status < 500, r.text);
+  }
+  await redis.cmd('HSET', `es:{t:${tenant}}:summary_requests`, 'bad1',
+    '{"id":"bad1","status":"queued","topic":null,"requested":"x"}');
+  r = await api('GET', '/api/v1/summaries/requests/bad1');
+  assert.equal(r.status, 404, r.text);
+  await api('PATCH', '/api/v1/settings', { body: { time_zone: '../../x' } });
+  await api('PATCH', '/api/v1/settings', { body: { time_zone:
+    'a'.repeat(5000) } });
+
+  // the unsubscribe link: the page, the one-click POST, forgeries
+  const link = (m, p, o = {}) => request(nginx.url, m, p, o);
+  const good = unsubPath(secret.key, tenant, owner.sub, 'digest');
+  r = await link('GET', good);
+  assert.equal(r.status, 200, r.text);
+  r = await link('POST', good, ONE_CLICK);
+  assert.equal(r.status, 200, r.text);
+  r = await link('POST', unsubPath(secret.key, 'ghost', 'nobody', 'alerts'));
+  assert.equal(r.status, 200, r.text);
+  for (const p of [unsubPath('wrong key', tenant, owner.sub, 'digest'),
+    `/api/v1/unsubscribe?t=${tenant}&s=${'x'.repeat(3000)}&l=digest`,
+    '/api/v1/unsubscribe?sig=%00%ff&t=&s=&l=', '/api/v1/unsubscribe',
+    `/api/v1/unsubscribe?${'sig=1&'.repeat(500)}`]) {
+    for (const m of ['GET', 'POST']) {
+      r = await link(m, p, { body: 'List-Unsubscribe=One-Click&x',
+        headers: ONE_CLICK.headers });
+      assert.ok([400, 403].includes(r.status), `${p}: ${r.text}`);
+    }
+  }
 });
 
 test('hostile tokens', async () => {

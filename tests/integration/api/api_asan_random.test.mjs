@@ -21,6 +21,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
 import { hostile, request, signToken } from '../../lib/api.mjs';
+import { mailSecret, unsubPath } from '../../lib/unsub.mjs';
 import { startAsanStack } from '../../lib/asan.mjs';
 import { prng } from '../../lib/enrich.mjs';
 import { sleep } from '../../lib/harness.mjs';
@@ -32,6 +33,8 @@ const REQUESTS = Number(process.env.ES_RANDOM_REQUESTS ?? 1500);
 
 let stack;
 let tokens;
+let secret;
+let signed; // valid unsubscribe links: the owner's, unknown members'
 
 const rnd = prng(SEED);
 const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
@@ -71,13 +74,16 @@ function value(depth = 0) {
 const MEMBERS = ['id', 'name', 'subreddits', 'query', 'topic', 'min_volume',
   'sensitivity', 'cooldown_minutes', 'email', 'webhook', 'enabled', 'engine',
   'comprehend_budget_usd', 'retention_days', 'role', 'confirm', 'tenant',
-  'owner', 'sub', '__proto__', 'constructor', ''];
+  'owner', 'sub', '__proto__', 'constructor', '', 'summary_hour',
+  'time_zone', 'bedrock_budget_usd', 'metric', 'window_minutes', 'digest',
+  'alert_email'];
 const ARGS = ['from', 'to', 'step', 'limit', 'cursor', 'topic', 'hours',
-  'sentiment', 'format', 'id', 'x'];
+  'sentiment', 'format', 'id', 'x', 't', 's', 'l', 'sig'];
 const ARG_VALUES = ['', '0', '-1', '1', '25', '100', '101', '99999999999999999999',
   'NaN', '1e308', '2026-13-45', '2026-11-25', '2026-11-25T00:00:00Z',
   'minute', 'hour', 'day', 'week', 'positive', 'negative', 'rust', 'kept',
-  '%00', '%ff%fe', '%C3%A9', 'A'.repeat(1100), '$(id)', '..%2F..'];
+  '%00', '%ff%fe', '%C3%A9', 'A'.repeat(1100), '$(id)', '..%2F..',
+  'digest', 'alerts', 'f'.repeat(64), 'F'.repeat(64), 'a%40b.c'];
 const IDS = ['kept', 'rust', 'nope', 'r1', '', 'a'.repeat(64), 'a'.repeat(65),
   '%00', '%ff', '..', '%2e%2e', 'é', '%7Bt%3Avictim%7D', 'x'.repeat(300),
   'ceo%40victim.example', 'a%2Fb', 'has%20space', '-', '_'];
@@ -95,6 +101,7 @@ function body() {
 }
 
 function path(pattern) {
+  if (pattern === '/unsubscribe' && chance(0.4)) return pick(signed);
   let p = pattern.replace(/\{[^}]+\}/g, () => pick(IDS));
   if (chance(0.6)) {
     const args = [];
@@ -107,9 +114,10 @@ function path(pattern) {
 }
 
 before(async () => {
+  secret = await mailSecret();
   stack = await startAsanStack({
     extraConf: '    echostream_redis_timeout 600;\n' +
-      '    echostream_api_max_body 64k;' });
+      `    echostream_api_max_body 64k;\n${secret.conf}` });
   const { cognito, nginx } = stack;
   const owner = await cognito.user(`random-owner-${SEED}@asan.test`);
   const api = (m, p, token, b) => request(nginx.url, m, `/api/v1${p}`,
@@ -133,6 +141,12 @@ before(async () => {
   }
   r = await api('DELETE', `/members/${gone.sub}`, owner.idToken);
   assert.equal(r.status, 204, r.text);
+  const t = (await api('GET', '/me', owner.idToken)).json.tenant;
+  signed = ['digest', 'alerts'].flatMap((l) => [
+    unsubPath(secret.key, t, owner.sub, l),
+    unsubPath(secret.key, t, member.sub, l),
+    unsubPath(secret.key, t, gone.sub, l),
+    unsubPath(secret.key, 'ghost', owner.sub, l)]);
   const claims = cognito.idClaims();
   tokens = {
     owner: owner.idToken, access: owner.accessToken, member: member.idToken,

@@ -93,13 +93,15 @@ test('id and access tokens issued by cognito-local are accepted', async () => {
   assert.equal(id.status, 200, id.text);
   assert.deepEqual(id.json, { sub: u.sub, email: 'ana@example.com',
                               tenant: 'acme', role: 'owner',
-                              token_use: 'id' });
+                              token_use: 'id', digest: false,
+                              alert_email: false });
   assert.equal(id.headers['cache-control'], 'no-store');
 
   const access = await me(`Bearer ${u.accessToken}`);
   assert.equal(access.status, 200, access.text);
   assert.deepEqual(access.json, { sub: u.sub, email: null, tenant: 'acme',
-                                  role: 'owner', token_use: 'access' });
+                                  role: 'owner', token_use: 'access',
+                                  digest: false, alert_email: false });
 
   // a repeat is answered the same (from the token cache)
   const again = await me(`Bearer ${u.idToken}`);

@@ -373,14 +373,14 @@ test('settings: defaults, changes, validation, version bump', async () => {
   let r = await api('GET', '/settings', o.token);
   assert.equal(r.status, 200);
   assert.deepEqual(r.json, { engine: 'vader', comprehend_budget_usd: null,
-    retention_days: 30 });
+    retention_days: 30, summary_hour: 7, time_zone: 'UTC', bedrock_budget_usd: 1 });
 
   let v0 = Number(await s.redis.cmd('GET', 'es:{topics}:version'));
   r = await api('PATCH', '/settings', o.token, { engine: 'comprehend',
     comprehend_budget_usd: 25.5 });
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.json, { engine: 'comprehend',
-    comprehend_budget_usd: 25.5, retention_days: 30 });
+    comprehend_budget_usd: 25.5, retention_days: 30, summary_hour: 7, time_zone: 'UTC', bedrock_budget_usd: 1 });
   assert.equal(Number(await s.redis.cmd('GET', 'es:{topics}:version')),
     v0 + 1);
   // stored as the strings enrich parses
@@ -390,16 +390,16 @@ test('settings: defaults, changes, validation, version bump', async () => {
   r = await api('PATCH', '/settings', o.token, { retention_days: 365,
     comprehend_budget_usd: 0 });
   assert.deepEqual(r.json, { engine: 'comprehend', comprehend_budget_usd: 0,
-    retention_days: 365 });
+    retention_days: 365, summary_hour: 7, time_zone: 'UTC', bedrock_budget_usd: 1 });
   r = await api('GET', '/settings', o.token);
   assert.deepEqual(r.json, { engine: 'comprehend', comprehend_budget_usd: 0,
-    retention_days: 365 });
+    retention_days: 365, summary_hour: 7, time_zone: 'UTC', bedrock_budget_usd: 1 });
 
   // null clears the budget; the owner and creation time stay
   r = await api('PATCH', '/settings', o.token, {
     comprehend_budget_usd: null, engine: 'vader' });
   assert.deepEqual(r.json, { engine: 'vader', comprehend_budget_usd: null,
-    retention_days: 365 });
+    retention_days: 365, summary_hour: 7, time_zone: 'UTC', bedrock_budget_usd: 1 });
   assert.equal(await s.redis.cmd('HEXISTS', meta, 'comprehend_budget_usd'), 0);
   assert.equal(await s.redis.cmd('HGET', meta, 'owner'), o.sub);
 
@@ -441,7 +441,7 @@ test('settings: defaults, changes, validation, version bump', async () => {
     'comprehend_budget_usd', 'lots');
   r = await api('GET', '/settings', o.token);
   assert.deepEqual(r.json, { engine: 'vader', comprehend_budget_usd: null,
-    retention_days: 30 });
+    retention_days: 30, summary_hour: 7, time_zone: 'UTC', bedrock_budget_usd: 1 });
 });
 
 test('invited by two tenants: the user chooses; the other stays pending ' +

@@ -503,7 +503,8 @@ test('usage: this month\'s comments, Comprehend units, cost and budget',
       assert.deepEqual(got, {
         month, comments: truth(TOPICS[tenant], comments, STOP).usage,
         comprehend_units: 0, comprehend_usd: 0, budget_usd: null,
-        engine: 'vader',
+        engine: 'vader', bedrock_input_tokens: 0, bedrock_output_tokens: 0,
+        bedrock_usd: 0, bedrock_budget_usd: 1, summaries: 0,
       });
       assert.ok(got.comments > 0);
     }

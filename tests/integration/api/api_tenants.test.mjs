@@ -22,6 +22,10 @@
 // "acme", which every A name, e-mail, word and comment id carries, and
 // A's user subs) unless B's own request carried them.
 //
+// The unsubscribe link needs no token: B holds a valid link for its own
+// member only, and tries it (and B's signature) on A's tenant, member and
+// list; only its own link works, on B's member.
+//
 // Tokens: the tenant comes only from a verified token. This suite runs
 // with echostream_tenant_claim on (an operator who provisions tenants in
 // the identity provider, keeping the attribute unwritable by app
@@ -46,6 +50,8 @@ import { addComments, enrichEnv, startEnrich, waitDrained, waitStarted }
   from '../../lib/enrich.mjs';
 import { moduleRoutes, openStream, pathMatches, snapshotTenant,
          streamComments } from '../../lib/tenants.mjs';
+import { ONE_CLICK, mailSecret, unsubPath, unsubSig }
+  from '../../lib/unsub.mjs';
 
 const A = 'acme';
 const B = 'globex';
@@ -86,6 +92,7 @@ const EV_1 = '1764000000000-0'; // A and B, different events
 const EV_2 = '1764000100000-0'; // A only
 
 let s;
+let secret; // the mail secret nginx checks unsubscribe links with
 let u; // users: a (A's owner), m (A's member), b (B's owner)
 let d; // ids learned while seeding: rules, cursors
 
@@ -121,8 +128,9 @@ before(async () => {
   // purpose as B
   // tenants named through the claim (echostream_tenant_claim on); the
   // member joins the one way there is, by accepting an invite
+  secret = await mailSecret();
   s = await startApiStack({
-    extraConf: '    echostream_rate_limit 100r/s burst=200;',
+    extraConf: `    echostream_rate_limit 100r/s burst=200;\n${secret.conf}`,
     tenantClaim: true });
   u = {
     a: await s.cognito.user('owner@acme.test', { tenant: A }),
@@ -203,7 +211,23 @@ before(async () => {
 
   // settings after enrich, so the comments were scored with VADER
   await ok(u.a.idToken, 'PATCH', '/settings', { engine: 'comprehend',
-    comprehend_budget_usd: 12.5, retention_days: 90 });
+    comprehend_budget_usd: 12.5, retention_days: 90, summary_hour: 5,
+    time_zone: 'Asia/Tokyo', bedrock_budget_usd: 3.5 });
+  // A's webhook secret, opt-ins, Bedrock usage and a summary request in
+  // flight; B holds a request record under the same id
+  d.secretA = (await ok(u.a.idToken, 'GET', '/settings/webhook-secret'))
+    .secret;
+  await ok(u.a.idToken, 'PATCH', '/me', { digest: true, alert_email: true });
+  await ok(u.m.idToken, 'PATCH', '/me', { digest: true });
+  const month = new Date().toISOString().slice(0, 7).replace('-', '');
+  await s.redis.cmd('HSET', `es:{t:${A}}:usage:${month}`,
+    'bedrock_input_tokens', '777', 'bedrock_usd_micros', '4200',
+    'summaries', '3');
+  d.requestA = (await ok(u.a.idToken, 'POST', '/summaries',
+    { topic: 'shared' }, 202)).request.id;
+  await s.redis.cmd('HSET', `es:{t:${B}}:summary_requests`, d.requestA,
+    JSON.stringify({ id: d.requestA, status: 'done', topic: 'bonly',
+      requested: iso(Date.now() - 60000), summary: 'sumglobex' }));
 
   // the live entries enrich appended for each tenant's new records
   d.live = {};
@@ -265,8 +289,9 @@ function cases(x) {
   const noPoints = (r) => assert.equal(sumN(r.json), 0);
   return [
     { route: 'GET /me', path: '/me', status: 200, both: true, check: (r) => {
-      assert.deepEqual([r.json.sub, r.json.tenant, r.json.role],
-        [u.b.sub, B, 'owner']);
+      assert.deepEqual([r.json.sub, r.json.tenant, r.json.role,
+        r.json.digest, r.json.alert_email], [u.b.sub, B, 'owner', false,
+        false]);
     } },
     { route: 'GET /topics', path: '/topics', status: 200, both: true,
       check: (r) => {
@@ -324,10 +349,25 @@ function cases(x) {
         assert.equal(r.json.comments, USAGE[B]);
         assert.equal(r.json.budget_usd, null);
         assert.equal(r.json.engine, 'vader');
+        assert.deepEqual([r.json.bedrock_input_tokens, r.json.bedrock_usd,
+          r.json.bedrock_budget_usd, r.json.summaries], [0, 0, 1, 0]);
       } },
     { route: 'GET /settings', path: '/settings', status: 200, both: true,
       check: (r) => assert.deepEqual(r.json, { engine: 'vader',
-        comprehend_budget_usd: null, retention_days: 30 }) },
+        comprehend_budget_usd: null, retention_days: 30, summary_hour: 7,
+        time_zone: 'UTC', bedrock_budget_usd: 1 }) },
+    // B's own secret, made now: never A's
+    { route: 'GET /settings/webhook-secret', path: '/settings/webhook-secret',
+      status: 200, check: (r) => {
+        assert.match(r.json.secret, /^[0-9a-f]{64}$/);
+        assert.notEqual(r.json.secret, x.secretA);
+      } },
+    { route: 'GET /summaries/requests/{id}',
+      path: `/summaries/requests/${x.requestA}`, status: 200, both: true,
+      check: (r) => assert.deepEqual([r.json.request.topic,
+        r.json.request.status], ['bonly', 'done'], 'B\'s record') },
+    { route: 'GET /summaries/requests/{id}', path: '/summaries/requests/none',
+      status: 404 },
     { route: 'GET /summaries', path: '/summaries', status: 200, both: true,
       check: (r) => {
         assert.deepEqual(sorted(r.json.summaries.map((x) => x.id)),
@@ -445,11 +485,56 @@ function cases(x) {
     { route: 'POST /members', path: '/members', status: 201,
       body: { email: 'member@acme.test' } },
 
+    // unsubscribe links of A's, signed with B's signature or for another
+    // member or list: refused, whatever token comes along
+    { route: 'GET /unsubscribe',
+      path: unsubPath(secret.key, A, u.a.sub, 'digest',
+        { sig: unsubSig(secret.key, B, u.b.sub, 'digest') }).slice(7),
+      status: 403 },
+    { route: 'POST /unsubscribe',
+      path: unsubPath(secret.key, A, u.m.sub, 'digest',
+        { sig: unsubSig(secret.key, B, u.b.sub, 'digest') }).slice(7),
+      status: 403 },
+    { route: 'POST /unsubscribe',
+      path: unsubPath(secret.key, A, u.b.sub, 'alerts',
+        { sig: unsubSig(secret.key, B, u.b.sub, 'alerts') }).slice(7),
+      status: 403 },
+    { route: 'POST /unsubscribe',
+      path: unsubPath(secret.key, B, u.a.sub, 'digest',
+        { sig: unsubSig(secret.key, B, u.b.sub, 'digest') }).slice(7),
+      status: 403 },
+    // A's member is no member of B: the answer of any unknown member
+    { route: 'POST /unsubscribe',
+      path: unsubPath(secret.key, B, u.m.sub, 'digest').slice(7),
+      status: 200 },
+
     // writes on B's own ids, some of them A's ids too: B's data only
     { route: 'PATCH /settings', path: '/settings', status: 200,
-      body: { comprehend_budget_usd: 3 }, check: (r) => {
+      body: { comprehend_budget_usd: 3, summary_hour: 5,
+        time_zone: 'Asia/Tokyo', bedrock_budget_usd: 0 }, check: (r) => {
         assert.deepEqual(r.json, { engine: 'vader',
-          comprehend_budget_usd: 3, retention_days: 30 });
+          comprehend_budget_usd: 3, retention_days: 30, summary_hour: 5,
+          time_zone: 'Asia/Tokyo', bedrock_budget_usd: 0 });
+      } },
+    { route: 'PATCH /me', path: '/me', status: 200,
+      body: { digest: true, alert_email: true }, check: (r) => {
+        assert.deepEqual([r.json.sub, r.json.tenant, r.json.digest,
+          r.json.alert_email], [u.b.sub, B, true, true]);
+      } },
+    // B's own link: B's member only
+    { route: 'GET /unsubscribe',
+      path: unsubPath(secret.key, B, u.b.sub, 'digest').slice(7),
+      status: 200, check: (r) => assert.match(r.text, /daily digest/) },
+    { route: 'POST /unsubscribe',
+      path: unsubPath(secret.key, B, u.b.sub, 'digest').slice(7),
+      body: ONE_CLICK.body, headers: ONE_CLICK.headers, status: 200 },
+    { route: 'GET /me', path: '/me', status: 200, check: (r) => {
+      assert.deepEqual([r.json.digest, r.json.alert_email], [false, true]);
+    } },
+    { route: 'POST /settings/webhook-secret',
+      path: '/settings/webhook-secret', status: 200, check: (r) => {
+        assert.match(r.json.secret, /^[0-9a-f]{64}$/);
+        assert.notEqual(r.json.secret, x.secretA);
       } },
     { route: 'PUT /topics/{id}', path: '/topics/shared', status: 200,
       body: { name: 'Globex shared 2', subreddits: ['golang', 'rust'] },
@@ -476,6 +561,8 @@ function cases(x) {
     { route: 'POST /summaries', path: '/summaries', status: 202,
       body: { topic: 'shared' }, check: (r) => {
         assert.equal(r.json.request.topic, 'shared');
+        assert.equal(r.json.request.status, 'queued', 'not A\'s in flight');
+        assert.notEqual(r.json.request.id, x.requestA);
       } },
     // A's topic id is free in B: created empty, none of A's data under it
     { route: 'POST /topics', path: '/topics', status: 201,
@@ -515,7 +602,8 @@ function cases(x) {
 
 // Placeholder ids, for the checks that need the cases but no data.
 const SHAPE = { ruleShared: 'r1', ruleSolo: 'r2', ruleB: 'r3',
-                cursorA: 'c1', live: {}, pendingInvite: 'i1' };
+                cursorA: 'c1', live: {}, pendingInvite: 'i1', secretA: 's1',
+                requestA: 'q1' };
 
 test('every route of the module has an isolation case', () => {
   const routes = moduleRoutes();
@@ -556,8 +644,17 @@ test('A reads its own data (the control for what B must not see)',
     const usage = await ok(t, 'GET', '/usage');
     assert.deepEqual([usage.comments, usage.budget_usd, usage.engine],
       [USAGE[A], 12.5, 'comprehend']);
+    assert.deepEqual([usage.bedrock_input_tokens, usage.bedrock_usd,
+      usage.bedrock_budget_usd, usage.summaries], [777, 0.0042, 3.5, 3]);
     assert.deepEqual(await ok(t, 'GET', '/settings'), { engine: 'comprehend',
-      comprehend_budget_usd: 12.5, retention_days: 90 });
+      comprehend_budget_usd: 12.5, retention_days: 90, summary_hour: 5,
+      time_zone: 'Asia/Tokyo', bedrock_budget_usd: 3.5 });
+    assert.equal((await ok(t, 'GET', '/settings/webhook-secret')).secret,
+      d.secretA);
+    assert.deepEqual((await ok(t, 'GET',
+      `/summaries/requests/${d.requestA}`)).request.topic, 'shared');
+    const me = await ok(u.m.idToken, 'GET', '/me');
+    assert.deepEqual([me.digest, me.alert_email], [true, false]);
     assert.equal((await ok(t, 'GET', '/summaries/sumshared')).text,
       'Acme summary of shared');
     const alerts = await ok(t, 'GET', '/alerts');
@@ -580,7 +677,7 @@ test('A reads its own data (the control for what B must not see)',
 async function runCase(c, token) {
   if (c.run) return c.run();
   const r = await s.api(c.route.split(' ')[0], `${V1}${c.path}`,
-    { token, body: c.body });
+    { token, body: c.body, headers: c.headers });
   const want = [c.status].flat();
   assert.ok(want.includes(r.status), `${c.route} ${c.path}: got ${
     r.status}, want ${want.join('|')}: ${r.text}`);
@@ -713,6 +810,9 @@ test('a member of A reads A\'s data but cannot change it', async () => {
     ['PATCH', '/topics/solo', { name: 'New' }],
     ['DELETE', '/topics/solo'],
     ['PATCH', '/settings', { retention_days: 1 }],
+    ['PATCH', '/settings', { summary_hour: 1, time_zone: 'UTC' }],
+    ['GET', '/settings/webhook-secret'],
+    ['POST', '/settings/webhook-secret'],
     ['POST', '/alerts/rules', { topic: 'solo' }],
     ['PUT', `/alerts/rules/${d.ruleSolo}`, { topic: 'solo' }],
     ['PATCH', `/alerts/rules/${d.ruleSolo}`, { enabled: false }],

@@ -21,6 +21,7 @@ const v = new OpenApiValidator(doc);
 // each; the document must describe exactly these (and CORS preflights).
 const CONTRACT = [
   ['GET', '/api/v1/me', 200],
+  ['PATCH', '/api/v1/me', 200],
   ['GET', '/api/v1/topics', 200],
   ['POST', '/api/v1/topics', 201],
   ['GET', '/api/v1/topics/{id}', 200],
@@ -34,9 +35,12 @@ const CONTRACT = [
   ['GET', '/api/v1/usage', 200],
   ['GET', '/api/v1/settings', 200],
   ['PATCH', '/api/v1/settings', 200],
+  ['GET', '/api/v1/settings/webhook-secret', 200],
+  ['POST', '/api/v1/settings/webhook-secret', 200],
   ['GET', '/api/v1/summaries', 200],
   ['POST', '/api/v1/summaries', 202],
   ['GET', '/api/v1/summaries/{id}', 200],
+  ['GET', '/api/v1/summaries/requests/{id}', 200],
   ['GET', '/api/v1/alerts', 200],
   ['GET', '/api/v1/alerts/rules', 200],
   ['POST', '/api/v1/alerts/rules', 201],
@@ -54,16 +58,25 @@ const CONTRACT = [
   ['POST', '/api/v1/invites/{id}/decline', 204],
   ['GET', '/api/v1/export.csv', 200],
   ['GET', '/api/v1/stream', 200],
+  ['GET', '/api/v1/unsubscribe', 200],
+  ['POST', '/api/v1/unsubscribe', 200],
   ['GET', '/healthz', 200],
   ['GET', '/metrics', 200],
 ];
 // open to a user without a tenant: the invitee's side of invites
 const NO_TENANT = CONTRACT.filter(([, p]) => p.startsWith('/api/v1/invites'))
   .map(([m, p]) => `${m} ${p}`);
-// a member may remove themself (leave): the handler decides, not the role
+// no token at all: the link in a mail, whose signature is the proof
+const PUBLIC = CONTRACT.filter(([, p]) => p === '/api/v1/unsubscribe')
+  .map(([m, p]) => `${m} ${p}`);
+// a member may remove themself (leave) and change their own opt-ins: the
+// handler decides, not the role; the webhook secret is the owners' even
+// to read
 const OWNER_ONLY = CONTRACT.filter(([m, p]) => p.startsWith('/api/v1/') &&
-  m !== 'GET' && !p.startsWith('/api/v1/invites') &&
-  p !== '/api/v1/members/{sub}').map(([m, p]) => `${m} ${p}`);
+  (m !== 'GET' || p === '/api/v1/settings/webhook-secret') &&
+  !p.startsWith('/api/v1/invites') && p !== '/api/v1/members/{sub}' &&
+  p !== '/api/v1/me' && p !== '/api/v1/unsubscribe')
+  .map(([m, p]) => `${m} ${p}`);
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch',
                  'trace'];
@@ -180,10 +193,19 @@ test('every operation documents its responses with schemas', () => {
       assert.ok(prm.description, `${what}: parameter ${prm.name} undescribed`);
       if (prm.in === 'path') assert.equal(prm.required, true);
     }
-    if (p.startsWith('/api/v1/') && method !== 'options') {
+    if (PUBLIC.includes(what)) {
+      // no token, so no 401; the signature's 403, the per-address 429
+      assert.equal(op['x-role'], 'public', `${what}: x-role`);
+      assert.deepEqual(op.security, [], `${what}: must need no token`);
+      assert.equal(op.responses['401'], undefined, `${what}: a 401`);
+      for (const c of ['400', '403', '429', '503']) {
+        assert.ok(op.responses[c], `${what}: no ${c}`);
+      }
+    } else if (p.startsWith('/api/v1/') && method !== 'options') {
       assert.ok(op.responses['401'], `${what}: no 401`);
       assert.ok(op.responses['429'], `${what}: no 429`);
       assert.ok(op.responses['503'], `${what}: no 503`);
+      assert.equal(op.security, undefined, `${what}: needs a token`);
       const owner = OWNER_ONLY.includes(what);
       const none = NO_TENANT.includes(what);
       assert.equal(op['x-role'], owner ? 'owner' : none ? 'none' : 'any',
@@ -246,7 +268,7 @@ test('limits of the contract are in the document', () => {
 
 test('the validator accepts conforming responses', () => {
   const me = { sub: 'abc-1', email: null, tenant: 'acme', role: 'member',
-               token_use: 'access' };
+               token_use: 'access', digest: false, alert_email: true };
   assert.deepEqual(validateResponse('GET', '/api/v1/me', json(200, me)), me);
   validateResponse('GET', '/api/v1/topics', json(200, { topics: [
     { id: 'a1', name: 'Rust', subreddits: ['rust', 'all'], query: '' }] }));
@@ -275,6 +297,15 @@ test('the validator accepts conforming responses', () => {
     { 'retry-after': '2' }));
   validateResponse('OPTIONS', '/api/v1/topics', { status: 204, headers: {
     'access-control-allow-origin': 'https://app.example' }, body: '' });
+  validateResponse('GET', '/api/v1/unsubscribe?t=a&s=b&l=digest&sig=c', {
+    status: 200, headers: { 'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': "default-src 'none'" }, body: '<p>' });
+  validateResponse('POST', '/api/v1/summaries', json(202, { request: {
+    id: 'r1', status: 'running', topic: null,
+    requested: '2026-11-01T00:00:00Z', started: '2026-11-01T00:00:01Z' } }));
+  validateResponse('GET', '/api/v1/settings/webhook-secret', json(200, {
+    secret: 'ab'.repeat(32) }));
 });
 
 test('the validator rejects responses that break the document', () => {
@@ -346,6 +377,22 @@ test('the validator rejects responses that break the document', () => {
     ['summary request not queued', 'POST', '/api/v1/summaries', json(202, {
       request: { id: 'r1', status: 'done', topic: null,
                  requested: '2026-11-01T00:00:00Z' } }), /\/request\/status/],
+    ['me without opt-ins', 'GET', '/api/v1/me', json(200, { sub: 's',
+      email: null, tenant: 't', role: 'owner', token_use: 'id' }),
+     /lacks required member "digest"/],
+    ['rule of an unknown metric', 'GET', '/api/v1/alerts/rules/r1', json(200, {
+      id: 'r1', topic: 'a1', enabled: true, min_volume: 20, sensitivity: 3,
+      cooldown_minutes: 60, email: [], webhook: null, metric: 'mood',
+      window_minutes: 60 }), /\/metric must be one of/],
+    ['upper-case secret', 'GET', '/api/v1/settings/webhook-secret', json(200, {
+      secret: 'AB'.repeat(32) }), /\/secret/],
+    ['unsubscribe page without its policy', 'GET',
+     '/api/v1/unsubscribe?t=a', { status: 200, headers: {
+       'content-type': 'text/html', 'cache-control': 'no-store' },
+     body: '<p>' }, /Content-Security-Policy is missing/],
+    ['unsubscribe needs no token', 'POST', '/api/v1/unsubscribe',
+     json(401, err('unauthorized'), { 'www-authenticate': 'Bearer' }),
+     /status 401 is not documented/],
   ];
   for (const [name, method, p, res, re] of bad) {
     assert.throws(() => validateResponse(method, p, res), re, name);

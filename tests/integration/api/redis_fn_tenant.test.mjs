@@ -1,7 +1,8 @@
 // redis_fn_tenant.test.mjs - the functions of lib/redis/tenant.lua (library
-// "echostream_tenant": topics, alert rules, members, invites, settings and
-// summary requests) called one by one against a real redis-server, with
-// the KEYS/ARGV protocol of the file's header.
+// "echostream_tenant": topics, alert rules, members and their mail
+// opt-ins, invites, settings and summary requests) called one by one
+// against a real redis-server, with the KEYS/ARGV protocol of the file's
+// header.
 //
 // The API suites see these functions only through HTTP answers; here each
 // header paragraph is checked on its own and on the exact keys: the topic
@@ -79,8 +80,8 @@ test('the suite covers every function the library registers', () => {
   assert.deepEqual(registeredFunctions('tenant.lua'), [
     'es_invite_accept', 'es_invite_decline', 'es_invite_remove',
     'es_invites_list', 'es_item_delete', 'es_item_put', 'es_member_invite',
-    'es_member_remove', 'es_rule_put', 'es_settings_set', 'es_summary_request',
-    'es_topic_delete', 'es_topic_put',
+    'es_member_optins', 'es_member_remove', 'es_rule_put', 'es_settings_put',
+    'es_settings_set', 'es_summary_request', 'es_topic_delete', 'es_topic_put',
   ]);
 });
 
@@ -958,6 +959,10 @@ async function carolAlone() {
   await putRule({ id: 'r1', topic: 't1' });
   await redis.cmd('HSET', tkey(T, 'invites'), 'x@x.io', '{}');
   await redis.cmd('SADD', tkey(T, 'removed'), 'mallory');
+  // the workers' state: no worker may act for a deleted tenant
+  await redis.cmd('HSET', tkey(T, 'alerts:state'), 'r1', '{}');
+  await redis.cmd('HSET', tkey(T, 'summary_pending'), '*', 'q1');
+  await redis.cmd('HSET', tkey(T, 'deliveries'), 'd1', '{"status":"pending"}');
   await redis.cmd('SET', tkey(T, 'c:k2x9q1'), '{}');
 }
 
@@ -979,7 +984,8 @@ test('es_invite_accept with confirmation detaches the user\'s tenant in the same
     const tver = Number(await get(TVER));
     assert.deepEqual(await accept({ confirm: '1' }), ['beta', 'member', 'acme']);
     // its state keys are gone; what the module sweeps later is still there
-    for (const s of ['topics', 'meta', 'members', 'invites', 'removed', 'alerts:rules']) {
+    for (const s of ['topics', 'meta', 'members', 'invites', 'removed', 'alerts:rules',
+      'alerts:state', 'summary_pending', 'deliveries']) {
       assert.equal(await exists(tkey(T, s)), 0, s);
     }
     assert.equal(await get(tkey(T, 'c:k2x9q1')), '{}');
@@ -1166,9 +1172,9 @@ test('es_summary_request queues the request and records it', async () => {
   const entries = await xrange(redis, SREQ);
   assert.deepEqual(entries.map((e) => e.list), [
     ['tenant', T, 'id', '1732543261000-a1', 'topic', 't1', 'requested_by', 'alice',
-     'requested_ms', String(NOW)],
+     'requested_ms', String(NOW), 'kind', 'request'],
     ['tenant', T, 'id', '1732543262000-b2', 'topic', '', 'requested_by', 'alice',
-     'requested_ms', String(NOW)],
+     'requested_ms', String(NOW), 'kind', 'request'],
   ]);
   assert.deepEqual(await hgetall(redis, tkey(T, 'summary_requests')), {
     '1732543261000-a1': requestJson('1732543261000-a1', 't1'),
@@ -1236,3 +1242,147 @@ test('es_summary_request with a garbage number kept or too few KEYS writes nothi
     await expectError('es_summary_request', summaryKeys.slice(0, 2), summaryArgs(),
       /^ERR /);
   });
+
+// --- es_summary_request with summary_pending (version 6) ---
+
+const PENDING = tkey(T, 'summary_pending');
+const pendingKeys = [...summaryKeys, PENDING];
+const requestNew = (o) => fcall(redis, 'es_summary_request', pendingKeys,
+                                summaryArgs(o));
+// the worker moves a request on: its record's status
+async function setStatus(id, status) {
+  const r = JSON.parse(await hget(tkey(T, 'summary_requests'), id));
+  await redis.cmd('HSET', tkey(T, 'summary_requests'), id,
+    JSON.stringify({ ...r, status }));
+}
+
+test('es_summary_request answers the queued or running request of a topic instead of a second',
+  async () => {
+    await putTopic({ id: 't1' });
+    const a1 = '1732543261000-a1';
+    assert.deepEqual(await requestNew({ id: a1, topic: 't1' }),
+      [1, requestJson(a1, 't1')]);
+    assert.deepEqual(await hgetall(redis, PENDING), { t1: a1 });
+    const snap = await snapshot(redis);
+    // queued: the same request, nothing added
+    assert.deepEqual(await requestNew({ id: '1732543262000-b2', topic: 't1' }),
+      [0, requestJson(a1, 't1')]);
+    assert.deepEqual(await snapshot(redis), snap);
+    // running: still that one, with its status now
+    await setStatus(a1, 'running');
+    const [added, raw] = await requestNew({ id: '1732543263000-c3', topic: 't1' });
+    assert.equal(added, 0);
+    assert.deepEqual(JSON.parse(raw), { ...JSON.parse(requestJson(a1, 't1')),
+      status: 'running' });
+    assert.equal(await redis.cmd('XLEN', SREQ), 1);
+  });
+
+test('es_summary_request keeps topics and the whole tenant apart', async () => {
+  await putTopic({ id: 't1' });
+  await putTopic({ id: 't2' });
+  assert.equal((await requestNew({ id: '1732543261000-a', topic: 't1' }))[0], 1);
+  assert.equal((await requestNew({ id: '1732543261000-b', topic: 't2' }))[0], 1);
+  assert.equal((await requestNew({ id: '1732543261000-c', topic: '' }))[0], 1);
+  assert.equal((await requestNew({ id: '1732543261000-d', topic: '' }))[0], 0);
+  assert.deepEqual(await hgetall(redis, PENDING), { t1: '1732543261000-a',
+    t2: '1732543261000-b', '*': '1732543261000-c' });
+  assert.equal(await redis.cmd('XLEN', SREQ), 3);
+});
+
+test('es_summary_request queues anew once the pending request ended or is gone',
+  async () => {
+    await putTopic({ id: 't1' });
+    await requestNew({ id: '1732543261000-a', topic: 't1' });
+    for (const [status, id] of [['done', '1732543262000-b'],
+      ['failed', '1732543263000-c']]) {
+      // the worker marks it; the field may still name it
+      const pending = await hget(PENDING, 't1');
+      await setStatus(pending, status);
+      assert.deepEqual(await requestNew({ id, topic: 't1' }),
+        [1, requestJson(id, 't1')]);
+      assert.equal(await hget(PENDING, 't1'), id);
+    }
+    // a field naming a request no longer kept, or a damaged record
+    await redis.cmd('HSET', PENDING, 't1', 'gone');
+    assert.equal((await requestNew({ id: '1732543264000-d', topic: 't1' }))[0], 1);
+    await redis.cmd('HSET', tkey(T, 'summary_requests'), '1732543264000-d', 'x{');
+    assert.equal((await requestNew({ id: '1732543265000-e', topic: 't1' }))[0], 1);
+    // a record under that id of another request is not it
+    await redis.cmd('HSET', tkey(T, 'summary_requests'), '1732543265000-e',
+      requestJson('other', 't1'));
+    assert.equal((await requestNew({ id: '1732543266000-f', topic: 't1' }))[0], 1);
+    assert.equal(await redis.cmd('XLEN', SREQ), 6);
+  });
+
+test('es_summary_request for a missing topic writes no pending field', async () => {
+  await expectError('es_summary_request', pendingKeys, summaryArgs({ topic: 't9' }),
+    'NOTOPIC no such topic: t9');
+});
+
+// --- es_member_optins ---
+
+const optins = (sub, digest, alerts, t = T) =>
+  fcall(redis, 'es_member_optins', [tkey(t, 'members')], [sub, digest, alerts]);
+
+test('es_member_optins changes only the two opt-ins of one member', async () => {
+  await addMember(T, 'alice', 'alice@x.io', 'owner');
+  await addMember(T, 'bob', 'bob@x.io', 'member');
+  const bob = await hget(tkey(T, 'members'), 'bob');
+  const json = await optins('alice', '1', '');
+  assert.deepEqual(JSON.parse(json), { ...JSON.parse(memberJson('alice',
+    'alice@x.io', 'owner')), digest: true });
+  assert.equal(await hget(tkey(T, 'members'), 'alice'), json);
+  assert.deepEqual(JSON.parse(await optins('alice', '', '1')),
+    { ...JSON.parse(json), alert_email: true });
+  assert.deepEqual(JSON.parse(await optins('alice', '0', '0')),
+    { ...JSON.parse(json), digest: false, alert_email: false });
+  // nothing to change: the record as it is
+  assert.deepEqual(JSON.parse(await optins('alice', '', '')),
+    { ...JSON.parse(json), digest: false, alert_email: false });
+  assert.equal(await hget(tkey(T, 'members'), 'bob'), bob);
+});
+
+test('es_member_optins of an unknown member or tenant is NOTFOUND and makes no key',
+  async () => {
+    await addMember(T, 'alice', 'alice@x.io', 'owner');
+    await expectError('es_member_optins', [tkey(T, 'members')], ['bob', '0', ''],
+      'NOTFOUND no such member');
+    await expectError('es_member_optins', [tkey('nobody', 'members')],
+      ['alice', '0', ''], 'NOTFOUND no such member');
+    assert.equal(await exists(tkey('nobody', 'members')), 0);
+  });
+
+test('es_member_optins refuses bad opt-ins and damaged records, writing nothing',
+  async () => {
+    await addMember(T, 'alice', 'alice@x.io', 'owner');
+    for (const args of [['alice', 'true', ''], ['alice', '', 'yes'], ['alice', '0'],
+      []]) {
+      await expectError('es_member_optins', [tkey(T, 'members')], args, /^ERR /);
+    }
+    await expectError('es_member_optins', [], ['alice', '0', ''], /^ERR /);
+    await redis.cmd('HSET', tkey(T, 'members'), 'carol', '{broken');
+    await expectError('es_member_optins', [tkey(T, 'members')], ['carol', '0', ''],
+      /^ERR /);
+  });
+
+// --- es_settings_put ---
+
+const settingsPut = (...args) => fcall(redis, 'es_settings_put', [META, TVER], args);
+
+test('es_settings_put writes the six settings and answers them in order', async () => {
+  await redis.cmd('HSET', META, 'owner', 'alice', 'webhook_secret', 'ab');
+  assert.deepEqual(await settingsPut('summary_hour', '6', 'time_zone',
+    'Europe/Berlin', 'bedrock_budget_usd', '2.5', 'engine', 'vader'),
+  ['vader', null, null, '6', 'Europe/Berlin', '2.5']);
+  assert.equal(await get(TVER), '1');
+  assert.deepEqual(await settingsPut('bedrock_budget_usd', '', 'time_zone', ''),
+    ['vader', null, null, '6', null, null]);
+  assert.deepEqual(await hgetall(redis, META), { owner: 'alice',
+    webhook_secret: 'ab', engine: 'vader', summary_hour: '6' });
+  // the secret and the owner are not settings
+  await expectError('es_settings_put', [META, TVER], ['webhook_secret', 'cd'],
+    'INVALID unknown setting webhook_secret');
+  // version 5's function still knows only its three
+  await expectError('es_settings_set', [META, TVER], ['summary_hour', '3'],
+    'INVALID unknown setting summary_hour');
+});

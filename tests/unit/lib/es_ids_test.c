@@ -242,6 +242,36 @@ static void test_tenant_id_rejects_hostile_input(void **state)
     assert_int_equal(es_tenant_id_valid("ac\0me", 5), -1);
 }
 
+static void test_user_sub_accepts_uuids_and_its_charset(void **state)
+{
+    char longest[ES_USER_SUB_MAX + 1];
+
+    (void)state;
+    assert_int_equal(
+        es_user_sub_valid("7d6e3a52-91c4-4b0e-a7c1-2f6b8d9e0a13", 36), 0);
+    assert_int_equal(es_user_sub_valid("a.b:c@d+e_F-9", 13), 0);
+    memset(longest, 'a', sizeof(longest));
+    assert_int_equal(es_user_sub_valid(longest, ES_USER_SUB_MAX), 0);
+    assert_int_equal(es_user_sub_valid(longest, ES_USER_SUB_MAX + 1), -1);
+    assert_int_equal(es_user_sub_valid("", 0), -1);
+}
+
+static void test_user_sub_rejects_hostile_input(void **state)
+{
+    static const char *const bad[] = {
+        "{t:acme}", "a}b",  "a b", "a/b", "a\n",  "a\r",   "caf\xc3\xa9",
+        "*",        "a\\b", "a,b", "a<b", "a\"b", "a&b=c", "a%41",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (es_user_sub_valid(bad[i], strlen(bad[i])) != -1) {
+            fail_msg("accepted \"%s\"", bad[i]);
+        }
+    }
+    assert_int_equal(es_user_sub_valid("ab\0cd", 5), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +289,8 @@ int main(void)
         cmocka_unit_test(test_comment_id_format_of_max_fits_14_bytes),
         cmocka_unit_test(test_tenant_id_accepts_its_charset),
         cmocka_unit_test(test_tenant_id_rejects_hostile_input),
+        cmocka_unit_test(test_user_sub_accepts_uuids_and_its_charset),
+        cmocka_unit_test(test_user_sub_rejects_hostile_input),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

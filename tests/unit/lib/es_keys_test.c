@@ -61,6 +61,7 @@ static void test_key_constants_are_the_documented_names(void **state)
     assert_string_equal(ES_KEY_WATCH_SUBS, "es:{watch}:subs");
     assert_string_equal(ES_KEY_WATCH_VERSION, "es:{watch}:version");
     assert_string_equal(ES_KEY_WORKERS, "es:workers");
+    assert_string_equal(ES_KEY_DELIVER_QUEUE, "es:{deliver}:queue");
 }
 
 static void test_cursor_key_appends_subreddit(void **state)
@@ -154,6 +155,12 @@ static void test_tenant_keys_are_spelled_out(void **state)
     assert_string_equal(buf, "es:{t:acme}:dv");
     es_tenant_key(buf, sizeof(buf), "acme", ES_TK_LIVE);
     assert_string_equal(buf, "es:{t:acme}:live");
+    es_tenant_key(buf, sizeof(buf), "acme", ES_TK_SUMMARY_PENDING);
+    assert_string_equal(buf, "es:{t:acme}:summary_pending");
+    es_tenant_key(buf, sizeof(buf), "acme", ES_TK_ALERT_STATE);
+    assert_string_equal(buf, "es:{t:acme}:alerts:state");
+    es_tenant_key(buf, sizeof(buf), "acme", ES_TK_DELIVERIES);
+    assert_string_equal(buf, "es:{t:acme}:deliveries");
     assert_int_equal(es_key_user(buf, sizeof(buf), "sub-1"), 16);
     assert_string_equal(buf, "es:{users}:sub-1");
     es_key_invites(buf, sizeof(buf), "ab12");

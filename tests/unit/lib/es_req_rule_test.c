@@ -71,7 +71,8 @@ static void test_rule_defaults_fill_every_member(void **state)
     accepted("{\"topic\":\"t1\"}", NULL,
              "{\"id\":\"r1\",\"topic\":\"t1\",\"enabled\":true,"
              "\"min_volume\":20,\"sensitivity\":3.0,\"cooldown_minutes\":60,"
-             "\"email\":[],\"webhook\":null}");
+             "\"email\":[],\"webhook\":null,\"metric\":\"negative_share\","
+             "\"window_minutes\":60}");
 }
 
 static void test_rule_keeps_what_the_body_sets(void **state)
@@ -85,7 +86,8 @@ static void test_rule_keeps_what_the_body_sets(void **state)
              "{\"id\":\"r1\",\"topic\":\"t-2\",\"enabled\":false,"
              "\"min_volume\":5,\"sensitivity\":1.5,\"cooldown_minutes\":10,"
              "\"email\":[\"ops@example.com\",\"b@c.de\"],\"webhook\":"
-             "\"https://hooks.example.com/x?y=1\"}");
+             "\"https://hooks.example.com/"
+             "x?y=1\",\"metric\":\"negative_share\",\"window_minutes\":60}");
 }
 
 static void test_rule_whole_reals_are_integers(void **state)
@@ -96,7 +98,8 @@ static void test_rule_whole_reals_are_integers(void **state)
              NULL,
              "{\"id\":\"r1\",\"topic\":\"t1\",\"enabled\":true,"
              "\"min_volume\":20,\"sensitivity\":2.0,\"cooldown_minutes\":10,"
-             "\"email\":[],\"webhook\":null}");
+             "\"email\":[],\"webhook\":null,\"metric\":\"negative_share\","
+             "\"window_minutes\":60}");
 }
 
 static void test_rule_patch_merges_over_the_stored_rule(void **state)
@@ -112,7 +115,8 @@ static void test_rule_patch_merges_over_the_stored_rule(void **state)
     accepted("{\"enabled\":false,\"webhook\":null}", stored,
              "{\"id\":\"r1\",\"topic\":\"t1\",\"enabled\":false,"
              "\"min_volume\":7,\"sensitivity\":4.0,\"cooldown_minutes\":30,"
-             "\"email\":[\"a@b.c\"],\"webhook\":null}");
+             "\"email\":[\"a@b.c\"],\"webhook\":null,\"metric\":\"negative_"
+             "share\",\"window_minutes\":60}");
     /* the merge is checked whole: a damaged stored member fails */
     assert_int_equal(check("{\"enabled\":false}",
                            "{\"topic\":\"t1\",\"min_volume\":0}", &rule, &err),
@@ -153,13 +157,15 @@ static void test_rule_number_ranges(void **state)
              NULL,
              "{\"id\":\"r1\",\"topic\":\"t1\",\"enabled\":true,"
              "\"min_volume\":1,\"sensitivity\":0.5,\"cooldown_minutes\":1,"
-             "\"email\":[],\"webhook\":null}");
+             "\"email\":[],\"webhook\":null,\"metric\":\"negative_share\","
+             "\"window_minutes\":60}");
     accepted("{\"topic\":\"t1\",\"min_volume\":1000000,\"sensitivity\":20,"
              "\"cooldown_minutes\":10080}",
              NULL,
              "{\"id\":\"r1\",\"topic\":\"t1\",\"enabled\":true,"
              "\"min_volume\":1000000,\"sensitivity\":20.0,"
-             "\"cooldown_minutes\":10080,\"email\":[],\"webhook\":null}");
+             "\"cooldown_minutes\":10080,\"email\":[],\"webhook\":null,"
+             "\"metric\":\"negative_share\",\"window_minutes\":60}");
 
     refused("{\"topic\":\"t1\",\"min_volume\":0}", "min_volume");
     refused("{\"topic\":\"t1\",\"min_volume\":1000001}", "min_volume");
@@ -300,7 +306,8 @@ static void test_rule_emails(void **state)
              NULL,
              "{\"id\":\"r1\",\"topic\":\"t\",\"enabled\":true,"
              "\"min_volume\":20,\"sensitivity\":3.0,\"cooldown_minutes\":60,"
-             "\"email\":[\"a@b.c\",\"c@d.e\"],\"webhook\":null}");
+             "\"email\":[\"a@b.c\",\"c@d.e\"],\"webhook\":null,\"metric\":"
+             "\"negative_share\",\"window_minutes\":60}");
 }
 
 static void test_rule_errors_come_in_a_fixed_order(void **state)
@@ -348,13 +355,86 @@ static void test_rule_members_list_names_the_body(void **state)
     (void)state;
     body = req_body("{\"id\":\"r\",\"topic\":\"t\",\"enabled\":true,"
                     "\"min_volume\":1,\"sensitivity\":1,"
-                    "\"cooldown_minutes\":1,\"email\":[],\"webhook\":null}");
+                    "\"cooldown_minutes\":1,\"email\":[],\"webhook\":null,"
+                    "\"metric\":\"volume\",\"window_minutes\":5}");
     assert_int_equal(es_req_members(body, es_req_rule_members, &err), 0);
     json_decref(body);
     body = req_body("{\"topic\":\"t\",\"threshold\":1}");
     assert_int_equal(es_req_members(body, es_req_rule_members, &err), -1);
     req_assert_err(&err, 422, "validation_failed", "threshold");
     json_decref(body);
+}
+
+static void test_rule_metric_and_window(void **state)
+{
+    (void)state;
+    accepted("{\"topic\":\"t1\",\"metric\":\"volume\",\"window_minutes\":5}",
+             NULL,
+             "{\"id\":\"r1\",\"topic\":\"t1\",\"enabled\":true,"
+             "\"min_volume\":20,\"sensitivity\":3.0,\"cooldown_minutes\":60,"
+             "\"email\":[],\"webhook\":null,\"metric\":\"volume\","
+             "\"window_minutes\":5}");
+    accepted("{\"topic\":\"t1\",\"metric\":\"mean_compound\","
+             "\"window_minutes\":1440.0}",
+             NULL,
+             "{\"id\":\"r1\",\"topic\":\"t1\",\"enabled\":true,"
+             "\"min_volume\":20,\"sensitivity\":3.0,\"cooldown_minutes\":60,"
+             "\"email\":[],\"webhook\":null,\"metric\":\"mean_compound\","
+             "\"window_minutes\":1440}");
+
+    refused("{\"topic\":\"t1\",\"metric\":\"Volume\"}", "metric");
+    refused("{\"topic\":\"t1\",\"metric\":\"\"}", "metric");
+    refused("{\"topic\":\"t1\",\"metric\":null}", "metric");
+    refused("{\"topic\":\"t1\",\"metric\":[\"volume\"]}", "metric");
+    refused("{\"topic\":\"t1\",\"metric\":\"volume \"}", "metric");
+    refused("{\"topic\":\"t1\",\"window_minutes\":4}", "window_minutes");
+    refused("{\"topic\":\"t1\",\"window_minutes\":1441}", "window_minutes");
+    refused("{\"topic\":\"t1\",\"window_minutes\":60.5}", "window_minutes");
+    refused("{\"topic\":\"t1\",\"window_minutes\":\"60\"}", "window_minutes");
+    refused("{\"topic\":\"t1\",\"window_minutes\":null}", "window_minutes");
+    refused("{\"topic\":\"t1\",\"window_minutes\":1e300}", "window_minutes");
+    /* after the older members: their errors come first */
+    refused("{\"topic\":\"t1\",\"metric\":\"x\",\"webhook\":5}", "webhook");
+    refused("{\"topic\":\"t1\",\"metric\":\"x\",\"window_minutes\":0}",
+            "metric");
+}
+
+static void test_rule_metric_with_a_nul_is_refused(void **state)
+{
+    es_req_err err;
+    json_t *body, *rule;
+
+    (void)state;
+    /* the API's parser refuses NULs; a check on its own must too */
+    body = json_loads("{\"topic\":\"t1\",\"metric\":\"volume\\u0000x\"}",
+                      JSON_ALLOW_NUL, NULL);
+    assert_non_null(body);
+    assert_int_equal(es_req_rule_check(body, NULL, "r1", &rule, &err), -1);
+    req_assert_err(&err, 422, "validation_failed", "metric");
+    json_decref(body);
+}
+
+static void test_rule_stored_before_metric_takes_the_defaults(void **state)
+{
+    (void)state;
+    /* a rule as version 5 of the API stored it: no metric, no window */
+    accepted("{\"id\":\"r1\",\"topic\":\"t1\",\"enabled\":false,"
+             "\"min_volume\":7,\"sensitivity\":4.0,\"cooldown_minutes\":30,"
+             "\"email\":[],\"webhook\":null}",
+             NULL,
+             "{\"id\":\"r1\",\"topic\":\"t1\",\"enabled\":false,"
+             "\"min_volume\":7,\"sensitivity\":4.0,\"cooldown_minutes\":30,"
+             "\"email\":[],\"webhook\":null,\"metric\":\"negative_share\","
+             "\"window_minutes\":60}");
+    /* and a PATCH over it keeps them, or changes one */
+    accepted("{\"window_minutes\":15}",
+             "{\"id\":\"r1\",\"topic\":\"t1\",\"enabled\":true,"
+             "\"min_volume\":7,\"sensitivity\":4.0,\"cooldown_minutes\":30,"
+             "\"email\":[],\"webhook\":null}",
+             "{\"id\":\"r1\",\"topic\":\"t1\",\"enabled\":true,"
+             "\"min_volume\":7,\"sensitivity\":4.0,\"cooldown_minutes\":30,"
+             "\"email\":[],\"webhook\":null,\"metric\":\"negative_share\","
+             "\"window_minutes\":15}");
 }
 
 int main(void)
@@ -373,6 +453,9 @@ int main(void)
         cmocka_unit_test(test_rule_errors_come_in_a_fixed_order),
         cmocka_unit_test(test_rule_canonical_form_checks_to_itself),
         cmocka_unit_test(test_rule_members_list_names_the_body),
+        cmocka_unit_test(test_rule_metric_and_window),
+        cmocka_unit_test(test_rule_metric_with_a_nul_is_refused),
+        cmocka_unit_test(test_rule_stored_before_metric_takes_the_defaults),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
