@@ -21,6 +21,8 @@ FUZZ_INC     := -Ilib -Iworkers/common -Iworkers/ingest -Itests/fuzz \
 # the ingest parsers with what they call (watchlist, the worker runtime)
 FUZZ_INGEST  := workers/ingest/dump_comment.c workers/ingest/reddit_listing.c \
                 workers/ingest/watchlist.c $(COMMON_SRC)
+# the message builder with its header writer
+FUZZ_MAIL    := workers/common/es_mime.c workers/common/es_mime_hdr.c
 FUZZ_LIBS    := $(LDLIBS_ES) -lpthread
 FUZZ_SECONDS ?= 300
 
@@ -28,10 +30,12 @@ FUZZ_SECONDS ?= 300
 fuzz-build: $(FUZZ_BINS)
 
 $(FUZZ_DIR)/%_fuzz: tests/fuzz/%_fuzz.c tests/fuzz/fuzz.h $(LIB_SRC) \
-                    $(wildcard lib/*.h) $(FUZZ_INGEST)
+                    $(wildcard lib/*.h) $(FUZZ_INGEST) \
+                    $(wildcard workers/common/es_mime*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_INC) -o $@ $< $(LIB_SRC) \
 	    $(if $(filter dump_fuzz listing_fuzz,$*_fuzz),$(FUZZ_INGEST)) \
+	    $(if $(filter mime_fuzz,$*_fuzz),$(FUZZ_MAIL)) \
 	    $(FUZZ_LIBS)
 
 fuzz: fuzz-build
