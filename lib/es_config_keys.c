@@ -176,6 +176,55 @@ const es_config_key es_config_keys[] = {
      0},
     {"ses.timeout", "30", "seconds before a SendEmail call is abandoned", 0},
 
+    /* alerts (echostream-alert) */
+    {"alert.interval", "60", "seconds between evaluations of every alert rule",
+     0},
+    {"alert.group", "deliver",
+     "consumer group reading es:{deliver}:queue (e-mails and webhooks to send)",
+     0},
+    {"alert.claim_idle_ms", "60000",
+     "deliveries pending this long (a crashed worker's, or waiting to be "
+     "retried) are claimed",
+     0},
+
+    /* mail (alerts and digests) */
+    {"mail.transport", "auto",
+     "how mail is sent: auto (ses when ses.endpoint is set, else smtp when "
+     "smtp.url is set, else none), smtp, ses or none",
+     0},
+    {"mail.from", "EchoStream <echostream@localhost>",
+     "sender of every mail: an address or \"Name <address>\"", 0},
+    {"mail.base_url", "http://127.0.0.1:8080/",
+     "the dashboard's address, used in the links of mails and webhooks", 0},
+    {"mail.secret_file", "",
+     "file holding the secret that signs unsubscribe links (the same as "
+     "nginx's echostream_mail_secret_file); empty: mails carry no unsubscribe "
+     "link",
+     0},
+
+    /* SMTP (mail.transport smtp) */
+    {"smtp.url", "",
+     "SMTP server: smtp://host[:port] (STARTTLS) or smtps://host[:port]", 0},
+    {"smtp.user", "", "SMTP AUTH user; empty: no AUTH", 0},
+    {"smtp.password", "", "SMTP AUTH password", 1},
+    {"smtp.require_tls", "true",
+     "refuse to send without TLS to any host other than loopback", 0},
+    {"smtp.ca_file", "",
+     "PEM CA bundle of a private CA for the SMTP server; empty: the system's",
+     0},
+    {"smtp.timeout", "30", "seconds before one SMTP exchange is abandoned", 0},
+
+    /* webhooks (alerts) */
+    {"webhook.allow_insecure", "false",
+     "allow http:// and loopback or private destinations (development only)",
+     0},
+    {"webhook.timeout", "10", "seconds before a webhook POST is abandoned", 0},
+    {"webhook.max_response", "65536",
+     "bytes of a webhook's response read at most", 0},
+    {"webhook.ca_file", "",
+     "PEM CA bundle of a private CA for webhook receivers; empty: the system's",
+     0},
+
     /* AWS (every AWS client) */
     {"aws.region", "us-east-1", "AWS region used for signing", 0},
     {"aws.profile", "",
