@@ -187,44 +187,6 @@ const es_config_key es_config_keys[] = {
      "retried) are claimed",
      0},
 
-    /* mail (alerts and digests) */
-    {"mail.transport", "auto",
-     "how mail is sent: auto (ses when ses.endpoint is set, else smtp when "
-     "smtp.url is set, else none), smtp, ses or none",
-     0},
-    {"mail.from", "EchoStream <echostream@localhost>",
-     "sender of every mail: an address or \"Name <address>\"", 0},
-    {"mail.base_url", "http://127.0.0.1:8080/",
-     "the dashboard's address, used in the links of mails and webhooks", 0},
-    {"mail.secret_file", "",
-     "file holding the secret that signs unsubscribe links (the same as "
-     "nginx's echostream_mail_secret_file); empty: mails carry no unsubscribe "
-     "link",
-     0},
-
-    /* SMTP (mail.transport smtp) */
-    {"smtp.url", "",
-     "SMTP server: smtp://host[:port] (STARTTLS) or smtps://host[:port]", 0},
-    {"smtp.user", "", "SMTP AUTH user; empty: no AUTH", 0},
-    {"smtp.password", "", "SMTP AUTH password", 1},
-    {"smtp.require_tls", "true",
-     "refuse to send without TLS to any host other than loopback", 0},
-    {"smtp.ca_file", "",
-     "PEM CA bundle of a private CA for the SMTP server; empty: the system's",
-     0},
-    {"smtp.timeout", "30", "seconds before one SMTP exchange is abandoned", 0},
-
-    /* webhooks (alerts) */
-    {"webhook.allow_insecure", "false",
-     "allow http:// and loopback or private destinations (development only)",
-     0},
-    {"webhook.timeout", "10", "seconds before a webhook POST is abandoned", 0},
-    {"webhook.max_response", "65536",
-     "bytes of a webhook's response read at most", 0},
-    {"webhook.ca_file", "",
-     "PEM CA bundle of a private CA for webhook receivers; empty: the system's",
-     0},
-
     /* AWS (every AWS client) */
     {"aws.region", "us-east-1", "AWS region used for signing", 0},
     {"aws.profile", "",
@@ -235,5 +197,39 @@ const es_config_key es_config_keys[] = {
      "EC2 instance metadata endpoint (IMDSv2)", 0},
     {"aws.imds", "true", "try the instance metadata service for credentials",
      0},
+
+    /* e-mail and webhooks (alert worker) */
+    {"mail.transport", "auto",
+     "how mail is sent: ses, smtp, none, or auto (ses when ses.endpoint is "
+     "set, else smtp when smtp.url is set, else none)",
+     0},
+    {"mail.from", "EchoStream <echostream@localhost>",
+     "sender of every mail: \"Name <addr>\" or a plain address", 0},
+    {"mail.base_url", "http://127.0.0.1:8080/",
+     "the dashboard's public address, for the links in mails", 0},
+    {"mail.secret_file", "",
+     "file holding the secret that signs unsubscribe links (the same file "
+     "as nginx's echostream_mail_secret_file)",
+     0},
+    {"smtp.url", "",
+     "SMTP server: smtp://host:port (STARTTLS) or smtps://host:port", 0},
+    {"smtp.user", "", "SMTP AUTH user name; empty: no AUTH", 0},
+    {"smtp.password", "", "SMTP AUTH password", 1},
+    {"smtp.require_tls", "true",
+     "STARTTLS is mandatory for every SMTP host but loopback (it is used "
+     "whenever offered anyway)",
+     0},
+    {"smtp.ca_file", "",
+     "PEM CA bundle to verify the SMTP server with (a private CA); empty: "
+     "the system's",
+     0},
+    {"smtp.timeout", "30", "seconds before an SMTP session is abandoned", 0},
+    {"webhook.allow_insecure", "false",
+     "allow http:// and loopback/private destinations (development only)", 0},
+    {"webhook.timeout", "10", "seconds before a webhook POST is abandoned", 0},
+    {"webhook.max_response", "65536",
+     "response bytes read from a webhook receiver; the rest is cut off", 0},
+    {"webhook.ca_file", "",
+     "PEM CA bundle to verify webhook receivers with; empty: the system's", 0},
     {NULL, NULL, NULL, 0},
 };
