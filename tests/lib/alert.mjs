@@ -164,10 +164,11 @@ export async function ruleState(redis, tenant, rule) {
 // recorded with its envelope, Message-ID, Subject and the time the 250
 // was sent ({at}). tempFail: {address: n} answers 451 to the first n
 // RCPT TOs of that address; refuse: {address: code} always refuses it;
-// delayMs delays every acceptance (so kills land inside transactions).
+// delayMs delays every acceptance (so kills land inside transactions);
+// a message whose sender went away meanwhile is not taken ({dropped}).
 export async function smtpSink({ tempFail = {}, refuse = {},
                                  delayMs = 0 } = {}) {
-  const rec = { mails: [], tempFailed: {}, refused: [] };
+  const rec = { mails: [], tempFailed: {}, refused: [], dropped: 0 };
   const server = new SMTPServer({
     logger: false,
     secure: false,
@@ -196,7 +197,10 @@ export async function smtpSink({ tempFail = {}, refuse = {},
       stream.on('data', (c) => chunks.push(c));
       stream.on('end', () => {
         const accept = () => {
-          if (closed) return cb(new Error('client went away'));
+          if (closed) {
+            rec.dropped++; // the sender died before the 250: not taken
+            return cb(new Error('client went away'));
+          }
           const raw = Buffer.concat(chunks).toString('utf8');
           const head = raw.slice(0, raw.indexOf('\r\n\r\n'));
           const unfold = head.replace(/\r\n[ \t]+/g, ' ');
