@@ -81,9 +81,10 @@ static void parse_state(const char *text, size_t len, es_spike_state *st)
     if (json_is_boolean(armed)) {
         st->armed = json_is_true(armed);
     }
+    /* json_number_value: Lua's cjson may write a whole number as a real */
     st->quiet_until_ms =
-        json_integer_value(json_object_get(o, "quiet_until_ms"));
-    st->fired_ms = json_integer_value(json_object_get(o, "fired_ms"));
+        (long long)json_number_value(json_object_get(o, "quiet_until_ms"));
+    st->fired_ms = (long long)json_number_value(json_object_get(o, "fired_ms"));
     json_decref(o);
 }
 
