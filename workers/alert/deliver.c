@@ -415,7 +415,7 @@ static void send_all(job *j)
         rc = send_one(j, channel, kind, targets[i], i, err, sizeof(err));
         if (rc == 1) {
             j->d->retries++;
-            snprintf(j->d->last_error, sizeof(j->d->last_error), "%s", err);
+            snprintf(j->d->last_error, sizeof(j->d->last_error), "%.200s", err);
             closed = es_delivery_retry(j->rec, err, now_ms(j->d),
                                        j->d->claim_idle_ms, j->d->max_attempts);
             es_log(ES_WARN, "delivery failed; will retry",
@@ -429,7 +429,7 @@ static void send_all(job *j)
         if (rc == 0) {
             j->d->messages++;
         } else {
-            snprintf(j->d->last_error, sizeof(j->d->last_error), "%s", err);
+            snprintf(j->d->last_error, sizeof(j->d->last_error), "%.200s", err);
             es_log(ES_WARN, "delivery target refused",
                    ES_STR("tenant", j->tenant), ES_STR("id", j->id),
                    ES_STR("error", err), ES_END);
