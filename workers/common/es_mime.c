@@ -28,6 +28,9 @@
 #define ES_MIME_TO_MAX 1000
 /* an unsubscribe URL longer than this would not fit a header line */
 #define ES_MIME_URL_MAX 900
+/* a text or html part longer than this is a bug upstream (SES takes 40 MB
+   a message, quoted-printable may triple the size) */
+#define ES_MIME_PART_MAX (8 * 1024 * 1024)
 
 static const char hexdig[] = "0123456789ABCDEF";
 
@@ -254,6 +257,10 @@ char *es_mime_build(const es_mime_message *m, size_t *len)
 
     if (m == NULL || m->from == NULL || m->to == NULL || m->nto == 0 ||
         m->nto > ES_MIME_TO_MAX || m->subject == NULL || m->text == NULL) {
+        return NULL;
+    }
+    if (strlen(m->text) > ES_MIME_PART_MAX ||
+        (m->html != NULL && strlen(m->html) > ES_MIME_PART_MAX)) {
         return NULL;
     }
     if (m->message_id != NULL && !es_mime_dot_atom_id(m->message_id)) {

@@ -41,7 +41,8 @@ typedef struct {
  * UTF-8, an address that is not a plain ASCII addr-spec (dot-atom
  * local part @ a host name of letters, digits and inner '-'), no
  * recipient, a message id that is not dot-atom "left@right", an
- * unsubscribe URL that is not printable http(s) without '<', '>'.
+ * unsubscribe URL that is not printable http(s) without '<', '>', a text
+ * or html part over 8 MiB.
  */
 char *es_mime_build(const es_mime_message *m, size_t *len);
 

@@ -344,7 +344,7 @@ static void test_slack_body_shape_and_escaping(void **state)
 
 static void test_slack_body_limits(void **state)
 {
-    char title[600], line[4000];
+    char title[100 * 6 + 1], line[4000];
     const char *lines[120];
     es_webhook_card card = {title, lines, 120, NULL, NULL, NULL};
     json_t *root, *blocks;
