@@ -19,9 +19,12 @@ async function built(dir, name) {
   const target = path.join(BUILD, dir, name);
   const rel = path.relative(ROOT, BUILD);
   // the sanitizer tree is only ever built with its own flags
-  const how = rel === path.join('build', 'asan') ? 'SANITIZE=1' : `BUILD=${BUILD}`;
-  await run('make', ['--no-print-directory', '-s', how, target], { cwd: ROOT,
-                                                                   maxBuffer: 16 << 20 });
+  const asan = rel === path.join('build', 'asan');
+  const how = asan ? 'SANITIZE=1' : `BUILD=${BUILD}`;
+  // that build names its targets relative to the tree (BUILD := build/asan)
+  const goal = asan ? path.relative(ROOT, target) : target;
+  await run('make', ['--no-print-directory', '-s', how, goal], { cwd: ROOT,
+                                                                 maxBuffer: 16 << 20 });
   if (!existsSync(target)) throw new Error(`${target} was not built`);
   return target;
 }

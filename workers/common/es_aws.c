@@ -228,6 +228,12 @@ int es_aws_signed_call(es_http *h, const es_aws_creds *creds,
     memset(res, 0, sizeof(*res));
     token_hdr[0] = '\0';
     for (const char *const *p = req->headers; p && *p; p++) {
+        const char *v = strchr(*p, ':');
+        /* curl drops a header sent as "Name:" (that is how one removes
+         * its defaults), so it would be signed but never sent */
+        if (v == NULL || v[1 + strspn(v + 1, " \t")] == '\0') {
+            return signing_error(res, "header without a value");
+        }
         ncaller++;
     }
     if (ncaller > MAX_CALLER_HEADERS) {

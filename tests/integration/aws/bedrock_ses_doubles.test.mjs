@@ -8,8 +8,9 @@
 //
 // The Bedrock Runtime client defaults to an HTTP/2 handler (its streaming
 // operations need one); Converse is plain request and answer, so the tests
-// give it the HTTP/1.1 handler every other AWS client uses, which is what
-// the loopback double (and EchoStream's libcurl client) speaks.
+// give it the HTTP/1.1 handler every other AWS client uses (taken from an
+// SESv2Client, so no undeclared package is imported), which is what the
+// loopback double (and EchoStream's libcurl client) speaks.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +18,6 @@ import {
   BedrockRuntimeClient, ConverseCommand, ThrottlingException, ValidationException,
 } from '@aws-sdk/client-bedrock-runtime';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { countTokens, replyText, startBedrockDouble } from '../../aws/bedrock_double.mjs';
 import { startSesDouble } from '../../aws/ses_double.mjs';
 
@@ -43,9 +43,17 @@ after(async () => {
   await ses.stop();
 });
 
+// the HTTP/1.1 request handler an SESv2Client is built with
+function http1Handler() {
+  const donor = new SESv2Client({ region: REGION });
+  clients.push(donor);
+  assert.equal(donor.config.requestHandler.metadata.handlerProtocol, 'http/1.1');
+  return donor.config.requestHandler;
+}
+
 function bedrock(credentials = KEY, extra = {}) {
   const c = new BedrockRuntimeClient({ endpoint: bd.endpoint, region: REGION, credentials,
-                                       maxAttempts: 1, requestHandler: new NodeHttpHandler(),
+                                       maxAttempts: 1, requestHandler: http1Handler(),
                                        ...extra });
   clients.push(c);
   return c;
