@@ -398,8 +398,11 @@ char *es_alert_webhook_body(const json_t *event, const char *topic_name,
     title = sb_take(&t);
     figures_text(&f, event);
     figs = sb_take(&f);
-    data = json_pack("{s:s, s:O}", "delivery", delivery_id, "event", event);
-    if (title == NULL || figs == NULL || data == NULL) {
+    /* the event as the history holds it, and the delivery id a receiver
+       can drop a repeat by */
+    data = json_deep_copy(event);
+    if (title == NULL || figs == NULL || data == NULL ||
+        json_object_set_new(data, "delivery", json_string(delivery_id)) != 0) {
         goto cleanup;
     }
     lines[nl++] = figs;

@@ -48,8 +48,8 @@ char *es_alert_headline(const json_t *event, const char *topic_name);
 /*
  * The webhook body, a Slack-compatible card (es_webhook_slack_body): the
  * headline, the figures, the samples, a button to the dashboard, and as
- * "echostream" {"delivery","event"}. A new string (malloc, length in
- * *len), or NULL without memory.
+ * "echostream" the event (with "id") and "delivery", the delivery id. A
+ * new string (malloc, length in *len), or NULL without memory.
  */
 char *es_alert_webhook_body(const json_t *event, const char *topic_name,
                             const char *base_url, const char *delivery_id,

@@ -283,9 +283,9 @@ static void test_webhook_body_is_a_slack_card_with_the_event(void **state)
     data = json_object_get(o, "echostream");
     assert_string_equal(json_string_value(json_object_get(data, "delivery")),
                         "1795530920000-0:webhook");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(data, "event"), "id")),
+    assert_string_equal(json_string_value(json_object_get(data, "id")),
                         "1795530920000-0");
+    assert_string_equal(json_string_value(json_object_get(data, "rule")), "r1");
     json_decref(o);
     free(body);
     json_decref(ev);
