@@ -12,6 +12,7 @@
 #include "es_log.h"
 #include "es_worker.h"
 #include "event.h"
+#include "prune.h"
 #include "rules.h"
 #include "series.h"
 #include "spike.h"
@@ -431,6 +432,7 @@ int es_alert_tick(es_alert_ticker *t, long long now_ms)
 {
     static tenant_ctx c; /* large bucket arrays: one, reused */
     redisReply *tenants = es_redis_cmd(t->r, "SMEMBERS %s", ES_KEY_TENANTS);
+    int prune = now_ms >= t->next_prune_ms;
     int rc = 0;
 
     if (tenants == NULL) {
@@ -454,6 +456,13 @@ int es_alert_tick(es_alert_ticker *t, long long now_ms)
         if (tick_tenant(t, &c) != 0) {
             rc = -1;
         }
+        if (prune) {
+            es_alert_prune_deliveries(t->r, id->str, now_ms,
+                                      ES_DELIVERY_KEEP_MS);
+        }
+    }
+    if (prune) {
+        t->next_prune_ms = now_ms + ES_DELIVERY_PRUNE_MS;
     }
     freeReplyObject(tenants);
     return rc;

@@ -12,8 +12,9 @@
  * anywhere leaves either nothing or the whole alert, and two workers
  * ticking together record it once. A rule back inside its half band is
  * re-armed the same way (es_alert_arm). States of rules that no longer
- * exist are deleted. The tick stops between rules when the worker is
- * asked to stop, so SIGTERM waits for one rule at most.
+ * exist are deleted, and once an hour old closed delivery records
+ * (prune.h). The tick stops between rules when the worker is asked to
+ * stop, so SIGTERM waits for one rule at most.
  */
 #ifndef ES_ALERT_TICK_H
 #define ES_ALERT_TICK_H
@@ -35,6 +36,7 @@ typedef struct {
     long long rearmed;
     long long bad_rules; /* in the last tick */
     long long last_tick_ms;
+    long long next_prune_ms; /* old delivery records (prune.h), wall */
     /* rules already reported as malformed (hash of tenant, id and text),
        so a bad rule is logged once, not every minute */
     uint64_t warned[ES_ALERT_WARNED_MAX];

@@ -239,7 +239,8 @@ test('cool-down and hysteresis, on a shifted clock', async () => {
 });
 
 test('silent below min_volume, while learning and when disabled; other ' +
-     'metrics fire; a malformed rule is skipped and logged once',
+     'metrics fire; a malformed rule is skipped and logged once; old ' +
+     'delivery records are pruned',
 async () => {
   const T = 'gamma';
   const now = Date.now();
@@ -276,8 +277,21 @@ async () => {
   await writeMinutes(redis, T, 'sour', M - 40, M + 4,
                      { n: 5, neg: 4, cs: 5 * -4000 });
 
+  // delivery records: closed ones older than 30 days go, the rest stay
+  const old = now - 31 * 24 * HOUR;
+  for (const [id, status, created] of [['old-sent', 'sent', old],
+    ['old-failed', 'failed', old], ['old-pending', 'pending', old],
+    ['new-sent', 'sent', now - HOUR]]) {
+    await redis.cmd('HSET', tkey(T, 'deliveries'), id, JSON.stringify({
+      id, kind: 'alert', channel: 'email', to: ['x@example.com'], ref: '1-0',
+      status, attempts: 1, created_ms: created }));
+  }
+
   const r = await runTicks(redis, alertEnv(redis), [], 6);
   assert.equal(r.exit.code, 0, r.output);
+  const kept = Object.keys(await deliveries(redis, T));
+  assert.ok(!kept.includes('old-sent') && !kept.includes('old-failed'));
+  assert.ok(kept.includes('old-pending') && kept.includes('new-sent'));
   const h = await history(redis, T);
   assert.deepEqual(h.map((e) => e.event.rule).sort(), ['c1', 'v1']);
   const v1 = h.find((e) => e.event.rule === 'v1').event;
