@@ -139,23 +139,26 @@ async function finished(rules) {
 const mid = (tenant, did, idx) =>
   `<${did.replace(/[^A-Za-z0-9-]/g, '.')}.${idx}.${tenant}@echostream>`;
 
-// the run (of runs) that was alive at time t
-const runAt = (runs, t) => runs.find((r) => r.start <= t && t <= r.killAt);
+// The runs that may have sent a copy taken at time t: alive then, or
+// killed just before (the sink, in this process, may accept a message on
+// its timer before it has seen the killed sender's socket close).
+const runsAt = (runs, t) =>
+  runs.filter((r) => r.start <= t && t <= r.killAt + 1000);
 
-// Checks a repeat: the first copy's run was killed soon after it, and
-// never logged the target as settled. Returns the run or fails.
+// Checks a repeat: the first copy came from a run that was killed soon
+// after it and never logged the target as settled. Fails otherwise.
 function explainRepeat(runs, first, tenant, did, idx, what) {
-  const run = runAt(runs, first.at);
-  assert.ok(run, `${what}: repeated, and no killed run was alive when the ` +
-            'first copy was taken');
-  assert.ok(run.killAt - first.at < 5000, `${what}: repeated, but its run ` +
-            `lived ${run.killAt - first.at} ms after the first copy`);
   const settled = new RegExp(`delivery target settled" tenant=${tenant} ` +
                              `id=${did.replace(/[-:]/g, (c) => `\\${c}`)} ` +
                              `target=${idx} `);
-  assert.doesNotMatch(run.output, settled, `${what}: repeated after the ` +
-                      'worker had recorded it');
-  return run;
+  const cands = runsAt(runs, first.at);
+  assert.ok(cands.length > 0, `${what}: repeated, and no run was alive ` +
+            'when the first copy was taken');
+  const ok = cands.find((r) => r.killAt - first.at < 5000 &&
+                        !settled.test(r.output));
+  assert.ok(ok, `${what}: repeated after the worker had recorded it, or ` +
+            'long before its run was killed');
+  return ok;
 }
 
 test('kill -9 at random points: each alert recorded once, each mail and ' +
