@@ -176,6 +176,17 @@ const es_config_key es_config_keys[] = {
      0},
     {"ses.timeout", "30", "seconds before a SendEmail call is abandoned", 0},
 
+    /* alerts (echostream-alert) */
+    {"alert.interval", "60", "seconds between evaluations of every alert rule",
+     0},
+    {"alert.group", "deliver",
+     "consumer group reading es:{deliver}:queue (e-mails and webhooks to send)",
+     0},
+    {"alert.claim_idle_ms", "60000",
+     "deliveries pending this long (a crashed worker's, or waiting to be "
+     "retried) are claimed",
+     0},
+
     /* AWS (every AWS client) */
     {"aws.region", "us-east-1", "AWS region used for signing", 0},
     {"aws.profile", "",

@@ -6,7 +6,7 @@
 # AddressSanitizer + UBSan, the fuzz targets for a few seconds each
 # (ES_FUZZ_SECONDS, default 8), the format check, luacheck over the Redis
 # function libraries, and each black-box suite in tests/integration/ (one
-# folder per part: api, ingest, enrich, mirror, ops)
+# folder per part: api, ingest, enrich, mirror, alert, ops)
 # (node's test runner driving the real Redis, nginx and worker binaries).
 # Each suite is run on its own with a time limit, so one hung suite fails
 # instead of stalling the run. The last line is the total over all suites:

@@ -227,7 +227,10 @@ test('each worker --help prints the keys it reads', () => {
   for (const [w, prefixes] of [['ingest', ['redis', 'reddit.', 'ingest.',
                                            'stream.', 'log.', 'worker.']],
                                ['mirror', ['redis', 'mirror.', 'aws.',
-                                           'log.', 'worker.']]]) {
+                                           'log.', 'worker.']],
+                               ['alert', ['redis', 'alert.', 'mail.',
+                                          'smtp.', 'ses.', 'webhook.',
+                                          'aws.', 'log.', 'worker.']]]) {
     const out = execFileSync(bin(w), ['--help'], { encoding: 'utf8' });
     for (const { key } of configKeys()) {
       if (prefixes.some((p) => key === p || key.startsWith(p))) {

@@ -5,10 +5,11 @@
 // text embedded in the programs), loads into a real redis-server, carries
 // the schema constants of lib/es_schema.h and answers its version. The
 // programs that load them (the nginx module for tenancy and tenant, the
-// ingest and enrich workers for theirs) add a missing library, replace an
-// older one (also one from before versions, with no version function) and
-// keep a newer one, saying so in their log: during a rolling upgrade old
-// and new code never overwrite each other back and forth.
+// ingest, enrich and alert workers for theirs) add a missing library,
+// replace an older one (also one from before versions, with no version
+// function) and keep a newer one, saying so in their log: during a
+// rolling upgrade old and new code never overwrite each other back and
+// forth.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,7 +82,7 @@ test('every library loads as built, with the schema constants and its version',
   async () => {
     const libs = libraries();
     assert.deepEqual(libs.map((l) => l.file),
-      ['enrich.lua', 'ingest.lua', 'tenancy.lua', 'tenant.lua']);
+      ['alert.lua', 'enrich.lua', 'ingest.lua', 'tenancy.lua', 'tenant.lua']);
     const consts = schemaConstants();
     assert.ok(Object.keys(consts).length >= 5, 'parsed es_schema.h');
     await redis.cmd('FUNCTION', 'FLUSH');
@@ -185,4 +186,32 @@ test('a worker replaces an older library, keeps a newer one', async () => {
   assert.equal(await version(ingest.name), 999999);
   assert.match(out, /redis holds a newer function library/);
   assert.match(out, /redis_version=999999/);
+});
+
+test('the alert worker adds its library, and keeps a newer one', async () => {
+  const alert = libraries().find((l) => l.file === 'alert.lua');
+  const run = async () => {
+    await redis.cmd('DEL', 'es:workers');
+    const p = startProc(bin('alert'), [], {
+      env: { ECHOSTREAM_REDIS: redis.url, ECHOSTREAM_WORKER_HEARTBEAT: '0.2',
+             ECHOSTREAM_MAIL_TRANSPORT: 'none' }, name: 'alert' });
+    try {
+      await waitFor(async () => (await redis.cmd('HLEN', 'es:workers')) > 0,
+        { timeout: 10000, what: 'alert heartbeat' });
+    } finally {
+      p.kill('SIGTERM');
+      await p.exited;
+    }
+    return p.output();
+  };
+  await redis.cmd('FUNCTION', 'FLUSH');
+  let out = await run();
+  assert.equal(await version(alert.name), alert.version);
+  assert.ok((await functionNames(alert.name)).includes('es_alert_fire'));
+  assert.match(out, /loaded redis function library.*library=echostream_alert/);
+
+  await redis.cmd('FUNCTION', 'LOAD', 'REPLACE', standIn(alert.name, 999999));
+  out = await run();
+  assert.equal(await version(alert.name), 999999);
+  assert.match(out, /redis holds a newer function library/);
 });

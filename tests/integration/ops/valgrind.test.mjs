@@ -14,15 +14,21 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync }
+  from 'node:fs';
 
 import { startRedis, startProc, bin, tmpDir, waitFor, sleep }
   from '../../lib/harness.mjs';
 import { writeDump } from '../../lib/dumpgen.mjs';
 import { startRedditServer } from '../../reddit/server.mjs';
 import { startSqsDouble } from '../../aws/sqs_double.mjs';
+import {
+  MIN, HOUR, setTenant, writeHours, writeMinutes, addComments, deliveries,
+  history, smtpSink,
+} from '../../lib/alert.mjs';
 
 const STREAM = 'es:{ingest}:comments';
 const VALGRIND = process.env.ES_VALGRIND || 'valgrind';
@@ -155,7 +161,7 @@ function makeDump(file) {
 }
 
 test('valgrind: --help of each worker', { skip }, async () => {
-  for (const name of ['ingest', 'mirror', 'enrich', 'sentiment']) {
+  for (const name of ['ingest', 'mirror', 'enrich', 'alert', 'sentiment']) {
     const run = startUnderValgrind(name, ['--help'], baseEnv());
     const out = await finish(run, `${name} --help`);
     assert.match(out, /Usage:/);
@@ -352,3 +358,75 @@ test('valgrind: enrich aggregating a batch, deletions, then SIGTERM',
       '{"deleted":true}');
     await stop(run, 'enrich');
   });
+
+test('valgrind: alert firing, mailing (sent, refused, retried), a webhook, ' +
+     'a digest delivery, then SIGTERM', { skip }, async () => {
+  const T = 'vgalert';
+  const now = Date.now();
+  const M = Math.floor(now / MIN);
+  const H = Math.floor(now / HOUR);
+  const sink = await smtpSink({ tempFail: { 'later@example.com': 1 },
+                                refuse: { 'gone@example.com': 550 } });
+  const got = [];
+  const hook = http.createServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => { got.push(req.url); res.end('ok'); });
+  });
+  await new Promise((r) => hook.listen(0, '127.0.0.1', r));
+  const secret = path.join(dir, 'mail-secret');
+  writeFileSync(secret, 'a-test-secret-of-32-characters!!\n');
+  let run;
+  try {
+    await setTenant(redis, T, {
+      topics: [{ id: 'rust', name: 'Rust <async> & "co"' }],
+      members: [{ sub: 'vg-u1', email: 'member@example.com',
+                  alert_email: true }],
+      rules: [
+        { id: 'r1', topic: 'rust', email: ['a@example.com',
+          'later@example.com', 'gone@example.com'],
+          webhook: `http://127.0.0.1:${hook.address().port}/hook` },
+        { id: 'bad', text: '{"topic":"rust","window_minutes":2}' },
+      ],
+    });
+    await writeHours(redis, T, 'rust', H - 200, H + 3,
+                     { n: 600, neg: 108, cs: 0 });
+    await writeMinutes(redis, T, 'rust', M - 70, M + 10, { n: 10, neg: 7 });
+    await addComments(redis, T, 'rust', [1, 2, 3, 4, 5, 6].map((k) => ({
+      id: `vga${k}`, ms: now - k * MIN, label: 'negative',
+      compound: -0.1 * k, body: 'ü'.repeat(100 * k) })));
+    run = startUnderValgrind('alert', [], baseEnv({
+      ECHOSTREAM_ALERT_INTERVAL: '0.5',
+      ECHOSTREAM_ALERT_CLAIM_IDLE_MS: '1000',
+      ECHOSTREAM_MAIL_TRANSPORT: 'smtp',
+      ECHOSTREAM_SMTP_URL: sink.url,
+      ECHOSTREAM_MAIL_SECRET_FILE: secret,
+      ECHOSTREAM_WEBHOOK_ALLOW_INSECURE: 'true',
+    }));
+    const closed = async () => {
+      const d = Object.values(await deliveries(redis, T));
+      return d.length >= 2 && d.every((r) => r.status !== 'pending');
+    };
+    await waitRunning(run, closed, 'the alert\'s deliveries closed');
+    // a digest made elsewhere goes through the same loop
+    await redis.cmd('FCALL', 'es_delivery_add', 2, `es:{t:${T}}:deliveries`,
+      'es:{deliver}:queue', T, 'digest:vg', JSON.stringify({
+        id: 'digest:vg', kind: 'digest', channel: 'email',
+        to: ['member@example.com'], ref: '2026-11-25', status: 'pending',
+        attempts: 0, created_ms: now, subject: 'Your day',
+        text: 'All quiet.', html: '<p>All quiet.</p>' }));
+    await waitRunning(run, async () =>
+      (await deliveries(redis, T))['digest:vg'].status === 'sent',
+    'the digest sent');
+    await stop(run, 'alert');
+  } finally {
+    if (run) run.p.kill('SIGKILL');
+    await sink.close();
+    await new Promise((r) => hook.close(r));
+  }
+  assert.equal((await history(redis, T)).length, 1);
+  assert.deepEqual(got, ['/hook']);
+  const to = sink.rec.mails.map((m) => m.to[0]).sort();
+  assert.deepEqual(to, ['a@example.com', 'later@example.com',
+                        'member@example.com', 'member@example.com']);
+  assert.ok(sink.rec.mails.some((m) => m.unsubscribe), 'an unsubscribe link');
+});
