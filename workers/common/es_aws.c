@@ -1,9 +1,11 @@
 /*
- * es_aws.c - signed AWS JSON-protocol calls (see es_aws.h).
+ * es_aws.c - signed AWS calls (see es_aws.h).
  *
- * The "KEY:SECRET" string libcurl needs for signing, and the session token
- * header, live in stack buffers that are cleansed before return, so no
- * secret outlives the call in this module's memory.
+ * The request is signed by es_sigv4 and sent with the very header values
+ * that were signed, Host included (set explicitly, so what curl sends is
+ * what the signature covers, port and all). The secret never leaves
+ * es_sigv4; the session token header lives in a stack buffer cleansed
+ * before return, so no secret outlives the call in this module's memory.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,9 @@
 #include <openssl/crypto.h>
 
 #include "es_aws.h"
+#include "es_sigv4.h"
+
+#define MAX_CALLER_HEADERS 32
 
 static const char *const throttling_codes[] = {
     "Throttling",
@@ -41,6 +46,10 @@ static const char *const transient_codes[] = {
     "InternalFailure",
     "ServiceUnavailable",
     "KMS.ThrottlingException",
+    /* REST-JSON services (Bedrock, SES v2) */
+    "InternalServerException",
+    "ServiceUnavailableException",
+    "ModelNotReadyException",
     NULL,
 };
 
@@ -133,6 +142,7 @@ void es_aws_parse_error(long status, const char *body, size_t len,
     }
     json_decref(doc);
     if (res->code[0] == '\0' && query_error && *query_error) {
+        /* "Code;Sender" (query error) or "Code:http://…" (x-amzn-ErrorType) */
         set_code(res, query_error, strcspn(query_error, ";"));
     }
     if (res->code[0] == '\0') {
@@ -177,6 +187,148 @@ int es_aws_endpoint_of(const char *url, char *out, size_t size)
     memcpy(out, url, n);
     out[n] = '\0';
     return 0;
+}
+
+/* 1 when the NULL-terminated list holds a header called name. */
+static int has_header(const char *const *list, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (; list && *list; list++) {
+        if (strncasecmp(*list, name, n) == 0 && (*list)[n] == ':') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int signing_error(es_aws_result *res, const char *why)
+{
+    snprintf(res->code, sizeof(res->code), "SigningError");
+    snprintf(res->message, sizeof(res->message), "%s", why);
+    return -1;
+}
+
+int es_aws_signed_call(es_http *h, const es_aws_creds *creds,
+                       const es_aws_signed_request *req, es_aws_result *res)
+{
+    char base[512], url[4096], auth[1024], amz_date[17], hash[65];
+    char host_hdr[600], date_hdr[32], auth_hdr[1100], sha_hdr[96];
+    char token_hdr[sizeof(creds->session_token) + 32];
+    const char *headers[MAX_CALLER_HEADERS + 8];
+    const char *path = req->path && *req->path ? req->path : "/";
+    const char *query = req->query ? req->query : "";
+    const char *hint;
+    size_t nh = 0, ncaller = 0;
+    es_sigv4_input in;
+    es_http_request hr;
+    es_http_response resp;
+    int n, rc = -1;
+
+    memset(res, 0, sizeof(*res));
+    token_hdr[0] = '\0';
+    for (const char *const *p = req->headers; p && *p; p++) {
+        ncaller++;
+    }
+    if (ncaller > MAX_CALLER_HEADERS) {
+        return signing_error(res, "too many headers");
+    }
+    if (es_aws_endpoint_of(req->endpoint ? req->endpoint : "", base,
+                           sizeof(base)) != 0 ||
+        path[0] != '/') {
+        return signing_error(res, "endpoint is not http(s)://host[:port]");
+    }
+    n = snprintf(url, sizeof(url), "%s%s%s%s", base, path, *query ? "?" : "",
+                 query);
+    if (n < 0 || (size_t)n >= sizeof(url)) {
+        return signing_error(res, "URL too long");
+    }
+    memset(&in, 0, sizeof(in));
+    in.method = req->method;
+    in.host = strstr(base, "://") + 3;
+    in.path = path;
+    in.query = query;
+    in.headers = req->headers;
+    in.payload = req->body;
+    in.payload_len = req->body_len;
+    in.region = req->region;
+    in.service = req->service;
+    in.now_s = req->now_s;
+    if (es_sigv4_sign(&in, creds, auth, sizeof(auth), amz_date, hash) != 0) {
+        return signing_error(res, "request cannot be signed");
+    }
+    snprintf(host_hdr, sizeof(host_hdr), "Host: %s", in.host);
+    snprintf(date_hdr, sizeof(date_hdr), "X-Amz-Date: %s", amz_date);
+    snprintf(auth_hdr, sizeof(auth_hdr), "Authorization: %s", auth);
+    headers[nh++] = host_hdr;
+    headers[nh++] = date_hdr;
+    headers[nh++] = auth_hdr;
+    if (creds->session_token[0]) {
+        snprintf(token_hdr, sizeof(token_hdr), "X-Amz-Security-Token: %s",
+                 creds->session_token);
+        headers[nh++] = token_hdr;
+    }
+    if (strcmp(req->service, "s3") == 0 &&
+        !has_header(req->headers, "x-amz-content-sha256")) {
+        snprintf(sha_hdr, sizeof(sha_hdr), "x-amz-content-sha256: %s", hash);
+        headers[nh++] = sha_hdr;
+    }
+    for (const char *const *p = req->headers; p && *p; p++) {
+        headers[nh++] = *p;
+    }
+    /* curl's own defaults would travel unsigned: a form content type, and
+     * a 100-continue round trip for large bodies */
+    if (!has_header(req->headers, "Content-Type")) {
+        headers[nh++] = "Content-Type:";
+    }
+    headers[nh++] = "Expect:";
+    headers[nh] = NULL;
+
+    memset(&hr, 0, sizeof(hr));
+    hr.method = req->method;
+    hr.url = url;
+    hr.headers = headers;
+    hr.body = req->body;
+    hr.body_len = req->body_len;
+    hr.timeout_ms = req->timeout_ms;
+    hr.max_body = req->max_body;
+
+    es_http_keep_header(h, ES_AWS_SLOT_ERROR_TYPE, "x-amzn-ErrorType");
+    es_http_keep_header(h, ES_AWS_SLOT_S3_REQUEST_ID, "x-amz-request-id");
+    es_http_keep_header(h, ES_AWS_SLOT_QUERY_ERROR, "x-amzn-query-error");
+    es_http_keep_header(h, ES_AWS_SLOT_REQUEST_ID, "x-amzn-RequestId");
+    es_http_perform(h, &hr, &resp);
+    OPENSSL_cleanse(token_hdr, sizeof(token_hdr));
+
+    res->status = resp.status;
+    res->body = resp.body;
+    res->body_len = resp.body_len;
+    if (resp.header_found[ES_AWS_SLOT_REQUEST_ID]) {
+        snprintf(res->request_id, sizeof(res->request_id), "%s",
+                 resp.header_values[ES_AWS_SLOT_REQUEST_ID]);
+    } else if (resp.header_found[ES_AWS_SLOT_S3_REQUEST_ID]) {
+        snprintf(res->request_id, sizeof(res->request_id), "%s",
+                 resp.header_values[ES_AWS_SLOT_S3_REQUEST_ID]);
+    }
+    if (resp.status == 0) {
+        snprintf(res->code, sizeof(res->code), "TransportError");
+        snprintf(res->message, sizeof(res->message), "%s", resp.error);
+        res->retryable = 1;
+        goto cleanup;
+    }
+    if (resp.status >= 200 && resp.status < 300) {
+        rc = 0;
+        goto cleanup;
+    }
+    hint = resp.header_found[ES_AWS_SLOT_QUERY_ERROR]
+               ? resp.header_values[ES_AWS_SLOT_QUERY_ERROR]
+           : resp.header_found[ES_AWS_SLOT_ERROR_TYPE]
+               ? resp.header_values[ES_AWS_SLOT_ERROR_TYPE]
+               : NULL;
+    es_aws_parse_error(resp.status, resp.body, resp.body_len, hint, res);
+
+cleanup:
+    return rc;
 }
 
 int es_aws_json_call(es_http *h, const es_aws_creds *creds,

@@ -1,15 +1,20 @@
 /*
- * es_aws.h - one signed call to an AWS JSON-protocol API.
+ * es_aws.h - one signed call to an AWS API.
  *
- * SQS (JSON 1.0), Comprehend (JSON 1.1) and their kin all take
- * `POST /` with a JSON body, name the operation in X-Amz-Target and answer
- * errors as {"__type":"namespace#Code","message":…}. This helper signs the
- * request with SigV4 (libcurl's CURLOPT_AWS_SIGV4, which signs every header
- * we pass, so the session token header is covered), performs it, and sorts
+ * es_aws_signed_call is the one path every AWS client takes: it signs a
+ * request with es_sigv4 (AWS's canonicalisation, which libcurl 7.88's own
+ * signer gets wrong for escaped paths such as Bedrock's model ids), sends
+ * it through es_http with exactly the headers that were signed, and sorts
  * the outcome into success, retryable failure (5xx, transport errors,
  * throttling: the classes botocore's standard retry mode retries) and
  * permanent failure. Retrying and pacing stay with the caller, which knows
  * whether it may give up.
+ *
+ * es_aws_json_call is the shape SQS (JSON 1.0), Comprehend (JSON 1.1) and
+ * their kin share: `POST /` with a JSON body, the operation in
+ * X-Amz-Target, errors as {"__type":"namespace#Code","message":…}.
+ * REST-JSON services (Bedrock, SES v2) name the error in the
+ * x-amzn-ErrorType header instead; both are read.
  */
 #ifndef ES_AWS_H
 #define ES_AWS_H
@@ -20,8 +25,10 @@
 #include "es_http.h"
 
 /* Response-header slots of the es_http this module uses for its own. */
-#define ES_AWS_SLOT_QUERY_ERROR 6
-#define ES_AWS_SLOT_REQUEST_ID  7
+#define ES_AWS_SLOT_ERROR_TYPE    4
+#define ES_AWS_SLOT_S3_REQUEST_ID 5
+#define ES_AWS_SLOT_QUERY_ERROR   6
+#define ES_AWS_SLOT_REQUEST_ID    7
 
 typedef struct {
     const char *endpoint;     /* "https://sqs.eu-west-1.amazonaws.com" */
@@ -48,6 +55,33 @@ typedef struct {
     int auth;      /* 401/403 or a credential error code */
 } es_aws_result;
 
+typedef struct {
+    const char *method;   /* "POST", "PUT", "GET" */
+    const char *endpoint; /* "https://host[:port]"; any path is ignored */
+    const char *path;     /* as sent, escaped once; NULL or "": "/" */
+    const char *query;    /* without '?', sent as given; NULL or "": none */
+    const char *region;   /* signing region */
+    const char *service;  /* signing name: "bedrock", "ses", "s3", "sqs" */
+    const char *const *headers; /* signed; NULL-terminated or NULL */
+    const void *body;
+    size_t body_len;
+    long timeout_ms;
+    size_t max_body; /* largest response accepted; 0: es_http default */
+    long long now_s; /* signing time; 0: the clock */
+} es_aws_signed_request;
+
+/*
+ * Signs req with creds (borrowed; a session token is sent and signed as
+ * X-Amz-Security-Token) and performs it. Returns 0 for a 2xx answer, -1
+ * otherwise; res is filled either way (request id from x-amzn-RequestId or
+ * S3's x-amz-request-id; on failure the code and classification from
+ * es_aws_parse_error, with x-amzn-query-error or x-amzn-ErrorType as the
+ * header hint). A request that cannot be signed fails with code
+ * "SigningError", not retryable. h gets its ES_AWS_SLOT_* slots set.
+ */
+int es_aws_signed_call(es_http *h, const es_aws_creds *creds,
+                       const es_aws_signed_request *req, es_aws_result *res);
+
 /*
  * Performs the call with creds (borrowed). Returns 0 for a 2xx answer,
  * -1 otherwise; res is filled either way. h gets its response-header slots
@@ -59,8 +93,9 @@ int es_aws_json_call(es_http *h, const es_aws_creds *creds,
 /*
  * Fills res->code and res->message from an error answer: the JSON body's
  * "__type" (namespace before '#' and any ":http…" suffix removed) and
- * "message"/"Message", else the x-amzn-query-error header's code (the part
- * before ';', may be NULL), else "HTTP <status>". Sets retryable, throttled
+ * "message"/"Message", else the header hint's code: x-amzn-query-error
+ * (the part before ';') or x-amzn-ErrorType (the part before ':'), may be
+ * NULL, else "HTTP <status>". Sets retryable, throttled
  * and auth from status and code.
  */
 void es_aws_parse_error(long status, const char *body, size_t len,

@@ -150,6 +150,39 @@ static void test_endpoint_of_queue_url(void **state)
         es_aws_endpoint_of("http://averyveryverylonghost/q", out, 10), -1);
 }
 
+/* REST-JSON services (Bedrock, SES v2) name the error in x-amzn-ErrorType */
+static void test_rest_json_error_type_header(void **state)
+{
+    es_aws_result r;
+
+    (void)state;
+    parse(429, "{\"message\":\"Too many requests, please wait.\"}",
+          "ThrottlingException:http://internal.amazon.com/coral/"
+          "com.amazon.bedrock/",
+          &r);
+    assert_string_equal(r.code, "ThrottlingException");
+    assert_string_equal(r.message, "Too many requests, please wait.");
+    assert_int_equal(r.throttled, 1);
+    assert_int_equal(r.retryable, 1);
+
+    parse(429, "{\"message\":\"not ready\"}", "ModelNotReadyException:x", &r);
+    assert_string_equal(r.code, "ModelNotReadyException");
+    assert_int_equal(r.retryable, 1);
+
+    parse(400, "{\"message\":\"bad\"}", "ValidationException:http://x/", &r);
+    assert_string_equal(r.code, "ValidationException");
+    assert_int_equal(r.retryable, 0);
+
+    parse(403, "{\"message\":\"no\"}", "AccessDeniedException:http://x/", &r);
+    assert_int_equal(r.retryable, 0);
+    assert_int_equal(r.auth, 1);
+
+    parse(400, "{\"message\":\"Email address is not verified.\"}",
+          "MessageRejected:http://internal.amazon.com/coral/", &r);
+    assert_string_equal(r.code, "MessageRejected");
+    assert_int_equal(r.retryable, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_code_from_query_header_when_body_is_not_json),
         cmocka_unit_test(test_throttling_codes_list),
         cmocka_unit_test(test_endpoint_of_queue_url),
+        cmocka_unit_test(test_rest_json_error_type_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
