@@ -193,7 +193,8 @@ static void voices(es_tb *b, const es_sum_figures *f)
         const es_sum_comment *c = &f->comments[i];
         es_tb_printf(b, "\n- %s (", role_name[c->role]);
         if (c->role == ES_SUM_TOP_SCORE) {
-            es_tb_printf(b, "%lld points, ", c->score);
+            es_tb_printf(b, "%lld point%s, ", c->score,
+                         c->score == 1 || c->score == -1 ? "" : "s");
         } else {
             es_tb_printf(b, "%+.2f, ", c->compound);
         }

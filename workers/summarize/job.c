@@ -97,7 +97,7 @@ static int parse(const redisReply *entry, job_t *j)
     if (j->kind[0] == '\0') {
         strcpy(j->kind, "request");
     }
-    if (!es_tenant_id_valid(j->tenant, strlen(j->tenant)) ||
+    if (es_tenant_id_valid(j->tenant, strlen(j->tenant)) != 0 ||
         !es_sum_id_ok(j->id) || (j->topic[0] && !es_sum_id_ok(j->topic))) {
         return -1;
     }
@@ -394,7 +394,7 @@ static long long spent_micros(es_summarizer *s, const char *tenant,
 typedef struct {
     char *text;
     const char *source;
-    char fallback[160];
+    char fallback[512];
     long input_tokens, output_tokens;
     long long usd_micros;
 } written_t;
@@ -442,7 +442,7 @@ static int write_text(es_summarizer *s, const job_t *j, const tenant_t *t,
     }
     creds = es_aws_chain_get(s->chain, err, sizeof(err));
     if (creds == NULL) {
-        snprintf(w->fallback, sizeof(w->fallback), "no AWS credentials: %s",
+        snprintf(w->fallback, sizeof(w->fallback), "no AWS credentials: %.200s",
                  err);
         goto local;
     }
@@ -460,7 +460,7 @@ static int write_text(es_summarizer *s, const job_t *j, const tenant_t *t,
         return 0;
     }
     snprintf(w->fallback, sizeof(w->fallback),
-             "Bedrock failed after %d attempt%s: %s%s%s", res.attempts,
+             "Bedrock failed after %d attempt%s: %.100s%s%.200s", res.attempts,
              res.attempts == 1 ? "" : "s", res.code, res.message[0] ? ": " : "",
              res.message);
     /* tokens a failed call still reports are still billed */

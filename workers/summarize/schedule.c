@@ -178,7 +178,7 @@ int es_sum_schedule_tick(es_summarizer *s, long long now_s)
     for (size_t i = 0; i < n; i++) {
         const char *t = all->element[i]->str;
         if (all->element[i]->type != REDIS_REPLY_STRING ||
-            !es_tenant_id_valid(t, strlen(t))) {
+            es_tenant_id_valid(t, strlen(t)) != 0) {
             continue;
         }
         es_tenant_key(keys[i][0], 256, t, ES_TK_META);
