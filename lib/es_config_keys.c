@@ -179,6 +179,45 @@ const es_config_key es_config_keys[] = {
      0},
     {"s3.timeout", "60", "seconds before an S3 upload is abandoned", 0},
 
+    /* Amazon Bedrock (summaries) */
+    {"bedrock.enabled", "false",
+     "summarize with Bedrock (also on when bedrock.endpoint is set); "
+     "otherwise summaries are made locally",
+     0},
+    {"bedrock.endpoint", "",
+     "Bedrock Runtime endpoint; empty: https://bedrock-runtime.<aws.region>."
+     "amazonaws.com",
+     0},
+    {"bedrock.model", "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+     "model or inference profile id Converse is called with", 0},
+    {"bedrock.max_tokens", "800",
+     "maxTokens of every call (Bedrock reserves input + maxTokens of the "
+     "quota)",
+     0},
+    {"bedrock.timeout", "60",
+     "seconds before a Bedrock call is abandoned (each attempt)", 0},
+    {"bedrock.attempts", "3",
+     "attempts per call, the first included (throttling, 5xx, timeouts are "
+     "retried)",
+     0},
+    {"bedrock.backoff_cap_ms", "20000",
+     "longest wait between retries of a Bedrock call", 0},
+    {"bedrock.retry_budget", "10",
+     "retry tokens shared by all calls; each retry spends 1, each success "
+     "returns 1",
+     0},
+    {"bedrock.price_input_per_mtok", "1.00",
+     "USD per million input tokens of bedrock.model", 0},
+    {"bedrock.price_output_per_mtok", "5.00",
+     "USD per million output tokens of bedrock.model", 0},
+
+    /* Amazon SES v2 (mail) */
+    {"ses.endpoint", "",
+     "SES v2 endpoint; when set, mail goes through SES (mail.transport "
+     "auto); AWS's is https://email.<aws.region>.amazonaws.com",
+     0},
+    {"ses.timeout", "30", "seconds before a SendEmail call is abandoned", 0},
+
     /* AWS (every AWS client) */
     {"aws.region", "us-east-1", "AWS region used for signing", 0},
     {"aws.profile", "",

@@ -1,9 +1,10 @@
 // standalone.mjs - running an AWS test double by hand, outside the tests.
 //
-// Every double (sqs_double.mjs, s3_double.mjs, comprehend_double.mjs) can be
-// started from the command line for demos and manual checks with the same
-// options: --port P --key K --secret S [--token T] [--region R], plus the
-// double's own repeated option (--queue, --bucket). This holds that shared
+// Every double (sqs_double.mjs, s3_double.mjs, comprehend_double.mjs,
+// bedrock_double.mjs, ses_double.mjs) can be started from the command line
+// for demos and manual checks with the same options: --port P --key K
+// --secret S [--token T] [--region R], plus the double's own repeated
+// option (--queue, --bucket, --model, --verified). This holds that shared
 // command line and the stop-on-signal loop, so the doubles differ only in
 // what they serve.
 

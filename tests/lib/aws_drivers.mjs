@@ -1,6 +1,7 @@
-// aws_drivers.mjs - runs EchoStream's AWS clients for the Comprehend and S3
-// suites: the real echostream-sentiment binary and the small C drivers under
-// tests/bench (score: es_scorer in rounds, s3put: one es_s3 upload), with an
+// aws_drivers.mjs - runs EchoStream's AWS clients for the AWS suites: the
+// real echostream-sentiment binary, the small C drivers under tests/bench
+// (score: es_scorer in rounds, s3put: one es_s3 upload) and under
+// tests/drivers (aws_call: one es_bedrock or es_ses call), with an
 // environment that holds exactly the credentials a test gives (nothing
 // inherited can leak keys in, no instance metadata lookups).
 
@@ -12,17 +13,27 @@ import { BUILD, ROOT, startProc } from './harness.mjs';
 
 const run = promisify(execFile);
 
-// path of a tests/bench driver, built (make is a no-op when up to date)
-export async function driver(name) {
-  const target = path.join(BUILD, 'bench', name);
+// path of a program built from tests/<dir>/<name>.c (make is a no-op when
+// up to date)
+async function built(dir, name) {
+  const target = path.join(BUILD, dir, name);
   const rel = path.relative(ROOT, BUILD);
   // the sanitizer tree is only ever built with its own flags
-  const how = rel === path.join('build', 'asan') ? 'SANITIZE=1' : `BUILD=${BUILD}`;
-  await run('make', ['--no-print-directory', '-s', how, target], { cwd: ROOT,
-                                                                   maxBuffer: 16 << 20 });
+  const asan = rel === path.join('build', 'asan');
+  const how = asan ? 'SANITIZE=1' : `BUILD=${BUILD}`;
+  // that build names its targets relative to the tree (BUILD := build/asan)
+  const goal = asan ? path.relative(ROOT, target) : target;
+  await run('make', ['--no-print-directory', '-s', how, goal], { cwd: ROOT,
+                                                                 maxBuffer: 16 << 20 });
   if (!existsSync(target)) throw new Error(`${target} was not built`);
   return target;
 }
+
+// path of a tests/bench driver, built
+export const driver = (name) => built('bench', name);
+
+// path of a tests/drivers program, built
+export const testDriver = (name) => built('drivers', name);
 
 // environment for an AWS client: only the given keys, the double's region
 export function awsEnv(key, extra = {}) {

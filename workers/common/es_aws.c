@@ -228,6 +228,12 @@ int es_aws_signed_call(es_http *h, const es_aws_creds *creds,
     memset(res, 0, sizeof(*res));
     token_hdr[0] = '\0';
     for (const char *const *p = req->headers; p && *p; p++) {
+        const char *v = strchr(*p, ':');
+        /* curl drops a header sent as "Name:" (that is how one removes
+         * its defaults), so it would be signed but never sent */
+        if (v == NULL || v[1 + strspn(v + 1, " \t")] == '\0') {
+            return signing_error(res, "header without a value");
+        }
         ncaller++;
     }
     if (ncaller > MAX_CALLER_HEADERS) {
@@ -334,75 +340,31 @@ cleanup:
 int es_aws_json_call(es_http *h, const es_aws_creds *creds,
                      const es_aws_request *req, es_aws_result *res)
 {
-    char url[1024], sigv4[160], ctype[96], target[192];
-    char userpwd[300];
-    char token_hdr[sizeof(creds->session_token) + 32];
-    const char *headers[24];
+    char ctype[96], target[192];
+    const char *headers[MAX_CALLER_HEADERS + 1];
     size_t nh = 0;
-    es_http_request hr;
-    es_http_response resp;
-    int rc = -1;
+    es_aws_signed_request sr;
 
-    memset(res, 0, sizeof(*res));
-    snprintf(url, sizeof(url), "%s/", req->endpoint);
-    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:%s", req->region, req->service);
     snprintf(ctype, sizeof(ctype), "Content-Type: %s", req->content_type);
     snprintf(target, sizeof(target), "X-Amz-Target: %s", req->target);
-    snprintf(userpwd, sizeof(userpwd), "%s:%s", creds->access_key_id,
-             creds->secret_access_key);
-    token_hdr[0] = '\0';
     headers[nh++] = ctype;
     headers[nh++] = target;
-    if (creds->session_token[0]) {
-        snprintf(token_hdr, sizeof(token_hdr), "X-Amz-Security-Token: %s",
-                 creds->session_token);
-        headers[nh++] = token_hdr;
-    }
-    for (const char *const *p = req->extra_headers; p && *p && nh < 23; p++) {
+    for (const char *const *p = req->extra_headers;
+         p && *p && nh < MAX_CALLER_HEADERS; p++) {
         headers[nh++] = *p;
     }
     headers[nh] = NULL;
 
-    memset(&hr, 0, sizeof(hr));
-    hr.method = "POST";
-    hr.url = url;
-    hr.headers = headers;
-    hr.body = req->body;
-    hr.body_len = req->body_len;
-    hr.aws_sigv4 = sigv4;
-    hr.aws_userpwd = userpwd;
-    hr.timeout_ms = req->timeout_ms;
-    hr.max_body = req->max_body;
-
-    es_http_keep_header(h, ES_AWS_SLOT_QUERY_ERROR, "x-amzn-query-error");
-    es_http_keep_header(h, ES_AWS_SLOT_REQUEST_ID, "x-amzn-RequestId");
-    es_http_perform(h, &hr, &resp);
-    OPENSSL_cleanse(userpwd, sizeof(userpwd));
-    OPENSSL_cleanse(token_hdr, sizeof(token_hdr));
-
-    res->status = resp.status;
-    res->body = resp.body;
-    res->body_len = resp.body_len;
-    if (resp.header_found[ES_AWS_SLOT_REQUEST_ID]) {
-        snprintf(res->request_id, sizeof(res->request_id), "%s",
-                 resp.header_values[ES_AWS_SLOT_REQUEST_ID]);
-    }
-    if (resp.status == 0) {
-        snprintf(res->code, sizeof(res->code), "TransportError");
-        snprintf(res->message, sizeof(res->message), "%s", resp.error);
-        res->retryable = 1;
-        goto cleanup;
-    }
-    if (resp.status >= 200 && resp.status < 300) {
-        rc = 0;
-        goto cleanup;
-    }
-    es_aws_parse_error(resp.status, resp.body, resp.body_len,
-                       resp.header_found[ES_AWS_SLOT_QUERY_ERROR]
-                           ? resp.header_values[ES_AWS_SLOT_QUERY_ERROR]
-                           : NULL,
-                       res);
-
-cleanup:
-    return rc;
+    memset(&sr, 0, sizeof(sr));
+    sr.method = "POST";
+    sr.endpoint = req->endpoint;
+    sr.path = "/";
+    sr.region = req->region;
+    sr.service = req->service;
+    sr.headers = headers;
+    sr.body = req->body;
+    sr.body_len = req->body_len;
+    sr.timeout_ms = req->timeout_ms;
+    sr.max_body = req->max_body;
+    return es_aws_signed_call(h, creds, &sr, res);
 }

@@ -83,9 +83,8 @@ int es_aws_signed_call(es_http *h, const es_aws_creds *creds,
                        const es_aws_signed_request *req, es_aws_result *res);
 
 /*
- * Performs the call with creds (borrowed). Returns 0 for a 2xx answer,
- * -1 otherwise; res is filled either way. h gets its response-header slots
- * ES_AWS_SLOT_* set. Secrets are not kept anywhere after the call.
+ * Performs `POST /` at req->endpoint with req's JSON body, Content-Type and
+ * X-Amz-Target, through es_aws_signed_call: same return value, same res.
  */
 int es_aws_json_call(es_http *h, const es_aws_creds *creds,
                      const es_aws_request *req, es_aws_result *res);

@@ -197,10 +197,6 @@ void es_http_perform(es_http *h, const es_http_request *req,
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERPWD, req->userpwd);
     }
-    if (req->aws_sigv4) {
-        curl_easy_setopt(c, CURLOPT_AWS_SIGV4, req->aws_sigv4);
-        curl_easy_setopt(c, CURLOPT_USERPWD, req->aws_userpwd);
-    }
     if (req->body || (req->method && strcmp(req->method, "POST") == 0)) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,

@@ -21,9 +21,9 @@ typedef struct {
     const char *const *headers; /* NULL-terminated "Name: value" list */
     const char *body;           /* may be NULL */
     size_t body_len;
-    const char *userpwd;     /* "user:password" for Basic auth, or NULL */
-    const char *aws_sigv4;   /* "aws:amz:REGION:SERVICE" to sign, or NULL */
-    const char *aws_userpwd; /* "KEYID:SECRET" with aws_sigv4 */
+    const char *userpwd; /* "user:password" for Basic auth, or NULL */
+    /* no AWS signing here: es_aws_signed_call signs with es_sigv4, since
+     * libcurl 7.88's CURLOPT_AWS_SIGV4 signs escaped paths wrongly */
     long timeout_ms;
     size_t max_body;
 } es_http_request;

@@ -1,11 +1,10 @@
 /*
  * es_s3.c - S3 PutObject (see es_s3.h).
  *
- * Signing goes through es_http's CURLOPT_AWS_SIGV4 with service "s3". The
- * "KEY:SECRET" string and the token header live in stack buffers cleansed
- * right after the request, as in es_aws.c. Retries follow botocore's
- * standard mode, like es_comprehend.c: 3 attempts, full jitter, a token
- * bucket kept for the client's life.
+ * The PUT goes through es_aws_signed_call with service "s3", whose
+ * canonical request keeps the path as sent (S3 does not escape it again).
+ * Retries follow botocore's standard mode, like es_comprehend.c: 3
+ * attempts, full jitter, a token bucket kept for the client's life.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +13,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "es_aws.h"
@@ -26,7 +24,6 @@
 
 #define S3_MAX_KEY        1024
 #define S3_MAX_FILE       (256u * 1024 * 1024)
-#define S3_SLOT_REQUEST   5
 #define BUDGET_MAX        500.0
 #define BUDGET_RETRY_COST 5.0
 
@@ -199,7 +196,6 @@ es_s3 *es_s3_new(const es_s3_opts *o)
         es_s3_free(s);
         return NULL;
     }
-    es_http_keep_header(s->http, S3_SLOT_REQUEST, "x-amz-request-id");
     return s;
 }
 
@@ -230,12 +226,11 @@ static int put_once(es_s3 *s, const char *url, const void *body, size_t len,
                     const char *ctype_hdr, const char *sha_hdr, put_result *r)
 {
     const es_aws_creds *creds;
-    char sigv4[160], userpwd[300], cerr[256];
-    char token_hdr[sizeof(creds->session_token) + 32];
-    const char *headers[5];
-    size_t nh = 0;
-    es_http_request hr;
-    es_http_response resp;
+    const char *headers[3];
+    char base[512], cerr[256];
+    es_aws_signed_request req;
+    es_aws_result res;
+    int rc;
 
     memset(r, 0, sizeof(*r));
     creds = es_aws_chain_get(s->chain, cerr, sizeof(cerr));
@@ -244,54 +239,53 @@ static int put_once(es_s3 *s, const char *url, const void *body, size_t len,
         snprintf(r->message, sizeof(r->message), "%s", cerr);
         return -1;
     }
-    snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", s->region);
-    snprintf(userpwd, sizeof(userpwd), "%s:%s", creds->access_key_id,
-             creds->secret_access_key);
-    token_hdr[0] = '\0';
-    headers[nh++] = ctype_hdr;
-    headers[nh++] = sha_hdr;
-    if (creds->session_token[0]) {
-        snprintf(token_hdr, sizeof(token_hdr), "X-Amz-Security-Token: %s",
-                 creds->session_token);
-        headers[nh++] = token_hdr;
-    }
-    headers[nh] = NULL;
-
-    memset(&hr, 0, sizeof(hr));
-    hr.method = "PUT";
-    hr.url = url;
-    hr.headers = headers;
-    hr.body = len ? body : "";
-    hr.body_len = len;
-    hr.aws_sigv4 = sigv4;
-    hr.aws_userpwd = userpwd;
-    hr.timeout_ms = s->timeout_ms;
-    hr.max_body = 64 * 1024;
-    es_http_perform(s->http, &hr, &resp);
-    OPENSSL_cleanse(userpwd, sizeof(userpwd));
-    OPENSSL_cleanse(token_hdr, sizeof(token_hdr));
-
-    r->status = resp.status;
-    if (resp.header_found[S3_SLOT_REQUEST]) {
-        snprintf(r->request_id, sizeof(r->request_id), "%s",
-                 resp.header_values[S3_SLOT_REQUEST]);
-    }
-    if (resp.status == 200) {
-        return 0;
-    }
-    if (resp.status == 0) {
-        snprintf(r->code, sizeof(r->code), "TransportError");
-        snprintf(r->message, sizeof(r->message), "%s", resp.error);
-        r->retryable = 1;
+    if (es_aws_endpoint_of(url, base, sizeof(base)) != 0) {
+        snprintf(r->code, sizeof(r->code), "BadEndpoint");
         return -1;
     }
-    es_s3_parse_error(resp.body, resp.body_len, r->code, sizeof(r->code),
-                      r->message, sizeof(r->message));
-    if (r->code[0] == '\0') {
-        snprintf(r->code, sizeof(r->code), "HTTP %ld", resp.status);
+    headers[0] = ctype_hdr;
+    headers[1] = sha_hdr; /* signed, and the payload hash S3 checks */
+    headers[2] = NULL;
+
+    memset(&req, 0, sizeof(req));
+    req.method = "PUT";
+    req.endpoint = base;
+    req.path = url + strlen(base); /* the key, escaped as S3 signs it */
+    req.region = s->region;
+    req.service = "s3";
+    req.headers = headers;
+    req.body = len ? body : "";
+    req.body_len = len;
+    req.timeout_ms = s->timeout_ms;
+    req.max_body = 64 * 1024;
+    rc = es_aws_signed_call(s->http, creds, &req, &res);
+
+    r->status = res.status;
+    snprintf(r->request_id, sizeof(r->request_id), "%s", res.request_id);
+    if (rc == 0 && res.status == 200) {
+        return 0;
     }
-    r->retryable = es_aws_is_retryable(resp.status, r->code);
-    if (resp.status == 401 || resp.status == 403) {
+    snprintf(r->code, sizeof(r->code), "%s", res.code);
+    snprintf(r->message, sizeof(r->message), "%s", res.message);
+    r->retryable = res.retryable;
+    if (res.status == 0) {
+        return -1;
+    }
+    /* S3 answers errors in XML, which the JSON reader above does not see */
+    if (rc == 0 || res.body_len > 0) {
+        char code[128], message[256];
+
+        es_s3_parse_error(res.body, res.body_len, code, sizeof(code), message,
+                          sizeof(message));
+        if (code[0]) {
+            snprintf(r->code, sizeof(r->code), "%s", code);
+            snprintf(r->message, sizeof(r->message), "%s", message);
+        } else if (rc == 0) {
+            snprintf(r->code, sizeof(r->code), "HTTP %ld", res.status);
+        }
+        r->retryable = es_aws_is_retryable(res.status, r->code);
+    }
+    if (res.status == 401 || res.status == 403) {
         /* rotated or expired keys: look them up again next time */
         es_aws_chain_invalidate(s->chain);
     }

@@ -7,16 +7,15 @@
  * asked for, which S3-compatible servers and test doubles need
  * (<endpoint>/<bucket>/<key>). Each key segment is URI-encoded the way S3's
  * SigV4 canonical request spells it (RFC 3986 unreserved characters kept,
- * '/' kept, everything else %XX), so the path curl sends is the path it
- * signs.
+ * '/' kept, everything else %XX), so the path sent is the path signed (for
+ * S3, unlike every other service, SigV4 does not escape the path again).
  *
- * libcurl's SigV4 signer does not send x-amz-content-sha256, which S3
- * requires: the client computes the body's SHA-256 and sends it as that
- * header, which curl then signs and uses as the payload hash. A session
- * token is sent (and signed) as X-Amz-Security-Token. 5xx, SlowDown and
- * transport errors are retried with full jitter (3 attempts) while a retry
- * budget lasts. PutObject replaces a whole object atomically, so retrying
- * an upload whose answer was lost is harmless.
+ * S3 requires x-amz-content-sha256: the client computes the body's SHA-256
+ * and sends it as that header, which es_sigv4 signs and uses as the payload
+ * hash. A session token is sent (and signed) as X-Amz-Security-Token. 5xx,
+ * SlowDown and transport errors are retried with full jitter (3 attempts) while
+ * a retry budget lasts. PutObject replaces a whole object atomically, so
+ * retrying an upload whose answer was lost is harmless.
  */
 #ifndef ES_S3_H
 #define ES_S3_H

@@ -313,7 +313,8 @@ static int header_cmp(const void *a, const void *b)
 
 static int tchar(unsigned char c)
 {
-    return unreserved(c) || (c != '\0' && strchr("!#$&'*+^`|", c) != NULL);
+    /* RFC 9110 token characters */
+    return unreserved(c) || (c != '\0' && strchr("!#$%&'*+^`|", c) != NULL);
 }
 
 static int is_space(char c)

@@ -1,6 +1,8 @@
 // aws_sigv4.test.mjs - the shared SigV4 verifier of the AWS test doubles
-// (tests/aws/sigv4.mjs) must accept what libcurl signs (the workers sign
-// with libcurl) and what the AWS SDK signs, and refuse anything altered.
+// (tests/aws/sigv4.mjs) must accept what libcurl signs (a second signer,
+// which agrees with AWS's wherever the path holds nothing to escape; the
+// workers' own es_sigv4 is checked in tests/integration/aws) and what the
+// AWS SDK signs, and refuse anything altered.
 // Requests are signed by the curl command line tool, which is libcurl's own
 // signer, and captured by a loopback server; tampering is applied to the
 // captured request before it is verified again.
