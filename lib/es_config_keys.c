@@ -90,34 +90,6 @@ const es_config_key es_config_keys[] = {
      "over",
      0},
 
-    /* Amazon Bedrock (summaries) */
-    {"bedrock.enabled", "false",
-     "use Amazon Bedrock for summaries (also on when bedrock.endpoint is set)",
-     0},
-    {"bedrock.endpoint", "",
-     "Bedrock Runtime endpoint; empty: "
-     "https://bedrock-runtime.<aws.region>.amazonaws.com",
-     0},
-    {"bedrock.model", "global.anthropic.claude-haiku-4-5-20251001-v1:0",
-     "model or inference profile id the summaries are written with", 0},
-    {"bedrock.max_tokens", "800",
-     "maxTokens of every Converse call: the longest answer paid for", 0},
-    {"bedrock.timeout", "60", "seconds before one Bedrock attempt is abandoned",
-     0},
-    {"bedrock.attempts", "3",
-     "attempts of a Bedrock call, the first included, before the local summary",
-     0},
-    {"bedrock.backoff_cap_ms", "20000",
-     "longest wait between Bedrock attempts (full jitter)", 0},
-    {"bedrock.retry_budget", "10",
-     "retry tokens shared by all Bedrock calls; each retry spends 1, each "
-     "success returns 0.1",
-     0},
-    {"bedrock.price_input_per_mtok", "1.00",
-     "USD per million input tokens of bedrock.model", 0},
-    {"bedrock.price_output_per_mtok", "5.00",
-     "USD per million output tokens of bedrock.model", 0},
-
     /* enrich worker */
     {"enrich.group", "enrich", "consumer group name of the enrich worker", 0},
     {"enrich.batch", "4000", "stream entries read and written per batch", 0},

@@ -459,6 +459,10 @@ static int write_text(es_summarizer *s, const job_t *j, const tenant_t *t,
         free(user);
         return 0;
     }
+    if (res.status == 401 || res.status == 403) {
+        /* rotated or expired keys: the next call resolves the chain */
+        es_aws_chain_invalidate(s->chain);
+    }
     snprintf(w->fallback, sizeof(w->fallback),
              "Bedrock failed after %d attempt%s: %.100s%s%.200s", res.attempts,
              res.attempts == 1 ? "" : "s", res.code, res.message[0] ? ": " : "",

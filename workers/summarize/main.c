@@ -122,7 +122,7 @@ static int configure_bedrock(es_summarizer *s)
     } else {
         snprintf(s->endpoint, sizeof(s->endpoint), "%s", endpoint);
     }
-    es_retry_budget_init(&s->budget, (double)budget, 1.0, 0.1);
+    es_retry_budget_init(&s->budget, (double)budget, 1.0, 1.0);
     memset(&s->bc, 0, sizeof(s->bc));
     s->bc.endpoint = s->endpoint;
     s->bc.region = region;
@@ -163,7 +163,7 @@ static int configure(es_summarizer *s)
             0 ||
         es_worker_cfg_int(&s->w, "summarize.interval", 1, 3600, &interval) !=
             0 ||
-        es_worker_cfg_int(&s->w, "summarize.claim_idle_ms", 1000, 86400000,
+        es_worker_cfg_int(&s->w, "summarize.claim_idle_ms", 100, 86400000,
                           &s->claim_idle_ms) != 0 ||
         es_worker_cfg_double(&s->w, "worker.heartbeat", 0.1, 3600,
                              &heartbeat) != 0 ||
