@@ -717,13 +717,3 @@ void es_sum_figures_free(es_sum_figures *f)
     free(f->topics);
     memset(f, 0, sizeof(*f));
 }
-
-double es_sum_share(long long part, long long n)
-{
-    return n > 0 ? 100.0 * (double)part / (double)n : 0.0;
-}
-
-double es_sum_mean(const es_sum_counts *c)
-{
-    return c->n > 0 ? (double)c->cs / (double)c->n / 10000.0 : 0.0;
-}

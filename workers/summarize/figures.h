@@ -100,10 +100,16 @@ int es_sum_figures_read(es_redis *r, const char *prefix,
 
 void es_sum_figures_free(es_sum_figures *f);
 
-/* Percentages of a count set; 0 when n is 0. */
-double es_sum_share(long long part, long long n);
+/* A part of n in percent; 0 when n is 0. */
+static inline double es_sum_share(long long part, long long n)
+{
+    return n > 0 ? 100.0 * (double)part / (double)n : 0.0;
+}
 
 /* Mean compound of a count set (cs / n / 1e4); 0 when n is 0. */
-double es_sum_mean(const es_sum_counts *c);
+static inline double es_sum_mean(const es_sum_counts *c)
+{
+    return c->n > 0 ? (double)c->cs / (double)c->n / 10000.0 : 0.0;
+}
 
 #endif

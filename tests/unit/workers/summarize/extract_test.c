@@ -16,9 +16,9 @@
 #include "extract.h"
 #include "prompt.h"
 
-static es_sum_comment comment(es_sum_role role, const char *id,
-                              double compound, long long score,
-                              const char *body, const char *term)
+static es_sum_comment comment(es_sum_role role, const char *id, double compound,
+                              long long score, const char *body,
+                              const char *term)
 {
     es_sum_comment c;
 
@@ -91,8 +91,7 @@ static void test_local_brief(void **state)
 
     (void)state;
     figures(&f, cs, &t);
-    text = es_sum_local_text(&f, "Rust async",
-                             "Tuesday 24 November 2026 (UTC)",
+    text = es_sum_local_text(&f, "Rust async", "Tuesday 24 November 2026 (UTC)",
                              "the day before");
     assert_non_null(text);
     assert_non_null(strstr(text, "Rust async, Tuesday 24 November 2026"));

@@ -17,11 +17,19 @@ static void test_zone_names(void **state)
     static const char *const good[] = {"UTC", "Europe/Berlin",
                                        "America/Argentina/Buenos_Aires",
                                        "Asia/Kolkata", "Etc/GMT+5"};
-    static const char *const bad[] = {
-        "",          "../etc/passwd", "Europe/../UTC", "Europe//Berlin",
-        "/Europe",   "Europe/",       "Mars/Olympus",  "Europe/Berlin\n",
-        "Europe/Bé", "a/b/c/d",       ".",             "Europe/Berlin ",
-        NULL};
+    static const char *const bad[] = {"",
+                                      "../etc/passwd",
+                                      "Europe/../UTC",
+                                      "Europe//Berlin",
+                                      "/Europe",
+                                      "Europe/",
+                                      "Mars/Olympus",
+                                      "Europe/Berlin\n",
+                                      "Europe/Bé",
+                                      "a/b/c/d",
+                                      ".",
+                                      "Europe/Berlin ",
+                                      NULL};
     char longname[200];
 
     (void)state;
@@ -53,8 +61,8 @@ static void test_day_bounds(void **state)
     /* 2026-11-24 00:00Z = 1795478400 */
     check_day("UTC", (es_sum_date){2026, 11, 24}, 1795478400LL, 24);
     /* Berlin is UTC+1 in November */
-    check_day("Europe/Berlin", (es_sum_date){2026, 11, 24},
-              1795478400LL - 3600, 24);
+    check_day("Europe/Berlin", (es_sum_date){2026, 11, 24}, 1795478400LL - 3600,
+              24);
     /* India: UTC+05:30, a day starting at 18:30Z the day before */
     check_day("Asia/Kolkata", (es_sum_date){2026, 11, 24},
               1795478400LL - 5 * 3600 - 1800, 24);
@@ -70,10 +78,10 @@ static void test_local_now(void **state)
 
     (void)state;
     /* 2026-11-24 23:30Z is already the 25th, 08:30, in Tokyo */
-    assert_int_equal(
-        es_sum_local_now("Asia/Tokyo", 1795478400LL + 23 * 3600 + 1800, &d,
-                         &hour),
-        0);
+    assert_int_equal(es_sum_local_now("Asia/Tokyo",
+                                      1795478400LL + 23 * 3600 + 1800, &d,
+                                      &hour),
+                     0);
     assert_int_equal(d.y, 2026);
     assert_int_equal(d.m, 11);
     assert_int_equal(d.d, 25);
