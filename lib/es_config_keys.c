@@ -76,6 +76,20 @@ const es_config_key es_config_keys[] = {
      "sends of an entry SQS rejects (SenderFault) before it is left pending",
      0},
 
+    /* summarizer */
+    {"summarize.group", "summarize",
+     "consumer group of the summarizer on es:{summaries}:requests", 0},
+    {"summarize.interval", "30",
+     "seconds between checks for tenants whose summary hour has come", 0},
+    {"summarize.max_comments", "30", "most comments a summary is written from",
+     0},
+    {"summarize.max_chars", "500",
+     "longest comment text (characters) a summary quotes or sends", 0},
+    {"summarize.claim_idle_ms", "120000",
+     "a summary job left pending this long (a crashed summarizer's) is taken "
+     "over",
+     0},
+
     /* enrich worker */
     {"enrich.group", "enrich", "consumer group name of the enrich worker", 0},
     {"enrich.batch", "4000", "stream entries read and written per batch", 0},

@@ -92,6 +92,8 @@
     X(SUMMARIES, "summaries", "summaries")                                     \
     X(SUMMARY_REQUESTS, "summary_requests", "summary_requests")                \
     X(SUMMARY_PENDING, "summary_pending", "summary_pending")                   \
+    X(SUMMARY_SCHED, "summary_sched", "summary_sched")                         \
+    X(SUMMARY_LOCK, "summary_lock", "summary_lock")                            \
     X(ALERT_STATE, "alerts:state", "alerts:state")                             \
     X(DELIVERIES, "deliveries", "deliveries")                                  \
     X(RECORD, "c:%s", "c:<id>")                                                \

@@ -25,11 +25,12 @@ typedef struct {
 } es_lua_lib;
 
 /* the libraries (build/gen/es_lua_<file>.c) */
-extern const es_lua_lib es_lua_tenancy; /* the module: sign-in */
-extern const es_lua_lib es_lua_tenant;  /* the module: tenant writes */
-extern const es_lua_lib es_lua_enrich;  /* enrich: tenant data */
-extern const es_lua_lib es_lua_ingest;  /* ingest: the comment stream */
-extern const es_lua_lib es_lua_alert;   /* alert: events, deliveries */
+extern const es_lua_lib es_lua_tenancy;   /* the module: sign-in */
+extern const es_lua_lib es_lua_tenant;    /* the module: tenant writes */
+extern const es_lua_lib es_lua_enrich;    /* enrich: tenant data */
+extern const es_lua_lib es_lua_ingest;    /* ingest: the comment stream */
+extern const es_lua_lib es_lua_summarize; /* summarize: request lives */
+extern const es_lua_lib es_lua_alert;     /* alert: events, deliveries */
 
 typedef enum {
     ES_LUA_LOAD, /* Redis lacks it or holds an older version: replace */

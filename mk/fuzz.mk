@@ -16,13 +16,17 @@ FUZZ_SRC     := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_BINS    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_INC     := -Ilib -Iworkers/common -Iworkers/ingest -Itests/fuzz \
+FUZZ_INC     := -Ilib -Iworkers/common -Iworkers/ingest -Iworkers/summarize \
+                -Itests/fuzz \
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # the ingest parsers with what they call (watchlist, the worker runtime)
 FUZZ_INGEST  := workers/ingest/dump_comment.c workers/ingest/reddit_listing.c \
                 workers/ingest/watchlist.c $(COMMON_SRC)
 # the message builder with its header writer
 FUZZ_MAIL    := workers/common/es_mime.c workers/common/es_mime_hdr.c
+# the summarizer's writers of comment text
+FUZZ_SUMMARY := workers/summarize/extract.c workers/summarize/prompt.c \
+                workers/summarize/textbuf.c
 FUZZ_LIBS    := $(LDLIBS_ES) -lpthread
 FUZZ_SECONDS ?= 300
 
@@ -30,12 +34,13 @@ FUZZ_SECONDS ?= 300
 fuzz-build: $(FUZZ_BINS)
 
 $(FUZZ_DIR)/%_fuzz: tests/fuzz/%_fuzz.c tests/fuzz/fuzz.h $(LIB_SRC) \
-                    $(wildcard lib/*.h) $(FUZZ_INGEST) \
+                    $(wildcard lib/*.h) $(FUZZ_INGEST) $(FUZZ_SUMMARY) \
                     $(wildcard workers/common/es_mime*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_INC) -o $@ $< $(LIB_SRC) \
 	    $(if $(filter dump_fuzz listing_fuzz,$*_fuzz),$(FUZZ_INGEST)) \
 	    $(if $(filter mime_fuzz,$*_fuzz),$(FUZZ_MAIL)) \
+	    $(if $(filter summary_fuzz,$*_fuzz),$(FUZZ_SUMMARY)) \
 	    $(FUZZ_LIBS)
 
 fuzz: fuzz-build

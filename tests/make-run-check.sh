@@ -11,8 +11,9 @@
 #
 #   tests/make-run-check.sh        (from the repository root)
 #
-# ECHOSTREAM_PORT, ECHOSTREAM_REDIS_PORT, ECHOSTREAM_COGNITO_PORT and
-# ECHOSTREAM_VAR are passed on to make run unchanged. Exits 0 when every
+# ECHOSTREAM_PORT, ECHOSTREAM_REDIS_PORT, ECHOSTREAM_COGNITO_PORT,
+# ECHOSTREAM_MAIL_PORT, ECHOSTREAM_MAIL_UI_PORT and ECHOSTREAM_VAR are
+# passed on to make run unchanged. Exits 0 when every
 # check passed, 1 otherwise, saying which one failed.
 set -uo pipefail
 
@@ -20,6 +21,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly HTTP_PORT=${ECHOSTREAM_PORT:-8080}
 readonly REDIS_PORT=${ECHOSTREAM_REDIS_PORT:-6380}
 readonly COGNITO_PORT=${ECHOSTREAM_COGNITO_PORT:-9229}
+readonly MAIL_PORT=${ECHOSTREAM_MAIL_PORT:-1025}
+readonly MAIL_UI_PORT=${ECHOSTREAM_MAIL_UI_PORT:-1080}
 readonly VAR_DIR=${ECHOSTREAM_VAR:-$PWD/var}
 readonly OUT=$(mktemp /tmp/make-run-check.XXXXXX)
 readonly START_LIMIT=${ES_RUN_START_LIMIT:-900} # first run installs, builds
@@ -52,7 +55,7 @@ get200() {
     printf '%s\n' "${body%$'\n'*}"
 }
 
-for port in "$HTTP_PORT" "$REDIS_PORT" "$COGNITO_PORT"; do
+for port in "$HTTP_PORT" "$REDIS_PORT" "$COGNITO_PORT" "$MAIL_PORT" "$MAIL_UI_PORT"; do
     listening "$port" && fail "port $port is in use before make run"
 done
 
@@ -73,7 +76,7 @@ until grep -q 'EchoStream is running' "$OUT"; do
     sleep 2
 done
 say "banner printed after ${SECONDS}s"
-grep -E 'Dashboard|Sign in' "$OUT" | sed 's/  \/  .*/  \/  (password hidden)/'
+grep -E 'Dashboard|Sign in|Mail ' "$OUT" | sed 's/  \/  .*/  \/  (password hidden)/'
 
 base=http://127.0.0.1:$HTTP_PORT
 health=''
@@ -91,6 +94,29 @@ token=$(node deploy/local/token.mjs) || fail "the demo user could not sign in"
 me=$(get200 -H "Authorization: Bearer $token" "$base/api/v1/me") ||
     fail "GET /api/v1/me with the demo user's token did not answer 200"
 say "the demo user signed in; /api/v1/me: $me"
+
+# the local mail inbox answers, and a summary asked for is written
+get200 "http://127.0.0.1:$MAIL_UI_PORT/email" >/dev/null ||
+    fail "the local mail inbox did not answer"
+auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
+curl -sS -m 10 -o /dev/null -X POST "${auth[@]}" \
+    -d '{"id":"makeruncheck","name":"Check","subreddits":["rust"]}' \
+    "$base/api/v1/topics" || fail "creating a topic failed"
+queued=$(curl -sS -m 10 -X POST "${auth[@]}" -d '{"topic":"makeruncheck"}' \
+    "$base/api/v1/summaries") || fail "POST /api/v1/summaries failed"
+request=$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).request.id)' \
+    "$queued") || fail "POST /api/v1/summaries answered $queued"
+status=''
+for _ in $(seq 60); do
+    status=$(get200 -H "Authorization: Bearer $token" \
+        "$base/api/v1/summaries/requests/$request" 2>/dev/null |
+        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>
+            process.stdout.write(JSON.parse(s).request.status))') || status=''
+    [ "$status" = done ] && break
+    sleep 1
+done
+[ "$status" = done ] || fail "summary request $request is '$status', not done"
+say "POST /api/v1/summaries: request $request done"
 
 # the processes run.sh started, before it removes its pid file
 pids=$(awk '{print $2}' "$VAR_DIR/run/pids" 2>/dev/null | tr '\n' ' ')
@@ -110,7 +136,7 @@ for pid in $pids; do
     kill -0 "$pid" 2>/dev/null && left+=" $pid($(cat "/proc/$pid/comm" 2>/dev/null))"
 done
 [ -z "$left" ] || fail "processes still alive after Ctrl-C:$left"
-for port in "$HTTP_PORT" "$REDIS_PORT" "$COGNITO_PORT"; do
+for port in "$HTTP_PORT" "$REDIS_PORT" "$COGNITO_PORT" "$MAIL_PORT" "$MAIL_UI_PORT"; do
     listening "$port" && fail "port $port still listens after Ctrl-C"
 done
 [ -S "$VAR_DIR/run/redis.sock" ] && fail "Redis's socket is still there"

@@ -13,6 +13,14 @@
 #   var/cognito/ cognito-local data (.cognito/), ids.json, demo-user.txt
 #   var/nginx/   nginx prefix (pid, temp dirs, rendered nginx.conf)
 #   var/log/     one log per process (stdout and stderr)
+#   var/mail/    the e-mails the local mail catcher (maildev) received
+#
+# Alert and digest e-mails go to the local mail catcher (maildev, SMTP on
+# ECHOSTREAM_MAIL_PORT, inbox on ECHOSTREAM_MAIL_UI_PORT) unless
+# ECHOSTREAM_SMTP_URL or ECHOSTREAM_SES_ENDPOINT names a real transport;
+# webhooks may go to http and loopback addresses (development only); links
+# in e-mails point at this dashboard, and unsubscribe links are signed with
+# var/run/mail.secret (mode 600), which nginx and the workers both read.
 #
 # Every child runs in its own session, so a Ctrl-C at the terminal reaches
 # only this script, which then stops them in dependency order: workers
@@ -23,6 +31,8 @@
 #   ECHOSTREAM_PORT          nginx port (8080)
 #   ECHOSTREAM_REDIS_PORT    Redis TCP port (6380; the workers use the socket)
 #   ECHOSTREAM_COGNITO_PORT  cognito-local port (9229)
+#   ECHOSTREAM_MAIL_PORT     the local mail catcher's SMTP port (1025)
+#   ECHOSTREAM_MAIL_UI_PORT  its web inbox (1080)
 #   ECHOSTREAM_VAR           state directory (var/ of the repository)
 #   ECHOSTREAM_CONFIG        worker config file passed as --config
 #   ECHOSTREAM_SKIP_DEPS=1   do not run install-deps.sh first
@@ -36,18 +46,21 @@ readonly ROOT
 readonly HTTP_PORT=${ECHOSTREAM_PORT:-8080}
 readonly REDIS_PORT=${ECHOSTREAM_REDIS_PORT:-6380}
 readonly COGNITO_PORT=${ECHOSTREAM_COGNITO_PORT:-9229}
-readonly WORKERS=(ingest enrich mirror)
+readonly MAIL_PORT=${ECHOSTREAM_MAIL_PORT:-1025}
+readonly MAIL_UI_PORT=${ECHOSTREAM_MAIL_UI_PORT:-1080}
+readonly WORKERS=(ingest enrich mirror summarize alert)
 readonly MODULE_SO="$ROOT/build/ngx_http_echostream_module.so"
 readonly NGINX=/usr/sbin/nginx
 # start order, and the order of shutdown (writers before what they write to)
-readonly START_ORDER=(redis cognito "${WORKERS[@]}" nginx)
-readonly STOP_ORDER=("${WORKERS[@]}" nginx cognito redis)
+readonly START_ORDER=(redis cognito mail "${WORKERS[@]}" nginx)
+readonly STOP_ORDER=("${WORKERS[@]}" nginx mail cognito redis)
 readonly STOP_TIMEOUT=15 # seconds a process gets to exit before SIGKILL
 readonly MAX_BACKOFF=30  # longest wait before restarting a dead process
 
 VAR='' RUN_DIR='' LOG_DIR='' SOCK='' # set by init_paths
 REDIS_PASSWORD=''                     # set by init_redis_password
 REDIS_URL=''                          # unix://:password@socket
+MAIL_SECRET_FILE=''                   # set by init_mail_secret
 declare -A PID=()            # name -> pid of the running process
 declare -A STARTED_AT=()     # name -> $SECONDS when it was started
 declare -A BACKOFF=()        # name -> seconds to wait before next restart
@@ -92,6 +105,17 @@ init_redis_password() {
     REDIS_URL="unix://:$REDIS_PASSWORD@$SOCK"
 }
 
+# Writes var/run/mail.secret once (mode 600): the key that signs the
+# unsubscribe links of e-mails, read by the workers and nginx.
+init_mail_secret() {
+    MAIL_SECRET_FILE=$RUN_DIR/mail.secret
+    if [ ! -s "$MAIL_SECRET_FILE" ]; then
+        od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$MAIL_SECRET_FILE.tmp"
+        mv -f "$MAIL_SECRET_FILE.tmp" "$MAIL_SECRET_FILE"
+    fi
+    chmod 600 "$MAIL_SECRET_FILE"
+}
+
 # Resolves the state directories (absolute) and creates them.
 init_paths() {
     VAR=${ECHOSTREAM_VAR:-$ROOT/var}
@@ -101,7 +125,7 @@ init_paths() {
     LOG_DIR=$VAR/log
     SOCK=$RUN_DIR/redis.sock
     mkdir -p "$RUN_DIR" "$LOG_DIR" "$VAR/redis" "$VAR/cognito" \
-        "$VAR/nginx/logs" "$VAR/nginx/tmp"
+        "$VAR/nginx/logs" "$VAR/nginx/tmp" "$VAR/mail"
     # cognito-local stores the users' passwords in plain text, Redis the
     # tenants' data, the rendered configs the Redis password
     chmod -R go= "$VAR"
@@ -130,6 +154,8 @@ check_build() {
     [ -x "$NGINX" ] || die "$NGINX not found; run 'make deps'"
     [ -f "$ROOT/node_modules/cognito-local/lib/bin/start.js" ] ||
         die "cognito-local is not installed; run 'make deps'"
+    [ -f "$ROOT/node_modules/maildev/bin/maildev" ] ||
+        die "maildev is not installed; run 'make deps'"
 }
 
 # True when something accepts connections on 127.0.0.1:$1.
@@ -142,7 +168,9 @@ check_ports() {
     local spec name port
     for spec in "ECHOSTREAM_PORT=$HTTP_PORT" \
         "ECHOSTREAM_REDIS_PORT=$REDIS_PORT" \
-        "ECHOSTREAM_COGNITO_PORT=$COGNITO_PORT"; do
+        "ECHOSTREAM_COGNITO_PORT=$COGNITO_PORT" \
+        "ECHOSTREAM_MAIL_PORT=$MAIL_PORT" \
+        "ECHOSTREAM_MAIL_UI_PORT=$MAIL_UI_PORT"; do
         name=${spec%%=*}
         port=${spec#*=}
         case $port in
@@ -154,10 +182,10 @@ check_ports() {
                 "e.g. $name=$((port + 100)) make run"
         fi
     done
-    if [ "$HTTP_PORT" = "$REDIS_PORT" ] || [ "$HTTP_PORT" = "$COGNITO_PORT" ] ||
-        [ "$REDIS_PORT" = "$COGNITO_PORT" ]; then
-        die "ECHOSTREAM_PORT, ECHOSTREAM_REDIS_PORT and" \
-            "ECHOSTREAM_COGNITO_PORT must differ"
+    if [ "$(printf '%s\n' "$HTTP_PORT" "$REDIS_PORT" "$COGNITO_PORT" \
+        "$MAIL_PORT" "$MAIL_UI_PORT" | sort -u | wc -l)" -ne 5 ]; then
+        die "ECHOSTREAM_PORT, ECHOSTREAM_REDIS_PORT, ECHOSTREAM_COGNITO_PORT," \
+            "ECHOSTREAM_MAIL_PORT and ECHOSTREAM_MAIL_UI_PORT must differ"
     fi
 }
 
@@ -242,6 +270,12 @@ start_one() {
         launch nginx "$NGINX" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" \
             -e stderr
         ;;
+    mail)
+        # the local mail catcher: SMTP and its web inbox, loopback only
+        launch mail node "$ROOT/node_modules/maildev/bin/maildev" \
+            --ip 127.0.0.1 --smtp "$MAIL_PORT" --web "$MAIL_UI_PORT" \
+            --mail-directory "$VAR/mail"
+        ;;
     *)
         local args=()
         if [ -n "${ECHOSTREAM_CONFIG:-}" ]; then
@@ -249,9 +283,18 @@ start_one() {
         fi
         # entries wait in the stream for enrichment even before the enrich
         # worker first starts; the raw archive lives with the other state
+        # mail goes to the local catcher unless a real transport is named
+        local smtp=${ECHOSTREAM_SMTP_URL:-}
+        if [ -z "$smtp" ] && [ -z "${ECHOSTREAM_SES_ENDPOINT:-}" ]; then
+            smtp=smtp://127.0.0.1:$MAIL_PORT
+        fi
         ECHOSTREAM_REDIS=$REDIS_URL \
             ECHOSTREAM_STREAM_GROUPS=${ECHOSTREAM_STREAM_GROUPS:-enrich} \
             ECHOSTREAM_LAKE_DIR=${ECHOSTREAM_LAKE_DIR:-$VAR/lake} \
+            ECHOSTREAM_SMTP_URL=$smtp \
+            ECHOSTREAM_MAIL_SECRET_FILE=$MAIL_SECRET_FILE \
+            ECHOSTREAM_MAIL_BASE_URL=${ECHOSTREAM_MAIL_BASE_URL:-http://127.0.0.1:$HTTP_PORT/} \
+            ECHOSTREAM_WEBHOOK_ALLOW_INSECURE=${ECHOSTREAM_WEBHOOK_ALLOW_INSECURE:-true} \
             launch "$name" "$ROOT/build/bin/echostream-$name" "${args[@]}"
         ;;
     esac
@@ -290,6 +333,9 @@ redis_ready() {
 }
 cognito_ready() {
     curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$COGNITO_PORT/health"
+}
+mail_ready() {
+    curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$MAIL_UI_PORT/"
 }
 nginx_ready() {
     # any HTTP answer will do: /healthz says 503 until the workers report
@@ -381,6 +427,8 @@ api_http_conf() {
     echostream_jwks_uri $1/.well-known/jwks.json;
     echostream_client_ids $2;
     echostream_rate_limit 50r/s burst=100;
+    # signs the unsubscribe links of e-mails, as the workers do
+    echostream_mail_secret_file $MAIL_SECRET_FILE;
     # per client address, before any token is verified: a flood of bad
     # tokens or sign-ups from one address is cut off by nginx itself
     limit_req_zone \$binary_remote_addr zone=es_api_addr:10m rate=100r/s;
@@ -444,7 +492,7 @@ banner() {
     local user password logs
     logs=$(
         IFS=,
-        printf '%s' "redis,cognito,nginx,${WORKERS[*]}"
+        printf '%s' "redis,cognito,mail,nginx,${WORKERS[*]}"
     )
     user=$(sed -n 's/^email: //p' "$VAR/cognito/demo-user.txt")
     password=$(sed -n 's/^password: //p' "$VAR/cognito/demo-user.txt")
@@ -456,6 +504,8 @@ banner() {
     Sign in    $user  /  $password
                (stored in $VAR/cognito/demo-user.txt)
     API        http://127.0.0.1:$HTTP_PORT/api/v1
+    Mail       http://127.0.0.1:$MAIL_UI_PORT/  (alert and digest e-mails,
+               caught locally: nothing leaves this machine)
     Redis      REDISCLI_AUTH=\$(cat $RUN_DIR/redis.password) redis-cli -s $SOCK
                (or -p $REDIS_PORT; the password is required either way)
     Logs       $LOG_DIR/{$logs}.log
@@ -529,6 +579,7 @@ main() {
     umask 077
     init_paths
     init_redis_password
+    init_mail_secret
     check_build
     take_lock
     check_ports
@@ -536,6 +587,8 @@ main() {
 
     start_redis
     start_cognito
+    start_one mail
+    wait_ready mail 30 mail_ready
     local w
     for w in "${WORKERS[@]}"; do
         start_one "$w"

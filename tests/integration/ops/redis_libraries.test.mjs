@@ -82,7 +82,8 @@ test('every library loads as built, with the schema constants and its version',
   async () => {
     const libs = libraries();
     assert.deepEqual(libs.map((l) => l.file),
-      ['alert.lua', 'enrich.lua', 'ingest.lua', 'tenancy.lua', 'tenant.lua']);
+      ['alert.lua', 'enrich.lua', 'ingest.lua', 'summarize.lua', 'tenancy.lua',
+       'tenant.lua']);
     const consts = schemaConstants();
     assert.ok(Object.keys(consts).length >= 5, 'parsed es_schema.h');
     await redis.cmd('FUNCTION', 'FLUSH');
