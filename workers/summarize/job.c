@@ -10,6 +10,7 @@
 
 #include "es_ids.h"
 #include "es_keys.h"
+#include "es_req_tz.h"
 #include "es_log.h"
 #include "es_schema.h"
 #include "es_time.h"
@@ -246,7 +247,8 @@ static int load_tenant(es_summarizer *s, const job_t *j, tenant_t *t)
             t->budget_usd = isfinite(b) && b >= 0 ? b : DEFAULT_BUDGET;
         }
         if (m->element[2]->type == REDIS_REPLY_STRING &&
-            es_sum_tz_valid(m->element[2]->str)) {
+            es_req_time_zone_valid(ES_REQ_ZONEINFO, m->element[2]->str,
+                                   strlen(m->element[2]->str))) {
             snprintf(t->tz, sizeof(t->tz), "%s", m->element[2]->str);
         }
     }
@@ -361,7 +363,7 @@ static void daily_id(const job_t *j, const period_t *p, char *out, size_t size)
     if (tl == 0) {
         snprintf(out, size, "%s", base);
     } else if (tl <= 54) {
-        snprintf(out, size, "%s-%s", base, j->topic);
+        snprintf(out, size, "%s-%.54s", base, j->topic);
     } else {
         unsigned long h = 2166136261u; /* FNV-1a keeps long ids unique */
         for (const char *c = j->topic; *c; c++) {

@@ -4,50 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "es_time.h"
 #include "localday.h"
 
-#define TZ_DIR "/usr/share/zoneinfo/"
-
 /* the zone TZ names now, so a run of tenants in one zone sets it once */
 static char zone_in_force[128];
-
-int es_sum_tz_valid(const char *name)
-{
-    char path[sizeof(TZ_DIR) + 128];
-    struct stat st;
-    size_t seg = 0, segs = 1, n = 0;
-
-    if (name == NULL) {
-        return 0;
-    }
-    if (strcmp(name, "UTC") == 0) {
-        return 1;
-    }
-    for (const char *p = name; *p; p++, n++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '/') {
-            if (seg == 0 || ++segs > 3) {
-                return 0;
-            }
-            seg = 0;
-            continue;
-        }
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '+' || c == '-') ||
-            ++seg > 32) {
-            return 0;
-        }
-    }
-    if (n == 0 || seg == 0 || n > 100) {
-        return 0;
-    }
-    snprintf(path, sizeof(path), TZ_DIR "%s", name);
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 /* Puts zone tz in force for localtime_r and mktime. */
 static int use_zone(const char *tz)

@@ -22,15 +22,8 @@ typedef struct {
 #define ES_SUM_DATE_SIZE 11
 
 /*
- * 1 when name is a zone the settings accept (the API's pattern: segments
- * of [A-Za-z0-9_+-], at most three, no "." anywhere) and tzdata has it
- * (a regular file under /usr/share/zoneinfo); "UTC" always is.
- */
-int es_sum_tz_valid(const char *name);
-
-/*
  * The local date and hour of t_s (seconds since the epoch) in zone tz,
- * which must be valid (es_sum_tz_valid). 0, or -1.
+ * which must be valid (es_req_time_zone_valid). 0, or -1.
  */
 int es_sum_local_now(const char *tz, long long t_s, es_sum_date *date,
                      int *hour);

@@ -9,6 +9,7 @@
 
 #include "es_ids.h"
 #include "es_keys.h"
+#include "es_req_tz.h"
 #include "es_log.h"
 #include "es_time.h"
 #include "localday.h"
@@ -125,7 +126,8 @@ static int consider(es_summarizer *s, const char *tenant, redisReply **rep,
             hour_set = *end == '\0' && h >= 0 && h <= 23 ? h : DEFAULT_HOUR;
         }
         if (meta->element[1]->type == REDIS_REPLY_STRING &&
-            es_sum_tz_valid(meta->element[1]->str)) {
+            es_req_time_zone_valid(ES_REQ_ZONEINFO, meta->element[1]->str,
+                                   strlen(meta->element[1]->str))) {
             snprintf(tz, sizeof(tz), "%s", meta->element[1]->str);
         }
         if (meta->element[2]->type == REDIS_REPLY_STRING) {
