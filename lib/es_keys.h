@@ -94,6 +94,7 @@
     X(SUMMARY_PENDING, "summary_pending", "summary_pending")                   \
     X(SUMMARY_SCHED, "summary_sched", "summary_sched")                         \
     X(SUMMARY_LOCK, "summary_lock", "summary_lock")                            \
+    X(DIGEST_SCHED, "digest_sched", "digest_sched")                            \
     X(ALERT_STATE, "alerts:state", "alerts:state")                             \
     X(DELIVERIES, "deliveries", "deliveries")                                  \
     X(RECORD, "c:%s", "c:<id>")                                                \

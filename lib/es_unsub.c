@@ -156,3 +156,45 @@ long es_unsub_key_read(const char *path, unsigned char *buf, size_t size,
 
     return (long)n;
 }
+
+/* s percent-encoded but for RFC 3986's unreserved characters; 0 or -1. */
+static int pct_encode(const char *s, char *out, size_t size)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (o + 4 > size) {
+            return -1;
+        }
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+            c == '~') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+int es_unsub_link(const unsigned char *key, size_t key_len,
+                  const char *base_url, const char *tenant, const char *sub,
+                  const char *list, char *out, size_t size)
+{
+    char sig[ES_UNSUB_SIG_LEN + 1], enc[768];
+    int n;
+
+    if (base_url == NULL ||
+        es_unsub_sign(key, key_len, tenant, sub, list, sig) != 0 ||
+        pct_encode(sub, enc, sizeof(enc)) != 0) {
+        return -1;
+    }
+    n = snprintf(out, size, "%sapi/v1/unsubscribe?t=%s&s=%s&l=%s&sig=%s",
+                 base_url, tenant, enc, list, sig);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}

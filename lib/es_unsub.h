@@ -44,6 +44,16 @@ int es_unsub_verify(const unsigned char *key, size_t key_len,
                     const char *sig_hex);
 
 /*
+ * The whole link into out (size bytes): base_url (the dashboard's public
+ * address, ending in '/'), then "api/v1/unsubscribe?t=…&s=…&l=…&sig=…"
+ * with sub percent-encoded (user subs are UUIDs or e-mail-like names).
+ * Returns 0, or -1 when the link cannot be signed or does not fit.
+ */
+int es_unsub_link(const unsigned char *key, size_t key_len,
+                  const char *base_url, const char *tenant, const char *sub,
+                  const char *list, char *out, size_t size);
+
+/*
  * Reads the secret file at path into buf (size bytes, at most
  * ES_UNSUB_KEY_MAX used) without its trailing newlines ("\n" or "\r\n",
  * as editors and `echo` leave them), so every program keys its HMAC with

@@ -202,25 +202,6 @@ static int load_event(job *j)
     return 0;
 }
 
-static void pct(char *out, size_t size, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-
-    for (; *s && o + 4 < size; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.') {
-            out[o++] = (char)c;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
-    }
-    out[o] = '\0';
-}
-
 /*
  * The unsubscribe link of address for list ("alerts", "digest") into out,
  * when the address is a member's and links are configured; else 0.
@@ -228,7 +209,7 @@ static void pct(char *out, size_t size, const char *s)
 static int unsub_url(job *j, const char *address, const char *list, char *out,
                      size_t size)
 {
-    char k_members[160], sig[65], sub_q[400];
+    char k_members[160], sub_q[400];
     const char *sub = NULL;
 
     if (j->d->unsub_key == NULL) {
@@ -255,15 +236,10 @@ static int unsub_url(job *j, const char *address, const char *list, char *out,
         }
         json_decref(m);
     }
-    if (sub == NULL || es_unsub_sign(j->d->unsub_key, j->d->unsub_len,
-                                     j->tenant, sub, list, sig) != 0) {
+    if (sub == NULL ||
+        es_unsub_link(j->d->unsub_key, j->d->unsub_len, j->d->base_url,
+                      j->tenant, sub, list, out, size) != 0) {
         return 0;
-    }
-    {
-        char enc[400];
-        pct(enc, sizeof(enc), sub);
-        snprintf(out, size, "%sapi/v1/unsubscribe?t=%s&s=%s&l=%s&sig=%s",
-                 j->d->base_url, j->tenant, enc, list, sig);
     }
     return 1;
 }

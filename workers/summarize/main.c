@@ -49,7 +49,8 @@
 #define BACKOFF_MS 200
 
 static const char *const summarize_prefixes[] = {
-    "summarize.", "bedrock.", "aws.", "redis", "worker.", "log.", NULL};
+    "summarize.", "bedrock.", "mail.", "aws.",
+    "redis",      "worker.",  "log.",  NULL};
 
 static const es_worker_info summarize_info = {
     "summarize",
@@ -65,14 +66,14 @@ static json_t *status_json(const es_summarizer *s) /* new reference */
 {
     return json_pack(
         "{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I}",
+        "s:I, s:I}",
         "group", s->group, "bedrock", s->bedrock_on, "model",
         s->bedrock_on ? s->bc.model : "", "scheduled", (json_int_t)s->scheduled,
         "done", (json_int_t)s->done, "failed", (json_int_t)s->failed, "local",
         (json_int_t)s->local, "bedrock_summaries", (json_int_t)s->bedrock,
         "fallbacks", (json_int_t)s->fallbacks, "input_tokens",
         (json_int_t)s->input_tokens, "output_tokens",
-        (json_int_t)s->output_tokens);
+        (json_int_t)s->output_tokens, "digests", (json_int_t)s->digests);
 }
 
 static void beat(es_summarizer *s, int start)
@@ -154,6 +155,7 @@ static int configure(es_summarizer *s)
 {
     long long max_comments, max_chars, interval;
     double heartbeat;
+    const char *url, *secret_file;
     char err[256];
 
     s->group = es_config_str(s->w.cfg, "summarize.group");
@@ -173,6 +175,18 @@ static int configure(es_summarizer *s)
     if (s->group[0] == '\0') {
         fprintf(stderr, "summarize: summarize.group must not be empty\n");
         return -1;
+    }
+    url = es_config_str(s->w.cfg, "mail.base_url");
+    snprintf(s->base_url, sizeof(s->base_url), "%s%s", url,
+             url[0] && url[strlen(url) - 1] == '/' ? "" : "/");
+    secret_file = es_config_str(s->w.cfg, "mail.secret_file");
+    if (secret_file[0] != '\0') {
+        s->unsub_len = es_unsub_key_read(
+            secret_file, s->unsub_key, sizeof(s->unsub_key), err, sizeof(err));
+        if (s->unsub_len < 0) {
+            fprintf(stderr, "summarize: mail.secret_file: %s\n", err);
+            return -1;
+        }
     }
     s->lim.max_comments = (size_t)max_comments;
     s->lim.max_chars = (size_t)max_chars;
@@ -208,7 +222,10 @@ static int read_jobs(es_summarizer *s)
 
 static int run(es_summarizer *s)
 {
+    /* the digest's deliveries are added with the alert library's
+       es_delivery_add, which may not be loaded yet */
     if (es_redis_load_library(s->r, &es_lua_summarize) != 0 ||
+        es_redis_load_library(s->r, &es_lua_alert) != 0 ||
         es_consumer_create_group(&s->c) != 0) {
         return 1;
     }

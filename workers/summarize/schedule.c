@@ -10,6 +10,7 @@
 #include "es_ids.h"
 #include "es_keys.h"
 #include "es_req_tz.h"
+#include "digest.h"
 #include "es_log.h"
 #include "es_time.h"
 #include "localday.h"
@@ -18,7 +19,8 @@
 #define STREAM_MAXLEN "10000"
 #define KEEP_REQUESTS "100"
 #define DEFAULT_HOUR  7
-#define TENANT_CMDS   3 /* HMGET meta, GET summary_sched, HKEYS topics */
+/* HMGET meta, GET summary_sched, HKEYS topics, GET digest_sched */
+#define TENANT_CMDS 4
 
 static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
@@ -134,6 +136,14 @@ static int consider(es_summarizer *s, const char *tenant, redisReply **rep,
             created_ms = strtoll(meta->element[2]->str, NULL, 10);
         }
     }
+    /* the digest of the day last queued, once its summaries are written */
+    if (es_sum_digest_tick(
+            s, tenant, tz,
+            sched && sched->type == REDIS_REPLY_STRING ? sched->str : NULL,
+            rep[3] && rep[3]->type == REDIS_REPLY_STRING ? rep[3]->str
+                                                         : NULL) != 0) {
+        return -1;
+    }
     if (es_sum_local_now(tz, now_ms / 1000, &today, &hour) != 0 ||
         hour < hour_set) {
         return 0;
@@ -157,7 +167,7 @@ int es_sum_schedule_tick(es_summarizer *s, long long now_s)
     redisReply *all = es_redis_cmd(s->r, "SMEMBERS %s", ES_KEY_TENANTS);
     redisReply **rep = NULL;
     es_redis_cmdv *cmds = NULL;
-    char(*keys)[3][256] = NULL;
+    char(*keys)[4][256] = NULL;
     const char *(*argv)[5] = NULL;
     size_t n, ncmd = 0;
     int rc = -1;
@@ -199,6 +209,11 @@ int es_sum_schedule_tick(es_summarizer *s, long long now_s)
         ncmd++;
         argv[ncmd][0] = "HKEYS";
         argv[ncmd][1] = keys[i][2];
+        cmds[ncmd] = (es_redis_cmdv){2, argv[ncmd], NULL};
+        ncmd++;
+        es_tenant_key(keys[i][3], 256, t, ES_TK_DIGEST_SCHED);
+        argv[ncmd][0] = "GET";
+        argv[ncmd][1] = keys[i][3];
         cmds[ncmd] = (es_redis_cmdv){2, argv[ncmd], NULL};
         ncmd++;
     }

@@ -12,6 +12,7 @@
 #include "es_heartbeat.h"
 #include "es_http.h"
 #include "es_redis.h"
+#include "es_unsub.h"
 #include "es_worker.h"
 #include "figures.h"
 
@@ -36,9 +37,14 @@ typedef struct {
     es_retry_budget budget;
     double price_in, price_out; /* USD per million tokens */
 
+    /* the digest e-mails */
+    char base_url[1024]; /* mail.base_url, ending in '/' */
+    unsigned char unsub_key[ES_UNSUB_KEY_MAX]; /* mail.secret_file */
+    long unsub_len;                            /* 0: no unsubscribe links */
+
     /* what the heartbeat reports */
     long long scheduled, done, failed, local, bedrock, fallbacks;
-    long long input_tokens, output_tokens;
+    long long input_tokens, output_tokens, digests;
 } es_summarizer;
 
 /* "[A-Za-z0-9_-]{1,64}": topic and request ids */

@@ -193,6 +193,34 @@ static void test_key_read_refuses_missing_short_and_large_files(void **state)
     free(big);
 }
 
+static void test_link_is_signed_and_encoded(void **state)
+{
+    char hex[65], link[512], want[512];
+
+    (void)state;
+    assert_int_equal(
+        es_unsub_sign(key, KEY_LEN, "acme", "a b@c/d", "digest", hex), 0);
+    snprintf(want, sizeof(want),
+             "https://echo.example/api/v1/unsubscribe?t=acme&s=a%%20b%%40c%%2Fd"
+             "&l=digest&sig=%s",
+             hex);
+    assert_int_equal(es_unsub_link(key, KEY_LEN, "https://echo.example/",
+                                   "acme", "a b@c/d", "digest", link,
+                                   sizeof(link)),
+                     0);
+    assert_string_equal(link, want);
+    /* too small a buffer, a newline in a part, no base: refused */
+    assert_int_equal(es_unsub_link(key, KEY_LEN, "https://echo.example/",
+                                   "acme", SUB, "digest", link, 40),
+                     -1);
+    assert_int_equal(es_unsub_link(key, KEY_LEN, "https://e/", "acme", "x\ny",
+                                   "digest", link, sizeof(link)),
+                     -1);
+    assert_int_equal(es_unsub_link(key, KEY_LEN, NULL, "acme", SUB, "digest",
+                                   link, sizeof(link)),
+                     -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_newlines_and_empty_keys_are_refused),
         cmocka_unit_test(test_key_read_strips_trailing_newlines),
         cmocka_unit_test(test_key_read_refuses_missing_short_and_large_files),
+        cmocka_unit_test(test_link_is_signed_and_encoded),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
