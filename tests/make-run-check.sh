@@ -116,7 +116,12 @@ for _ in $(seq 60); do
     sleep 1
 done
 [ "$status" = done ] || fail "summary request $request is '$status', not done"
-say "POST /api/v1/summaries: request $request done"
+say "POST /api/v1/summaries: request $request done; the summary:"
+get200 -H "Authorization: Bearer $token" "$base/api/v1/summaries/$request" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{
+        const j=JSON.parse(s);console.log(`    (${j.source}) ` +
+            j.text.split("\n").join("\n    "))})' ||
+    fail "GET /api/v1/summaries/$request did not answer 200"
 
 # the processes run.sh started, before it removes its pid file
 pids=$(awk '{print $2}' "$VAR_DIR/run/pids" 2>/dev/null | tr '\n' ' ')

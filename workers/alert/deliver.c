@@ -277,7 +277,8 @@ static void message_id(const job *j, size_t idx, char *out, size_t size)
         out[o++] = ok ? *p : '.';
     }
     out[o] = '\0';
-    snprintf(out + o, size - o, ".%zu.%s@echostream", idx, j->tenant);
+    /* a bare local part: es_mime adds the sender's domain */
+    snprintf(out + o, size - o, ".%zu.%s", idx, j->tenant);
 }
 
 /* The tenant's webhook secret, created on first need. */

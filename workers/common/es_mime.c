@@ -172,6 +172,18 @@ static void put_part_header(es_mbuf *b, const char *type)
 }
 
 /* the header block up to and including MIME-Version */
+/* A full dot-atom id, or a bare local part the From domain completes. */
+static int message_id_ok(const char *s)
+{
+    char probe[1024];
+
+    if (strchr(s, '@') != NULL) {
+        return es_mime_dot_atom_id(s);
+    }
+    return snprintf(probe, sizeof(probe), "%s@x", s) < (int)sizeof(probe) &&
+           es_mime_dot_atom_id(probe);
+}
+
 static int put_headers(es_mbuf *b, const es_mime_message *m, const char *id)
 {
     char from_addr[ES_MIME_ADDR_MAX + 1];
@@ -185,6 +197,11 @@ static int put_headers(es_mbuf *b, const es_mime_message *m, const char *id)
     es_mbuf_puts(b, "Message-ID: <");
     if (m->message_id != NULL) {
         es_mbuf_puts(b, m->message_id);
+        if (strchr(m->message_id, '@') == NULL) {
+            /* at the sender's own domain, as RFC 5322 3.6.4 advises */
+            es_mbuf_puts(b, "@");
+            es_mbuf_puts(b, strchr(from_addr, '@') + 1);
+        }
     } else {
         /* unique without coordination: the time plus 128 random bits,
            at the sender's own domain (RFC 5322 3.6.4) */
@@ -263,7 +280,7 @@ char *es_mime_build(const es_mime_message *m, size_t *len)
         (m->html != NULL && strlen(m->html) > ES_MIME_PART_MAX)) {
         return NULL;
     }
-    if (m->message_id != NULL && !es_mime_dot_atom_id(m->message_id)) {
+    if (m->message_id != NULL && !message_id_ok(m->message_id)) {
         return NULL;
     }
     if (m->list_unsubscribe_url != NULL &&

@@ -25,10 +25,11 @@ typedef struct {
     const char *from;
     const char *const *to; /* nto mailboxes, the same forms as from */
     size_t nto;
-    const char *subject;              /* UTF-8 */
-    const char *text;                 /* UTF-8, required ("" is fine) */
-    const char *html;                 /* UTF-8, or NULL: text/plain only */
-    const char *message_id;           /* without <>; NULL = generated */
+    const char *subject;    /* UTF-8 */
+    const char *text;       /* UTF-8, required ("" is fine) */
+    const char *html;       /* UTF-8, or NULL: text/plain only */
+    const char *message_id; /* without <>; NULL = generated; a bare local
+                               part (no '@') gets the From domain */
     const char *list_unsubscribe_url; /* http(s) URL, or NULL = none */
     long long date_s;                 /* Unix time of Date:; 0 = now */
 } es_mime_message;

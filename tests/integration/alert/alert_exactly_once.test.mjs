@@ -137,7 +137,7 @@ async function finished(rules) {
 }
 
 const mid = (tenant, did, idx) =>
-  `<${did.replace(/[^A-Za-z0-9-]/g, '.')}.${idx}.${tenant}@echostream>`;
+  `<${did.replace(/[^A-Za-z0-9-]/g, '.')}.${idx}.${tenant}@localhost>`;
 
 // The runs that may have sent a copy taken at time t: alive then, or
 // killed just before (the sink, in this process, may accept a message on

@@ -37,6 +37,7 @@ const started = []; // {proc, varDir} of every run.sh, for the cleanup
 function missingBuild() {
   return [
     'build/bin/echostream-ingest', 'build/bin/echostream-mirror',
+    'build/bin/echostream-summarize', 'build/bin/echostream-alert',
     'build/ngx_http_echostream_module.so', 'conf/nginx.conf.in',
   ].filter((f) => !existsSync(path.join(ROOT, f)));
 }
@@ -214,10 +215,14 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
   const port = await freePort();
   const redisPort = await freePort();
   const cognitoPort = await freePort();
+  const mailPort = await freePort();
+  const mailUiPort = await freePort();
   const env = {
     ECHOSTREAM_PORT: String(port),
     ECHOSTREAM_REDIS_PORT: String(redisPort),
     ECHOSTREAM_COGNITO_PORT: String(cognitoPort),
+    ECHOSTREAM_MAIL_PORT: String(mailPort),
+    ECHOSTREAM_MAIL_UI_PORT: String(mailUiPort),
   };
   const base = `http://127.0.0.1:${port}`;
 
@@ -232,9 +237,18 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
     const h = JSON.parse(r.body);
     const alive = aliveWorkers(h);
     return redisUp(h) && alive.has('ingest') && alive.has('mirror') &&
-      alive.has('enrich') && h;
+      alive.has('enrich') && alive.has('summarize') && alive.has('alert') && h;
   }, { timeout: 20000,
-       what: '/healthz: redis up, ingest + enrich + mirror alive' });
+       what: '/healthz: redis up, every worker alive' });
+  // the local mail inbox answers, and the banner names it
+  assert.match(run1.output(), new RegExp(`http://127\\.0\\.0\\.1:${mailUiPort}/`));
+  assert.equal((await httpRequest({ url: `http://127.0.0.1:${mailUiPort}/email` })).status,
+               200);
+  // unsubscribe links are checked against make run's secret: a forged
+  // one is refused (403), not left unconfigured (503)
+  const forged = await httpRequest({ method: 'POST',
+    url: `${base}/api/v1/unsubscribe?t=acme&s=someone&l=digest&sig=${'0'.repeat(64)}` });
+  assert.equal(forged.status, 403, forged.body);
   assert.ok(redisUp(health));
   assert.equal(health.status, 'ok');
 
@@ -367,7 +381,8 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
 
   const pids = readPids(varDir);
   assert.deepEqual(Object.keys(pids).sort(),
-                   ['cognito', 'enrich', 'ingest', 'mirror', 'nginx', 'redis']);
+                   ['alert', 'cognito', 'enrich', 'ingest', 'mail', 'mirror', 'nginx',
+                    'redis', 'summarize']);
   const stop1 = await stopRun(run1);
   assert.deepEqual(stop1, { code: 0, signal: null }, run1.output());
   for (const [name, pid] of Object.entries(pids)) {

@@ -114,6 +114,25 @@ static void test_list_unsubscribe_headers_for_one_click(void **state)
     free(msg);
 }
 
+static void test_bare_message_id_gets_the_sender_domain(void **state)
+{
+    es_mime_message m = base_message();
+    size_t len = 0;
+    char *msg;
+
+    (void)state;
+    m.message_id = "digest-20261124-ab.0.acme";
+    msg = es_mime_build(&m, &len);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "\r\nMessage-ID: <digest-20261124-ab.0.acme"
+                                "@echostream.example>\r\n"));
+    free(msg);
+    m.message_id = "two..dots";
+    assert_null(es_mime_build(&m, &len));
+    m.message_id = "space here";
+    assert_null(es_mime_build(&m, &len));
+}
+
 static void test_generated_message_id_is_unique_at_sender_domain(void **state)
 {
     es_mime_message m = base_message();
@@ -262,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_multipart_alternative_holds_both_parts),
         cmocka_unit_test(test_list_unsubscribe_headers_for_one_click),
         cmocka_unit_test(test_generated_message_id_is_unique_at_sender_domain),
+        cmocka_unit_test(test_bare_message_id_gets_the_sender_domain),
         cmocka_unit_test(test_quoted_printable_round_trips),
         cmocka_unit_test(test_quoted_printable_escapes_what_transport_breaks),
         cmocka_unit_test(test_missing_parts_are_refused),
