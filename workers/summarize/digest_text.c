@@ -10,37 +10,6 @@
 #include "figures.h"
 #include "textbuf.h"
 
-/* s with HTML's special characters escaped, line breaks kept as <br>. */
-static void html_put(es_tb *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            es_tb_put(b, "&amp;", 5);
-            break;
-        case '<':
-            es_tb_put(b, "&lt;", 4);
-            break;
-        case '>':
-            es_tb_put(b, "&gt;", 4);
-            break;
-        case '"':
-            es_tb_put(b, "&quot;", 6);
-            break;
-        case '\'':
-            es_tb_put(b, "&#39;", 5);
-            break;
-        case '\n':
-            es_tb_put(b, "<br>\n", 5);
-            break;
-        case '\r':
-            break;
-        default:
-            es_tb_put(b, s, 1);
-        }
-    }
-}
-
 static const char *metric_name(const char *m)
 {
     return strcmp(m, "volume") == 0          ? "volume (comments/hour)"
@@ -126,17 +95,17 @@ static void html_part(const es_digest_input *in, es_tb *b)
                     "<title>EchoStream daily digest</title></head>\n"
                     "<body style=\"font-family:sans-serif;max-width:40em\">\n"
                     "<h1 style=\"font-size:1.3em\">EchoStream daily digest, ");
-    html_put(b, in->day);
+    es_tb_put_escaped(b, in->day, "<br>\n");
     es_tb_printf(b, "</h1>\n");
     for (size_t i = 0; i < in->nsummaries; i++) {
         const es_digest_summary *s = &in->summaries[i];
         numbers(line, sizeof(line), s);
         es_tb_printf(b, "<h2 style=\"font-size:1.1em\">");
-        html_put(b, s->title);
+        es_tb_put_escaped(b, s->title, "<br>\n");
         es_tb_printf(b, "</h2>\n<p><strong>");
-        html_put(b, line);
+        es_tb_put_escaped(b, line, "<br>\n");
         es_tb_printf(b, "</strong></p>\n<p>");
-        html_put(b, s->text);
+        es_tb_put_escaped(b, s->text, "<br>\n");
         es_tb_printf(b, "</p>\n");
     }
     if (in->nsummaries == 0) {
@@ -150,19 +119,19 @@ static void html_part(const es_digest_input *in, es_tb *b)
         for (size_t i = 0; i < in->nalerts; i++) {
             alert_line(line, sizeof(line), &in->alerts[i]);
             es_tb_printf(b, "<li>");
-            html_put(b, line);
+            es_tb_put_escaped(b, line, "<br>\n");
             es_tb_printf(b, "</li>\n");
         }
         es_tb_printf(b, "</ul>\n");
     }
     es_tb_printf(b, "<p><a href=\"");
-    html_put(b, in->base_url);
+    es_tb_put_escaped(b, in->base_url, "<br>\n");
     es_tb_printf(b, "\">Open the dashboard</a></p>\n<p style=\"color:#555;"
                     "font-size:0.9em\">You receive this e-mail because you "
                     "turned on the daily digest in EchoStream.");
     if (in->unsubscribe_url) {
         es_tb_printf(b, " <a href=\"");
-        html_put(b, in->unsubscribe_url);
+        es_tb_put_escaped(b, in->unsubscribe_url, "<br>\n");
         es_tb_printf(b, "\">Unsubscribe</a>");
     }
     es_tb_printf(b, "</p>\n</body></html>\n");

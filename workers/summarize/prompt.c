@@ -29,34 +29,6 @@ const char *es_sum_system_prompt(void)
     return system_prompt;
 }
 
-/* s with &, < and > escaped, line breaks kept as spaces. */
-static void put_escaped(es_tb *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            es_tb_put(b, "&amp;", 5);
-            break;
-        case '<':
-            es_tb_put(b, "&lt;", 4);
-            break;
-        case '>':
-            es_tb_put(b, "&gt;", 4);
-            break;
-        case '"':
-            es_tb_put(b, "&quot;", 6);
-            break;
-        case '\r':
-        case '\n':
-        case '\t':
-            es_tb_put(b, " ", 1);
-            break;
-        default:
-            es_tb_put(b, s, 1);
-        }
-    }
-}
-
 static void counts(es_tb *b, const char *what, const es_sum_counts *c)
 {
     es_tb_printf(b,
@@ -73,7 +45,7 @@ char *es_sum_user_prompt(const es_sum_figures *f, const char *title,
     es_tb b = {0};
 
     es_tb_printf(&b, "Subject: ");
-    put_escaped(&b, title);
+    es_tb_put_escaped(&b, title, " ");
     es_tb_printf(&b, "\nPeriod: %s (compared with %s)\n\n", period, before);
     counts(&b, "This period", &f->now);
     counts(&b, "Period before", &f->before);
@@ -81,7 +53,7 @@ char *es_sum_user_prompt(const es_sum_figures *f, const char *title,
         es_tb_printf(&b, "\nTopics:\n");
         for (size_t i = 0; i < f->ntopics; i++) {
             es_tb_printf(&b, "- ");
-            put_escaped(&b, f->topics[i].name);
+            es_tb_put_escaped(&b, f->topics[i].name, " ");
             es_tb_printf(&b,
                          ": %lld comments (before %lld), negative %lld, "
                          "mean %+.3f\n",
@@ -92,7 +64,7 @@ char *es_sum_user_prompt(const es_sum_figures *f, const char *title,
     es_tb_printf(&b, "\nTrending terms (comments containing each; before):\n");
     for (size_t i = 0; i < f->nterms; i++) {
         es_tb_printf(&b, "- ");
-        put_escaped(&b, f->terms[i].term);
+        es_tb_put_escaped(&b, f->terms[i].term, " ");
         if (f->terms[i].before < 0) {
             es_tb_printf(&b, ": %lld (before: unknown)\n", f->terms[i].count);
         } else {
@@ -107,11 +79,11 @@ char *es_sum_user_prompt(const es_sum_figures *f, const char *title,
                      "<comment role=\"%s\" label=\"%s\" compound=\"%+.2f\" "
                      "score=\"%lld\" subreddit=\"",
                      role[c->role], c->label, c->compound, c->score);
-        put_escaped(&b, c->subreddit);
+        es_tb_put_escaped(&b, c->subreddit, " ");
         es_tb_printf(&b, "\" link=\"");
-        put_escaped(&b, c->link);
+        es_tb_put_escaped(&b, c->link, " ");
         es_tb_printf(&b, "\">\n");
-        put_escaped(&b, c->body);
+        es_tb_put_escaped(&b, c->body, " ");
         es_tb_printf(&b, "%s\n</comment>\n", c->cut ? " [cut]" : "");
     }
     es_tb_printf(&b, "\nWrite the brief now, following the system "

@@ -61,6 +61,36 @@ void es_tb_printf(es_tb *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+void es_tb_put_escaped(es_tb *b, const char *s, const char *newline)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            es_tb_put(b, "&amp;", 5);
+            break;
+        case '<':
+            es_tb_put(b, "&lt;", 4);
+            break;
+        case '>':
+            es_tb_put(b, "&gt;", 4);
+            break;
+        case '"':
+            es_tb_put(b, "&quot;", 6);
+            break;
+        case '\n':
+            es_tb_put(b, newline, strlen(newline));
+            break;
+        case '\r':
+            break;
+        case '\t':
+            es_tb_put(b, " ", 1);
+            break;
+        default:
+            es_tb_put(b, s, 1);
+        }
+    }
+}
+
 char *es_tb_take(es_tb *b)
 {
     char *s = b->failed ? NULL : b->s;
