@@ -41,14 +41,16 @@ export function render(root, params, ctx) {
 
   function card(topic) {
     const glance = h('div', { class: 'glance' });
+    /* "Edit" is described by the topic's name rather than named with it, so
+       the topic's own link stays the only one whose name is the topic's */
+    const headId = `topic-${topic.id}`;
     const el = h('li', { class: 'card topic-card' },
-      h('h2', null, h('a', { href: `#/topics/${encodeURIComponent(topic.id)}` }, topic.name)),
+      h('h2', { id: headId }, h('a', { href: `#/topics/${encodeURIComponent(topic.id)}` }, topic.name)),
       topicFacts(topic),
       glance,
       ctx.isOwner()
         ? h('p', { class: 'topic-card-actions' },
-          h('a', { href: `#/topics/${encodeURIComponent(topic.id)}/edit` }, 'Edit',
-            h('span', { class: 'visually-hidden' }, ` ${topic.name}`)))
+          h('a', { href: `#/topics/${encodeURIComponent(topic.id)}/edit`, attrs: { 'aria-describedby': headId } }, 'Edit'))
         : null);
     glances.set(el, () => loadGlance(glance, topic));
     return el;
