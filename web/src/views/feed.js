@@ -45,8 +45,14 @@ export function liveFeed(topicId, onComment) {
   const news = h('span', { class: 'live-news' });
   const list = h('div', { class: 'comment-list live-list' });
 
-  const el = h('section', { class: 'card topic-live', attrs: { 'aria-labelledby': 'h-live' } },
+  /* up to 200 comments of links lie between here and the next section: let keyboard users pass them */
+  const skip = h('button', {
+    type: 'button', class: 'btn btn-small skip-inline',
+    on: { click: () => { const next = document.getElementById('h-newest'); if (next) next.focus(); } },
+  }, 'Skip to newest comments');
+  const el = h('section', { class: 'card topic-live' },
     h('h2', { id: 'h-live' }, 'Live comments'),
+    skip,
     h('p', { class: 'live-status', attrs: { 'aria-live': 'polite' } }, state, detail, ' ', news),
     list);
 

@@ -24,8 +24,8 @@ export function newestComments(topicId) {
   const list = h('div', { class: 'comment-list' });
   const status = h('div', { class: 'list-status' });
   const more = h('button', { type: 'button', class: 'btn', hidden: true, on: { click: () => load(false) } }, 'Load more');
-  const el = h('section', { class: 'card topic-newest', attrs: { 'aria-labelledby': 'h-newest' } },
-    h('h2', { id: 'h-newest' }, 'Newest comments'),
+  const el = h('section', { class: 'card topic-newest' },
+    h('h2', { id: 'h-newest', tabIndex: -1 }, 'Newest comments'),
     list, status, h('div', { class: 'actions' }, more));
 
   async function load(first) {

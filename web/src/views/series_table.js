@@ -14,7 +14,8 @@ import { fmtBucket } from './series.js';
 
 export function seriesTable() {
   let data = null;
-  const body = h('div', { class: 'series-table-wrap' });
+  /* a scrolling box: focusable and named, so keyboard users can scroll it too */
+  const body = h('div', { class: 'series-table-wrap', tabIndex: 0, role: 'region', attrs: { 'aria-label': 'Chart data' } });
   const el = h('details', { class: 'series-table' },
     h('summary', null, 'Data table'),
     body);

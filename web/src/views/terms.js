@@ -36,7 +36,7 @@ export function trendingTerms(topicId) {
     WINDOWS.map((w) => h('option', { value: w.value }, w.label)));
   windowSel.value = '24';
   const body = h('div', { class: 'terms-body' });
-  const el = h('section', { class: 'card topic-terms', attrs: { 'aria-labelledby': 'h-terms' } },
+  const el = h('section', { class: 'card topic-terms' },
     h('h2', { id: 'h-terms' }, 'Trending terms'),
     h('div', { class: 'chart-controls' }, field({ label: 'Window', input: windowSel })),
     body);

@@ -21,8 +21,8 @@ import {
 } from './series.js';
 import { seriesTable } from './series_table.js';
 
-/* Live comments move the chart at most this often. */
-const NUDGE_MS = 5000;
+/* After live comments, the chart is fetched again this much later (once per burst). */
+const NUDGE_MS = { minute: 5000, hour: 15000, day: 15000 };
 
 function fillOptions(sel, options, value) {
   clear(sel);
@@ -110,7 +110,7 @@ export function topicCharts(topicId, query = {}) {
   const volumeText = h('p', { class: 'chart-summary' });
   const table = seriesTable();
 
-  const sentiment = h('section', { class: 'card topic-sentiment', attrs: { 'aria-labelledby': 'h-sentiment' } },
+  const sentiment = h('section', { class: 'card topic-sentiment' },
     h('h2', { id: 'h-sentiment' }, 'Sentiment over time'),
     h('div', { class: 'chart-controls' }, stepSel.wrap, rangeSel.wrap),
     status,
@@ -118,7 +118,7 @@ export function topicCharts(topicId, query = {}) {
       h('figcaption', null, sentimentText)),
     table.el);
 
-  const volume = h('section', { class: 'card topic-volume', attrs: { 'aria-labelledby': 'h-volume' } },
+  const volume = h('section', { class: 'card topic-volume' },
     h('h2', { id: 'h-volume' }, 'Volume'),
     h('figure', { class: 'chart' }, volumeBox,
       h('figcaption', null, volumeText)));
@@ -126,7 +126,9 @@ export function topicCharts(topicId, query = {}) {
   function show(series) {
     const cols = toColumns(series.points);
     const t = totals(series.points);
+    /* mixed exists only with the Comprehend engine: hide its line and legend row otherwise */
     charts.sentiment.setShown(4, t.mixed > 0);
+    sentimentBox.classList.toggle('no-mixed', t.mixed === 0);
     charts.sentiment.setData([cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]]);
     charts.volume.setData([cols[0], cols[6]]);
     sentimentText.textContent = sentimentSummary(t, step, range);
@@ -176,7 +178,7 @@ export function topicCharts(topicId, query = {}) {
       nudgeTimer = setTimeout(() => {
         nudgeTimer = null;
         if (!abort) load();
-      }, NUDGE_MS);
+      }, NUDGE_MS[step]);
     },
     destroy() {
       if (abort) abort.abort();

@@ -114,7 +114,7 @@ function buildForm(root, ctx, topic) {
         delError.hidden = false;
       }
     });
-    parts.push(h('section', { class: 'card danger-zone', attrs: { 'aria-labelledby': 'h-danger' } },
+    parts.push(h('section', { class: 'card danger-zone' },
       h('h2', { id: 'h-danger' }, 'Delete this topic'),
       h('p', null, 'EchoStream stops collecting comments for it; its subreddits stop being watched when no other topic needs them.'),
       delError,
