@@ -86,5 +86,16 @@ export function createChart(container, opts) {
   };
 }
 
-/* Bars for counts per step (the volume chart). */
-export const barPaths = uPlot.paths.bars({ size: [0.8, 40, 1] });
+const bars = uPlot.paths.bars({ size: [0.8, 40, 1] });
+const area = uPlot.paths.linear();
+
+/*
+ * Bars for counts per step (the volume chart) while each bar can be a few
+ * pixels wide; beyond that a filled line, which uPlot thins to about two
+ * points per pixel column, where bars would cost one rectangle per point
+ * (1,441 for a day of minutes) and still look like a filled area.
+ */
+export function volumePaths(u, seriesIdx, idx0, idx1) {
+  const dense = idx1 - idx0 + 1 > u.bbox.width / (window.devicePixelRatio || 1) / 3;
+  return (dense ? area : bars)(u, seriesIdx, idx0, idx1);
+}

@@ -14,7 +14,7 @@ const SYNTAX = [
   ['rust async', 'both words (AND is implicit; rust AND async is the same)'],
   ['"borrow checker"', 'the words in a row, in that order'],
   ['tokio OR actix', 'either word'],
-  ['rust -java  or  rust NOT java', 'rust, but not java'],
+  [['rust -java', 'rust NOT java'], 'rust, but not java'],
   ['(tokio OR actix) -unsafe', 'parentheses group terms'],
   ['optim*', 'a word starting with optim (at least 2 characters before *)'],
   ['author:spez', 'written by that user'],
@@ -29,13 +29,13 @@ export function queryHelpLine() {
 export function querySyntax() {
   return h('details', { class: 'query-syntax', open: true },
     h('summary', null, 'Query syntax'),
-    h('table', null,
+    h('div', { class: 'table-wrap' }, h('table', null,
       h('thead', null, h('tr', null,
         h('th', { scope: 'col' }, 'Query'),
         h('th', { scope: 'col' }, 'Matches comments with'))),
       h('tbody', null, SYNTAX.map(([q, what]) => h('tr', null,
-        h('td', null, h('code', null, q)),
-        h('td', null, what))))),
+        h('td', null, [].concat(q).map((alt, i) => [i ? ' or ' : null, h('code', null, alt)])),
+        h('td', null, what)))))),
     h('p', { class: 'help' },
       'OR, AND and NOT count only in capitals. NOT and - bind tightest, then AND, then OR. '
       + 'A query needs at least one term that is not negated. '
@@ -55,19 +55,21 @@ function charIndexOfByte(text, byte) {
 }
 
 /*
- * The query with the problem marked, for an ApiError of field "query"
- * with column (1-based characters) or position (0-based bytes); null when
- * neither is given.
+ * The 1-based character column of a query error (an ApiError of field
+ * "query"): its column, else worked out from its byte position; null when
+ * it has neither.
  */
-export function queryWhere(query, err) {
-  let idx;
-  if (Number.isInteger(err.column) && err.column >= 1) idx = err.column - 1;
-  else if (Number.isInteger(err.position)) idx = charIndexOfByte(query, err.position);
-  else return null;
+export function errorColumn(query, err) {
+  if (Number.isInteger(err.column) && err.column >= 1) return err.column;
+  if (Number.isInteger(err.position)) return charIndexOfByte(query, err.position) + 1;
+  return null;
+}
 
+/* The query with the character at column (1-based) marked. */
+export function queryWhere(query, column) {
   /* the line holding the spot, and the spot's place in it */
   const chars = Array.from(query);
-  idx = Math.min(idx, chars.length);
+  let idx = Math.min(column - 1, chars.length);
   let start = idx;
   while (start > 0 && chars[start - 1] !== '\n') start -= 1;
   let end = idx;

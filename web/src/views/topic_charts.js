@@ -14,7 +14,7 @@
 import { h, mount, clear, field } from '../dom.js';
 import { loading, errorState } from '../ui.js';
 import { fmtInt, fmtNum } from '../format.js';
-import { createChart, barPaths, COLORS } from './charts.js';
+import { createChart, volumePaths, COLORS } from './charts.js';
 import {
   STEPS, RANGES, DEFAULT_RANGE, REFRESH_MS, rangeOf, fetchSeries, toColumns, totals,
   sentimentSummary, volumeSummary,
@@ -73,7 +73,7 @@ function volumeChart(container) {
     scales: { count: { range: (u, min, max) => [0, Math.max(4, max)] } },
     axes: [{}, countAxis],
     series: [
-      { label: 'Comments', scale: 'count', stroke: COLORS.volume, fill: COLORS.volume, width: 1, paths: barPaths, points: { show: false } },
+      { label: 'Comments', scale: 'count', stroke: COLORS.volume, fill: COLORS.volume, width: 1, paths: volumePaths, points: { show: false } },
     ],
   });
 }

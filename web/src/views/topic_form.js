@@ -16,7 +16,7 @@
 import { h, mount, field, showFieldErrors, clearFieldErrors } from '../dom.js';
 import { get, post, put, del } from '../api.js';
 import { section, confirmInline, toast } from '../ui.js';
-import { queryHelpLine, querySyntax, queryWhere } from './query_help.js';
+import { queryHelpLine, querySyntax, queryWhere, errorColumn } from './query_help.js';
 import './topic_form.css';
 
 /* "r/Rust, golang  https://www.reddit.com/r/node/" -> ['Rust', 'golang', 'node'] */
@@ -82,10 +82,13 @@ function buildForm(root, ctx, topic) {
     } catch (err) {
       submit.disabled = false;
       if (err && err.status === 401) return; /* the session ended: sign in comes next */
-      showFieldErrors(form, err);
-      if (err && err.field === 'query') {
-        const marked = queryWhere(query.value, err);
-        if (marked) mount(where, marked);
+      const column = err && err.field === 'query' ? errorColumn(body.query, err) : null;
+      if (column) {
+        /* one number for the spot, the column people count in (not the byte offset) */
+        showFieldErrors(form, { message: err.message, field: 'query', column });
+        mount(where, queryWhere(body.query, column));
+      } else {
+        showFieldErrors(form, err);
       }
     }
   });
