@@ -15,7 +15,7 @@
 
 import { h, mount, field, showFieldErrors, clearFieldErrors } from '../dom.js';
 import { get, post, put, del } from '../api.js';
-import { section, confirmInline, toast } from '../ui.js';
+import { section, confirmInline, toast, markReady } from '../ui.js';
 import { queryHelpLine, querySyntax, queryWhere, errorColumn } from './query_help.js';
 import './topic_form.css';
 
@@ -130,12 +130,15 @@ function buildForm(root, ctx, topic) {
 
 export function render(root, params, ctx) {
   const topicId = params.id || null;
+  /* these two render at once, without ui.section, so they say "ready" themselves */
   if (!ctx.isOwner()) {
     readOnly(root, topicId);
+    markReady();
     return undefined;
   }
   if (!topicId) {
     buildForm(root, ctx, null);
+    markReady();
     return undefined;
   }
   const ctl = new AbortController();
