@@ -41,6 +41,9 @@
 #                            subreddit, so the dashboard shows live data
 #                            without Reddit credentials
 #   ECHOSTREAM_DEMO_RATE     synthetic comments per second (2)
+#   ECHOSTREAM_HOSTED_UI=1   the dashboard also offers the Hosted UI
+#                            sign-in (authorization code with PKCE), here
+#                            served by cognito-local itself
 #   ECHOSTREAM_CONFIG        worker config file passed as --config
 #   ECHOSTREAM_SKIP_DEPS=1   do not run install-deps.sh first
 #   ECHOSTREAM_*             every other one reaches the workers unchanged
@@ -425,14 +428,18 @@ start_redis() {
 # Starts cognito-local with tokens issued for its own address, then makes
 # sure the pool, app client and demo user exist and writes config.json.
 start_cognito() {
-    local endpoint="http://127.0.0.1:$COGNITO_PORT"
+    local endpoint="http://127.0.0.1:$COGNITO_PORT" hosted=()
+    if [ "${ECHOSTREAM_HOSTED_UI:-0}" = 1 ]; then
+        hosted=(--hosted-ui)
+    fi
     node "$ROOT/deploy/local/cognito-setup.mjs" issuer \
         --dir "$VAR/cognito" --issuer "$endpoint"
     start_one cognito
     wait_ready cognito 30 cognito_ready
     node "$ROOT/deploy/local/cognito-setup.mjs" setup --dir "$VAR/cognito" \
         --endpoint "$endpoint" --api-base "http://127.0.0.1:$HTTP_PORT/api/v1" \
-        --out "$RUN_DIR/config.json" >>"$LOG_DIR/cognito.log" 2>&1 ||
+        --out "$RUN_DIR/config.json" \
+        "${hosted[@]}" >>"$LOG_DIR/cognito.log" 2>&1 ||
         {
             show_log_tail cognito
             die "setting up the user pool failed (log: $LOG_DIR/cognito.log)"

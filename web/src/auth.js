@@ -257,7 +257,9 @@ export async function signOut() {
     idp('RevokeToken', { ClientId: cfg.cognito.clientId, Token: s.refreshToken })
       .catch(() => {});
   }
-  if (s && s.hosted && hostedDomain()) {
+  /* the Hosted UI keeps its own session cookie: end it too (a local
+     identity provider, named by cfg.cognito.endpoint, has no /logout) */
+  if (s && s.hosted && hostedDomain() && !cfg.cognito.endpoint) {
     const url = new URL(`${hostedDomain()}/logout`);
     url.searchParams.set('client_id', cfg.cognito.clientId);
     url.searchParams.set('logout_uri', `${location.origin}/`);
