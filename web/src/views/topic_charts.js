@@ -8,7 +8,8 @@
  * (see charts.js). Data is fetched again on a timer suited to the step and,
  * debounced, when live comments of the topic arrive, so the newest bucket
  * grows while one watches; a request still in flight is aborted when a new
- * one starts or the page is left.
+ * one starts or the page is left. The step and range chosen are kept in
+ * the page's address (?step=&range=).
  */
 
 import { h, mount, clear, field } from '../dom.js';
@@ -36,7 +37,13 @@ function select(label, options, value, onChange) {
   return { el, wrap: field({ label, input: el }) };
 }
 
-const countAxis = { scale: 'count', size: 44, values: (u, vals) => vals.map((v) => fmtInt(v)) };
+/* an axis as wide as its longest label ("12,000" must not be cut to ",000") */
+function axisSize(u, values) {
+  const longest = values ? Math.max(...values.map((v) => String(v).length)) : 2;
+  return 16 + longest * 7;
+}
+
+const countAxis = { scale: 'count', size: axisSize, values: (u, vals) => vals.map((v) => fmtInt(v)) };
 
 function sentimentChart(container) {
   return createChart(container, {
@@ -49,7 +56,7 @@ function sentimentChart(container) {
       {},
       countAxis,
       {
-        scale: 'compound', side: 1, size: 44, grid: { show: false },
+        scale: 'compound', side: 1, size: axisSize, grid: { show: false },
         values: (u, vals) => vals.map((v) => fmtNum(v, 1)),
       },
     ],
@@ -60,8 +67,9 @@ function sentimentChart(container) {
       { label: 'Negative', scale: 'count', stroke: COLORS.negative, width: 2.5, dash: [2, 3], points: { show: false } },
       { label: 'Mixed', scale: 'count', stroke: COLORS.mixed, width: 2, dash: [12, 3, 3, 3], show: false, points: { show: false } },
       {
+        /* uPlot's own point rule (dots only where they fit): a bucket between two empty ones shows */
         label: 'Mean compound', scale: 'compound', stroke: COLORS.compound, width: 1.5,
-        points: { show: false }, value: (u, v) => (v === null || v === undefined ? '–' : fmtNum(v, 2)),
+        value: (u, v) => (v === null || v === undefined ? '–' : fmtNum(v, 2)),
       },
     ],
   });
@@ -96,10 +104,12 @@ export function topicCharts(topicId, query = {}) {
     step = stepSel.el.value;
     range = rangeOf(step, DEFAULT_RANGE[step]);
     fillOptions(rangeSel.el, RANGES[step], range.value);
+    remember();
     restart();
   });
   const rangeSel = select('Range', RANGES[step], range.value, () => {
     range = rangeOf(step, rangeSel.el.value);
+    remember();
     restart();
   });
 
@@ -154,6 +164,15 @@ export function topicCharts(topicId, query = {}) {
     } finally {
       if (abort === ctl) abort = null;
     }
+  }
+
+  /*
+   * The choice goes into the address (replaceState fires no hashchange, so
+   * the page is not rendered again): a reload or a shared link keeps it.
+   */
+  function remember() {
+    const hash = `#/topics/${encodeURIComponent(topicId)}?step=${step}&range=${range.value}`;
+    if (location.hash !== hash) history.replaceState(history.state, '', hash);
   }
 
   function restart() {
