@@ -19,6 +19,7 @@ import { commentEl } from './comment.js';
 
 const MAX = 200;
 const ANNOUNCE_MS = 5000;
+const QUIET_MS = 20000;
 
 const STATE_TEXT = {
   connecting: 'Connecting…',
@@ -39,6 +40,7 @@ export function liveFeed(topicId, onComment) {
   let stream = null;
   let pending = 0;
   let announceTimer = null;
+  let quietTimer = null;
 
   const state = h('span', { class: 'live-state', dataset: { state: 'connecting' } }, STATE_TEXT.connecting);
   const detail = h('span', { class: 'live-detail' });
@@ -69,11 +71,14 @@ export function liveFeed(topicId, onComment) {
     }
   }
 
+  /* says how many came since the last word; the count goes once the stream is quiet, so it never goes stale */
   function announce() {
     announceTimer = null;
+    clearTimeout(quietTimer);
     if (pending > 0) {
       news.textContent = `${pending} new ${pending === 1 ? 'comment' : 'comments'}`;
       pending = 0;
+      quietTimer = setTimeout(() => { news.textContent = ''; }, QUIET_MS);
     }
   }
 
@@ -129,6 +134,7 @@ export function liveFeed(topicId, onComment) {
     destroy() {
       if (stream) stream.close();
       clearTimeout(announceTimer);
+      clearTimeout(quietTimer);
     },
   };
 }

@@ -78,6 +78,7 @@ export function openStream(opts) {
   let waitTimer = null;
   let retryMs = 2000;
   let attempt = 0;
+  let wasLive = false;
 
   function backoff(minMs) {
     const base = Math.min(MAX_BACKOFF_MS, retryMs * 2 ** attempt);
@@ -94,7 +95,7 @@ export function openStream(opts) {
   async function connect() {
     waitTimer = null;
     if (closed) return;
-    opts.onState(attempt === 0 ? 'connecting' : 'reconnecting', 0);
+    opts.onState(wasLive || attempt > 0 ? 'reconnecting' : 'connecting', 0);
     ctl = new AbortController();
     const opened = Date.now();
     let res;
@@ -104,7 +105,7 @@ export function openStream(opts) {
       res = await fetch(opts.url, {
         headers, signal: ctl.signal, cache: 'no-store', credentials: 'omit',
       });
-    } catch (err) {
+    } catch {
       if (!closed) later(backoff());
       return;
     }
@@ -121,6 +122,7 @@ export function openStream(opts) {
       later(backoff(Number.isFinite(ra) ? ra * 1000 : 0));
       return;
     }
+    wasLive = true;
     opts.onState('live', 0);
     const parse = eventParser((ev) => {
       if (ev.id) lastId = ev.id;
@@ -134,7 +136,7 @@ export function openStream(opts) {
         if (done) break;
         parse(decoder.decode(value, { stream: true }));
       }
-    } catch (err) {
+    } catch {
       /* dropped connection, or close() aborted the read */
     }
     if (closed) return;
