@@ -3,9 +3,10 @@
  * feed and in the newest comments alike.
  *
  * Everything in a comment was written by a stranger, so every part goes in
- * as text through h(): a body holding <img onerror=…>, a javascript: link
- * or Markdown shows as the characters it is. Line breaks survive through
- * CSS (white-space: pre-wrap), not by turning text into markup. The link
+ * as text through h(): a body holding an image tag with an event handler,
+ * a javascript: link or Markdown shows as the characters it is. Line
+ * breaks survive through CSS (white-space: pre-wrap), not by turning text
+ * into markup. The link
  * to Reddit is built only from a permalink that is a path ("/r/…"):
  * anything else (a full URL, "//host", "@host") could make
  * "https://www.reddit.com" + permalink point elsewhere, so it gets no link.
