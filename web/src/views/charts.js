@@ -46,14 +46,18 @@ function widthOf(el) {
 
 /*
  * Creates a chart in container. opts: {height, series, axes, scales} as
- * uPlot takes them (x series first is added here). Returns
+ * uPlot takes them (x series first is added here), and utc(): true while
+ * the times are to be labelled in UTC (day buckets are UTC days; in the
+ * viewer's zone they would be labelled with the evening before). Returns
  * {setData(columns), setShown(seriesIdx, bool), destroy()}.
  */
 export function createChart(container, opts) {
   const height = opts.height || 240;
+  const utc = opts.utc || (() => false);
   const plot = new uPlot({
     width: widthOf(container),
     height,
+    tzDate: (ts) => (utc() ? uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') : new Date(ts * 1000)),
     series: [{ label: 'Time' }, ...opts.series],
     axes: opts.axes,
     scales: { x: { time: true }, ...(opts.scales || {}) },

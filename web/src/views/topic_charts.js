@@ -45,9 +45,10 @@ function axisSize(u, values) {
 
 const countAxis = { scale: 'count', size: axisSize, values: (u, vals) => vals.map((v) => fmtInt(v)) };
 
-function sentimentChart(container) {
+function sentimentChart(container, utc) {
   return createChart(container, {
     height: 260,
+    utc,
     scales: {
       count: { range: (u, min, max) => [0, Math.max(4, max)] },
       compound: { range: [-1, 1] },
@@ -75,9 +76,10 @@ function sentimentChart(container) {
   });
 }
 
-function volumeChart(container) {
+function volumeChart(container, utc) {
   return createChart(container, {
     height: 200,
+    utc,
     scales: { count: { range: (u, min, max) => [0, Math.max(4, max)] } },
     axes: [{}, countAxis],
     series: [
@@ -188,7 +190,8 @@ export function topicCharts(topicId, query = {}) {
     sentiment,
     volume,
     start() {
-      charts = { sentiment: sentimentChart(sentimentBox), volume: volumeChart(volumeBox) };
+      const utc = () => step === 'day';
+      charts = { sentiment: sentimentChart(sentimentBox, utc), volume: volumeChart(volumeBox, utc) };
       restart();
     },
     /* a live comment of this topic arrived: fetch again soon, once for a burst */

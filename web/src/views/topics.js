@@ -57,7 +57,8 @@ export function render(root, params, ctx) {
   }
 
   function show(data) {
-    const topics = data.topics;
+    /* the API sorts by id, which means nothing to people: by name here */
+    const topics = [...data.topics].sort((a, b) => a.name.localeCompare(b.name));
     const list = h('div', { class: 'topics-body' });
     if (!topics.length) {
       mount(list, empty('No topics yet',
