@@ -81,7 +81,9 @@ export function queryWhere(query, column) {
 
   return h('div', { class: 'query-where' },
     h('p', { class: 'query-where-label' },
-      lineNo > 1 ? `Line ${lineNo}, character ${col + 1}:` : `At character ${col + 1}:`),
+      lineNo > 1
+        ? `At character ${idx + 1} (line ${lineNo}, character ${col + 1}):`
+        : `At character ${col + 1}:`),
     h('pre', null,
       h('code', null, line.slice(0, col).join(''), h('mark', null, at), line.slice(col + 1).join('')),
       '\n',
