@@ -4,10 +4,25 @@
  */
 
 import * as account from './views/auth.js';
+import * as alertForm from './views/alert_form.js';
+import * as alerts from './views/alerts.js';
+import * as exportCsv from './views/export.js';
+import * as settings from './views/settings.js';
+import * as share from './views/share.js';
+import * as summaries from './views/summaries.js';
+import * as team from './views/team.js';
 
 export const ROUTES = [
   { path: '/signin', view: account.signIn, title: 'Sign in', public: true },
   { path: '/signup', view: account.signUp, title: 'Create an account', public: true },
   { path: '/confirm', view: account.confirm, title: 'Confirm your e-mail', public: true },
   { path: '/forgot', view: account.forgot, title: 'Reset your password', public: true },
+  { path: '/share', view: share.render, title: 'Share of voice' },
+  { path: '/summaries', view: summaries.render, title: 'Summaries' },
+  { path: '/alerts', view: alerts.render, title: 'Alerts' },
+  { path: '/alerts/new', view: alertForm.render, title: 'New alert rule' },
+  { path: '/alerts/:id/edit', view: alertForm.render, title: 'Edit alert rule' },
+  { path: '/team', view: team.render, title: 'Team' },
+  { path: '/settings', view: settings.render, title: 'Settings' },
+  { path: '/export', view: exportCsv.render, title: 'Export' },
 ];
