@@ -14,6 +14,7 @@ import { h, mount } from '../dom.js';
 import { fmtInt, fmtNum, fmtTime, sentimentOf } from '../format.js';
 import { empty, errorState, loading, markReady } from '../ui.js';
 import { metricOf, minutes } from './alert_metric.js';
+import { redditLink } from './reddit_link.js';
 import './figures.css';
 
 function sample(c) {
@@ -23,7 +24,7 @@ function sample(c) {
       h('span', { class: `badge ${label}` }, label),
       ` ${fmtNum(c.compound, 2)} · u/${c.author || '[unknown]'} · r/${c.subreddit || '?'}`),
     h('p', { class: 'comment-body' }, c.body || ''),
-    c.link ? h('a', { href: c.link, rel: 'noopener noreferrer', target: '_blank' }, 'View on Reddit') : null));
+    redditLink(c.link)));
 }
 
 function event(ev, topicName) {
@@ -39,7 +40,7 @@ function event(ev, topicName) {
     ? `${fmtTime(ev.window.from)} – ${fmtTime(ev.window.to)}` : minutes(ev.window_minutes);
   const samples = Array.isArray(ev.samples) ? ev.samples : [];
   return h('article', { class: 'alert-event', dataset: { id: ev.id } },
-    h('h3', null, `${m.name} on ${topicName(ev.topic)}`),
+    h('h3', null, `${m.event} on ${topicName(ev.topic)}`),
     h('p', { class: 'alert-event-meta' },
       'Fired ', h('time', { attrs: { datetime: ev.fired || null } }, fmtTime(ev.fired)),
       ` · window ${win}`),

@@ -14,18 +14,21 @@ export const METRICS = [
   {
     id: 'negative_share',
     name: 'Share of negative comments',
+    event: 'Negative spike',
     help: 'Fires when the share of negative comments rises above its usual level.',
     value: (x) => fmtPct(x),
   },
   {
     id: 'volume',
     name: 'Comment volume (comments per hour)',
+    event: 'Volume spike',
     help: 'Fires when comments per hour rise above their usual level.',
     value: (x) => `${fmtNum(x, 1)} comments/hour`,
   },
   {
     id: 'mean_compound',
     name: 'Mean sentiment (compound score)',
+    event: 'Sentiment drop',
     help: 'Fires when the mean compound score (-1 to 1) drops below its usual level.',
     value: (x) => fmtNum(x, 3),
   },
@@ -33,7 +36,7 @@ export const METRICS = [
 
 export function metricOf(id) {
   return METRICS.find((m) => m.id === id)
-    || { id, name: String(id), help: '', value: (x) => fmtNum(x, 3) };
+    || { id, name: String(id), event: `Alert (${id})`, help: '', value: (x) => fmtNum(x, 3) };
 }
 
 /* 45 -> "45 min", 60 -> "1 hour", 90 -> "1 h 30 min": a duration for reading. */

@@ -11,6 +11,7 @@
 
 import { h } from '../dom.js';
 import { fmtInt, fmtNum, fmtPct, fmtTime, fmtUsd, sentimentOf } from '../format.js';
+import { redditLink } from './reddit_link.js';
 import './figures.css';
 
 const ROLES = {
@@ -58,7 +59,7 @@ function quoted(comments) {
   return h('ul', { class: 'summary-comments' }, comments.map((c) => h('li', null,
     h('span', { class: `badge ${sentimentOf(c.label)}` }, sentimentOf(c.label)),
     ` ${ROLES[c.role] || c.role || 'Comment'} · compound ${fmtNum(c.compound, 2)} · score ${fmtInt(c.score)} `,
-    h('a', { href: c.link, rel: 'noopener noreferrer', target: '_blank' }, 'View on Reddit'))));
+    redditLink(c.link))));
 }
 
 /* The article; topicName(id) names the topic (null: the whole tenant). */

@@ -39,7 +39,7 @@ export function requestTracker(container, { topicName, onDone }) {
     } else if (req.status === 'failed') {
       say(req.id, `${what}: failed${req.reason ? ` (${req.reason})` : ''}.`, 'failed');
     } else {
-      say(req.id, `${what}: ${req.status}…`, req.status);
+      say(req.id, `${what}: ${req.status}…${lines.get(req.id).note || ''}`, req.status);
     }
   }
 
@@ -78,7 +78,8 @@ export function requestTracker(container, { topicName, onDone }) {
     const req = (await post('/summaries', body)).request;
     if (lines.has(req.id)) {
       /* the API answered the request already in flight: keep following it */
-      say(req.id, `${label(req)}: ${req.status}… (already requested; not queued twice)`, req.status);
+      lines.get(req.id).note = ' (asked again: still the same request, not queued twice)';
+      show(req);
       return req;
     }
     const el = h('p', { class: 'summary-request', role: 'status' });
