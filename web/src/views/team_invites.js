@@ -18,6 +18,17 @@ import { h, mount } from '../dom.js';
 import { fmtDate } from '../format.js';
 import { confirmInline, describe, empty, section, toast } from '../ui.js';
 
+/*
+ * The API's confirm_required message names the team and what it holds,
+ * then tells a client how to confirm; that last part is for programs, and
+ * the button below it says the same to people.
+ */
+function confirmText(message) {
+  const what = String(message || 'Accepting deletes your current team and all its data')
+    .replace(/;?\s*send \{.*$/s, '').trim();
+  return `${what.charAt(0).toUpperCase()}${what.slice(1)}. Accept anyway?`;
+}
+
 /* onJoined(accepted) runs after an invite was accepted. */
 export function teamInvites(el, onJoined) {
   const list = h('div');
@@ -45,7 +56,7 @@ export function teamInvites(el, onJoined) {
         onJoined(done);
       } catch (err) {
         if (err.status === 409 && err.code === 'confirm_required' && !confirm) {
-          if (await confirmInline(accept, err.message, 'Yes, accept')) await join(true);
+          if (await confirmInline(accept, confirmText(err.message), 'Yes, accept')) await join(true);
           return;
         }
         if (err.status === 409) say(li, `This invite cannot be accepted yet: ${err.message}`);
