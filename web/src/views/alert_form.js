@@ -13,8 +13,9 @@
 
 import { del, get, post, put } from '../api.js';
 import { clearFieldErrors, field, formError, h, mount, showFieldErrors } from '../dom.js';
-import { confirmInline, empty, section, toast } from '../ui.js';
+import { confirmInline, empty, markReady, section, toast } from '../ui.js';
 import { METRICS, metricOf } from './alert_metric.js';
+import { showSaveError } from './form_errors.js';
 import './alerts.css';
 
 const DEFAULTS = {
@@ -98,7 +99,7 @@ function build(el, ctx, topics, rule) {
       toast('Rule saved.');
       ctx.navigate('#/alerts');
     } catch (err) {
-      showFieldErrors(form, err);
+      showSaveError(form, err);
     } finally {
       busy = false;
     }
@@ -133,6 +134,7 @@ export function render(root, params, ctx) {
   if (!ctx.isOwner()) {
     mount(body, empty('Only owners of the team can change alert rules.',
       h('a', { class: 'btn', href: '#/alerts' }, 'Back to alerts')));
+    markReady();
     return undefined;
   }
   section(body,

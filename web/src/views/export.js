@@ -13,8 +13,9 @@
 
 import { api, get } from '../api.js';
 import { clearFieldErrors, field, h, mount, showFieldErrors } from '../dom.js';
-import { describe, empty, section } from '../ui.js';
+import { empty, section } from '../ui.js';
 import { dayEnd, dayStart, lastDays, rangeProblem } from './day_range.js';
+import { showSaveError } from './form_errors.js';
 import './export.css';
 
 const kb = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
@@ -104,12 +105,10 @@ function build(root, topics, state) {
     } catch (err) {
       if (err.name === 'AbortError') {
         status.textContent = 'Export cancelled.';
-      } else if (err.field) {
-        status.textContent = '';
-        showFieldErrors(form, err);
       } else {
         status.textContent = '';
-        showFieldErrors(form, { message: `The export failed: ${err.status !== undefined ? describe(err) : err.message}` });
+        /* an ApiError has a status; anything else broke the download midway */
+        showSaveError(form, err.status !== undefined ? err : { message: `The download broke off: ${err.message}` });
       }
     } finally {
       state.ctrl = null;

@@ -9,8 +9,9 @@
  */
 
 import { get, patch } from '../api.js';
-import { clearFieldErrors, field, h, mount, showFieldErrors } from '../dom.js';
+import { clearFieldErrors, field, h, mount } from '../dom.js';
 import { section, toast } from '../ui.js';
+import { showSaveError } from './form_errors.js';
 
 function prefsForm(me, ctx) {
   const digest = h('input', { type: 'checkbox', checked: Boolean(me.digest) });
@@ -34,7 +35,7 @@ function prefsForm(me, ctx) {
       alerts.checked = saved.alert_email;
       toast('E-mail preferences saved.');
     } catch (err) {
-      showFieldErrors(form, err);
+      showSaveError(form, err);
     } finally {
       busy = false;
     }

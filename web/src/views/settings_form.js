@@ -16,6 +16,7 @@ import { patch } from '../api.js';
 import { clearFieldErrors, field, h, mount, showFieldErrors } from '../dom.js';
 import { fmtUsd } from '../format.js';
 import { toast } from '../ui.js';
+import { showSaveError } from './form_errors.js';
 import './figures.css';
 
 const ENGINES = [['vader', 'VADER (built in, no cost)'], ['comprehend', 'Amazon Comprehend (billed per comment)']];
@@ -125,7 +126,7 @@ function editable(s, onSaved) {
       toast('Settings saved.');
       onSaved(saved);
     } catch (err) {
-      showFieldErrors(form, err);
+      showSaveError(form, err);
     } finally {
       busy = false;
     }

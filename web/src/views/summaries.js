@@ -12,7 +12,8 @@
  */
 
 import { get } from '../api.js';
-import { clearFieldErrors, field, formError, h, mount, showFieldErrors } from '../dom.js';
+import { clearFieldErrors, field, h, mount } from '../dom.js';
+import { showSaveError } from './form_errors.js';
 import { empty, section, toast, describe } from '../ui.js';
 import { summaryCard } from './summary_card.js';
 import { requestTracker } from './summary_request.js';
@@ -84,13 +85,7 @@ export function render(root, params, ctx) {
     try {
       await tracker.request(select.value || null);
     } catch (err) {
-      if (err.field) {
-        showFieldErrors(form, err);
-      } else {
-        const line = formError(form);
-        line.textContent = `The summary could not be requested: ${describe(err)}`;
-        line.hidden = false;
-      }
+      showSaveError(form, err);
     } finally {
       busy = false;
     }

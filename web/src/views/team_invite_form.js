@@ -11,6 +11,7 @@
 import { post } from '../api.js';
 import { clearFieldErrors, field, h, mount, showFieldErrors } from '../dom.js';
 import { toast } from '../ui.js';
+import { showSaveError } from './form_errors.js';
 
 /* onSent() runs after an invite was made (to reload the pending list). */
 export function inviteForm(el, onSent) {
@@ -47,7 +48,7 @@ export function inviteForm(el, onSent) {
       email.focus();
       onSent();
     } catch (err) {
-      showFieldErrors(form, err);
+      showSaveError(form, err);
     } finally {
       busy = false;
     }
