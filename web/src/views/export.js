@@ -16,6 +16,7 @@ import { clearFieldErrors, field, h, mount, showFieldErrors } from '../dom.js';
 import { empty, section } from '../ui.js';
 import { dayEnd, dayStart, lastDays, rangeProblem } from './day_range.js';
 import { showSaveError } from './form_errors.js';
+import './date_input.css';
 import './export.css';
 
 const kb = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });

@@ -16,6 +16,7 @@ import { empty, errorState, loading, markReady } from '../ui.js';
 import { lastDays, rangeProblem, isDay } from './day_range.js';
 import { loadSplits } from './share_sentiment.js';
 import { shareList, showSplit } from './share_list.js';
+import './date_input.css';
 import './share.css';
 
 const PRESETS = [['7', 'Last 7 days'], ['30', 'Last 30 days'], ['90', 'Last 90 days'],

@@ -19,9 +19,10 @@ const ROLES = {
   top_score: 'Highest score', sample: 'Sample',
 };
 
+/* The API's own word for the source (bedrock / local), then what it means. */
 function sourceText(s) {
-  if (s.source === 'bedrock') return s.model ? `Amazon Bedrock (${s.model})` : 'Amazon Bedrock';
-  return 'Local summariser';
+  if (s.source === 'bedrock') return `source: bedrock (Amazon Bedrock${s.model ? `, ${s.model}` : ''})`;
+  return 'source: local (the built-in summariser)';
 }
 
 function change(now, before) {
