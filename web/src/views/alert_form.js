@@ -44,6 +44,10 @@ function build(el, ctx, topics, rule) {
   const editing = Boolean(rule && rule.id);
   const r = { ...DEFAULTS, ...(rule || {}) };
   const topic = h('select', null, topics.map((t) => h('option', { value: t.id }, t.name)));
+  if (r.topic && !topics.some((t) => t.id === r.topic)) {
+    /* keep a rule's deleted topic visible rather than silently picking another */
+    topic.prepend(h('option', { value: r.topic }, `${r.topic} (deleted topic)`));
+  }
   if (r.topic) topic.value = r.topic;
   const metric = h('select', null, METRICS.map((m) => h('option', { value: m.id }, m.name)));
   metric.value = r.metric;
