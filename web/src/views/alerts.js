@@ -26,7 +26,7 @@ function facts(rule) {
     ['Sensitivity', fmtNum(rule.sensitivity, 1)],
     ['Minimum volume', `${fmtInt(rule.min_volume)} comments`],
     ['Cool-down', minutes(rule.cooldown_minutes)],
-    ['E-mail', rule.email.length ? rule.email.join(', ') : 'members who opted in'],
+    ['E-mail', rule.email.length ? `${rule.email.join(', ')}, and members who opted in` : 'members who opted in'],
     ['Webhook', rule.webhook || 'none'],
   ];
   return h('dl', { class: 'figures' }, rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)]));

@@ -73,7 +73,7 @@ export function render(root, params, ctx) {
     ctx.isOwner()
       ? h('div', { class: 'actions' }, button) : null,
     ctx.isOwner()
-      ? h('p', { class: 'help' }, 'A requested summary covers the last 24 hours; daily ones cover the day before, written at the hour set in Settings.')
+      ? h('p', { class: 'help' }, 'Request summary writes one now, of the last 24 hours: of the chosen topic, or with All topics of the whole team. Daily summaries cover the day before, at the hour set in Settings.')
       : h('p', { class: 'help' }, 'Owners can request a summary now; daily ones are written every day.'));
 
   form.addEventListener('submit', async (e) => {
