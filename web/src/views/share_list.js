@@ -73,7 +73,7 @@ export function shareList(data) {
     h('p', { class: 'sov-total' },
       `${fmtInt(data.total)} ${data.total === 1 ? 'comment' : 'comments'} across your topics, ${String(data.from).slice(0, 10)} to ${String(data.to).slice(0, 10)} (UTC days).`),
     data.total === 0 ? h('p', { class: 'muted' }, 'No comments matched any topic in this range.') : null,
-    legend,
+    data.total > 0 ? legend : null,
     h('ol', { class: 'sov-list', attrs: { 'aria-label': 'Share of voice by topic' } }, items));
   return { el, slots };
 }
