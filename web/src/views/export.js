@@ -65,13 +65,13 @@ function build(root, topics, state) {
   const from = h('input', { type: 'date', value: range.from });
   const to = h('input', { type: 'date', value: range.to });
   const status = h('p', { class: 'export-status', role: 'status' });
+  const download = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Download CSV');
   const cancel = h('button', { type: 'button', class: 'btn', hidden: true }, 'Cancel');
   const form = h('form', { class: 'form export-form', noValidate: true },
     field({ label: 'Topic', input: topic, name: 'topic' }),
     field({ label: 'From', input: from, name: 'from' }),
     field({ label: 'To', input: to, name: 'to', help: 'Whole days in UTC, both included; at most 366 days.' }),
-    h('div', { class: 'actions' },
-      h('button', { type: 'submit', class: 'btn btn-primary' }, 'Download CSV'), cancel),
+    h('div', { class: 'actions' }, download, cancel),
     status);
 
   cancel.addEventListener('click', () => { if (state.ctrl) state.ctrl.abort(); });
@@ -87,7 +87,7 @@ function build(root, topics, state) {
     state.ctrl = new AbortController();
     cancel.hidden = false;
     status.textContent = 'Starting the export…';
-    let shown = 0;
+    let shownAt = 0;
     try {
       const res = await api('GET', '/export.csv', {
         raw: true,
@@ -95,9 +95,10 @@ function build(root, topics, state) {
         query: { topic: topic.value, from: dayStart(from.value), to: dayEnd(to.value) },
       });
       const blob = await readAll(res, (bytes) => {
-        /* a live region read out on every chunk would be noise: every 256 KB */
-        if (bytes - shown >= 262144 || shown === 0) {
-          shown = bytes;
+        /* a live region read out on every chunk would be noise: once a second */
+        const now = Date.now();
+        if (now - shownAt >= 1000) {
+          shownAt = now;
           status.textContent = `Received ${size(bytes)}…`;
         }
       });
@@ -113,6 +114,8 @@ function build(root, topics, state) {
       }
     } finally {
       state.ctrl = null;
+      /* hiding a focused "Cancel" would drop the keyboard on the page's body */
+      if (document.activeElement === cancel) download.focus();
       cancel.hidden = true;
     }
   });
