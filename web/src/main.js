@@ -62,7 +62,8 @@ async function boot() {
   } catch (err) {
     /* a failed or forged Hosted UI return: say why on the sign-in screen */
     setSignInNotice(err.message);
-    location.hash = '#/signin';
+    /* no hashchange: the router's first render is the only one */
+    history.replaceState(null, '', `${location.pathname}#/signin`);
   }
   start(main, ROUTES, navigated);
 }
