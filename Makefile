@@ -1,6 +1,7 @@
 # EchoStream build.
 #
-#   make          build the library, the workers and the nginx module
+#   make          build the library, the workers, the nginx module and the
+#                 dashboard (web/dist, bundled by web/build.mjs)
 #   make run      install what is missing, build, start everything locally
 #   make test     every test suite; ends with "N passed, N failed"
 #   make bench    the benchmarks (tests/bench/)
@@ -64,9 +65,17 @@ DRIVER_BINS := $(DRIVER_SRC:tests/drivers/%.c=$(BUILD)/drivers/%)
 UNIT_SRC  := $(shell find tests/unit -name '*_test.c' 2>/dev/null | sort)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all lib workers module run test bench deps format clean unit \
+.PHONY: all lib workers module web run test bench deps format clean unit \
         unit-asan check-format lint-lua
-all: lib workers module $(BENCH_BINS) $(DRIVER_BINS)
+all: lib workers module web $(BENCH_BINS) $(DRIVER_BINS)
+
+# the dashboard: esbuild (npm, pinned) bundles web/src into hashed assets;
+# rebuilt when a source, the page or the bundler's lockfile changes
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html \
+           web/build.mjs package-lock.json
+web: web/dist/index.html
+web/dist/index.html: $(WEB_SRC)
+	node web/build.mjs
 
 lib: $(LIB_A) $(COMMON_A)
 workers: $(WORKER_BINS)
@@ -161,6 +170,6 @@ check-format:
 	@clang-format --dry-run -Werror $$(find lib workers ngx_echostream_module tests -name '*.[ch]')
 
 clean:
-	rm -rf build
+	rm -rf build web/dist
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

@@ -11,10 +11,13 @@
  *       DIR/.cognito/config.json so tokens carry iss = URL/<poolId>, the
  *       address the module fetches the JWKS from. Other settings are kept.
  *
- *   setup   --dir DIR --endpoint URL --api-base URL --out FILE
+ *   setup   --dir DIR --endpoint URL --api-base URL --out FILE [--hosted-ui]
  *       Once cognito-local answers: makes sure a user pool, an app client
  *       (no secret, USER_PASSWORD_AUTH) and a confirmed demo user exist,
- *       then writes the dashboard's config FILE. Ids live in DIR/ids.json
+ *       then writes the dashboard's config FILE (with --hosted-ui it names
+ *       cognito-local's own /oauth2 pages as the Hosted UI, so the
+ *       dashboard offers the authorization-code sign-in with PKCE; the app
+ *       client's callback is always the dashboard). Ids live in DIR/ids.json
  *       and are reused while the pool exists, so a second run keeps the same
  *       pool, users and tokens' issuer; a pool that vanished is recreated.
  *       The demo user's password lives only in DIR/demo-user.txt (mode 600)
@@ -59,7 +62,17 @@ const CLIENT_SETTINGS = {
     ],
     ReadAttributes: ['email', 'email_verified'],
     WriteAttributes: ['email'],
+    /* the Hosted UI (authorization code with PKCE) back to the dashboard */
+    AllowedOAuthFlows: ['code'],
+    AllowedOAuthFlowsUserPoolClient: true,
+    AllowedOAuthScopes: ['openid', 'email', 'profile'],
+    SupportedIdentityProviders: ['COGNITO'],
 };
+
+/* The app client's settings for a dashboard at url (its callback). */
+function clientSettings(url) {
+    return { ...CLIENT_SETTINGS, CallbackURLs: [url], LogoutURLs: [url] };
+}
 
 /* Prints a progress line (never a secret). */
 function say(msg) {
@@ -150,22 +163,24 @@ async function ensurePool(idp, ids) {
  * The app client of ids.json if it exists in the pool (brought to
  * CLIENT_SETTINGS when an older run made it without them), else a new one.
  */
-async function ensureClient(idp, poolId, ids) {
+async function ensureClient(idp, poolId, ids, dashboard) {
+    const settings = clientSettings(dashboard);
     if (ids.clientId) {
         try {
             const out = await idp.send(new DescribeUserPoolClientCommand({
                 UserPoolId: poolId, ClientId: ids.clientId,
             }));
-            const { ReadAttributes: read, WriteAttributes: write } =
-                out.UserPoolClient;
+            const { ReadAttributes: read, WriteAttributes: write,
+                CallbackURLs: callbacks } = out.UserPoolClient;
             if (!write || !read || write.includes('custom:tenant_id') ||
-                read.includes('custom:tenant_id')) {
+                read.includes('custom:tenant_id') ||
+                !(callbacks ?? []).includes(dashboard)) {
                 await idp.send(new UpdateUserPoolClientCommand({
                     UserPoolId: poolId, ClientId: ids.clientId,
-                    ...CLIENT_SETTINGS,
+                    ...settings,
                 }));
-                say(`app client ${ids.clientId} no longer reads or ` +
-                    'writes custom:tenant_id');
+                say(`app client ${ids.clientId} brought up to date ` +
+                    `(no custom:tenant_id, callback ${dashboard})`);
             }
             return ids.clientId;
         } catch (err) {
@@ -175,7 +190,7 @@ async function ensureClient(idp, poolId, ids) {
     const out = await idp.send(new CreateUserPoolClientCommand({
         UserPoolId: poolId,
         GenerateSecret: false,
-        ...CLIENT_SETTINGS,
+        ...settings,
     }));
     say(`created app client ${out.UserPoolClient.ClientId}`);
     return out.UserPoolClient.ClientId;
@@ -255,7 +270,9 @@ async function setup(opts) {
     }
 
     const poolId = await ensurePool(idp, ids);
-    const clientId = await ensureClient(idp, poolId, ids);
+    /* the dashboard is served where the API is: its origin, path / */
+    const dashboard = new URL('/', opts['api-base']).href;
+    const clientId = await ensureClient(idp, poolId, ids, dashboard);
     await ensureDemoUser(idp, poolId, opts.dir);
 
     await writeAtomic(idsPath, JSON.stringify({
@@ -266,6 +283,8 @@ async function setup(opts) {
         cognito: {
             endpoint: opts.endpoint, region: REGION,
             userPoolId: poolId, clientId,
+            /* the Hosted UI sign-in: cognito-local serves /oauth2 itself */
+            ...(opts['hosted-ui'] ? { domain: opts.endpoint } : {}),
         },
     }, null, 2) + '\n');
     say(`user pool ${poolId}, app client ${clientId}`);
@@ -279,7 +298,7 @@ function need(opts, names) {
             process.stderr.write(`cognito-setup: missing --${n}\n` +
                 'usage: cognito-setup.mjs issuer --dir DIR --issuer URL\n' +
                 '       cognito-setup.mjs setup --dir DIR --endpoint URL ' +
-                '--api-base URL --out FILE\n');
+                '--api-base URL --out FILE [--hosted-ui]\n');
             process.exit(2);
         }
     }
@@ -294,6 +313,7 @@ async function main() {
             endpoint: { type: 'string' },
             'api-base': { type: 'string' },
             out: { type: 'string' },
+            'hosted-ui': { type: 'boolean' },
         },
     });
     const cmd = positionals[0];

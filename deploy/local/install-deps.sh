@@ -30,6 +30,7 @@ readonly DEB_PACKAGES=(
     wrk hyperfine valgrind clang-format
     clang libclang-rt-14-dev lua-check
     curl ca-certificates procps
+    chromium fonts-dejavu-core
 )
 
 # Prints a progress line on stderr, prefixed so it stands out in make output.

@@ -34,6 +34,16 @@
 #   ECHOSTREAM_MAIL_PORT     the local mail catcher's SMTP port (1025)
 #   ECHOSTREAM_MAIL_UI_PORT  its web inbox (1080)
 #   ECHOSTREAM_VAR           state directory (var/ of the repository)
+#   ECHOSTREAM_WEB_ROOT      the dashboard build nginx serves (web/dist)
+#   ECHOSTREAM_DEMO=0        no demo: by default the demo user's team gets
+#                            a demo topic and a synthetic comment source
+#                            (ingest --synthetic) feeds every watched
+#                            subreddit, so the dashboard shows live data
+#                            without Reddit credentials
+#   ECHOSTREAM_DEMO_RATE     synthetic comments per second (2)
+#   ECHOSTREAM_HOSTED_UI=1   the dashboard also offers the Hosted UI
+#                            sign-in (authorization code with PKCE), here
+#                            served by cognito-local itself
 #   ECHOSTREAM_CONFIG        worker config file passed as --config
 #   ECHOSTREAM_SKIP_DEPS=1   do not run install-deps.sh first
 #   ECHOSTREAM_*             every other one reaches the workers unchanged
@@ -48,12 +58,17 @@ readonly REDIS_PORT=${ECHOSTREAM_REDIS_PORT:-6380}
 readonly COGNITO_PORT=${ECHOSTREAM_COGNITO_PORT:-9229}
 readonly MAIL_PORT=${ECHOSTREAM_MAIL_PORT:-1025}
 readonly MAIL_UI_PORT=${ECHOSTREAM_MAIL_UI_PORT:-1080}
+readonly WEB_ROOT=${ECHOSTREAM_WEB_ROOT:-$ROOT/web/dist}
+readonly DEMO=${ECHOSTREAM_DEMO:-1}
+readonly DEMO_RATE=${ECHOSTREAM_DEMO_RATE:-2}
+readonly DEMO_TOPIC='{"name":"Demo: technology talk","subreddits":["technology","gaming","programming"],"query":""}'
 readonly WORKERS=(ingest enrich mirror summarize alert)
 readonly MODULE_SO="$ROOT/build/ngx_http_echostream_module.so"
 readonly NGINX=/usr/sbin/nginx
 # start order, and the order of shutdown (writers before what they write to)
-readonly START_ORDER=(redis mail cognito "${WORKERS[@]}" nginx)
-readonly STOP_ORDER=("${WORKERS[@]}" nginx cognito mail redis)
+# (demo: the synthetic comment source, when ECHOSTREAM_DEMO is on)
+readonly START_ORDER=(redis mail cognito "${WORKERS[@]}" nginx demo)
+readonly STOP_ORDER=(demo "${WORKERS[@]}" nginx cognito mail redis)
 readonly STOP_TIMEOUT=15 # seconds a process gets to exit before SIGKILL
 readonly MAX_BACKOFF=30  # longest wait before restarting a dead process
 
@@ -151,6 +166,8 @@ check_build() {
         die "missing ${missing[*]}; build first with 'make' (make run" \
             "builds before starting)"
     fi
+    [ -f "$WEB_ROOT/index.html" ] ||
+        die "no dashboard build in $WEB_ROOT; build it with 'make web'"
     [ -x "$NGINX" ] || die "$NGINX not found; run 'make deps'"
     [ -f "$ROOT/node_modules/cognito-local/lib/bin/start.js" ] ||
         die "cognito-local is not installed; run 'make deps'"
@@ -271,6 +288,13 @@ start_one() {
     nginx)
         launch nginx "$NGINX" -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" \
             -e stderr
+        ;;
+    demo)
+        # the demo's synthetic comments, into the same stream ingest fills
+        ECHOSTREAM_REDIS=$REDIS_URL \
+            ECHOSTREAM_STREAM_GROUPS=${ECHOSTREAM_STREAM_GROUPS:-enrich} \
+            launch demo "$ROOT/build/bin/echostream-ingest" --synthetic \
+            "$DEMO_RATE"
         ;;
     mail)
         # the local mail catcher: SMTP and its web inbox, loopback only
@@ -406,14 +430,18 @@ start_redis() {
 # Starts cognito-local with tokens issued for its own address, then makes
 # sure the pool, app client and demo user exist and writes config.json.
 start_cognito() {
-    local endpoint="http://127.0.0.1:$COGNITO_PORT"
+    local endpoint="http://127.0.0.1:$COGNITO_PORT" hosted=()
+    if [ "${ECHOSTREAM_HOSTED_UI:-0}" = 1 ]; then
+        hosted=(--hosted-ui)
+    fi
     node "$ROOT/deploy/local/cognito-setup.mjs" issuer \
         --dir "$VAR/cognito" --issuer "$endpoint"
     start_one cognito
     wait_ready cognito 30 cognito_ready
     node "$ROOT/deploy/local/cognito-setup.mjs" setup --dir "$VAR/cognito" \
         --endpoint "$endpoint" --api-base "http://127.0.0.1:$HTTP_PORT/api/v1" \
-        --out "$RUN_DIR/config.json" >>"$LOG_DIR/cognito.log" 2>&1 ||
+        --out "$RUN_DIR/config.json" \
+        "${hosted[@]}" >>"$LOG_DIR/cognito.log" 2>&1 ||
         {
             show_log_tail cognito
             die "setting up the user pool failed (log: $LOG_DIR/cognito.log)"
@@ -475,7 +503,8 @@ start_nginx() {
     issuer="http://127.0.0.1:$COGNITO_PORT/$pool"
     render "$ROOT/conf/nginx.conf.in" "$VAR/nginx/nginx.conf" \
         "PREFIX=$VAR/nginx" "PORT=$HTTP_PORT" "MODULE=$module" \
-        "REDIS=$REDIS_URL" "WEB_ROOT=$ROOT/web" "RUN_DIR=$RUN_DIR" \
+        "REDIS=$REDIS_URL" "WEB_ROOT=$WEB_ROOT" "RUN_DIR=$RUN_DIR" \
+        "IDP_ORIGINS=http://127.0.0.1:$COGNITO_PORT" \
         "LOG_DIR=$LOG_DIR" "USER=$(id -un)" "GROUP=$(id -gn)" \
         "EXPECT_WORKERS=${WORKERS[*]}" \
         "API_HTTP=$(api_http_conf "$issuer" "$client")" \
@@ -489,25 +518,61 @@ start_nginx() {
     wait_ready nginx 30 nginx_ready
 }
 
+# The demo: the demo user's team gets the demo topic (once: a topic the
+# user deleted or renamed is not brought back while the marker exists),
+# then the synthetic source starts. Signing in as the demo user through the
+# API also places them in their team, as the dashboard would.
+start_demo() {
+    local marker=$VAR/cognito/demo-topic.done token api code
+    [ "$DEMO" = 1 ] || return 0
+    case $DEMO_RATE in
+    '' | *[!0-9]*) die "ECHOSTREAM_DEMO_RATE=$DEMO_RATE is not a whole number" ;;
+    esac
+    api="http://127.0.0.1:$HTTP_PORT/api/v1"
+    if [ ! -f "$marker" ]; then
+        token=$(ECHOSTREAM_VAR=$VAR node "$ROOT/deploy/local/token.mjs") ||
+            die "the demo user could not sign in (log: $LOG_DIR/cognito.log)"
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+            -H "Authorization: Bearer $token" \
+            -H 'Content-Type: application/json' -d "$DEMO_TOPIC" \
+            "$api/topics")
+        case $code in
+        200 | 201) say "created the demo topic for the demo user" ;;
+        *) die "creating the demo topic answered HTTP $code" ;;
+        esac
+        : >"$marker"
+    fi
+    start_one demo
+}
+
 # Prints how to use what now runs.
 banner() {
     local user password logs
     logs=$(
         IFS=,
         printf '%s' "redis,cognito,mail,nginx,${WORKERS[*]}"
+        if [ "$DEMO" = 1 ]; then printf ',demo'; fi
     )
     user=$(sed -n 's/^email: //p' "$VAR/cognito/demo-user.txt")
     password=$(sed -n 's/^password: //p' "$VAR/cognito/demo-user.txt")
+    local demo="off (ECHOSTREAM_DEMO=0)"
+    if [ "$DEMO" = 1 ]; then
+        demo="on: a synthetic source posts $DEMO_RATE comments/s to every"
+        demo+=$'\n'"               watched subreddit (ECHOSTREAM_DEMO=0 turns it off)"
+    fi
     cat <<EOF
 
   EchoStream is running.
 
     Dashboard  http://127.0.0.1:$HTTP_PORT/
     Sign in    $user  /  $password
-               (stored in $VAR/cognito/demo-user.txt)
+               (stored in $VAR/cognito/demo-user.txt), or create an
+               account: its confirmation code arrives in the Mail inbox
+    Demo       $demo
     API        http://127.0.0.1:$HTTP_PORT/api/v1
-    Mail       http://127.0.0.1:$MAIL_UI_PORT/  (alert and digest e-mails,
-               caught locally: nothing leaves this machine)
+    Mail       http://127.0.0.1:$MAIL_UI_PORT/  (sign-up and password codes,
+               alert and digest e-mails, caught locally: nothing leaves
+               this machine)
     Redis      REDISCLI_AUTH=\$(cat $RUN_DIR/redis.password) redis-cli -s $SOCK
                (or -p $REDIS_PORT; the password is required either way)
     Logs       $LOG_DIR/{$logs}.log
@@ -602,6 +667,7 @@ main() {
             die "echostream-$w exited during start-up"
         }
     done
+    start_demo
     banner
     supervise
 }

@@ -60,7 +60,8 @@ async function preparePrefix({ redisUrl, webRoot, runDir, extraConf,
   const group = process.getgid() === 0 ? 'root' : username;
   const conf = renderNginxConf({
     PREFIX: prefix, PORT: port, MODULE: module, REDIS: redisUrl,
-    WEB_ROOT: webRoot || path.join(ROOT, 'web'), RUN_DIR: rd,
+    WEB_ROOT: webRoot || path.join(ROOT, 'web', 'dist'), RUN_DIR: rd,
+    IDP_ORIGINS: '',
     USER: username, GROUP: group, EXPECT_WORKERS: 'ingest mirror',
     API_HTTP: '', API_SERVER: '',
   }, { extraConf, serverConf });

@@ -373,6 +373,27 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
   }
   assert.ok(!run1.output().includes(password), 'nor in make run\'s output');
 
+  // the dashboard page, under its Content-Security-Policy, which lets it
+  // connect to this server and the identity provider and nowhere else
+  const page = await httpRequest({ url: `${base}/` });
+  assert.equal(page.status, 200);
+  assert.match(page.body, /<script type="module" src="\/assets\/app-[\w-]+\.js">/);
+  assert.match(page.headers['content-security-policy'],
+               new RegExp(`connect-src 'self' http://127\\.0\\.0\\.1:${cognitoPort};`));
+
+  // the demo: the demo user's team has the demo topic, and the synthetic
+  // source's comments reach it within a minute
+  const auth = { Authorization: `Bearer ${idToken}` };
+  const topics = JSON.parse((await httpRequest({ url: `${base}/api/v1/topics`,
+                                                  headers: auth })).body);
+  const demo = topics.topics.find((t) => t.name === 'Demo: technology talk');
+  assert.ok(demo, `demo topic in ${JSON.stringify(topics)}`);
+  await waitFor(async () => {
+    const r = await httpRequest({ headers: auth,
+      url: `${base}/api/v1/topics/${demo.id}/comments?limit=5` });
+    return r.status === 200 && JSON.parse(r.body).comments.length > 0;
+  }, { timeout: 60000, what: 'synthetic comments in the demo topic' });
+
   // data written before the stop must survive it
   const redis = new RedisClient(redisPort);
   assert.equal(await redis.cmd('AUTH', password), 'OK');
@@ -381,8 +402,8 @@ test('make run starts everything, serves it, stops cleanly and keeps ' +
 
   const pids = readPids(varDir);
   assert.deepEqual(Object.keys(pids).sort(),
-                   ['alert', 'cognito', 'enrich', 'ingest', 'mail', 'mirror', 'nginx',
-                    'redis', 'summarize']);
+                   ['alert', 'cognito', 'demo', 'enrich', 'ingest', 'mail', 'mirror',
+                    'nginx', 'redis', 'summarize']);
   const stop1 = await stopRun(run1);
   assert.deepEqual(stop1, { code: 0, signal: null }, run1.output());
   for (const [name, pid] of Object.entries(pids)) {

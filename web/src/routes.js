@@ -1,0 +1,13 @@
+/*
+ * routes.js - every page of the dashboard: its hash path, its view and
+ * its title. `public` pages are the account screens (no session needed).
+ */
+
+import * as account from './views/auth.js';
+
+export const ROUTES = [
+  { path: '/signin', view: account.signIn, title: 'Sign in', public: true },
+  { path: '/signup', view: account.signUp, title: 'Create an account', public: true },
+  { path: '/confirm', view: account.confirm, title: 'Confirm your e-mail', public: true },
+  { path: '/forgot', view: account.forgot, title: 'Reset your password', public: true },
+];
