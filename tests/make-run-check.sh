@@ -88,12 +88,36 @@ done
 [ -n "$health" ] || fail "/healthz did not answer 200"
 say "/healthz: $health"
 get200 "$base/config.json" >/dev/null || fail "/config.json did not answer 200"
-get200 "$base/" >/dev/null || fail "the dashboard page did not answer 200"
+page=$(get200 "$base/") || fail "the dashboard page did not answer 200"
+asset=$(printf '%s' "$page" | grep -o '/assets/app-[A-Za-z0-9_-]*\.js' | head -n 1)
+[ -n "$asset" ] || fail "the dashboard page names no script bundle"
+get200 "$base$asset" >/dev/null || fail "the dashboard's $asset did not answer 200"
+curl -sS -m 10 -o /dev/null -D - "$base/" | grep -qi "^content-security-policy: default-src 'self'" ||
+    fail "the dashboard page has no Content-Security-Policy"
+say "the dashboard: / and $asset served, under a Content-Security-Policy"
 
 token=$(node deploy/local/token.mjs) || fail "the demo user could not sign in"
 me=$(get200 -H "Authorization: Bearer $token" "$base/api/v1/me") ||
     fail "GET /api/v1/me with the demo user's token did not answer 200"
 say "the demo user signed in; /api/v1/me: $me"
+
+# the demo: the demo topic exists and the synthetic source's comments
+# reach it within a minute
+auth=(-H "Authorization: Bearer $token")
+demo=$(get200 "${auth[@]}" "$base/api/v1/topics" | node -e 'let s="";
+    process.stdin.on("data",d=>s+=d).on("end",()=>{const t=JSON.parse(s)
+    .topics.find(x=>x.name.startsWith("Demo"));process.stdout.write(t?t.id:"")})')
+[ -n "$demo" ] || fail "the demo user has no demo topic"
+count=0
+for _ in $(seq 60); do
+    count=$(get200 "${auth[@]}" "$base/api/v1/topics/$demo/comments?limit=5" 2>/dev/null |
+        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>
+            process.stdout.write(String(JSON.parse(s).comments.length)))') || count=0
+    [ "$count" -gt 0 ] && break
+    sleep 1
+done
+[ "$count" -gt 0 ] || fail "no synthetic comments reached the demo topic in 60s"
+say "the demo topic $demo receives synthetic comments"
 
 # the local mail inbox answers, and a summary asked for is written
 get200 "http://127.0.0.1:$MAIL_UI_PORT/email" >/dev/null ||
