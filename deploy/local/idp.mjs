@@ -18,6 +18,12 @@
  *      "Unsupported x-amz-target"), so "Send a new code" works: a fresh
  *      code for an unconfirmed user, delivered like the sign-up one.
  *
+ *   3. ConfirmSignUp verifies the e-mail, as Cognito does when the code
+ *      went to that address (the pool auto-verifies e-mail): cognito-local
+ *      confirms the user but leaves email_verified unset, so tokens say
+ *      the address is unproven and the API refuses the user's invites
+ *      (403 email_not_verified) - a new member could never join a team.
+ *
  * Without ECHOSTREAM_IDP_SMTP nothing is mailed, and apart from (2) this
  * behaves as cognito-local does.
  *
@@ -45,6 +51,8 @@ const { selectAppropriateDeliveryMethod } = require(
     join(LIB, 'services', 'messageDelivery', 'deliveryMethod.js'));
 const { Targets } = require(join(LIB, 'targets', 'targets.js'));
 const errors = require(join(LIB, 'errors.js'));
+const { attribute, attributesAppend, attributeValue } = require(
+    join(LIB, 'services', 'userPoolService.js'));
 const { createDefaultServer } = require(join(LIB, 'server', 'index.js'));
 
 const FROM = 'EchoStream <no-reply@echostream.local>';
@@ -193,6 +201,33 @@ Targets.ResendConfirmationCode = ({ cognito, clock, messages, otp }) =>
         });
         return { CodeDeliveryDetails: deliveryDetails };
     };
+
+/*
+ * ConfirmSignUp, then email_verified = true when the pool auto-verifies
+ * e-mail and the user has one (the code was mailed there, so a right code
+ * proves the address). cognito-local's own checks and errors come first.
+ */
+const confirmSignUp = Targets.ConfirmSignUp;
+Targets.ConfirmSignUp = (services) => {
+    const confirm = confirmSignUp(services);
+    return async (ctx, req) => {
+        const out = await confirm(ctx, req);
+        const userPool = await services.cognito.getUserPoolForClientId(ctx,
+            req.ClientId);
+        const user = await userPool.getUserByUsername(ctx, req.Username);
+        const auto = userPool.options.AutoVerifiedAttributes ?? [];
+        if (user && auto.includes('email') &&
+            attributeValue('email', user.Attributes) &&
+            attributeValue('email_verified', user.Attributes) !== 'true') {
+            await userPool.saveUser(ctx, {
+                ...user,
+                Attributes: attributesAppend(user.Attributes,
+                    attribute('email_verified', 'true')),
+            });
+        }
+        return out;
+    };
+};
 
 /*
  * The logger cognito-local's start.js makes (same format in the log), but

@@ -138,6 +138,13 @@ test('sign-up mails the confirmation code cognito-local accepts', async () => {
   }));
   const auth = await signIn(email, password);
   assert.ok(auth.AuthenticationResult?.IdToken, 'signed in after confirm');
+  // the code went to the address, so confirming proved it (invites are
+  // addressed by verified e-mail)
+  const claims = JSON.parse(Buffer.from(
+    auth.AuthenticationResult.IdToken.split('.')[1], 'base64url'));
+  assert.equal(claims.email, email);
+  assert.equal(String(claims.email_verified), 'true',
+               'the id token says the e-mail is verified');
 });
 
 test('"Send a new code" mails a fresh confirmation code', async () => {
