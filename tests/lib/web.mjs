@@ -133,6 +133,7 @@ export async function startStack({ demo = false, env = {}, reddit = true }
     ECHOSTREAM_REDDIT_QPM: '600',
     // a new topic's subreddit is polled within a second or two
     ECHOSTREAM_INGEST_MIN_INTERVAL: '1',
+    ECHOSTREAM_INGEST_MAX_INTERVAL: '2',
     ECHOSTREAM_INGEST_WATCH_REFRESH: '1',
   } : {};
   const proc = startProc(RUN_SH, [], {
@@ -337,7 +338,7 @@ export async function launchBrowser(options = {}) {
 // and requests to any origin but the stack's nginx and identity provider.
 export async function guard(ctx, stack) {
   const g = { dialogs: [], pageErrors: [], consoleErrors: [], csp: [],
-              foreign: [] };
+              foreign: [], failed: [] };
   const allowed = new Set([new URL(stack.url).origin,
                            new URL(stack.cognitoUrl).origin]);
   ctx.on('request', (req) => {
@@ -363,6 +364,12 @@ export async function guard(ctx, stack) {
     page.on('console', (m) => {
       if (m.type() === 'error') g.consoleErrors.push(m.text());
     });
+    // which request a "Failed to load resource" line was about
+    page.on('response', (r) => {
+      if (r.status() >= 400) {
+        g.failed.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+      }
+    });
   };
   ctx.pages().forEach(watch);
   ctx.on('page', watch);
@@ -376,16 +383,44 @@ export async function guard(ctx, stack) {
     const out = [];
     if (g.dialogs.length) out.push(`dialogs: ${g.dialogs.join(' | ')}`);
     if (g.pageErrors.length) out.push(`page errors: ${g.pageErrors.join(' | ')}`);
-    if (cons.length) out.push(`console errors: ${cons.join(' | ')}`);
+    if (cons.length) {
+      out.push(`console errors: ${cons.join(' | ')}` +
+               (g.failed.length ? ` (responses: ${g.failed.join(' | ')})` : ''));
+    }
     if (g.csp.length) out.push(`CSP violations: ${JSON.stringify(g.csp)}`);
     if (g.foreign.length) out.push(`foreign requests: ${g.foreign.join(' | ')}`);
     return out;
   };
   g.clear = () => {
     for (const k of ['dialogs', 'pageErrors', 'consoleErrors', 'csp',
-                     'foreign']) g[k].length = 0;
+                     'foreign', 'failed']) g[k].length = 0;
   };
   return g;
+}
+
+// Records, in every page of the context, when document.body.dataset.ready
+// first becomes '1' (ms since the navigation started), for the first-load
+// budget: window.__esReadyAt. Installed before any page script runs.
+export async function trackReady(ctx) {
+  await ctx.addInitScript(() => {
+    const seen = () => document.body && document.body.dataset.ready === '1';
+    const obs = new MutationObserver(() => {
+      if (window.__esReadyAt === undefined && seen()) {
+        window.__esReadyAt = performance.now();
+        obs.disconnect();
+      }
+    });
+    obs.observe(document, { subtree: true, childList: true,
+                            attributes: true, attributeFilter: ['data-ready'] });
+  });
+}
+
+// ms from navigation start to the ready flag of the page's current
+// document (waits for it).
+export async function readyMs(page, timeout = 15000) {
+  await page.waitForFunction(() => window.__esReadyAt !== undefined, null,
+                             { timeout });
+  return page.evaluate(() => window.__esReadyAt);
 }
 
 // Waits two animation frames: what the page drew for a new size is there.
@@ -436,17 +471,19 @@ export function axeReport(violations) {
 
 // --- UI steps every suite needs ------------------------------------------
 
-// Signs in through the Sign in screen; resolves once the header's
-// "Sign out" button shows (a signed-in layout).
+// Signs in through the Sign in screen (next: the screen is already there,
+// e.g. after a redirect); resolves once the sign-in screen is gone and the
+// signed-in navigation shows (at a desktop width).
 export async function signIn(page, stack, email, password, { next } = {}) {
   if (!next) await page.goto(`${stack.url}/#/signin`);
-  await page.getByRole('heading', { name: 'Sign in' })
-    .waitFor({ timeout: 15000 });
+  const heading = page.getByRole('heading', { name: 'Sign in', exact: true });
+  await heading.waitFor({ timeout: 15000 });
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('button', { name: 'Sign out' })
-    .waitFor({ timeout: 15000 });
+  await heading.waitFor({ state: 'detached', timeout: 15000 });
+  await page.getByRole('navigation', { name: 'Main' })
+    .getByRole('link', { name: 'Topics' }).waitFor({ timeout: 15000 });
 }
 
 // The JavaScript files under dir (web/dist), and their total gzip size in
