@@ -161,8 +161,10 @@ function fieldRoot(name) {
 export function showFieldErrors(form, err) {
   clearFieldErrors(form);
   let msg = err && err.message ? err.message : String(err);
-  const at = err && (err.position ?? err.column);
-  if (Number.isInteger(at)) msg += ` (at character ${at})`;
+  /* column counts characters from 1, as a person does; position is a
+     byte offset from 0, kept for programs */
+  const at = err && err.column;
+  if (Number.isInteger(at) && !/\bcharacter\b/.test(msg)) msg += ` (at character ${at})`;
   const name = fieldRoot(err && err.field);
   const control = name ? form.elements.namedItem(name) : null;
   if (control && control.id) {

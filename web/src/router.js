@@ -159,6 +159,9 @@ async function render() {
   ctx.setTitle(route.title || '');
   const out = route.view(root, params, ctx);
   cleanup = typeof out === 'function' ? out : null;
+  /* a view that rendered without loading anything is usable now; one
+     that is loading marks itself (ui.section) when its data is shown */
+  if (!root.querySelector('.state-loading')) markReady();
 }
 
 /*

@@ -4,10 +4,17 @@
  */
 
 import * as account from './views/auth.js';
+import * as topics from './views/topics.js';
+import * as topicForm from './views/topic_form.js';
+import * as topic from './views/topic.js';
 
 export const ROUTES = [
   { path: '/signin', view: account.signIn, title: 'Sign in', public: true },
   { path: '/signup', view: account.signUp, title: 'Create an account', public: true },
   { path: '/confirm', view: account.confirm, title: 'Confirm your e-mail', public: true },
   { path: '/forgot', view: account.forgot, title: 'Reset your password', public: true },
+  { path: '/topics', view: topics.render, title: 'Topics' },
+  { path: '/topics/new', view: topicForm.render, title: 'New topic' },
+  { path: '/topics/:id', view: topic.render, title: 'Topic' },
+  { path: '/topics/:id/edit', view: topicForm.render, title: 'Edit topic' },
 ];
