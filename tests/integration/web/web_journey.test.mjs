@@ -344,6 +344,10 @@ test('6. invite a member, who joins and can only read', async () => {
     // accepting deletes the member's own (empty) tenant: asked first
     await expectVisible(mp, mp.getByRole('button', { name: 'Yes, accept' }),
                         'the inline confirmation of the tenant deletion');
+    const asked = await mp.locator('main').innerText();
+    assert.match(asked, /delet/i,
+                 `the confirmation says the member's own team is deleted: ` +
+                 asked.slice(0, 400));
     await mp.getByRole('button', { name: 'Yes, accept' }).click();
     await waitFor(async () => {
       const token = await idToken(stack, MEMBER.email, MEMBER.password);

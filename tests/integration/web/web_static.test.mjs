@@ -184,25 +184,45 @@ function textFiles(dir) {
   return out;
 }
 
+// The URLs in a text whose host is not allowed.
+function outsideUrls(text) {
+  const urls = [
+    // a template's interpolation inside the host stands for a label of
+    // it; at the end of the host it is the path (`https://host${path}`)
+    ...[...text.matchAll(/https?:\/\/((?:\$\{[^}]*\}|[^\s'"`)<>\\/$])*)/g)]
+      .map((m) => [m[0], m[1].replace(/(\$\{[^}]*\})+$/, '')
+        .replace(/\$\{[^}]*\}/g, 'x')]),
+    // protocol-relative URLs in CSS and markup
+    ...[...text.matchAll(/(?:url\(\s*['"]?|(?:src|href)=['"])\/\/([^\s'")/]+)/g)]
+      .map((m) => [m[0], m[1]]),
+  ];
+  // an empty host is computed from the configuration (`https://${domain}`)
+  return urls.filter(([, host]) => host !== '' &&
+    !ALLOWED_HOSTS.some((re) => re.test(host))).map(([url]) => url);
+}
+
 test('the build references no outside host', () => {
   const bad = [];
   for (const f of textFiles(DIST)) {
-    const text = readFileSync(f, 'utf8');
-    const urls = [
-      ...[...text.matchAll(/https?:\/\/([^\s'"`)<>\\/]*)/g)]
-        .map((m) => [m[0], m[1]]),
-      // protocol-relative URLs in CSS and markup
-      ...[...text.matchAll(/(?:url\(\s*['"]?|(?:src|href)=['"])\/\/([^\s'")/]+)/g)]
-        .map((m) => [m[0], m[1]]),
-    ];
-    for (const [url, host] of urls) {
-      if (host === '' || host.startsWith('${')) continue;
-      if (!ALLOWED_HOSTS.some((re) => re.test(host))) {
-        bad.push(`${path.relative(ROOT, f)}: ${url}`);
-      }
+    for (const url of outsideUrls(readFileSync(f, 'utf8'))) {
+      bad.push(`${path.relative(ROOT, f)}: ${url}`);
     }
   }
   assert.deepEqual(bad, [], `outside URLs in web/dist:\n${bad.join('\n')}`);
+});
+
+test('the outside-host scan finds what it looks for', () => {
+  for (const t of ['fetch("https://evil.example/x")',
+                   '@font-face{src:url(//fonts.example/a.woff)}',
+                   '<script src="//cdn.example/lib.js">',
+                   '`https://${a}.tracker.example/p`']) {
+    assert.equal(outsideUrls(t).length, 1, `not caught: ${t}`);
+  }
+  for (const t of ['`https://www.reddit.com${permalink}`',
+                   '`https://cognito-idp.${c.region}.amazonaws.com/`',
+                   '`https://${domain}`', '"http://www.w3.org/2000/svg"']) {
+    assert.deepEqual(outsideUrls(t), [], `false alarm: ${t}`);
+  }
 });
 
 // web/src without comments: block comments, and line comments that start
