@@ -48,8 +48,19 @@ export function eventParser(onEvent, onRetry) {
     else if (name === 'retry' && /^[0-9]+$/.test(value)) onRetry(Number(value));
   }
 
+  /* text since the last line end, kept in pieces: a long line arriving in
+     many small chunks is joined once, when its end comes, not per chunk */
+  let parts = [];
+  let pendingCr = false;
+
   return function feed(text) {
-    buf += text;
+    if (!pendingCr && !/[\r\n]/.test(text)) {
+      if (text) parts.push(text);
+      return;
+    }
+    parts.push(text);
+    const buf = parts.join('');
+    parts = [];
     /* lines end in \n, \r\n or \r; a trailing \r may be half of a \r\n still to come */
     let start = 0;
     for (let i = 0; i < buf.length; i += 1) {
@@ -61,7 +72,9 @@ export function eventParser(onEvent, onRetry) {
         start = i + 1;
       }
     }
-    buf = buf.slice(start);
+    const rest = buf.slice(start);
+    pendingCr = rest.endsWith('\r');
+    if (rest) parts.push(rest);
   };
 }
 
