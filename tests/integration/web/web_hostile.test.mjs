@@ -12,6 +12,8 @@
 // body (markup was parsed), an <img>/<script>/<iframe> in the page that the
 // dashboard did not make, a dialog (alert(1) ran), a CSP violation (the
 // browser had to block something), or a link whose href is javascript:.
+// A topic named with markup (what an owner writes, every member reads) is
+// checked the same way on the pages that name topics.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -207,3 +209,35 @@ test('the same comments in "Newest comments" after a reload', async () => {
   }
   assert.deepEqual(g.problems(), [], 'no dialog, error, CSP violation');
 });
+
+// A topic's name is data too: an owner writes it and every member of the
+// team sees it on the topics list, share of voice, summaries and alerts.
+test('a topic named with markup shows as text on every page naming it',
+  async () => {
+    const name = '<img src=x onerror=alert(4)><b>bold</b>';
+    const r = await api(stack, token, 'POST', '/topics',
+                        { name, subreddits: [SUB], query: 'zzz' });
+    assert.equal(r.status, 201, `POST /topics: ${JSON.stringify(r.json)}`);
+    for (const [hash, what] of [['#/topics', 'topics list'],
+                                ['#/share', 'share of voice'],
+                                ['#/summaries', 'summaries'],
+                                ['#/alerts/new', 'new alert rule']]) {
+      await page.goto(`${stack.url}/${hash}`);
+      await page.waitForFunction(() => document.body.dataset.ready === '1' &&
+        !document.querySelector('main .state-loading'));
+      const shown = await page.evaluate((n) => {
+        const all = [...document.querySelectorAll('main *')];
+        return {
+          text: all.some((el) => el.textContent === n) ||
+                [...document.querySelectorAll('main option')]
+                  .some((o) => o.textContent === n),
+          imgs: document.querySelectorAll('img').length,
+          bold: document.querySelectorAll('main b').length,
+        };
+      }, name);
+      assert.ok(shown.text, `${what} shows the name as text`);
+      assert.equal(shown.imgs, 0, `${what}: no <img> from the name`);
+      assert.equal(shown.bold, 0, `${what}: no <b> from the name`);
+    }
+    assert.deepEqual(g.problems(), [], 'no dialog, error, CSP violation');
+  });
