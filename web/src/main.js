@@ -12,6 +12,7 @@ import { h, mount } from './dom.js';
 import { build, navigated } from './layout.js';
 import { ctx, start, toSignIn } from './router.js';
 import { ROUTES } from './routes.js';
+import { setSignInNotice } from './views/auth.js';
 import { describe, markReady } from './ui.js';
 
 async function loadConfig() {
@@ -59,10 +60,9 @@ async function boot() {
     const next = await auth.completeHostedSignIn();
     if (next) location.hash = next;
   } catch (err) {
+    /* a failed or forged Hosted UI return: say why on the sign-in screen */
+    setSignInNotice(err.message);
     location.hash = '#/signin';
-    start(main, ROUTES, navigated);
-    mount(main, h('p', { role: 'alert', class: 'form-error' }, err.message));
-    return;
   }
   start(main, ROUTES, navigated);
 }

@@ -16,6 +16,12 @@ import { afterSignIn } from '../router.js';
 import { markReady } from '../ui.js';
 
 let pending = null; /* {email, password} between sign-up and confirmation */
+let notice = null; /* a message for the next sign-in screen */
+
+/* Shows message (once) on the next sign-in screen. */
+export function setSignInNotice(message) {
+  notice = message;
+}
 
 function input(type, name, autocomplete, extra = {}) {
   return h('input', { type, name, autocomplete, required: true, ...extra });
@@ -108,7 +114,9 @@ export function signIn(root, params) {
     h('a', { href: '#/signup' }, 'Create an account'), ' · ',
     h('a', { href: `#/forgot${email.value ? `?email=${encodeURIComponent(email.value)}` : ''}` }, 'Forgot password?'));
   const msg = params.query.reset ? note('Your password has been changed. Sign in with the new one.') : null;
-  card(root, 'Sign in', msg, form, hosted, links);
+  const problem = notice ? h('p', { class: 'form-error', role: 'alert' }, notice) : null;
+  notice = null;
+  card(root, 'Sign in', problem, msg, form, hosted, links);
   (email.value ? password : email).focus();
 }
 
