@@ -67,8 +67,8 @@ readonly MODULE_SO="$ROOT/build/ngx_http_echostream_module.so"
 readonly NGINX=/usr/sbin/nginx
 # start order, and the order of shutdown (writers before what they write to)
 # (demo: the synthetic comment source, when ECHOSTREAM_DEMO is on)
-readonly START_ORDER=(redis cognito mail "${WORKERS[@]}" nginx demo)
-readonly STOP_ORDER=(demo "${WORKERS[@]}" nginx mail cognito redis)
+readonly START_ORDER=(redis mail cognito "${WORKERS[@]}" nginx demo)
+readonly STOP_ORDER=(demo "${WORKERS[@]}" nginx cognito mail redis)
 readonly STOP_TIMEOUT=15 # seconds a process gets to exit before SIGKILL
 readonly MAX_BACKOFF=30  # longest wait before restarting a dead process
 
@@ -271,11 +271,13 @@ start_one() {
         ;;
     cognito)
         # cognito-local keeps its data in .cognito/ of its working
-        # directory; the SDK variable keeps a notice out of its log
-        local js="$ROOT/node_modules/cognito-local/lib/bin/start.js"
+        # directory; the SDK variable keeps a notice out of its log;
+        # idp.mjs starts it and mails its codes to the mail catcher
+        local js="$ROOT/deploy/local/idp.mjs"
         printf '\n=== %s: started by run.sh\n' "$(date '+%F %T')" \
             >>"$LOG_DIR/cognito.log"
         (cd "$VAR/cognito" && HOST=127.0.0.1 PORT=$COGNITO_PORT \
+            ECHOSTREAM_IDP_SMTP=127.0.0.1:$MAIL_PORT \
             AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE=1 \
             exec setsid node "$js" </dev/null >>"$LOG_DIR/cognito.log" \
             2>&1 9>&-) &
@@ -651,9 +653,9 @@ main() {
     say "state in $VAR, logs in $LOG_DIR"
 
     start_redis
-    start_cognito
     start_one mail
     wait_ready mail 30 mail_ready
+    start_cognito
     local w
     for w in "${WORKERS[@]}"; do
         start_one "$w"
