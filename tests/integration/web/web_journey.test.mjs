@@ -217,6 +217,7 @@ test('budget: a 1,500-point chart redraws in under 50 ms', async () => {
                     `Range ${options[options.length - 1]}`);
   });
   const points = (await res.json()).points.length;
+  assert.equal(points, 1500, 'the longest minute range is the API\'s 1,500 points');
   const draws = await waitFor(async () => {
     const d = await page.evaluate((n) => performance
       .getEntriesByName('es-chart-draw', 'measure').slice(n)
@@ -417,6 +418,44 @@ test('the other screens: settings, export, share of voice', async () => {
   assert.match(await page.locator('main').innerText(), new RegExp(TOPIC),
                'share of voice names the topic');
 });
+
+test('the owner changes a setting and downloads the topic as CSV',
+  async () => {
+    await navLink(page, 'Settings').click();
+    await expectVisible(page, heading(page, 'Settings'), 'the Settings page');
+    await page.getByLabel('Daily summary hour').selectOption('9');
+    await page.getByLabel('Time zone').fill('Europe/Berlin');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    const token = await idToken(stack, OWNER.email, OWNER.password);
+    await waitFor(async () => {
+      const r = await api(stack, token, 'GET', '/settings');
+      return r.json.summary_hour === 9 && r.json.time_zone === 'Europe/Berlin';
+    }, { timeout: STEP_MS, what: 'the saved settings in GET /settings' });
+    // a bad value is refused at its field, in the API's words
+    await page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expectVisible(page, page.locator('#' + await page.getByLabel('Time zone')
+      .getAttribute('id') + '-err:not([hidden])'), 'the time zone error at its field');
+    // that 422 was asked for: it is not one of the guard's problems
+    const asked = (t) => /status of 422/.test(t) || /^422 PATCH .*\/settings$/.test(t);
+    for (const list of [g.consoleErrors, g.failed]) {
+      for (let i = list.length - 1; i >= 0; i -= 1) if (asked(list[i])) list.splice(i, 1);
+    }
+
+    await navLink(page, 'Export').click();
+    await expectVisible(page, heading(page, 'Export'), 'the Export page');
+    await page.getByLabel('Topic').selectOption({ label: TOPIC });
+    const download = page.waitForEvent('download', { timeout: STEP_MS });
+    await page.getByRole('button', { name: 'Download CSV' }).click();
+    const file = await download;
+    assert.match(file.suggestedFilename(), /\.csv$/);
+    const csv = await (await import('node:fs/promises'))
+      .readFile(await file.path(), 'utf8');
+    const lines = csv.trim().split(/\r?\n/);
+    assert.match(lines[0], /^[a-z_]+(,[a-z_]+)+$/, 'a header line');
+    assert.ok(lines.length >= 2, `the journey's comment is exported:\n${csv}`);
+    assert.match(csv, new RegExp(SUB), 'rows of the watched subreddit');
+  });
 
 test('on a phone the "Menu" button opens and closes the navigation',
   async () => {

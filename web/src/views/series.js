@@ -28,6 +28,8 @@ export const RANGES = {
     { value: '1h', label: 'Last hour', seconds: H },
     { value: '6h', label: 'Last 6 hours', seconds: 6 * H },
     { value: '24h', label: 'Last 24 hours', seconds: D },
+    /* 1,500 minutes: the most points one request may ask for */
+    { value: '25h', label: 'Last 25 hours', seconds: 1499 * 60 },
   ],
   hour: [
     { value: '24h', label: 'Last 24 hours', seconds: D },
