@@ -95,6 +95,13 @@ export function signIn(root, params) {
     try {
       await auth.signIn(email.value.trim(), password.value);
     } catch (err) {
+      /* one answer for a wrong address or password, whichever the
+         identity provider names (cognito-local says InvalidPassword):
+         the screen does not tell who has an account */
+      if (['NotAuthorizedException', 'InvalidPasswordException',
+        'UserNotFoundException'].includes(err.name)) {
+        throw new auth.AuthError('NotAuthorizedException', err.message, err.status);
+      }
       if (err.name === 'UserNotConfirmedException') {
         pending = { email: email.value.trim(), password: password.value };
         location.hash = `#/confirm?email=${encodeURIComponent(pending.email)}${params.query.next ? `&next=${encodeURIComponent(params.query.next)}` : ''}`;
