@@ -505,3 +505,30 @@ export function jsGzipBytes(dir = DIST) {
   return jsFiles(dir).reduce((n, f) =>
     n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
 }
+
+// --- the usual start of a suite --------------------------------------------
+
+// A confirmed user who has signed in once (so owns a tenant of their own)
+// and a topic of theirs: resolves {token, topic} (topic as the API
+// answered POST /topics).
+export async function ownerWithTopic(stack, user, topicBody) {
+  await createUser(stack, user.email, user.password);
+  const token = await idToken(stack, user.email, user.password);
+  const me = await api(stack, token, 'GET', '/me');
+  if (me.status !== 200) throw new Error(`GET /me: ${me.status}`);
+  const r = await api(stack, token, 'POST', '/topics', topicBody);
+  if (r.status !== 201) {
+    throw new Error(`POST /topics: ${r.status} ${JSON.stringify(r.json)}`);
+  }
+  return { token, topic: r.json };
+}
+
+// A fresh browser with its guard and its first page (default timeout
+// stepMs): resolves {browser, g, page}.
+export async function openBrowser(stack, stepMs) {
+  const browser = await launchBrowser();
+  const g = await guard(browser, stack);
+  const page = browser.pages()[0] ?? await browser.newPage();
+  page.setDefaultTimeout(stepMs);
+  return { browser, g, page };
+}

@@ -16,9 +16,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  api, createUser, guard, idToken, launchBrowser, startStack,
-} from '../../lib/web.mjs';
+import { openBrowser, ownerWithTopic, startStack } from '../../lib/web.mjs';
 
 const USER = { email: 'keys@access.test', password: 'Keys-Pass-42!' };
 const STEP_MS = 20000;
@@ -32,17 +30,9 @@ let ruleTopic;
 
 before(async () => {
   stack = await startStack({ reddit: false });
-  await createUser(stack, USER.email, USER.password);
-  const token = await idToken(stack, USER.email, USER.password);
-  assert.equal((await api(stack, token, 'GET', '/me')).status, 200);
-  const t = await api(stack, token, 'POST', '/topics',
-                      { name: 'Access watch', subreddits: ['accesstest'], query: '' });
-  assert.equal(t.status, 201);
-  ruleTopic = t.json;
-  browser = await launchBrowser();
-  g = await guard(browser, stack);
-  page = browser.pages()[0] ?? await browser.newPage();
-  page.setDefaultTimeout(STEP_MS);
+  ({ topic: ruleTopic } = await ownerWithTopic(stack, USER,
+    { name: 'Access watch', subreddits: ['accesstest'], query: '' }));
+  ({ browser, g, page } = await openBrowser(stack, STEP_MS));
 });
 
 after(async () => {

@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 
 import { waitFor } from '../../lib/harness.mjs';
 import {
-  api, createUser, guard, idToken, launchBrowser, signIn, startStack,
+  api, openBrowser, ownerWithTopic, signIn, startStack,
 } from '../../lib/web.mjs';
 
 const EMAIL = 'hostile@example.test';
@@ -54,17 +54,9 @@ let token;
 
 before(async () => {
   stack = await startStack();
-  await createUser(stack, EMAIL, PASSWORD);
-  token = await idToken(stack, EMAIL, PASSWORD);
-  assert.equal((await api(stack, token, 'GET', '/me')).status, 200);
-  const r = await api(stack, token, 'POST', '/topics',
-                      { name: 'Hostile input', subreddits: [SUB], query: '' });
-  assert.equal(r.status, 201, `POST /topics: ${JSON.stringify(r.json)}`);
-  topic = r.json;
-  browser = await launchBrowser();
-  g = await guard(browser, stack);
-  page = browser.pages()[0] ?? await browser.newPage();
-  page.setDefaultTimeout(STEP_MS);
+  ({ token, topic } = await ownerWithTopic(stack, { email: EMAIL, password: PASSWORD },
+    { name: 'Hostile input', subreddits: [SUB], query: '' }));
+  ({ browser, g, page } = await openBrowser(stack, STEP_MS));
 });
 
 after(async () => {

@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 
 import { sleep, waitFor } from '../../lib/harness.mjs';
 import {
-  api, createUser, guard, idToken, launchBrowser, signIn, startStack,
+  openBrowser, ownerWithTopic, signIn, startStack,
 } from '../../lib/web.mjs';
 
 const EMAIL = 'states@example.test';
@@ -37,19 +37,10 @@ let topic;
 
 before(async () => {
   stack = await startStack();
-  await createUser(stack, EMAIL, PASSWORD);
-  const token = await idToken(stack, EMAIL, PASSWORD);
   // first sign-in makes the user's own tenant; then one topic to open
-  assert.equal((await api(stack, token, 'GET', '/me')).status, 200);
-  const r = await api(stack, token, 'POST', '/topics',
-                      { name: 'States watch', subreddits: ['statestest'],
-                        query: '' });
-  assert.equal(r.status, 201, `POST /topics: ${JSON.stringify(r.json)}`);
-  topic = r.json;
-  browser = await launchBrowser();
-  g = await guard(browser, stack);
-  page = browser.pages()[0] ?? await browser.newPage();
-  page.setDefaultTimeout(STEP_MS);
+  ({ topic } = await ownerWithTopic(stack, { email: EMAIL, password: PASSWORD },
+    { name: 'States watch', subreddits: ['statestest'], query: '' }));
+  ({ browser, g, page } = await openBrowser(stack, STEP_MS));
 });
 
 after(async () => {
