@@ -15,9 +15,9 @@
 //   * cognito-local, the one npm program `make run` starts, starts and
 //     signs a user in under those rules.
 //
-// "Node 18's module rules" are --no-experimental-require-module where the
-// running Node knows the flag (20.17 and later); an older Node already has
-// them, so it runs plainly. tests/run.sh also sets the flag for every suite
+// "Node 18's module rules" are --no-experimental-require-module and
+// --no-experimental-detect-module where the running Node knows them; an
+// older Node already has them, so it runs plainly. tests/run.sh also sets the flag for every suite
 // through NODE_OPTIONS (deploy/local/node-compat.sh).
 
 import { test } from 'node:test';
@@ -38,11 +38,13 @@ const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'),
                                      'utf8'));
 const OLDEST = semver.minVersion(pkg.engines.node).version;
 
-// --no-experimental-require-module where this Node has it, else nothing.
+// --no-experimental-require-module and --no-experimental-detect-module
+// (Node 18 reads a .js file outside a "type": "module" package as
+// CommonJS, whatever its syntax), each where this Node has it.
 function oldRulesFlags() {
-  const r = spawnSync(process.execPath,
-    ['--no-experimental-require-module', '-e', '0'], { encoding: 'utf8' });
-  return r.status === 0 ? ['--no-experimental-require-module'] : [];
+  return ['--no-experimental-require-module', '--no-experimental-detect-module']
+    .filter((flag) => spawnSync(process.execPath, [flag, '-e', '0'],
+                                { encoding: 'utf8' }).status === 0);
 }
 const FLAGS = oldRulesFlags();
 
@@ -177,4 +179,13 @@ test('make run\'s own Node scripts load under those rules', () => {
     assert.notEqual(r.status, 0, script);
     assert.match(r.stderr, re, `${script}: ${r.stderr.slice(-400)}`);
   }
+});
+
+test('the dashboard\'s modules load as ES modules under Node 18\'s rules', () => {
+  // the tests import web/src/*.js; Node 18 reads a .js file as CommonJS
+  // unless its package says "type": "module" (web/package.json)
+  const r = runOld(['--input-type=module', '-e',
+    "const m = await import('./web/src/format.js');" +
+    "if (typeof m.fmtPct !== 'function') process.exit(3);"]);
+  assert.equal(r.status, 0, r.stderr);
 });
