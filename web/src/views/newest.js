@@ -77,6 +77,10 @@ export function newestComments(topicId) {
     start() {
       load(true);
     },
+    /* the first live comment of an empty topic: show it here too */
+    refreshIfEmpty() {
+      if (count === 0 && !ctl) load(true);
+    },
     destroy() {
       if (ctl) ctl.abort();
     },

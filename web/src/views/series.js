@@ -121,7 +121,7 @@ export function sentimentSummary(t, step, range) {
     `${fmtPct(t.negative / t.n)} negative`,
   ];
   if (t.mixed > 0) parts.push(`${fmtPct(t.mixed / t.n)} mixed`);
-  return `${range.label}, by ${step}: ${fmtInt(t.n)} comments — ${parts.join(', ')}. `
+  return `${range.label}, by ${step}: ${fmtInt(t.n)} ${t.n === 1 ? 'comment' : 'comments'} — ${parts.join(', ')}. `
     + `Mean compound score ${fmtNum(t.compound, 2)} (−1 negative to +1 positive).`;
 }
 
@@ -129,6 +129,6 @@ export function sentimentSummary(t, step, range) {
 export function volumeSummary(t, step, range, points) {
   if (t.n === 0) return `${range.label}: no comments.`;
   const avg = t.n / Math.max(points.length, 1);
-  return `${range.label}: ${fmtInt(t.n)} comments, ${fmtNum(avg, 1)} per ${step} on average; `
+  return `${range.label}: ${fmtInt(t.n)} ${t.n === 1 ? 'comment' : 'comments'}, ${fmtNum(avg, 1)} per ${step} on average; `
     + `busiest ${step} ${fmtBucket(t.peak.t, step)} with ${fmtInt(t.peak.n)}.`;
 }

@@ -46,8 +46,11 @@ export function render(root, params, ctx) {
     ctx.setTitle(topic.name);
     const charts = topicCharts(topic.id, params.query || {});
     const terms = trendingTerms(topic.id);
-    const live = liveFeed(topic.id, () => charts.nudge());
     const newest = newestComments(topic.id);
+    const live = liveFeed(topic.id, () => {
+      charts.nudge();
+      newest.refreshIfEmpty();
+    });
     parts.push(charts, terms, live, newest);
 
     const filter = sentimentFilter((label) => {
