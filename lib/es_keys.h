@@ -68,6 +68,18 @@
    deliver consumer group; the delivery is es:{t:<tenant>}:deliveries. */
 #define ES_KEY_DELIVER_QUEUE "es:{deliver}:queue"
 
+/* Hash "es:{c}:<YYYYMMDDHH>" (this prefix, then the UTC creation hour):
+   the public part of every stored comment created in that hour, comment
+   id -> public part (es_record.h), shared by every tenant that stored it. */
+#define ES_KEY_PUBLIC_PREFIX "es:{c}:"
+
+/* The keys of the per-comment storage before schema 2 (one JSON string
+   per comment, sorted sets of recent ids): read only by the migration. */
+#define ES_KEY_LEGACY_RECORD       "c:"      /* + <id>: the JSON record */
+#define ES_KEY_LEGACY_RECENT       "recent:" /* + <topic>[:<label>] */
+/* String "es:{schema}:version": the schema version of the stored data. */
+#define ES_KEY_SCHEMA_VERSION "es:{schema}:version"
+
 /* The prefix of every key of one tenant: "es:{t:<tenant>}:". */
 #define ES_KEY_TENANT_PREFIX_FMT "es:{t:%s}:"
 
@@ -97,12 +109,11 @@
     X(DIGEST_SCHED, "digest_sched", "digest_sched")                            \
     X(ALERT_STATE, "alerts:state", "alerts:state")                             \
     X(DELIVERIES, "deliveries", "deliveries")                                  \
-    X(RECORD, "c:%s", "c:<id>")                                                \
+    X(RECORDS, "cr:%s", "cr:<YYYYMMDDHH>")                                     \
     X(SERIES_MINUTE, "ts:%s:m:%s", "ts:<topic>:m:<YYYYMMDDHH>")                \
     X(SERIES_HOUR, "ts:%s:h:%s", "ts:<topic>:h:<YYYYMMDD>")                    \
     X(SERIES_DAY, "ts:%s:d:%s", "ts:<topic>:d:<YYYYMM>")                       \
-    X(RECENT, "recent:%s", "recent:<topic>")                                   \
-    X(RECENT_LABEL, "recent:%s:%s", "recent:<topic>:<label>")                  \
+    X(RECENT, "rc:%s:%s", "rc:<topic>:<YYYYMMDDHH>")                           \
     X(TERMS, "terms:%s:%s", "terms:<topic>:<YYYYMMDDHH>")                      \
     X(SOV, "sov:%s", "sov:<YYYYMMDD>")                                         \
     X(USAGE, "usage:%s", "usage:<YYYYMM>")                                     \

@@ -31,6 +31,7 @@ extern const es_lua_lib es_lua_enrich;    /* enrich: tenant data */
 extern const es_lua_lib es_lua_ingest;    /* ingest: the comment stream */
 extern const es_lua_lib es_lua_summarize; /* summarize: request lives */
 extern const es_lua_lib es_lua_alert;     /* alert: events, deliveries */
+extern const es_lua_lib es_lua_read;      /* readers of stored comments */
 
 typedef enum {
     ES_LUA_LOAD, /* Redis lacks it or holds an older version: replace */

@@ -27,7 +27,7 @@
       "(day) ends")                                                            \
     X(TTL_USAGE, 400 * 86400, "a tenant's monthly usage counters")             \
     X(LIVE_MAXLEN, 10000, "entries kept, about, in a tenant's live stream")    \
-    X(ENRICH_PROTOCOL, 4,                                                      \
+    X(ENRICH_PROTOCOL, 5,                                                      \
       "the es_enrich_write protocol the enrich worker and enrich.lua speak")
 
 /* the fields of es:{t:<tenant>}:usage:<YYYYMM> */

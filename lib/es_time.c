@@ -160,3 +160,16 @@ static int es_time_digits(const char *p, size_t n, int64_t *out)
 
     return 0;
 }
+
+void es_time_hour(int64_t ms, char *out)
+{
+    char s[ES_TIME_STR_SIZE];
+
+    /* "YYYY-MM-DDTHH:…" -> "YYYYMMDDHH" */
+    es_time_str(ms, s);
+    memcpy(out, s, 4);
+    memcpy(out + 4, s + 5, 2);
+    memcpy(out + 6, s + 8, 2);
+    memcpy(out + 8, s + 11, 2);
+    out[10] = '\0';
+}

@@ -29,6 +29,13 @@ void es_time_str(int64_t ms, char *buf);
  */
 int es_time_parse(const char *s, size_t n, int64_t *ms);
 
+/*
+ * The UTC hour of ms as YYYYMMDDHH (the name of an hour bucket,
+ * docs/redis-keys.md) into out (11 bytes, NUL-terminated); clamped as
+ * es_time_str clamps.
+ */
+void es_time_hour(int64_t ms, char *out);
+
 /* Days since the epoch of a civil date (proleptic Gregorian). */
 int64_t es_time_days_from_civil(int64_t y, unsigned m, unsigned d);
 

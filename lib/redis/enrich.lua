@@ -1,5 +1,5 @@
 #!lua name=echostream_enrich
--- version: 4
+-- version: 5
 --
 -- lib/redis/enrich.lua - the Redis function library "echostream_enrich", the
 -- only code that writes tenant data for the enrich worker.
@@ -13,7 +13,7 @@
 --                 usage month YYYYMM, Comprehend units, USD in micro-dollars,
 --                 index of the first record argument, then the summed
 --                 increments, then the records)
---   Protocol 4 (ES.ENRICH_PROTOCOL: lib/es_schema.h, which the worker
+--   Protocol 5 (ES.ENRICH_PROTOCOL: lib/es_schema.h, which the worker
 --   speaks too).
 --   This function does no arithmetic on comments: the worker
 --   (workers/enrich/contrib.c) computes every key, field, amount and
@@ -24,67 +24,74 @@
 --   creation it reverses.
 --
 --   The increments are the worker's sums over the batch, per key: a kind,
---   the key, its EXPIREAT time, a count n and n pairs (field, increment)
---   or, for "r", (score, member). Kinds:
---     "h" HINCRBY fields, "z" ZINCRBY members, "r" ZADD recent members
---       (score = creation time in ms): what the comments add, summed as
---       if all were new;
---     "H" HINCRBY, "Z" ZINCRBY (negative), "R" ZREM (pairs (member, -k),
---       k the deletions taking it out): what the deletions take out,
---       summed as if all applied; sent after every lower-case key.
+--   the key, its EXPIREAT time, a count n and n pairs (field, increment).
+--   Kinds:
+--     "h" HINCRBY fields, "z" ZINCRBY members, "a" APPEND recent entries
+--       (the field is the entry "<id>:<label letter><ms into the hour,
+--       base 36>;" of a topic's hour, the increment 1): what the comments
+--       add, summed as if all were new;
+--     "H" HINCRBY, "Z" ZINCRBY (negative), "A" remove recent entries
+--       (pairs (entry, -k), k the deletions taking it out): what the
+--       deletions take out, summed as if all applied; sent after every
+--       lower-case key.
 --   Slots (pairs) are numbered from 1 in argument order.
---   A record is either a comment's three arguments
---     record key, the record's JSON, meta "cs|p p …|p p …" (its compound
---     in 1e-4 units, the slots the comment added 1 to, then those it
---     added its compound to; "cs||" for a repeated id)
---   or a deletion's four
---     "D", record key, the stored record the worker read and computed the
---     deletion from ("" when it read none), meta "v|p p …|p p …" (v = -cs,
---     the slots it added -1 to, then those it added v to; "" when that
---     record holds nothing to take out: none, a tombstone, or not a record
---     the worker writes)
---   (a key never is "D"; each argument costs Redis a string, so a comment
---   travels as three). Protocol 3 sent a deletion as "d", id and left the
---   arithmetic to this function: such a call is refused with an error
---   naming both protocols, before any write. A call without deletions is
---   the same in both, so a worker of protocol 3 still writes comments.
+--   A record is either a comment's four arguments
+--     the tenant's record bucket es:{t:<T>}:cr:<YYYYMMDDHH> (its creation
+--     hour), the comment id, the tenant part (lib/es_record.h), meta
+--     "cs|p p …|p p …" (its compound in 1e-4 units, the slots the comment
+--     added 1 to, then those it added its compound to; "cs||" for a
+--     repeated id)
+--   or a deletion's five
+--     "D", the record bucket, the comment id, the tenant part the worker
+--     read and computed the deletion from ("" when it read none), meta
+--     "v|p p …|p p …" (v = -cs, the slots it added -1 to, then those it
+--     added v to; "" when that part holds nothing to take out: none, a
+--     tombstone, or not a part the worker writes)
+--   (a bucket key never is "D"; each argument costs Redis a string).
+--   Protocols 3 and 4 sent a record as its own key es:{t:<T>}:c:<id>: such
+--   a call is refused with an error naming the protocols, before any
+--   write.
 --
---   The per-comment record es:{t:<T>}:c:<id> (JSON written by the worker,
---   members in lib/es_record.h, see docs/redis-keys.md) is the idempotence
---   test: SET NX decides in one command whether a comment's record is new.
---   For every comment whose record is not (a replay, a tombstone, an id
---   seen earlier in the batch), its share is subtracted from its slots
---   before any increment is issued, and its recent members are left out;
---   so the call adds exactly what the new comments add, atomically with
---   creating their records, and a replay changes nothing. A deletion first
---   compares the stored record with the text it was computed from:
---     - the tombstone ES.TOMBSTONE ({"deleted":true}): already deleted, a
---       no-op (a replayed deletion);
---     - the same text: the record becomes the tombstone (EX retention)
---       and the deletion's decrements stay in; with an empty meta (no
---       record, or nothing to reverse) only the tombstone is written,
---       which keeps a later replay of the comment, or a creation racing
---       the deletion through another consumer, a no-op;
---     - anything else (the record changed or vanished, or appeared,
---       since the worker read it: another consumer got there first): not
+--   The tenant part (HSETNX into its hour's bucket) is the idempotence
+--   test: one command decides whether a comment's record is new. For
+--   every comment whose part is not (a replay, a tombstone, an id seen
+--   earlier in the batch), its share is subtracted from its slots before
+--   any increment is issued, and its recent entries are left out; so the
+--   call adds exactly what the new comments add, atomically with creating
+--   their records, and a replay changes nothing. A deletion first compares
+--   the stored part with the text it was computed from:
+--     - the tombstone ES.GONE: already deleted, a no-op (a replayed
+--       deletion);
+--     - the same text: the part becomes the tombstone and the deletion's
+--       decrements stay in; with an empty meta (no part, or nothing to
+--       reverse) only the tombstone is written, which keeps a later
+--       replay of the comment, or a creation racing the deletion through
+--       another consumer, a no-op;
+--     - anything else (the part changed or vanished, or appeared, since
+--       the worker read it: another consumer got there first): not
 --       applied, its share is taken out like a replay's, and its id is
 --       reported so the worker retries it with what is stored then.
 --   The records are taken in argument order before any increment, so a
 --   comment created and deleted in one batch (the deletion expecting the
---   record the creation stores) ends at zero. Decrements ("H", "Z") go to
---   keys that exist only: one expired or never written (its comment
---   predates the key's lifetime) is left alone, and terms that reach 0
---   leave their set; a field a deletion brings to 0 stays, holding 0.
+--   part the creation stores) ends at zero. A record bucket expires a
+--   retention after its hour ends, or after now when that is later (a
+--   backfilled comment's record lives a retention after its write).
+--   Decrements ("H", "Z") go to keys that exist only: one expired or never
+--   written (its comment predates the key's lifetime) is left alone, and
+--   terms that reach 0 leave their set; a field a deletion brings to 0
+--   stays, holding 0. A recent entry removed leaves its hour's text
+--   without it (the key goes when it is empty).
 --   Commands inside a function cost a few microseconds each, and building
 --   strings and tables in Lua about as much again, so the common path does
---   nothing per comment but the SET and nothing per increment but its
---   command. A trending term is a sorted-set member per topic and hour, one
---   ZINCRBY per member and call (the increments already summed over the
---   batch; a ZMSCORE + ZADD per key measured no cheaper). When the call
---   created or deleted anything, the tenant's data version es:{t:<T>}:dv is
---   incremented, so the API can tell a cached answer is still current with
---   one GET. When the call created records, one entry with their ids
---   (comma-separated, in order) goes to the live stream (capped near
+--   nothing per comment but the HSETNX and nothing per increment but its
+--   command; the recent entries of a topic's hour are one APPEND. A
+--   trending term is a sorted-set member per topic and hour, one ZINCRBY
+--   per member and call (the increments already summed over the batch).
+--   When the call created or deleted anything, the tenant's data version
+--   es:{t:<T>}:dv is incremented, so the API can tell a cached answer is
+--   still current with one GET. When the call created records, one entry
+--   with their ids and creation hours (fields ids and hours,
+--   comma-separated, in order) goes to the live stream (capped near
 --   ES_LIVE_MAXLEN entries) for the API's /api/v1/stream; a replay or a
 --   deletion adds no entry. Every key carries the prefix, so all share the
 --   tenant's hash tag and the call stays in KEYS[1]'s cluster slot. Bucket
@@ -99,6 +106,23 @@
 --   Arguments are checked before the first write; an error reply means
 --   nothing was written.
 --
+-- es_enrich_public(no keys; ARGV = operations)
+--   The public parts of a batch's comments (lib/es_record.h), shared by
+--   every tenant that stores the comment: "P", creation hour YYYYMMDDHH,
+--   EXPIREAT time, comment id, public part (HSETNX into es:{c}:<hour>,
+--   whose expiry only ever grows), or "X", hour, comment id (a deleted
+--   comment: an existing part becomes ES.GONE, so a replay cannot bring
+--   its text back). The worker sends it before the tenants' calls of the
+--   batch, so a tenant's record never lacks its public part for long.
+--   Returns the number of parts written.
+--
+-- es_enrich_locate(KEYS[1] = the tenant's meta key; ARGV = prefix, now
+--                  (s), hours, then comment ids)
+--   For a deletion that does not carry its comment's creation time: per
+--   id, the YYYYMMDDHH of the tenant's record bucket holding it, looked
+--   for from a day ahead of now back through hours hours (the tenant's
+--   retention), or "" when none does.
+--
 -- es_enrich_dlq(KEYS = stream, dead-letter stream; ARGV = group, stream id,
 --               error, deliveries, dead-letter max length)
 --   Copies a pending entry's fields into the dead-letter stream with error,
@@ -109,7 +133,7 @@
 local PROTOCOL = ES.ENRICH_PROTOCOL
 local USAGE_TTL = ES.TTL_USAGE
 local LIVE_MAXLEN = ES.LIVE_MAXLEN -- redis.call sends a number as its digits
-local TOMBSTONE = ES.TOMBSTONE
+local GONE = ES.GONE
 
 -- takes a record's share out: meta is "v|p p|p p" (what it added to its
 -- sum slots, then the slots it added unit to, then those it added v to);
@@ -134,9 +158,23 @@ local function net(v, adj, pos)
   return v
 end
 
--- a deletion's key ("H", "Z", "R"): its pairs args[j..e], the first at
+-- s without the recent entry e (which starts with an id and ends with
+-- ';', so a match at the start or after a ';' is the entry)
+local function without(s, e)
+  local from = 1
+  while true do
+    local a, b = string.find(s, e, from, true)
+    if a == nil then return s end
+    if a == 1 or string.sub(s, a - 1, a - 1) == ';' then
+      return string.sub(s, 1, a - 1) .. string.sub(s, b + 1)
+    end
+    from = a + 1
+  end
+end
+
+-- a deletion's key ("H", "Z", "A"): its pairs args[j..e], the first at
 -- slot pos + 1. A key only decremented must exist: one expired or never
--- written is left alone; a recent member goes while a deletion applied
+-- written is left alone; a recent entry goes while a deletion applied
 -- still takes it out.
 local function apply_reversal(args, kind, k, exp, j, e, adj, pos)
   local f, v = {}, {}
@@ -146,9 +184,14 @@ local function apply_reversal(args, kind, k, exp, j, e, adj, pos)
     if x ~= '0' then f[#f + 1] = args[c]; v[#v + 1] = x end
   end
   if #f == 0 then return pos end
-  if kind == 'R' then
-    for c = 1, #f, 500 do
-      redis.call('ZREM', k, unpack(f, c, math.min(c + 499, #f)))
+  if kind == 'A' then
+    local s = redis.call('GET', k)
+    if not s then return pos end
+    for c = 1, #f do s = without(s, f[c]) end
+    if s == '' then
+      redis.call('DEL', k)
+    else
+      redis.call('SET', k, s, 'KEEPTTL')
     end
     return pos
   end
@@ -168,38 +211,21 @@ end
 -- the worker's summed increments, args[i..last]: kind, key, expiry, n,
 -- then n pairs; adj (nil when every record was applied) holds per slot
 -- position the share of those that were not
-local function apply_ops(args, i, last, adj, now, ret)
+local function apply_ops(args, i, last, adj)
   local pos = 0
-  local floor = string.format('(%d', (now - ret) * 1000)
   while i <= last do
     local kind, k, exp = args[i], args[i + 1], args[i + 2]
     local n = tonumber(args[i + 3])
     local j, e = i + 4, i + 3 + 2 * n
-    if kind == 'r' then
-      local a = nil
-      if adj ~= nil then
-        a = {}
-        for c = j, e, 2 do
-          pos = pos + 1
-          if adj[pos] == nil then
-            a[#a + 1] = args[c]; a[#a + 1] = args[c + 1]
-          end
-        end
-      else
-        pos = pos + n
+    if kind == 'a' then
+      local a = {}
+      for c = j, e, 2 do
+        pos = pos + 1
+        if adj == nil or adj[pos] == nil then a[#a + 1] = args[c] end
       end
-      if a == nil and n > 0 then
-        for c = j, e, 1000 do
-          redis.call('ZADD', k, unpack(args, c, math.min(c + 999, e)))
-        end
-      elseif a ~= nil and #a > 0 then
-        for c = 1, #a, 1000 do
-          redis.call('ZADD', k, unpack(a, c, math.min(c + 999, #a)))
-        end
-      end
-      if (a == nil and n > 0) or (a ~= nil and #a > 0) then
-        redis.call('ZREMRANGEBYSCORE', k, '-inf', floor)
-        redis.call('EXPIRE', k, ret)
+      if #a > 0 then
+        redis.call('APPEND', k, table.concat(a))
+        redis.call('EXPIREAT', k, exp)
       end
     elseif kind == 'h' or kind == 'z' then
       local wrote = false
@@ -227,8 +253,10 @@ end
 local whole, bad = ES.whole, ES.bad
 
 local INT = '^%-?%d+$'
-local KINDS = {h = true, z = true, r = true, H = true, Z = true, R = true}
+local KINDS = {h = true, z = true, a = true, H = true, Z = true, A = true}
 local META = '^%-?%d+|[%d ]*|[%d ]*$'
+local ENTRY = '^[0-9a-z]+:%a[0-9a-z]+;$'
+local ID = '^[0-9a-z]+$'
 
 -- The summed increments args[i..last] (see apply_ops), checked.
 local function check_ops(args, i, last)
@@ -242,8 +270,10 @@ local function check_ops(args, i, last)
       return bad('increment at argument ' .. i)
     end
     for c = i + 4, i + 3 + 2 * n, 2 do
-      local v = kind == 'r' and args[c] or args[c + 1]
-      if not string.match(v, INT) or #v > 18 then
+      local v = args[c + 1]
+      if not string.match(v, INT) or #v > 18 or
+         ((kind == 'a' or kind == 'A') and
+          not string.match(args[c], ENTRY)) then
         return bad('increment value at argument ' .. c)
       end
     end
@@ -252,45 +282,38 @@ local function check_ops(args, i, last)
   return nil
 end
 
--- The records args[a..], checked: rec is the prefix of a record key.
-local function check_records(args, a, rec)
+-- The records args[a..], checked: rec is the prefix of a record bucket,
+-- old that of a record key of protocols 3 and 4.
+local function check_records(args, a, rec, old)
   local nargs = #args
   while a <= nargs do
     local op = args[a]
-    if op == 'd' then
+    local bucket = op == 'D' and args[a + 1] or op
+    if op == 'd' or (bucket ~= nil and string.sub(bucket, 1, #old) == old) then
       return bad('es_enrich_write speaks protocol ' .. PROTOCOL ..
-        ': argument ' .. a .. ' is a deletion ("d", id) of protocol 3, ' ..
-        'which left the arithmetic to Redis; a worker of protocol ' ..
-        PROTOCOL .. ' sends "D", record key, stored record, meta')
+        ': argument ' .. a .. ' is a record key of protocol 3 or 4 ' ..
+        '(one key per comment); a worker of protocol ' .. PROTOCOL ..
+        ' sends the hour bucket, the id and the tenant part')
     end
-    local key = args[a + 1]
-    if op == 'D' then
-      if a + 3 > nargs then
-        return bad('truncated deletion at argument ' .. a)
-      end
-      if string.sub(key, 1, #rec) ~= rec or
-         not string.match(string.sub(key, #rec + 1), '^[0-9a-z]+$') or
-         (args[a + 3] ~= '' and not string.match(args[a + 3], META)) then
-        return bad('deletion at argument ' .. a)
-      end
-      a = a + 4
-    else
-      if a + 2 > nargs then
-        return bad('truncated record at argument ' .. a)
-      end
-      if string.sub(op, 1, #rec) ~= rec or
-         not string.match(args[a + 2], META) then
-        return bad('record at argument ' .. a)
-      end
-      a = a + 3
+    local n = op == 'D' and 5 or 4
+    if a + n - 1 > nargs then
+      return bad('truncated record at argument ' .. a)
     end
+    local meta = args[a + n - 1]
+    if string.sub(bucket, 1, #rec) ~= rec or
+       ES.hour_of(string.sub(bucket, #rec + 1)) == nil or
+       not string.match(args[op == 'D' and a + 2 or a + 1], ID) or
+       ((op ~= 'D' or meta ~= '') and not string.match(meta, META)) then
+      return bad('record at argument ' .. a)
+    end
+    a = a + n
   end
   return nil
 end
 
 -- Everything es_enrich_write reads, checked before its first write: a
--- record SET by a call that then fails would count as a replay on every
--- retry and never get its increments.
+-- record written by a call that then fails would count as a replay on
+-- every retry and never get its increments.
 local function check_write(keys, args)
   if keys[1] == nil or keys[2] == nil then
     return bad('es_enrich_write needs KEYS: a key of the tenant and its ' ..
@@ -312,7 +335,15 @@ local function check_write(keys, args)
   if rec0 == nil then return bad('index of the first record') end
   local err = check_ops(args, 8, rec0 - 1)
   if err then return err end
-  return check_records(args, rec0, pre .. string.format(ES.KEY.RECORD, ''))
+  return check_records(args, rec0, pre .. string.format(ES.KEY.RECORDS, ''),
+                       pre .. 'c:')
+end
+
+-- when a record bucket expires: a retention after its hour ends, or
+-- after now when that is later
+local function bucket_expiry(bucket, pre_len, now, ret)
+  local h = ES.hour_of(string.sub(bucket, pre_len + 1))
+  return math.max((h + 1) * 3600, now) + ret
 end
 
 local function enrich_write(keys, args)
@@ -327,40 +358,48 @@ local function enrich_write(keys, args)
   local rec0 = tonumber(args[7])
   local adj = nil
   local created, replayed, deleted = 0, 0, 0
-  local live, stale, idat = {}, {}, #pre + 3
+  local live, hours, stale, touched = {}, {}, {}, {}
+  local rlen = #pre + #string.format(ES.KEY.RECORDS, '')
   local a = rec0
   local nargs = #args
   while a <= nargs do
     local op = args[a]
     if op ~= 'D' then
-      -- a comment: record key, record JSON, meta (see correct)
-      if redis.call('SET', op, args[a + 1], 'NX', 'EX', args[3]) then
+      -- a comment: bucket, id, tenant part, meta (see correct)
+      if redis.call('HSETNX', op, args[a + 1], args[a + 2]) == 1 then
         created = created + 1
-        live[created] = string.sub(op, idat)
+        live[created] = args[a + 1]
+        hours[created] = string.sub(op, rlen + 1)
+        touched[op] = true
       else
         replayed = replayed + 1
         if adj == nil then adj = {} end
-        correct(adj, args[a + 2], 1)
+        correct(adj, args[a + 3], 1)
       end
-      a = a + 3
+      a = a + 4
     else
-      -- a deletion: "D", record key, the record it expects, meta
-      local k, want, meta = args[a + 1], args[a + 2], args[a + 3]
-      local v = redis.call('GET', k) or ''
-      if v ~= TOMBSTONE and v == want then
-        redis.call('SET', k, TOMBSTONE, 'EX', ret)
+      -- a deletion: "D", bucket, id, the part it expects, meta
+      local k, id, want, meta = args[a + 1], args[a + 2], args[a + 3],
+        args[a + 4]
+      local v = redis.call('HGET', k, id) or ''
+      if v ~= GONE and v == want then
+        redis.call('HSET', k, id, GONE)
+        touched[k] = true
         if meta ~= '' then deleted = deleted + 1 end
       else
-        if v ~= TOMBSTONE then stale[#stale + 1] = string.sub(k, idat) end
+        if v ~= GONE then stale[#stale + 1] = id end
         if meta ~= '' then
           if adj == nil then adj = {} end
           correct(adj, meta, -1)
         end
       end
-      a = a + 4
+      a = a + 5
     end
   end
-  apply_ops(args, 8, rec0 - 1, adj, now, ret)
+  for k in pairs(touched) do
+    redis.call('EXPIREAT', k, bucket_expiry(k, rlen, now, ret))
+  end
+  apply_ops(args, 8, rec0 - 1, adj)
   if created > 0 or units > 0 or usd > 0 then
     local uk = pre .. string.format(ES.KEY.USAGE, month)
     if created > 0 then
@@ -376,13 +415,84 @@ local function enrich_write(keys, args)
   end
   if created > 0 and keys[2] ~= nil then
     redis.call('XADD', keys[2], 'MAXLEN', '~', LIVE_MAXLEN, '*', 'ids',
-               table.concat(live, ','))
+               table.concat(live, ','), 'hours', table.concat(hours, ','))
   end
   if created > 0 or deleted > 0 then
     redis.call('INCR', pre .. ES.KEY.DV)
   end
   if #stale > 0 then return {created, replayed, deleted, stale} end
   return {created, replayed, deleted}
+end
+
+-- the public parts of a batch (see the header)
+local function enrich_public(_, args)
+  local a, n = 1, #args
+  while a <= n do
+    local op = args[a]
+    local m = op == 'P' and 5 or 3
+    local id = args[op == 'P' and a + 3 or a + 2]
+    if (op ~= 'P' and op ~= 'X') or a + m - 1 > n or
+       ES.hour_of(args[a + 1]) == nil or
+       not string.match(id or '', ID) or
+       (op == 'P' and whole(args[a + 2], 0, 2 ^ 40) == nil) then
+      return bad('public part operation at argument ' .. a)
+    end
+    a = a + m
+  end
+  local written = 0
+  a = 1
+  while a <= n do
+    local k = ES.PUBLIC .. args[a + 1]
+    if args[a] == 'P' then
+      written = written + redis.call('HSETNX', k, args[a + 3], args[a + 4])
+      redis.call('EXPIREAT', k, args[a + 2], 'NX')
+      redis.call('EXPIREAT', k, args[a + 2], 'GT')
+      a = a + 5
+    else
+      if redis.call('HEXISTS', k, args[a + 2]) == 1 then
+        redis.call('HSET', k, args[a + 2], GONE)
+        written = written + 1
+      end
+      a = a + 3
+    end
+  end
+  return written
+end
+
+-- the buckets holding the records of deletions without a creation time
+local function enrich_locate(keys, args)
+  local pre, now, span = args[1], whole(args[2], 1, 2 ^ 40),
+    whole(args[3], 0, 24 * 3660)
+  if keys[1] == nil or pre == nil or
+     not string.match(pre, '^es:{t:[%w_%-]+}:$') or now == nil or
+     span == nil then
+    return bad('es_enrich_locate needs the meta key, prefix, now, hours')
+  end
+  local out, left = {}, 0
+  for i = 4, #args do
+    if not string.match(args[i], ID) then
+      return bad('comment id at argument ' .. i)
+    end
+    out[i - 3] = ''
+    left = left + 1
+  end
+  local fmt = pre .. string.format(ES.KEY.RECORDS, '%s')
+  local h = math.floor(now / 3600) + 24
+  local stop = h - 24 - span
+  while left > 0 and h >= stop do
+    local name = ES.hour_name(h)
+    local k = string.format(fmt, name)
+    if redis.call('EXISTS', k) == 1 then
+      for i = 4, #args do
+        if out[i - 3] == '' and redis.call('HEXISTS', k, args[i]) == 1 then
+          out[i - 3] = name
+          left = left - 1
+        end
+      end
+    end
+    h = h - 1
+  end
+  return out
 end
 
 local function enrich_dlq(keys, args)
@@ -402,4 +512,6 @@ local function enrich_dlq(keys, args)
 end
 
 redis.register_function('es_enrich_write', enrich_write)
+redis.register_function('es_enrich_public', enrich_public)
+redis.register_function('es_enrich_locate', enrich_locate)
 redis.register_function('es_enrich_dlq', enrich_dlq)

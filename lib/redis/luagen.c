@@ -125,9 +125,42 @@ static char *assemble(const char *src, const char *shared, char *lib,
                      "  },\n  F = {TYPE = '%s', ID = '%s', SUBREDDIT = '%s', "
                      "SOURCE = '%s'},\n  TYPE = {COMMENT = '%s', DELETE = "
                      "'%s'},\n  TOMBSTONE = '{\"%s\":true}', -- the record "
-                     "a deletion leaves\n  USAGE = {\n",
+                     "a deletion leaves\n",
                      ES_F_TYPE, ES_F_ID, ES_F_SUBREDDIT, ES_F_SOURCE,
                      ES_TYPE_COMMENT, ES_TYPE_DELETE, ES_REC(DELETED));
+
+    /* the per-comment record (es_record.h): its JSON members, the fields
+       of its stored parts (1-based), the letters of labels and engines */
+    used += snprintf(out + used, cap - (size_t)used, "  REC = {\n");
+#define ES_LUAGEN_REC_(name, member, type, meaning)                            \
+    used += snprintf(out + used, cap - (size_t)used, "    %s = '%s',\n", #name, \
+                     member);
+    ES_RECORD_MEMBERS(ES_LUAGEN_REC_)
+#undef ES_LUAGEN_REC_
+    used += snprintf(out + used, cap - (size_t)used, "  },\n  RT = {");
+#define ES_LUAGEN_RT_(name, meaning)                                           \
+    used += snprintf(out + used, cap - (size_t)used, " %s = %d,", #name,       \
+                     (int)ES_RT_##name + 1);
+    ES_RECORD_TENANT_FIELDS(ES_LUAGEN_RT_)
+#undef ES_LUAGEN_RT_
+    used += snprintf(out + used, cap - (size_t)used, " },\n  RP = {");
+#define ES_LUAGEN_RP_(name, meaning)                                           \
+    used += snprintf(out + used, cap - (size_t)used, " %s = %d,", #name,       \
+                     (int)ES_RP_##name + 1);
+    ES_RECORD_PUBLIC_FIELDS(ES_LUAGEN_RP_)
+#undef ES_LUAGEN_RP_
+    used += snprintf(out + used, cap - (size_t)used, " },\n  LABELS = {");
+#define ES_LUAGEN_LETTER_(letter, name)                                        \
+    used += snprintf(out + used, cap - (size_t)used, " %c = '%s',", letter,    \
+                     name);
+    ES_RECORD_LABELS(ES_LUAGEN_LETTER_)
+    used += snprintf(out + used, cap - (size_t)used, " },\n  ENGINES = {");
+    ES_RECORD_ENGINES(ES_LUAGEN_LETTER_)
+#undef ES_LUAGEN_LETTER_
+    used += snprintf(out + used, cap - (size_t)used,
+                     " },\n  SEP = '\\31', GONE = '%s', PUBLIC = '%s',\n"
+                     "  USAGE = {\n",
+                     ES_RECORD_GONE, ES_KEY_PUBLIC_PREFIX);
 
     /* the usage hash's fields (es_schema.h) */
 #define ES_LUAGEN_USAGE_(name, field)                                          \

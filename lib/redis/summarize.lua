@@ -1,5 +1,5 @@
 #!lua name=echostream_summarize
--- version: 1
+-- version: 2
 --
 -- lib/redis/summarize.lua - the Redis function library
 -- "echostream_summarize", loaded by echostream-summarize: every write the

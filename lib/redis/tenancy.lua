@@ -1,5 +1,5 @@
 #!lua name=echostream_tenancy
--- version: 4
+-- version: 5
 --
 -- lib/redis/tenancy.lua - the Redis function library
 -- "echostream_tenancy": a user's membership, created on first sign-in.

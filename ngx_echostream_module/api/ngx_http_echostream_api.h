@@ -244,15 +244,34 @@ ngx_int_t ngx_http_echostream_api_key(ngx_http_echostream_api_ctx_t *ctx,
                                       ngx_str_t *out, es_tkey k, ...);
 
 /*
- * "MGET" and the tenant's per-comment record key (ES_TK_RECORD) of each of
- * n comment ids, the i-th id being lens[i] bytes at ids + i * stride (at
- * most ES_REQ_ID_MAX), all in pool: *argv and *argvlen get n + 1 entries,
- * for a pipeline command. Returns NGX_OK or NGX_ERROR (no memory).
+ * The command reading the tenant's per-comment records of n comments,
+ * "FCALL_RO es_records 1 <meta> <prefix>" then each comment's id and
+ * creation hour (lib/redis/read.lua answers each with its record's JSON,
+ * the tombstone or nil): the i-th id is lens[i] bytes at ids + i * stride
+ * (at most ES_REQ_ID_MAX), its hour the 10 bytes YYYYMMDDHH at
+ * hours + 10 * i. All in pool: *argv and *argvlen get *argc entries, for
+ * a pipeline command. Returns NGX_OK or NGX_ERROR (no memory).
  */
-ngx_int_t ngx_http_echostream_api_records_mget(
+ngx_int_t ngx_http_echostream_api_records_cmd(
     ngx_http_echostream_api_ctx_t *ctx, ngx_pool_t *pool, const u_char *ids,
-    size_t stride, const size_t *lens, ngx_uint_t n, const char ***argv,
-    size_t **argvlen);
+    size_t stride, const size_t *lens, const u_char *hours, ngx_uint_t n,
+    int *argc, const char ***argv, const size_t **argvlen);
+
+/* The UTC hour YYYYMMDDHH (10 bytes, no NUL) of a time in ms into out. */
+void ngx_http_echostream_api_hour(int64_t ms, u_char *out);
+
+/*
+ * The command reading a topic's recent comment ids (es_recent of
+ * lib/redis/read.lua, answering as ZRANGE ... BYSCORE LIMIT WITHSCORES
+ * does): of topic (label NULL: every label), created within [min, max]
+ * (each a whole number of ms, or "-inf" / "+inf"), skipping offset rows,
+ * at most count, descending when desc. The strings are copied into the
+ * request's pool; *cmd gets the command. NGX_OK or NGX_ERROR (no memory).
+ */
+ngx_int_t ngx_http_echostream_api_recent_cmd(
+    ngx_http_echostream_api_ctx_t *ctx, ngx_http_echostream_redis_cmd_t *cmd,
+    ngx_str_t *topic, const char *label, ngx_str_t *min, ngx_str_t *max,
+    ngx_uint_t offset, ngx_uint_t count, int desc);
 
 /*
  * The request's first header named name (compared without regard to

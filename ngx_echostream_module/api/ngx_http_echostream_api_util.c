@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 
+#include "es_time.h"
 #include "api/ngx_http_echostream_api.h"
 #include "core/ngx_http_echostream_module.h"
 
@@ -136,50 +137,130 @@ ngx_int_t ngx_http_echostream_api_key(ngx_http_echostream_api_ctx_t *ctx,
     return NGX_OK;
 }
 
-ngx_int_t ngx_http_echostream_api_records_mget(
+ngx_int_t ngx_http_echostream_api_records_cmd(
     ngx_http_echostream_api_ctx_t *ctx, ngx_pool_t *pool, const u_char *ids,
-    size_t stride, const size_t *lens, ngx_uint_t n, const char ***argv,
-    size_t **argvlen)
+    size_t stride, const size_t *lens, const u_char *hours, ngx_uint_t n,
+    int *argc, const char ***argv, const size_t **argvlen)
 {
-    char prefix[ES_JWT_TENANT_MAX + sizeof("es:{t:}:")], buf[512],
-        id[ES_REQ_ID_MAX + 1];
+    char prefix[ES_JWT_TENANT_MAX + sizeof("es:{t:}:")], buf[512];
     const char **a;
     size_t *l;
     ngx_uint_t i;
-    u_char *key;
-    int plen, klen;
+    u_char *p;
+    int plen, mlen;
 
     plen = es_tenant_prefix(prefix, sizeof(prefix), (const char *)ctx->tenant);
-    a = ngx_palloc(pool, (n + 1) * sizeof(char *));
-    l = ngx_palloc(pool, (n + 1) * sizeof(size_t));
-    if (plen < 0 || a == NULL || l == NULL) {
+    mlen = plen < 0 ? -1
+                    : es_tenant_key_p(buf, sizeof(buf), prefix, (size_t)plen,
+                                      ES_TK_META);
+    a = ngx_palloc(pool, (2 * n + 5) * sizeof(char *));
+    l = ngx_palloc(pool, (2 * n + 5) * sizeof(size_t));
+    p = mlen < 0 ? NULL : ngx_pnalloc(pool, (size_t)(mlen + plen));
+    if (p == NULL || a == NULL || l == NULL) {
         return NGX_ERROR;
     }
 
-    a[0] = "MGET";
-    l[0] = sizeof("MGET") - 1;
+    a[0] = "FCALL_RO";
+    l[0] = sizeof("FCALL_RO") - 1;
+    a[1] = "es_records";
+    l[1] = sizeof("es_records") - 1;
+    a[2] = "1";
+    l[2] = 1;
+    ngx_memcpy(p, buf, (size_t)mlen);
+    a[3] = (const char *)p;
+    l[3] = (size_t)mlen;
+    ngx_memcpy(p + mlen, prefix, (size_t)plen);
+    a[4] = (const char *)p + mlen;
+    l[4] = (size_t)plen;
 
-    /* the prefix is built once: a page holds up to hundreds of ids */
+    /* ids and hours point into the caller's memory, which outlives the
+       command (the pipeline copies the arguments when it is queued) */
     for (i = 0; i < n; i++) {
         if (lens[i] > ES_REQ_ID_MAX) {
             return NGX_ERROR;
         }
-        ngx_memcpy(id, ids + i * stride, lens[i]);
-        id[lens[i]] = '\0';
-
-        klen = es_tenant_key_p(buf, sizeof(buf), prefix, (size_t)plen,
-                               ES_TK_RECORD, id);
-        key = klen < 0 ? NULL : ngx_pnalloc(pool, (size_t)klen);
-        if (key == NULL) {
-            return NGX_ERROR;
-        }
-        ngx_memcpy(key, buf, (size_t)klen);
-        a[i + 1] = (const char *)key;
-        l[i + 1] = (size_t)klen;
+        a[5 + 2 * i] = (const char *)ids + i * stride;
+        l[5 + 2 * i] = lens[i];
+        a[6 + 2 * i] = (const char *)hours + 10 * i;
+        l[6 + 2 * i] = 10;
     }
 
+    *argc = (int)(2 * n + 5);
     *argv = a;
     *argvlen = l;
+    return NGX_OK;
+}
+
+void ngx_http_echostream_api_hour(int64_t ms, u_char *out)
+{
+    char hour[11];
+
+    es_time_hour(ms, hour);
+    ngx_memcpy(out, hour, 10);
+}
+
+ngx_int_t ngx_http_echostream_api_recent_cmd(
+    ngx_http_echostream_api_ctx_t *ctx, ngx_http_echostream_redis_cmd_t *cmd,
+    ngx_str_t *topic, const char *label, ngx_str_t *min, ngx_str_t *max,
+    ngx_uint_t offset, ngx_uint_t count, int desc)
+{
+    char prefix[ES_JWT_TENANT_MAX + sizeof("es:{t:}:")], buf[512];
+    const char **a;
+    size_t *l;
+    u_char *p, *q;
+    int plen, mlen;
+
+    plen = es_tenant_prefix(prefix, sizeof(prefix), (const char *)ctx->tenant);
+    mlen = plen < 0 ? -1
+                    : es_tenant_key_p(buf, sizeof(buf), prefix, (size_t)plen,
+                                      ES_TK_META);
+    a = ngx_palloc(ctx->r->pool, 12 * sizeof(char *));
+    l = ngx_palloc(ctx->r->pool, 12 * sizeof(size_t));
+    p = mlen < 0 ? NULL
+                 : ngx_pnalloc(ctx->r->pool, (size_t)(mlen + plen) +
+                                                 topic->len + min->len +
+                                                 max->len + 2 * NGX_INT_T_LEN);
+    if (p == NULL || a == NULL || l == NULL) {
+        return NGX_ERROR;
+    }
+
+    a[0] = "FCALL_RO";
+    a[1] = "es_recent";
+    a[2] = "1";
+    q = p;
+    a[3] = (const char *)q;
+    q = ngx_cpymem(q, buf, (size_t)mlen);
+    a[4] = (const char *)q;
+    q = ngx_cpymem(q, prefix, (size_t)plen);
+    a[5] = (const char *)q;
+    q = ngx_cpymem(q, topic->data, topic->len);
+    a[6] = label ? label : "";
+    a[7] = (const char *)q;
+    q = ngx_cpymem(q, min->data, min->len);
+    a[8] = (const char *)q;
+    q = ngx_cpymem(q, max->data, max->len);
+    a[9] = (const char *)q;
+    q = ngx_sprintf(q, "%ui", offset);
+    a[10] = (const char *)q;
+    q = ngx_sprintf(q, "%ui", count);
+    a[11] = desc ? "desc" : "asc";
+
+    l[0] = sizeof("FCALL_RO") - 1;
+    l[1] = sizeof("es_recent") - 1;
+    l[2] = 1;
+    l[3] = (size_t)mlen;
+    l[4] = (size_t)plen;
+    l[5] = topic->len;
+    l[6] = ngx_strlen(a[6]);
+    l[7] = min->len;
+    l[8] = max->len;
+    l[9] = (size_t)((const u_char *)a[10] - (const u_char *)a[9]);
+    l[10] = (size_t)(q - (const u_char *)a[10]);
+    l[11] = ngx_strlen(a[11]);
+
+    cmd->argc = 12;
+    cmd->argv = a;
+    cmd->argvlen = l;
     return NGX_OK;
 }
 

@@ -8,4 +8,4 @@
 #include "redis/ngx_http_echostream_functions.h"
 
 const es_lua_lib *const ngx_http_echostream_function_libs[] = {
-    &es_lua_tenancy, &es_lua_tenant, NULL};
+    &es_lua_tenancy, &es_lua_tenant, &es_lua_read, NULL};

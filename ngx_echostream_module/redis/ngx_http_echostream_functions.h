@@ -18,8 +18,9 @@
 
 /*
  * NULL-terminated list of every library, in load order: es_lua_tenancy
- * (sign-in: lib/redis/tenancy.lua) and es_lua_tenant (topics, rules,
- * members, invites, settings: lib/redis/tenant.lua)
+ * (sign-in: lib/redis/tenancy.lua), es_lua_tenant (topics, rules,
+ * members, invites, settings: lib/redis/tenant.lua) and es_lua_read (the
+ * stored comments as records and recent ids: lib/redis/read.lua)
  */
 extern const es_lua_lib *const ngx_http_echostream_function_libs[];
 

@@ -2,14 +2,16 @@
  * ngx_http_echostream_comments.c - GET /topics/{id}/comments: a topic's
  * enriched comments, newest first, a page at a time.
  *
- * The enrich worker keeps the ids of a topic's recent comments in sorted
- * sets scored by creation time in ms (…:recent:<topic>, and one per label,
- * …:recent:<topic>:<label>) and each comment's record under …:c:<id>
- * (docs/redis-keys.md). A page is
+ * The enrich worker keeps a topic's recent comments per creation hour and
+ * each comment's record in hour buckets (docs/redis-keys.md); the Redis
+ * functions of lib/redis/read.lua read them as a sorted set and as JSON
+ * records would be read. A page is
  *
- *   1. ZRANGE key <max> -inf BYSCORE REV LIMIT 0 <limit + 1 + ties>
- *      WITHSCORES (with HEXISTS of the topic in the same round trip), and
- *   2. one MGET of the page's records.
+ *   1. es_recent <topic> <label> -inf <max> <offset> <limit + 1 + ties>
+ *      desc: ids and creation times in ms, as ZRANGE key <max> -inf
+ *      BYSCORE REV LIMIT WITHSCORES answers (with HEXISTS of the topic in
+ *      the same round trip), and
+ *   2. one es_records of the page's ids and creation hours.
  *
  * Paging by rank would repeat or skip comments as new ones arrive at the
  * head, so the cursor names the last comment shown: its score and id. The
@@ -41,7 +43,7 @@
 #include "api/ngx_http_echostream_comment_json.h"
 #include "routes/ngx_http_echostream_routes.h"
 
-/* rows asked for by a ZRANGE after the first one (ties beyond the hint) */
+/* rows asked for by a range read after the first (ties beyond the hint) */
 #define NGX_HTTP_ECHOSTREAM_COMMENTS_MORE 500
 /* scores are ms since the epoch: below 10^15 */
 #define NGX_HTTP_ECHOSTREAM_COMMENTS_SCORE_MAX 1e15
@@ -54,7 +56,7 @@ typedef struct {
 } ngx_http_echostream_comments_row_t;
 
 typedef struct {
-    ngx_str_t key; /* the recent set */
+    const char *label; /* the sentiment filter's label, or NULL */
 
     /* the cursor */
     unsigned has_cursor : 1;
@@ -98,7 +100,6 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_comments)
     es_req_comments_args args;
     ngx_str_t topics;
     es_req_err err;
-    ngx_int_t rc;
 
     if (es_req_comments_read((const char *)ctx->r->args.data, ctx->r->args.len,
                              &args, &err) != 0) {
@@ -113,17 +114,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(topic_comments)
 
     st->limit = args.limit;
 
-    if (args.sentiment >= 0) {
-        rc = ngx_http_echostream_api_key(ctx, &st->key, ES_TK_RECENT_LABEL,
-                                         (const char *)ctx->params[0].data,
-                                         es_req_sentiments[args.sentiment]);
-    } else {
-        rc = ngx_http_echostream_api_key(ctx, &st->key, ES_TK_RECENT,
-                                         (const char *)ctx->params[0].data);
-    }
-    if (rc != NGX_OK) {
-        goto nomem;
-    }
+    st->label = args.sentiment >= 0 ? es_req_sentiments[args.sentiment] : NULL;
 
     if (args.has_cursor) {
         st->has_cursor = 1;
@@ -173,11 +164,12 @@ ngx_http_echostream_comments_zrange(ngx_http_echostream_api_ctx_t *ctx,
     const char **argv;
     size_t *lens;
     u_char *buf, *p;
+    ngx_str_t min, max;
 
-    /* HEXISTS (3) then ZRANGE (10); numbers printed into buf */
-    argv = ngx_palloc(ctx->r->pool, 13 * sizeof(char *));
-    lens = ngx_palloc(ctx->r->pool, 13 * sizeof(size_t));
-    buf = ngx_pnalloc(ctx->r->pool, 3 * NGX_INT64_LEN);
+    /* HEXISTS (3) then es_recent; numbers printed into buf */
+    argv = ngx_palloc(ctx->r->pool, 3 * sizeof(char *));
+    lens = ngx_palloc(ctx->r->pool, 3 * sizeof(size_t));
+    buf = ngx_pnalloc(ctx->r->pool, NGX_INT64_LEN);
     if (argv == NULL || lens == NULL || buf == NULL) {
         return NGX_ERROR;
     }
@@ -195,46 +187,22 @@ ngx_http_echostream_comments_zrange(ngx_http_echostream_api_ctx_t *ctx,
         cmd->argv = argv;
         cmd->argvlen = lens;
         cmd++;
-        argv += 3;
-        lens += 3;
     }
 
-    argv[0] = "ZRANGE";
-    argv[1] = (const char *)st->key.data;
-    lens[1] = st->key.len;
-
-    p = buf;
     if (st->has_cursor) {
-        argv[2] = (const char *)p;
-        p = ngx_sprintf(p, "%L", st->score);
-        lens[2] = p - (u_char *)argv[2];
+        max.data = buf;
+        p = ngx_sprintf(buf, "%L", st->score);
+        max.len = p - buf;
     } else {
-        argv[2] = "+inf";
-        lens[2] = 4;
+        ngx_str_set(&max, "+inf");
     }
+    ngx_str_set(&min, "-inf");
 
-    argv[3] = "-inf";
-    argv[4] = "BYSCORE";
-    argv[5] = "REV";
-    argv[6] = "LIMIT";
-    argv[7] = (const char *)p;
-    p = ngx_sprintf(p, "%ui", st->offset);
-    lens[7] = p - (u_char *)argv[7];
-    argv[8] = (const char *)p;
-    p = ngx_sprintf(p, "%ui", st->want);
-    lens[8] = p - (u_char *)argv[8];
-    argv[9] = "WITHSCORES";
-
-    lens[0] = 6;
-    lens[3] = 4;
-    lens[4] = 7;
-    lens[5] = 3;
-    lens[6] = 5;
-    lens[9] = 10;
-
-    cmd->argc = 10;
-    cmd->argv = argv;
-    cmd->argvlen = lens;
+    if (ngx_http_echostream_api_recent_cmd(ctx, cmd, &ctx->params[0],
+                                           st->label, &min, &max, st->offset,
+                                           st->want, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return ngx_http_echostream_api_redis(ctx, cmds, topics ? 2 : 1,
                                          ngx_http_echostream_comments_range);
@@ -297,7 +265,7 @@ ngx_http_echostream_comments_range(ngx_http_echostream_api_ctx_t *ctx,
         ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
                       "echostream api: skipped %ui malformed members of "
                       "\"%V\"",
-                      st->skipped, &st->key);
+                      st->skipped, &ctx->params[0]);
     }
 
     if (st->n == 0) {
@@ -317,7 +285,7 @@ ngx_http_echostream_comments_range(ngx_http_echostream_api_ctx_t *ctx,
 unexpected:
 
     ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                  "echostream api: unexpected reply reading \"%V\"", &st->key);
+                  "echostream api: unexpected reply reading \"%V\"", &ctx->params[0]);
     ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "internal", "unexpected reply from redis");
 }
@@ -378,45 +346,34 @@ ngx_http_echostream_comments_rows(ngx_http_echostream_comments_t *st,
     return (ngx_int_t)(rep->elements / 2);
 }
 
-/* Queues the MGET of the page's records. */
+/* Queues the reading of the page's records (es_records). */
 static ngx_int_t
 ngx_http_echostream_comments_records(ngx_http_echostream_api_ctx_t *ctx)
 {
-    char id[NGX_HTTP_ECHOSTREAM_COMMENTS_ID_LEN + 1];
     ngx_http_echostream_comments_t *st = ctx->data;
     ngx_http_echostream_redis_cmd_t cmd;
     ngx_uint_t i, n;
-    const char **argv;
-    size_t *lens;
-    ngx_str_t key;
+    size_t *idlens;
+    u_char *hours;
 
     n = ngx_min(st->n, st->limit);
 
-    argv = ngx_palloc(ctx->r->pool, (n + 1) * sizeof(char *));
-    lens = ngx_palloc(ctx->r->pool, (n + 1) * sizeof(size_t));
-    if (argv == NULL || lens == NULL) {
+    idlens = ngx_palloc(ctx->r->pool, (n + 1) * sizeof(size_t));
+    hours = ngx_pnalloc(ctx->r->pool, 10 * (n + 1));
+    if (idlens == NULL || hours == NULL) {
         return NGX_ERROR;
     }
 
-    argv[0] = "MGET";
-    lens[0] = 4;
-
     for (i = 0; i < n; i++) {
-        /* the row's id with a NUL (ids are at most
-         * NGX_HTTP_ECHOSTREAM_COMMENTS_ID_LEN bytes) */
-        ngx_memcpy(id, st->rows[i].id, st->rows[i].len);
-        id[st->rows[i].len] = '\0';
-        if (ngx_http_echostream_api_key(ctx, &key, ES_TK_RECORD, id) !=
-            NGX_OK) {
-            return NGX_ERROR;
-        }
-        argv[i + 1] = (const char *)key.data;
-        lens[i + 1] = key.len;
+        idlens[i] = st->rows[i].len;
+        ngx_http_echostream_api_hour(st->rows[i].score, hours + 10 * i);
     }
 
-    cmd.argc = (int)(n + 1);
-    cmd.argv = argv;
-    cmd.argvlen = lens;
+    if (ngx_http_echostream_api_records_cmd(
+            ctx, ctx->r->pool, st->rows[0].id, sizeof(st->rows[0]), idlens,
+            hours, n, &cmd.argc, &cmd.argv, &cmd.argvlen) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return ngx_http_echostream_api_redis(ctx, &cmd, 1,
                                          ngx_http_echostream_comments_page);
@@ -440,7 +397,7 @@ ngx_http_echostream_comments_page(ngx_http_echostream_api_ctx_t *ctx,
     if (rep->type != REDIS_REPLY_ARRAY ||
         rep->elements != ngx_min(st->n, st->limit)) {
         ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                      "echostream api: unexpected reply to MGET of comments");
+                      "echostream api: unexpected reply reading comments");
         ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                       "internal",
                                       "unexpected reply from redis");

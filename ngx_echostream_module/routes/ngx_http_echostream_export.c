@@ -97,9 +97,7 @@ NGX_HTTP_ECHOSTREAM_ROUTE(export_csv)
     st->from = args.from;
     st->to = args.to;
 
-    if (ngx_http_echostream_api_key(ctx, &st->key, ES_TK_RECENT,
-                                    (const char *)topic.data) != NGX_OK ||
-        ngx_http_echostream_api_key(ctx, &st->topics, ES_TK_TOPICS) != NGX_OK) {
+    if (ngx_http_echostream_api_key(ctx, &st->topics, ES_TK_TOPICS) != NGX_OK) {
         goto nomem;
     }
     /* the topic as the route's id, for messages and the file name */
@@ -162,9 +160,10 @@ ngx_int_t ngx_http_echostream_export_range(ngx_http_echostream_export_t *st)
 {
     ngx_http_echostream_api_ctx_t *ctx = st->ctx;
     ngx_http_echostream_redis_cmd_t cmds[2], *cmd;
-    const char *argv[13], **a;
-    size_t lens[13], *l;
-    u_char num[3][NGX_INT64_LEN + 2], *p;
+    const char *argv[3], **a;
+    size_t lens[3], *l;
+    u_char num[2][NGX_INT64_LEN + 2];
+    ngx_str_t min, max;
 
     /* the pipeline copies the arguments: stack arrays will do */
     cmd = cmds;
@@ -186,37 +185,24 @@ ngx_int_t ngx_http_echostream_export_range(ngx_http_echostream_export_t *st)
         l += 3;
     }
 
-    a[0] = "ZRANGE";
-    l[0] = 6;
-    a[1] = (const char *)st->key.data;
-    l[1] = st->key.len;
-
     if (st->started) {
-        a[2] = (const char *)st->score;
-        l[2] = st->score_len;
+        min.data = st->score;
+        min.len = st->score_len;
     } else {
-        a[2] = (const char *)num[0];
-        l[2] = ngx_sprintf(num[0], "%L", st->from) - num[0];
+        min.data = num[0];
+        min.len = ngx_sprintf(num[0], "%L", st->from) - num[0];
     }
+    /* the range ends before to: es_recent's bounds are inclusive */
+    max.data = num[1];
+    max.len = ngx_sprintf(num[1], "%L", st->to - 1) - num[1];
 
-    a[3] = (const char *)num[1];
-    l[3] = ngx_sprintf(num[1], "(%L", st->to) - num[1];
-    a[4] = "BYSCORE";
-    l[4] = 7;
-    a[5] = "LIMIT";
-    l[5] = 5;
-    p = num[2];
-    a[6] = (const char *)p;
-    p = ngx_sprintf(p, "%ui", st->started ? st->ties : 0);
-    l[6] = p - (u_char *)a[6];
-    a[7] = "500";
-    l[7] = 3;
-    a[8] = "WITHSCORES";
-    l[8] = 10;
-
-    cmd->argc = 9;
-    cmd->argv = a;
-    cmd->argvlen = l;
+    if (ngx_http_echostream_api_recent_cmd(ctx, cmd, &ctx->params[0], NULL,
+                                           &min, &max,
+                                           st->started ? st->ties : 0,
+                                           NGX_HTTP_ECHOSTREAM_EXPORT_PAGE,
+                                           0) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     st->mget = 0;
 
@@ -291,7 +277,8 @@ ngx_http_echostream_export_rows(ngx_http_echostream_export_t *st,
     st->nids = 0;
     st->ids = ngx_palloc(st->page, (k + 1) * sizeof(*st->ids));
     st->lens = ngx_palloc(st->page, (k + 1) * sizeof(size_t));
-    if (st->ids == NULL || st->lens == NULL) {
+    st->hours = ngx_pnalloc(st->page, (k + 1) * 10);
+    if (st->ids == NULL || st->lens == NULL || st->hours == NULL) {
         return NGX_ERROR;
     }
 
@@ -334,6 +321,9 @@ ngx_http_echostream_export_rows(ngx_http_echostream_export_t *st,
 
         ngx_memcpy(st->ids[st->nids], m->str, m->len);
         st->lens[st->nids] = m->len;
+        ngx_http_echostream_api_hour(
+            (int64_t)ngx_atoof((u_char *)s->str, s->len),
+            st->hours + 10 * st->nids);
         st->nids++;
     }
 
@@ -345,23 +335,18 @@ ngx_http_echostream_export_rows(ngx_http_echostream_export_t *st,
     return ngx_http_echostream_export_records(st);
 }
 
-/* Queues the MGET of the current page's records. */
+/* Queues the reading of the current page's records (es_records). */
 static ngx_int_t
 ngx_http_echostream_export_records(ngx_http_echostream_export_t *st)
 {
     ngx_http_echostream_redis_cmd_t cmd;
-    const char **argv;
-    size_t *lens;
 
-    if (ngx_http_echostream_api_records_mget(
+    if (ngx_http_echostream_api_records_cmd(
             st->ctx, st->page, st->ids[0], sizeof(st->ids[0]), st->lens,
-            st->nids, &argv, &lens) != NGX_OK) {
+            st->hours, st->nids, &cmd.argc, &cmd.argv,
+            &cmd.argvlen) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    cmd.argc = (int)(st->nids + 1);
-    cmd.argv = argv;
-    cmd.argvlen = lens;
 
     st->mget = 1;
 

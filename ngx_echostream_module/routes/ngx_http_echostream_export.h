@@ -23,7 +23,6 @@ typedef struct {
     ngx_http_echostream_api_ctx_t *ctx;
     ngx_pool_t *page; /* replies and text of the current page */
 
-    ngx_str_t key; /* the topic's recent set */
     ngx_str_t topics;
     int64_t from, to; /* ms, [from, to) */
 
@@ -37,6 +36,7 @@ typedef struct {
     /* the valid ids of the current page, in the page pool */
     u_char (*ids)[NGX_HTTP_ECHOSTREAM_EXPORT_ID_LEN];
     size_t *lens;
+    u_char *hours; /* each id's creation hour YYYYMMDDHH, 10 bytes each */
     ngx_uint_t nids;
 
     ngx_chain_t *head; /* the CSV header row, until it is sent */

@@ -53,6 +53,7 @@ typedef struct {
     ngx_uint_t nentries;
     u_char (*ids)[NGX_HTTP_ECHOSTREAM_STREAM_ID_LEN];
     size_t *lens;
+    u_char *hours; /* each id's creation hour YYYYMMDDHH, 10 bytes each */
     ngx_uint_t nids;
 
     ngx_http_echostream_stream_phase_e phase;

@@ -38,9 +38,9 @@ ngx_int_t ngx_http_echostream_stream_range(ngx_http_echostream_stream_t *st,
                                            redisReply *rep)
 {
     ngx_http_echostream_stream_entry_t *en;
-    redisReply *e, *f, *ids;
+    redisReply *e, *f, *ids, *hours;
     ngx_uint_t i, j, n, bad;
-    u_char *p, *end, *q;
+    u_char *p, *end, *q, *hp, *hend;
 
     if (rep->type != REDIS_REPLY_ARRAY) {
         return NGX_ERROR;
@@ -80,7 +80,8 @@ ngx_int_t ngx_http_echostream_stream_range(ngx_http_echostream_stream_t *st,
                        NGX_HTTP_ECHOSTREAM_STREAM_ENTRY_IDS);
     st->ids = ngx_palloc(st->page, n * sizeof(*st->ids));
     st->lens = ngx_palloc(st->page, n * sizeof(size_t));
-    if (st->ids == NULL || st->lens == NULL) {
+    st->hours = ngx_pnalloc(st->page, n * 10);
+    if (st->ids == NULL || st->lens == NULL || st->hours == NULL) {
         return NGX_ERROR;
     }
 
@@ -91,12 +92,18 @@ ngx_int_t ngx_http_echostream_stream_range(ngx_http_echostream_stream_t *st,
         f = e->element[1];
 
         ids = NULL;
+        hours = NULL;
         for (j = 0; j + 1 < f->elements; j += 2) {
-            if (f->element[j]->type == REDIS_REPLY_STRING &&
-                f->element[j]->len == 3 &&
-                ngx_strncmp(f->element[j]->str, "ids", 3) == 0 &&
-                f->element[j + 1]->type == REDIS_REPLY_STRING) {
+            if (f->element[j]->type != REDIS_REPLY_STRING ||
+                f->element[j + 1]->type != REDIS_REPLY_STRING) {
+                continue;
+            }
+            if (f->element[j]->len == 3 &&
+                ngx_strncmp(f->element[j]->str, "ids", 3) == 0) {
                 ids = f->element[j + 1];
+            } else if (f->element[j]->len == 5 &&
+                       ngx_strncmp(f->element[j]->str, "hours", 5) == 0) {
+                hours = f->element[j + 1];
             }
         }
 
@@ -113,18 +120,34 @@ ngx_int_t ngx_http_echostream_stream_range(ngx_http_echostream_stream_t *st,
         en->first = st->nids;
         en->n = 0;
 
-        if (ids == NULL) {
+        if (ids == NULL || hours == NULL) {
             bad++;
             continue;
         }
 
         p = (u_char *)ids->str;
         end = p + ids->len;
+        /* the creation hours, one per id in the same order */
+        hp = (u_char *)hours->str;
+        hend = hp + hours->len;
 
         while (p < end) {
+            u_char *hour = hp;
+
             q = ngx_strlchr(p, end, ',');
             if (q == NULL) {
                 q = end;
+            }
+            if (hp + 10 <= hend && (hp + 10 == hend || hp[10] == ',')) {
+                hp += 11;
+            } else {
+                hour = NULL;
+                hp = hend;
+            }
+            for (j = 0; hour != NULL && j < 10; j++) {
+                if (hour[j] < '0' || hour[j] > '9') {
+                    hour = NULL;
+                }
             }
 
             for (j = 0; p + j < q; j++) {
@@ -135,12 +158,13 @@ ngx_int_t ngx_http_echostream_stream_range(ngx_http_echostream_stream_t *st,
             }
 
             if (p + j < q || j == 0 || j > NGX_HTTP_ECHOSTREAM_STREAM_ID_LEN ||
-                en->n >= NGX_HTTP_ECHOSTREAM_STREAM_ENTRY_IDS ||
+                hour == NULL || en->n >= NGX_HTTP_ECHOSTREAM_STREAM_ENTRY_IDS ||
                 st->nids >= n) {
                 bad++;
 
             } else {
                 ngx_memcpy(st->ids[st->nids], p, j);
+                ngx_memcpy(st->hours + 10 * st->nids, hour, 10);
                 st->lens[st->nids] = j;
                 st->nids++;
                 en->n++;
@@ -168,26 +192,26 @@ ngx_int_t ngx_http_echostream_stream_range(ngx_http_echostream_stream_t *st,
     return ngx_http_echostream_stream_records(st);
 }
 
-/* Queues the MGET of the poll's records. */
+/* Queues the reading of the poll's records (es_records). */
 static ngx_int_t
 ngx_http_echostream_stream_records(ngx_http_echostream_stream_t *st)
 {
     const char **argv;
-    size_t *lens;
+    const size_t *lens;
+    int argc;
 
-    if (ngx_http_echostream_api_records_mget(
+    if (ngx_http_echostream_api_records_cmd(
             st->ctx, st->page, st->ids[0], sizeof(st->ids[0]), st->lens,
-            st->nids, &argv, &lens) != NGX_OK) {
+            st->hours, st->nids, &argc, &argv, &lens) != NGX_OK) {
         return NGX_ERROR;
     }
 
     st->phase = NGX_HTTP_ECHOSTREAM_STREAM_RECORDS;
 
-    return ngx_http_echostream_stream_redis(st, (int)(st->nids + 1), argv,
-                                            lens);
+    return ngx_http_echostream_stream_redis(st, argc, argv, lens);
 }
 
-/* The MGET reply: one event per comment shown, in stream order. */
+/* The records' reply: one event per comment shown, in stream order. */
 ngx_int_t ngx_http_echostream_stream_events(ngx_http_echostream_stream_t *st,
                                             redisReply *rep)
 {

@@ -140,6 +140,7 @@ static void beat(alert *a, int start)
 static int run(alert *a)
 {
     if (es_redis_load_library(a->r, &es_lua_alert) != 0 ||
+        es_redis_load_library(a->r, &es_lua_read) != 0 ||
         es_consumer_create_group(&a->dl.c) != 0) {
         return 1;
     }

@@ -8,6 +8,7 @@
 
 #include "es_ids.h"
 #include "es_keys.h"
+#include "es_time.h"
 #include "es_log.h"
 #include "series.h"
 
@@ -187,54 +188,60 @@ redisReply *es_alert_sample_records(es_redis *r, const char *prefix,
                                     int negative, long long from_ms,
                                     long long to_ms, size_t max)
 {
-    char key[256], max_s[24], min_s[24], count[24];
+    char meta[256], max_s[24], min_s[24], count[24], pre[256];
     const char **argv = NULL;
-    size_t *lens = NULL;
-    char(*keys)[256] = NULL;
+    size_t *lens = NULL, n;
+    char(*hours)[11] = NULL;
     redisReply *ids, *recs = NULL;
-    int klen;
 
-    klen = negative ? es_tenant_key_p(key, sizeof(key), prefix, plen,
-                                      ES_TK_RECENT_LABEL, topic, "negative")
-                    : es_tenant_key_p(key, sizeof(key), prefix, plen,
-                                      ES_TK_RECENT, topic);
-    if (klen < 0) {
+    if (es_tenant_key_p(meta, sizeof(meta), prefix, plen, ES_TK_META) < 0 ||
+        plen >= sizeof(pre)) {
         return NULL;
     }
+    memcpy(pre, prefix, plen);
+    pre[plen] = '\0';
     snprintf(max_s, sizeof(max_s), "%lld", to_ms);
     snprintf(min_s, sizeof(min_s), "%lld", from_ms);
     snprintf(count, sizeof(count), "%zu", max);
-    ids = es_redis_cmd(r, "ZREVRANGEBYSCORE %s %s %s LIMIT 0 %s", key, max_s,
-                       min_s, count);
-    if (ids == NULL || ids->type != REDIS_REPLY_ARRAY || ids->elements == 0) {
+    /* the newest ids and creation times (lib/redis/read.lua) */
+    ids = es_redis_cmd(r, "FCALL_RO es_recent 1 %s %s %s %s %s %s 0 %s desc",
+                       meta, pre, topic, negative ? "negative" : "", min_s,
+                       max_s, count);
+    if (ids == NULL || ids->type != REDIS_REPLY_ARRAY || ids->elements < 2) {
         goto cleanup;
     }
-    argv = calloc(ids->elements + 1, sizeof(*argv));
-    lens = calloc(ids->elements + 1, sizeof(*lens));
-    keys = calloc(ids->elements, sizeof(*keys));
-    if (argv == NULL || lens == NULL || keys == NULL) {
+    n = ids->elements / 2;
+    argv = calloc(2 * n + 5, sizeof(*argv));
+    lens = calloc(2 * n + 5, sizeof(*lens));
+    hours = calloc(n, sizeof(*hours));
+    if (argv == NULL || lens == NULL || hours == NULL) {
         goto cleanup;
     }
-    argv[0] = "MGET";
-    lens[0] = 4;
-    for (size_t i = 0; i < ids->elements; i++) {
-        int l = -1;
+    argv[0] = "FCALL_RO";
+    argv[1] = "es_records";
+    argv[2] = "1";
+    argv[3] = meta;
+    argv[4] = pre;
+    for (size_t i = 0; i < 5; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *id = ids->element[2 * i];
+        const redisReply *ms = ids->element[2 * i + 1];
         uint64_t num;
-        /* ids come from enrich, but a key is built only from a checked id */
-        if (ids->element[i]->type == REDIS_REPLY_STRING &&
-            es_comment_id_parse(ids->element[i]->str, ids->element[i]->len,
-                                &num) == 0 &&
-            strncmp(ids->element[i]->str, "t1_", 3) != 0) {
-            l = es_tenant_key_p(keys[i], sizeof(keys[i]), prefix, plen,
-                                ES_TK_RECORD, ids->element[i]->str);
-        }
-        if (l < 0) {
+        /* ids come from Redis: each is checked before it is sent back */
+        if (id->type != REDIS_REPLY_STRING || ms->type != REDIS_REPLY_STRING ||
+            es_comment_id_parse(id->str, id->len, &num) != 0 ||
+            strncmp(id->str, "t1_", 3) == 0) {
             goto cleanup;
         }
-        argv[i + 1] = keys[i];
-        lens[i + 1] = (size_t)l;
+        es_time_hour(strtoll(ms->str, NULL, 10), hours[i]);
+        argv[5 + 2 * i] = id->str;
+        lens[5 + 2 * i] = id->len;
+        argv[6 + 2 * i] = hours[i];
+        lens[6 + 2 * i] = 10;
     }
-    recs = es_redis_argv(r, (int)ids->elements + 1, argv, lens);
+    recs = es_redis_argv(r, (int)(2 * n + 5), argv, lens);
     if (recs && recs->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(recs);
         recs = NULL;
@@ -246,6 +253,6 @@ cleanup:
     }
     free(argv);
     free(lens);
-    free(keys);
+    free(hours);
     return recs;
 }

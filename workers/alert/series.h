@@ -28,11 +28,11 @@ int es_alert_series_load(es_redis *r, const char *prefix, size_t plen,
                          es_bucket *win, es_bucket *hours);
 
 /*
- * The comment records of the window [from_ms, to_ms] of the recent set
- * of topic (of label "negative" when negative is set), newest first, at
- * most max: the reply of the MGET (free with freeReplyObject), whose
- * elements are the record texts or nil; NULL when there are none or
- * Redis failed.
+ * The comment records of the window [from_ms, to_ms] of topic's recent
+ * comments (of label "negative" when negative is set), newest first, at
+ * most max: the reply of es_records (lib/redis/read.lua; free with
+ * freeReplyObject), whose elements are the record texts or nil; NULL when
+ * there are none or Redis failed.
  */
 redisReply *es_alert_sample_records(es_redis *r, const char *prefix,
                                     size_t plen, const char *topic,

@@ -65,16 +65,14 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
     const es_sentiment *st = es_record_sentiment(sco, &pairs[s], &engine);
     size_t plen = strlen(tn->prefix);
     es_contrib c;
-    char key[160];
-    int n, fresh;
+    char key[ES_AGGREGATE_MARKER_MAX];
+    int fresh;
 
     memset(rp, 0, sizeof(*rp));
     rp->src = SIZE_MAX;
     rp->v = es_record_cs(st);
-    n = es_tenant_key_p(key, sizeof(key), tn->prefix, plen, ES_TK_RECORD,
-                        en->id);
-    es_wplan_key(&a->plan, 'x', key, n < 0 ? 0 : (size_t)n, (long long)s,
-                 &fresh);
+    es_wplan_key(&a->plan, 'x', key, es_aggregate_marker(key, en->id),
+                 (long long)s, &fresh);
     if (!fresh) {
         rp->dup = 1;
         return;
@@ -96,7 +94,7 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
                     tn->retention_s, &rp->sl);
 }
 
-/* Record key, record JSON, meta (es_contrib_meta). */
+/* Record bucket, comment id, tenant part, meta (es_contrib_meta). */
 static void add_create(es_aggregate *a, const es_topic_set *ts,
                        const es_enrich_tenant *tn, const es_enrich_entry *en,
                        const es_entry_score *sco, const es_terms *tm,
@@ -105,11 +103,13 @@ static void add_create(es_aggregate *a, const es_topic_set *ts,
 {
     es_argbuf *b = a->cur;
     es_jsonw *w = &a->json;
-    char key[160];
+    char key[160], hour[11];
 
+    es_record_hour(en->t, hour);
     es_tenant_key_p(key, sizeof(key), tn->prefix, strlen(tn->prefix),
-                    ES_TK_RECORD, en->id);
+                    ES_TK_RECORDS, hour);
     es_argbuf_str(b, key);
+    es_argbuf_str(b, en->id);
     es_record_of(w, ts, en, sco, tm, pairs, s, e);
     if (w->oom) {
         b->oom = 1;
@@ -133,13 +133,8 @@ static void add_ops(es_argbuf *b, const es_wplan *pl)
         es_argbuf_int(b, key->n);
         for (uint32_t s = key->first; s != 0; s = pl->slots[s - 1].next) {
             const es_wslot *sl = &pl->slots[s - 1];
-            if (key->kind == 'r') {
-                es_argbuf_int(b, sl->v);
-                es_argbuf_copy(b, es_wplan_slot_name(pl, s - 1), sl->len);
-            } else {
-                es_argbuf_copy(b, es_wplan_slot_name(pl, s - 1), sl->len);
-                es_argbuf_int(b, sl->v);
-            }
+            es_argbuf_copy(b, es_wplan_slot_name(pl, s - 1), sl->len);
+            es_argbuf_int(b, sl->v);
         }
     }
 }
@@ -216,8 +211,7 @@ static int build_tenant(es_aggregate *a, es_aggregate_job *j,
                         i, k, now_s, &rps[nr]);
         } else {
             es_deletion_plan(a, ts, tn, entries, scores, terms, pairs, i, e,
-                             i < j->stored.npairs ? j->stored.rec[i] : NULL,
-                             now_s, &rps[nr]);
+                             &j->stored, now_s, &rps[nr]);
             if (rps[nr].skip) {
                 snprintf(j->errors[en], ES_ENRICH_ERR_MAX,
                          "the record to delete could not be read");
@@ -259,6 +253,77 @@ static int build_tenant(es_aggregate *a, es_aggregate_job *j,
     return 0;
 }
 
+/*
+ * The public call of the batch into b, at j->calls' slot for it (pc): "P"
+ * with the public part of every comment some tenant matched (expiring a
+ * retention after its hour, or after now when later: the longest
+ * retention of its tenants), "X" for every deleted comment whose hour is
+ * known. Returns 1 when there is such a call, 0 when not, -1 out of memory.
+ */
+static int build_public(es_aggregate *a, es_aggregate_job *j, long long now_s,
+                        call *pc)
+{
+    es_argbuf *b = a->cur;
+    size_t nent = 0, ops = 0;
+    long long *ret;
+    const char **dhour;
+
+    for (size_t i = 0; i < j->npairs; i++) {
+        if (j->pairs[i].entry + 1 > nent) {
+            nent = j->pairs[i].entry + 1;
+        }
+    }
+    ret = calloc(nent + 1, sizeof(*ret));
+    dhour = calloc(nent + 1, sizeof(*dhour));
+    if (ret == NULL || dhour == NULL) {
+        free(ret);
+        free(dhour);
+        return -1;
+    }
+    for (size_t i = 0; i < j->npairs; i++) {
+        const es_enrich_pair *pr = &j->pairs[i];
+        long long r = j->ts->tenants[pr->tenant].retention_s;
+        if (pr->topic != ES_PAIR_DELETE) {
+            ret[pr->entry] = r > ret[pr->entry] ? r : ret[pr->entry];
+        } else if (i < j->stored.npairs && j->stored.hour[i][0] != '\0') {
+            dhour[pr->entry] = j->stored.hour[i];
+        }
+    }
+    pc->arg0 = es_argbuf_count(b);
+    es_argbuf_ref(b, "FCALL", 5);
+    es_argbuf_ref(b, "es_enrich_public", 16);
+    es_argbuf_ref(b, "0", 1);
+    for (size_t k = 0; k < nent; k++) {
+        const es_enrich_entry *en = &j->entries[k];
+        char hour[11];
+
+        if (ret[k] > 0) {
+            long long end = (en->created_ms / 3600000 + 1) * 3600;
+            es_record_hour(en->t, hour);
+            es_argbuf_ref(b, "P", 1);
+            es_argbuf_str(b, hour);
+            es_argbuf_int(b, (end > now_s ? end : now_s) + ret[k]);
+            es_argbuf_str(b, en->id);
+            es_record_public(&a->json, en);
+            if (a->json.oom) {
+                b->oom = 1;
+                break;
+            }
+            es_argbuf_copy(b, a->json.buf, a->json.len);
+            ops++;
+        } else if (dhour[k] != NULL) {
+            es_argbuf_ref(b, "X", 1);
+            es_argbuf_str(b, dhour[k]);
+            es_argbuf_str(b, en->id);
+            ops++;
+        }
+    }
+    free(ret);
+    free(dhour);
+    pc->argc = es_argbuf_count(b) - pc->arg0;
+    return ops > 0 ? 1 : 0;
+}
+
 /* Builds every tenant's call; returns how many (-1 out of memory). */
 static long long build(es_aggregate *a, es_aggregate_job *j,
                        const es_entry_score *scores, const es_terms *terms,
@@ -276,6 +341,16 @@ static long long build(es_aggregate *a, es_aggregate_job *j,
     }
     es_aggregate_month(now_s, month, sizeof(month));
     es_argbuf_reset(b);
+    /* the public call goes first: a tenant's record never shows without
+       its public part (calls[npairs] is its slot) */
+    j->pub = build_public(a, j, now_s, &calls[j->npairs]);
+    if (j->pub < 0) {
+        free(rps);
+        return -1;
+    }
+    if (!j->pub) {
+        es_argbuf_reset(b);
+    }
     for (size_t s = 0; s < j->npairs;) {
         uint32_t t = j->pairs[s].tenant;
         size_t e = s;
@@ -311,7 +386,7 @@ void es_aggregate_job_free(es_aggregate_job *j)
 /* Frees the calls and their replies (not the records read). */
 static void clear_calls(es_aggregate_job *j)
 {
-    for (long long i = 0; j->replies && i < j->n; i++) {
+    for (long long i = 0; j->replies && i < j->n + j->pub; i++) {
         if (j->replies[i]) {
             freeReplyObject(j->replies[i]);
         }
@@ -323,6 +398,7 @@ static void clear_calls(es_aggregate_job *j)
     j->cmds = NULL;
     j->replies = NULL;
     j->n = 0;
+    j->pub = 0;
     j->rc = 0;
 }
 
@@ -371,8 +447,8 @@ int es_aggregate_build_stored(
         return 0;
     }
     j->calls = calls = calloc(npairs + 1, sizeof(*calls));
-    j->cmds = calloc(npairs + 1, sizeof(*j->cmds));
-    j->replies = calloc(npairs + 1, sizeof(*j->replies));
+    j->cmds = calloc(npairs + 2, sizeof(*j->cmds));
+    j->replies = calloc(npairs + 2, sizeof(*j->replies));
     if (calls == NULL || j->cmds == NULL || j->replies == NULL) {
         goto oom;
     }
@@ -381,10 +457,15 @@ int es_aggregate_build_stored(
     if (n < 0) {
         goto oom;
     }
+    if (j->pub) {
+        j->cmds[0].argc = (int)calls[npairs].argc;
+        j->cmds[0].argv = j->args.argv + calls[npairs].arg0;
+        j->cmds[0].lens = j->args.lens + calls[npairs].arg0;
+    }
     for (long long i = 0; i < n; i++) {
-        j->cmds[i].argc = (int)calls[i].argc;
-        j->cmds[i].argv = j->args.argv + calls[i].arg0;
-        j->cmds[i].lens = j->args.lens + calls[i].arg0;
+        j->cmds[j->pub + i].argc = (int)calls[i].argc;
+        j->cmds[j->pub + i].argv = j->args.argv + calls[i].arg0;
+        j->cmds[j->pub + i].lens = j->args.lens + calls[i].arg0;
     }
     j->n = n;
     return 0;
@@ -400,18 +481,20 @@ oom:
 
 void es_aggregate_send(es_aggregate *a, es_aggregate_job *j)
 {
+    long long total = j->n + j->pub;
+
     j->rc = 0;
-    if (j->n == 0) {
+    if (total == 0) {
         return;
     }
     for (int attempt = 0; attempt < 2; attempt++) {
         int reload = 0;
 
-        if (es_redis_pipeline(a->r, j->cmds, (int)j->n, j->replies) != 0) {
+        if (es_redis_pipeline(a->r, j->cmds, (int)total, j->replies) != 0) {
             j->rc = -1;
             return;
         }
-        for (long long i = 0; i < j->n; i++) {
+        for (long long i = 0; i < total; i++) {
             redisReply *rep = j->replies[i];
             if (rep->type == REDIS_REPLY_ERROR &&
                 strstr(rep->str, "Function not found") && attempt == 0) {
@@ -423,7 +506,7 @@ void es_aggregate_send(es_aggregate *a, es_aggregate_job *j)
         }
         /* Redis lost the library (a restart without persistence): every
            call of this pipeline failed before writing, so resend it all */
-        for (long long i = 0; i < j->n; i++) {
+        for (long long i = 0; i < total; i++) {
             freeReplyObject(j->replies[i]);
             j->replies[i] = NULL;
         }
@@ -440,8 +523,19 @@ int es_aggregate_finish(es_aggregate *a, es_aggregate_job *j)
     const call *calls = j->calls;
     int rc = j->rc;
 
+    if (rc == 0 && j->pub && j->replies[0]->type != REDIS_REPLY_INTEGER) {
+        /* the public parts were not written: the whole batch is retried
+           (the tenants' records it did write are replays then) */
+        const char *err = j->replies[0]->type == REDIS_REPLY_ERROR
+                              ? j->replies[0]->str
+                              : "unexpected reply";
+        call all = {0, j->npairs, 0, 0};
+        es_log(ES_ERROR, "public parts not written", ES_STR("error", err),
+               ES_END);
+        mark_failed(j->pairs, &all, err, j->errors);
+    }
     for (long long i = 0; rc == 0 && i < j->n; i++) {
-        redisReply *rep = j->replies[i];
+        redisReply *rep = j->replies[j->pub + i];
         const char *err =
             rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply";
         a->stats.calls++;

@@ -3,7 +3,9 @@
  *
  * One FCALL es_enrich_write per tenant with work in the batch (so each
  * call's keys share the tenant's hash tag), all of them sent in one
- * pipeline. The increments of the tenant's comments are summed here
+ * pipeline, after one FCALL es_enrich_public with the public parts of the
+ * batch's matched comments (stored once, whatever the number of tenants
+ * storing them) and the tombstones of its deleted ones. The increments of the tenant's comments are summed here
  * (wplan.h, contrib.h), assuming every comment is new; the function creates
  * the records and subtracts what the comments that were not new added, in
  * the same atomic call. A deletion is computed here too, from the record
@@ -19,6 +21,7 @@
 #define ES_ENRICH_AGGREGATE_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "argbuf.h"
 #include "contrib.h"
@@ -32,6 +35,28 @@
 #include "wplan.h"
 
 #define ES_ENRICH_ERR_MAX 200
+
+/* Room for a record marker "x:<id>" and its NUL. */
+#define ES_AGGREGATE_MARKER_MAX 24
+
+/*
+ * The marker of comment id's record in a tenant's plan (kind 'x', never
+ * sent): a deletion later in the call finds the comment creating it
+ * (deletion.h). Written into buf; returns its length.
+ */
+static inline size_t es_aggregate_marker(char *buf, const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n + 3 > ES_AGGREGATE_MARKER_MAX) {
+        n = ES_AGGREGATE_MARKER_MAX - 3;
+    }
+    buf[0] = 'x';
+    buf[1] = ':';
+    memcpy(buf + 2, id, n);
+    buf[n + 2] = '\0';
+    return n + 2;
+}
 
 typedef struct {
     long long created;  /* new per-tenant comment records */
@@ -61,7 +86,8 @@ typedef struct {
     int dup;             /* a comment whose id came earlier for the tenant */
     int rev;             /* a deletion reversing a record (slots in rplan) */
     int skip;            /* a deletion whose record could not be read */
-    const redisReply *stored; /* a deletion: the record read (NULL: none) */
+    const redisReply *stored; /* a deletion: the part read (NULL: none) */
+    char hour[11]; /* a deletion: its record bucket ("": unknown) */
     size_t src; /* or the first pair of the comment earlier in the call
                    whose record it expects (SIZE_MAX: none) */
 } es_rec_plan;
@@ -85,7 +111,8 @@ typedef struct {
     void *calls;    /* per call: its pairs and argument slice */
     es_redis_cmdv *cmds;
     redisReply **replies;
-    long long n; /* calls */
+    long long n; /* tenant calls (cmds and replies: after the public one) */
+    int pub;     /* 1 when cmds[0] is the es_enrich_public call */
     int rc;      /* of es_aggregate_send: 0, or -1 Redis unreachable */
     const es_topic_set *ts;
     const es_enrich_entry *entries;

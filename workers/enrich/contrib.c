@@ -13,6 +13,7 @@
 #include "es_keys.h"
 #include "es_schema.h"
 #include "fmt.h"
+#include "record.h"
 
 static const char *label_field(es_label label)
 {
@@ -94,7 +95,6 @@ void es_contrib_plan(es_wplan *p, es_slotlist *sl, const char *prefix,
                      es_contrib_slots *out)
 {
     const char *lf = label_field(c->label);
-    const char *label = es_label_name(c->label);
     long long sec = floor_div(c->created_ms, 1000);
     long long hour0 = sec - (sec - floor_div(sec, 3600) * 3600);
     long long day0 = sec - (sec - floor_div(sec, 86400) * 86400);
@@ -109,13 +109,18 @@ void es_contrib_plan(es_wplan *p, es_slotlist *sl, const char *prefix,
     /* a deletion takes the id out of the recent sets whatever its age */
     int recent = sign < 0 || sec >= now_s - retention_s;
     char kh = sign > 0 ? 'h' : 'H', kz = sign > 0 ? 'z' : 'Z';
-    char kr = sign > 0 ? 'r' : 'R';
+    char ka = sign > 0 ? 'a' : 'A';
+    /* a topic's recent entries of an hour live a retention after it, or
+       after now when that is later */
+    long long rexp = (hour0 + 3600 > now_s ? hour0 + 3600 : now_s) + retention_s;
     const char *t = c->t;
-    char key[512], fld[64];
-    size_t idlen = strlen(c->id), lflen = strlen(lf), n;
+    char key[512], fld[64], hour[11], entry[ES_RECORD_ENTRY_MAX];
+    size_t elen = es_record_recent_entry(entry, c->id, c->label, c->created_ms);
+    size_t lflen = strlen(lf), n;
     int fresh;
     long k;
 
+    es_record_hour(c->t, hour);
     out->first = sl->n;
     out->ncount = out->ncs = 0;
     /* pass 1: counts; pass 2: compound sums (the record's list order) */
@@ -177,19 +182,12 @@ void es_contrib_plan(es_wplan *p, es_slotlist *sl, const char *prefix,
             if (!recent) {
                 continue;
             }
-            /* 'r': the member's score; 'R': -1 a deletion, summed (the
-               function removes the member while one applied remains) */
-            n = tenant_key(key, prefix, plen, ES_TK_RECENT, tid, NULL);
-            k = es_wplan_key(p, kr, key, n, 0, &fresh);
+            /* 'a': the entry, 1; 'A': -1 a deletion, summed (the function
+               removes the entry while one applied remains) */
+            n = tenant_key(key, prefix, plen, ES_TK_RECENT, tid, hour);
+            k = es_wplan_key(p, ka, key, n, rexp, &fresh);
             if (k >= 0) {
-                note(sl, es_wplan_add(p, k, c->id, idlen,
-                                      sign > 0 ? c->created_ms : -1));
-            }
-            n = tenant_key(key, prefix, plen, ES_TK_RECENT_LABEL, tid, label);
-            k = es_wplan_key(p, kr, key, n, 0, &fresh);
-            if (k >= 0) {
-                note(sl, es_wplan_add(p, k, c->id, idlen,
-                                      sign > 0 ? c->created_ms : -1));
+                note(sl, es_wplan_add(p, k, entry, elen, sign));
             }
         }
         if (pass == 0) {

@@ -13,12 +13,14 @@
  *
  * Per topic: the minute, hour and day series fields n, the label's field
  * and cs; the day's share of voice; one increment per trending term in the
- * hour's terms set; the recent sets (overall and the label's). A bucket
+ * hour's terms set; the comment's entry in the recent index of the topic's
+ * creation hour (its label in the entry). A bucket
  * whose fixed expiry time has passed is left out, so a backfilled comment
  * older than 48 hours adds nothing to minute series, and a deletion never
  * touches what already expired. A new comment enters the recent sets only
- * while it is within the tenant's retention; a deletion takes its id out of
- * both sets whatever its age (a member stays until a write trims it).
+ * while it is within the tenant's retention; a deletion takes its entry
+ * out whatever its age (an hour's index expires a retention after the
+ * hour).
  */
 #ifndef ES_ENRICH_CONTRIB_H
 #define ES_ENRICH_CONTRIB_H
@@ -35,7 +37,7 @@
 
 /* One comment, as the members of its record describe it. */
 typedef struct {
-    const char *id;            /* comment id (a recent sets' member) */
+    const char *id;            /* comment id (in its recent entries) */
     const char *const *topics; /* ids of the topics it matched */
     size_t ntopics;
     es_label label;
@@ -65,7 +67,7 @@ typedef struct {
 
 /*
  * The slots one record contributed to, in an es_slotlist: first those it
- * added sign to (counts, terms, recent members), then those it added
+ * added sign to (counts, terms, recent entries), then those it added
  * sign * cs to.
  */
 typedef struct {
@@ -74,9 +76,9 @@ typedef struct {
 
 /*
  * Adds c's contribution to plan p with sign +1 (keys of kind 'h' HINCRBY,
- * 'z' ZINCRBY, 'r' ZADD), or takes it out with sign -1 (kinds 'H', 'Z' and
- * 'R' ZREM: the function applies them only to keys that exist, after every
- * increment). Keys are the tenant's (prefix[0..plen), es_keys.h); buckets
+ * 'z' ZINCRBY, 'a' APPEND recent entries), or takes it out with sign -1
+ * (kinds 'H', 'Z' and 'A' removing entries: the function applies them only
+ * to keys that exist, after every increment). Keys are the tenant's (prefix[0..plen), es_keys.h); buckets
  * expiring at or before now_s are left out; retention_s decides whether a
  * new comment is recent. The slots are appended to sl, described by *out.
  * Out of memory sets p->oom or sl->oom.

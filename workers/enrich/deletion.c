@@ -10,11 +10,12 @@
 #include "es_log.h"
 #include "record.h"
 
-/* The record key of comment id for tenant tn into key[160]: its length. */
-static size_t record_key(char *key, const es_enrich_tenant *tn, const char *id)
+/* The record bucket of hour for tenant tn into key[160]: its length. */
+static size_t bucket_key(char *key, const es_enrich_tenant *tn,
+                         const char *hour)
 {
     int n = es_tenant_key_p(key, 160, tn->prefix, strlen(tn->prefix),
-                            ES_TK_RECORD, id);
+                            ES_TK_RECORDS, hour);
 
     return n < 0 ? 0 : (size_t)n;
 }
@@ -24,11 +25,10 @@ static size_t record_key(char *key, const es_enrich_tenant *tn, const char *id)
  * record of id, or SIZE_MAX: its creation left a marker of the record key
  * in a->plan holding that pair (aggregate.c).
  */
-static size_t created_before(const es_aggregate *a, const es_enrich_tenant *tn,
-                             const char *id)
+static size_t created_before(const es_aggregate *a, const char *id)
 {
-    char key[160];
-    long k = es_wplan_find(&a->plan, key, record_key(key, tn, id));
+    char key[ES_AGGREGATE_MARKER_MAX];
+    long k = es_wplan_find(&a->plan, key, es_aggregate_marker(key, id));
 
     if (k < 0 || a->plan.keys[k].kind != 'x') {
         return SIZE_MAX;
@@ -36,7 +36,7 @@ static size_t created_before(const es_aggregate *a, const es_enrich_tenant *tn,
     return (size_t)a->plan.keys[k].exp;
 }
 
-/* The record comment pairs[s] creates, into a->json. */
+/* The tenant part comment pairs[s] creates, into a->json. */
 static void created_record(es_aggregate *a, const es_topic_set *ts,
                            const es_enrich_entry *entries,
                            const es_entry_score *scores, const es_terms *terms,
@@ -57,28 +57,33 @@ void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
                       const es_enrich_entry *entries,
                       const es_entry_score *scores, const es_terms *terms,
                       const es_enrich_pair *pairs, size_t i, size_t e,
-                      const redisReply *rec, long long now_s, es_rec_plan *rp)
+                      const es_stored_set *st, long long now_s,
+                      es_rec_plan *rp)
 {
     const char *id = entries[pairs[i].entry].id, *text;
+    const redisReply *rec;
     size_t n;
     es_contrib c;
 
     memset(rp, 0, sizeof(*rp));
     rp->src = SIZE_MAX;
-    if (rec == NULL) {
+    if (st == NULL || i >= st->npairs || st->failed[i]) {
         rp->skip = 1;
         return;
     }
-    if (rec->type == REDIS_REPLY_STRING) {
+    rec = st->rec[i];
+    memcpy(rp->hour, st->hour[i], sizeof(rp->hour));
+    if (rec != NULL && rec->type == REDIS_REPLY_STRING) {
         rp->stored = rec;
         text = rec->str;
         n = rec->len;
     } else {
         /* the pairs before i are the call's: only their creations count */
-        rp->src = created_before(a, tn, id);
+        rp->src = created_before(a, id);
         if (rp->src == SIZE_MAX) {
             return; /* nothing stored: the deletion leaves the tombstone */
         }
+        es_record_hour(entries[pairs[rp->src].entry].t, rp->hour);
         created_record(a, ts, entries, scores, terms, pairs, rp->src, e);
         if (a->json.oom) {
             a->rplan.oom = 1;
@@ -105,13 +110,15 @@ void es_deletion_args(es_aggregate *a, const es_topic_set *ts,
                       const es_rec_plan *rp)
 {
     es_argbuf *b = a->cur;
+    const char *id = entries[pairs[i].entry].id;
     char key[160];
 
-    if (rp->skip) {
-        return;
+    if (rp->skip || rp->hour[0] == '\0') {
+        return; /* unreadable (retried), or no bucket to act on */
     }
     es_argbuf_ref(b, "D", 1);
-    es_argbuf_copy(b, key, record_key(key, tn, entries[pairs[i].entry].id));
+    es_argbuf_copy(b, key, bucket_key(key, tn, rp->hour));
+    es_argbuf_str(b, id);
     if (rp->stored != NULL) {
         /* borrowed: the read's reply lives as long as the job */
         es_argbuf_ref(b, rp->stored->str, rp->stored->len);

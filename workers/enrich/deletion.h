@@ -8,11 +8,12 @@
  * built, stored.h), with the code that computes a new comment's
  * contribution (contrib.h), so the arithmetic exists once. The reversal
  * is summed with the tenant's other deletions into a plan of its own, sent
- * after the comments' increments. A deletion travels as four arguments:
+ * after the comments' increments. A deletion travels as five arguments:
  *
- *   "D", record key, the record text it was computed from ("" when there
- *   was none), meta ("" when the text holds nothing to reverse: none, a
- *   tombstone, or a record that is not one the worker writes)
+ *   "D", the record bucket (es:{t:<T>}:cr:<creation hour>), the comment
+ *   id, the tenant part it was computed from ("" when there was none),
+ *   meta ("" when the part holds nothing to reverse: none, a tombstone,
+ *   or a part that is not one the worker writes)
  *
  * and the function applies it only while the stored record is still
  * exactly that text, so a deletion computed from a record that another
@@ -21,7 +22,11 @@
  *
  * When Redis had no record but a comment earlier in the same call creates
  * it, the deletion expects the record that comment stores: a comment
- * created and deleted in one batch ends at zero.
+ * created and deleted in one batch ends at zero. A deletion whose record
+ * bucket is unknown (its entry carries no creation time and no bucket of
+ * the tenant's retention holds the id) and that no comment of the call
+ * creates has nothing to reverse and no place for a tombstone: it sends
+ * nothing.
  */
 #ifndef ES_ENRICH_DELETION_H
 #define ES_ENRICH_DELETION_H
@@ -33,19 +38,20 @@
 /*
  * Plans the deletion of pairs[i] (a deletion pair) for tenant tn: the
  * record it expects and, when that is a record the worker writes, its
- * reversal into a->rplan (slots in a->slots). rec is the record read for
- * it (a string or nil reply), NULL when it could not be read: then
- * rp->skip is set and nothing is planned. Pairs [i, e) are the rest of
- * the tenant's call.
+ * reversal into a->rplan (slots in a->slots). st holds what was read for
+ * the batch's deletions (stored.h); when pairs[i]'s read failed (or st is
+ * NULL) rp->skip is set and nothing is planned. Pairs [i, e) are the rest
+ * of the tenant's call.
  */
 void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
                       const es_enrich_tenant *tn,
                       const es_enrich_entry *entries,
                       const es_entry_score *scores, const es_terms *terms,
                       const es_enrich_pair *pairs, size_t i, size_t e,
-                      const redisReply *rec, long long now_s, es_rec_plan *rp);
+                      const es_stored_set *st, long long now_s,
+                      es_rec_plan *rp);
 
-/* Appends the deletion's four arguments to a->cur (after numbering). */
+/* Appends the deletion's five arguments to a->cur (after numbering). */
 void es_deletion_args(es_aggregate *a, const es_topic_set *ts,
                       const es_enrich_tenant *tn,
                       const es_enrich_entry *entries,

@@ -123,7 +123,11 @@ int es_enrich_entry_parse(const redisReply *e, es_enrich_entry *out, char *err,
         return -1;
     }
     if (out->is_delete) {
+        /* the archive files a deletion under when it was streamed; its
+           comment's creation time, when the entry carries it, finds the
+           record to reverse (-1: the worker looks for it) */
         es_enrich_entry_set_time(out, stream_id_ms(out->stream_id));
+        out->created_ms = parse_created(field(out->fields, ES_F_CREATED));
         return 0;
     }
     out->created_ms = parse_created(field(out->fields, ES_F_CREATED));

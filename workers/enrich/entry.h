@@ -23,7 +23,7 @@ typedef struct {
     char id[16];        /* canonical base-36 comment id */
     char subreddit[24]; /* lower-case */
     es_strv author, body, permalink, link_title, score;
-    long long created_ms;  /* comments only */
+    long long created_ms;  /* -1: a deletion without its comment's time */
     char t[48];            /* UTC YYYYMMDDHHMM of created */
     long long month_start; /* UTC epoch seconds of its month's first day */
     char day[48];          /* archive partition YYYY-MM-DD */

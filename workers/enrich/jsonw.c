@@ -83,7 +83,7 @@ static int special8(uint64_t x)
  * a NUL (nothing appended then) or memory ran out. Runs of eight plain
  * ASCII bytes are copied at once: comment bodies are mostly that.
  */
-static int str_fast(es_jsonw *w, const char *s, size_t n)
+static int str_fast(es_jsonw *w, const char *s, size_t n, int quote)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, start = w->len;
@@ -94,7 +94,9 @@ static int str_fast(es_jsonw *w, const char *s, size_t n)
         return -1;
     }
     o = w->buf + w->len;
-    *o++ = '"';
+    if (quote) {
+        *o++ = '"';
+    }
     while (i < n) {
         unsigned c;
 
@@ -157,18 +159,21 @@ static int str_fast(es_jsonw *w, const char *s, size_t n)
             break;
         }
     }
-    *o++ = '"';
+    if (quote) {
+        *o++ = '"';
+    }
     w->len = (size_t)(o - w->buf);
     w->buf[w->len] = '\0';
     return 0;
 }
 
-void es_jsonw_str(es_jsonw *w, const char *s, size_t n)
+/* s[0..n) escaped, in quotes or not; invalid UTF-8 repaired first */
+static void str(es_jsonw *w, const char *s, size_t n, int quote)
 {
     char *fixed;
     size_t fl;
 
-    if (str_fast(w, s, n) == 0 || w->oom) {
+    if (str_fast(w, s, n, quote) == 0 || w->oom) {
         return;
     }
     fixed = malloc(3 * n + 1);
@@ -177,10 +182,20 @@ void es_jsonw_str(es_jsonw *w, const char *s, size_t n)
         return;
     }
     fl = es_utf8_repair(s, n, fixed, 3 * n + 1);
-    if (fl == (size_t)-1 || str_fast(w, fixed, fl) != 0) {
+    if (fl == (size_t)-1 || str_fast(w, fixed, fl, quote) != 0) {
         w->oom = 1;
     }
     free(fixed);
+}
+
+void es_jsonw_str(es_jsonw *w, const char *s, size_t n)
+{
+    str(w, s, n, 1);
+}
+
+void es_jsonw_esc(es_jsonw *w, const char *s, size_t n)
+{
+    str(w, s, n, 0);
 }
 
 void es_jsonw_key(es_jsonw *w, const char *name)

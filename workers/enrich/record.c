@@ -1,111 +1,212 @@
 /*
- * record.c - the per-comment record JSON (see record.h).
+ * record.c - the stored per-comment record's two parts (see record.h).
  *
- * Member names come from the record table (es_record.h), in its order.
- * The text is built by hand rather than through jansson because every
- * matched comment makes one (and copies its body once more).
+ * Field order and letters come from the record's tables (es_record.h).
+ * The texts are built by hand rather than through jansson because every
+ * matched comment makes one tenant part per tenant and one public part
+ * (copying its body once more).
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "es_record.h"
+#include "es_time.h"
 #include "fmt.h"
 #include "record.h"
 
-static void num4(es_jsonw *w, const char *key, double v)
+static void sep(es_jsonw *w)
 {
-    char buf[64 + ES_FMT_FIXED4_MAX];
-    size_t n = strlen(key);
-
-    buf[0] = ',';
-    buf[1] = '"';
-    memcpy(buf + 2, key, n);
-    buf[n + 2] = '"';
-    buf[n + 3] = ':';
-    n += 4;
-    n += es_fmt_fixed4(buf + n, v);
-    es_jsonw_raw(w, buf, n);
+    es_jsonw_raw(w, ES_RECORD_SEP_S, 1);
 }
 
-static void num(es_jsonw *w, const char *key, long long v)
+static void integer(es_jsonw *w, long long v)
 {
-    char buf[96];
-    size_t n = strlen(key);
+    char buf[ES_FMT_LL_MAX];
 
-    buf[0] = ',';
-    buf[1] = '"';
-    memcpy(buf + 2, key, n);
-    buf[n + 2] = '"';
-    buf[n + 3] = ':';
-    n += 4;
-    n += es_fmt_ll(buf + n, v);
-    es_jsonw_raw(w, buf, n);
+    es_jsonw_raw(w, buf, es_fmt_ll(buf, v));
 }
 
-static void field(es_jsonw *w, const char *key, const char *s, size_t n)
+long long es_record_units4(double v)
 {
-    es_jsonw_raw(w, ",", 1);
-    es_jsonw_key(w, key);
-    es_jsonw_str(w, s ? s : "", s ? n : 0);
-}
+    char buf[ES_FMT_FIXED4_MAX + 1];
+    size_t n = es_fmt_fixed4(buf, v);
+    long long k = 0;
+    int neg = 0;
 
-/* ,"key":[ … ] of the terms */
-static void terms(es_jsonw *w, const char *key, const es_terms *tm)
-{
-    es_jsonw_raw(w, ",", 1);
-    es_jsonw_key(w, key);
-    es_jsonw_raw(w, "[", 1);
-    for (size_t i = 0; i < tm->n; i++) {
-        if (i > 0) {
-            es_jsonw_raw(w, ",", 1);
+    /* the digits of the 4-decimal text, without its point: exactly the
+       number the record showed when it was JSON */
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '-') {
+            neg = 1;
+        } else if (buf[i] >= '0' && buf[i] <= '9') {
+            k = k * 10 + (buf[i] - '0');
         }
-        es_jsonw_str(w, tm->term[i], tm->len[i]);
     }
-    es_jsonw_raw(w, "]", 1);
+    return neg ? -k : k;
 }
 
-void es_record_json(es_jsonw *w, const es_topic_set *ts,
-                    const es_enrich_entry *en, const es_sentiment *st,
-                    const char *engine, long long cs, const es_terms *tm,
-                    const es_enrich_pair *pairs, size_t s, size_t e)
+char es_record_label_letter(es_label label)
 {
-    const char *label = es_label_name(st->label);
+    switch (label) {
+    case ES_LABEL_POSITIVE:
+        return 'p';
+    case ES_LABEL_NEGATIVE:
+        return 'n';
+    case ES_LABEL_MIXED:
+        return 'm';
+    default:
+        return 'u';
+    }
+}
+
+void es_record_hour(const char *t, char hour[11])
+{
+    memcpy(hour, t, 10);
+    hour[10] = '\0';
+}
+
+void es_record_hour_ms(long long ms, char hour[11])
+{
+    es_time_hour((int64_t)ms, hour);
+}
+
+void es_record_tenant(es_jsonw *w, const es_topic_set *ts,
+                      const es_enrich_entry *en, const es_sentiment *st,
+                      const char *engine, long long cs, const es_terms *tm,
+                      const es_enrich_pair *pairs, size_t s, size_t e)
+{
+    char letter = es_record_label_letter(st->label);
+    long long compound = es_record_units4(st->compound);
 
     w->len = 0;
     w->oom = 0;
-    es_jsonw_raw(w, "{", 1);
-    es_jsonw_key(w, ES_REC(ID));
-    es_jsonw_str(w, en->id, strlen(en->id));
-    es_jsonw_raw(w, ",", 1);
-    es_jsonw_key(w, ES_REC(TOPICS));
-    es_jsonw_raw(w, "[", 1);
     for (size_t i = s; i < e; i++) {
         const char *tid = ts->topics[pairs[i].topic].id;
         if (i > s) {
             es_jsonw_raw(w, ",", 1);
         }
-        es_jsonw_str(w, tid, strlen(tid));
+        es_jsonw_raw(w, tid, strlen(tid));
     }
-    es_jsonw_raw(w, "]", 1);
-    field(w, ES_REC(LABEL), label, strlen(label));
-    num4(w, ES_REC(COMPOUND), st->compound);
-    num4(w, ES_REC(NEG), st->neg);
-    num4(w, ES_REC(NEU), st->neu);
-    num4(w, ES_REC(POS), st->pos);
-    num(w, ES_REC(CS), cs);
-    field(w, ES_REC(ENGINE), engine, strlen(engine));
-    num(w, ES_REC(CREATED), en->created_ms);
-    field(w, ES_REC(T), en->t, strlen(en->t));
-    num(w, ES_REC(MONTH), en->month_start);
-    terms(w, ES_REC(TERMS), tm);
-    field(w, ES_REC(SUBREDDIT), en->subreddit, strlen(en->subreddit));
-    field(w, ES_REC(AUTHOR), en->author.s, en->author.n);
-    field(w, ES_REC(BODY), en->body.s, en->body.n);
-    field(w, ES_REC(PERMALINK), en->permalink.s, en->permalink.n);
-    field(w, ES_REC(LINK_TITLE), en->link_title.s, en->link_title.n);
-    field(w, ES_REC(SCORE), en->score.s, en->score.n);
-    es_jsonw_raw(w, "}", 1);
+    sep(w);
+    es_jsonw_raw(w, &letter, 1);
+    sep(w);
+    integer(w, cs);
+    sep(w);
+    if (compound != cs) {
+        integer(w, compound);
+    }
+    sep(w);
+    integer(w, es_record_units4(st->neg));
+    sep(w);
+    integer(w, es_record_units4(st->neu));
+    sep(w);
+    integer(w, es_record_units4(st->pos));
+    sep(w);
+    es_jsonw_raw(w, engine, 1); /* "vader" v, "comprehend" c */
+    sep(w);
+    integer(w, en->created_ms);
+    for (size_t i = 0; i < tm->n; i++) {
+        sep(w);
+        es_jsonw_esc(w, tm->term[i], tm->len[i]);
+    }
+}
+
+/* 1 when s[0..n) is made of [A-Za-z0-9_-] only (nothing JSON escapes) */
+static int plain(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
+/*
+ * The "<post>/<slug>" of a permalink /r/<sub>/comments/<post>/<slug>/<id>/
+ * of this comment (*n its length), or NULL when it has another form.
+ */
+static const char *post_slug(const es_enrich_entry *en, size_t *n)
+{
+    const char *p = en->permalink.s, *end, *mid;
+    size_t len = en->permalink.n, sl = strlen(en->subreddit);
+    size_t il = strlen(en->id);
+
+    if (p == NULL || len < 3 + sl + 10 + 4 + il + 1 ||
+        memcmp(p, "/r/", 3) != 0 || memcmp(p + 3, en->subreddit, sl) != 0 ||
+        memcmp(p + 3 + sl, "/comments/", 10) != 0 || p[len - 1] != '/' ||
+        memcmp(p + len - 1 - il, en->id, il) != 0 || p[len - 2 - il] != '/') {
+        return NULL;
+    }
+    p += 3 + sl + 10;
+    end = en->permalink.s + len - 2 - il;
+    mid = memchr(p, '/', (size_t)(end - p));
+    if (mid == NULL || !plain(p, (size_t)(mid - p)) ||
+        !plain(mid + 1, (size_t)(end - mid - 1))) {
+        return NULL;
+    }
+    *n = (size_t)(end - p);
+    return p;
+}
+
+void es_record_public(es_jsonw *w, const es_enrich_entry *en)
+{
+    const char *ps;
+    size_t pn;
+
+    w->len = 0;
+    w->oom = 0;
+    es_jsonw_raw(w, en->subreddit, strlen(en->subreddit));
+    sep(w);
+    es_jsonw_esc(w, en->author.s ? en->author.s : "", en->author.n);
+    sep(w);
+    es_jsonw_esc(w, en->score.s ? en->score.s : "", en->score.n);
+    sep(w);
+    es_jsonw_esc(w, en->link_title.s ? en->link_title.s : "",
+                 en->link_title.n);
+    sep(w);
+    ps = post_slug(en, &pn);
+    if (ps != NULL) {
+        es_jsonw_raw(w, "~", 1);
+        es_jsonw_raw(w, ps, pn);
+    } else if (en->permalink.n > 0 && en->permalink.s[0] == '~') {
+        /* a link starting with the mark: its '~' escaped (JSON allows) */
+        es_jsonw_raw(w, "\\u007e", 6);
+        es_jsonw_esc(w, en->permalink.s + 1, en->permalink.n - 1);
+    } else {
+        es_jsonw_esc(w, en->permalink.s ? en->permalink.s : "",
+                     en->permalink.n);
+    }
+    sep(w);
+    es_jsonw_esc(w, en->body.s ? en->body.s : "", en->body.n);
+}
+
+size_t es_record_recent_entry(char *buf, const char *id, es_label label,
+                              long long created_ms)
+{
+    long long off = created_ms % 3600000;
+    char digits[16];
+    size_t n = strlen(id), k = 0;
+
+    if (off < 0) {
+        off += 3600000;
+    }
+    memcpy(buf, id, n);
+    buf[n++] = ':';
+    buf[n++] = es_record_label_letter(label);
+    do {
+        digits[k++] = "0123456789abcdefghijklmnopqrstuvwxyz"[off % 36];
+        off /= 36;
+    } while (off > 0);
+    while (k > 0) {
+        buf[n++] = digits[--k];
+    }
+    buf[n++] = ';';
+    buf[n] = '\0';
+    return n;
 }
 
 const es_sentiment *es_record_sentiment(const es_entry_score *sco,
@@ -131,5 +232,5 @@ void es_record_of(es_jsonw *w, const es_topic_set *ts,
     const char *engine;
     const es_sentiment *st = es_record_sentiment(sco, &pairs[s], &engine);
 
-    es_record_json(w, ts, en, st, engine, es_record_cs(st), tm, pairs, s, e);
+    es_record_tenant(w, ts, en, st, engine, es_record_cs(st), tm, pairs, s, e);
 }

@@ -1,10 +1,13 @@
 /*
- * record.h - the per-comment record of one comment for one tenant
- * (docs/redis-keys.md, members in es_record.h): what the API shows for a
- * recent comment, and what a deletion needs to reverse the comment exactly.
- * es_enrich_write stores it with SET NX; a deletion reads topics, label,
- * cs, created, t, month and terms back (stored.h), so those members are
- * the contract between a version of the worker and the next.
+ * record.h - the stored per-comment record of one comment for one tenant
+ * (docs/redis-keys.md, fields in es_record.h): its tenant part (what the
+ * tenant's record alone holds: topics, sentiment, creation time, terms)
+ * and its public part (the comment as Reddit published it, shared by the
+ * tenants that store it), and the comment's entry in a topic's recent
+ * index. es_enrich_write stores the tenant part with HSETNX; a deletion
+ * reads topics, label, cs, created and terms back from it (stored.h), so
+ * those fields are the contract between a version of the worker and the
+ * next.
  */
 #ifndef ES_ENRICH_RECORD_H
 #define ES_ENRICH_RECORD_H
@@ -18,15 +21,43 @@
 #include "terms.h"
 #include "topics.h"
 
+/* Room for a recent entry "<id>:<label letter><offset>;" and its NUL. */
+#define ES_RECORD_ENTRY_MAX 40
+
 /*
- * Writes the record into w (reset first): comment en, its sentiment st by
- * engine, compound cs in 1e-4 units, terms tm, its topics those of
- * pairs[s, e). On allocation failure w->oom is set.
+ * Writes the tenant part into w (reset first): comment en, its sentiment
+ * st by engine ("vader" or "comprehend"), compound cs in 1e-4 units,
+ * terms tm, its topics those of pairs[s, e). On allocation failure
+ * w->oom is set.
  */
-void es_record_json(es_jsonw *w, const es_topic_set *ts,
-                    const es_enrich_entry *en, const es_sentiment *st,
-                    const char *engine, long long cs, const es_terms *tm,
-                    const es_enrich_pair *pairs, size_t s, size_t e);
+void es_record_tenant(es_jsonw *w, const es_topic_set *ts,
+                      const es_enrich_entry *en, const es_sentiment *st,
+                      const char *engine, long long cs, const es_terms *tm,
+                      const es_enrich_pair *pairs, size_t s, size_t e);
+
+/* Writes comment en's public part into w (reset first). */
+void es_record_public(es_jsonw *w, const es_enrich_entry *en);
+
+/*
+ * The entry of comment id, labelled label and created at created_ms, in
+ * its topics' recent index of its creation hour, into buf (at least
+ * ES_RECORD_ENTRY_MAX bytes): "<id>:<label letter><ms into the hour, base
+ * 36>;". Returns its length.
+ */
+size_t es_record_recent_entry(char *buf, const char *id, es_label label,
+                              long long created_ms);
+
+/* The record bucket's hour YYYYMMDDHH of creation minute t, into hour. */
+void es_record_hour(const char *t, char hour[11]);
+
+/* The same of a creation time in ms (es_time_hour). */
+void es_record_hour_ms(long long ms, char hour[11]);
+
+/* The label's letter in the stored record (ES_RECORD_LABELS). */
+char es_record_label_letter(es_label label);
+
+/* v as the whole number of 1e-4 units its 4-decimal text shows. */
+long long es_record_units4(double v);
 
 /*
  * The sentiment the tenant of pair pr gets for its comment: Comprehend's
@@ -41,8 +72,9 @@ const es_sentiment *es_record_sentiment(const es_entry_score *sco,
 long long es_record_cs(const es_sentiment *st);
 
 /*
- * The record of comment en for the tenant of pairs[s, e) (its topics),
- * scored sco, into w: es_record_json with the tenant's sentiment.
+ * The tenant part of comment en for the tenant of pairs[s, e) (its
+ * topics), scored sco, into w: es_record_tenant with the tenant's
+ * sentiment.
  */
 void es_record_of(es_jsonw *w, const es_topic_set *ts,
                   const es_enrich_entry *en, const es_entry_score *sco,

@@ -176,11 +176,7 @@ long es_wplan_add(es_wplan *p, long k, const char *f, size_t n, long long v)
         s = &p->slots[p->stab[j] - 1];
         if (s->hash == h && s->key == (uint32_t)k && s->len == n &&
             memcmp(p->arena + s->off, f, n) == 0) {
-            if (key->kind == 'r') {
-                s->v = v;
-            } else {
-                s->v += v;
-            }
+            s->v += v;
             return (long)(p->stab[j] - 1);
         }
     }

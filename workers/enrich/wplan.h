@@ -25,7 +25,7 @@ typedef struct {
     uint32_t first; /* first slot + 1 (0: none) */
     uint32_t last;  /* last slot + 1 */
     uint32_t n;     /* slots */
-    /* 'h' HINCRBY, 'z' ZINCRBY, 'r' ZADD; 'H', 'Z', 'R' the same of a
+    /* 'h' HINCRBY, 'z' ZINCRBY, 'a' APPEND; 'H', 'Z', 'A' the same of a
        deletion (contrib.h); 'x' a marker, never sent */
     char kind;
     long long exp; /* EXPIREAT time ('h', 'z'); a marker's: the caller's */
@@ -38,7 +38,7 @@ typedef struct {
     uint32_t key;  /* key index */
     uint32_t next; /* next slot of the key + 1 (0: none) */
     uint32_t pos;  /* 1-based position in sending order (es_wplan_number) */
-    long long v;   /* summed increment ('r': the score) */
+    long long v;   /* summed increment */
 } es_wslot;
 
 typedef struct {
@@ -69,8 +69,7 @@ long es_wplan_key(es_wplan *p, char kind, const char *name, size_t n,
                   long long exp, int *fresh);
 
 /*
- * Adds v to slot f[0..n) of key k (created at 0), or for an 'r' key sets
- * the score. Returns the slot index, or -1 when out of memory.
+ * Adds v to slot f[0..n) of key k (created at 0). Returns the slot index, or -1 when out of memory.
  */
 long es_wplan_add(es_wplan *p, long k, const char *f, size_t n, long long v);
 

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "es_keys.h"
+#include "es_time.h"
 #include "es_log.h"
 #include "es_record.h"
 #include "es_schema.h"
@@ -491,22 +492,33 @@ static int cand_add(cands_t *cs, const char *topic, const redisReply *rec,
     return 0;
 }
 
-static void range_cmd(cmds_t *c, const char *key, long long start_s,
+/*
+ * The newest ids and creation times of a topic's comments of label (""
+ * every label) created in [start_s, end_s), at most limit (es_recent of
+ * lib/redis/read.lua, answering id, ms, id, ms, ...).
+ */
+static void range_cmd(cmds_t *c, const char *meta, const char *prefix,
+                      const char *topic, const char *label, long long start_s,
                       long long end_s, int limit)
 {
     char hi[32], lo[32], lim[16];
-    cmd_t *cmd = cmd_new(c, 8);
+    cmd_t *cmd = cmd_new(c, 12);
 
-    snprintf(hi, sizeof(hi), "(%lld", end_s * 1000);
+    snprintf(hi, sizeof(hi), "%lld", end_s * 1000 - 1);
     snprintf(lo, sizeof(lo), "%lld", start_s * 1000);
     snprintf(lim, sizeof(lim), "%d", limit);
-    cmd_arg(c, cmd, "ZREVRANGEBYSCORE");
-    cmd_arg(c, cmd, key);
-    cmd_arg(c, cmd, hi);
+    cmd_arg(c, cmd, "FCALL_RO");
+    cmd_arg(c, cmd, "es_recent");
+    cmd_arg(c, cmd, "1");
+    cmd_arg(c, cmd, meta);
+    cmd_arg(c, cmd, prefix);
+    cmd_arg(c, cmd, topic);
+    cmd_arg(c, cmd, label);
     cmd_arg(c, cmd, lo);
-    cmd_arg(c, cmd, "LIMIT");
+    cmd_arg(c, cmd, hi);
     cmd_arg(c, cmd, "0");
     cmd_arg(c, cmd, lim);
+    cmd_arg(c, cmd, "desc");
 }
 
 /* Reads the candidates: newest negative, positive and any of each topic. */
@@ -520,16 +532,14 @@ static int read_candidates(es_redis *r, const char *prefix,
     char key[512];
     int rc;
 
+    es_tenant_key_p(key, sizeof(key), prefix, plen, ES_TK_META);
     for (size_t t = 0; t < f->ntopics; t++) {
-        es_tenant_key_p(key, sizeof(key), prefix, plen, ES_TK_RECENT_LABEL,
-                        f->topics[t].id, "negative");
-        range_cmd(&c, key, f->start_s, f->end_s, RANGE_LABEL);
-        es_tenant_key_p(key, sizeof(key), prefix, plen, ES_TK_RECENT_LABEL,
-                        f->topics[t].id, "positive");
-        range_cmd(&c, key, f->start_s, f->end_s, RANGE_LABEL);
-        es_tenant_key_p(key, sizeof(key), prefix, plen, ES_TK_RECENT,
-                        f->topics[t].id);
-        range_cmd(&c, key, f->start_s, f->end_s, RANGE_ALL);
+        const char *tid = f->topics[t].id;
+        range_cmd(&c, key, prefix, tid, "negative", f->start_s, f->end_s,
+                  RANGE_LABEL);
+        range_cmd(&c, key, prefix, tid, "positive", f->start_s, f->end_s,
+                  RANGE_LABEL);
+        range_cmd(&c, key, prefix, tid, "", f->start_s, f->end_s, RANGE_ALL);
     }
     rc = cmds_run(r, &c, &rep);
     if (rc != 0) {
@@ -537,22 +547,32 @@ static int read_candidates(es_redis *r, const char *prefix,
         return -1;
     }
 
-    /* MGET the records in chunks, remembering each one's topic */
+    /* read the records in chunks (es_records: id and creation hour
+       each), remembering each one's topic */
     for (size_t i = 0; i < c.n; i++) {
         const redisReply *ids = rep[i];
-        size_t t = i / 3;
-        for (size_t j = 0;
-             ids && ids->type == REDIS_REPLY_ARRAY && j < ids->elements;
-             j += MGET_CHUNK) {
-            size_t k =
-                ids->elements - j < MGET_CHUNK ? ids->elements - j : MGET_CHUNK;
-            cmd_t *cmd = cmd_new(&g, 1 + (int)k);
-            cmd_arg(&g, cmd, "MGET");
+        size_t t = i / 3, n = ids && ids->type == REDIS_REPLY_ARRAY
+                                  ? ids->elements / 2
+                                  : 0;
+        for (size_t j = 0; j < n; j += MGET_CHUNK) {
+            size_t k = n - j < MGET_CHUNK ? n - j : MGET_CHUNK;
+            cmd_t *cmd = cmd_new(&g, 5 + 2 * (int)k);
+            cmd_arg(&g, cmd, "FCALL_RO");
+            cmd_arg(&g, cmd, "es_records");
+            cmd_arg(&g, cmd, "1");
+            cmd_arg(&g, cmd, key);
+            cmd_arg(&g, cmd, prefix);
             for (size_t x = 0; x < k; x++) {
-                const redisReply *id = ids->element[j + x];
-                es_tenant_key_p(key, sizeof(key), prefix, plen, ES_TK_RECORD,
-                                id->type == REDIS_REPLY_STRING ? id->str : "0");
-                cmd_arg(&g, cmd, key);
+                const redisReply *id = ids->element[2 * (j + x)];
+                const redisReply *ms = ids->element[2 * (j + x) + 1];
+                char hour[11];
+                es_time_hour(ms->type == REDIS_REPLY_STRING
+                                 ? strtoll(ms->str, NULL, 10)
+                                 : 0,
+                             hour);
+                cmd_arg(&g, cmd,
+                        id->type == REDIS_REPLY_STRING ? id->str : "0");
+                cmd_arg(&g, cmd, hour);
             }
             if (cmd) {
                 cmd->dst = (es_sum_counts *)&f->topics[t]; /* topic marker */

@@ -225,6 +225,7 @@ static int run(es_summarizer *s)
     /* the digest's deliveries are added with the alert library's
        es_delivery_add, which may not be loaded yet */
     if (es_redis_load_library(s->r, &es_lua_summarize) != 0 ||
+        es_redis_load_library(s->r, &es_lua_read) != 0 ||
         es_redis_load_library(s->r, &es_lua_alert) != 0 ||
         es_consumer_create_group(&s->c) != 0) {
         return 1;

@@ -27,3 +27,47 @@ function ES.tkey(tenant, name, ...)
   return string.format(ES.TENANT_PREFIX, tenant) ..
     string.format(ES.KEY[name], ...)
 end
+
+-- Hours since the epoch (UTC) and the YYYYMMDDHH names of the hour
+-- buckets, both ways. Redis's Lua has no os.date, so the civil calendar is
+-- computed (Howard Hinnant's days-from-civil algorithm and its inverse).
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
+  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+-- the hour (since the epoch) of a YYYYMMDDHH name, or nil
+function ES.hour_of(name)
+  local y, m, d, h = string.match(name or '',
+    '^(%d%d%d%d)(%d%d)(%d%d)(%d%d)$')
+  if y == nil then return nil end
+  y, m, d, h = tonumber(y), tonumber(m), tonumber(d), tonumber(h)
+  if m < 1 or m > 12 or d < 1 or d > 31 or h > 23 then return nil end
+  return days_from_civil(y, m, d) * 24 + h
+end
+
+-- the YYYYMMDDHH name of an hour since the epoch
+function ES.hour_name(hour)
+  local z = math.floor(hour / 24) + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) +
+    math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d%02d%02d%02d', y, m, d, hour % 24)
+end
+
+-- the first second (UTC) of the month of a YYYYMMDDHH name
+function ES.month_start(name)
+  return days_from_civil(tonumber(string.sub(name, 1, 4)),
+    tonumber(string.sub(name, 5, 6)), 1) * 86400
+end

@@ -144,11 +144,11 @@ static void test_tenant_keys_are_spelled_out(void **state)
     assert_string_equal(buf, "es:{t:acme}:ts:t1:m:2026112514");
     es_tenant_key(buf, sizeof(buf), "acme", ES_TK_SERIES_DAY, "t1", "202611");
     assert_string_equal(buf, "es:{t:acme}:ts:t1:d:202611");
-    es_tenant_key(buf, sizeof(buf), "acme", ES_TK_RECENT_LABEL, "t1",
-                  "negative");
-    assert_string_equal(buf, "es:{t:acme}:recent:t1:negative");
-    es_tenant_key(buf, sizeof(buf), "u0a1b2c3d4e", ES_TK_RECORD, "k2x9q1");
-    assert_string_equal(buf, "es:{t:u0a1b2c3d4e}:c:k2x9q1");
+    es_tenant_key(buf, sizeof(buf), "acme", ES_TK_RECENT, "t1", "2026112514");
+    assert_string_equal(buf, "es:{t:acme}:rc:t1:2026112514");
+    es_tenant_key(buf, sizeof(buf), "u0a1b2c3d4e", ES_TK_RECORDS,
+                  "2026112514");
+    assert_string_equal(buf, "es:{t:u0a1b2c3d4e}:cr:2026112514");
     es_tenant_key(buf, sizeof(buf), "acme", ES_TK_RULES);
     assert_string_equal(buf, "es:{t:acme}:alerts:rules");
     es_tenant_key(buf, sizeof(buf), "acme", ES_TK_DV);

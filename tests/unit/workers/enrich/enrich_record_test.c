@@ -1,12 +1,13 @@
 /*
- * enrich_record_test.c - unit tests for the per-comment record the enrich
- * worker writes (record.c): its exact bytes, member by member in the order
- * of the record table (lib/es_record.h).
+ * enrich_record_test.c - unit tests for the stored per-comment record the
+ * enrich worker writes (record.c): the exact bytes of its tenant part and
+ * public part, field by field in the order of the record's tables
+ * (lib/es_record.h), and of a recent entry.
  *
- * Records stay in Redis for a tenant's retention, and the module, the
- * worker's deletions and the Redis functions read the ones earlier
- * versions wrote, so the text is pinned here byte for byte, not only
- * parsed back.
+ * Records stay in Redis for a tenant's retention, and the Redis function
+ * that assembles the JSON (lib/redis/read.lua) and the worker's deletions
+ * read the ones earlier versions wrote, so the text is pinned here byte
+ * for byte, not only parsed back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +26,7 @@
         lit, sizeof(lit) - 1                                                   \
     }
 
-static void test_record_json_is_the_documented_text(void **state)
+static void test_record_parts_are_the_documented_text(void **state)
 {
     es_enrich_topic topics[3];
     es_topic_set ts;
@@ -59,30 +60,50 @@ static void test_record_json_is_the_documented_text(void **state)
     tm.len[1] = 7;
     tm.n = 2;
 
-    es_record_json(&w, &ts, &en, &st, "vader", 6369, &tm, pairs, 0, 2);
+    es_record_tenant(&w, &ts, &en, &st, "vader", 6369, &tm, pairs, 0, 2);
     assert_false(w.oom);
-    assert_string_equal(
-        w.buf,
-        "{\"id\":\"k2x9q1\",\"topics\":[\"rust\",\"perf\"],"
-        "\"label\":\"positive\",\"compound\":0.6369,\"neg\":0.0000,"
-        "\"neu\":0.1920,\"pos\":0.8080,\"cs\":6369,\"engine\":\"vader\","
-        "\"created\":1732543261000,\"t\":\"202411251401\","
-        "\"month\":1730419200,\"terms\":[\"borrow\",\"checker\"],"
-        "\"subreddit\":\"rust\",\"author\":\"alice\","
-        "\"body\":\"say \\\"hi\\\"\\n\","
-        "\"permalink\":\"/r/rust/comments/p1/x/k2x9q1/\",\"link_title\":\"\","
-        "\"score\":\"7\"}");
+    assert_string_equal(w.buf, "rust,perf\x1fp\x1f" "6369\x1f\x1f" "0\x1f"
+                               "1920\x1f" "8080\x1fv\x1f" "1732543261000"
+                               "\x1f" "borrow\x1f" "checker");
     assert_int_equal((int)w.len, (int)strlen(w.buf));
 
-    /* no terms, a missing text: empty array, empty string */
+    es_record_public(&w, &en);
+    assert_false(w.oom);
+    /* the link of the comment's own post and slug is kept as "~p1/x" */
+    assert_string_equal(w.buf, "rust\x1f" "alice\x1f" "7\x1f\x1f~p1/x\x1f"
+                               "say \\\"hi\\\"\\n");
+
+    /* no terms, a missing text, a compound shown otherwise than cs */
     tm.n = 0;
     en.author = (es_strv){NULL, 0};
-    es_record_json(&w, &ts, &en, &st, "comprehend", -1, &tm, pairs, 1, 2);
-    assert_non_null(strstr(w.buf, "\"topics\":[\"perf\"],"));
-    assert_non_null(strstr(w.buf, "\"cs\":-1,\"engine\":\"comprehend\","));
-    assert_non_null(strstr(w.buf, "\"terms\":[],"));
-    assert_non_null(strstr(w.buf, "\"author\":\"\","));
+    en.permalink = (es_strv)S("/r/Rust/comments/p1/x/k2x9q1/");
+    es_record_tenant(&w, &ts, &en, &st, "comprehend", -1, &tm, pairs, 1, 2);
+    assert_string_equal(w.buf, "perf\x1fp\x1f-1\x1f" "6369\x1f" "0\x1f"
+                               "1920\x1f" "8080\x1f" "c\x1f"
+                               "1732543261000");
+    es_record_public(&w, &en);
+    assert_string_equal(w.buf, "rust\x1f\x1f" "7\x1f\x1f"
+                               "/r/Rust/comments/p1/x/k2x9q1/\x1f"
+                               "say \\\"hi\\\"\\n");
     es_jsonw_free(&w);
+}
+
+/* A recent entry: id, label letter, ms into the hour in base 36. */
+static void test_recent_entry(void **state)
+{
+    char buf[ES_RECORD_ENTRY_MAX];
+
+    (void)state;
+    /* 1732543261000 is 14:01:01.000, 61,000 ms into its hour: "1b2g" */
+    assert_int_equal(
+        (int)es_record_recent_entry(buf, "k2x9q1", ES_LABEL_NEGATIVE,
+                                    1732543261000LL),
+        (int)strlen("k2x9q1:n1b2g;"));
+    assert_string_equal(buf, "k2x9q1:n1b2g;");
+    es_record_recent_entry(buf, "a", ES_LABEL_MIXED, 1732543200000LL);
+    assert_string_equal(buf, "a:m0;");
+    es_record_recent_entry(buf, "a", ES_LABEL_NEUTRAL, 1732546799999LL);
+    assert_string_equal(buf, "a:u255rz;");
 }
 
 /* The table is the record's member order, and every name is distinct. */
@@ -103,7 +124,8 @@ static void test_record_table_names_members_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_record_json_is_the_documented_text),
+        cmocka_unit_test(test_record_parts_are_the_documented_text),
+        cmocka_unit_test(test_recent_entry),
         cmocka_unit_test(test_record_table_names_members_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,243 @@
+#!lua name=echostream_read
+-- version: 1
+--
+-- lib/redis/read.lua - the Redis function library "echostream_read": how
+-- every program reads the comments enrich stored (docs/redis-keys.md).
+--
+-- Redis keeps a comment's record as two compact parts in hashes bucketed
+-- by creation hour, and a topic's recent comments as appended text per
+-- hour (lib/es_record.h), because one key and one JSON text per comment
+-- cost three times the memory. Readers do not see that: these two
+-- read-only functions answer in the shapes the readers had before, the
+-- JSON record and ZRANGE ... WITHSCORES rows, so the nginx module, the
+-- summarizer and the alert worker parse what they parsed, and the stored
+-- form has one reader in one place.
+--
+-- es_recent(KEYS[1] = the tenant's meta key es:{t:<T>}:meta;
+--           ARGV = prefix "es:{t:<T>}:", topic id, label ('' = every
+--           label), min ms ('-inf' or a whole number), max ms ('+inf' or
+--           a whole number), offset, count, order 'asc' or 'desc')
+--   The ids of the topic's comments (of the label) created in [min, max],
+--   ordered by creation time and then id (bytes), ascending or descending
+--   as ZRANGE ... BYSCORE [REV] orders members, skipping offset and
+--   answering at most count (at most 10,000): a flat array id, ms, id,
+--   ms, ... as ZRANGE ... WITHSCORES LIMIT answers. Only hours within the
+--   tenant's retention (meta retention_days, default 30, at most 366
+--   walked) and up to a day ahead of now are read; each hour is one key,
+--   so a page reads the hours it spans and, at most, every hour of the
+--   retention (48 keys a call).
+--
+-- es_records(KEYS[1] = the tenant's meta key;
+--            ARGV = prefix, then pairs: comment id, creation hour
+--            YYYYMMDDHH)
+--   Per pair, in order: the record as JSON (members of lib/es_record.h, in
+--   its order), ES.TOMBSTONE when the comment was deleted (either part
+--   gone), or nil when no record is stored (expired, never written).
+--
+-- Both refuse malformed arguments with an error reply.
+
+local SEP, GONE = ES.SEP, ES.GONE
+local RT, RP, REC = ES.RT, ES.RP, ES.REC
+local LABELS, ENGINES = ES.LABELS, ES.ENGINES
+local MAX_COUNT, MAX_DAYS, BATCH = 10000, 366, 48
+local whole, bad = ES.whole, ES.bad
+local HOUR_MS = 3600000
+
+-- the fields of a stored part, split at SEP
+local function split(s)
+  local out, pos = {}, 1
+  while true do
+    local e = string.find(s, SEP, pos, true)
+    if e == nil then
+      out[#out + 1] = string.sub(s, pos)
+      return out
+    end
+    out[#out + 1] = string.sub(s, pos, e - 1)
+    pos = e + 1
+  end
+end
+
+-- an integer in 1e-4 units as the 4-decimal number the record shows
+local function fixed4(v)
+  local n = tonumber(v) or 0
+  local sign = n < 0 and '-' or ''
+  n = math.abs(n)
+  return string.format('%s%d.%04d', sign, math.floor(n / 10000), n % 10000)
+end
+
+-- '"a","b"' of the strings list[from..]
+local function quoted(list, from, to)
+  local q = {}
+  for i = from, to do q[#q + 1] = '"' .. list[i] .. '"' end
+  return table.concat(q, ',')
+end
+
+local function member(name) return ',"' .. name .. '":' end
+
+-- the JSON record of comment id from its tenant part tp and public part pp
+local function assemble(id, tp, pp)
+  local t, p = split(tp), split(pp)
+  if #t < RT.CREATED or #p < RP.BODY then return nil end
+  local created = tonumber(t[RT.CREATED])
+  if created == nil then return nil end
+  local hour = math.floor(created / HOUR_MS)
+  local name = ES.hour_name(hour)
+  local minute = math.floor(created / 60000) % 60
+  local topics = {}
+  for tid in string.gmatch(t[RT.TOPICS], '[^,]+') do
+    topics[#topics + 1] = tid
+  end
+  local comp = t[RT.COMPOUND]
+  if comp == '' then comp = t[RT.CS] end
+  local link = p[RP.PERMALINK]
+  if string.sub(link, 1, 1) == '~' then
+    link = '/r/' .. p[RP.SUBREDDIT] .. '/comments/' .. string.sub(link, 2) ..
+      '/' .. id .. '/'
+  end
+  -- the body is the last field: a SEP in it cannot be (it is escaped)
+  return table.concat({
+    '{"', REC.ID, '":"', id, '"',
+    member(REC.TOPICS), '[', quoted(topics, 1, #topics), ']',
+    member(REC.LABEL), '"', LABELS[t[RT.LABEL]] or 'neutral', '"',
+    member(REC.COMPOUND), fixed4(comp),
+    member(REC.NEG), fixed4(t[RT.NEG]),
+    member(REC.NEU), fixed4(t[RT.NEU]),
+    member(REC.POS), fixed4(t[RT.POS]),
+    member(REC.CS), t[RT.CS],
+    member(REC.ENGINE), '"', ENGINES[t[RT.ENGINE]] or 'vader', '"',
+    member(REC.CREATED), t[RT.CREATED],
+    member(REC.T), '"', name, string.format('%02d', minute), '"',
+    member(REC.MONTH), string.format('%d', ES.month_start(name)),
+    member(REC.TERMS), '[', quoted(t, RT.TERMS, #t), ']',
+    member(REC.SUBREDDIT), '"', p[RP.SUBREDDIT], '"',
+    member(REC.AUTHOR), '"', p[RP.AUTHOR], '"',
+    member(REC.BODY), '"', p[RP.BODY], '"',
+    member(REC.PERMALINK), '"', link, '"',
+    member(REC.LINK_TITLE), '"', p[RP.LINK_TITLE], '"',
+    member(REC.SCORE), '"', p[RP.SCORE], '"}'})
+end
+
+local function records(keys, args)
+  local pre = args[1]
+  if keys[1] == nil or pre == nil or
+     not string.match(pre, '^es:{t:[%w_%-]+}:$') or #args % 2 ~= 1 then
+    return bad('es_records needs the meta key, the tenant prefix and ' ..
+      'pairs of comment id and creation hour')
+  end
+  local out = {}
+  for i = 2, #args, 2 do
+    local id, hour = args[i], args[i + 1]
+    if not string.match(id, '^[0-9a-z]+$') or ES.hour_of(hour) == nil then
+      return bad('comment id and hour at argument ' .. i)
+    end
+    local tp = redis.call('HGET', pre .. string.format(ES.KEY.RECORDS, hour),
+                          id)
+    local pp = redis.call('HGET', ES.PUBLIC .. hour, id)
+    local v = false
+    if tp == GONE or pp == GONE then
+      v = ES.TOMBSTONE
+    elseif tp and pp then
+      v = assemble(id, tp, pp) or false
+    end
+    out[#out + 1] = v
+  end
+  return out
+end
+
+-- a bound in ms: '-inf', '+inf' or a whole number
+local function bound(v, inf)
+  if v == '-inf' then return -inf end
+  if v == '+inf' then return inf end
+  return whole(v, -2 ^ 53, 2 ^ 53)
+end
+
+local function rows_asc(a, b)
+  if a[1] ~= b[1] then return a[1] < b[1] end
+  return a[2] < b[2]
+end
+
+local function rows_desc(a, b)
+  if a[1] ~= b[1] then return a[1] > b[1] end
+  return a[2] > b[2]
+end
+
+-- The rows of one hour's text s (hour h): {ms, id} within [lo, hi], of
+-- the label letter (nil: any), sorted.
+local function hour_rows(s, h, letter, lo, hi, cmp)
+  local rows, base = {}, h * HOUR_MS
+  for id, l, off in string.gmatch(s, '([0-9a-z]+):(%a)([0-9a-z]+);') do
+    if letter == nil or l == letter then
+      local ms = base + tonumber(off, 36)
+      if ms >= lo and ms <= hi then rows[#rows + 1] = {ms, id} end
+    end
+  end
+  table.sort(rows, cmp)
+  return rows
+end
+
+local function recent(keys, args)
+  local pre, topic, label = args[1], args[2], args[3]
+  local lo, hi = bound(args[4], 2 ^ 60), bound(args[5], 2 ^ 60)
+  local offset, count = whole(args[6], 0, 2 ^ 31), whole(args[7], 0, 2 ^ 31)
+  local order = args[8]
+  if keys[1] == nil or pre == nil or
+     not string.match(pre, '^es:{t:[%w_%-]+}:$') or topic == nil or
+     not string.match(topic, '^[%w_%-]+$') or lo == nil or hi == nil or
+     offset == nil or count == nil or
+     (order ~= 'asc' and order ~= 'desc') then
+    return bad('es_recent needs the meta key, then prefix, topic, label, ' ..
+      'min, max, offset, count and asc or desc')
+  end
+  local letter = nil
+  if label ~= '' then
+    for l, name in pairs(LABELS) do
+      if name == label then letter = l end
+    end
+    if letter == nil then return bad('label ' .. tostring(label)) end
+  end
+  count = math.min(count, MAX_COUNT)
+  local days = whole(redis.call('HGET', keys[1], 'retention_days'), 1,
+                     MAX_DAYS * 10) or 30
+  local t = redis.call('TIME')
+  local now_h = math.floor(tonumber(t[1]) / 3600)
+  local first = math.max(now_h - math.min(days, MAX_DAYS) * 24 - 1,
+                         math.floor(lo / HOUR_MS))
+  local last = math.min(now_h + 24, math.floor(hi / HOUR_MS))
+  local out = {}
+  if count == 0 or first > last then return out end
+  local step, cmp = 1, rows_asc
+  local h0, h1 = first, last
+  if order == 'desc' then step, cmp, h0, h1 = -1, rows_desc, last, first end
+  local fmt = pre .. string.format(ES.KEY.RECENT, topic, '%s')
+  local h = h0
+  while (step > 0 and h <= h1) or (step < 0 and h >= h1) do
+    local hours, names = {}, {}
+    while #hours < BATCH and ((step > 0 and h <= h1) or
+                              (step < 0 and h >= h1)) do
+      hours[#hours + 1] = h
+      names[#names + 1] = string.format(fmt, ES.hour_name(h))
+      h = h + step
+    end
+    local texts = redis.call('MGET', unpack(names))
+    for i = 1, #hours do
+      if texts[i] then
+        local rows = hour_rows(texts[i], hours[i], letter, lo, hi, cmp)
+        for _, r in ipairs(rows) do
+          if offset > 0 then
+            offset = offset - 1
+          else
+            out[#out + 1] = r[2]
+            out[#out + 1] = string.format('%d', r[1])
+            if #out >= 2 * count then return out end
+          end
+        end
+      end
+    end
+  end
+  return out
+end
+
+redis.register_function{function_name = 'es_records', callback = records,
+  flags = {'no-writes'}}
+redis.register_function{function_name = 'es_recent', callback = recent,
+  flags = {'no-writes'}}
