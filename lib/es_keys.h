@@ -68,10 +68,16 @@
    deliver consumer group; the delivery is es:{t:<tenant>}:deliveries. */
 #define ES_KEY_DELIVER_QUEUE "es:{deliver}:queue"
 
-/* Hash "es:{c}:<YYYYMMDDHH>" (this prefix, then the UTC creation hour):
-   the public part of every stored comment created in that hour, comment
-   id -> public part (es_record.h), shared by every tenant that stored it. */
+/* Hash "es:{c}:<YYYYMMDDHH>[:<k>]" (this prefix, the UTC creation hour,
+   the sub-bucket when the hour is split): the public part of every stored
+   comment created in that hour, comment id -> public part (es_record.h),
+   shared by every tenant that stored it; ":l" after the hour holds the
+   parts too long for a bucket. */
 #define ES_KEY_PUBLIC_PREFIX "es:{c}:"
+/* Hash "es:{c}:s:<YYYYMMDD>": per hour HH of the day the number of
+   sub-buckets its public parts are split into, and HH:n the parts
+   written. */
+#define ES_KEY_PUBLIC_SPLIT_PREFIX "es:{c}:s:"
 
 /* The keys of the per-comment storage before schema 2 (one JSON string
    per comment, sorted sets of recent ids): read only by the migration. */
@@ -110,6 +116,7 @@
     X(ALERT_STATE, "alerts:state", "alerts:state")                             \
     X(DELIVERIES, "deliveries", "deliveries")                                  \
     X(RECORDS, "cr:%s", "cr:<YYYYMMDDHH>")                                     \
+    X(RECORD_SPLIT, "crs:%s", "crs:<YYYYMMDD>")                                \
     X(SERIES_MINUTE, "ts:%s:m:%s", "ts:<topic>:m:<YYYYMMDDHH>")                \
     X(SERIES_HOUR, "ts:%s:h:%s", "ts:<topic>:h:<YYYYMMDD>")                    \
     X(SERIES_DAY, "ts:%s:d:%s", "ts:<topic>:d:<YYYYMM>")                       \

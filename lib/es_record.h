@@ -19,24 +19,33 @@
  *
  * The stored form. Memory decides what EchoStream costs to run, so Redis
  * holds a record as two short texts in hashes bucketed by the comment's
- * UTC creation hour (one Redis key per hour instead of one per comment):
- *   - the tenant part, in es:{t:<tenant>}:cr:<YYYYMMDDHH> under the
- *     comment id: what this tenant's record alone holds (topics,
- *     sentiment, engine, creation time, terms), ES_RECORD_TENANT_FIELDS;
- *   - the public part, in es:{c}:<YYYYMMDDHH> under the comment id: the
- *     comment as Reddit published it (subreddit, author, score, post
- *     title, link, body), ES_RECORD_PUBLIC_FIELDS, once for every tenant
- *     that stored the comment.
- * Fields are separated by ES_RECORD_SEP (0x1f), which JSON-escaped text
- * never holds raw; strings are stored JSON-escaped without their quotes,
- * so assembling the JSON form is concatenation. Numbers of 4 decimals are
- * stored as integers in 1e-4 units, the label and engine as one letter,
- * and t and month (derived from created) not at all. Both parts of a
- * deleted comment become ES_RECORD_GONE. The writer is
- * workers/enrich/record.c, the parser of the tenant part (what a deletion
- * reverses) workers/enrich/stored.c, and the assembler the Redis function
- * es_records; a stored part outlives the worker that wrote it, so these
- * tables change only with a migration.
+ * UTC creation hour, instead of one key and one JSON text per comment:
+ *   - the public part, the comment as Reddit published it and what is the
+ *     same for every tenant (subreddit, author, score, post title, link,
+ *     VADER's sentiment, body), ES_RECORD_PUBLIC_FIELDS,
+ *     stored once for all the tenants that store the comment, in
+ *     es:{c}:<YYYYMMDDHH>;
+ *   - the tenant part, what this tenant's record alone holds (its topics,
+ *     the engine, the creation time within the hour and, when Comprehend
+ *     scored it for the tenant, that sentiment), ES_RECORD_TENANT_FIELDS,
+ *     in es:{t:<tenant>}:cr:<YYYYMMDDHH>.
+ * An hour with many records is split into sub-buckets (":<k>" after the
+ * hour; the split is chosen at the hour's first write and kept in a small
+ * hash of its day), so each bucket holds about ES_BUCKET_TARGET records
+ * and Redis can keep it as a listpack, a few bytes of overhead a record
+ * instead of about a hundred. Fields are separated by ES_RECORD_SEP
+ * (0x1f), which JSON-escaped text never holds raw; strings are stored
+ * JSON-escaped without their quotes, so assembling the JSON form is
+ * concatenation. Numbers of 4 decimals are stored as integers in 1e-4
+ * units, the label and engine as one letter, created as milliseconds into
+ * the hour in base 36, and t and month (derived from created) and the
+ * trending terms (derived from the body, es_terms.h) not at all.
+ * Both parts of a deleted comment become ES_RECORD_GONE. The writer is
+ * workers/enrich/record.c, the parser (what a deletion reverses)
+ * workers/enrich/stored.c, and the readers the Redis functions of
+ * lib/redis/read.lua and enrich.lua (the bucket keys are theirs); a stored
+ * part outlives the worker that wrote it, so these tables change only
+ * with a migration.
  */
 #ifndef ES_RECORD_H
 #define ES_RECORD_H
@@ -89,30 +98,42 @@ static inline const char *es_record_member(es_rec_member m)
 #define ES_RECORD_GONE  "-"
 
 /*
- * The tenant part's fields, in order: X(name, meaning). TERMS is not one
- * field but every field after ENGINE's successor: one per term.
+ * The tenant part's fields, in order: X(name, meaning). The sentiment
+ * fields follow only when ENGINE is Comprehend's letter; a VADER record
+ * shows the public part's.
  */
 #define ES_RECORD_TENANT_FIELDS(X)                                             \
     X(TOPICS, "the topic ids, comma-separated")                                \
+    X(ENGINE, "the engine's letter (ES_RECORD_ENGINES)")                       \
+    X(OFFSET, "creation time: ms into the hour, base 36")                      \
     X(LABEL, "the label's letter (ES_RECORD_LABELS)")                          \
     X(CS, "the compound in 1e-4 units, as the series sum it")                  \
     X(COMPOUND, "the compound as shown, in 1e-4 units; empty: equal to cs")    \
     X(NEG, "negative share in 1e-4 units")                                     \
     X(NEU, "neutral share in 1e-4 units")                                      \
-    X(POS, "positive share in 1e-4 units")                                     \
-    X(ENGINE, "the engine's letter (ES_RECORD_ENGINES)")                       \
-    X(CREATED, "creation time, ms since the epoch")                            \
-    X(TERMS, "the trending terms, one field each (JSON-escaped)")
+    X(POS, "positive share in 1e-4 units")
 
 /* The public part's fields, in order: X(name, meaning). */
 #define ES_RECORD_PUBLIC_FIELDS(X)                                             \
     X(SUBREDDIT, "lower-case subreddit name")                                  \
     X(AUTHOR, "author name (JSON-escaped)")                                    \
     X(SCORE, "Reddit score when fetched (JSON-escaped)")                       \
-    X(LINK_TITLE, "the post's title (JSON-escaped)")                           \
+    X(LINK_TITLE, "#<12 hex digits>: the post's title in the hour's :t, "      \
+                  "or empty (none)")                                           \
     X(PERMALINK, "~<post>/<slug> for /r/<subreddit>/comments/<post>/<slug>/"   \
                  "<id>/, else the link (JSON-escaped)")                        \
-    X(BODY, "comment text (JSON-escaped)")
+    X(LABEL, "VADER's label letter (ES_RECORD_LABELS)")                        \
+    X(CS, "VADER's compound in 1e-4 units, as the series sum it")              \
+    X(COMPOUND, "VADER's compound as shown; empty: equal to cs")               \
+    X(NEG, "VADER's negative share in 1e-4 units")                             \
+    X(NEU, "VADER's neutral share in 1e-4 units")                              \
+    X(POS, "VADER's positive share in 1e-4 units")                             \
+    X(BODY, "comment text (JSON-escaped), the last field")
+
+/* A public part too long for its bucket: the bucket holds this, the part
+   is in the hour's es:{c}:<YYYYMMDDHH>:l. Post titles are in the hour's
+   es:{c}:<YYYYMMDDHH>:t, once for all the comments of a post. */
+#define ES_RECORD_LONG "\x1d"
 
 #define ES_RT_ENUM_(name, meaning) ES_RT_##name,
 typedef enum { ES_RECORD_TENANT_FIELDS(ES_RT_ENUM_) ES_RT_COUNT } es_rt_field;

@@ -28,7 +28,12 @@
     X(TTL_USAGE, 400 * 86400, "a tenant's monthly usage counters")             \
     X(LIVE_MAXLEN, 10000, "entries kept, about, in a tenant's live stream")    \
     X(ENRICH_PROTOCOL, 5,                                                      \
-      "the es_enrich_write protocol the enrich worker and enrich.lua speak")
+      "the es_enrich_write protocol the enrich worker and enrich.lua speak")   \
+    X(BUCKET_TARGET, 64,                                                       \
+      "records an hour's record bucket is split to hold, about")               \
+    X(BUCKET_SPLIT_MAX, 1024, "most sub-buckets an hour's records split into") \
+    X(PUBLIC_INLINE_MAX, 512,                                                  \
+      "longest public part kept in its bucket; longer ones in the hour's :l")
 
 /* the fields of es:{t:<tenant>}:usage:<YYYYMM> */
 #define ES_USAGE_COMMENTS       "comments"

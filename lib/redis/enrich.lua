@@ -224,8 +224,11 @@ local function apply_ops(args, i, last, adj)
         if adj == nil or adj[pos] == nil then a[#a + 1] = args[c] end
       end
       if #a > 0 then
-        redis.call('APPEND', k, table.concat(a))
-        redis.call('EXPIREAT', k, exp)
+        -- SET of the whole text, not APPEND: APPEND leaves the string
+        -- room to grow (up to its size again), which an hour's index,
+        -- written a batch at a time, would keep for its whole life
+        redis.call('SET', k, (redis.call('GET', k) or '') .. table.concat(a),
+                   'EXAT', exp)
       end
     elseif kind == 'h' or kind == 'z' then
       local wrote = false
@@ -282,26 +285,25 @@ local function check_ops(args, i, last)
   return nil
 end
 
--- The records args[a..], checked: rec is the prefix of a record bucket,
--- old that of a record key of protocols 3 and 4.
-local function check_records(args, a, rec, old)
+-- The records args[a..], checked: old is the prefix of a record key of
+-- protocols 3 and 4.
+local function check_records(args, a, old)
   local nargs = #args
   while a <= nargs do
     local op = args[a]
-    local bucket = op == 'D' and args[a + 1] or op
-    if op == 'd' or (bucket ~= nil and string.sub(bucket, 1, #old) == old) then
+    if op == 'd' or (op ~= nil and string.sub(op, 1, #old) == old) then
       return bad('es_enrich_write speaks protocol ' .. PROTOCOL ..
         ': argument ' .. a .. ' is a record key of protocol 3 or 4 ' ..
         '(one key per comment); a worker of protocol ' .. PROTOCOL ..
-        ' sends the hour bucket, the id and the tenant part')
+        ' sends the creation hour, the id and the tenant part')
     end
     local n = op == 'D' and 5 or 4
+    local h = op == 'D' and args[a + 1] or op
     if a + n - 1 > nargs then
       return bad('truncated record at argument ' .. a)
     end
     local meta = args[a + n - 1]
-    if string.sub(bucket, 1, #rec) ~= rec or
-       ES.hour_of(string.sub(bucket, #rec + 1)) == nil or
+    if ES.hour_of(h) == nil or
        not string.match(args[op == 'D' and a + 2 or a + 1], ID) or
        ((op ~= 'D' or meta ~= '') and not string.match(meta, META)) then
       return bad('record at argument ' .. a)
@@ -335,15 +337,38 @@ local function check_write(keys, args)
   if rec0 == nil then return bad('index of the first record') end
   local err = check_ops(args, 8, rec0 - 1)
   if err then return err end
-  return check_records(args, rec0, pre .. string.format(ES.KEY.RECORDS, ''),
-                       pre .. 'c:')
+  return check_records(args, rec0, pre .. 'c:')
 end
 
--- when a record bucket expires: a retention after its hour ends, or
--- after now when that is later
-local function bucket_expiry(bucket, pre_len, now, ret)
-  local h = ES.hour_of(string.sub(bucket, pre_len + 1))
-  return math.max((h + 1) * 3600, now) + ret
+-- when the records of hour h expire: a retention after the hour ends,
+-- or after now when that is later
+local function bucket_expiry(h, now, ret)
+  return math.max((ES.hour_of(h) + 1) * 3600, now) + ret
+end
+
+-- The records of the call (args[rec0..]), each hour's bucket split as
+-- its first write chose (new hours choose for the comments here); returns
+-- the hours' states: key -> {base, split, day format, created}.
+local function record_hours(pre, args, rec0, now, ret)
+  local hours, here = {}, {}
+  local a = rec0
+  while a <= #args do
+    if args[a] == 'D' then
+      local h = args[a + 1]
+      here[h] = here[h] or 0
+      a = a + 5
+    else
+      here[args[a]] = (here[args[a]] or 0) + 1
+      a = a + 4
+    end
+  end
+  local dayfmt = pre .. string.format(ES.KEY.RECORD_SPLIT, '%s')
+  for h, n in pairs(here) do
+    local exp = bucket_expiry(h, now, ret)
+    hours[h] = {base = pre .. string.format(ES.KEY.RECORDS, h), exp = exp,
+                split = ES.split_choose(dayfmt, h, n, exp), created = 0}
+  end
+  return hours, dayfmt
 end
 
 local function enrich_write(keys, args)
@@ -358,19 +383,22 @@ local function enrich_write(keys, args)
   local rec0 = tonumber(args[7])
   local adj = nil
   local created, replayed, deleted = 0, 0, 0
-  local live, hours, stale, touched = {}, {}, {}, {}
-  local rlen = #pre + #string.format(ES.KEY.RECORDS, '')
+  local live, lhours, stale, touched = {}, {}, {}, {}
+  local hours, dayfmt = record_hours(pre, args, rec0, now, ret)
   local a = rec0
   local nargs = #args
   while a <= nargs do
     local op = args[a]
     if op ~= 'D' then
-      -- a comment: bucket, id, tenant part, meta (see correct)
-      if redis.call('HSETNX', op, args[a + 1], args[a + 2]) == 1 then
+      -- a comment: hour, id, tenant part, meta (see correct)
+      local hs, id = hours[op], args[a + 1]
+      local k = ES.sub_bucket(hs.base, hs.split, id)
+      if redis.call('HSETNX', k, id, args[a + 2]) == 1 then
         created = created + 1
-        live[created] = args[a + 1]
-        hours[created] = string.sub(op, rlen + 1)
-        touched[op] = true
+        live[created] = id
+        lhours[created] = op
+        hs.created = hs.created + 1
+        touched[k] = hs.exp
       else
         replayed = replayed + 1
         if adj == nil then adj = {} end
@@ -378,13 +406,14 @@ local function enrich_write(keys, args)
       end
       a = a + 4
     else
-      -- a deletion: "D", bucket, id, the part it expects, meta
-      local k, id, want, meta = args[a + 1], args[a + 2], args[a + 3],
+      -- a deletion: "D", hour, id, the part it expects, meta
+      local hs, id, want, meta = hours[args[a + 1]], args[a + 2], args[a + 3],
         args[a + 4]
+      local k = ES.sub_bucket(hs.base, hs.split, id)
       local v = redis.call('HGET', k, id) or ''
       if v ~= GONE and v == want then
         redis.call('HSET', k, id, GONE)
-        touched[k] = true
+        touched[k] = hs.exp
         if meta ~= '' then deleted = deleted + 1 end
       else
         if v ~= GONE then stale[#stale + 1] = id end
@@ -396,9 +425,8 @@ local function enrich_write(keys, args)
       a = a + 5
     end
   end
-  for k in pairs(touched) do
-    redis.call('EXPIREAT', k, bucket_expiry(k, rlen, now, ret))
-  end
+  for k, exp in pairs(touched) do redis.call('EXPIREAT', k, exp) end
+  for h, hs in pairs(hours) do ES.split_count(dayfmt, h, hs.created) end
   apply_ops(args, 8, rec0 - 1, adj)
   if created > 0 or units > 0 or usd > 0 then
     local uk = pre .. string.format(ES.KEY.USAGE, month)
@@ -414,8 +442,12 @@ local function enrich_write(keys, args)
     redis.call('EXPIRE', uk, USAGE_TTL)
   end
   if created > 0 and keys[2] ~= nil then
+    -- one hour for all (the common case) or one per id
+    local same = true
+    for i = 2, created do same = same and lhours[i] == lhours[1] end
     redis.call('XADD', keys[2], 'MAXLEN', '~', LIVE_MAXLEN, '*', 'ids',
-               table.concat(live, ','), 'hours', table.concat(hours, ','))
+               table.concat(live, ','), 'hours',
+               same and lhours[1] or table.concat(lhours, ','))
   end
   if created > 0 or deleted > 0 then
     redis.call('INCR', pre .. ES.KEY.DV)
@@ -426,71 +458,138 @@ end
 
 -- the public parts of a batch (see the header)
 local function enrich_public(_, args)
-  local a, n = 1, #args
+  local a, n, here = 1, #args, {}
   while a <= n do
     local op = args[a]
-    local m = op == 'P' and 5 or 3
-    local id = args[op == 'P' and a + 3 or a + 2]
-    if (op ~= 'P' and op ~= 'X') or a + m - 1 > n or
+    local m = (op == 'P' or op == 'T') and 5 or 3
+    local id = args[op == 'X' and a + 2 or a + 3]
+    if (op ~= 'P' and op ~= 'X' and op ~= 'T') or a + m - 1 > n or
        ES.hour_of(args[a + 1]) == nil or
-       not string.match(id or '', ID) or
-       (op == 'P' and whole(args[a + 2], 0, 2 ^ 40) == nil) then
+       not string.match(id or '', op == 'T' and '^%x+$' or ID) or
+       (op ~= 'X' and whole(args[a + 2], 0, 2 ^ 40) == nil) then
       return bad('public part operation at argument ' .. a)
+    end
+    if op == 'P' then
+      local h = args[a + 1]
+      here[h] = here[h] or {n = 0, exp = 0, new = 0}
+      here[h].n = here[h].n + 1
+      here[h].exp = math.max(here[h].exp, tonumber(args[a + 2]))
     end
     a = a + m
   end
-  local written = 0
+  local dayfmt = ES.PUBLIC_SPLIT .. '%s'
+  local splits = {}
+  for h, st in pairs(here) do
+    splits[h] = ES.split_choose(dayfmt, h, st.n, st.exp)
+  end
+  local written, touched = 0, {}
   a = 1
   while a <= n do
-    local k = ES.PUBLIC .. args[a + 1]
+    local h = args[a + 1]
     if args[a] == 'P' then
-      written = written + redis.call('HSETNX', k, args[a + 3], args[a + 4])
-      redis.call('EXPIREAT', k, args[a + 2], 'NX')
-      redis.call('EXPIREAT', k, args[a + 2], 'GT')
+      local id, part, exp = args[a + 3], args[a + 4], tonumber(args[a + 2])
+      local k = ES.sub_bucket(ES.PUBLIC .. h, splits[h], id)
+      local v = part
+      if #part > ES.PUBLIC_INLINE_MAX then v = ES.LONG end
+      if redis.call('HSETNX', k, id, v) == 1 then
+        written = written + 1
+        here[h].new = here[h].new + 1
+        if v == ES.LONG then
+          local lk = ES.PUBLIC .. h .. ':l'
+          redis.call('HSET', lk, id, part)
+          touched[lk] = math.max(touched[lk] or 0, exp)
+        end
+      end
+      touched[k] = math.max(touched[k] or 0, exp)
+      a = a + 5
+    elseif args[a] == 'T' then
+      -- a post's title, once in the hour's table
+      local tk, exp = ES.PUBLIC .. h .. ':t', tonumber(args[a + 2])
+      redis.call('HSETNX', tk, args[a + 3], args[a + 4])
+      touched[tk] = math.max(touched[tk] or 0, exp)
       a = a + 5
     else
-      if redis.call('HEXISTS', k, args[a + 2]) == 1 then
-        redis.call('HSET', k, args[a + 2], GONE)
+      local id = args[a + 2]
+      local k = ES.sub_bucket(ES.PUBLIC .. h,
+                              ES.split_get(dayfmt, h) or 1, id)
+      local v = redis.call('HGET', k, id)
+      if v and v ~= GONE then
+        redis.call('HSET', k, id, GONE)
+        if v == ES.LONG then redis.call('HDEL', ES.PUBLIC .. h .. ':l', id) end
         written = written + 1
       end
       a = a + 3
     end
   end
+  for k, exp in pairs(touched) do
+    redis.call('EXPIREAT', k, exp, 'NX')
+    redis.call('EXPIREAT', k, exp, 'GT')
+  end
+  for h, st in pairs(here) do ES.split_count(dayfmt, h, st.new) end
   return written
 end
 
--- the buckets holding the records of deletions without a creation time
-local function enrich_locate(keys, args)
+-- the stored parts of comment id of hour h (tenant part, public part or
+-- false each); splits caches the hours' splits of the call
+local function stored_parts(pre, id, h, splits)
+  local tk = 't' .. h
+  if splits[tk] == nil then
+    splits[tk] = ES.split_get(pre .. string.format(ES.KEY.RECORD_SPLIT, '%s'),
+                              h) or 1
+    splits['p' .. h] = ES.split_get(ES.PUBLIC_SPLIT .. '%s', h) or 1
+  end
+  local tp = redis.call('HGET', ES.sub_bucket(
+    pre .. string.format(ES.KEY.RECORDS, h), splits[tk], id), id)
+  local pp = redis.call('HGET',
+    ES.sub_bucket(ES.PUBLIC .. h, splits['p' .. h], id), id)
+  if pp == ES.LONG then
+    pp = redis.call('HGET', ES.PUBLIC .. h .. ':l', id)
+  end
+  return tp, pp
+end
+
+-- what a batch's deletions reverse (see the header)
+local function enrich_parts(keys, args)
   local pre, now, span = args[1], whole(args[2], 1, 2 ^ 40),
     whole(args[3], 0, 24 * 3660)
   if keys[1] == nil or pre == nil or
      not string.match(pre, '^es:{t:[%w_%-]+}:$') or now == nil or
-     span == nil then
-    return bad('es_enrich_locate needs the meta key, prefix, now, hours')
+     span == nil or #args % 2 ~= 1 then
+    return bad('es_enrich_parts needs the meta key, prefix, now, hours ' ..
+      'and pairs of comment id and hour')
   end
-  local out, left = {}, 0
-  for i = 4, #args do
-    if not string.match(args[i], ID) then
-      return bad('comment id at argument ' .. i)
+  for i = 4, #args, 2 do
+    if not string.match(args[i], ID) or
+       (args[i + 1] ~= '' and ES.hour_of(args[i + 1]) == nil) then
+      return bad('comment id and hour at argument ' .. i)
     end
-    out[i - 3] = ''
-    left = left + 1
   end
-  local fmt = pre .. string.format(ES.KEY.RECORDS, '%s')
-  local h = math.floor(now / 3600) + 24
-  local stop = h - 24 - span
-  while left > 0 and h >= stop do
-    local name = ES.hour_name(h)
-    local k = string.format(fmt, name)
-    if redis.call('EXISTS', k) == 1 then
-      for i = 4, #args do
-        if out[i - 3] == '' and redis.call('HEXISTS', k, args[i]) == 1 then
-          out[i - 3] = name
-          left = left - 1
+  local out, splits = {}, {}
+  for i = 4, #args, 2 do
+    local id, h = args[i], args[i + 1]
+    local tp, pp = false, false
+    if h ~= '' then
+      tp, pp = stored_parts(pre, id, h, splits)
+    else
+      -- no creation time: look from a day ahead back through the span
+      local dayfmt = pre .. string.format(ES.KEY.RECORD_SPLIT, '%s')
+      local hr = math.floor(now / 3600) + 24
+      local stop = hr - 24 - span
+      while hr >= stop do
+        local name = ES.hour_name(hr)
+        local base = pre .. string.format(ES.KEY.RECORDS, name)
+        local k = ES.sub_bucket(base, ES.split_get(dayfmt, name) or 1, id)
+        if redis.call('HEXISTS', k, id) == 1 then
+          h = name
+          tp, pp = stored_parts(pre, id, name, splits)
+          break
         end
+        hr = hr - 1
       end
     end
-    h = h - 1
+    out[#out + 1] = h
+    out[#out + 1] = tp or false
+    out[#out + 1] = pp or false
   end
   return out
 end
@@ -513,5 +612,5 @@ end
 
 redis.register_function('es_enrich_write', enrich_write)
 redis.register_function('es_enrich_public', enrich_public)
-redis.register_function('es_enrich_locate', enrich_locate)
+redis.register_function('es_enrich_parts', enrich_parts)
 redis.register_function('es_enrich_dlq', enrich_dlq)

@@ -158,9 +158,10 @@ static char *assemble(const char *src, const char *shared, char *lib,
     ES_RECORD_ENGINES(ES_LUAGEN_LETTER_)
 #undef ES_LUAGEN_LETTER_
     used += snprintf(out + used, cap - (size_t)used,
-                     " },\n  SEP = '\\31', GONE = '%s', PUBLIC = '%s',\n"
-                     "  USAGE = {\n",
-                     ES_RECORD_GONE, ES_KEY_PUBLIC_PREFIX);
+                     " },\n  SEP = '\\31', GONE = '%s', LONG = '\\29',\n"
+                     "  PUBLIC = '%s', PUBLIC_SPLIT = '%s',\n  USAGE = {\n",
+                     ES_RECORD_GONE, ES_KEY_PUBLIC_PREFIX,
+                     ES_KEY_PUBLIC_SPLIT_PREFIX);
 
     /* the usage hash's fields (es_schema.h) */
 #define ES_LUAGEN_USAGE_(name, field)                                          \

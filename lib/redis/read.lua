@@ -74,47 +74,74 @@ end
 
 local function member(name) return ',"' .. name .. '":' end
 
--- the JSON record of comment id from its tenant part tp and public part pp
-local function assemble(id, tp, pp)
+-- the JSON record of comment id of hour h (YYYYMMDDHH) from its tenant
+-- part tp and public part pp (nil when either does not parse)
+local function assemble(id, h, tp, pp)
   local t, p = split(tp), split(pp)
-  if #t < RT.CREATED or #p < RP.BODY then return nil end
-  local created = tonumber(t[RT.CREATED])
-  if created == nil then return nil end
-  local hour = math.floor(created / HOUR_MS)
-  local name = ES.hour_name(hour)
+  local hour = ES.hour_of(h)
+  if #t < RT.OFFSET or #p < RP.BODY or hour == nil or
+     tonumber(t[RT.OFFSET], 36) == nil then
+    return nil
+  end
+  local created = hour * HOUR_MS + tonumber(t[RT.OFFSET], 36)
   local minute = math.floor(created / 60000) % 60
+  -- Comprehend's sentiment is the tenant's own; VADER's is the comment's
+  local sv, L = p, RP
+  if t[RT.ENGINE] == 'c' and #t >= RT.POS then sv, L = t, RT end
+  local comp = sv[L.COMPOUND]
+  if comp == '' then comp = sv[L.CS] end
   local topics = {}
   for tid in string.gmatch(t[RT.TOPICS], '[^,]+') do
     topics[#topics + 1] = tid
   end
-  local comp = t[RT.COMPOUND]
-  if comp == '' then comp = t[RT.CS] end
+  local title = p[RP.LINK_TITLE]
+  if string.sub(title, 1, 1) == '#' then
+    title = redis.call('HGET', ES.PUBLIC .. h .. ':t',
+                       string.sub(title, 2)) or ''
+  end
   local link = p[RP.PERMALINK]
   if string.sub(link, 1, 1) == '~' then
     link = '/r/' .. p[RP.SUBREDDIT] .. '/comments/' .. string.sub(link, 2) ..
       '/' .. id .. '/'
   end
-  -- the body is the last field: a SEP in it cannot be (it is escaped)
   return table.concat({
     '{"', REC.ID, '":"', id, '"',
     member(REC.TOPICS), '[', quoted(topics, 1, #topics), ']',
-    member(REC.LABEL), '"', LABELS[t[RT.LABEL]] or 'neutral', '"',
+    member(REC.LABEL), '"', LABELS[sv[L.LABEL]] or 'neutral', '"',
     member(REC.COMPOUND), fixed4(comp),
-    member(REC.NEG), fixed4(t[RT.NEG]),
-    member(REC.NEU), fixed4(t[RT.NEU]),
-    member(REC.POS), fixed4(t[RT.POS]),
-    member(REC.CS), t[RT.CS],
+    member(REC.NEG), fixed4(sv[L.NEG]),
+    member(REC.NEU), fixed4(sv[L.NEU]),
+    member(REC.POS), fixed4(sv[L.POS]),
+    member(REC.CS), sv[L.CS],
     member(REC.ENGINE), '"', ENGINES[t[RT.ENGINE]] or 'vader', '"',
-    member(REC.CREATED), t[RT.CREATED],
-    member(REC.T), '"', name, string.format('%02d', minute), '"',
-    member(REC.MONTH), string.format('%d', ES.month_start(name)),
-    member(REC.TERMS), '[', quoted(t, RT.TERMS, #t), ']',
+    member(REC.CREATED), string.format('%d', created),
+    member(REC.T), '"', h, string.format('%02d', minute), '"',
+    member(REC.MONTH), string.format('%d', ES.month_start(h)),
     member(REC.SUBREDDIT), '"', p[RP.SUBREDDIT], '"',
     member(REC.AUTHOR), '"', p[RP.AUTHOR], '"',
     member(REC.BODY), '"', p[RP.BODY], '"',
     member(REC.PERMALINK), '"', link, '"',
-    member(REC.LINK_TITLE), '"', p[RP.LINK_TITLE], '"',
+    member(REC.LINK_TITLE), '"', title, '"',
     member(REC.SCORE), '"', p[RP.SCORE], '"}'})
+end
+
+-- the stored parts of comment id of hour h: tenant part, public part
+-- (each nil when absent); splits caches the hours' splits of the call
+local function parts(pre, id, h, splits)
+  local tk, pk = pre .. 'crs:' .. h, 'pub:' .. h
+  if splits[tk] == nil then
+    splits[tk] = ES.split_get(pre .. string.format(ES.KEY.RECORD_SPLIT, '%s'),
+                              h) or 1
+    splits[pk] = ES.split_get(ES.PUBLIC_SPLIT .. '%s', h) or 1
+  end
+  local tp = redis.call('HGET', ES.sub_bucket(
+    pre .. string.format(ES.KEY.RECORDS, h), splits[tk], id), id)
+  local pp = redis.call('HGET', ES.sub_bucket(ES.PUBLIC .. h, splits[pk], id),
+                        id)
+  if pp == ES.LONG then
+    pp = redis.call('HGET', ES.PUBLIC .. h .. ':l', id)
+  end
+  return tp or nil, pp or nil
 end
 
 local function records(keys, args)
@@ -124,20 +151,21 @@ local function records(keys, args)
     return bad('es_records needs the meta key, the tenant prefix and ' ..
       'pairs of comment id and creation hour')
   end
-  local out = {}
+  local out, splits = {}, {}
   for i = 2, #args, 2 do
-    local id, hour = args[i], args[i + 1]
-    if not string.match(id, '^[0-9a-z]+$') or ES.hour_of(hour) == nil then
+    if not string.match(args[i], '^[0-9a-z]+$') or
+       ES.hour_of(args[i + 1]) == nil then
       return bad('comment id and hour at argument ' .. i)
     end
-    local tp = redis.call('HGET', pre .. string.format(ES.KEY.RECORDS, hour),
-                          id)
-    local pp = redis.call('HGET', ES.PUBLIC .. hour, id)
+  end
+  for i = 2, #args, 2 do
+    local id, h = args[i], args[i + 1]
+    local tp, pp = parts(pre, id, h, splits)
     local v = false
     if tp == GONE or pp == GONE then
       v = ES.TOMBSTONE
     elseif tp and pp then
-      v = assemble(id, tp, pp) or false
+      v = assemble(id, h, tp, pp) or false
     end
     out[#out + 1] = v
   end

@@ -5,7 +5,8 @@
 # what enrich keeps per comment for the tenant's retention: the record the
 # API shows, the recent-comment indexes, the series and terms. This runs
 # the real pipeline on a private redis-server (unix socket, no
-# persistence): echostream-ingest --synthetic fills the stream with
+# persistence; the listpack limits of conf/redis.conf.in):
+# echostream-ingest --synthetic fills the stream with
 # BENCH_MEMORY_N comments (default 100,000) over the subreddits the topics
 # watch, echostream-enrich (VADER) consumes them, and then the stream, the
 # de-duplication bitmaps and the other ingest keys are deleted, so what
@@ -55,8 +56,10 @@ run() {
     local tenants=$1 dir=$WORK/run$1 sock rp ip ep before after stored
     mkdir -p "$dir"
     sock=$dir/redis.sock
+    # the listpack limits of the shipped configuration (conf/redis.conf.in)
     redis-server --port 0 --unixsocket "$sock" --dir "$dir" --save '' \
-        --appendonly no --logfile "$dir/redis.log" &
+        --appendonly no --logfile "$dir/redis.log" \
+        --hash-max-listpack-entries 512 --hash-max-listpack-value 1024 &
     rp=$!
     PIDS+=("$rp")
     for _ in $(seq 50); do

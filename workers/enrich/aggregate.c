@@ -11,6 +11,7 @@
 #include "deletion.h"
 #include "record.h"
 #include "es_keys.h"
+#include "es_schema.h"
 #include "es_redis_lib.h"
 #include "es_log.h"
 
@@ -25,6 +26,7 @@ void es_aggregate_init(es_aggregate *a, es_redis *r)
 void es_aggregate_cleanup(es_aggregate *a)
 {
     es_jsonw_free(&a->json);
+    es_jsonw_free(&a->pjson);
     es_wplan_free(&a->plan);
     es_wplan_free(&a->rplan);
     es_slotlist_free(&a->slots);
@@ -34,6 +36,11 @@ void es_aggregate_cleanup(es_aggregate *a)
 
 int es_aggregate_prepare(es_aggregate *a)
 {
+    /* the readers' library too: one stack with enrich answers es_records
+       (lib/redis/read.lua) for operators and tools */
+    if (es_redis_load_library(a->r, &es_lua_read) != 0) {
+        return -1;
+    }
     return es_redis_load_library(a->r, &es_lua_enrich);
 }
 
@@ -94,23 +101,20 @@ static void plan_create(es_aggregate *a, const es_topic_set *ts,
                     tn->retention_s, &rp->sl);
 }
 
-/* Record bucket, comment id, tenant part, meta (es_contrib_meta). */
+/* Creation hour, comment id, tenant part, meta (es_contrib_meta). */
 static void add_create(es_aggregate *a, const es_topic_set *ts,
-                       const es_enrich_tenant *tn, const es_enrich_entry *en,
-                       const es_entry_score *sco, const es_terms *tm,
+                       const es_enrich_entry *en, const es_entry_score *sco,
                        const es_enrich_pair *pairs, size_t s, size_t e,
                        const es_rec_plan *rp)
 {
     es_argbuf *b = a->cur;
     es_jsonw *w = &a->json;
-    char key[160], hour[11];
+    char hour[11];
 
     es_record_hour(en->t, hour);
-    es_tenant_key_p(key, sizeof(key), tn->prefix, strlen(tn->prefix),
-                    ES_TK_RECORDS, hour);
-    es_argbuf_str(b, key);
+    es_argbuf_str(b, hour);
     es_argbuf_str(b, en->id);
-    es_record_of(w, ts, en, sco, tm, pairs, s, e);
+    es_record_of(w, ts, en, sco, pairs, s, e);
     if (w->oom) {
         b->oom = 1;
         return;
@@ -172,8 +176,8 @@ static void add_records(es_aggregate *a, const es_topic_set *ts,
             es_deletion_args(a, ts, tn, entries, scores, terms, pairs, i, e,
                              &rps[nr]);
         } else {
-            add_create(a, ts, tn, &entries[en], &scores[en], &terms[en], pairs,
-                       i, j, &rps[nr]);
+            add_create(a, ts, &entries[en], &scores[en], pairs, i, j,
+                       &rps[nr]);
         }
         i = j;
     }
@@ -260,7 +264,8 @@ static int build_tenant(es_aggregate *a, es_aggregate_job *j,
  * retention of its tenants), "X" for every deleted comment whose hour is
  * known. Returns 1 when there is such a call, 0 when not, -1 out of memory.
  */
-static int build_public(es_aggregate *a, es_aggregate_job *j, long long now_s,
+static int build_public(es_aggregate *a, es_aggregate_job *j,
+                        const es_entry_score *scores, long long now_s,
                         call *pc)
 {
     es_argbuf *b = a->cur;
@@ -285,7 +290,8 @@ static int build_public(es_aggregate *a, es_aggregate_job *j, long long now_s,
         long long r = j->ts->tenants[pr->tenant].retention_s;
         if (pr->topic != ES_PAIR_DELETE) {
             ret[pr->entry] = r > ret[pr->entry] ? r : ret[pr->entry];
-        } else if (i < j->stored.npairs && j->stored.hour[i][0] != '\0') {
+        } else if (i < j->stored.npairs && j->stored.hour != NULL &&
+                   j->stored.hour[i][0] != '\0') {
             dhour[pr->entry] = j->stored.hour[i];
         }
     }
@@ -299,18 +305,37 @@ static int build_public(es_aggregate *a, es_aggregate_job *j, long long now_s,
 
         if (ret[k] > 0) {
             long long end = (en->created_ms / 3600000 + 1) * 3600;
+            /* kept at least as long as the trending terms a deletion
+               takes out of the topics' hours */
+            long long keep = ret[k] > ES_TTL_MINUTE ? ret[k] : ES_TTL_MINUTE;
             es_record_hour(en->t, hour);
             es_argbuf_ref(b, "P", 1);
             es_argbuf_str(b, hour);
-            es_argbuf_int(b, (end > now_s ? end : now_s) + ret[k]);
+            es_argbuf_int(b, (end > now_s ? end : now_s) + keep);
             es_argbuf_str(b, en->id);
-            es_record_public(&a->json, en);
+            es_record_public(&a->json, en, &scores[k].vader);
             if (a->json.oom) {
                 b->oom = 1;
                 break;
             }
             es_argbuf_copy(b, a->json.buf, a->json.len);
             ops++;
+            if (en->link_title.n > 0) {
+                /* its post's title, in the hour's table */
+                char ref[ES_RECORD_TITLE_REF_MAX];
+                es_argbuf_ref(b, "T", 1);
+                es_argbuf_str(b, hour);
+                es_argbuf_int(b, (end > now_s ? end : now_s) + keep);
+                es_argbuf_copy(b, ref, es_record_title_ref(en, ref));
+                a->json.len = 0;
+                a->json.oom = 0;
+                es_jsonw_esc(&a->json, en->link_title.s, en->link_title.n);
+                if (a->json.oom) {
+                    b->oom = 1;
+                    break;
+                }
+                es_argbuf_copy(b, a->json.buf, a->json.len);
+            }
         } else if (dhour[k] != NULL) {
             es_argbuf_ref(b, "X", 1);
             es_argbuf_str(b, dhour[k]);
@@ -343,7 +368,7 @@ static long long build(es_aggregate *a, es_aggregate_job *j,
     es_argbuf_reset(b);
     /* the public call goes first: a tenant's record never shows without
        its public part (calls[npairs] is its slot) */
-    j->pub = build_public(a, j, now_s, &calls[j->npairs]);
+    j->pub = build_public(a, j, scores, now_s, &calls[j->npairs]);
     if (j->pub < 0) {
         free(rps);
         return -1;

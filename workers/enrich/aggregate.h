@@ -30,7 +30,7 @@
 #include "jsonw.h"
 #include "score.h"
 #include "stored.h"
-#include "terms.h"
+#include "es_terms.h"
 #include "topics.h"
 #include "wplan.h"
 
@@ -69,7 +69,8 @@ typedef struct {
 typedef struct {
     es_redis *r;       /* the writes' connection (may be the writer thread's) */
     es_argbuf *cur;    /* the arguments being built (a job's) */
-    es_jsonw json;     /* scratch for one record */
+    es_jsonw json;     /* scratch for one record's tenant part */
+    es_jsonw pjson;    /* and for its public part */
     es_wplan plan;     /* one tenant's summed increments of its comments */
     es_wplan rplan;    /* and of its deletions (sent after plan) */
     es_slotlist slots; /* slots each record of a tenant added to */

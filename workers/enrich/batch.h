@@ -25,7 +25,7 @@
 #include "es_vader.h"
 #include "es_worker.h"
 #include "score.h"
-#include "terms.h"
+#include "es_terms.h"
 #include "topics.h"
 
 #define MATCH_MAX 4096 /* topics one comment can match in one batch */

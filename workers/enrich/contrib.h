@@ -32,7 +32,7 @@
 #include "entry.h"
 #include "es_sentiment.h"
 #include "jsonw.h"
-#include "terms.h"
+#include "es_terms.h"
 #include "wplan.h"
 
 /* One comment, as the members of its record describe it. */

@@ -10,16 +10,6 @@
 #include "es_log.h"
 #include "record.h"
 
-/* The record bucket of hour for tenant tn into key[160]: its length. */
-static size_t bucket_key(char *key, const es_enrich_tenant *tn,
-                         const char *hour)
-{
-    int n = es_tenant_key_p(key, 160, tn->prefix, strlen(tn->prefix),
-                            ES_TK_RECORDS, hour);
-
-    return n < 0 ? 0 : (size_t)n;
-}
-
 /*
  * The first pair of the comment earlier in the call that creates the
  * record of id, or SIZE_MAX: its creation left a marker of the record key
@@ -39,7 +29,7 @@ static size_t created_before(const es_aggregate *a, const char *id)
 /* The tenant part comment pairs[s] creates, into a->json. */
 static void created_record(es_aggregate *a, const es_topic_set *ts,
                            const es_enrich_entry *entries,
-                           const es_entry_score *scores, const es_terms *terms,
+                           const es_entry_score *scores,
                            const es_enrich_pair *pairs, size_t s, size_t e)
 {
     uint32_t en = pairs[s].entry;
@@ -48,8 +38,7 @@ static void created_record(es_aggregate *a, const es_topic_set *ts,
     while (k < e && pairs[k].entry == en) {
         k++;
     }
-    es_record_of(&a->json, ts, &entries[en], &scores[en], &terms[en], pairs, s,
-                 k);
+    es_record_of(&a->json, ts, &entries[en], &scores[en], pairs, s, k);
 }
 
 void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
@@ -60,9 +49,9 @@ void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
                       const es_stored_set *st, long long now_s,
                       es_rec_plan *rp)
 {
-    const char *id = entries[pairs[i].entry].id, *text;
-    const redisReply *rec;
-    size_t n;
+    (void)terms; /* a record's terms are its body's (stored.h) */
+    const char *id = entries[pairs[i].entry].id, *text, *pub = NULL;
+    size_t n, pn = 0;
     es_contrib c;
 
     memset(rp, 0, sizeof(*rp));
@@ -71,28 +60,38 @@ void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
         rp->skip = 1;
         return;
     }
-    rec = st->rec[i];
     memcpy(rp->hour, st->hour[i], sizeof(rp->hour));
-    if (rec != NULL && rec->type == REDIS_REPLY_STRING) {
-        rp->stored = rec;
-        text = rec->str;
-        n = rec->len;
+    if (st->tpart[i] != NULL) {
+        rp->stored = st->tpart[i];
+        text = rp->stored->str;
+        n = rp->stored->len;
+        if (st->ppart[i] != NULL) {
+            pub = st->ppart[i]->str;
+            pn = st->ppart[i]->len;
+        }
     } else {
         /* the pairs before i are the call's: only their creations count */
+        uint32_t src;
+
         rp->src = created_before(a, id);
         if (rp->src == SIZE_MAX) {
             return; /* nothing stored: the deletion leaves the tombstone */
         }
-        es_record_hour(entries[pairs[rp->src].entry].t, rp->hour);
-        created_record(a, ts, entries, scores, terms, pairs, rp->src, e);
-        if (a->json.oom) {
+        src = pairs[rp->src].entry;
+        es_record_hour(entries[src].t, rp->hour);
+        created_record(a, ts, entries, scores, pairs, rp->src, e);
+        es_record_public(&a->pjson, &entries[src], &scores[src].vader);
+        if (a->json.oom || a->pjson.oom) {
             a->rplan.oom = 1;
             return;
         }
         text = a->json.buf;
         n = a->json.len;
+        pub = a->pjson.buf;
+        pn = a->pjson.len;
     }
-    if (es_stored_parse(&a->srec, text, n) != ES_STORED_LIVE) {
+    if (es_stored_parse(&a->srec, text, n, pub, pn, rp->hour) !=
+        ES_STORED_LIVE) {
         return; /* a tombstone, or not a record: nothing to reverse */
     }
     es_stored_contrib(&a->srec, id, &c);
@@ -111,19 +110,20 @@ void es_deletion_args(es_aggregate *a, const es_topic_set *ts,
 {
     es_argbuf *b = a->cur;
     const char *id = entries[pairs[i].entry].id;
-    char key[160];
 
+    (void)tn;
+    (void)terms;
     if (rp->skip || rp->hour[0] == '\0') {
         return; /* unreadable (retried), or no bucket to act on */
     }
     es_argbuf_ref(b, "D", 1);
-    es_argbuf_copy(b, key, bucket_key(key, tn, rp->hour));
+    es_argbuf_str(b, rp->hour);
     es_argbuf_str(b, id);
     if (rp->stored != NULL) {
         /* borrowed: the read's reply lives as long as the job */
         es_argbuf_ref(b, rp->stored->str, rp->stored->len);
     } else if (rp->src != SIZE_MAX) {
-        created_record(a, ts, entries, scores, terms, pairs, rp->src, e);
+        created_record(a, ts, entries, scores, pairs, rp->src, e);
         if (a->json.oom) {
             b->oom = 1;
             return;

@@ -7,6 +7,7 @@
  * (copying its body once more).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,23 +72,13 @@ void es_record_hour_ms(long long ms, char hour[11])
     es_time_hour((int64_t)ms, hour);
 }
 
-void es_record_tenant(es_jsonw *w, const es_topic_set *ts,
-                      const es_enrich_entry *en, const es_sentiment *st,
-                      const char *engine, long long cs, const es_terms *tm,
-                      const es_enrich_pair *pairs, size_t s, size_t e)
+/* the sentiment fields (label, cs, compound, neg, neu, pos), each after a
+   separator */
+static void sentiment(es_jsonw *w, const es_sentiment *st, long long cs)
 {
     char letter = es_record_label_letter(st->label);
     long long compound = es_record_units4(st->compound);
 
-    w->len = 0;
-    w->oom = 0;
-    for (size_t i = s; i < e; i++) {
-        const char *tid = ts->topics[pairs[i].topic].id;
-        if (i > s) {
-            es_jsonw_raw(w, ",", 1);
-        }
-        es_jsonw_raw(w, tid, strlen(tid));
-    }
     sep(w);
     es_jsonw_raw(w, &letter, 1);
     sep(w);
@@ -102,13 +93,51 @@ void es_record_tenant(es_jsonw *w, const es_topic_set *ts,
     integer(w, es_record_units4(st->neu));
     sep(w);
     integer(w, es_record_units4(st->pos));
+}
+
+/* v in base 36 */
+static void base36(es_jsonw *w, long long v)
+{
+    char digits[16];
+    size_t k = 0;
+
+    do {
+        digits[sizeof(digits) - 1 - k++] =
+            "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
+        v /= 36;
+    } while (v > 0 && k < sizeof(digits));
+    es_jsonw_raw(w, digits + sizeof(digits) - k, k);
+}
+
+/* ms into the UTC hour of a time in ms */
+static long long hour_offset(long long ms)
+{
+    long long off = ms % 3600000;
+
+    return off < 0 ? off + 3600000 : off;
+}
+
+void es_record_tenant(es_jsonw *w, const es_topic_set *ts,
+                      const es_enrich_entry *en, const es_sentiment *st,
+                      const char *engine, long long cs,
+                      const es_enrich_pair *pairs, size_t s, size_t e)
+{
+    w->len = 0;
+    w->oom = 0;
+    for (size_t i = s; i < e; i++) {
+        const char *tid = ts->topics[pairs[i].topic].id;
+        if (i > s) {
+            es_jsonw_raw(w, ",", 1);
+        }
+        es_jsonw_raw(w, tid, strlen(tid));
+    }
     sep(w);
     es_jsonw_raw(w, engine, 1); /* "vader" v, "comprehend" c */
     sep(w);
-    integer(w, en->created_ms);
-    for (size_t i = 0; i < tm->n; i++) {
-        sep(w);
-        es_jsonw_esc(w, tm->term[i], tm->len[i]);
+    base36(w, hour_offset(en->created_ms));
+    if (engine[0] == 'c') {
+        /* the tenant's own sentiment; VADER's is the public part's */
+        sentiment(w, st, cs);
     }
 }
 
@@ -152,7 +181,8 @@ static const char *post_slug(const es_enrich_entry *en, size_t *n)
     return p;
 }
 
-void es_record_public(es_jsonw *w, const es_enrich_entry *en)
+void es_record_public(es_jsonw *w, const es_enrich_entry *en,
+                      const es_sentiment *vader)
 {
     const char *ps;
     size_t pn;
@@ -165,8 +195,11 @@ void es_record_public(es_jsonw *w, const es_enrich_entry *en)
     sep(w);
     es_jsonw_esc(w, en->score.s ? en->score.s : "", en->score.n);
     sep(w);
-    es_jsonw_esc(w, en->link_title.s ? en->link_title.s : "",
-                 en->link_title.n);
+    if (en->link_title.n > 0) {
+        char ref[ES_RECORD_TITLE_REF_MAX];
+        es_jsonw_raw(w, "#", 1);
+        es_jsonw_raw(w, ref, es_record_title_ref(en, ref));
+    }
     sep(w);
     ps = post_slug(en, &pn);
     if (ps != NULL) {
@@ -180,20 +213,35 @@ void es_record_public(es_jsonw *w, const es_enrich_entry *en)
         es_jsonw_esc(w, en->permalink.s ? en->permalink.s : "",
                      en->permalink.n);
     }
+    sentiment(w, vader, es_record_cs(vader));
     sep(w);
     es_jsonw_esc(w, en->body.s ? en->body.s : "", en->body.n);
+}
+
+size_t es_record_title_ref(const es_enrich_entry *en, char *ref)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    /* FNV-1a of the title's bytes: 48 bits, 12 hex digits */
+    for (size_t i = 0; i < en->link_title.n; i++) {
+        h ^= (unsigned char)en->link_title.s[i];
+        h *= 1099511628211ULL;
+    }
+    for (int i = 11; i >= 0; i--) {
+        ref[i] = "0123456789abcdef"[h & 15];
+        h >>= 4;
+    }
+    ref[12] = '\0';
+    return 12;
 }
 
 size_t es_record_recent_entry(char *buf, const char *id, es_label label,
                               long long created_ms)
 {
-    long long off = created_ms % 3600000;
+    long long off = hour_offset(created_ms);
     char digits[16];
     size_t n = strlen(id), k = 0;
 
-    if (off < 0) {
-        off += 3600000;
-    }
     memcpy(buf, id, n);
     buf[n++] = ':';
     buf[n++] = es_record_label_letter(label);
@@ -226,11 +274,10 @@ long long es_record_cs(const es_sentiment *st)
 
 void es_record_of(es_jsonw *w, const es_topic_set *ts,
                   const es_enrich_entry *en, const es_entry_score *sco,
-                  const es_terms *tm, const es_enrich_pair *pairs, size_t s,
-                  size_t e)
+                  const es_enrich_pair *pairs, size_t s, size_t e)
 {
     const char *engine;
     const es_sentiment *st = es_record_sentiment(sco, &pairs[s], &engine);
 
-    es_record_tenant(w, ts, en, st, engine, es_record_cs(st), tm, pairs, s, e);
+    es_record_tenant(w, ts, en, st, engine, es_record_cs(st), pairs, s, e);
 }

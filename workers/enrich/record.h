@@ -1,13 +1,14 @@
 /*
  * record.h - the stored per-comment record of one comment for one tenant
  * (docs/redis-keys.md, fields in es_record.h): its tenant part (what the
- * tenant's record alone holds: topics, sentiment, creation time, terms)
- * and its public part (the comment as Reddit published it, shared by the
- * tenants that store it), and the comment's entry in a topic's recent
- * index. es_enrich_write stores the tenant part with HSETNX; a deletion
- * reads topics, label, cs, created and terms back from it (stored.h), so
- * those fields are the contract between a version of the worker and the
- * next.
+ * tenant's record alone holds: topics, engine, creation time, a Comprehend
+ * sentiment) and its public part (the comment as Reddit published it with
+ * VADER's sentiment, shared by the tenants that store it),
+ * and the comment's entry in a topic's recent index. es_enrich_write
+ * stores the tenant part with HSETNX; a deletion reads topics, label, cs
+ * and created back from the two, and the terms from the body (stored.h),
+ * so those fields are the contract between a version of the worker and
+ * the next.
  */
 #ifndef ES_ENRICH_RECORD_H
 #define ES_ENRICH_RECORD_H
@@ -18,25 +19,43 @@
 #include "es_sentiment.h"
 #include "jsonw.h"
 #include "score.h"
-#include "terms.h"
+#include "es_terms.h"
 #include "topics.h"
+
+/* Room for a title reference (12 hex digits) and its NUL. */
+#define ES_RECORD_TITLE_REF_MAX 13
+
+/*
+ * The reference of comment en's post title in its hour's title table
+ * (es:{c}:<YYYYMMDDHH>:t; the public part holds "#" and it) into ref
+ * (ES_RECORD_TITLE_REF_MAX bytes): a hash of the title. Returns its
+ * length. Many comments of an hour share a post, so its title is stored
+ * once there.
+ */
+size_t es_record_title_ref(const es_enrich_entry *en, char *ref);
 
 /* Room for a recent entry "<id>:<label letter><offset>;" and its NUL. */
 #define ES_RECORD_ENTRY_MAX 40
 
 /*
- * Writes the tenant part into w (reset first): comment en, its sentiment
- * st by engine ("vader" or "comprehend"), compound cs in 1e-4 units,
- * terms tm, its topics those of pairs[s, e). On allocation failure
+ * Writes the tenant part into w (reset first): comment en, its topics
+ * those of pairs[s, e), scored by engine ("vader" or "comprehend"): a
+ * Comprehend score st (compound cs in 1e-4 units) is the tenant's and is
+ * written here, VADER's is the public part's. On allocation failure
  * w->oom is set.
  */
 void es_record_tenant(es_jsonw *w, const es_topic_set *ts,
                       const es_enrich_entry *en, const es_sentiment *st,
-                      const char *engine, long long cs, const es_terms *tm,
+                      const char *engine, long long cs,
                       const es_enrich_pair *pairs, size_t s, size_t e);
 
-/* Writes comment en's public part into w (reset first). */
-void es_record_public(es_jsonw *w, const es_enrich_entry *en);
+/*
+ * Writes comment en's public part into w (reset first), with VADER's
+ * sentiment vader (its trending terms are not stored: they are the body's,
+ * es_terms.h).
+ */
+void es_record_public(es_jsonw *w, const es_enrich_entry *en,
+                      const es_sentiment *vader);
 
 /*
  * The entry of comment id, labelled label and created at created_ms, in
@@ -78,7 +97,6 @@ long long es_record_cs(const es_sentiment *st);
  */
 void es_record_of(es_jsonw *w, const es_topic_set *ts,
                   const es_enrich_entry *en, const es_entry_score *sco,
-                  const es_terms *tm, const es_enrich_pair *pairs, size_t s,
-                  size_t e);
+                  const es_enrich_pair *pairs, size_t s, size_t e);
 
 #endif

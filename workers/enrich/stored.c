@@ -1,19 +1,22 @@
 /*
  * stored.c - reading back the records deletions reverse (see stored.h).
  *
- * The tenant part is split at its separators and every field checked: a
- * record is Redis content and never trusted. Field positions come from
- * the record's table (es_record.h).
+ * Both parts are split at their separators and every field used checked:
+ * a record is Redis content and never trusted. Field positions come from
+ * the record's tables (es_record.h).
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "argbuf.h"
 #include "es_ids.h"
 #include "es_keys.h"
 #include "es_log.h"
 #include "es_record.h"
+#include "es_time.h"
 #include "record.h"
 #include "stored.h"
 
@@ -65,34 +68,34 @@ static int integer(const char *text, size_t n, long long lo, long long hi,
 }
 
 /*
- * A copy of text[0..n) in r->buf with every separator made a NUL, and its
- * fields in r->field (each NUL-terminated there).
+ * A copy of text[0..n) in f->buf with every separator made a NUL, and its
+ * fields in f->field (each NUL-terminated there).
  */
-static int split(es_stored_record *r, const char *text, size_t n)
+static int split(es_stored_fields *f, const char *text, size_t n)
 {
     char *p, *end;
-    void *g = grow(r->buf, &r->bcap, n + 1, 1);
+    void *g = grow(f->buf, &f->bcap, n + 1, 1);
 
     if (g == NULL) {
         return -1;
     }
-    r->buf = g;
-    memcpy(r->buf, text, n);
-    r->buf[n] = '\0';
-    p = r->buf;
-    end = r->buf + n;
-    r->nfields = 0;
+    f->buf = g;
+    memcpy(f->buf, text, n);
+    f->buf[n] = '\0';
+    p = f->buf;
+    end = f->buf + n;
+    f->n = 0;
     for (;;) {
         char *q = memchr(p, ES_RECORD_SEP, (size_t)(end - p));
 
-        g = grow(r->field, &r->fcap, r->nfields + 1, sizeof(*r->field));
+        g = grow(f->field, &f->fcap, f->n + 1, sizeof(*f->field));
         if (g == NULL) {
             return -1;
         }
-        r->field = g;
-        r->field[r->nfields].s = p;
-        r->field[r->nfields].n = q ? (size_t)(q - p) : (size_t)(end - p);
-        r->nfields++;
+        f->field = g;
+        f->field[f->n].s = p;
+        f->field[f->n].n = q ? (size_t)(q - p) : (size_t)(end - p);
+        f->n++;
         if (q == NULL) {
             return 0;
         }
@@ -132,37 +135,37 @@ static int topics(es_stored_record *r, es_strv *f)
     return 0;
 }
 
-/* Its trending terms: the fields from ES_RT_TERMS on, none escaped. */
-static int terms(es_stored_record *r)
+/*
+ * Its trending terms: those of the body, the public part's JSON-escaped
+ * field f (none when f is NULL), extracted as the comment's were when it
+ * was created (es_terms.h).
+ */
+static int terms(es_stored_record *r, const es_strv *f)
 {
-    size_t n = r->nfields > ES_RT_TERMS ? r->nfields - ES_RT_TERMS : 0;
+    json_t *v;
+    char *q;
+    void *g;
 
-    r->c.nterms = 0;
-    if (n + 1 > r->wcap) {
-        /* terms and term_len grow together: wcap counts both */
-        size_t c1 = r->wcap, c2 = r->wcap;
-        void *p = grow(r->terms, &c1, n + 1, sizeof(*r->terms));
-        if (p == NULL) {
-            return -1;
-        }
-        r->terms = p;
-        p = grow(r->term_len, &c2, n + 1, sizeof(*r->term_len));
-        if (p == NULL) {
-            return -1;
-        }
-        r->term_len = p;
-        r->wcap = n + 1;
+    r->tm.n = 0;
+    if (f == NULL) {
+        return 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        const es_strv *f = &r->field[ES_RT_TERMS + i];
-        if (f->n == 0 || memchr(f->s, '\\', f->n) != NULL ||
-            memchr(f->s, '\0', f->n) != NULL) {
-            return -1;
-        }
-        r->terms[i] = f->s;
-        r->term_len[i] = f->n;
+    g = grow(r->jbuf, &r->jcap, f->n + 2, 1);
+    if (g == NULL) {
+        return -1;
     }
-    r->c.nterms = n;
+    q = r->jbuf = g;
+    q[0] = '"';
+    memcpy(q + 1, f->s, f->n);
+    q[f->n + 1] = '"';
+    v = json_loadb(q, f->n + 2, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (!json_is_string(v)) {
+        json_decref(v);
+        return -1;
+    }
+    es_terms_extract(json_string_value(v), json_string_length(v),
+                     &r->scratch, &r->tm);
+    json_decref(v);
     return 0;
 }
 
@@ -181,32 +184,105 @@ static int label(const es_strv *f, es_label *out)
     return -1;
 }
 
-es_stored_kind es_stored_parse(es_stored_record *r, const char *text, size_t n)
+/* ms into the hour, base 36 (below 3,600,000); 0, or -1 */
+static int offset(const es_strv *f, long long *out)
+{
+    long long v = 0;
+
+    if (f->n == 0 || f->n > 5) {
+        return -1;
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        char c = f->s[i];
+        int d = c >= '0' && c <= '9' ? c - '0'
+                : c >= 'a' && c <= 'z' ? c - 'a' + 10
+                                       : -1;
+        if (d < 0) {
+            return -1;
+        }
+        v = v * 36 + d;
+    }
+    if (v >= 3600000) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ms since the epoch of the start of hour YYYYMMDDHH; -1 if not one */
+static long long hour_ms(const char *h)
+{
+    unsigned v[4] = {0, 0, 0, 0};
+    static const int width[4] = {4, 2, 2, 2};
+    size_t at = 0;
+
+    if (h == NULL || strlen(h) != 10) {
+        return -1;
+    }
+    for (int i = 0; i < 4; i++) {
+        for (int k = 0; k < width[i]; k++, at++) {
+            if (h[at] < '0' || h[at] > '9') {
+                return -1;
+            }
+            v[i] = v[i] * 10 + (unsigned)(h[at] - '0');
+        }
+    }
+    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23) {
+        return -1;
+    }
+    return (es_time_days_from_civil(v[0], v[1], v[2]) * 24 + v[3]) *
+           3600000LL;
+}
+
+es_stored_kind es_stored_parse(es_stored_record *r, const char *tp, size_t tn,
+                               const char *pp, size_t pn, const char *hour)
 {
     es_contrib *c = &r->c;
-    es_strv *f;
-    long long cs, created;
+    es_strv *t, *p = NULL, *sv;
+    long long cs, off, h0 = hour_ms(hour);
+    int comprehend;
 
     memset(c, 0, sizeof(*c));
-    if (n == 1 && text[0] == ES_RECORD_GONE[0]) {
+    if (tn == 1 && tp[0] == ES_RECORD_GONE[0]) {
         return ES_STORED_TOMBSTONE;
     }
-    if (memchr(text, '\0', n) != NULL || split(r, text, n) != 0 ||
-        r->nfields < ES_RT_TERMS) {
+    if (h0 < 0 || memchr(tp, '\0', tn) != NULL ||
+        split(&r->tp, tp, tn) != 0 || r->tp.n < ES_RT_OFFSET + 1) {
         return ES_STORED_UNREADABLE;
     }
-    f = r->field;
-    if (topics(r, &f[ES_RT_TOPICS]) != 0 || terms(r) != 0 ||
-        label(&f[ES_RT_LABEL], &c->label) != 0 ||
-        integer(f[ES_RT_CS].s, f[ES_RT_CS].n, -10000, 10000, &cs) != 0 ||
-        integer(f[ES_RT_CREATED].s, f[ES_RT_CREATED].n, 0, 253402300799999LL,
-                &created) != 0) {
+    t = r->tp.field;
+    comprehend = t[ES_RT_ENGINE].n == 1 && t[ES_RT_ENGINE].s[0] == 'c';
+    if (pp != NULL && !(pn == 1 && pp[0] == ES_RECORD_GONE[0])) {
+        if (memchr(pp, '\0', pn) != NULL || split(&r->pp, pp, pn) != 0 ||
+            r->pp.n != ES_RP_COUNT) {
+            return ES_STORED_UNREADABLE;
+        }
+        p = r->pp.field;
+    }
+    /* the sentiment: Comprehend's is the tenant's, VADER's the comment's */
+    if (comprehend) {
+        if (r->tp.n != ES_RT_COUNT) {
+            return ES_STORED_UNREADABLE;
+        }
+        sv = &t[ES_RT_LABEL];
+    } else if (p != NULL && t[ES_RT_ENGINE].n == 1 &&
+               t[ES_RT_ENGINE].s[0] == 'v') {
+        sv = &p[ES_RP_LABEL];
+    } else {
+        return ES_STORED_UNREADABLE;
+    }
+    /* sv[0] the label, sv[1] cs: the same order in both tables */
+    if (topics(r, &t[ES_RT_TOPICS]) != 0 ||
+        terms(r, p ? &p[ES_RP_BODY] : NULL) != 0 ||
+        label(&sv[0], &c->label) != 0 ||
+        integer(sv[1].s, sv[1].n, -10000, 10000, &cs) != 0 ||
+        offset(&t[ES_RT_OFFSET], &off) != 0) {
         return ES_STORED_UNREADABLE;
     }
     c->cs = cs;
-    c->created_ms = created;
+    c->created_ms = h0 + off;
     /* t and month come from created, as the writer derived them */
-    es_enrich_entry_set_time(&r->when, created);
+    es_enrich_entry_set_time(&r->when, c->created_ms);
     if (strlen(r->when.t) != 12) {
         return ES_STORED_UNREADABLE;
     }
@@ -214,8 +290,9 @@ es_stored_kind es_stored_parse(es_stored_record *r, const char *text, size_t n)
     c->month_start = r->when.month_start;
     /* the arrays are final now (growing them moved them) */
     c->topics = r->topics;
-    c->terms = r->terms;
-    c->term_len = r->term_len;
+    c->terms = r->tm.term;
+    c->term_len = r->tm.len;
+    c->nterms = r->tm.n;
     c->t = r->t;
     return ES_STORED_LIVE;
 }
@@ -226,13 +303,20 @@ void es_stored_contrib(const es_stored_record *r, const char *id, es_contrib *c)
     c->id = id;
 }
 
+static void fields_free(es_stored_fields *f)
+{
+    free(f->buf);
+    free(f->field);
+    memset(f, 0, sizeof(*f));
+}
+
 void es_stored_record_free(es_stored_record *r)
 {
-    free(r->buf);
-    free(r->field);
+    fields_free(&r->tp);
+    fields_free(&r->pp);
     free(r->topics);
-    free(r->terms);
-    free(r->term_len);
+    free(r->jbuf);
+    es_terms_scratch_free(&r->scratch);
     memset(r, 0, sizeof(*r));
 }
 
@@ -246,36 +330,6 @@ int es_stored_needed(const es_enrich_pair *pairs, size_t npairs)
     return 0;
 }
 
-/* Runs the commands b[first[c] .. first[c + 1]) for c < n; replies. */
-static redisReply **run(es_redis *r, es_argbuf *b, const size_t *first,
-                        size_t n)
-{
-    es_redis_cmdv *cmds;
-    redisReply **rep;
-
-    if (es_argbuf_finish(b) != 0) {
-        return NULL;
-    }
-    cmds = calloc(n + 1, sizeof(*cmds));
-    rep = calloc(n + 1, sizeof(*rep));
-    if (cmds == NULL || rep == NULL) {
-        free(cmds);
-        free(rep);
-        return NULL;
-    }
-    for (size_t c = 0; c < n; c++) {
-        cmds[c].argc = (int)(first[c + 1] - first[c]);
-        cmds[c].argv = b->argv + first[c];
-        cmds[c].lens = b->lens + first[c];
-    }
-    if (es_redis_pipeline(r, cmds, (int)n, rep) != 0) {
-        free(rep);
-        rep = NULL;
-    }
-    free(cmds);
-    return rep;
-}
-
 static void free_replies(redisReply **rep, size_t n)
 {
     for (size_t i = 0; rep != NULL && i < n; i++) {
@@ -284,62 +338,44 @@ static void free_replies(redisReply **rep, size_t n)
     free(rep);
 }
 
-/*
- * The hours of the deletions of pairs[0..npairs) that carry no creation
- * time: one es_enrich_locate per tenant having such deletions, in one
- * round trip. 0, or -1 (Redis unreachable while stopping, out of memory).
- */
-static int locate(es_stored_set *s, es_redis *r, const es_topic_set *ts,
-                  const es_enrich_entry *entries, const es_enrich_pair *pairs,
-                  size_t npairs, long long now_s)
+/* The arrays of s, grown to n pairs and cleared; 0, or -1. */
+static int reserve(es_stored_set *s, size_t n)
 {
-    es_argbuf b;
-    size_t *first = calloc(npairs + 2, sizeof(*first)), n = 0, c = 0, k = 0;
+    void *g;
+
+#define GROW(field, cap)                                                       \
+    g = grow(s->field, &s->cap, n + 1, sizeof(*s->field));                     \
+    if (g == NULL) {                                                           \
+        return -1;                                                             \
+    }                                                                          \
+    s->field = g;                                                              \
+    memset(s->field, 0, (n + 1) * sizeof(*s->field));
+    GROW(hour, hcap)
+    GROW(tpart, tcap)
+    GROW(ppart, pcap)
+    GROW(failed, fcap)
+#undef GROW
+    s->npairs = n;
+    return 0;
+}
+
+/* A reply element that is a string, or NULL. */
+static const redisReply *string_of(const redisReply *v)
+{
+    return v != NULL && v->type == REDIS_REPLY_STRING ? v : NULL;
+}
+
+/* Spreads the replies over the deletion pairs, in the order sent. */
+static void assign(es_stored_set *s, const es_enrich_pair *pairs,
+                   size_t npairs)
+{
+    size_t c = 0, k = 0;
     uint32_t cur = UINT32_MAX;
-    redisReply **rep = NULL;
-    int rc = -1;
 
-    es_argbuf_init(&b);
-    if (first == NULL) {
-        goto done;
-    }
     for (size_t i = 0; i < npairs; i++) {
-        const es_enrich_tenant *tn = &ts->tenants[pairs[i].tenant];
-        char meta[160];
+        const redisReply *rep, *h;
 
-        if (pairs[i].topic != ES_PAIR_DELETE || s->hour[i][0] != '\0') {
-            continue;
-        }
-        if (cur != pairs[i].tenant) {
-            first[n++] = es_argbuf_count(&b);
-            es_tenant_key_p(meta, sizeof(meta), tn->prefix, strlen(tn->prefix),
-                            ES_TK_META);
-            es_argbuf_ref(&b, "FCALL", 5);
-            es_argbuf_ref(&b, "es_enrich_locate", 16);
-            es_argbuf_ref(&b, "1", 1);
-            es_argbuf_str(&b, meta);
-            es_argbuf_ref(&b, tn->prefix, strlen(tn->prefix));
-            es_argbuf_int(&b, now_s);
-            es_argbuf_int(&b, tn->retention_s / 3600 + 1);
-            cur = pairs[i].tenant;
-        }
-        es_argbuf_str(&b, entries[pairs[i].entry].id);
-    }
-    first[n] = es_argbuf_count(&b);
-    if (n == 0) {
-        rc = 0;
-        goto done;
-    }
-    rep = run(r, &b, first, n);
-    if (rep == NULL) {
-        goto done;
-    }
-    /* the answers, in the order the ids were sent */
-    cur = UINT32_MAX;
-    for (size_t i = 0; i < npairs; i++) {
-        const redisReply *v;
-
-        if (pairs[i].topic != ES_PAIR_DELETE || s->hour[i][0] != '\0') {
+        if (pairs[i].topic != ES_PAIR_DELETE) {
             continue;
         }
         if (cur != pairs[i].tenant) {
@@ -347,32 +383,29 @@ static int locate(es_stored_set *s, es_redis *r, const es_topic_set *ts,
             k = 0;
             cur = pairs[i].tenant;
         }
-        v = rep[c]->type == REDIS_REPLY_ARRAY && k < rep[c]->elements
-                ? rep[c]->element[k]
-                : NULL;
-        k++;
-        if (v != NULL && v->type == REDIS_REPLY_STRING && v->len == 10) {
-            memcpy(s->hour[i], v->str, 11);
-        } else if (v == NULL) {
+        rep = s->replies[c];
+        if (rep->type != REDIS_REPLY_ARRAY || 3 * k + 2 >= rep->elements) {
             s->failed[i] = 1;
+            k++;
+            continue;
         }
+        h = string_of(rep->element[3 * k]);
+        if (h != NULL && h->len == 10) {
+            memcpy(s->hour[i], h->str, 11);
+        }
+        s->tpart[i] = string_of(rep->element[3 * k + 1]);
+        s->ppart[i] = string_of(rep->element[3 * k + 2]);
+        k++;
     }
-    for (c = 0; c < n; c++) {
-        if (rep[c]->type != REDIS_REPLY_ARRAY) {
-            es_log(ES_ERROR, "locating records to delete failed",
-                   ES_STR("error", rep[c]->type == REDIS_REPLY_ERROR
-                                       ? rep[c]->str
+    for (c = 0; c < s->nreplies; c++) {
+        if (s->replies[c]->type != REDIS_REPLY_ARRAY) {
+            es_log(ES_ERROR, "reading records to delete failed",
+                   ES_STR("error", s->replies[c]->type == REDIS_REPLY_ERROR
+                                       ? s->replies[c]->str
                                        : "unexpected reply"),
                    ES_END);
         }
     }
-    rc = 0;
-
-done:
-    free_replies(rep, n);
-    es_argbuf_free(&b);
-    free(first);
-    return rc;
 }
 
 int es_stored_fetch(es_stored_set *s, es_redis *r, const es_topic_set *ts,
@@ -380,80 +413,67 @@ int es_stored_fetch(es_stored_set *s, es_redis *r, const es_topic_set *ts,
                     size_t npairs)
 {
     es_argbuf b;
+    es_redis_cmdv *cmds = calloc(npairs + 1, sizeof(*cmds));
     size_t *first = calloc(npairs + 2, sizeof(*first)), n = 0;
-    size_t *at = calloc(npairs + 1, sizeof(*at));
     long long now_s = (long long)time(NULL);
+    uint32_t cur = UINT32_MAX;
     int rc = -1;
-    void *g;
 
     es_stored_clear(s);
     es_argbuf_init(&b);
-    g = grow(s->rec, &s->cap, npairs + 1, sizeof(*s->rec));
-    if (first == NULL || at == NULL || g == NULL) {
+    if (cmds == NULL || first == NULL || reserve(s, npairs) != 0) {
         goto done;
     }
-    s->rec = g;
-    g = grow(s->hour, &s->hcap, npairs + 1, sizeof(*s->hour));
-    if (g == NULL) {
-        goto done;
-    }
-    s->hour = g;
-    g = grow(s->failed, &s->fcap, npairs + 1, sizeof(*s->failed));
-    if (g == NULL) {
-        goto done;
-    }
-    s->failed = g;
-    memset(s->rec, 0, npairs * sizeof(*s->rec));
-    memset(s->hour, 0, npairs * sizeof(*s->hour));
-    memset(s->failed, 0, npairs * sizeof(*s->failed));
-    s->npairs = npairs;
-    for (size_t i = 0; i < npairs; i++) {
-        const es_enrich_entry *en = &entries[pairs[i].entry];
-        if (pairs[i].topic == ES_PAIR_DELETE && en->created_ms >= 0) {
-            es_record_hour_ms(en->created_ms, s->hour[i]);
-        }
-    }
-    if (locate(s, r, ts, entries, pairs, npairs, now_s) != 0) {
-        goto done;
-    }
-    /* one HGET per deletion whose bucket is known */
+    /* one es_enrich_parts per tenant: its deletions' ids and hours ("":
+       the function looks for the record within the retention) */
     for (size_t i = 0; i < npairs; i++) {
         const es_enrich_tenant *tn = &ts->tenants[pairs[i].tenant];
-        char key[512];
-        int len;
+        const es_enrich_entry *en = &entries[pairs[i].entry];
+        char meta[160], hour[11] = "";
 
-        if (pairs[i].topic != ES_PAIR_DELETE || s->hour[i][0] == '\0') {
+        if (pairs[i].topic != ES_PAIR_DELETE) {
             continue;
         }
-        at[n] = i;
-        first[n++] = es_argbuf_count(&b);
-        es_argbuf_ref(&b, "HGET", 4);
-        len = es_tenant_key_p(key, sizeof(key), tn->prefix, strlen(tn->prefix),
-                              ES_TK_RECORDS, s->hour[i]);
-        es_argbuf_copy(&b, key, len < 0 ? 0 : (size_t)len);
-        es_argbuf_str(&b, entries[pairs[i].entry].id);
+        if (cur != pairs[i].tenant) {
+            first[n++] = es_argbuf_count(&b);
+            es_tenant_key_p(meta, sizeof(meta), tn->prefix, strlen(tn->prefix),
+                            ES_TK_META);
+            es_argbuf_ref(&b, "FCALL", 5);
+            es_argbuf_ref(&b, "es_enrich_parts", 15);
+            es_argbuf_ref(&b, "1", 1);
+            es_argbuf_str(&b, meta);
+            es_argbuf_ref(&b, tn->prefix, strlen(tn->prefix));
+            es_argbuf_int(&b, now_s);
+            es_argbuf_int(&b, tn->retention_s / 3600 + 1);
+            cur = pairs[i].tenant;
+        }
+        if (en->created_ms >= 0) {
+            es_record_hour_ms(en->created_ms, hour);
+        }
+        es_argbuf_str(&b, en->id);
+        es_argbuf_str(&b, hour);
     }
     first[n] = es_argbuf_count(&b);
-    if (n > 0) {
-        s->replies = run(r, &b, first, n);
-        if (s->replies == NULL) {
-            goto done;
-        }
-        s->nreplies = n;
+    if (n == 0) {
+        rc = 0;
+        goto done;
+    }
+    if (es_argbuf_finish(&b) != 0 ||
+        (s->replies = calloc(n, sizeof(*s->replies))) == NULL) {
+        goto done;
     }
     for (size_t c = 0; c < n; c++) {
-        const redisReply *v = s->replies[c];
-        if (v->type == REDIS_REPLY_STRING || v->type == REDIS_REPLY_NIL) {
-            s->rec[at[c]] = v;
-        } else {
-            s->failed[at[c]] = 1;
-            es_log(ES_ERROR, "reading a record to delete failed",
-                   ES_STR("error", v->type == REDIS_REPLY_ERROR
-                                       ? v->str
-                                       : "unexpected reply"),
-                   ES_END);
-        }
+        cmds[c].argc = (int)(first[c + 1] - first[c]);
+        cmds[c].argv = b.argv + first[c];
+        cmds[c].lens = b.lens + first[c];
     }
+    if (es_redis_pipeline(r, cmds, (int)n, s->replies) != 0) {
+        free(s->replies);
+        s->replies = NULL;
+        goto done;
+    }
+    s->nreplies = n;
+    assign(s, pairs, npairs);
     rc = 0;
 
 done:
@@ -464,8 +484,8 @@ done:
         }
     }
     es_argbuf_free(&b);
+    free(cmds);
     free(first);
-    free(at);
     return rc;
 }
 
@@ -474,16 +494,18 @@ void es_stored_clear(es_stored_set *s)
     free_replies(s->replies, s->nreplies);
     s->replies = NULL;
     s->nreplies = 0;
-    if (s->rec != NULL) {
-        memset(s->rec, 0, s->npairs * sizeof(*s->rec));
+    if (s->tpart != NULL) {
+        memset(s->tpart, 0, s->npairs * sizeof(*s->tpart));
+        memset(s->ppart, 0, s->npairs * sizeof(*s->ppart));
     }
 }
 
 void es_stored_free(es_stored_set *s)
 {
     es_stored_clear(s);
-    free(s->rec);
     free(s->hour);
+    free(s->tpart);
+    free(s->ppart);
     free(s->failed);
     memset(s, 0, sizeof(*s));
 }

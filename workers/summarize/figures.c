@@ -20,6 +20,7 @@
 #include "es_log.h"
 #include "es_record.h"
 #include "es_schema.h"
+#include "es_terms.h"
 #include "es_utf8.h"
 #include "figures.h"
 
@@ -398,6 +399,7 @@ typedef struct {
 typedef struct {
     cand_t *v;
     size_t n, cap;
+    es_terms_scratch scratch; /* for the bodies' terms */
 } cands_t;
 
 static const char *json_str(json_t *o, es_rec_member m)
@@ -419,10 +421,11 @@ static void copy_str(char *dst, size_t size, const char *src)
 static int cand_add(cands_t *cs, const char *topic, const redisReply *rec,
                     const es_sum_limits *lim)
 {
-    json_t *o, *terms;
+    json_t *o;
     const char *body, *permalink;
     size_t blen, cut;
     es_sum_comment *c;
+    es_terms tm;
 
     if (rec == NULL || rec->type != REDIS_REPLY_STRING) {
         return 0;
@@ -461,15 +464,16 @@ static int cand_add(cands_t *cs, const char *topic, const redisReply *rec,
         snprintf(c->link, sizeof(c->link), "https://www.reddit.com%.512s",
                  permalink);
     }
-    terms = json_object_get(o, es_record_member(ES_REC_TERMS));
-    for (size_t i = 0; i < json_array_size(terms) && c->nterms < 4; i++) {
-        const char *t = json_string_value(json_array_get(terms, i));
-        if (t && strlen(t) < sizeof(c->terms[0])) {
-            strcpy(c->terms[c->nterms++], t);
-        }
-    }
     body = json_str(o, ES_REC_BODY);
     blen = strlen(body);
+    /* its trending terms: the body's, as enrich counted them */
+    es_terms_extract(body, blen, &cs->scratch, &tm);
+    for (size_t i = 0; i < tm.n && c->nterms < 4; i++) {
+        if (tm.len[i] < sizeof(c->terms[0])) {
+            memcpy(c->terms[c->nterms], tm.term[i], tm.len[i]);
+            c->terms[c->nterms++][tm.len[i]] = '\0';
+        }
+    }
     /* max_chars characters: cut at a character boundary within 4x bytes,
        then count characters */
     cut = es_utf8_cut(body, blen, lim->max_chars * 4);
@@ -722,6 +726,7 @@ done:
         free(cs.v[i].c.body);
     }
     free(cs.v);
+    es_terms_scratch_free(&cs.scratch);
     if (rc != 0) {
         es_sum_figures_free(f);
     }

@@ -71,3 +71,54 @@ function ES.month_start(name)
   return days_from_civil(tonumber(string.sub(name, 1, 4)),
     tonumber(string.sub(name, 5, 6)), 1) * 86400
 end
+
+-- Record buckets (lib/es_record.h): an hour's bucket is split into n
+-- sub-buckets (n chosen at its first write, kept in the day's hash,
+-- field HH, with HH:n counting what was written), so each stays small
+-- enough for Redis's listpack encoding. dayfmt is the day hash's key
+-- with a %s for YYYYMMDD.
+
+-- the key of comment id's sub-bucket of the hour bucket base split n ways
+function ES.sub_bucket(base, n, id)
+  if n <= 1 then return base end
+  return base .. ':' .. (tonumber(string.sub(id, -3), 36) % n)
+end
+
+-- the split of hour h (YYYYMMDDHH), or nil when none was chosen
+function ES.split_get(dayfmt, h)
+  local v = redis.call('HGET', string.format(dayfmt, string.sub(h, 1, 8)),
+                       string.sub(h, 9, 10))
+  return v and tonumber(v) or nil
+end
+
+-- the split of hour h, chosen now when it has none: enough sub-buckets
+-- for the previous hour's count, or for eight times the here written by
+-- the first call (a burst, or a backfilled hour, goes on), whichever is
+-- more; the day's hash expires at exp or later. Too many sub-buckets cost
+-- a key each, too few a hundred bytes a record: splitting wide is cheaper.
+function ES.split_choose(dayfmt, h, here, exp)
+  local s = ES.split_get(dayfmt, h)
+  if s then return s end
+  local p = ES.hour_name(ES.hour_of(h) - 1)
+  local prev = tonumber(redis.call('HGET',
+    string.format(dayfmt, string.sub(p, 1, 8)),
+    string.sub(p, 9, 10) .. ':n') or '0') or 0
+  local want = math.max(prev, 8 * here)
+  s = 1
+  while s * ES.BUCKET_TARGET < want and s < ES.BUCKET_SPLIT_MAX do
+    s = s * 2
+  end
+  local dk = string.format(dayfmt, string.sub(h, 1, 8))
+  redis.call('HSET', dk, string.sub(h, 9, 10), s)
+  redis.call('EXPIREAT', dk, exp, 'NX')
+  redis.call('EXPIREAT', dk, exp, 'GT')
+  return s
+end
+
+-- counts n more records written in hour h
+function ES.split_count(dayfmt, h, n)
+  if n > 0 then
+    redis.call('HINCRBY', string.format(dayfmt, string.sub(h, 1, 8)),
+               string.sub(h, 9, 10) .. ':n', n)
+  end
+end

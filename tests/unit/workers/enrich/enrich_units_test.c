@@ -19,7 +19,7 @@
 #include "argbuf.h"
 #include "entry.h"
 #include "score.h"
-#include "terms.h"
+#include "es_terms.h"
 #include "wplan.h"
 
 /* A fake XREADGROUP entry [id, [f, v, …]] built on the stack. */

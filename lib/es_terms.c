@@ -1,5 +1,5 @@
 /*
- * terms.c - tokenizer and stop words for trending terms (see terms.h).
+ * es_terms.c - tokenizer and stop words for trending terms (see es_terms.h).
  *
  * The stop list is the common English function words (articles, pronouns,
  * auxiliaries, prepositions, conjunctions; the tokenizer splits "don't"
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "es_text.h"
-#include "terms.h"
+#include "es_terms.h"
 
 static const char *const stop_words[] = {
     "about",  "above",  "after",   "again",  "against", "all",    "also",

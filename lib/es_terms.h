@@ -1,5 +1,5 @@
 /*
- * terms.h - the words of a comment counted as trending terms.
+ * es_terms.h - the words of a comment counted as trending terms.
  *
  * A term is a word as the query language sees it (lib/es_text.h: folded
  * to lower case without accents, split at punctuation and apostrophes), at
@@ -12,8 +12,8 @@
  * largest share of the write cost, and a comment's opening words carry its
  * subject.
  */
-#ifndef ES_ENRICH_TERMS_H
-#define ES_ENRICH_TERMS_H
+#ifndef ES_TERMS_H
+#define ES_TERMS_H
 
 #include <stddef.h>
 
