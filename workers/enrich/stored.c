@@ -110,7 +110,7 @@ static int topics(es_stored_record *r, es_strv *f)
     char *p = (char *)f->s, *end = p + f->n;
     size_t k = 0;
 
-    if (f->n == 0) {
+    if (f->n == 0 || f->s[f->n - 1] == ',') {
         return -1;
     }
     while (p < end) {

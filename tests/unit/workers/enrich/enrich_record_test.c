@@ -33,7 +33,6 @@ static void test_record_parts_are_the_documented_text(void **state)
     es_enrich_pair pairs[2] = {{0, 0, 2, 0}, {0, 0, 0, 0}};
     es_enrich_entry en;
     es_sentiment st = {0.0, 0.192, 0.808, 0.6369, ES_LABEL_POSITIVE};
-    es_terms tm;
     es_jsonw w = {0};
 
     (void)state;
@@ -53,37 +52,33 @@ static void test_record_parts_are_the_documented_text(void **state)
     en.score = (es_strv)S("7");
     en.created_ms = 1732543261000LL;
     es_enrich_entry_set_time(&en, en.created_ms);
-    memset(&tm, 0, sizeof(tm));
-    tm.term[0] = "borrow";
-    tm.len[0] = 6;
-    tm.term[1] = "checker";
-    tm.len[1] = 7;
-    tm.n = 2;
 
-    es_record_tenant(&w, &ts, &en, &st, "vader", 6369, &tm, pairs, 0, 2);
+    es_record_tenant(&w, &ts, &en, &st, "vader", 6369, pairs, 0, 2);
     assert_false(w.oom);
-    assert_string_equal(w.buf, "rust,perf\x1fp\x1f" "6369\x1f\x1f" "0\x1f"
-                               "1920\x1f" "8080\x1fv\x1f" "1732543261000"
-                               "\x1f" "borrow\x1f" "checker");
+    /* topics, engine, 61,000 ms into 14:00 in base 36: VADER's sentiment
+       is the public part's */
+    assert_string_equal(w.buf, "rust,perf\x1fv\x1f" "1b2g");
     assert_int_equal((int)w.len, (int)strlen(w.buf));
 
-    es_record_public(&w, &en);
+    es_record_public(&w, &en, &st);
     assert_false(w.oom);
-    /* the link of the comment's own post and slug is kept as "~p1/x" */
-    assert_string_equal(w.buf, "rust\x1f" "alice\x1f" "7\x1f\x1f~p1/x\x1f"
+    /* the link of the comment's own post and slug is kept as "~p1/x"; no
+       title, an empty field; compound equal to cs, an empty field */
+    assert_string_equal(w.buf, "rust\x1f" "alice\x1f" "7\x1f\x1f~p1/x\x1fp\x1f"
+                               "6369\x1f\x1f" "0\x1f" "1920\x1f" "8080\x1f"
                                "say \\\"hi\\\"\\n");
 
-    /* no terms, a missing text, a compound shown otherwise than cs */
-    tm.n = 0;
+    /* Comprehend's sentiment is the tenant's own, compound shown apart */
     en.author = (es_strv){NULL, 0};
+    en.link_title = (es_strv)S("A post");
     en.permalink = (es_strv)S("/r/Rust/comments/p1/x/k2x9q1/");
-    es_record_tenant(&w, &ts, &en, &st, "comprehend", -1, &tm, pairs, 1, 2);
-    assert_string_equal(w.buf, "perf\x1fp\x1f-1\x1f" "6369\x1f" "0\x1f"
-                               "1920\x1f" "8080\x1f" "c\x1f"
-                               "1732543261000");
-    es_record_public(&w, &en);
-    assert_string_equal(w.buf, "rust\x1f\x1f" "7\x1f\x1f"
-                               "/r/Rust/comments/p1/x/k2x9q1/\x1f"
+    es_record_tenant(&w, &ts, &en, &st, "comprehend", -1, pairs, 1, 2);
+    assert_string_equal(w.buf, "perf\x1f" "c\x1f" "1b2g\x1fp\x1f-1\x1f" "6369\x1f"
+                               "0\x1f" "1920\x1f" "8080");
+    es_record_public(&w, &en, &st);
+    assert_string_equal(w.buf, "rust\x1f\x1f" "7\x1f#80c3aa614c8e\x1f"
+                               "/r/Rust/comments/p1/x/k2x9q1/\x1fp\x1f"
+                               "6369\x1f\x1f" "0\x1f" "1920\x1f" "8080\x1f"
                                "say \\\"hi\\\"\\n");
     es_jsonw_free(&w);
 }

@@ -7,7 +7,8 @@
  *
  * The property that matters is that a deletion takes out exactly what the
  * creation put in, so the reversal is compared with the creation key by
- * key and slot by slot, from a record written by the worker's own writer.
+ * key and slot by slot, from a record (its tenant and public parts)
+ * written by the worker's own writer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 /* 2024-11-25 14:01:01.250 UTC */
 #define CREATED_MS 1732543261250LL
 #define PREFIX     "es:{t:acme}:"
+#define HOUR       "2024112514"
 
 /* One tenant "acme" with topics rust (0) and perf (1). */
 typedef struct {
@@ -76,17 +78,17 @@ static void test_stored_parse_reads_back_what_the_writer_writes(void **state)
     es_enrich_pair pairs[2] = {{0, 0, 0, 0}, {0, 0, 1, 0}};
     es_enrich_entry en;
     es_sentiment st = {0.3, 0.5, 0.2, -0.4404, ES_LABEL_NEGATIVE};
-    es_terms tm;
-    es_jsonw w = {0};
+    es_jsonw w = {0}, pw = {0};
     es_stored_record r = {0};
     es_contrib c;
 
     (void)state;
     setup_set(&f);
     setup_entry(&en, "k2x9q1", CREATED_MS);
-    setup_terms(&tm);
-    es_record_json(&w, &f.ts, &en, &st, "vader", -4404, &tm, pairs, 0, 2);
-    assert_int_equal(es_stored_parse(&r, w.buf, w.len), ES_STORED_LIVE);
+    es_record_tenant(&w, &f.ts, &en, &st, "vader", -4404, pairs, 0, 2);
+    es_record_public(&pw, &en, &st);
+    assert_int_equal(es_stored_parse(&r, w.buf, w.len, pw.buf, pw.len, HOUR),
+                     ES_STORED_LIVE);
     es_stored_contrib(&r, "k2x9q1", &c);
     assert_int_equal((int)c.ntopics, 2);
     assert_string_equal(c.topics[0], "rust");
@@ -96,61 +98,89 @@ static void test_stored_parse_reads_back_what_the_writer_writes(void **state)
     assert_int_equal(c.created_ms, CREATED_MS);
     assert_string_equal(c.t, "202411251401");
     assert_int_equal(c.month_start, 1730419200LL);
+    /* the terms of the body "the borrow checker", as at creation */
     assert_int_equal((int)c.nterms, 2);
     assert_memory_equal(c.terms[1], "checker", 7);
     assert_int_equal((int)c.term_len[1], 7);
     assert_string_equal(c.id, "k2x9q1");
+
+    /* Comprehend's sentiment comes from the tenant part */
+    st.label = ES_LABEL_POSITIVE;
+    es_record_tenant(&w, &f.ts, &en, &st, "comprehend", 1234, pairs, 1, 2);
+    st.label = ES_LABEL_NEGATIVE;
+    es_record_public(&pw, &en, &st);
+    assert_int_equal(es_stored_parse(&r, w.buf, w.len, pw.buf, pw.len, HOUR),
+                     ES_STORED_LIVE);
+    assert_int_equal(r.c.label, ES_LABEL_POSITIVE);
+    assert_int_equal(r.c.cs, 1234);
+    assert_int_equal((int)r.c.ntopics, 1);
     es_stored_record_free(&r);
     es_jsonw_free(&w);
+    es_jsonw_free(&pw);
 }
 
 static void test_stored_parse_trusts_nothing(void **state)
 {
+    /* tenant parts, each with a good public part */
     static const char *const unreadable[] = {
         "",
-        "not json",
-        "[]",
-        "{\"topics\":[\"rust\"],\"label\":\"positive\",\"cs\":1,"
-        "\"created\":1,\"t\":\"202411251401\"}", /* no month */
-        "{\"topics\":[\"a b\"],\"label\":\"positive\",\"cs\":1,"
-        "\"created\":1,\"t\":\"202411251401\",\"month\":0}",
-        "{\"topics\":\"rust\",\"label\":\"positive\",\"cs\":1,"
-        "\"created\":1,\"t\":\"202411251401\",\"month\":0}",
-        "{\"topics\":[\"rust\"],\"label\":\"happy\",\"cs\":1,"
-        "\"created\":1,\"t\":\"202411251401\",\"month\":0}",
-        "{\"topics\":[\"rust\"],\"label\":\"positive\",\"cs\":10001,"
-        "\"created\":1,\"t\":\"202411251401\",\"month\":0}",
-        "{\"topics\":[\"rust\"],\"label\":\"positive\",\"cs\":1.5,"
-        "\"created\":1,\"t\":\"202411251401\",\"month\":0}",
-        "{\"topics\":[\"rust\"],\"label\":\"positive\",\"cs\":1,"
-        "\"created\":-1,\"t\":\"202411251401\",\"month\":0}",
-        "{\"topics\":[\"rust\"],\"label\":\"positive\",\"cs\":1,"
-        "\"created\":1,\"t\":\"2024112514\",\"month\":0}",
-        "{\"topics\":[\"rust\"],\"label\":\"positive\",\"cs\":1,"
-        "\"created\":1,\"t\":\"20241125140x\",\"month\":0}",
-        "{\"topics\":[\"rust\"],\"label\":\"positive\",\"cs\":1,"
-        "\"created\":1,\"t\":\"202411251401\",\"month\":0,\"terms\":[1]}",
-        "{\"topics\":[\"rust\"],\"label\":\"positive\",\"cs\":1,"
-        "\"created\":1,\"t\":\"202411251401\",\"month\":0,"
-        "\"terms\":[\"a\\u0000b\"]}",
-        "{\"deleted\":false}",
+        "rust",
+        "rust\x1fv",
+        "a b\x1fv\x1f" "0",
+        "rust,\x1fv\x1f" "0",
+        "\x1fv\x1f" "0",
+        "rust\x1fz\x1f" "0",
+        "rust\x1fv\x1fzzzzzz",
+        "rust\x1fv\x1f-1",
+        "rust\x1fv\x1f" "255s0",
+        "rust\x1f" "c\x1f" "0",
+        "rust\x1f" "c\x1f" "0\x1fq\x1f" "1\x1f\x1f" "0\x1f" "0\x1f" "0",
+        "rust\x1f" "c\x1f" "0\x1fp\x1f" "10001\x1f\x1f" "0\x1f" "0\x1f" "0",
+        "rust\x1f" "c\x1f" "0\x1fp\x1f" "1.5\x1f\x1f" "0\x1f" "0\x1f" "0",
+        "rust\x1f" "c\x1f" "0\x1fp\x1f\x1f\x1f" "0\x1f" "0\x1f" "0",
     };
-    const char *bare = "{\"topics\":[],\"label\":\"mixed\",\"cs\":0,"
-                       "\"created\":0,\"t\":\"197001010000\",\"month\":0}";
+    const char *pub = "rust\x1f" "alice\x1f" "1\x1f\x1f~p/x\x1fn\x1f-5\x1f\x1f"
+                      "0\x1f" "0\x1f" "0\x1f" "a body";
+    const char *cmp = "t\x1f" "c\x1f" "0\x1fm\x1f" "0\x1f\x1f" "0\x1f" "0\x1f"
+                      "0";
     es_stored_record r = {0};
 
     (void)state;
     for (size_t i = 0; i < sizeof(unreadable) / sizeof(*unreadable); i++) {
-        assert_int_equal(
-            es_stored_parse(&r, unreadable[i], strlen(unreadable[i])),
-            ES_STORED_UNREADABLE);
+        assert_int_equal(es_stored_parse(&r, unreadable[i],
+                                         strlen(unreadable[i]), pub,
+                                         strlen(pub), HOUR),
+                         ES_STORED_UNREADABLE);
     }
-    assert_int_equal(es_stored_parse(&r, "{\"deleted\":true}", 16),
+    /* a VADER record needs its public part, and a public part its fields */
+    assert_int_equal(es_stored_parse(&r, "rust\x1fv\x1f" "0", 8, NULL, 0, HOUR),
+                     ES_STORED_UNREADABLE);
+    assert_int_equal(es_stored_parse(&r, "rust\x1fv\x1f" "0", 8, "a\x1f" "b",
+                                     3, HOUR),
+                     ES_STORED_UNREADABLE);
+    /* the hour must be one */
+    assert_int_equal(es_stored_parse(&r, "rust\x1fv\x1f" "0", 8, pub,
+                                     strlen(pub), "2024113"),
+                     ES_STORED_UNREADABLE);
+    assert_int_equal(es_stored_parse(&r, "rust\x1fv\x1f" "0", 8, pub,
+                                     strlen(pub), "2024111324"),
+                     ES_STORED_UNREADABLE);
+    assert_int_equal(es_stored_parse(&r, "-", 1, pub, strlen(pub), HOUR),
                      ES_STORED_TOMBSTONE);
-    /* terms may be absent (none), topics empty */
-    assert_int_equal(es_stored_parse(&r, bare, strlen(bare)), ES_STORED_LIVE);
+    /* a VADER record: the public part's label and cs, its body's terms */
+    assert_int_equal(es_stored_parse(&r, "rust\x1fv\x1f" "0", 8, pub,
+                                     strlen(pub), HOUR),
+                     ES_STORED_LIVE);
+    assert_int_equal(r.c.label, ES_LABEL_NEGATIVE);
+    assert_int_equal(r.c.cs, -5);
+    assert_int_equal((int)r.c.nterms, 1);
+    assert_int_equal(r.c.created_ms, 1732543200000LL);
+    /* a Comprehend record without a public part: no terms */
+    assert_int_equal(es_stored_parse(&r, cmp, strlen(cmp), NULL, 0, HOUR),
+                     ES_STORED_LIVE);
     assert_int_equal((int)r.c.nterms, 0);
-    assert_int_equal((int)r.c.ntopics, 0);
+    assert_int_equal((int)r.c.ntopics, 1);
+    assert_int_equal(r.c.label, ES_LABEL_MIXED);
     es_stored_record_free(&r);
 }
 
@@ -168,8 +198,8 @@ static long same_key(const es_wplan *p, size_t k, const es_wplan *q)
 
 /*
  * Creation in p, reversal in q: every key of p is in q with the upper-case
- * kind and the same expiry, every slot with the negated value ('r': -1);
- * q has nothing else but recent keys p lacks (an old comment's).
+ * kind and the same expiry, every slot with the negated value; q has
+ * nothing else but recent keys p lacks (an old comment's).
  */
 static void assert_negation(const es_wplan *p, const es_wplan *q)
 {
@@ -180,7 +210,10 @@ static void assert_negation(const es_wplan *p, const es_wplan *q)
         long kq = same_key(p, k, q);
         assert_true(kq >= 0);
         assert_int_equal(q->keys[kq].kind, a->kind - 'a' + 'A');
-        assert_int_equal(q->keys[kq].exp, a->exp);
+        if (a->kind != 'a') {
+            /* a recent entry's removal keeps the key's time to live */
+            assert_int_equal(q->keys[kq].exp, a->exp);
+        }
         assert_int_equal((int)q->keys[kq].n, (int)a->n);
         for (uint32_t s = a->first, t = q->keys[kq].first; s != 0;
              s = p->slots[s - 1].next, t = q->slots[t - 1].next) {
@@ -188,13 +221,13 @@ static void assert_negation(const es_wplan *p, const es_wplan *q)
             assert_int_equal((int)x->len, (int)y->len);
             assert_memory_equal(es_wplan_slot_name(p, s - 1),
                                 es_wplan_slot_name(q, t - 1), x->len);
-            assert_int_equal(y->v, a->kind == 'r' ? -1 : -x->v);
+            assert_int_equal(y->v, -x->v);
         }
         matched++;
     }
     for (size_t k = 0; k < q->nkeys; k++) {
         if (same_key(q, k, p) < 0) {
-            assert_int_equal(q->keys[k].kind, 'R');
+            assert_int_equal(q->keys[k].kind, 'A');
         }
     }
     assert_int_equal((int)matched, (int)p->nkeys);
@@ -211,7 +244,7 @@ static void create_and_reverse(es_wplan *p, es_wplan *q, long long ms,
     es_enrich_entry en;
     es_sentiment st = {0.0, 0.192, 0.808, 0.6369, ES_LABEL_POSITIVE};
     es_terms tm;
-    es_jsonw w = {0};
+    es_jsonw w = {0}, pw = {0};
     es_stored_record r = {0};
     es_slotlist sl = {0};
     es_contrib c;
@@ -222,8 +255,10 @@ static void create_and_reverse(es_wplan *p, es_wplan *q, long long ms,
     es_contrib_comment(&c, &en, topics, 2, st.label, 6369, &tm);
     es_contrib_plan(p, &sl, PREFIX, strlen(PREFIX), &c, 1, now_s,
                     f.tenant.retention_s, cs);
-    es_record_json(&w, &f.ts, &en, &st, "vader", 6369, &tm, pairs, 0, 2);
-    assert_int_equal(es_stored_parse(&r, w.buf, w.len), ES_STORED_LIVE);
+    es_record_tenant(&w, &f.ts, &en, &st, "vader", 6369, pairs, 0, 2);
+    es_record_public(&pw, &en, &st);
+    assert_int_equal(es_stored_parse(&r, w.buf, w.len, pw.buf, pw.len, HOUR),
+                     ES_STORED_LIVE);
     es_stored_contrib(&r, en.id, &c);
     es_contrib_plan(q, &sl, PREFIX, strlen(PREFIX), &c, -1, now_s,
                     f.tenant.retention_s, rs);
@@ -231,6 +266,7 @@ static void create_and_reverse(es_wplan *p, es_wplan *q, long long ms,
     es_slotlist_free(&sl);
     es_stored_record_free(&r);
     es_jsonw_free(&w);
+    es_jsonw_free(&pw);
 }
 
 static void test_reversal_is_the_creation_negated(void **state)
@@ -244,9 +280,9 @@ static void test_reversal_is_the_creation_negated(void **state)
     es_wplan_init(&q);
     /* ten minutes later: every bucket alive, a recent comment */
     create_and_reverse(&p, &q, CREATED_MS, CREATED_MS / 1000 + 600, &cs, &rs);
-    /* 2 topics x (3 series + terms + 2 recent), one share of voice */
-    assert_int_equal((int)p.nkeys, 13);
-    assert_int_equal((int)q.nkeys, 13);
+    /* 2 topics x (3 series + terms + recent), one share of voice */
+    assert_int_equal((int)p.nkeys, 11);
+    assert_int_equal((int)q.nkeys, 11);
     assert_negation(&p, &q);
     /* the same slots in the same order: counts, then the cs sums */
     assert_int_equal((int)rs.ncount, (int)cs.ncount);
@@ -272,23 +308,24 @@ static void test_reversal_of_an_old_comment_leaves_expired_buckets(void **state)
                        &rs);
     /* hour and day series per topic, share of voice; no terms */
     assert_int_equal((int)p.nkeys, 5);
-    assert_true(find(&p, PREFIX "recent:rust") < 0);
-    /* the deletion also takes the id out of both recent sets: a member
-       stays until a write trims it */
-    assert_int_equal((int)q.nkeys, 9);
-    assert_true(find(&q, PREFIX "recent:rust:positive") >= 0);
+    assert_true(find(&p, PREFIX "rc:rust:" HOUR) < 0);
+    /* the deletion also takes the entry out of the topics' recent index
+       of its hour (gone already unless the retention was longer) */
+    assert_int_equal((int)q.nkeys, 7);
+    assert_true(find(&q, PREFIX "rc:rust:" HOUR) >= 0);
     assert_negation(&p, &q);
     es_wplan_free(&p);
     es_wplan_free(&q);
 }
 
-/* The argument i of call 0 of j, NUL-terminated into buf. */
+/* The argument i of the first tenant call of j (after the public one),
+   NUL-terminated into buf. */
 static const char *arg(const es_aggregate_job *j, int i, char *buf, size_t size)
 {
-    size_t n = j->cmds[0].lens[i];
+    size_t n = j->cmds[j->pub].lens[i];
 
     assert_true(n < size);
-    memcpy(buf, j->cmds[0].argv[i], n);
+    memcpy(buf, j->cmds[j->pub].argv[i], n);
     buf[n] = '\0';
     return buf;
 }
@@ -307,7 +344,8 @@ static redisReply reply_str(const char *s)
 /*
  * A tenant's call with a comment x, then deletions of y (stored), of x
  * (not stored yet: x's creation in the call stores it), of z (nothing)
- * and of w (not read): the records after the increments.
+ * and of w (not read): the records after the increments, each as its
+ * hour, id, tenant part and meta.
  */
 static void test_call_sends_deletions_as_the_record_they_expect(void **state)
 {
@@ -326,9 +364,9 @@ static void test_call_sends_deletions_as_the_record_they_expect(void **state)
     char errors[5][ES_ENRICH_ERR_MAX];
     es_aggregate a;
     es_aggregate_job j;
-    es_jsonw w = {0}, wx = {0};
-    redisReply ystored, nil;
-    char buf[4096], xkey[64];
+    es_jsonw w = {0}, wx = {0}, pw = {0};
+    redisReply ystored, ypub;
+    char buf[4096];
     long long now_s = CREATED_MS / 1000 + 600;
     int rec0, i, n = 0, ncre = 0, nopen = 0;
 
@@ -347,25 +385,35 @@ static void test_call_sends_deletions_as_the_record_they_expect(void **state)
         sco[i].has_vader = 1;
     }
     /* y1's record as stored by an earlier batch: rust only, cs 2500 */
-    es_record_of(&w, &f.ts, &en[1], &sco[1], &tm[1], ypairs, 0, 1);
+    es_record_of(&w, &f.ts, &en[1], &sco[1], ypairs, 0, 1);
     ystored = reply_str(w.buf);
-    memset(&nil, 0, sizeof(nil));
-    nil.type = REDIS_REPLY_NIL;
-    es_record_of(&wx, &f.ts, &en[0], &sco[0], &tm[0], pairs, 0, 2);
+    es_record_public(&pw, &en[1], &sco[1].vader);
+    ypub = reply_str(pw.buf);
+    es_record_of(&wx, &f.ts, &en[0], &sco[0], pairs, 0, 2);
 
     es_aggregate_init(&a, NULL);
     es_aggregate_job_init(&j);
-    j.stored.rec = calloc(6, sizeof(*j.stored.rec));
+    j.stored.hour = calloc(6, sizeof(*j.stored.hour));
+    j.stored.tpart = calloc(6, sizeof(*j.stored.tpart));
+    j.stored.ppart = calloc(6, sizeof(*j.stored.ppart));
+    j.stored.failed = calloc(6, sizeof(*j.stored.failed));
     j.stored.npairs = 6;
-    j.stored.rec[2] = &ystored;
-    j.stored.rec[3] = &nil;
-    j.stored.rec[4] = &nil;
-    /* rec[5] NULL: w1's record could not be read */
+    /* y1 stored; x1 not yet (its creation in the call stores it); z1 has
+       nothing in its hour; w1's read failed */
+    strcpy(j.stored.hour[2], HOUR);
+    j.stored.tpart[2] = &ystored;
+    j.stored.ppart[2] = &ypub;
+    strcpy(j.stored.hour[4], HOUR);
+    j.stored.failed[5] = 1;
     assert_int_equal(es_aggregate_build_stored(&a, &j, &f.ts, en, sco, tm,
                                                pairs, 6, zero, zero, now_s,
                                                errors),
                      0);
     assert_int_equal((int)j.n, 1);
+    /* the public call first: x1's part and title, the tombstone of y1's
+       and z1's parts (hours known) */
+    assert_int_equal(j.pub, 1);
+    assert_string_equal(j.cmds[0].argv[1], "es_enrich_public");
     rec0 = atoi(arg(&j, 11, buf, sizeof(buf))) + 4;
     /* the comments' keys first, then the deletions' (upper case), their
        slots numbered after the comments' */
@@ -381,37 +429,41 @@ static void test_call_sends_deletions_as_the_record_they_expect(void **state)
     }
     assert_int_equal(i, rec0);
     assert_true(nopen);
-    /* x1: key, its record, meta */
-    snprintf(xkey, sizeof(xkey), "%sc:x1", PREFIX);
-    assert_string_equal(arg(&j, rec0, buf, sizeof(buf)), xkey);
-    assert_string_equal(arg(&j, rec0 + 1, buf, sizeof(buf)), wx.buf);
-    assert_true(strncmp(arg(&j, rec0 + 2, buf, sizeof(buf)), "2500|1 ", 7) ==
+    /* x1: hour, id, its tenant part, meta */
+    assert_string_equal(arg(&j, rec0, buf, sizeof(buf)), HOUR);
+    assert_string_equal(arg(&j, rec0 + 1, buf, sizeof(buf)), "x1");
+    assert_string_equal(arg(&j, rec0 + 2, buf, sizeof(buf)), wx.buf);
+    assert_true(strncmp(arg(&j, rec0 + 3, buf, sizeof(buf)), "2500|1 ", 7) ==
                 0);
-    /* y1: the record read, reversed: -cs, then its slots */
-    assert_string_equal(arg(&j, rec0 + 3, buf, sizeof(buf)), "D");
-    assert_string_equal(arg(&j, rec0 + 4, buf, sizeof(buf)), PREFIX "c:y1");
-    assert_string_equal(arg(&j, rec0 + 5, buf, sizeof(buf)), w.buf);
-    assert_true(strncmp(arg(&j, rec0 + 6, buf, sizeof(buf)), "-2500|", 6) == 0);
+    /* y1: the part read, reversed: -cs, then its slots */
+    assert_string_equal(arg(&j, rec0 + 4, buf, sizeof(buf)), "D");
+    assert_string_equal(arg(&j, rec0 + 5, buf, sizeof(buf)), HOUR);
+    assert_string_equal(arg(&j, rec0 + 6, buf, sizeof(buf)), "y1");
+    assert_string_equal(arg(&j, rec0 + 7, buf, sizeof(buf)), w.buf);
+    assert_true(strncmp(arg(&j, rec0 + 8, buf, sizeof(buf)), "-2500|", 6) == 0);
     assert_int_equal(atoi(buf + 6), ncre + 1);
-    /* x1: nothing stored yet, so the record x1's creation stores */
-    assert_string_equal(arg(&j, rec0 + 7, buf, sizeof(buf)), "D");
-    assert_string_equal(arg(&j, rec0 + 8, buf, sizeof(buf)), xkey);
-    assert_string_equal(arg(&j, rec0 + 9, buf, sizeof(buf)), wx.buf);
-    assert_true(strncmp(arg(&j, rec0 + 10, buf, sizeof(buf)), "-2500|", 6) ==
+    /* x1: nothing stored yet, so the part x1's creation stores */
+    assert_string_equal(arg(&j, rec0 + 9, buf, sizeof(buf)), "D");
+    assert_string_equal(arg(&j, rec0 + 10, buf, sizeof(buf)), HOUR);
+    assert_string_equal(arg(&j, rec0 + 11, buf, sizeof(buf)), "x1");
+    assert_string_equal(arg(&j, rec0 + 12, buf, sizeof(buf)), wx.buf);
+    assert_true(strncmp(arg(&j, rec0 + 13, buf, sizeof(buf)), "-2500|", 6) ==
                 0);
     /* z1: nothing to take out, only the tombstone */
-    assert_string_equal(arg(&j, rec0 + 11, buf, sizeof(buf)), "D");
-    assert_string_equal(arg(&j, rec0 + 12, buf, sizeof(buf)), PREFIX "c:z1");
-    assert_string_equal(arg(&j, rec0 + 13, buf, sizeof(buf)), "");
-    assert_string_equal(arg(&j, rec0 + 14, buf, sizeof(buf)), "");
+    assert_string_equal(arg(&j, rec0 + 14, buf, sizeof(buf)), "D");
+    assert_string_equal(arg(&j, rec0 + 15, buf, sizeof(buf)), HOUR);
+    assert_string_equal(arg(&j, rec0 + 16, buf, sizeof(buf)), "z1");
+    assert_string_equal(arg(&j, rec0 + 17, buf, sizeof(buf)), "");
+    assert_string_equal(arg(&j, rec0 + 18, buf, sizeof(buf)), "");
     /* w1 is left out, with an error so it is retried */
-    assert_int_equal(j.cmds[0].argc, rec0 + 15);
+    assert_int_equal(j.cmds[1].argc, rec0 + 19);
     assert_non_null(strstr(errors[4], "could not be read"));
     assert_string_equal(errors[1], "");
     es_aggregate_job_free(&j);
     es_aggregate_cleanup(&a);
     es_jsonw_free(&w);
     es_jsonw_free(&wx);
+    es_jsonw_free(&pw);
 }
 
 int main(void)

@@ -287,7 +287,7 @@ static void test_wplan_sums_per_field_and_numbers_in_send_order(void **state)
     a = es_wplan_key(&p, 'h', "ts:a:m:2024112514", 18, 100, &fresh);
     assert_int_equal(fresh, 1);
     b = es_wplan_key(&p, 'z', "terms:a:2024112514", 18, 200, &fresh);
-    r = es_wplan_key(&p, 'r', "recent:a", 8, 0, &fresh);
+    r = es_wplan_key(&p, 'a', "rc:a:2024112514", 15, 300, &fresh);
     assert_int_equal(
         es_wplan_key(&p, 'h', "ts:a:m:2024112514", 18, 100, &fresh), a);
     assert_int_equal(fresh, 0);
@@ -300,15 +300,15 @@ static void test_wplan_sums_per_field_and_numbers_in_send_order(void **state)
     s2 = es_wplan_add(&p, a, "01:cs", 5, -1200);
     assert_int_equal(s1, s2);
     assert_int_equal(p.slots[s1].v, 3800);
-    /* a recent member keeps one score, set not summed */
-    s1 = es_wplan_add(&p, r, "k2x9q1", 6, 1732543261000LL);
-    s2 = es_wplan_add(&p, r, "k2x9q1", 6, 1732543261000LL);
+    /* a recent entry is a slot like any other */
+    s1 = es_wplan_add(&p, r, "k2x9q1:p1b2g;", 13, 1);
+    s2 = es_wplan_add(&p, r, "k2x9q1:p1b2g;", 13, 1);
     assert_int_equal(s1, s2);
-    assert_int_equal(p.slots[s1].v, 1732543261000LL);
+    assert_int_equal(p.slots[s1].v, 2);
     assert_int_equal((int)p.keys[b].n, 2500);
     assert_int_equal(p.slots[es_wplan_add(&p, b, "term7", 5, 0)].v, 2);
     /* markers ('x') are never sent; positions follow keys, then slots */
-    es_wplan_key(&p, 'x', "c:k2x9q1", 8, 0, &fresh);
+    es_wplan_key(&p, 'x', "x:k2x9q1", 8, 0, &fresh);
     es_wplan_number(&p, 0);
     assert_int_equal((int)p.slots[es_wplan_add(&p, a, "01:cs", 5, 0)].pos, 1);
     assert_int_equal((int)p.slots[es_wplan_add(&p, b, "term0", 5, 0)].pos, 2);
