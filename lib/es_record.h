@@ -66,7 +66,6 @@
     X(CREATED, "created", "integer", "creation time, ms since the epoch")      \
     X(T, "t", "string", "creation minute YYYYMMDDHHMM, UTC")                   \
     X(MONTH, "month", "integer", "first second (UTC) of the creation month")   \
-    X(TERMS, "terms", "array of strings", "the comment's trending terms")      \
     X(SUBREDDIT, "subreddit", "string", "lower-case subreddit name")           \
     X(AUTHOR, "author", "string", "author name")                               \
     X(BODY, "body", "string", "comment text")                                  \
