@@ -26,33 +26,40 @@
 --   The increments are the worker's sums over the batch, per key: a kind,
 --   the key, its EXPIREAT time, a count n and n pairs (field, increment).
 --   Kinds:
---     "h" HINCRBY fields, "z" ZINCRBY members, "a" APPEND recent entries
---       (the field is the entry "<id>:<label letter><ms into the hour,
---       base 36>;" of a topic's hour, the increment 1): what the comments
---       add, summed as if all were new;
+--     "h" HINCRBY fields, "z" ZINCRBY members, "a" add recent entries to
+--       a topic's hour es:{t:<T>}:rc:<topic>:<YYYYMMDDHH> (the field is
+--       the entry "<id>:<label letter><ms into the hour, base 36>;", the
+--       increment 1; the key's EXPIREAT time is the hour's record
+--       expiry): what the comments add, summed as if all were new;
 --     "H" HINCRBY, "Z" ZINCRBY (negative), "A" remove recent entries
 --       (pairs (entry, -k), k the deletions taking it out): what the
 --       deletions take out, summed as if all applied; sent after every
 --       lower-case key.
 --   Slots (pairs) are numbered from 1 in argument order.
 --   A record is either a comment's four arguments
---     the tenant's record bucket es:{t:<T>}:cr:<YYYYMMDDHH> (its creation
---     hour), the comment id, the tenant part (lib/es_record.h), meta
+--     its creation hour YYYYMMDDHH, the comment id, the tenant part
+--     (lib/es_record.h) for the hour's record bucket, meta
 --     "cs|p p …|p p …" (its compound in 1e-4 units, the slots the comment
 --     added 1 to, then those it added its compound to; "cs||" for a
 --     repeated id)
 --   or a deletion's five
---     "D", the record bucket, the comment id, the tenant part the worker
+--     "D", the creation hour, the comment id, the tenant part the worker
 --     read and computed the deletion from ("" when it read none), meta
 --     "v|p p …|p p …" (v = -cs, the slots it added -1 to, then those it
 --     added v to; "" when that part holds nothing to take out: none, a
 --     tombstone, or not a part the worker writes)
---   (a bucket key never is "D"; each argument costs Redis a string).
+--   (each argument costs Redis a string, so a comment travels as four).
+--   The hour's bucket is es:{t:<T>}:cr:<YYYYMMDDHH>, or its sub-bucket
+--   ES.sub_bucket(…) when the hour is split: the split is chosen at the
+--   hour's first write (ES.split_choose: from the previous hour's count,
+--   or eight times this call's records of the hour, for about
+--   ES.BUCKET_TARGET records a sub-bucket) and kept in the day's
+--   es:{t:<T>}:crs:<YYYYMMDD>, with the records written (HH:n).
 --   Protocols 3 and 4 sent a record as its own key es:{t:<T>}:c:<id>: such
 --   a call is refused with an error naming the protocols, before any
 --   write.
 --
---   The tenant part (HSETNX into its hour's bucket) is the idempotence
+--   The tenant part (HSETNX into its hour's sub-bucket) is the idempotence
 --   test: one command decides whether a comment's record is new. For
 --   every comment whose part is not (a replay, a tombstone, an id seen
 --   earlier in the batch), its share is subtracted from its slots before
@@ -84,7 +91,7 @@
 --   Commands inside a function cost a few microseconds each, and building
 --   strings and tables in Lua about as much again, so the common path does
 --   nothing per comment but the HSETNX and nothing per increment but its
---   command; the recent entries of a topic's hour are one APPEND. A
+--   command; the recent entries of a topic's hour are one SET. A
 --   trending term is a sorted-set member per topic and hour, one ZINCRBY
 --   per member and call (the increments already summed over the batch).
 --   When the call created or deleted anything, the tenant's data version
@@ -108,20 +115,33 @@
 --
 -- es_enrich_public(no keys; ARGV = operations)
 --   The public parts of a batch's comments (lib/es_record.h), shared by
---   every tenant that stores the comment: "P", creation hour YYYYMMDDHH,
---   EXPIREAT time, comment id, public part (HSETNX into es:{c}:<hour>,
---   whose expiry only ever grows), or "X", hour, comment id (a deleted
---   comment: an existing part becomes ES.GONE, so a replay cannot bring
---   its text back). The worker sends it before the tenants' calls of the
---   batch, so a tenant's record never lacks its public part for long.
---   Returns the number of parts written.
+--   every tenant that stores the comment. Operations:
+--     "P", creation hour YYYYMMDDHH, EXPIREAT time, comment id, public
+--       part: HSETNX into the hour's public bucket es:{c}:<hour> (split
+--       like the tenant buckets, the split kept in es:{c}:s:<YYYYMMDD>); a
+--       part longer than ES.PUBLIC_INLINE_MAX goes to es:{c}:<hour>:l and
+--       the bucket holds ES.LONG, so one long comment does not make Redis
+--       convert its bucket out of the listpack encoding;
+--     "T", hour, EXPIREAT time, title reference, title: HSETNX into the
+--       hour's title table es:{c}:<hour>:t (a post's title, once for all
+--       its comments);
+--     "X", hour, comment id: a deleted comment, whose existing part
+--       becomes ES.GONE, so a replay cannot bring its text back.
+--   Expiry times only ever grow (EXPIREAT NX, then GT): a comment's public
+--   part lives as long as the longest retention of its tenants. The
+--   worker sends this call before the tenants' calls of the batch, so a
+--   tenant's record never lacks its public part. Returns the number of
+--   parts written.
 --
--- es_enrich_locate(KEYS[1] = the tenant's meta key; ARGV = prefix, now
---                  (s), hours, then comment ids)
---   For a deletion that does not carry its comment's creation time: per
---   id, the YYYYMMDDHH of the tenant's record bucket holding it, looked
---   for from a day ahead of now back through hours hours (the tenant's
---   retention), or "" when none does.
+-- es_enrich_parts(KEYS[1] = the tenant's meta key; ARGV = prefix, now
+--                 (s), hours, then pairs: comment id, creation hour
+--                 YYYYMMDDHH or "")
+--   What the batch's deletions reverse: per pair, three elements: the
+--   hour of the record, its tenant part and its public part (false when
+--   absent). A pair without an hour (a deletion entry that does not
+--   carry its comment's creation time) is looked for from a day ahead of
+--   now back through hours hours (the tenant's retention); its hour is ""
+--   when no bucket holds it.
 --
 -- es_enrich_dlq(KEYS = stream, dead-letter stream; ARGV = group, stream id,
 --               error, deliveries, dead-letter max length)

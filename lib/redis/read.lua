@@ -5,13 +5,14 @@
 -- every program reads the comments enrich stored (docs/redis-keys.md).
 --
 -- Redis keeps a comment's record as two compact parts in hashes bucketed
--- by creation hour, and a topic's recent comments as appended text per
--- hour (lib/es_record.h), because one key and one JSON text per comment
--- cost three times the memory. Readers do not see that: these two
--- read-only functions answer in the shapes the readers had before, the
--- JSON record and ZRANGE ... WITHSCORES rows, so the nginx module, the
--- summarizer and the alert worker parse what they parsed, and the stored
--- form has one reader in one place.
+-- (and split) by creation hour, the public one shared by the tenants, and
+-- a topic's recent comments as text per hour (lib/es_record.h), because
+-- one key and one JSON text per comment cost three times the memory.
+-- Readers do not see that: these two read-only functions answer in the
+-- shapes the readers had before, the JSON record and ZRANGE ...
+-- WITHSCORES rows, so the nginx module, the summarizer and the alert
+-- worker parse what they parsed, and the stored form has one reader in
+-- one place.
 --
 -- es_recent(KEYS[1] = the tenant's meta key es:{t:<T>}:meta;
 --           ARGV = prefix "es:{t:<T>}:", topic id, label ('' = every
@@ -31,8 +32,10 @@
 --            ARGV = prefix, then pairs: comment id, creation hour
 --            YYYYMMDDHH)
 --   Per pair, in order: the record as JSON (members of lib/es_record.h, in
---   its order), ES.TOMBSTONE when the comment was deleted (either part
---   gone), or nil when no record is stored (expired, never written).
+--   its order; the title from the hour's title table, a long public part
+--   from the hour's :l), ES.TOMBSTONE when the comment was deleted
+--   (either part gone), or nil when no record is stored (expired, never
+--   written).
 --
 -- Both refuse malformed arguments with an error reply.
 
