@@ -155,10 +155,10 @@
 --       never loses a record nor converts one twice. A new hour's split
 --       is chosen for the records of its estimate (the records of the
 --       call when it has none), not only for the call's share. The
---       tenant's data version dv
---       is incremented when a record was converted. Returns {converted,
---       already stored in schema 2, dropped, changed, public parts new,
---       public parts already stored that differ}.
+--       tenant's data version dv is incremented when a record was
+--       converted. Returns {converted, already stored in schema 2,
+--       dropped, changed, public parts new, public parts already stored
+--       that differ from a VADER record's}.
 --     "done", version key, version: sets the schema version and deletes
 --       the lock; returns 1.
 --     "release": deletes the lock (a migration stopped before its end,
@@ -782,7 +782,10 @@ local function migrate_records(args, rec0)
           redis.call('HSET', lk, id, pp)
           pkeys[lk] = hs.pexp
         end
-      elseif public_stored(pk, h, id) ~= pp then
+      elseif string.match(tp, '^[^\31]*\31(.)') == 'v' and
+             public_stored(pk, h, id) ~= pp then
+        -- a VADER record's own part differs (a Comprehend record's VADER
+        -- is the body scored now, and may well differ)
         pdiff = pdiff + 1
       end
       pkeys[pk] = hs.pexp

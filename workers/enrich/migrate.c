@@ -13,6 +13,11 @@
  * CHUNK keeps a call to tens of milliseconds, so the API's reads are not
  * held up for long; WINDOW costs the worker about 35 MB.
  *
+ * Two rounds over the tenants: the VADER records (and tombstones) first,
+ * then the Comprehend records. A public part holds VADER's sentiment and
+ * the one written first stays; a VADER record has it as the tenant's
+ * series counted it, a Comprehend record only as its body scores now.
+ *
  * A new hour's split is chosen for what the whole migration will write
  * into it (the window's records of the hour times the tenant's records
  * over the window's), not for the share of the call that writes first. A record
@@ -54,7 +59,8 @@
 
 typedef struct {
     char id[72];
-    long long keys; /* legacy record keys counted */
+    long long keys;     /* legacy record keys counted */
+    long long deferred; /* Comprehend records left for the second round */
 } tenant;
 
 typedef struct {
@@ -122,6 +128,7 @@ static tenant *tenant_get(migrator *m, const char *s, size_t n)
     memcpy(m->t[lo].id, s, n);
     m->t[lo].id[n] = '\0';
     m->t[lo].keys = 0;
+    m->t[lo].deferred = 0;
     m->nt++;
     return &m->t[lo];
 }
@@ -318,10 +325,12 @@ static long long retention_s(migrator *m, const char *prefix)
 /* ---- one chunk ---- */
 
 typedef struct {
-    const tenant *t;
+    tenant *t;
     char prefix[96];
     long long ret; /* retention, s */
     long long changed;
+    int defer;          /* the first round: Comprehend records wait */
+    long long deferred; /* how many waited */
 } tenant_run;
 
 /*
@@ -516,7 +525,7 @@ static int by_hour(const void *a, const void *b)
 
 /* Parses the window's values (vals, for the keys of pages[0, np)) into
    the records' arguments in m->args and their refs. 0 or -1. */
-static int parse_window(migrator *m, const tenant_run *tr, redisReply **pages,
+static int parse_window(migrator *m, tenant_run *tr, redisReply **pages,
                         size_t np, const redisReply *vals, long long now_s)
 {
     size_t k = 0;
@@ -528,6 +537,7 @@ static int parse_window(migrator *m, const tenant_run *tr, redisReply **pages,
         for (size_t i = 0; i < keys->elements; i++, k++) {
             const redisReply *key = keys->element[i], *v = vals->element[k];
             const char *why;
+            es_legacy_kind kind;
             rec_ref *ref;
             char id[16];
             size_t tn;
@@ -539,14 +549,22 @@ static int parse_window(migrator *m, const tenant_run *tr, redisReply **pages,
                 malformed(m, key->str, "not a record key (comment id)");
                 continue;
             }
-            m->st->records++;
             if (v->type != REDIS_REPLY_STRING) {
+                m->st->records++;
                 m->st->vanished++; /* expired since the scan */
                 continue;
             }
             ref = &m->refs[m->nrefs];
             ref->arg = es_argbuf_count(&m->args);
-            switch (es_legacy_parse(m->lg, id, v->str, v->len, &why)) {
+            kind = es_legacy_parse(m->lg, id, v->str, v->len, &why);
+            if (kind == ES_LEGACY_RECORD && tr->defer &&
+                m->lg->engine[0] == 'c') {
+                es_legacy_clear(m->lg);
+                tr->deferred++;
+                continue;
+            }
+            m->st->records++;
+            switch (kind) {
             case ES_LEGACY_TOMBSTONE:
                 add_drop(m, v, id);
                 ref->hour[0] = '\0';
@@ -776,8 +794,11 @@ static int tenant_pass(migrator *m, tenant_run *tr, const char *pattern)
     return rc;
 }
 
-/* Migrates one tenant. 0, 1 stopping, or -1. */
-static int migrate_tenant(migrator *m, const tenant *t)
+/*
+ * One round of one tenant: in the first (defer) its VADER records and
+ * tombstones, in the second its Comprehend records. 0, 1 stopping, or -1.
+ */
+static int migrate_tenant(migrator *m, tenant *t, int defer)
 {
     tenant_run tr;
     char pattern[128];
@@ -785,18 +806,20 @@ static int migrate_tenant(migrator *m, const tenant *t)
 
     memset(&tr, 0, sizeof(tr));
     tr.t = t;
+    tr.defer = defer;
     es_tenant_prefix(tr.prefix, sizeof(tr.prefix), t->id);
     tr.ret = retention_s(m, tr.prefix);
     m->tenant_done = 0;
-    m->st->tenants++;
     if (t->keys > 0) {
         es_log(ES_INFO, "schema migration: tenant", ES_STR("tenant", t->id),
-               ES_INT("records", t->keys),
+               ES_STR("round", defer ? "vader" : "comprehend"),
+               ES_INT("keys", t->keys),
                ES_INT("retention_days", tr.ret / 86400), ES_END);
         snprintf(pattern, sizeof(pattern), "%s%s*", tr.prefix,
                  ES_KEY_LEGACY_RECORD);
         for (int pass = 0; pass < PASSES; pass++) {
             tr.changed = 0;
+            tr.deferred = 0;
             rc = tenant_pass(m, &tr, pattern);
             if (rc != 0 || tr.changed == 0) {
                 break;
@@ -811,6 +834,10 @@ static int migrate_tenant(migrator *m, const tenant *t)
         if (rc != 0) {
             return rc;
         }
+    }
+    t->deferred = tr.deferred;
+    if (t->deferred > 0) {
+        return 0; /* the second round ends the tenant */
     }
     snprintf(pattern, sizeof(pattern), "%s%s*", tr.prefix,
              ES_KEY_LEGACY_RECENT);
@@ -835,10 +862,21 @@ static int migrate_all(migrator *m)
     es_log(ES_INFO, "schema migration: started",
            ES_INT("tenants", (long long)m->nt), ES_INT("records", m->all_keys),
            ES_END);
-    for (size_t i = 0; i < m->nt && rc == 0; i++) {
-        rc = migrate_tenant(m, &m->t[i]);
-        if (rc == 0 && es_stopping()) {
-            rc = 1;
+    /* VADER records first: a public part holds VADER's sentiment, which
+       a VADER record has as its series counted it, and a Comprehend record
+       has only as the body scored now; where tenants share a comment,
+       the part written first stays, so it should be the one counted */
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < m->nt && rc == 0; i++) {
+            if (round == 0) {
+                m->st->tenants++;
+            } else if (m->t[i].deferred == 0) {
+                continue;
+            }
+            rc = migrate_tenant(m, &m->t[i], round == 0);
+            if (rc == 0 && es_stopping()) {
+                rc = 1;
+            }
         }
     }
     /* recent sets of tenants no longer in the set and with no record */
