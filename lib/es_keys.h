@@ -81,10 +81,16 @@
 
 /* The keys of the per-comment storage before schema 2 (one JSON string
    per comment, sorted sets of recent ids): read only by the migration. */
-#define ES_KEY_LEGACY_RECORD       "c:"      /* + <id>: the JSON record */
-#define ES_KEY_LEGACY_RECENT       "recent:" /* + <topic>[:<label>] */
-/* String "es:{schema}:version": the schema version of the stored data. */
+#define ES_KEY_LEGACY_RECORD "c:"      /* + <id>: the JSON record */
+#define ES_KEY_LEGACY_RECENT "recent:" /* + <topic>[:<label>] */
+/* String "es:{schema}:version": the schema version of the stored data
+   (absent: 1); ES_SCHEMA_CURRENT is the one the workers write. */
 #define ES_KEY_SCHEMA_VERSION "es:{schema}:version"
+#define ES_SCHEMA_CURRENT     "2"
+/* String "es:{schema}:migrating": the token of the enrich worker
+   migrating the stored data to ES_SCHEMA_CURRENT (SET NX, with an expiry
+   it renews while it works; docs/enrich.md). */
+#define ES_KEY_SCHEMA_LOCK "es:{schema}:migrating"
 
 /* The prefix of every key of one tenant: "es:{t:<tenant>}:". */
 #define ES_KEY_TENANT_PREFIX_FMT "es:{t:%s}:"

@@ -1,5 +1,5 @@
 #!lua name=echostream_enrich
--- version: 5
+-- version: 6
 --
 -- lib/redis/enrich.lua - the Redis function library "echostream_enrich", the
 -- only code that writes tenant data for the enrich worker.
@@ -142,6 +142,50 @@
 --   carry its comment's creation time) is looked for from a day ahead of
 --   now back through hours hours (the tenant's retention); its hour is ""
 --   when no bucket holds it.
+--
+-- es_enrich_migrate(no keys; ARGV = lock key, lock token, lock lifetime
+--                   (ms), operation, then the operation's arguments)
+--   The migration of schema 1 (one JSON string es:{t:<T>}:c:<id> per
+--   comment and tenant, sorted sets of recent ids) to schema 2, for the
+--   worker's migration (workers/enrich/migrate.c, docs/enrich.md). Every
+--   operation first checks that the lock key holds the token and renews
+--   it for the lifetime; when it does not (another worker took over a
+--   lock that expired), the call fails with "ERR migration lock lost"
+--   before any write. Operations:
+--     "lock": nothing more (renews the lock between chunks); returns 1.
+--     "records", tenant prefix, now (s), retention (s), a count n and n
+--       triples (creation hour YYYYMMDDHH, the records the migration
+--       will write into the tenant's bucket of the hour, and into the
+--       public one: the split estimates), then eight arguments per
+--       legacy record: its JSON text as the worker read it, creation
+--       hour YYYYMMDDHH ("" = drop it: a tombstone), comment id, tenant
+--       part, public part (lib/es_record.h), title reference ("" = no
+--       title), the title (JSON-escaped), recent entry ("" = the comment
+--       is beyond the tenant's retention: no recent entry). A record is
+--       converted only while es:{t:<T>}:c:<id> still holds exactly the
+--       text read (else it is counted as changed and left for the
+--       worker's next pass); then its parts are placed as es_enrich_write
+--       and es_enrich_public place them (the hour's split chosen with
+--       ES.split_choose, HSETNX so a part already stored in schema 2
+--       wins, long public parts in the hour's :l, the title in its :t,
+--       the same expiry times, which only grow), its recent entry is
+--       appended to es:{t:<T>}:rc:<topic>:<hour> of each of its topics
+--       when its tenant part was new (an existing part brought its own),
+--       and the legacy key is deleted, all in this one call, so a crash
+--       never loses a record nor converts one twice. A new hour's split
+--       is chosen for the records of its estimate (the records of the
+--       call when it has none), not only for the call's share. The
+--       tenant's data version dv is incremented when a record was
+--       converted. Returns {converted, already stored in schema 2,
+--       dropped, changed, public parts new, public parts already stored
+--       that differ from a VADER record's}.
+--     "done", version key, version: sets the schema version and deletes
+--       the lock; returns 1.
+--     "release": deletes the lock (a migration stopped before its end,
+--       resumed by the next worker to take the lock); returns 1.
+--   The keys span the tenant's and the public hash tags, so the function
+--   declares none (as es_enrich_public): it runs on one Redis, which is
+--   where schema 1 lived.
 --
 -- es_enrich_dlq(KEYS = stream, dead-letter stream; ARGV = group, stream id,
 --               error, deliveries, dead-letter max length)
@@ -630,7 +674,202 @@ local function enrich_dlq(keys, args)
   return 1
 end
 
+-- The migration from schema 1 (see the header): one chunk of a tenant's
+-- legacy records, args[5..] as the header lists them.
+local MIG_STRIDE = 8
+
+-- the first record's argument, or nil and an error reply
+local function check_migrate(args)
+  local pre, nh = args[5], whole(args[8], 0, 2 ^ 20)
+  local rec0 = nh and 9 + 3 * nh
+  if pre == nil or not string.match(pre, '^es:{t:[%w_%-]+}:$') or
+     whole(args[6], 1, 2 ^ 40) == nil or whole(args[7], 1, 2 ^ 31) == nil or
+     rec0 == nil or rec0 > #args + 1 or
+     (#args - rec0 + 1) % MIG_STRIDE ~= 0 then
+    return nil, bad('es_enrich_migrate records needs the tenant prefix, ' ..
+      'now, retention, the hours\' estimates and eight arguments a record')
+  end
+  for a = 9, rec0 - 1, 3 do
+    if ES.hour_of(args[a]) == nil or whole(args[a + 1], 0, 2 ^ 40) == nil or
+       whole(args[a + 2], 0, 2 ^ 40) == nil then
+      return nil, bad('hour estimate at argument ' .. a)
+    end
+  end
+  for a = rec0, #args, MIG_STRIDE do
+    local h, e = args[a + 1], args[a + 7]
+    if not string.match(args[a + 2], ID) or
+       (h ~= '' and (ES.hour_of(h) == nil or args[a + 3] == '' or
+                     args[a + 4] == '')) or
+       (args[a + 5] ~= '' and not string.match(args[a + 5], '^%x+$')) or
+       (e ~= '' and not string.match(e, ENTRY)) then
+      return nil, bad('legacy record at argument ' .. a)
+    end
+  end
+  return rec0
+end
+
+-- the public part stored for id in bucket k ('' when none)
+local function public_stored(k, h, id)
+  local v = redis.call('HGET', k, id) or ''
+  if v == ES.LONG then v = redis.call('HGET', ES.PUBLIC .. h .. ':l', id) end
+  return v or ''
+end
+
+-- grows key k's expiry to exp (never shortens it)
+local function expire_grow(k, exp)
+  redis.call('EXPIREAT', k, exp, 'NX')
+  redis.call('EXPIREAT', k, exp, 'GT')
+end
+
+-- (checked by check_migrate; rec0 its answer)
+local function migrate_records(args, rec0)
+  local pre, now, ret = args[5], tonumber(args[6]), tonumber(args[7])
+  local keep = math.max(ret, ES.TTL_MINUTE)
+  local tday = pre .. string.format(ES.KEY.RECORD_SPLIT, '%s')
+  local pday = ES.PUBLIC_SPLIT .. '%s'
+  local here, est = {}, {}
+  for a = rec0, #args, MIG_STRIDE do
+    local h = args[a + 1]
+    if h ~= '' then here[h] = (here[h] or 0) + 1 end
+  end
+  for a = 9, rec0 - 1, 3 do
+    est[args[a]] = {tonumber(args[a + 1]), tonumber(args[a + 2])}
+  end
+  local hours = {}
+  for h, n in pairs(here) do
+    local hend = (ES.hour_of(h) + 1) * 3600
+    local exp = math.max(hend, now) + ret
+    local pexp = math.max(hend, now) + keep
+    -- split_choose sizes a new hour for eight times what it is given
+    local e = est[h] or {n, n}
+    hours[h] = {
+      base = pre .. string.format(ES.KEY.RECORDS, h), exp = exp, pexp = pexp,
+      split = ES.split_choose(tday, h, math.ceil(math.max(e[1], n) / 8), exp),
+      psplit = ES.split_choose(pday, h, math.ceil(math.max(e[2], n) / 8),
+                               pexp),
+      created = 0, pnew = 0}
+  end
+  -- the legacy keys, read in one command (each redis.call costs as much
+  -- as a small command): a record converts while its key holds the text
+  -- the worker read
+  local olds, texts = {}, {}
+  for a = rec0, #args, MIG_STRIDE do
+    olds[#olds + 1] = pre .. 'c:' .. args[a + 2]
+  end
+  for i = 1, #olds, 1000 do
+    local got = redis.call('MGET', unpack(olds, i, math.min(i + 999, #olds)))
+    for j = 1, #got do texts[i + j - 1] = got[j] end
+  end
+  local conv, existed, dropped, changed, pnew, pdiff = 0, 0, 0, 0, 0, 0
+  local tkeys, pkeys, recent, titles, dels = {}, {}, {}, {}, {}
+  local r = 0
+  for a = rec0, #args, MIG_STRIDE do
+    local h, id = args[a + 1], args[a + 2]
+    r = r + 1
+    if texts[r] ~= args[a] then
+      changed = changed + 1
+    elseif h == '' then
+      dels[#dels + 1] = olds[r]
+      dropped = dropped + 1
+    else
+      local hs, tp, pp = hours[h], args[a + 3], args[a + 4]
+      local k = ES.sub_bucket(hs.base, hs.split, id)
+      if redis.call('HSETNX', k, id, tp) == 1 then
+        conv = conv + 1
+        hs.created = hs.created + 1
+        tkeys[k] = hs.exp
+        local e = args[a + 7]
+        if e ~= '' then
+          -- the topics are the tenant part's first field
+          for tid in string.gmatch(string.match(tp, '^[^\31]*'), '[^,]+') do
+            local rk = pre .. string.format(ES.KEY.RECENT, tid, h)
+            local rc = recent[rk]
+            if rc == nil then rc = {exp = hs.exp, e = {}}; recent[rk] = rc end
+            rc.e[#rc.e + 1] = e
+          end
+        end
+      else
+        existed = existed + 1
+      end
+      local pk = ES.sub_bucket(ES.PUBLIC .. h, hs.psplit, id)
+      local v = pp
+      if #pp > ES.PUBLIC_INLINE_MAX then v = ES.LONG end
+      if redis.call('HSETNX', pk, id, v) == 1 then
+        pnew = pnew + 1
+        hs.pnew = hs.pnew + 1
+        if v == ES.LONG then
+          local lk = ES.PUBLIC .. h .. ':l'
+          redis.call('HSET', lk, id, pp)
+          pkeys[lk] = hs.pexp
+        end
+      elseif string.match(tp, '^[^\31]*\31(.)') == 'v' and
+             public_stored(pk, h, id) ~= pp then
+        -- a VADER record's own part differs (a Comprehend record's VADER
+        -- is the body scored now, and may well differ)
+        pdiff = pdiff + 1
+      end
+      pkeys[pk] = hs.pexp
+      local tk = args[a + 5] ~= '' and ES.PUBLIC .. h .. ':t'
+      if tk and not titles[tk .. args[a + 5]] then
+        -- a post's title once a call, as many comments share it
+        titles[tk .. args[a + 5]] = true
+        redis.call('HSETNX', tk, args[a + 5], args[a + 6])
+        pkeys[tk] = hs.pexp
+      end
+      dels[#dels + 1] = olds[r]
+    end
+  end
+  for i = 1, #dels, 1000 do
+    redis.call('DEL', unpack(dels, i, math.min(i + 999, #dels)))
+  end
+  -- the tenant's keys have this migration's expiry, which only grows
+  -- from call to call; the public ones may have a longer one from
+  -- another tenant
+  for k, exp in pairs(tkeys) do redis.call('EXPIREAT', k, exp) end
+  for k, exp in pairs(pkeys) do expire_grow(k, exp) end
+  for rk, rc in pairs(recent) do
+    -- one SET of the whole text (see apply_ops)
+    redis.call('SET', rk, (redis.call('GET', rk) or '') .. table.concat(rc.e),
+               'EXAT', rc.exp)
+  end
+  for h, hs in pairs(hours) do
+    ES.split_count(tday, h, hs.created)
+    ES.split_count(pday, h, hs.pnew)
+  end
+  if conv > 0 then redis.call('INCR', pre .. ES.KEY.DV) end
+  return {conv, existed, dropped, changed, pnew, pdiff}
+end
+
+local function enrich_migrate(_, args)
+  local lock, token, op = args[1], args[2], args[4]
+  if lock == nil or token == nil or whole(args[3], 1000, 2 ^ 31) == nil or
+     (op ~= 'lock' and op ~= 'records' and op ~= 'done' and
+      op ~= 'release') then
+    return bad('es_enrich_migrate needs the lock key, token, lifetime ' ..
+      'and an operation: lock, records, done or release')
+  end
+  local rec0, err
+  if op == 'records' then
+    rec0, err = check_migrate(args)
+    if err then return err end
+  elseif op == 'done' and (args[5] == nil or args[6] == nil) then
+    return bad('es_enrich_migrate done needs the version key and version')
+  end
+  if redis.call('GET', lock) ~= token then
+    return redis.error_reply('ERR migration lock lost')
+  end
+  redis.call('PEXPIRE', lock, args[3])
+  if op == 'lock' then return 1 end
+  if op == 'done' then redis.call('SET', args[5], args[6]) end
+  if op == 'done' or op == 'release' then
+    redis.call('DEL', lock)
+    return 1
+  end
+  return migrate_records(args, rec0)
+end
+
 redis.register_function('es_enrich_write', enrich_write)
 redis.register_function('es_enrich_public', enrich_public)
 redis.register_function('es_enrich_parts', enrich_parts)
 redis.register_function('es_enrich_dlq', enrich_dlq)
+redis.register_function('es_enrich_migrate', enrich_migrate)

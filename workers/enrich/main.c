@@ -29,6 +29,10 @@
  * SIGTERM finishes the batch in hand (archive, writes, acknowledgement)
  * and exits 0. Several copies share the work through the group.
  *
+ * Before the loop the stored data is brought to the current schema
+ * (migrate.h): the worker migrates it, or waits while another worker
+ * does; --migrate does only that and exits.
+ *
  * Step 5 of one batch and the read of the next run on a writer and a
  * reader thread, each with a connection of its own, while this thread does
  * steps 1-4 of the batch read before (batch.h): Redis and the worker then
@@ -46,7 +50,9 @@
 #include "es_keys.h"
 #include "es_log.h"
 #include "es_redis.h"
+#include "es_redis_lib.h"
 #include "es_schema.h"
+#include "migrate.h"
 
 static const char *const enrich_prefixes[] = {
     "enrich.", "lake.", "s3.",     "comprehend.", "sentiment.",
@@ -54,13 +60,32 @@ static const char *const enrich_prefixes[] = {
 
 static const es_worker_info enrich_info = {
     "enrich",
-    NULL,
+    "\n  [--migrate]",
     "Matches every comment of the stream against all tenants' topics, scores "
     "its sentiment (VADER or Comprehend) and writes per-tenant series, recent "
     "comments, trending terms and share of voice, idempotently; archives the "
-    "raw stream under lake.dir (and S3).",
+    "raw stream under lake.dir (and S3).\n"
+    "\n"
+    "At start it migrates stored data of an older schema (or waits while\n"
+    "another enrich worker does) before it consumes.\n"
+    "\n"
+    "Enrich options:\n"
+    "  --migrate   only migrate the stored data to the current schema\n"
+    "              (progress and a summary), then exit",
     enrich_prefixes,
 };
+
+enum { OPT_MIGRATE = 0x2001 };
+
+static int on_opt(int opt, const char *arg, void *ud)
+{
+    (void)arg;
+    if (opt == OPT_MIGRATE) {
+        *(int *)ud = 1;
+        return 0;
+    }
+    return -1;
+}
 
 static json_t *status_json(const es_enrich *x) /* new reference */
 {
@@ -98,8 +123,18 @@ static void beat(es_enrich *x, int start)
 /* Grows every per-entry array to n. */
 static int run(es_enrich *x)
 {
-    if (es_consumer_create_group(&x->c) != 0 ||
-        es_aggregate_prepare(&x->agg) != 0) {
+    es_migrate_stats ms;
+    int mrc;
+
+    if (es_aggregate_prepare(&x->agg) != 0) {
+        return 1;
+    }
+    /* nothing is consumed before the stored data is of this schema */
+    mrc = es_migrate_run(x->r, x->vader, x->w.instance, &ms);
+    if (mrc != 0) {
+        return mrc < 0 ? 1 : 0;
+    }
+    if (es_consumer_create_group(&x->c) != 0) {
         return 1;
     }
     /* consumers of finished enrich processes (one per restart) */
@@ -282,15 +317,85 @@ static int configure(es_enrich *x)
     return 0;
 }
 
+/*
+ * --migrate: the migration alone, with the Redis address and the VADER
+ * lexicon of the configuration (nothing else is set up: no archive, no
+ * Comprehend). Exits 0 when the data is of the current schema, 1 when it
+ * is not (stopped by a signal, or failed: logged).
+ */
+static int migrate_only(es_worker *w)
+{
+    const char *path = es_config_str(w->cfg, "sentiment.lexicon");
+    es_redis *r;
+    es_vader *v;
+    es_migrate_stats st;
+    char err[512];
+    int rc, mrc = -1;
+
+    r = es_redis_new(es_config_str(w->cfg, "redis"), err, sizeof(err));
+    if (r == NULL) {
+        fprintf(stderr, "enrich: redis: %s\n", err);
+        return 2;
+    }
+    v = es_vader_load(path[0] ? path : es_vader_default_lexicon(), err,
+                      sizeof(err));
+    if (v == NULL) {
+        fprintf(stderr, "enrich: VADER lexicon: %s\n", err);
+        es_redis_free(r);
+        return 2;
+    }
+    if (es_redis_load_library(r, &es_lua_read) == 0 &&
+        es_redis_load_library(r, &es_lua_enrich) == 0) {
+        mrc = es_migrate_run(r, v, w->instance, &st);
+    }
+    if (mrc != 0) {
+        printf("migration %s before its end (see the log): run it again to "
+               "resume\n",
+               mrc > 0 ? "stopped" : "failed");
+    }
+    rc = mrc == 0 ? 0 : 1;
+    if (rc == 0 && st.migrated) {
+        printf("migrated to schema %s: %lld tenants, %lld records read, "
+               "%lld converted, %lld already in schema %s, %lld tombstones "
+               "dropped, %lld malformed left, %lld recent sets deleted, "
+               "%lld ms (%lld records/s)\n",
+               ES_SCHEMA_CURRENT, st.tenants, st.records, st.converted,
+               st.existed, ES_SCHEMA_CURRENT, st.tombstones, st.malformed,
+               st.recent_sets, st.ms,
+               st.ms > 0 ? st.records * 1000 / st.ms : 0);
+    } else if (rc == 0) {
+        printf("the stored data is schema %s: nothing to migrate\n",
+               ES_SCHEMA_CURRENT);
+    }
+    es_vader_free(v);
+    es_redis_free(r);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"migrate", no_argument, NULL, OPT_MIGRATE},
+        {NULL, 0, NULL, 0},
+    };
     static es_enrich x;
-    int rc;
+    int rc, migrate = 0;
 
     es_enrich_batch_init(&x);
-    rc = es_worker_init(&x.w, &enrich_info, argc, argv, NULL, NULL, NULL, NULL);
+    rc = es_worker_init(&x.w, &enrich_info, argc, argv, "", opts, on_opt,
+                        &migrate);
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "enrich: unexpected argument %s; try --help\n",
+                argv[optind]);
+        rc = 2;
+        goto cleanup;
+    }
+    if (migrate) {
+        rc = migrate_only(&x.w);
+        goto cleanup;
     }
     if (configure(&x) != 0) {
         rc = 2;
