@@ -13,6 +13,7 @@ import {
   DLQ, GROUP, STREAM, addComments, addDeletions, enrichEnv, setTenant,
   startEnrich, waitDrained, waitStarted,
 } from '../../lib/enrich.mjs';
+import { readRecord } from '../../lib/records.mjs';
 import { startComprehendDouble, scoreText } from '../../aws/comprehend_double.mjs';
 import { startS3Double } from '../../aws/s3_double.mjs';
 
@@ -54,8 +55,9 @@ async function usage(tenant) {
   return out;
 }
 
-async function record(tenant, id) {
-  return JSON.parse(await redis.cmd('GET', `es:{t:${tenant}}:c:${id}`));
+// the record of comment c as the API reads it (es_records)
+async function record(tenant, c) {
+  return readRecord(redis, tenant, c.id, c.created * 1000);
 }
 
 async function stop(p) {
@@ -146,9 +148,9 @@ test('Comprehend until the budget is spent, cost shared, scored once', async () 
     assert.equal((await usage('va')).comprehend_usd_micros, 0);
     let caComprehend = 0;
     for (const c of list) {
-      const a = await record('ca', c.id);
-      const b = await record('cb', c.id);
-      const v = await record('va', c.id);
+      const a = await record('ca', c);
+      const b = await record('cb', c);
+      const v = await record('va', c);
       assert.equal(b.engine, 'comprehend');
       assert.equal(b.label, scoreText(c.body).Sentiment.toLowerCase());
       assert.equal(v.engine, 'vader');
@@ -183,7 +185,7 @@ test('a throttling storm falls back to VADER; nothing lost, spend right', async 
     assert.equal(u.comprehend_usd_micros, cd.billedUnits * 100, 'spend as billed');
     let vader = 0;
     for (const c of list) {
-      const r = await record('cmp', c.id);
+      const r = await record('cmp', c);
       assert.ok(r.engine === 'vader' || r.engine === 'comprehend');
       vader += r.engine === 'vader';
     }
