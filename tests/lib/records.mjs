@@ -175,10 +175,11 @@ export async function publicBucket(redis, id, h) {
 
 // Stores record-like r for tenant as enrich does. Options: now (ms,
 // default the clock), ret (the tenant's retention in s), split (of an
-// hour not split yet, for both bucket kinds). Resolves to true when the
+// hour not split yet, for both bucket kinds), recent: false (no recent
+// entries: a record only the live feed names). Resolves to true when the
 // tenant part is new.
 export async function writeRecord(redis, tenant, r, { now = Date.now(), ret = RETENTION,
-                                                      split = 1 } = {}) {
+                                                      split = 1, recent = true } = {}) {
   const h = hourOf(r.created);
   const day = h.slice(0, 8);
   const nowS = Math.floor(now / 1000);
@@ -215,7 +216,7 @@ export async function writeRecord(redis, tenant, r, { now = Date.now(), ret = RE
   await redis.cmd('EXPIREAT', tk, exp);
   await redis.cmd('HINCRBY', `${pre}crs:${day}`, `${h.slice(8, 10)}:n`, 1);
   // the recent entries, of a comment within the retention only
-  if (Math.floor(r.created / 1000) >= nowS - ret) {
+  if (recent && Math.floor(r.created / 1000) >= nowS - ret) {
     for (const topic of r.topics ?? []) {
       const k = `${pre}rc:${topic}:${h}`;
       await redis.cmd('APPEND', k, recentEntry(r));
