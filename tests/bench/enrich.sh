@@ -9,10 +9,12 @@
 # echostream-enrich (VADER, raw archive on) until its consumer group has
 # acknowledged everything, and reports comments/s. Beside it, the ceiling
 # Redis gives the same work: redis-benchmark -P 4 running the worker's own
-# function (es_enrich_write) with calls carrying the run's average content
-# (as many comments, recent-set members, distinct trending-term and series
-# increments per call as the run had, from Redis's command counts and the
-# data written) and XRANGEs of a batch's worth of entries (the reads);
+# functions (es_enrich_write, protocol 5, with calls carrying the run's
+# average content: as many comments, recent entries, distinct
+# trending-term and series increments per call as the run had, from
+# Redis's command counts and the data written; es_enrich_public with as
+# many public parts per call, of the run's average size, as the run's
+# batches had) and XRANGEs of a batch's worth of entries (the reads);
 # Redis's CPU time per call and per entry gives the comments/s one core of
 # Redis sustains on this mix (redis-benchmark's own rate, limited by the
 # core it needs itself, is printed too, and so is what Redis's CPU time in
@@ -146,40 +148,56 @@ rate=$((N * 1000000000 / (t1 - t0)))
 writes=$(R eval "local n = 0 for _, k in ipairs(redis.call('KEYS', 'es:{t:*}:usage:*')) do n = n + tonumber(redis.call('HGET', k, 'comments')) end return n" 0)
 
 # the ceiling: redis-benchmark -P 4 sending the worker's own calls, each
-# with the run's average call's content: as many comments (records of the
-# run's average size), recent-set members, distinct trending-term
-# increments and series/share-of-voice increments per call as this run
-# had (from Redis's command counts and the data it wrote), over one
-# tenant's three topics; record keys and recent members are random, so
-# every comment is new and every recent member an insert, as in the run
+# with the run's average call's content. es_enrich_write: as many comments
+# (tenant parts of the run's average size), recent entries, distinct
+# trending-term increments and series/share-of-voice increments per call
+# as this run had (from Redis's command counts and the data it wrote),
+# over one tenant's three topics; es_enrich_public: as many public parts
+# (and post titles) per call, of the run's average size, as the run's
+# batches had. Ids are random, so every comment is new and every recent
+# entry an append, as in the run
 stat() {
     R info commandstats | tr -d '\r' |
         sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p"
 }
-calls=$(stat fcall)
-calls=${calls:-0}
-members=$(R eval "local n = 0 for _, k in ipairs(redis.call('KEYS', 'es:{t:*}:recent:*')) do n = n + redis.call('ZCARD', k) end return n" 0)
-recsize=$(R eval "local c = redis.call('SCAN', '0', 'MATCH', 'es:{t:*}:c:*', 'COUNT', 5000)[2] local n, s = 0, 0 for _, k in ipairs(c) do s = s + redis.call('STRLEN', k) n = n + 1 end return n > 0 and math.floor(s / n) or 400" 0)
+fcalls=$(stat fcall)
+fcalls=${fcalls:-0}
+# every es_enrich_write call of the run created records (all comments are
+# new), so each left one live entry; the other FCALLs are the batches'
+# es_enrich_public calls
+calls=$(R eval "local n = 0 for _, k in ipairs(redis.call('KEYS', 'es:{t:*}:live')) do n = n + redis.call('XLEN', k) end return n" 0)
+pcalls=$((fcalls - calls))
+entries=$(R eval "local n = 0 for _, k in ipairs(redis.call('KEYS', 'es:{t:*}:rc:*')) do local _, c = string.gsub(redis.call('GET', k), ';', '') n = n + c end return n" 0)
+# average tenant part, and public parts (number, average size; a long
+# part's text is in its hour's :l)
+recsize=$(R eval "local n, s = 0, 0 for _, k in ipairs(redis.call('KEYS', 'es:{t:*}:cr:*')) do for _, v in ipairs(redis.call('HVALS', k)) do s = s + #v n = n + 1 end end return n > 0 and math.floor(s / n) or 20" 0)
+pp=$(R eval "local n, s = 0, 0 for _, k in ipairs(redis.call('KEYS', 'es:{c}:2*')) do if not string.find(k, ':[tl]$') then local h = string.match(k, '^es:{c}:(%d+)') local v = redis.call('HGETALL', k) for i = 2, #v, 2 do local p = v[i] if p == '\29' then p = redis.call('HGET', 'es:{c}:' .. h .. ':l', v[i - 1]) or '' end s = s + #p n = n + 1 end end end return {n, n > 0 and math.floor(s / n) or 200}" 0 | tr '\n' ' ')
+read -r parts pubsize <<< "$pp"
 avg() { echo $(( calls > 0 ? (${1:-0} + calls / 2) / calls : 1 )); }
 per=$(avg "$writes")
-shape="$per $(avg "$(stat zincrby)") $(avg "$(stat hincrby)") $(avg "$members") $recsize"
-echo "(average call: comments, term increments, series increments, recent members, record bytes: $shape)" >&2
+pper=$(( pcalls > 0 ? (parts + pcalls / 2) / pcalls : 1 ))
+shape="$per $(avg "$(stat zincrby)") $(avg "$(stat hincrby)") $(avg "$entries") $recsize $pper $pubsize"
+echo "(average write call: comments, term increments, series increments, recent entries, tenant part bytes; public call: parts, part bytes: $shape; $calls write calls, $pcalls public calls)" >&2
 # shellcheck disable=SC2086
-node - $shape > "$WORK/call.args" <<'NODE'
-const [per, nterms, nfields, nmembers, recsize] = process.argv.slice(2).map(Number);
+node - $shape "$WORK/pcall.args" > "$WORK/call.args" <<'NODE'
+const [per, nterms, nfields, nentries, recsize, pper, pubsize] =
+  process.argv.slice(2, 9).map(Number);
+const pubFile = process.argv[9];
 const now = Math.floor(Date.now() / 1000);
 const d = new Date(now * 1000);
 const p2 = (x) => String(x).padStart(2, '0');
 const t = `${d.getUTCFullYear()}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())}` +
   `${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}`;
+const hour = t.slice(0, 10);
 const month = Math.floor(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000);
 const pre = 'es:{t:bench}:';
 let seed = 7;
 const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
 const vocab = [];
 for (let i = 0; vocab.length < 5000; i++) vocab.push(`w${i.toString(36)}x`);
-const labels = ['positive', 'negative', 'neutral', 'mixed'];
+const letters = ['p', 'n', 'u', 'm'];
 const hour0 = now - now % 3600, day0 = now - now % 86400;
+const ret = 2592000;
 const ops = [];
 const key = (kind, k, exp, pairs) => {
   ops.push(kind, k, String(exp), String(pairs.length / 2), ...pairs.map(String));
@@ -204,40 +222,53 @@ for (const h of hkeys) if (h.f.length) key('h', h.k, h.exp, h.f);
 for (let k = 0; k < 3; k++) {
   const f = [];
   for (let i = k; i < nterms; i += 3) f.push(vocab[Math.floor(i / 3) % vocab.length] + (i >= 15000 ? i : ''), 1 + Math.floor(rnd() * 3));
-  if (f.length) key('z', `${pre}terms:topic${k}:${t.slice(0, 10)}`, hour0 + 3600 + 2 * 86400, f);
+  if (f.length) key('z', `${pre}terms:topic${k}:${hour}`, hour0 + 3600 + 2 * 86400, f);
 }
-// recent members: (comment, topic) pairs, each in the topic's set and its
-// label's
+// recent entries: (comment, topic) pairs, each an entry of the topic's
+// index of the hour ("<id>:<label letter><ms into the hour>;")
 const recent = new Map();
 const recs = [];
-const pairs = Math.max(1, Math.round(nmembers / 2));
+const pairs = Math.max(1, nentries);
 for (let i = 0; i < per; i++) {
-  const label = labels[Math.floor(rnd() * 4)];
+  const letter = letters[Math.floor(rnd() * 4)];
   const id = `__rand_int__${i.toString(36)}`;
+  const off = ((now % 3600) * 1000 - per + i).toString(36);
   const topics = [];
   for (let j = i; j < pairs; j += per) topics.push(`topic${j % 3}`);
   for (const tp of topics) {
-    for (const k of [`${pre}recent:${tp}`, `${pre}recent:${tp}:${label}`]) {
-      if (!recent.has(k)) recent.set(k, []);
-      // created times rising through the call (redis-benchmark repeats
-      // it, so later calls insert among equal scores: a little dearer than
-      // the stream's inserts at the tail, cheaper than random times)
-      recent.get(k).push(String(now * 1000 - per + i), id);
-    }
+    const k = `${pre}rc:${tp}:${hour}`;
+    if (!recent.has(k)) recent.set(k, []);
+    recent.get(k).push(`${id}:${letter}${off};`, 1);
   }
   const cs = Math.floor(rnd() * 20000) - 10000;
-  let json = JSON.stringify({ id, topics, label, cs, engine: 'vader', created: now * 1000,
-    t, month, terms: [], body: '' });
-  json = json.replace('"body":""', `"body":"${'x'.repeat(Math.max(0, recsize - json.length))}"`);
-  recs.push(`${pre}c:${id}`, json, `${cs}||`);
+  // the tenant part: topics, engine, ms into the hour; padded in the
+  // topics field to the run's average size
+  let part = `${topics.join(',')}\x1fv\x1f${off}`;
+  if (part.length < recsize) part = `${'t'.repeat(recsize - part.length)},${part}`;
+  recs.push(hour, id, part, `${cs}||`);
 }
-for (const [k, m] of recent) key('r', k, 0, m);
-const head = [pre, String(now), '2592000', t.slice(0, 6), '0', '0'];
+for (const [k, m] of recent) key('a', k, Math.max(hour0 + 3600, now) + ret, m);
+const head = [pre, String(now), String(ret), t.slice(0, 6), '0', '0'];
 const argv = ['FCALL', 'es_enrich_write', '2', `${pre}meta`, `${pre}live`, ...head,
   String(head.length + 2 + ops.length), ...ops, ...recs];
 process.stdout.write(argv.join('\0') + '\0');
+// the public call: per comment its part (subreddit, author, score, title
+// reference, link, VADER's sentiment, body padded to the run's average
+// size) and its post's title
+const pub = ['FCALL', 'es_enrich_public', '0'];
+const pexp = String(Math.max(hour0 + 3600, now) + ret);
+for (let i = 0; i < pper; i++) {
+  const id = `__rand_int__${i.toString(36)}`;
+  const f = ['sub7', `user${i % 997}`, '1', '#0123456789ab', '~p/x', 'p', '5000', '',
+    '0', '5000', '5000', ''];
+  const len = f.join('\x1f').length;
+  f[11] = 'w'.repeat(Math.max(1, pubsize - len));
+  pub.push('P', hour, pexp, id, f.join('\x1f'), 'T', hour, pexp, '0123456789ab', 'A post');
+}
+require('fs').writeFileSync(pubFile, pub.join('\0') + '\0');
 NODE
 mapfile -d '' call < "$WORK/call.args"
+mapfile -d '' pcall < "$WORK/pcall.args"
 # redis-benchmark itself needs a core to build and parse such big
 # commands, and this machine has two: what it reaches is a floor. The
 # ceiling is what Redis's own CPU time per call says it could do with a
@@ -248,6 +279,13 @@ rps=$( (redis-benchmark -s "$SOCK" -n "$ncalls" -P 4 \
     -r 1000000000 -q "${call[@]}" 2>/dev/null || true) | tr '\r' '\n' |
     grep -o '[0-9.]* requests per second' | tail -1 | awk '{printf "%d", $1}')
 wsec=$(awk -v a="$(cpu "$REDIS_PID")" -v b="$c0" 'BEGIN{print a - b}')
+# the public parts: one es_enrich_public per batch
+npcalls=$((200000 / pper + 50))
+c0=$(cpu "$REDIS_PID")
+prps=$( (redis-benchmark -s "$SOCK" -n "$npcalls" -P 4 \
+    -r 1000000000 -q "${pcall[@]}" 2>/dev/null || true) | tr '\r' '\n' |
+    grep -o '[0-9.]* requests per second' | tail -1 | awk '{printf "%d", $1}')
+psec=$(awk -v a="$(cpu "$REDIS_PID")" -v b="$c0" 'BEGIN{print a - b}')
 # the reads of the same entries: XRANGE of a batch's worth (the reply
 # XREADGROUP builds)
 batch=${ECHOSTREAM_ENRICH_BATCH:-4000} # enrich.batch (its default)
@@ -259,17 +297,18 @@ xrps=$( (redis-benchmark -s "$SOCK" -n "$nreads" -P 4 -q XRANGE \
     awk '{printf "%d", $1}')
 rsec=$(awk -v a="$(cpu "$REDIS_PID")" -v b="$c0" 'BEGIN{print a - b}')
 # comments/s of one core of Redis doing only this: per comment, writes/N
-# per-tenant writes and one entry read
-read -r ceiling wceil rceil < <(awk -v n="$N" -v w="$writes" -v per="$per" \
-    -v nc="$ncalls" -v ws="$wsec" -v nr="$nreads" -v b="$batch" -v rs="$rsec" \
+# per-tenant writes, parts/N public parts and one entry read
+read -r ceiling wceil pceil rceil < <(awk -v n="$N" -v w="$writes" -v per="$per" \
+    -v nc="$ncalls" -v ws="$wsec" -v m="$parts" -v pper="$pper" \
+    -v npc="$npcalls" -v ps="$psec" -v nr="$nreads" -v b="$batch" -v rs="$rsec" \
     'BEGIN {
-        if (ws <= 0 || rs <= 0) { print 0, 0, 0; exit }
-        wc = nc * per / ws; rc = nr * b / rs
-        printf "%d %d %d\n", 1 / (w / n / wc + 1 / rc), wc, rc }')
+        if (ws <= 0 || ps <= 0 || rs <= 0) { print 0, 0, 0, 0; exit }
+        wc = nc * per / ws; pc = npc * pper / ps; rc = nr * b / rs
+        printf "%d %d %d %d\n", 1 / (w / n / wc + m / n / pc + 1 / rc), wc, pc, rc }')
 secs=$(awk -v d="$((t1 - t0))" 'BEGIN{printf "%.2f", d / 1e9}')
 echo "enrich cpu: ${secs}s wall, worker ${worker_cpu}s, redis ${redis_cpu}s"
 own=$(awk -v n="$N" -v c="$redis_cpu" 'BEGIN{ if (c > 0) printf "%d", n / c; else print 0 }')
-echo "enrich: $rate comments/s (redis ceiling $ceiling comments/s for the same command mix: Redis CPU time per call of redis-benchmark -P 4 sending es_enrich_write calls of this run's average content ($per comments each: $wceil per-tenant writes/s) and XRANGE of $batch entries ($rceil entries/s); redis-benchmark itself reached $((rps * per)) writes/s and $((xrps * batch)) entries/s; Redis's CPU time in this run allows $own comments/s; this run made $writes per-tenant writes for $N comments)"
+echo "enrich: $rate comments/s (redis ceiling $ceiling comments/s for the same command mix: Redis CPU time per call of redis-benchmark -P 4 sending es_enrich_write calls of this run's average content ($per comments each: $wceil per-tenant writes/s), es_enrich_public calls of its average batch ($pper public parts each: $pceil parts/s) and XRANGE of $batch entries ($rceil entries/s); redis-benchmark itself reached $((rps * per)) writes/s, $((prps * pper)) public parts/s and $((xrps * batch)) entries/s; Redis's CPU time in this run allows $own comments/s; this run made $writes per-tenant writes and $parts public parts for $N comments)"
 if [ "$rate" -ge "$GOAL" ]; then
     echo "enrich goal: >= $GOAL comments/s met"
 else

@@ -1,11 +1,13 @@
 // alert.mjs - helpers of the alert worker's suites: tenants, topics,
 // rules and members as the API stores them, series buckets and comment
 // records written in the documented key format (docs/redis-keys.md) as
-// enrich writes them, the worker's environment and process, and an SMTP
-// sink (npm smtp-server) that records each message it accepted.
+// enrich writes them (records.mjs), the worker's environment and process,
+// and an SMTP sink (npm smtp-server) that records each message it
+// accepted.
 
 import { SMTPServer } from 'smtp-server';
 import { bin, startProc, waitFor } from './harness.mjs';
+import { tombstone, writeRecord } from './records.mjs';
 
 export const QUEUE = 'es:{deliver}:queue';
 export const MIN = 60000;
@@ -75,20 +77,19 @@ export async function writeMinutes(redis, tenant, topic, fromMin, toMin,
   await Promise.all(cmds);
 }
 
-// comment records and recent sets: {id, ms, label, compound, body, author}
+// comment records and recent entries, as enrich stores them (records.mjs):
+// {id, ms, label, compound, body, author}; {deleted: true} leaves the
+// tombstone with the recent entries still naming it (a reader must skip it)
 export async function addComments(redis, tenant, topic, comments) {
   for (const c of comments) {
-    const rec = c.deleted ? { deleted: true } : {
-      id: c.id, topics: [topic], label: c.label, compound: c.compound,
-      neg: 0, neu: 0, pos: 0, cs: Math.round(c.compound * 10000),
-      engine: 'vader', created: c.ms, t: '', month: 0, terms: [],
-      subreddit: 'rust', author: c.author || 'someone', body: c.body,
+    const rec = {
+      id: c.id, topics: [topic], label: c.label, compound: c.compound ?? 0,
+      neg: 0, neu: 0, pos: 0, engine: 'vader', created: c.ms,
+      subreddit: 'rust', author: c.author || 'someone', body: c.body ?? '',
       permalink: `/r/rust/comments/p1/post/${c.id}/`, link_title: 'A post',
       score: '1' };
-    await redis.cmd('SET', tkey(tenant, `c:${c.id}`), JSON.stringify(rec));
-    await redis.cmd('ZADD', tkey(tenant, `recent:${topic}`), c.ms, c.id);
-    await redis.cmd('ZADD', tkey(tenant, `recent:${topic}:${c.label}`), c.ms,
-                    c.id);
+    await writeRecord(redis, tenant, rec);
+    if (c.deleted) await tombstone(redis, tenant, c.id, c.ms);
   }
 }
 

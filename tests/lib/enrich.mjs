@@ -7,6 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import { bin, startProc, waitFor } from './harness.mjs';
+import { recentCounts } from './records.mjs';
 
 export const STREAM = 'es:{ingest}:comments';
 export const DLQ = 'es:{ingest}:dlq';
@@ -166,6 +167,7 @@ export function truth(tenantTopics, comments, stop) {
         bump(series, key, `${b[res][1]}:${lf}`, 1);
         bump(series, key, `${b[res][1]}:cs`, cs);
       }
+      // entries of the topic's recent index, in all and of the label
       bump(recent, `recent:${t.id}`, 'n', 1);
       bump(recent, `recent:${t.id}:${c.score.label}`, 'n', 1);
       bump(sov, `sov:${b.day}`, t.id, 1);
@@ -203,9 +205,9 @@ export async function actual(redis, tenant) {
   for (const k of await scan(redis, `${pre}ts:*`)) {
     out.series[k.slice(pre.length)] = pairs(await redis.cmd('HGETALL', k));
   }
-  for (const k of await scan(redis, `${pre}recent:*`)) {
-    out.recent[k.slice(pre.length)] = Number(await redis.cmd('ZCARD', k));
-  }
+  // the recent indexes' entries (per topic and hour), counted per topic
+  // and per topic and label under the names truth() gives them
+  out.recent = await recentCounts(redis, tenant);
   for (const k of await scan(redis, `${pre}sov:*`)) {
     out.sov[k.slice(pre.length)] = pairs(await redis.cmd('HGETALL', k));
   }

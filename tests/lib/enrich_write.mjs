@@ -1,24 +1,25 @@
 // enrich_write.mjs - shared code of the black-box tests of es_enrich_write
-// (lib/redis/enrich.lua), called against a real redis-server with the
-// KEYS/ARGV protocol of the file's header.
+// (lib/redis/enrich.lua, protocol 5), called against a real redis-server
+// with the KEYS/ARGV protocol of the file's header.
 //
 // The calls are built here the way workers/enrich/ builds them: the
 // increments summed over the batch as if every comment were new (keys in
 // first-use order), then what the deletions take out, summed as if every
-// one applied (kinds "H", "Z", "R", after every comment's key), slots
-// numbered from 1 in the order they are sent; then each comment's record
-// key, record JSON and meta "cs|count slots|cs slots" ("cs||" for an id
-// repeated in the batch), or a deletion's "D", record key, the stored
-// record it was computed from and meta "-cs|-1 slots|-cs slots" ("" when
-// that record holds nothing to take out). The expected state is not
-// derived from a call but from the comments themselves, as
-// docs/redis-keys.md describes every key (series fields, recent sets,
-// trending terms, share of voice, usage, the live feed, the data version,
-// expiry times fixed by the bucket), so a test checks that the function
-// adds exactly what the new comments add and takes out exactly what the
-// deleted ones added. Lifetimes and the tombstone come from the prelude of
-// the built library (lib/es_schema.h, lib/es_record.h), never repeated by
-// hand.
+// one applied (kinds "H", "Z", "A", after every comment's key), slots
+// numbered from 1 in the order they are sent; then each comment's
+// creation hour, id, tenant part (lib/es_record.h, as records.mjs writes
+// it) and meta "cs|count slots|cs slots" ("cs||" for an id repeated in
+// the batch), or a deletion's "D", hour, id, the tenant part it was
+// computed from and meta "-cs|-1 slots|-cs slots" ("" when that part holds
+// nothing to take out). The expected state is not derived from a call but
+// from the comments themselves, as docs/redis-keys.md describes every key
+// (series fields, recent entries per topic and hour, trending terms,
+// share of voice, usage, the live feed, the data version, expiry times
+// fixed by the bucket), so a test checks that the function adds exactly
+// what the new comments add and takes out exactly what the deleted ones
+// added. Lifetimes, the split target and the tombstone come from the
+// prelude of the built library (lib/es_schema.h, lib/es_record.h), never
+// repeated by hand.
 //
 // A suite's Redis connection and clock reading are kit.redis and kit.now
 // (Redis's clock at the start of each test, whole seconds), set by the
@@ -31,6 +32,7 @@ import { startRedis } from './harness.mjs';
 import {
   fcall, libraryText, redisNow, resetRedis, snapshot, xrange, zscores,
 } from './redis_fn.mjs';
+import { recentEntry, tenantPart } from './records.mjs';
 
 export const kit = { redis: null, now: 0 };
 
@@ -60,29 +62,36 @@ export const H = 3600;
 export const D = 86400;
 const LF = { positive: 'pos', negative: 'neg', neutral: 'neu', mixed: 'mix' };
 
-// the schema constants and the tombstone exactly as the built library's
-// prelude holds them
+// the schema constants, the record's tombstone and the stored form's
+// deleted part exactly as the built library's prelude holds them
 export const ES = (() => {
   const text = libraryText('enrich.lua');
   const out = {};
   for (const m of text.matchAll(/^ {2}([A-Z_]+) = (\d+),/gm)) {
     out[m[1]] = Number(m[2]);
   }
-  for (const k of ['TTL_MINUTE', 'TTL_HOUR', 'TTL_DAY', 'TTL_USAGE', 'LIVE_MAXLEN']) {
+  for (const k of ['TTL_MINUTE', 'TTL_HOUR', 'TTL_DAY', 'TTL_USAGE', 'LIVE_MAXLEN',
+    'ENRICH_PROTOCOL', 'BUCKET_TARGET', 'BUCKET_SPLIT_MAX', 'PUBLIC_INLINE_MAX']) {
     assert.ok(Number.isInteger(out[k]), `prelude holds ${k}`);
   }
   const t = /^ {2}TOMBSTONE = '([^']+)',/m.exec(text);
   assert.ok(t, 'prelude holds TOMBSTONE');
   out.TOMBSTONE = t[1];
+  const g = /\bGONE = '([^']+)',/.exec(text);
+  assert.ok(g, 'prelude holds GONE');
+  out.GONE = g[1];
   return out;
 })();
 export const TOMBSTONE = ES.TOMBSTONE;
+// what a deleted comment's stored part becomes
+export const GONE = ES.GONE;
 
 const pad = (n) => String(n).padStart(2, '0');
 
 // A comment as enrich scores it: created `ago` seconds before now (plus
 // 250 ms, so milliseconds matter), matched by topics, with its label,
-// compound in 1e-4 units and trending terms.
+// compound in 1e-4 units and trending terms (of its body, which the
+// function never sees).
 export function comment(id, { topics = ['rust'], label = 'positive', cs = 5000,
                               ago = 600, terms = [] } = {}) {
   const created = (kit.now - ago) * 1000 + 250;
@@ -90,21 +99,27 @@ export function comment(id, { topics = ['rust'], label = 'positive', cs = 5000,
   const t = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}` +
     `${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}`;
   const month = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000;
-  return { id, topics, label, cs, created, t, month, terms };
+  return { id, topics, label, cs, created, t, month, terms, hour: t.slice(0, 10) };
 }
 
-// The per-comment record (docs/redis-keys.md); a deletion is computed from
-// its topics, label, cs, created, t, month and terms.
-export function recordJson(c) {
-  return JSON.stringify({
-    id: c.id, topics: c.topics, label: c.label, compound: c.cs / 1e4,
-    neg: 0, neu: 0.4, pos: 0.6, cs: c.cs, engine: 'vader',
-    created: c.created, t: c.t, month: c.month, terms: c.terms,
-    subreddit: 'rust', author: 'alice', body: `text of ${c.id}`,
-    permalink: `/r/rust/comments/p1/x/${c.id}/`, link_title: 'A post',
-    score: '7',
-  });
+// The tenant part the worker stores for comment c (scored by VADER); a
+// deletion is computed from its topics and created, and the public
+// part's label, cs and body.
+export const recordPart = (c) => tenantPart({ ...c, engine: 'vader' });
+
+// The key of the record bucket holding c's tenant part: the hour's bucket,
+// or its sub-bucket when the hour is split (crs:<YYYYMMDD>, field HH).
+export async function recordKey(c) {
+  const split = Number(await kit.redis.cmd('HGET', `${PRE}crs:${c.hour.slice(0, 8)}`,
+    c.hour.slice(8, 10)) ?? 1);
+  const base = `${PRE}cr:${c.hour}`;
+  return split <= 1 ? base : `${base}:${parseInt(c.id.slice(-3), 36) % split}`;
 }
+
+// when c's record bucket expires: a retention after its hour ends, or
+// after now when that is later (s)
+export const recordExpiry = (c, { now = kit.now, ret = RET } = {}) =>
+  Math.max(bucketsOf(c).hour0 + H, now) + ret;
 
 // The buckets a comment adds to, with their lifetimes and fields.
 export function bucketsOf(c) {
@@ -113,6 +128,7 @@ export function bucketsOf(c) {
   const day0 = s - (s % D);
   return {
     s,
+    hour0,
     series: [
       { res: 'm', bucket: c.t.slice(0, 10), field: c.t.slice(10, 12),
         exp: hour0 + H + ES.TTL_MINUTE },
@@ -124,15 +140,18 @@ export function bucketsOf(c) {
     sov: { key: `${PRE}sov:${c.t.slice(0, 8)}`, exp: day0 + D + ES.TTL_DAY },
     termsExp: hour0 + H + ES.TTL_MINUTE,
     hour: c.t.slice(0, 10),
+    // a topic's recent entries of the hour live a retention after it, or
+    // after now when that is later
+    recentExp: (now, ret) => Math.max(hour0 + H, now) + ret,
   };
 }
 
-// The slots comment c adds to (sign 1, kinds h/z/r) or a deletion of it
-// takes out (sign -1, kinds H/Z/R; the recent members whatever its age),
+// The slots comment c adds to (sign 1, kinds h/z/a) or a deletion of it
+// takes out (sign -1, kinds H/Z/A; the recent entries whatever its age),
 // through slot(kind, key, exp, name, v): {count, sums} (the slots of
 // `sign`, then those of sign * cs).
 function contribution(c, sign, slot, { now, ret }) {
-  const [h, z, r] = sign > 0 ? ['h', 'z', 'r'] : ['H', 'Z', 'R'];
+  const [h, z, a] = sign > 0 ? ['h', 'z', 'a'] : ['H', 'Z', 'A'];
   const b = bucketsOf(c);
   const count = [];
   const sums = [];
@@ -150,9 +169,8 @@ function contribution(c, sign, slot, { now, ret }) {
       }
     }
     if (sign < 0 || b.s >= now - ret) {
-      const v = sign > 0 ? c.created : -1;
-      count.push(slot(r, `${PRE}recent:${topic}`, 0, c.id, v));
-      count.push(slot(r, `${PRE}recent:${topic}:${c.label}`, 0, c.id, v));
+      count.push(slot(a, `${PRE}rc:${topic}:${b.hour}`, b.recentExp(now, ret),
+        recentEntry(c), sign));
     }
   }
   for (const topic of c.topics) {
@@ -167,9 +185,9 @@ function contribution(c, sign, slot, { now, ret }) {
 
 // The ARGV of one es_enrich_write call over items, as the worker builds
 // it: comments, or deletions {del: c, stored} of comment c, where stored
-// is the record the worker read (default: c's record; '' for none, or
-// the tombstone); a deletion is computed from c unless stored is '' or
-// the tombstone, or unreadable is set (stored is then not c's record).
+// is the tenant part the worker read (default: c's; '' for none, or the
+// tombstone GONE); a deletion is computed from c unless stored is '' or
+// GONE, or unreadable is set (stored is then not a part of c's).
 export function buildWrite(items, { now = kit.now, ret = RET, units = 0, usd = 0,
                                     month = null } = {}) {
   const plans = [new Map(), new Map()]; // comments', deletions' keys
@@ -178,7 +196,7 @@ export function buildWrite(items, { now = kit.now, ret = RET, units = 0, usd = 0
     if (!k) { k = { kind, exp, slots: new Map() }; plan.set(key, k); }
     let sl = k.slots.get(name);
     if (!sl) { sl = { v: 0 }; k.slots.set(name, sl); }
-    if (kind === 'r') sl.v = v; else sl.v += v;
+    sl.v += v;
     return sl;
   };
   const seen = new Set();
@@ -186,8 +204,8 @@ export function buildWrite(items, { now = kit.now, ret = RET, units = 0, usd = 0
   for (const it of items) {
     if (it.del) {
       const c = it.del;
-      const stored = it.stored ?? recordJson(c);
-      const rev = stored !== '' && stored !== TOMBSTONE && !it.unreadable;
+      const stored = it.stored ?? recordPart(c);
+      const rev = stored !== '' && stored !== GONE && !it.unreadable;
       recs.push({ del: c, stored, rev,
         ...(rev ? contribution(c, -1, slotIn(plans[1]), { now, ret }) : {}) });
       continue;
@@ -203,16 +221,15 @@ export function buildWrite(items, { now = kit.now, ret = RET, units = 0, usd = 0
       ops.push(k.kind, key, String(k.exp), String(k.slots.size));
       for (const [name, sl] of k.slots) {
         sl.pos = ++pos;
-        if (k.kind === 'r') ops.push(String(sl.v), name);
-        else ops.push(name, String(sl.v));
+        ops.push(name, String(sl.v));
       }
     }
   }
   const meta = (v, r) => `${v}|${r.count.map((s) => s.pos).join(' ')}|` +
     `${r.sums.map((s) => s.pos).join(' ')}`;
   const records = recs.flatMap((r) => (r.del
-    ? ['D', `${PRE}c:${r.del.id}`, r.stored, r.rev ? meta(-r.del.cs, r) : '']
-    : [`${PRE}c:${r.c.id}`, recordJson(r.c), meta(r.c.cs, r)]));
+    ? ['D', r.del.hour, r.del.id, r.stored, r.rev ? meta(-r.del.cs, r) : '']
+    : [r.c.hour, r.c.id, recordPart(r.c), meta(r.c.cs, r)]));
   const head = [PRE, String(now), String(ret), month ?? usageMonth(), String(units),
                 String(usd)];
   return [...head, String(head.length + 2 + ops.length), ...ops, ...records];
@@ -229,9 +246,10 @@ export const write = (items, opts) =>
 // The tenant's aggregates as docs/redis-keys.md defines them, from the
 // comments counted (created once) and those of them deleted since: series
 // and share-of-voice fields of every counted comment (a field a deletion
-// brought to 0 stays, holding 0), trending terms and recent members of the
-// comments still alive (a member at 0 goes). {key: {type, value, expire}};
-// recent sets' expiry is relative and checked apart (expire: 'ret').
+// brought to 0 stays, holding 0), trending terms and recent entries of
+// the comments still alive (a recent index without entries goes).
+// {key: {type, value, expire}}; a recent index's value is its entries,
+// sorted (the index is unordered).
 export function expectedAggregates(counted, deleted = [],
                                    { now = kit.now, ret = RET } = {}) {
   const dead = new Set(deleted.map((c) => c.id));
@@ -262,37 +280,40 @@ export function expectedAggregates(counted, deleted = [],
         for (const term of c.terms) z[term] = (z[term] ?? 0) + 1;
       }
       if (live && b.s >= now - ret) {
-        zset(`${PRE}recent:${topic}`, 'ret')[c.id] = c.created;
-        zset(`${PRE}recent:${topic}:${c.label}`, 'ret')[c.id] = c.created;
+        const k = `${PRE}rc:${topic}:${b.hour}`;
+        out[k] ??= { type: 'string', value: [], expire: b.recentExp(now, ret) * 1000 };
+        out[k].value.push(recentEntry(c));
       }
     }
   }
   for (const [k, v] of Object.entries(out)) {
     if (v.type === 'zset' && Object.keys(v.value).length === 0) delete out[k];
+    if (v.type === 'string') v.value.sort();
   }
   return out;
 }
 
-const AGG = /^es:\{t:acme\}:(ts|sov|terms|recent):/;
+const AGG = /^es:\{t:acme\}:(ts|sov|terms|rc):/;
+
+// The entries of a recent index's text, sorted; fails on a malformed one.
+export function entriesOf(text) {
+  assert.match(text, /^([0-9a-z]+:[a-z][0-9a-z]+;)+$/, 'a recent index');
+  return text.match(/[^;]+;/g).sort();
+}
 
 // The tenant's aggregate keys as Redis holds them, in expectedAggregates'
-// shape; recent sets' expiry checked to be "retention after the write"
-// (between t0 and t1, Redis's clock around the call).
-export async function actualAggregates({ t0, t1, ret = RET } = {}) {
+// shape.
+export async function actualAggregates() {
   const snap = await snapshot(kit.redis);
   const out = {};
   for (const [key, v] of Object.entries(snap)) {
     if (!AGG.test(key)) continue;
     if (v.type === 'hash') {
       out[key] = { type: 'hash', value: v.value, expire: v.expire };
+    } else if (v.type === 'string') {
+      out[key] = { type: 'string', value: entriesOf(v.value), expire: v.expire };
     } else {
-      let expire = v.expire;
-      if (key.startsWith(`${PRE}recent:`) && t0 !== undefined) {
-        assert.ok(expire >= (t0 + ret) * 1000 && expire < (t1 + 1 + ret) * 1000,
-          `${key} expires a retention after the write`);
-        expire = 'ret';
-      }
-      out[key] = { type: 'zset', value: await zscores(kit.redis, key), expire };
+      out[key] = { type: 'zset', value: await zscores(kit.redis, key), expire: v.expire };
     }
   }
   return out;
@@ -301,21 +322,23 @@ export async function actualAggregates({ t0, t1, ret = RET } = {}) {
 // Writes, and checks the reply and that the aggregates are exactly those
 // of counted minus deleted.
 export async function writeExpect(items, reply, counted, deleted = [], opts = {}) {
-  const t0 = await redisNow(kit.redis);
   assert.deepEqual(await write(items, opts), reply);
-  const t1 = await redisNow(kit.redis);
-  assert.deepEqual(await actualAggregates({ t0, t1, ret: opts.ret }),
-    expectedAggregates(counted, deleted, opts));
+  assert.deepEqual(await actualAggregates(), expectedAggregates(counted, deleted, opts));
 }
 
-// A record key's value and its expiry: a retention after (t0..t1).
-export async function assertRecord(c, value, t0, t1, ret = RET) {
-  const key = `${PRE}c:${c.id}`;
-  assert.equal(await kit.redis.cmd('GET', key), value, key);
-  const exp = await kit.redis.cmd('PEXPIRETIME', key);
-  assert.ok(exp >= (t0 + ret) * 1000 && exp < (t1 + 1 + ret) * 1000,
-    `${key} expires a retention after its write`);
+// A comment's stored tenant part and its bucket's expiry: a retention
+// after its hour, or after now when later.
+export async function assertRecord(c, value, opts = {}) {
+  const key = await recordKey(c);
+  assert.equal(await kit.redis.cmd('HGET', key, c.id), value, `${key} ${c.id}`);
+  assert.equal(await kit.redis.cmd('PEXPIRETIME', key), recordExpiry(c, opts) * 1000,
+    `${key} expires a retention after its hour (or now)`);
 }
 
+// The live stream's entries, each as its field list: ids, then hours.
 export const liveIds = async () => (await xrange(kit.redis, LIVE)).map((e) => e.list);
+// The live entry of a call that created comments cs, in that order: one
+// hour for all when they share it, else one per id.
+export const liveEntry = (cs) => ['ids', cs.map((c) => c.id).join(','), 'hours',
+  cs.every((c) => c.hour === cs[0].hour) ? cs[0].hour : cs.map((c) => c.hour).join(',')];
 export const dv = async () => kit.redis.cmd('GET', `${PRE}dv`);

@@ -207,7 +207,11 @@ test('streams and exports closed mid-way', async () => {
       req.on('error', () => {});
     });
   }
+  // an entry without its hours (skipped as malformed) and one with them
+  // (its record read, none found)
   await redis.cmd('XADD', `es:{t:${tenant}}:live`, '*', 'ids', 'abc');
+  await redis.cmd('XADD', `es:{t:${tenant}}:live`, '*', 'ids', 'abd,abe', 'hours',
+    new Date().toISOString().slice(0, 13).replace(/[-T]/g, ''));
   await sleep(800);
 });
 

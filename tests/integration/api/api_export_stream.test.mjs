@@ -3,12 +3,13 @@
 // enriched comments as Server-Sent Events).
 //
 // Real nginx with the module, real Redis, cognito-local tokens. The data is
-// what the enrich worker writes (per-comment records, the recent sorted
-// sets, entries {ids: "a,b"} on the tenant's live stream), written here
-// directly so each case controls exactly what is there: records with
-// quotes, line breaks and formula-like text, tombstones, garbage, ties on
-// one millisecond, and 20,000 comments for an export that must arrive in
-// many chunks without the worker's memory growing with it. Clients that
+// what the enrich worker writes (per-comment records in hour buckets, the
+// topics' recent entries, entries {ids: "a,b", hours} on the tenant's live
+// stream), written here directly (tests/lib/records.mjs) so each case
+// controls exactly what is there: records with quotes, line breaks and
+// formula-like text, tombstones, garbage, ties on one millisecond, and
+// 20,000 comments for an export that must arrive in many chunks without
+// the worker's memory growing with it. Clients that
 // read slowly or go away mid-answer must leave nginx healthy; Redis
 // stopping under a stream must give one error event and then the stream
 // must recover on the same connection.
@@ -23,6 +24,9 @@ import { startApiStack } from '../../lib/api.mjs';
 import { openapi, validateResponse } from '../../lib/openapi.mjs';
 import { setTenant } from '../../lib/enrich.mjs';
 import { sleep, waitFor } from '../../lib/harness.mjs';
+import {
+  SEP, hourOf, recentEntry, tenantBucket, tombstone, writeRecord, writeRecords,
+} from '../../lib/records.mjs';
 
 const BIG = 20000;
 const HEADER = 'id,created_utc,subreddit,author,label,compound,pos,neg,neu,'
@@ -35,29 +39,56 @@ let keepaliveWatch;
 const iso = (ms) => new Date(Math.floor(ms / 1000) * 1000).toISOString()
   .replace('.000Z', 'Z');
 
-// a record as the enrich worker writes it (workers/enrich/record.c)
+// acme keeps comments 90 days (readers see no further back than the
+// retention): the crafted comments are older than the export's default
+// range of 30 days
+const RETENTION_DAYS = 90;
+
+// comment c as a record-like object (tests/lib/records.mjs)
 function record(c) {
-  return JSON.stringify({
+  return {
     id: c.id, topics: c.topics || ['csv'], label: c.label || 'positive',
     compound: c.compound ?? 0.6369, neg: c.neg ?? 0, neu: c.neu ?? 0.58,
-    pos: c.pos ?? 0.42, cs: Math.round((c.compound ?? 0.6369) * 1e4),
-    engine: c.engine || 'vader', created: c.ms, t: '202611251400',
-    month: 1764547200, terms: [], subreddit: c.subreddit || 'rust',
-    author: c.author ?? 'alice', body: c.body ?? 'hello',
+    pos: c.pos ?? 0.42, engine: c.engine || 'vader', created: c.ms,
+    subreddit: c.subreddit || 'rust', author: c.author ?? 'alice',
+    body: c.body ?? 'hello',
     permalink: c.permalink ?? `/r/rust/comments/p/x/${c.id}/`,
     link_title: c.link_title ?? 'A post', score: c.score ?? '7',
-  });
+  };
 }
 
+// Stored tenant parts no worker writes: one that makes no JSON (its cs
+// is no number) and one outside the API's schema (a share of 9.9999).
+const DAMAGED = {
+  garbage: (r) => [r.topics.join(','), 'c', '0', 'p', 'garbage{', '', '0', '0',
+    '0'].join(SEP),
+  foreign: (r) => [r.topics.join(','), 'c', '0', 'p', '5000', '', '99999', '0',
+    '0'].join(SEP),
+};
+
+// the creation time of every comment put, for the live entries
+const createdOf = new Map();
+
+// Puts comments: records (c.stored: 'tombstone' for a deleted one, null
+// for none, 'garbage' or 'foreign' for a damaged one) and, when topic is
+// given, their entries in its recent index.
 async function putComments(tenant, topic, list) {
   for (const c of list) {
-    if (c.raw !== null) {
-      await s.redis.cmd('SET', `es:{t:${tenant}}:c:${c.id}`,
-        c.raw ?? record(c));
+    const r = record(c);
+    createdOf.set(c.id, c.ms);
+    if (c.stored === null) {
+      if (topic) {
+        await s.redis.cmd('APPEND', `es:{t:${tenant}}:rc:${topic}:${hourOf(c.ms)}`,
+          recentEntry(r));
+      }
+      continue;
     }
-    if (topic) {
-      await s.redis.cmd('ZADD', `es:{t:${tenant}}:recent:${topic}`, c.ms,
-        c.id);
+    await writeRecord(s.redis, tenant, r, { ret: RETENTION_DAYS * 86400,
+                                           recent: Boolean(topic) });
+    if (c.stored === 'tombstone') await tombstone(s.redis, tenant, c.id, c.ms);
+    if (DAMAGED[c.stored]) {
+      await s.redis.cmd('HSET', await tenantBucket(s.redis, tenant, c.id, c.ms),
+        c.id, DAMAGED[c.stored](r));
     }
   }
 }
@@ -78,7 +109,8 @@ before(async () => {
   }
   const topic = (id) => ({ id, name: id, subreddits: ['rust'], query: '' });
   await setTenant(s.redis, 'acme', [topic('csv'), topic('big'),
-                                    topic('empty')]);
+                                    topic('empty')],
+                 { retention_days: String(RETENTION_DAYS) });
   await setTenant(s.redis, 'beta', [topic('other')]);
   // a stream of a tenant without comments, to see its keepalive at the end
   keepaliveWatch = await openStream('gamma');
@@ -223,10 +255,10 @@ const CRAFTED = [
   { id: 'b2', ms: T0 + 8000, body: 'tie two' },
   { id: 'b1', ms: T0 + 8000, body: 'tie one' },
   // skipped: a tombstone, a missing record, garbage, a foreign shape
-  { id: 'd1', ms: T0 + 9000, raw: '{"deleted":true}', skip: true },
-  { id: 'd2', ms: T0 + 9100, raw: null, skip: true },
-  { id: 'd3', ms: T0 + 9200, raw: 'garbage{', skip: true },
-  { id: 'd4', ms: T0 + 9300, raw: '{"id":"d4","label":"great"}', skip: true },
+  { id: 'd1', ms: T0 + 9000, stored: 'tombstone', skip: true },
+  { id: 'd2', ms: T0 + 9100, stored: null, skip: true },
+  { id: 'd3', ms: T0 + 9200, stored: 'garbage', skip: true },
+  { id: 'd4', ms: T0 + 9300, stored: 'foreign', skip: true },
   { id: 'a8', ms: T0 + 10000, body: 'last one' },
   // formulas behind white space or in fullwidth forms
   { id: 'f1', ms: T0 + 11000, body: ' =1+1' },
@@ -286,7 +318,8 @@ test('export: header, order, RFC 4180 quoting, formula guard, range',
     assert.equal(byId.f6[12], '   ', 'white space alone is no formula');
     assert.equal(byId.f7[12], ' plain after a space');
     assert.equal(byId.a1[1], iso(T0 + 1000));
-    assert.match(s.nginx.errorLog(), /export skips comment record "d3"/);
+    assert.match(s.nginx.errorLog(), /export skips comment record "d3": not a JSON object/);
+    assert.match(s.nginx.errorLog(), /export skips comment record "d4": bad sentiment scores/);
 
     // the range: from inclusive, to exclusive, defaults to the last 30 days
     const narrow = await s.api('GET', `/api/v1/export.csv?topic=csv&from=${
@@ -333,27 +366,24 @@ test('export: bad arguments, unknown and foreign topics', async () => {
   assert.equal(r.status, 404, 'beta has no topic "csv"');
 });
 
-const BIG_T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
+// three days ago, on a whole hour: within the retention
+const BIG_T0 = Math.floor((Date.now() - 3 * 86400000) / 3600000) * 3600000;
 
-// 20,000 records of about 1 KiB on "big", every 50th on the millisecond
-// of the one before, written by a script inside Redis
+// 20,000 records of about 1 KiB on "big" (each public part too long for
+// its bucket), every 50th on the millisecond of the one before
 async function seedBig() {
-  const script = `
-    local body = string.rep('word, "quoted" ', 64)
-    for i = 1, tonumber(ARGV[1]) do
-      local id = string.format('g%06d', i)
-      local ms = tonumber(ARGV[2]) + i * 1000
-      if i % 50 == 0 then ms = ms - 1000 end
-      local rec = cjson.encode({id = id, topics = {'big'}, label = 'neutral',
-        compound = 0.25, neg = 0.1, neu = 0.8, pos = 0.1, cs = 2500,
-        engine = 'vader', created = ms, t = '202611010000', month = 0,
-        terms = {}, subreddit = 'rust', author = 'u' .. i, body = body .. i,
-        permalink = '/r/rust/' .. id, link_title = 't', score = '1'})
-      redis.call('SET', 'es:{t:acme}:c:' .. id, rec)
-      redis.call('ZADD', 'es:{t:acme}:recent:big', ms, id)
-    end
-    return 1`;
-  await s.redis.cmd('EVAL', script, '0', String(BIG), String(BIG_T0));
+  const body = 'word, "quoted" '.repeat(64);
+  const list = [];
+  for (let i = 1; i <= BIG; i++) {
+    const id = `g${String(i).padStart(6, '0')}`;
+    let ms = BIG_T0 + i * 1000;
+    if (i % 50 === 0) ms -= 1000;
+    list.push({ id, topics: ['big'], label: 'neutral', compound: 0.25, neg: 0.1,
+      neu: 0.8, pos: 0.1, engine: 'vader', created: ms, subreddit: 'rust',
+      author: `u${i}`, body: `${body}${i}`, permalink: `/r/rust/${id}`,
+      link_title: 't', score: '1' });
+  }
+  await writeRecords(s.redis, 'acme', list, { ret: RETENTION_DAYS * 86400 });
 }
 
 function bigIds() {
@@ -515,9 +545,13 @@ function openStream(tenant, { lastEventId, token } = {}) {
 
 const comments = (st) => st.events.filter((e) => e.event === 'comment');
 
+// A live entry as enrich appends it: the ids, and their creation hours
+// (one for all when they share it)
 async function live(tenant, ids) {
+  const hours = ids.map((id) => hourOf(createdOf.get(id) ?? Date.now()));
   return s.redis.cmd('XADD', `es:{t:${tenant}}:live`, 'MAXLEN', '~', '10000',
-    '*', 'ids', ids.join(','));
+    '*', 'ids', ids.join(','), 'hours',
+    hours.every((h) => h === hours[0]) ? hours[0] : hours.join(','));
 }
 
 test('stream: headers, one event per comment, the entry id on its last',
@@ -537,8 +571,8 @@ test('stream: headers, one event per comment, the entry id on its last',
     const recs = ['s1', 's2', 's3', 's4'].map((id, i) => ({
       id, ms: now + i, body: `live ${id}\nsecond line "q"` }));
     await putComments('acme', null, recs);
-    await putComments('acme', null, [{ id: 's5', ms: now, raw:
-      '{"deleted":true}' }, { id: 's6', ms: now, raw: 'garbage' }]);
+    await putComments('acme', null, [{ id: 's5', ms: now, stored: 'tombstone' },
+      { id: 's6', ms: now, stored: 'garbage' }]);
     const e1 = await live('acme', ['s1', 's2']);
     const e2 = await live('acme', ['s3']);
     const e3 = await live('acme', ['s4', 's5', 's6', 's7', 'BAD!']);
@@ -595,9 +629,11 @@ test('stream: a tenant sees only its own comments', async () => {
   const now = Date.now();
   await putComments('acme', null, [{ id: 'ta1', ms: now }]);
   await putComments('beta', null, [{ id: 'tb1', ms: now, topics: ['other'] },
-    { id: 'ta1', ms: now, raw: null }]);
+    { id: 'ta1', ms: now, stored: null }]);
   await live('acme', ['ta1']);
-  await live('beta', ['tb1', 'ta1']); // beta has no record ta1
+  // beta has no record ta1: acme's, whose public part is there for every
+  // tenant, is not beta's to show
+  await live('beta', ['tb1', 'ta1']);
   await waitFor(() => comments(a).length === 1 && comments(b).length === 1,
     { what: 'one event each' });
   await sleep(700);

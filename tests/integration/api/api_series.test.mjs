@@ -20,6 +20,9 @@ import assert from 'node:assert/strict';
 import { startApiStack } from '../../lib/api.mjs';
 import { tmpDir } from '../../lib/harness.mjs';
 import {
+  GONE, SEP, dropRecent, tenantBucket, writeRecord,
+} from '../../lib/records.mjs';
+import {
   addComments, enrichEnv, matches, prng, setTenant, startEnrich, truth,
   vaderScores, waitDrained, waitStarted,
 } from '../../lib/enrich.mjs';
@@ -336,12 +339,19 @@ test('comments: the sentiment filter pages through one label', async () => {
 test('comments: tombstones, missing and malformed records are skipped',
   async () => {
     const newest = newestFirst(matching('acme', 'fast')).map((c) => c.id);
-    const keys = newest.slice(0, 3).map((id) => `es:{t:acme}:c:${id}`);
-    const saved = await Promise.all(keys.map((k) => s.redis.cmd('GET', k)));
+    const byId = new Map(comments.map((c) => [c.id, c]));
+    // the records' tenant parts, in their hour buckets
+    const keys = await Promise.all(newest.slice(0, 3).map((id) =>
+      tenantBucket(s.redis, 'acme', id, byId.get(id).ms)));
+    const saved = await Promise.all(keys.map((k, i) => s.redis.cmd('HGET', k,
+      newest[i])));
     try {
-      await s.redis.cmd('SET', keys[0], '{"deleted":true}');
-      await s.redis.cmd('SET', keys[1], '{"id":"oops", not json');
-      await s.redis.cmd('DEL', keys[2]);
+      // the tombstone; a part that makes no JSON (its cs is no number);
+      // none
+      await s.redis.cmd('HSET', keys[0], newest[0], GONE);
+      await s.redis.cmd('HSET', keys[1], newest[1],
+        ['fast', 'c', '0', 'p', 'oops, not json', '', '0', '0', '0'].join(SEP));
+      await s.redis.cmd('HDEL', keys[2], newest[2]);
       const page = await ok('acme', '/api/v1/topics/fast/comments?limit=5');
       assert.deepEqual(page.comments.map((c) => c.id), newest.slice(3, 5));
       assert.equal(typeof page.next_cursor, 'string');
@@ -351,7 +361,7 @@ test('comments: tombstones, missing and malformed records are skipped',
       assert.match(s.nginx.errorLog(), /skipping comment record/);
     } finally {
       for (let i = 0; i < keys.length; i++) {
-        await s.redis.cmd('SET', keys[i], saved[i]);
+        await s.redis.cmd('HSET', keys[i], newest[i], saved[i]);
       }
     }
   });
@@ -545,24 +555,19 @@ test('tenants see only their own topics and data', async () => {
 test('comments: many comments of one millisecond page exactly, also while '
   + 'the set changes', async () => {
   const S = Date.now() - 1000;
-  const rec = (id, ms) => JSON.stringify({
+  const rec = (id, ms) => ({
     id, topics: ['ties'], label: 'neutral', compound: 0, neg: 0, neu: 1,
-    pos: 0, cs: 0, engine: 'vader', created: ms, t: '202611251400',
-    month: 0, terms: [], subreddit: 'rust', author: 'a', body: 'b',
-    permalink: '/r/rust/x', link_title: '', score: '3' });
+    pos: 0, engine: 'vader', created: ms, subreddit: 'rust', author: 'a',
+    body: 'b', permalink: '/r/rust/x', link_title: '', score: '3' });
   const ids = [];
   for (let i = 0; i < 30; i++) ids.push(`t${(100 + i * 2).toString(36)}`);
   const older = ['o1', 'o2', 'o3'];
   await s.redis.cmd('HSET', 'es:{t:acme}:topics', 'ties', JSON.stringify(
     { id: 'ties', name: 'Ties', subreddits: ['rust'], query: '' }));
   try {
-    for (const id of ids) {
-      await s.redis.cmd('SET', `es:{t:acme}:c:${id}`, rec(id, S));
-      await s.redis.cmd('ZADD', 'es:{t:acme}:recent:ties', S, id);
-    }
+    for (const id of ids) await writeRecord(s.redis, 'acme', rec(id, S));
     for (const [i, id] of older.entries()) {
-      await s.redis.cmd('SET', `es:{t:acme}:c:${id}`, rec(id, S - 10 - i));
-      await s.redis.cmd('ZADD', 'es:{t:acme}:recent:ties', S - 10 - i, id);
+      await writeRecord(s.redis, 'acme', rec(id, S - 10 - i));
     }
     const want = [...ids].sort().reverse().concat(older);
     for (const limit of [1, 4, 29, 30, 31, 100]) {
@@ -577,11 +582,8 @@ test('comments: many comments of one millisecond page exactly, also while '
     assert.deepEqual(shown, want.slice(0, 4));
     const ahead = `${shown[3]}z`;
     const behind = `${want[6]}0`;
-    for (const id of [ahead, behind]) {
-      await s.redis.cmd('SET', `es:{t:acme}:c:${id}`, rec(id, S));
-      await s.redis.cmd('ZADD', 'es:{t:acme}:recent:ties', S, id);
-    }
-    await s.redis.cmd('ZREM', 'es:{t:acme}:recent:ties', shown[1]);
+    for (const id of [ahead, behind]) await writeRecord(s.redis, 'acme', rec(id, S));
+    await dropRecent(s.redis, 'acme', ['ties'], shown[1], S);
     let cursor = first.next_cursor;
     const rest = [];
     while (cursor) {

@@ -48,8 +48,9 @@ import { acceptInvite, hostile, startApiStack } from '../../lib/api.mjs';
 import { sleep, tmpDir, waitFor } from '../../lib/harness.mjs';
 import { addComments, enrichEnv, startEnrich, waitDrained, waitStarted }
   from '../../lib/enrich.mjs';
-import { moduleRoutes, openStream, pathMatches, snapshotTenant,
-         streamComments } from '../../lib/tenants.mjs';
+import { moduleRoutes, openStream, pathMatches, scanKeys, snapshotKeys,
+         snapshotTenant, streamComments } from '../../lib/tenants.mjs';
+import { hourOf as hourOfMs, tenantBucket } from '../../lib/records.mjs';
 import { ONE_CLICK, mailSecret, unsubPath, unsubSig }
   from '../../lib/unsub.mjs';
 
@@ -73,6 +74,14 @@ const COMMENTS = [
   ['globp1', 'python', 'globexword python snake'],
 ].map(([id, subreddit, body], i) => ({ id, subreddit, body,
   author: `${id}-author`, created: NOW_S - (i + 1) }));
+
+// the creation hour of one of the comments, and those of a live entry's
+// ids as enrich writes them (one for all when they share it)
+const hourOf = (id) => hourOfMs(COMMENTS.find((c) => c.id === id).created * 1000);
+const liveHours = (ids) => {
+  const h = ids.map(hourOf);
+  return h.every((x) => x === h[0]) ? h[0] : h.join(',');
+};
 
 // what each tenant's topics hold after enrich
 const HOLDS = {
@@ -741,13 +750,23 @@ test('B reads none of A\'s data and changes none of it, on every route',
   async (t) => {
     const subs = [u.a.sub, u.m.sub];
     const snapBefore = await snapshotTenant(s.redis, A, subs);
-    assert.ok(Object.keys(snapBefore.readable).length > 30,
-      'A has data of every kind');
+    // (schema 2 keeps a tenant's records and recent entries in a few keys
+    // per hour, not one key per comment and per topic and label)
+    assert.ok(Object.keys(snapBefore.readable).length > 24,
+      `A has data of every kind: ${Object.keys(snapBefore.readable).join(' ')}`);
     for (const part of ['topics', 'members', 'invites', 'meta', 'summaries',
-      'alerts:rules', 'alerts:history', 'live', 'c:acmec1', 'c:bothc1',
-      'recent:shared', 'recent:solo']) {
+      'alerts:rules', 'alerts:history', 'live', `rc:shared:${hourOf('acmec1')}`,
+      `rc:solo:${hourOf('bothc1')}`]) {
       assert.ok(snapBefore.readable[`es:{t:${A}}:${part}`], part);
     }
+    // A's records (tenant parts) are A's keys too; the public parts of
+    // the comments are shared by design (Reddit published them)
+    for (const id of ['acmec1', 'bothc1']) {
+      const k = await tenantBucket(s.redis, A, id, hourOf(id));
+      assert.ok(snapBefore.readable[k]?.value[id], `${k} ${id}`);
+    }
+    const publicBefore = await snapshotKeys(s.redis,
+      await scanKeys(s.redis, 'es:{c}:*'));
     for (const kind of ['ts', 'terms', 'sov', 'usage']) {
       assert.ok(Object.keys(snapBefore.readable).some((k) =>
         k.startsWith(`es:{t:${A}}:${kind}:`)), kind);
@@ -772,6 +791,10 @@ test('B reads none of A\'s data and changes none of it, on every route',
 
     const snapAfter = await snapshotTenant(s.redis, A, subs);
     assertSame(snapBefore, snapAfter, 'after B\'s requests');
+    // nor did B change the comments' shared public parts
+    const publicAfter = await snapshotKeys(s.redis,
+      await scanKeys(s.redis, 'es:{c}:*'));
+    assert.deepEqual(publicAfter.dumps, publicBefore.dumps, 'public parts');
 
     // B's summary requests are B's on the shared queue
     const requests = await s.redis.cmd('XRANGE', 'es:{summaries}:requests',
@@ -840,7 +863,7 @@ test('/stream: A\'s new comments reach A\'s client and never B\'s',
       for (const st of [a, m, b]) assert.equal(st.status, 200, st.text);
       // bothc1 has a record in both tenants: still A's entry only
       const entry = await s.redis.cmd('XADD', `es:{t:${A}}:live`, '*', 'ids',
-        'acmec3,bothc1');
+        'acmec3,bothc1', 'hours', liveHours(['acmec3', 'bothc1']));
       const idsOf = (st) => streamComments(st).map((e) => e.comment.id);
       await waitFor(() => idsOf(a).length >= 2 && idsOf(m).length >= 2,
         { timeout: 5000, what: 'A\'s events at A\'s clients' });
@@ -851,8 +874,11 @@ test('/stream: A\'s new comments reach A\'s client and never B\'s',
       assert.deepEqual(streamComments(a)[1].comment.topics, ['solo']);
       assert.deepEqual(idsOf(b), [], 'B got A\'s live entry');
 
-      // B's own entry reaches B (the stream works) and not A
-      await s.redis.cmd('XADD', `es:{t:${B}}:live`, '*', 'ids', 'globc2');
+      // B's own entry reaches B (the stream works) and not A; an entry of
+      // B's naming A's comments (their public parts are there for every
+      // tenant) shows B nothing of them: B holds no record of them
+      await s.redis.cmd('XADD', `es:{t:${B}}:live`, '*', 'ids',
+        'globc2,acmec1,acmec4', 'hours', liveHours(['globc2', 'acmec1', 'acmec4']));
       await waitFor(() => idsOf(b).length >= 1,
         { timeout: 5000, what: 'B\'s event' });
       await sleep(700);
@@ -871,18 +897,18 @@ test('a snapshot of A notices a one-byte change (the check can fail)',
   async () => {
     const subs = [u.a.sub, u.m.sub];
     const snap = await snapshotTenant(s.redis, A, subs);
-    const key = `es:{t:${A}}:c:acmec1`;
-    const raw = await s.redis.cmd('GET', key);
-    assert.ok(raw.includes('acmeword'));
-    await s.redis.cmd('SET', key, raw.replace('acmeword', 'acmeworD'),
-      'KEEPTTL');
+    // acmec1's tenant part: its topics, engine, time in the hour
+    const key = await tenantBucket(s.redis, A, 'acmec1', hourOf('acmec1'));
+    const raw = await s.redis.cmd('HGET', key, 'acmec1');
+    assert.ok(raw.startsWith('shared\x1fv\x1f'), JSON.stringify(raw));
+    await s.redis.cmd('HSET', key, 'acmec1', raw.replace('shared', 'sharee'));
     try {
       const changed = await snapshotTenant(s.redis, A, subs);
       assert.throws(() => assertSame(snap, changed, 'changed'),
-        /acmeworD/);
+        /sharee/);
       assert.notEqual(changed.dumps[key], snap.dumps[key]);
     } finally {
-      await s.redis.cmd('SET', key, raw, 'KEEPTTL');
+      await s.redis.cmd('HSET', key, 'acmec1', raw);
     }
     assertSame(snap, await snapshotTenant(s.redis, A, subs), 'restored');
   });

@@ -11,8 +11,12 @@ import path from 'node:path';
 import { startRedis, tmpDir, waitFor } from '../../lib/harness.mjs';
 import {
   DLQ, GROUP, STREAM, addComments, addDeletions, enrichEnv, setTenant,
-  startEnrich, waitDrained, waitStarted,
+  startEnrich, vaderScores, waitDrained, waitStarted,
 } from '../../lib/enrich.mjs';
+import {
+  LETTER, LONG, esc, hourOf, publicBucket, publicPart, readRecord, recentEntries,
+  recentEntry, tenantBucket, tenantPart, titleRef,
+} from '../../lib/records.mjs';
 import { startComprehendDouble, scoreText } from '../../aws/comprehend_double.mjs';
 import { startS3Double } from '../../aws/s3_double.mjs';
 
@@ -54,8 +58,9 @@ async function usage(tenant) {
   return out;
 }
 
-async function record(tenant, id) {
-  return JSON.parse(await redis.cmd('GET', `es:{t:${tenant}}:c:${id}`));
+// the record of comment c as the API reads it (es_records)
+async function record(tenant, c) {
+  return readRecord(redis, tenant, c.id, c.created * 1000);
 }
 
 async function stop(p) {
@@ -146,9 +151,9 @@ test('Comprehend until the budget is spent, cost shared, scored once', async () 
     assert.equal((await usage('va')).comprehend_usd_micros, 0);
     let caComprehend = 0;
     for (const c of list) {
-      const a = await record('ca', c.id);
-      const b = await record('cb', c.id);
-      const v = await record('va', c.id);
+      const a = await record('ca', c);
+      const b = await record('cb', c);
+      const v = await record('va', c);
       assert.equal(b.engine, 'comprehend');
       assert.equal(b.label, scoreText(c.body).Sentiment.toLowerCase());
       assert.equal(v.engine, 'vader');
@@ -183,7 +188,7 @@ test('a throttling storm falls back to VADER; nothing lost, spend right', async 
     assert.equal(u.comprehend_usd_micros, cd.billedUnits * 100, 'spend as billed');
     let vader = 0;
     for (const c of list) {
-      const r = await record('cmp', c.id);
+      const r = await record('cmp', c);
       assert.ok(r.engine === 'vader' || r.engine === 'comprehend');
       vader += r.engine === 'vader';
     }
@@ -282,4 +287,71 @@ test('SIGTERM acknowledges the batch in hand and exits 0; heartbeat', async () =
   const last = g[g.indexOf('last-delivered-id') + 1];
   const done = await redis.cmd('XRANGE', STREAM, '-', last);
   assert.equal((await usage('acme')).comments, done.length);
+});
+
+// The suites that seed comments without the worker write them with
+// tests/lib/records.mjs: here the worker's own writes must be exactly
+// those texts (tenant part, public part, title, recent entries), for
+// bodies, authors, links and titles that need escaping or none.
+test('the worker stores exactly the parts tests/lib/records.mjs writes', async () => {
+  await fresh();
+  const lake = await tmpDir('es-lake-');
+  await setTenant(redis, 'acme', [{ id: 'rust', subreddits: ['rust'], query: '' },
+                                  { id: 'good', subreddits: ['all'], query: 'good' }]);
+  const now = Math.floor(Date.now() / 1000);
+  const base = 5100000 + ++seq * 100;
+  const list = [
+    { body: 'plain good words', author: 'alice', title: 'A post' },
+    { body: 'a "quoted" good\nline\twith tab \\ and \u0001 control',
+      author: 'bob "b"', title: 'Title "q" \\ ✓', permalink: 'odd' },
+    { body: 'naïve café ✓ 日本 🚀 not good', author: 'ünï', title: '',
+      permalink: '~tilde/first' },
+    { body: `good ${'x'.repeat(700)}`, author: 'long', title: 'A post', sub: 'golang' },
+    { body: 'terrible and awful', author: 'c', title: 'A post',
+      permalink: (id) => `/r/rust/comments/p1/slug.with.dots/${id}/` },
+  ].map((x, i) => {
+    const id = (base + i).toString(36);
+    const subreddit = x.sub || 'rust';
+    return { id, subreddit, author: x.author, body: x.body, title: x.title,
+      created: now - 30 - i, permalink: typeof x.permalink === 'function'
+        ? x.permalink(id) : x.permalink ?? `/r/${subreddit}/comments/p1/a_post/${id}/` };
+  });
+  for (const c of list) {
+    await redis.cmd('XADD', STREAM, '*', 'type', 'comment', 'id', c.id, 'subreddit',
+      c.subreddit, 'author', c.author, 'body', c.body, 'created_utc', c.created.toFixed(3),
+      'permalink', c.permalink, 'link_id', 't3_p1', 'link_title', c.title, 'score', '3',
+      'source', 'synthetic');
+  }
+  const scores = await vaderScores(list.map((c) => c.body));
+  const p = startEnrich(enrichEnv(redis, lake));
+  await waitDrained(redis);
+  await stop(p);
+  const topicsOf = (c) => [...(c.subreddit === 'rust' ? ['rust'] : []),
+    ...(/\bgood\b/.test(c.body) ? ['good'] : [])];
+  const want = [];
+  for (const [i, c] of list.entries()) {
+    const r = { id: c.id, topics: topicsOf(c), ...scores[i], engine: 'vader',
+      created: c.created * 1000, subreddit: c.subreddit, author: c.author, body: c.body,
+      permalink: c.permalink, link_title: c.title, score: '3' };
+    if (r.topics.length === 0) continue;
+    const tk = await tenantBucket(redis, 'acme', c.id, r.created);
+    assert.equal(await redis.cmd('HGET', tk, c.id), tenantPart(r), `${c.id} tenant part`);
+    const pk = await publicBucket(redis, c.id, r.created);
+    let pub = await redis.cmd('HGET', pk, c.id);
+    if (pub === LONG) pub = await redis.cmd('HGET', `es:{c}:${hourOf(r.created)}:l`, c.id);
+    assert.equal(pub, publicPart(r), `${c.id} public part`);
+    if (c.title) {
+      assert.equal(await redis.cmd('HGET', `es:{c}:${hourOf(r.created)}:t`,
+        titleRef(c.title)), esc(c.title), `${c.id} title`);
+    }
+    for (const topic of r.topics) want.push(`${topic} ${c.id} ${recentEntry(r)}`);
+    // and the record readers get holds what the comment held
+    const got = await readRecord(redis, 'acme', c.id, r.created);
+    assert.deepEqual([got.body, got.author, got.permalink, got.link_title, got.label],
+      [c.body, c.author, c.permalink, c.title, scores[i].label], c.id);
+  }
+  assert.ok(want.length >= 6, `${want.length} entries`);
+  const entries = await recentEntries(redis, 'acme');
+  assert.deepEqual(entries.map((e) => `${e.topic} ${e.id} ${e.id}:${LETTER[e.label]}${
+    (e.ms % 3600000).toString(36)};`).sort(), want.sort());
 });

@@ -18,9 +18,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRedis, tmpDir, sleep } from '../../lib/harness.mjs';
 import {
-  GROUP, STREAM, actual, addComments, addDeletions, enrichEnv, prng, setTenant,
-  startEnrich, truth, vaderScores, waitDrained, waitStarted,
+  GROUP, STREAM, actual, addComments, addDeletions, enrichEnv, matches, prng,
+  setTenant, startEnrich, truth, vaderScores, waitDrained, waitStarted,
 } from '../../lib/enrich.mjs';
+import { TOMBSTONE, readRecords } from '../../lib/records.mjs';
 
 const SEED = Number(process.env.ES_TEST_SEED || 20241125);
 const rnd = prng(SEED);
@@ -209,5 +210,26 @@ test('deletions right behind their comments take out exactly what they added', a
       const v = await redis.cmd('GET', `es:{t:${t}}:c:${id}`);
       assert.ok(v === null || v === '{"deleted":true}', `${t} ${id}: ${v}`);
     }
+  }
+  // the records as readers see them (es_records): every deleted comment is
+  // the tombstone for each tenant that stored it, and nothing else for
+  // the others; every comment kept is a live record where it matched
+  for (const [t, topics] of Object.entries(TENANTS)) {
+    const list = comments.filter((c, i) => gone.has(c.id) || i % 10 === 0);
+    const got = await readRecords(redis, t, list.map((c) => [c.id, c.created * 1000]));
+    list.forEach((c, i) => {
+      const matched = topics.some((tp) => matches(tp, c));
+      const what = `${t} ${c.id} (${gone.has(c.id) ? 'deleted' : 'kept'}, ${
+        matched ? '' : 'not '}matched): ${got[i]}`;
+      if (gone.has(c.id)) {
+        assert.ok(matched ? got[i] === TOMBSTONE
+          : got[i] === null || got[i] === TOMBSTONE, what);
+      } else if (matched) {
+        const r = JSON.parse(got[i]);
+        assert.deepEqual([r.id, r.body, r.created], [c.id, c.body, c.created * 1000], what);
+      } else {
+        assert.equal(got[i], null, what);
+      }
+    });
   }
 });

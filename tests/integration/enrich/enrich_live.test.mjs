@@ -1,7 +1,8 @@
 // enrich_live.test.mjs - the per-tenant live feed es:{t:<tenant>}:live
 // that echostream-enrich fills for the API's /api/v1/stream: one entry per
 // write that created records, with field "ids" = their ids in the order
-// written; nothing for a replay, a deletion or a tenant with no match.
+// written and "hours" = their creation hours (where readers find their
+// records); nothing for a replay, a deletion or a tenant with no match.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import {
   GROUP, STREAM, addComments, addDeletions, enrichEnv, setTenant, startEnrich,
   waitDrained,
 } from '../../lib/enrich.mjs';
+import { hourOf } from '../../lib/records.mjs';
 
 let redis;
 
@@ -29,12 +31,21 @@ async function feed(tenant) {
   return entries.map(([id, kv]) => ({ id, kv }));
 }
 
-// the ids of a feed, entry after entry
-function ids(entries) {
+// the ids of a feed, entry after entry; each entry's "hours" are the
+// creation hours of its ids (one for all, or one per id), from created
+// (id -> created s) when given
+function ids(entries, created) {
   return entries.flatMap((e) => {
-    assert.deepEqual(e.kv.length, 2, `one field per entry: ${JSON.stringify(e.kv)}`);
-    assert.equal(e.kv[0], 'ids');
-    return e.kv[1].split(',');
+    assert.deepEqual(e.kv.length, 4, `two fields per entry: ${JSON.stringify(e.kv)}`);
+    assert.deepEqual([e.kv[0], e.kv[2]], ['ids', 'hours']);
+    const list = e.kv[1].split(',');
+    const hours = e.kv[3].split(',');
+    assert.ok(hours.length === 1 || hours.length === list.length, JSON.stringify(e.kv));
+    if (created) {
+      list.forEach((id, i) => assert.equal(hours.length === 1 ? hours[0] : hours[i],
+        hourOf(created.get(id) * 1000), `${id}'s hour in ${JSON.stringify(e.kv)}`));
+    }
+    return list;
   });
 }
 
@@ -74,8 +85,9 @@ test('new comments appear in the live feed once, in order; replays add nothing',
   const acme = await feed('acme');
   const beta = await feed('beta');
   assert.ok(acme.length >= 2, `several writes: ${acme.length}`);
-  assert.deepEqual(ids(acme), want('acme'), 'each new acme comment once, in order');
-  assert.deepEqual(ids(beta), want('beta'));
+  const created = new Map(first.map((c) => [c.id, c.created]));
+  assert.deepEqual(ids(acme, created), want('acme'), 'each new acme comment once, in order');
+  assert.deepEqual(ids(beta, created), want('beta'));
   assert.equal(await redis.cmd('EXISTS', live('idle')), 0, 'no match, no feed');
   // the data version moved with every write that created something
   const dv = async (t) => Number(await redis.cmd('GET', `es:{t:${t}}:dv`));
@@ -104,7 +116,7 @@ test('new comments appear in the live feed once, in order; replays add nothing',
   await waitDrained(redis);
   const after = await feed('acme');
   assert.equal(after.length, acme.length + 1);
-  assert.deepEqual(after.at(-1).kv, ['ids', late.id]);
+  assert.deepEqual(after.at(-1).kv, ['ids', late.id, 'hours', hourOf(late.created * 1000)]);
   assert.deepEqual(await feed('beta'), beta);
   p.kill('SIGTERM');
   assert.equal((await p.exited).code, 0, p.output());

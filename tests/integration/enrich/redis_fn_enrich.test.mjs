@@ -2,9 +2,12 @@
 // "echostream_enrich": es_enrich_write, es_enrich_dlq) called one by one
 // against a real redis-server, with the KEYS/ARGV protocol of the file's
 // header: comments, replays, the live feed, usage, argument checks, and
-// the dead-letter function. Deletions have a suite of their own
-// (redis_fn_enrich_delete); the calls are built and the expected state
-// derived by tests/lib/enrich_write.mjs, from the comments themselves.
+// the dead-letter function. Deletions (and what es_enrich_write refuses of
+// older protocols) have a suite of their own (redis_fn_enrich_delete), and
+// so do the public parts and the reading of parts (es_enrich_public,
+// es_enrich_parts: redis_fn_enrich_parts); the calls are built and the
+// expected state derived by tests/lib/enrich_write.mjs, from the comments
+// themselves.
 //
 // A call with missing or garbage arguments must answer an error and leave
 // every key as it was (a snapshot of all of Redis before and after).
@@ -15,13 +18,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  fcall, fcallError, hgetall, redisNow, registeredFunctions, snapshot, xrange,
-  zscores,
+  fcall, fcallError, hgetall, registeredFunctions, snapshot, xrange,
 } from '../../lib/redis_fn.mjs';
 import {
   D, ES, H, LIVE, META, PRE, assertRecord, buildWrite, comment, dv, enrichSuite,
-  kit, liveIds, recordJson, usageMonth, write, writeExpect,
+  entriesOf, kit, liveEntry, liveIds, recordKey, recordPart, usageMonth, write,
+  writeExpect,
 } from '../../lib/enrich_write.mjs';
+import { recentEntry } from '../../lib/records.mjs';
 
 const STREAM = 'es:{ingest}:comments';
 const DLQ = 'es:{ingest}:dlq';
@@ -31,7 +35,7 @@ enrichSuite((r) => { redis = r; });
 
 test('the suite covers every function the library registers', () => {
   assert.deepEqual(registeredFunctions('enrich.lua'),
-    ['es_enrich_dlq', 'es_enrich_write']);
+    ['es_enrich_dlq', 'es_enrich_parts', 'es_enrich_public', 'es_enrich_write']);
 });
 
 // --- es_enrich_write ---
@@ -46,10 +50,8 @@ test('es_enrich_write creates records and adds exactly what the new comments add
       ago: 2 * H + 5 });
     const c4 = comment('k2x9q4', { topics: ['perf'], label: 'mixed', cs: 1,
       ago: 3 * D });
-    const t0 = await redisNow(redis);
     await writeExpect([c1, c2, c3, c4], [4, 0, 0], [c1, c2, c3, c4], [],
       { units: 9, usd: 2700 });
-    const t1 = await redisNow(redis);
     // one field checked by hand, so the expectation above is not only
     // agreeing with itself: c1 and c2 share the minute of topic rust
     const m = `${PRE}ts:rust:m:${c1.t.slice(0, 10)}`;
@@ -59,7 +61,26 @@ test('es_enrich_write creates records and adds exactly what the new comments add
     assert.equal(h[`${mm}:pos`], '1');
     assert.equal(h[`${mm}:neg`], '1');
     assert.equal(h[`${mm}:cs`], String(6369 - 4404));
-    for (const c of [c1, c2, c3, c4]) await assertRecord(c, recordJson(c), t0, t1);
+    for (const c of [c1, c2, c3, c4]) await assertRecord(c, recordPart(c));
+    // c1's tenant part and recent entries checked by hand too: topics,
+    // VADER's letter, ms into the hour (base 36); one entry per topic
+    const off = (c1.created % 3600000).toString(36);
+    assert.equal(recordPart(c1), `rust,perf\x1fv\x1f${off}`);
+    for (const topic of ['rust', 'perf']) {
+      assert.ok(entriesOf(await redis.cmd('GET', `${PRE}rc:${topic}:${c1.hour}`))
+        .includes(`k2x9q1:p${off};`), topic);
+    }
+    // each hour's split (1: a few records) and count, in its day's hash
+    const days = {};
+    for (const c of [c1, c2, c3, c4]) {
+      const d = (days[c.hour.slice(0, 8)] ??= {});
+      const hh = c.hour.slice(8, 10);
+      d[hh] = '1';
+      d[`${hh}:n`] = String(Number(d[`${hh}:n`] ?? 0) + 1);
+    }
+    for (const [day, want] of Object.entries(days)) {
+      assert.deepEqual(await hgetall(redis, `${PRE}crs:${day}`), want, day);
+    }
     // usage of the month: comments, Comprehend units and dollars, 400 days
     const uk = `${PRE}usage:${usageMonth()}`;
     assert.deepEqual(await hgetall(redis, uk),
@@ -67,7 +88,8 @@ test('es_enrich_write creates records and adds exactly what the new comments add
     const ttl = await redis.cmd('TTL', uk);
     assert.ok(ttl === ES.TTL_USAGE || ttl === ES.TTL_USAGE - 1, `usage TTL ${ttl}`);
     // one live entry, the new ids in the order written; the data version
-    assert.deepEqual(await liveIds(), [['ids', 'k2x9q1,k2x9q2,k2x9q3,k2x9q4']]);
+    assert.deepEqual(await liveIds(), [liveEntry([c1, c2, c3, c4])]);
+    assert.equal((await liveIds())[0][3].split(',').length, 4, 'hours of 3 hours');
     assert.equal(await dv(), '1');
     // a comment 3 days old is past its minute bucket: no minute key, and
     // no terms (they live as long as the minute buckets)
@@ -98,7 +120,7 @@ test('es_enrich_write is replay-safe: the same call again changes no count',
       { comments: '3', comprehend_units: '6', comprehend_usd_micros: '1800' });
     delete snap1[uk];
     delete snap2[uk];
-    // records are SET NX: the replay leaves them and their expiry alone
+    // records are HSETNX: the replay leaves them and their expiry alone
     assert.deepEqual(snap2, snap1);
     assert.equal((await liveIds()).length, 1);
     assert.equal(await dv(), '1');
@@ -114,7 +136,7 @@ test('es_enrich_write counts only the new comments of a partly replayed batch',
     // the worker sums all three as new; a and b are taken back out
     await writeExpect([a, b, c], [1, 2, 0], [a, b, c]);
     await writeExpect([c, a], [0, 2, 0], [a, b, c]);
-    assert.deepEqual(await liveIds(), [['ids', 'b1,b2'], ['ids', 'b3']]);
+    assert.deepEqual(await liveIds(), [liveEntry([a, b]), liveEntry([c])]);
     assert.equal(await dv(), '2');
     assert.equal(await redis.cmd('HGET', `${PRE}usage:${usageMonth()}`, 'comments'), '3');
   });
@@ -122,33 +144,46 @@ test('es_enrich_write counts only the new comments of a partly replayed batch',
 test('es_enrich_write counts an id repeated inside one batch once', async () => {
   const a = comment('c1', { topics: ['rust'], terms: ['fast'] });
   await writeExpect([a, a, a], [1, 2, 0], [a]);
-  assert.deepEqual(await liveIds(), [['ids', 'c1']]);
+  assert.deepEqual(await liveIds(), [liveEntry([a])]);
+  // and its recent entry once
+  assert.equal(await redis.cmd('GET', `${PRE}rc:rust:${a.hour}`), recentEntry(a));
   // the repeated copies travel with the meta "cs||"
   const args = buildWrite([a, a]);
   assert.equal(args.at(-1), `${a.cs}||`);
 });
 
-test('es_enrich_write keeps recent sets to the retention', async () => {
+// A comment older than the retention is counted in the series but is no
+// recent comment: no entry. The recent entries of an hour live a
+// retention after it, or after the write when that is later (readers go
+// no further back than the retention either).
+test('es_enrich_write keeps recent entries to the retention', async () => {
   const ret = 7 * D;
   // exactly at the retention's edge: still recent
   const edge = comment('h1', { ago: ret });
   // a second older: counted in the series, not a recent comment
   const old = comment('h2', { ago: ret + 1, label: 'negative', cs: -2 });
   const fresh = comment('h3', { ago: 60, label: 'negative', cs: -3 });
-  // a member left from before, older than the retention, goes at the write
-  const stale = `${PRE}recent:rust:negative`;
-  await redis.cmd('ZADD', stale, (kit.now - ret) * 1000 - 1, 'zz');
   await writeExpect([edge, old, fresh], [3, 0, 0], [edge, old, fresh], [], { ret });
   assert.equal(edge.created, (kit.now - ret) * 1000 + 250);
-  assert.deepEqual(await zscores(redis, `${PRE}recent:rust`),
-    { h1: edge.created, h3: fresh.created });
-  assert.deepEqual(await zscores(redis, stale), { h3: fresh.created });
+  const all = {};
+  for (const k of await redis.cmd('KEYS', `${PRE}rc:*`)) {
+    all[k] = [await redis.cmd('GET', k), await redis.cmd('EXPIRETIME', k)];
+  }
+  const end = (c) => Math.floor(c.created / 3600000) * 3600 + H;
+  assert.deepEqual(all, {
+    [`${PRE}rc:rust:${edge.hour}`]: [recentEntry(edge), kit.now + ret],
+    [`${PRE}rc:rust:${fresh.hour}`]: [recentEntry(fresh),
+      Math.max(end(fresh), kit.now) + ret],
+  });
+  // the records of all three are kept, a retention after the write
+  for (const c of [edge, old, fresh]) await assertRecord(c, recordPart(c), { ret });
 });
 
-// The function sends at most 1000 arguments per ZADD and 500 members per
-// ZREM (Lua's unpack has a limit): a recent set of more members than that
-// takes several commands, on every path (all new, partly replayed, all
-// deleted).
+// Many comments of one hour in one call: the hour's records are split
+// into sub-buckets (chosen at its first write, for eight times the
+// call's records, ES.BUCKET_TARGET a bucket), and the recent index of a
+// topic's hour is one text of all its entries; on every path (all new,
+// partly replayed, all deleted).
 test('es_enrich_write handles batches larger than one command\'s chunk', async () => {
   const all = Array.from({ length: 1201 }, (_, i) => comment(`n${i.toString(36)}`, {
     topics: ['rust'], label: i % 3 ? 'positive' : 'negative', cs: 100 + (i % 50),
@@ -156,9 +191,29 @@ test('es_enrich_write handles batches larger than one command\'s chunk', async (
   }));
   await writeExpect(all.slice(0, 600), [600, 0, 0], all.slice(0, 600));
   await writeExpect(all, [601, 600, 0], all);
-  assert.equal(await redis.cmd('ZCARD', `${PRE}recent:rust`), 1201);
+  let n = 0;
+  for (const k of await redis.cmd('KEYS', `${PRE}rc:rust:*`)) {
+    n += entriesOf(await redis.cmd('GET', k)).length;
+  }
+  assert.equal(n, 1201);
+  // the split of the first call's hour(s): a power of two holding them
+  const h0 = all[0].hour;
+  const split = Number(await redis.cmd('HGET', `${PRE}crs:${h0.slice(0, 8)}`,
+    h0.slice(8, 10)));
+  const first = all.slice(0, 600).filter((c) => c.hour === h0).length;
+  let want = 1;
+  while (want * ES.BUCKET_TARGET < 8 * first && want < ES.BUCKET_SPLIT_MAX) want *= 2;
+  assert.equal(split, want);
+  assert.ok(split > 1, `split ${split}`);
+  const keys = new Set();
+  for (const c of all) {
+    const k = await recordKey(c);
+    keys.add(k);
+    assert.equal(await redis.cmd('HGET', k, c.id), recordPart(c), c.id);
+  }
+  assert.ok(keys.size > 2, `${keys.size} buckets`);
   await writeExpect(all.map((c) => ({ del: c })), [0, 0, 1201], all, all);
-  assert.equal(await redis.cmd('EXISTS', `${PRE}recent:rust`), 0);
+  assert.deepEqual(await redis.cmd('KEYS', `${PRE}rc:*`), []);
   assert.equal(await dv(), '3');
 });
 
@@ -174,7 +229,7 @@ test('es_enrich_write caps the live stream near LIVE_MAXLEN entries', async () =
   const len = await redis.cmd('XLEN', LIVE);
   assert.ok(len >= ES.LIVE_MAXLEN && len <= ES.LIVE_MAXLEN + 100, `XLEN ${len}`);
   const [last] = await redis.cmd('XREVRANGE', LIVE, '+', '-', 'COUNT', 1);
-  assert.deepEqual(last[1], ['ids', 'i1']);
+  assert.deepEqual(last[1], liveEntry([comment('i1')]));
 });
 
 test('es_enrich_write charges Comprehend usage without new comments, and nothing else',
@@ -198,11 +253,12 @@ test('es_enrich_write refuses a truncated record with the argument it stopped at
     // the record's meta is missing
     const cut = args.slice(0, -1);
     const msg = await fcallError(redis, 'es_enrich_write', [META, LIVE], cut);
-    assert.equal(msg, `ERR truncated record at argument ${cut.length - 1}`);
+    // hour, id and tenant part are there: the record starts 3 from the end
+    assert.equal(msg, `ERR truncated record at argument ${cut.length - 2}`);
     assert.deepEqual(await snapshot(redis), {});
   });
 
-// The SET NX of a record decides once and for all that the comment counts:
+// The HSETNX of a record decides once and for all that the comment counts:
 // a record written by a call that then fails never gets its increments
 // (every retry sees it as a replay). A call must refuse bad arguments
 // before its first write.

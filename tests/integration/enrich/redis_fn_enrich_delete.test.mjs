@@ -1,28 +1,29 @@
 // redis_fn_enrich_delete.test.mjs - deletions through es_enrich_write
-// (lib/redis/enrich.lua, protocol 4) called one by one against a real
-// redis-server.
+// (lib/redis/enrich.lua, protocol 5) called one by one against a real
+// redis-server, and the calls of older protocols it refuses.
 //
-// The worker computes what a deletion takes out from the record it read
-// (workers/enrich/deletion.c) and sends the deletion as "D", record key,
-// that record's text and meta, with its decrements summed among the
-// increments; the function only checks that the record is still that
-// text and applies the numbers. tests/lib/enrich_write.mjs builds the
-// calls the same way and derives the expected state from the comments, so
-// these tests hold the function to its contract: a deletion takes out
-// exactly what the comment added and leaves the tombstone; a deletion
-// whose record changed after it was read applies nothing and is named in
-// the reply; one finding the tombstone, or no record, changes nothing but
-// the tombstone; a deletion of protocol 3 ("d", id) is refused with an
-// error naming the protocols; malformed deletions are refused before any
-// write.
+// The worker computes what a deletion takes out from the parts it read
+// (workers/enrich/deletion.c) and sends the deletion as "D", creation
+// hour, id, the tenant part it read and meta, with its decrements summed
+// among the increments; the function only checks that the tenant part is
+// still that text and applies the numbers. tests/lib/enrich_write.mjs
+// builds the calls the same way and derives the expected state from the
+// comments, so these tests hold the function to its contract: a deletion
+// takes out exactly what the comment added and leaves the tombstone; a
+// deletion whose record changed after it was read applies nothing and is
+// named in the reply; one finding the tombstone, or no record, changes
+// nothing but the tombstone; a call of protocol 3 ("d", id) or 4 (a record
+// as its own key es:{t:<T>}:c:<id>) is refused with an error naming the
+// protocols; malformed deletions are refused before any write.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { fcallError, hgetall, redisNow, snapshot } from '../../lib/redis_fn.mjs';
+import { fcallError, hgetall, snapshot } from '../../lib/redis_fn.mjs';
 import {
-  D, ES, LIVE, META, PRE, TOMBSTONE, assertRecord, buildWrite, comment, dv,
-  enrichSuite, liveIds, recordJson, usageMonth, write, writeExpect,
+  D, ES, GONE, LIVE, META, PRE, assertRecord, buildWrite, comment, dv,
+  enrichSuite, liveEntry, liveIds, recordKey, recordPart, usageMonth, write,
+  writeExpect,
 } from '../../lib/enrich_write.mjs';
 
 let redis;
@@ -36,13 +37,11 @@ test('es_enrich_write reverses a deleted comment exactly and leaves a tombstone'
     const c = comment('d3', { topics: ['perf'], label: 'neutral', cs: 5, ago: 2 * D });
     await writeExpect([a, b, c], [3, 0, 0], [a, b, c], [], { units: 3, usd: 30 });
     const usage = await hgetall(redis, `${PRE}usage:${usageMonth()}`);
-    const t0 = await redisNow(redis);
     const del = buildWrite([{ del: a }, { del: c }]);
     await writeExpect([{ del: a }, { del: c }], [0, 0, 2], [a, b, c], [a, c]);
-    const t1 = await redisNow(redis);
-    await assertRecord(a, TOMBSTONE, t0, t1);
-    await assertRecord(c, TOMBSTONE, t0, t1);
-    assert.equal(await redis.cmd('GET', `${PRE}c:d2`), recordJson(b));
+    await assertRecord(a, GONE);
+    await assertRecord(c, GONE);
+    await assertRecord(b, recordPart(b));
     // a field a deletion brought to 0 stays, holding 0 (checked by hand)
     const h = await hgetall(redis, `${PRE}ts:perf:h:${a.t.slice(0, 8)}`);
     assert.equal(h[`${a.t.slice(8, 10)}:n`], '0');
@@ -56,21 +55,19 @@ test('es_enrich_write reverses a deleted comment exactly and leaves a tombstone'
     const snap = await snapshot(redis);
     assert.deepEqual(await redis.cmd('FCALL', 'es_enrich_write', 2, META, LIVE,
       ...del), [0, 0, 0]);
-    assert.deepEqual(await write([{ del: a, stored: TOMBSTONE },
-      { del: c, stored: TOMBSTONE }]), [0, 0, 0]);
+    assert.deepEqual(await write([{ del: a, stored: GONE },
+      { del: c, stored: GONE }]), [0, 0, 0]);
     assert.deepEqual(await write([a, c]), [0, 2, 0]);
     assert.deepEqual(await snapshot(redis), snap);
   });
 
 test('es_enrich_write keeps a comment deleted before it arrives out', async () => {
   const a = comment('e1', { topics: ['rust'], terms: ['slow'] });
-  const t0 = await redisNow(redis);
   // the worker read no record: nothing to take out, only the tombstone
-  assert.deepEqual(buildWrite([{ del: a, stored: '' }]).slice(-3),
-    [`${PRE}c:e1`, '', '']);
+  assert.deepEqual(buildWrite([{ del: a, stored: '' }]).slice(-5),
+    ['D', a.hour, 'e1', '', '']);
   assert.deepEqual(await write([{ del: a, stored: '' }]), [0, 0, 0]);
-  const t1 = await redisNow(redis);
-  await assertRecord(a, TOMBSTONE, t0, t1);
+  await assertRecord(a, GONE);
   // nothing was created or deleted: no data version, no usage
   assert.equal(await dv(), null);
   await writeExpect([a], [0, 1, 0], []);
@@ -84,9 +81,10 @@ test('es_enrich_write ends at zero for a comment created and deleted in one batc
     const b = comment('f2', { topics: ['rust'], label: 'negative', cs: -1 });
     // the deletion expects the record the creation before it stores
     await writeExpect([a, b, { del: a }], [2, 0, 1], [a, b], [a]);
-    assert.equal(await redis.cmd('GET', `${PRE}c:f1`), TOMBSTONE);
+    await assertRecord(a, GONE);
+    await assertRecord(b, recordPart(b));
     // both were created by this call: both ids are in its live entry
-    assert.deepEqual(await liveIds(), [['ids', 'f1,f2']]);
+    assert.deepEqual(await liveIds(), [liveEntry([a, b])]);
     assert.equal(await dv(), '1');
   });
 
@@ -102,7 +100,7 @@ test('es_enrich_write leaves a bucket key that expired alone when deleting',
     const m = await hgetall(redis, `${PRE}ts:rust:m:${a.t.slice(0, 10)}`);
     assert.equal(m[`${a.t.slice(10, 12)}:n`], '0');
     assert.equal(await redis.cmd('EXISTS', `${PRE}terms:rust:${a.t.slice(0, 10)}`), 0);
-    assert.equal(await redis.cmd('EXISTS', `${PRE}recent:rust`), 0);
+    assert.equal(await redis.cmd('EXISTS', `${PRE}rc:rust:${a.hour}`), 0);
   });
 
 // Between the worker's read and its call another consumer may have written
@@ -115,18 +113,19 @@ test('es_enrich_write applies nothing for a deletion whose record changed since 
     const b = comment('s2', { topics: ['rust'], label: 'negative', cs: -30,
       terms: ['race'] });
     await writeExpect([a, b], [2, 0, 0], [a, b]);
-    // another consumer stored a's record anew (same comment, other text)
-    const other = recordJson({ ...a, topics: ['rust'], terms: ['race', 'again'] })
-      .replace('"engine":"vader"', '"engine":"comprehend"');
-    await redis.cmd('SET', `${PRE}c:s1`, other, 'KEEPTTL');
+    // another consumer stored a's record anew (same comment, other text:
+    // scored by Comprehend, with the same label and compound)
+    const other = recordPart(a).replace('\x1fv\x1f', '\x1fc\x1f') +
+      ['', 'p', a.cs, '', 0, 4000, 6000].join('\x1f');
+    await redis.cmd('HSET', await recordKey(a), 's1', other);
     // a and b share every bucket: b's decrements go in, a's share comes out
     await writeExpect([{ del: a }, { del: b }], [0, 0, 1, ['s1']], [a, b], [b]);
-    assert.equal(await redis.cmd('GET', `${PRE}c:s1`), other);
-    assert.equal(await redis.cmd('GET', `${PRE}c:s2`), TOMBSTONE);
+    await assertRecord(a, other);
+    await assertRecord(b, GONE);
     assert.equal(await dv(), '2');
     // the retry, computed from what is stored now, takes a out exactly
     await writeExpect([{ del: a, stored: other }], [0, 0, 1], [a, b], [a, b]);
-    assert.equal(await redis.cmd('GET', `${PRE}c:s1`), TOMBSTONE);
+    await assertRecord(a, GONE);
   });
 
 test('es_enrich_write applies nothing for a deletion whose record vanished or appeared',
@@ -135,7 +134,7 @@ test('es_enrich_write applies nothing for a deletion whose record vanished or ap
     const b = comment('v2', { topics: ['perf'] });
     await writeExpect([a, b], [2, 0, 0], [a, b]);
     // a's record expired after the worker read it: no tombstone, nothing
-    await redis.cmd('DEL', `${PRE}c:v1`);
+    await redis.cmd('HDEL', await recordKey(a), 'v1');
     let snap = await snapshot(redis);
     assert.deepEqual(await write([{ del: a }]), [0, 0, 0, ['v1']]);
     assert.deepEqual(await snapshot(redis), snap);
@@ -159,26 +158,70 @@ test('es_enrich_write leaves only the tombstone for a record it cannot have writ
   async () => {
     const a = comment('u1', { topics: ['rust'] });
     await writeExpect([a], [1, 0, 0], [a]);
-    await redis.cmd('SET', `${PRE}c:u1`, '{"id":"u1"}', 'KEEPTTL');
-    const t0 = await redisNow(redis);
+    await redis.cmd('HSET', await recordKey(a), 'u1', '{"id":"u1"}');
     await writeExpect([{ del: a, stored: '{"id":"u1"}', unreadable: true }],
       [0, 0, 0], [a]);
-    await assertRecord(a, TOMBSTONE, t0, await redisNow(redis));
+    await assertRecord(a, GONE);
     assert.equal(await dv(), '1');
   });
 
-// A worker of protocol 3 sent a deletion as "d", id and let the function
-// derive what to take out; the function no longer does that arithmetic,
-// and must not guess: the call is refused, nothing written.
+// Workers of protocols 3 and 4 sent a record as its own key
+// es:{t:<T>}:c:<id> (then the record's JSON and meta), and protocol 3 a
+// deletion as "d", id, letting the function derive what to take out. A
+// function of protocol 5 reads every such argument differently and must
+// not guess: the call is refused with an error naming the protocols, at
+// the first such argument, nothing written.
+const PROTOCOLS = new RegExp(`^ERR es_enrich_write speaks protocol ${ES.ENRICH_PROTOCOL}: ` +
+  'argument (\\d+) is a record key of protocol 3 or 4 ');
+
+test('es_enrich_write refuses a call of protocol 4 with an error naming the protocols',
+  async () => {
+    assert.equal(ES.ENRICH_PROTOCOL, 5);
+    const a = comment('p1');
+    const b = comment('p2');
+    const args = buildWrite([a]);
+    // the records as protocol 4 sent them: key, JSON record, meta
+    const rec0 = Number(args[6]);
+    const old = [...args.slice(0, rec0 - 1),
+      `${PRE}c:p1`, JSON.stringify({ id: 'p1', topics: ['rust'] }), `${a.cs}||`,
+      `${PRE}c:p2`, JSON.stringify({ id: 'p2', topics: ['rust'] }), `${b.cs}||`];
+    const msg = await fcallError(redis, 'es_enrich_write', [META, LIVE], old);
+    assert.match(msg, PROTOCOLS);
+    assert.equal(Number(PROTOCOLS.exec(msg)[1]), rec0);
+    assert.deepEqual(await snapshot(redis), {});
+    // after records of protocol 5 too
+    const mixed = [...args, `${PRE}c:p2`, '{}', `${b.cs}||`];
+    const m2 = await fcallError(redis, 'es_enrich_write', [META, LIVE], mixed);
+    assert.equal(Number(PROTOCOLS.exec(m2)[1]), args.length + 1);
+    assert.deepEqual(await snapshot(redis), {});
+  });
+
 test('es_enrich_write refuses a protocol 3 deletion with an error naming the protocols',
   async () => {
     const a = comment('p1');
     const args = [...buildWrite([a]), 'd', 'p0'];
     const msg = await fcallError(redis, 'es_enrich_write', [META, LIVE], args);
-    assert.equal(ES.ENRICH_PROTOCOL, 4);
-    assert.match(msg, /^ERR es_enrich_write speaks protocol 4: argument \d+ is a deletion \("d", id\) of protocol 3/);
-    assert.equal(Number(/argument (\d+)/.exec(msg)[1]), args.length - 1);
+    assert.match(msg, PROTOCOLS);
+    assert.equal(Number(PROTOCOLS.exec(msg)[1]), args.length - 1);
     assert.deepEqual(await snapshot(redis), {});
+  });
+
+// A deletion of protocol 4 was "D", record key, stored record, meta: one
+// argument fewer than protocol 5's, and the key where the hour goes.
+test('es_enrich_write refuses a protocol 4 deletion with an error naming the protocols',
+  async () => {
+    const a = comment('p1');
+    const b = comment('p2');
+    const head = buildWrite([a]);
+    for (const args of [
+      [...head, 'D', `${PRE}c:p2`, '{"id":"p2"}', `${-b.cs}||`],
+      [...head, 'D', `${PRE}c:p2`, '{"id":"p2"}', `${-b.cs}||`,
+        'D', `${PRE}c:p0`, '', ''],
+    ]) {
+      const msg = await fcallError(redis, 'es_enrich_write', [META, LIVE], args);
+      assert.match(msg, PROTOCOLS, JSON.stringify(args.slice(head.length)));
+      assert.deepEqual(await snapshot(redis), {});
+    }
   });
 
 test('es_enrich_write refuses malformed deletions without writing anything',
@@ -189,16 +232,23 @@ test('es_enrich_write refuses malformed deletions without writing anything',
     const at = good.lastIndexOf('D');
     const hk = good.indexOf('H');
     const with_ = (i, v) => good.map((x, k) => (k === i ? v : x));
+    const ak = good.indexOf('A');
     const cases = [
       { what: 'truncated', args: good.slice(0, -1) },
-      { what: 'another tenant\'s record', args: with_(at + 1, 'es:{t:beta}:c:m2') },
-      { what: 'not a record key', args: with_(at + 1, `${PRE}meta`) },
-      { what: 'a bad id', args: with_(at + 1, `${PRE}c:M2`) },
-      { what: 'garbage meta', args: with_(at + 3, 'all of it') },
+      { what: 'another tenant\'s key for the hour', args: with_(at + 1, 'es:{t:beta}:cr:x') },
+      { what: 'a key for the hour', args: with_(at + 1, `${PRE}meta`) },
+      { what: 'no hour', args: with_(at + 1, '') },
+      { what: 'an hour that is no hour', args: with_(at + 1, b.hour.slice(0, 8) + '24') },
+      { what: 'a month 13', args: with_(at + 1, `${b.hour.slice(0, 4)}13${b.hour.slice(6)}`) },
+      { what: 'a bad id', args: with_(at + 2, 'M2') },
+      { what: 'an empty id', args: with_(at + 2, '') },
+      { what: 'garbage meta', args: with_(at + 4, 'all of it') },
       { what: 'a garbage decrement', args: with_(hk + 5, '-x') },
       { what: 'an unknown kind', args: with_(hk, 'Q') },
+      { what: 'a malformed recent entry', args: with_(ak + 4, 'm2:p;') },
+      { what: 'a recent entry of two', args: with_(ak + 4, `${good[ak + 4]}x:p1;`) },
     ];
-    assert.ok(at > 0 && hk > 0, 'the call has a deletion and decrements');
+    assert.ok(at > 0 && hk > 0 && ak > 0, 'the call has a deletion and decrements');
     for (const c of cases) {
       await redis.cmd('FLUSHALL');
       const msg = await fcallError(redis, 'es_enrich_write', [META, LIVE], c.args);

@@ -4,8 +4,8 @@
 // Each library, as the build writes it (build/gen/redis/<file>.lua, the
 // text embedded in the programs), loads into a real redis-server, carries
 // the schema constants of lib/es_schema.h and answers its version. The
-// programs that load them (the nginx module for tenancy and tenant, the
-// ingest, enrich and alert workers for theirs) add a missing library,
+// programs that load them (the nginx module for tenancy, tenant and read,
+// the ingest, enrich and alert workers for theirs) add a missing library,
 // replace an older one (also one from before versions, with no version
 // function) and keep a newer one, saying so in their log: during a
 // rolling upgrade old and new code never overwrite each other back and
@@ -82,8 +82,8 @@ test('every library loads as built, with the schema constants and its version',
   async () => {
     const libs = libraries();
     assert.deepEqual(libs.map((l) => l.file),
-      ['alert.lua', 'enrich.lua', 'ingest.lua', 'summarize.lua', 'tenancy.lua',
-       'tenant.lua']);
+      ['alert.lua', 'enrich.lua', 'ingest.lua', 'read.lua', 'summarize.lua',
+       'tenancy.lua', 'tenant.lua']);
     const consts = schemaConstants();
     assert.ok(Object.keys(consts).length >= 5, 'parsed es_schema.h');
     await redis.cmd('FUNCTION', 'FLUSH');
@@ -106,7 +106,8 @@ async function runModule() {
   const n = await startNginx({ redisUrl: redis.url });
   try {
     await waitFor(async () => (await version('echostream_tenant')) !== 0 &&
-      (await version('echostream_tenancy')) !== 0,
+      (await version('echostream_tenancy')) !== 0 &&
+      (await version('echostream_read')) !== 0,
     { timeout: 10000, what: 'the module\'s libraries' });
     // each worker process connects: let both finish their setup
     await new Promise((r) => setTimeout(r, 500));
@@ -126,6 +127,9 @@ test('the module adds missing libraries and replaces older ones', async () => {
     libs.echostream_tenancy.version);
   assert.equal(await version('echostream_tenant'),
     libs.echostream_tenant.version);
+  // the readers of stored comments, which the module loads too
+  assert.equal(await version('echostream_read'), libs.echostream_read.version);
+  assert.ok((await functionNames('echostream_read')).includes('es_records'));
   assert.ok((await functionNames('echostream_tenant')).includes('es_topic_put'));
   assert.ok(!(await functionNames('echostream_tenant'))
     .includes('echostream_tenant_legacy'), 'the old code is gone');

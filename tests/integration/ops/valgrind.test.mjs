@@ -30,6 +30,7 @@ import {
   history, smtpSink,
 } from '../../lib/alert.mjs';
 import { startBedrockDouble } from '../../aws/bedrock_double.mjs';
+import { readRecord, tombstone, writeRecord } from '../../lib/records.mjs';
 
 const STREAM = 'es:{ingest}:comments';
 const VALGRIND = process.env.ES_VALGRIND || 'valgrind';
@@ -349,16 +350,24 @@ test('valgrind: enrich aggregating a batch, deletions, then SIGTERM',
       return p && Number(p[0]) === 0 && e &&
         e[e.indexOf('last-delivered-id') + 1] === last[0][0];
     };
-    // the deletion in the batch reverses a record created in the same call
-    await waitRunning(run, acked, 'enrich acknowledged every entry');
-    assert.equal(await redis.cmd('EXISTS', `es:{t:vgtenant}:c:${ids[0]}`), 1);
-    // one in a later batch reverses a record read back from Redis
-    await redis.cmd('XADD', STREAM, '*', 'type', 'delete', 'id', ids[2],
-                    'subreddit', 'rust', 'source', 'synthetic');
-    await waitRunning(run, acked, 'enrich acknowledged the later deletion');
-    assert.equal(await redis.cmd('GET', `es:{t:vgtenant}:c:${ids[2]}`),
-      '{"deleted":true}');
-    await stop(run, 'enrich');
+    try {
+      // the deletion in the batch reverses a record created in the same call
+      await waitRunning(run, acked, 'enrich acknowledged every entry');
+      const created = (i) => (1732540000 + i * 30) * 1000;
+      assert.equal((await readRecord(redis, 'vgtenant', ids[0], created(0))).id,
+        ids[0]);
+      assert.deepEqual(await readRecord(redis, 'vgtenant', ids[1], created(1)),
+        { deleted: true });
+      // one in a later batch reverses a record read back from Redis
+      await redis.cmd('XADD', STREAM, '*', 'type', 'delete', 'id', ids[2],
+                      'subreddit', 'rust', 'source', 'synthetic');
+      await waitRunning(run, acked, 'enrich acknowledged the later deletion');
+      assert.deepEqual(await readRecord(redis, 'vgtenant', ids[2], created(2)),
+        { deleted: true });
+      await stop(run, 'enrich');
+    } finally {
+      run.p.kill('SIGKILL'); // a failed check leaves no worker behind
+    }
   });
 
 test('valgrind: alert firing, mailing (sent, refused, retried), a webhook, ' +
@@ -454,16 +463,17 @@ test('valgrind: summarize writing through Bedrock, then locally after failures',
                     'x'.repeat(3000)];
     for (let i = 0; i < 3; i++) {
       const id = `vgs${i}`;
-      await redis.cmd('SET', `${t}c:${id}`, JSON.stringify({
-        id, label: i === 1 ? 'positive' : 'negative', compound: i === 1 ? 0.8 : -0.7,
+      await writeRecord(redis, 'vg', {
+        id, topics: ['rust'], label: i === 1 ? 'positive' : 'negative',
+        compound: i === 1 ? 0.8 : -0.7, neg: 0, neu: 0, pos: 0, engine: 'vader',
         score: String(i * 7), subreddit: 'rust', author: `a${i}`, body: bodies[i],
-        permalink: `/r/rust/comments/p/x/${id}/`, terms: ['tokio'], created: now - 3600e3 }));
-      await redis.cmd('ZADD', `${t}recent:rust`, String(now - 3600e3 + i), id);
-      await redis.cmd('ZADD', `${t}recent:rust:${i === 1 ? 'positive' : 'negative'}`,
-                      String(now - 3600e3 + i), id);
+        permalink: `/r/rust/comments/p/x/${id}/`, link_title: '',
+        created: now - 3600e3 + i });
     }
-    await redis.cmd('SET', `${t}c:gone`, '{"deleted":true}');
-    await redis.cmd('ZADD', `${t}recent:rust`, String(now - 3600e3), 'gone');
+    // a deleted comment its recent entry still names
+    await writeRecord(redis, 'vg', { id: 'gone', topics: ['rust'], created: now - 3600e3,
+                                     subreddit: 'rust', body: 'gone' });
+    await tombstone(redis, 'vg', 'gone', now - 3600e3);
     const ask = async (topic) => {
       const id = `vgreq${Math.random().toString(36).slice(2, 8)}`;
       await redis.cmd('HSET', `${t}summary_requests`, id,
