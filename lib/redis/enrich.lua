@@ -355,7 +355,8 @@ local function check_records(args, a, old)
   local nargs = #args
   while a <= nargs do
     local op = args[a]
-    if op == 'd' or (op ~= nil and string.sub(op, 1, #old) == old) then
+    local first = op == 'D' and args[a + 1] or op
+    if op == 'd' or (first ~= nil and string.sub(first, 1, #old) == old) then
       return bad('es_enrich_write speaks protocol ' .. PROTOCOL ..
         ': argument ' .. a .. ' is a record key of protocol 3 or 4 ' ..
         '(one key per comment); a worker of protocol ' .. PROTOCOL ..

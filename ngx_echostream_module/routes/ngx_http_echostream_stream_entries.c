@@ -1,7 +1,7 @@
 /*
  * ngx_http_echostream_stream_entries.c - what one poll of GET /stream read
  * and shows: the entries of its XRANGE reply and their comment ids, the
- * MGET of their records, and the events they make.
+ * es_records of their records, and the events they make.
  *
  * A poll takes whole entries only, so the "id:" on an entry's last event
  * stays true, and at most 2000 ids unless a single entry holds more, so a
@@ -127,7 +127,7 @@ ngx_int_t ngx_http_echostream_stream_range(ngx_http_echostream_stream_t *st,
 
         p = (u_char *)ids->str;
         end = p + ids->len;
-        /* the creation hours, one per id in the same order */
+        /* the creation hours: one for all, or one per id in order */
         hp = (u_char *)hours->str;
         hend = hp + hours->len;
 
@@ -138,7 +138,11 @@ ngx_int_t ngx_http_echostream_stream_range(ngx_http_echostream_stream_t *st,
             if (q == NULL) {
                 q = end;
             }
-            if (hp + 10 <= hend && (hp + 10 == hend || hp[10] == ',')) {
+            if (hours->len == 10) {
+                /* one hour for every id (enrich's common case) */
+                hp = (u_char *)hours->str;
+                hour = hp;
+            } else if (hp + 10 <= hend && (hp + 10 == hend || hp[10] == ',')) {
                 hp += 11;
             } else {
                 hour = NULL;
