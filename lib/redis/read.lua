@@ -34,8 +34,9 @@
 --   Per pair, in order: the record as JSON (members of lib/es_record.h, in
 --   its order; the title from the hour's title table, a long public part
 --   from the hour's :l), ES.TOMBSTONE when the comment was deleted
---   (either part gone), or nil when no record is stored (expired, never
---   written).
+--   (the tenant's part, or the stored record's public part, gone), {}
+--   when a stored part does not parse, or nil when the tenant stores no
+--   record of it (expired, never written).
 --
 -- Both refuse malformed arguments with an error reply.
 
@@ -165,10 +166,12 @@ local function records(keys, args)
     local id, h = args[i], args[i + 1]
     local tp, pp = parts(pre, id, h, splits)
     local v = false
-    if tp == GONE or pp == GONE then
+    if tp == GONE or (tp and pp == GONE) then
       v = ES.TOMBSTONE
     elseif tp and pp then
-      v = assemble(id, h, tp, pp) or false
+      -- a part that does not parse: an object without the members, which
+      -- the readers skip as damaged (and log)
+      v = assemble(id, h, tp, pp) or '{}'
     end
     out[#out + 1] = v
   end
