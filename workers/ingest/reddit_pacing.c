@@ -195,26 +195,6 @@ double es_sub_qpm(double rate, double interval_s)
     return pages * 60.0 / interval_s;
 }
 
-size_t es_budget_eval(const double *rate, const double *interval, size_t n,
-                      double budget_qpm, double *required_qpm, int *behind)
-{
-    double req = 0, stretch = 1;
-    size_t count = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        req += es_sub_qpm(rate[i], interval[i]);
-    }
-    if (budget_qpm > 0 && req > budget_qpm) {
-        stretch = req / budget_qpm;
-    }
-    for (size_t i = 0; i < n; i++) {
-        behind[i] = rate[i] * interval[i] * stretch > ES_LISTING_SAFE;
-        count += (size_t)behind[i];
-    }
-    *required_qpm = req;
-    return count;
-}
-
 /* Advances over a run of characters other than stop characters. */
 static const char *field(const char *s, const char *stops)
 {

@@ -120,15 +120,6 @@ double es_poll_urgency(double waited_s, double rate, double cycle_s);
 /* Requests per minute one subreddit needs at this rate and interval. */
 double es_sub_qpm(double rate, double interval_s);
 
-/*
- * Budget check over n subreddits: *required_qpm gets the sum of their
- * needs; behind[i] = 1 when sub i would gather more than ES_LISTING_SAFE
- * comments between polls once intervals are stretched to fit budget_qpm.
- * Returns the number of subreddits behind.
- */
-size_t es_budget_eval(const double *rate, const double *interval, size_t n,
-                      double budget_qpm, double *required_qpm, int *behind);
-
 /* 1 when ua has Reddit's "<platform>:<app id>:<version> (by /u/<user>)". */
 int es_user_agent_valid(const char *ua);
 

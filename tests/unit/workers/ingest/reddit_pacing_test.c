@@ -203,32 +203,13 @@ static void test_rate_is_an_ewma_of_observations(void **state)
     assert_true(es_rate_from_span(5, 100, 100) < 0);
 }
 
-static void test_budget_flags_subs_that_overflow_the_listing(void **state)
+static void test_sub_qpm_counts_pages(void **state)
 {
-    double rate[3] = {0.1, 1, 40};
-    double iv[3] = {120, 50, 2};
-    int behind[3];
-    double req;
-    size_t n;
-
     (void)state;
     assert_true(es_sub_qpm(0.1, 120) == 0.5);
     assert_true(es_sub_qpm(40, 2) == 30);  /* one poll = 1 page of 80 */
     assert_true(es_sub_qpm(100, 2) == 60); /* two pages per poll */
-    n = es_budget_eval(rate, iv, 3, 100, &req, behind);
-    assert_int_equal(n, 0);
-    assert_true(req > 31.6 && req < 31.8);
-    /* with a budget of 2 qpm every interval stretches ~15.9x */
-    n = es_budget_eval(rate, iv, 3, 2, &req, behind);
-    assert_int_equal(n, 1);
-    assert_int_equal(behind[0], 0);
-    assert_int_equal(behind[1], 0);
-    assert_int_equal(behind[2], 1);
-    /* a sub beyond the listing cap even at its shortest interval */
-    rate[0] = 600;
-    iv[0] = 2;
-    n = es_budget_eval(rate, iv, 1, 1e6, &req, behind);
-    assert_int_equal(n, 1);
+    assert_true(es_sub_qpm(5, 0) == 0);
 }
 
 static void test_user_agent_form_is_checked(void **state)
@@ -288,7 +269,7 @@ int main(void)
         cmocka_unit_test(test_ratelimit_spreads_remaining_over_reset),
         cmocka_unit_test(test_interval_targets_fifty_comments_per_poll),
         cmocka_unit_test(test_rate_is_an_ewma_of_observations),
-        cmocka_unit_test(test_budget_flags_subs_that_overflow_the_listing),
+        cmocka_unit_test(test_sub_qpm_counts_pages),
         cmocka_unit_test(test_user_agent_form_is_checked),
         cmocka_unit_test(test_token_answer_is_parsed_strictly),
     };
