@@ -172,6 +172,11 @@ static void plan(es_poller *p)
         pending = calloc(p->n, sizeof(*pending));
         if (rate == NULL || can == NULL || group_of == NULL || grate == NULL ||
             pending == NULL) {
+            /* out of memory: everything alone, no stale group indexes */
+            p->ngroups = 0;
+            for (size_t i = 0; i < p->n; i++) {
+                p->subs[i].group = -1;
+            }
             goto cleanup;
         }
     }
