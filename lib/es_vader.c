@@ -21,6 +21,13 @@
  * (ES_VADER_STACK_TOKENS), otherwise in one heap block freed before return;
  * work is linear in the text (fixed windows of three words around each token,
  * a hash for duplicates).
+ *
+ * Speed: the rules run for the lexicon words only, whose indices the
+ * tokenizer lists, with the first "but" and whether any idiom can match.
+ * Most lexicon words have no negation, booster, dampener, "never", "so" or
+ * "this" among the three words before (ES_VT_MOD): their steps change
+ * nothing and are skipped. Otherwise the steps pick between outcomes
+ * instead of branching on words whose kind is as good as random.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -47,6 +54,7 @@ typedef struct {
     const es_vader_tok *t;
     size_t n;
     int cap_diff;
+    int idioms; /* see es_vader_counts */
 } text_ctx;
 
 static int negated(const es_vader_tok *t)
@@ -56,26 +64,27 @@ static int negated(const es_vader_tok *t)
 
 static int so_or_this(const es_vader_tok *t)
 {
-    return t->cs == ES_VC_SO || t->cs == ES_VC_THIS;
+    return (t->cs == ES_VC_SO) | (t->cs == ES_VC_THIS);
 }
 
-/* VaderConstants.scalar_inc_dec */
+/*
+ * VaderConstants.scalar_inc_dec. The sign of the valence picks the entry of
+ * a table instead of a branch (it is as good as random); -B_INCR is exactly
+ * what NLTK's `scalar *= -1` makes of B_INCR.
+ */
 static double scalar_inc_dec(const es_vader_tok *w, double valence,
                              int cap_diff)
 {
-    double scalar = 0.0;
+    static const double base[4][2] = {
+        {0.0, 0.0}, {B_INCR, -B_INCR}, {B_DECR, -B_DECR}, {B_INCR, -B_INCR}};
+    unsigned kind = (w->flags / ES_VW_BOOST) & 3; /* none, boost, dampen */
+    double scalar = base[kind][valence < 0];
 
-    if (w->flags & (ES_VW_BOOST | ES_VW_DAMPEN)) {
-        scalar = (w->flags & ES_VW_BOOST) ? B_INCR : B_DECR;
-        if (valence < 0) {
-            scalar *= -1;
-        }
-        if ((w->flags & ES_VT_UPPER) && cap_diff) {
-            if (valence > 0) {
-                scalar += C_INCR;
-            } else {
-                scalar -= C_INCR;
-            }
+    if (kind != 0 && (w->flags & ES_VT_UPPER) && cap_diff) {
+        if (valence > 0) {
+            scalar += C_INCR;
+        } else {
+            scalar -= C_INCR;
         }
     }
     return scalar;
@@ -93,15 +102,16 @@ static double never_factor(const text_ctx *c, int start_i, size_t i)
     static const double f2[3] = {1.0, N_SCALAR, 1.25};
     const es_vader_tok *w = c->t;
 
+    /* & and | rather than && and ||: no branch on the words */
     if (start_i == 0) {
         return f0[negated(&w[i - 1])];
     }
     if (start_i == 1) {
-        return f1[(w[i - 2].cs == ES_VC_NEVER && so_or_this(&w[i - 1]))
+        return f1[((w[i - 2].cs == ES_VC_NEVER) & so_or_this(&w[i - 1]))
                       ? 2
                       : negated(&w[i - 2])];
     }
-    return f2[((w[i - 3].cs == ES_VC_NEVER && so_or_this(&w[i - 2])) ||
+    return f2[(((w[i - 3].cs == ES_VC_NEVER) & so_or_this(&w[i - 2])) |
                so_or_this(&w[i - 1]))
                   ? 2
                   : negated(&w[i - 3])];
@@ -149,6 +159,21 @@ static int booster2(int a, int b)
     return (a == ES_VC_JUST && b == ES_VC_ENOUGH) ||
            ((a == ES_VC_KIND || a == ES_VC_SORT) && b == ES_VC_OF);
 }
+
+/* see es_vader_int.h: the first two words of idiom2, idiom3, booster2 */
+#define NEXT(b) (1u << (b))
+const uint32_t es_vader_idiom_next[32] = {
+    [ES_VC_THE] = NEXT(ES_VC_SHIT) | NEXT(ES_VC_BOMB),
+    [ES_VC_BAD] = NEXT(ES_VC_ASS),
+    [ES_VC_YEAH] = NEXT(ES_VC_RIGHT),
+    [ES_VC_CUT] = NEXT(ES_VC_THE),
+    [ES_VC_KISS] = NEXT(ES_VC_OF),
+    [ES_VC_HAND] = NEXT(ES_VC_TO),
+    [ES_VC_JUST] = NEXT(ES_VC_ENOUGH),
+    [ES_VC_KIND] = NEXT(ES_VC_OF),
+    [ES_VC_SORT] = NEXT(ES_VC_OF),
+};
+#undef NEXT
 
 /* _idioms_check; only called with i >= 3 */
 static double idioms_check(const text_ctx *c, double valence, size_t i)
@@ -220,6 +245,24 @@ static double least_check(const text_ctx *c, double valence, size_t i)
 }
 
 /*
+ * One of the three words before a lexicon word: the valence after
+ * sentiment_valence's step for it (start_i, damp: 1.0, 0.95 or 0.9; NLTK
+ * multiplies only a non-zero scalar, but a zero times damp is the same
+ * zero). A word of the lexicon is skipped. Whether it is one is as good as
+ * random, so both outcomes are computed and one is picked, without a
+ * branch.
+ */
+static double step(const text_ctx *c, double valence, size_t i, int start_i,
+                   double damp)
+{
+    const es_vader_tok *w = &c->t[i - (size_t)start_i - 1];
+    double s = scalar_inc_dec(w, valence, c->cap_diff) * damp;
+    double after = (valence + s) * never_factor(c, start_i, i);
+
+    return (w->flags & ES_VW_LEX) ? valence : after;
+}
+
+/*
  * The sentiment polarity_scores appends for the token at index i, i being
  * the first occurrence of that token (the booster and "kind of" skip, then
  * sentiment_valence).
@@ -244,30 +287,30 @@ static double token_valence(const text_ctx *c, size_t i)
             valence -= C_INCR;
         }
     }
-    /* the three words before, nearest first, each skipped if a lexicon
-       word (unrolled: the window is cut only for the first words) */
-    if (i >= 1 && !(w[i - 1].flags & ES_VW_LEX)) {
-        valence = valence + scalar_inc_dec(&w[i - 1], valence, c->cap_diff);
-        valence = valence * never_factor(c, 0, i);
-    }
-    if (i >= 2 && !(w[i - 2].flags & ES_VW_LEX)) {
-        double s = scalar_inc_dec(&w[i - 2], valence, c->cap_diff);
-
-        if (s != 0) {
-            s = s * 0.95;
+    /*
+     * the three words before, nearest first (NLTK multiplies a non-zero
+     * scalar by 0.95 or 0.9; a zero stays zero either way). Without a
+     * negation, booster, dampener, never, so or this among them (most
+     * often), each step adds a scalar of zero and multiplies by 1.0, which
+     * give a non-zero valence back exactly: they are skipped.
+     */
+    if (i >= 3 && valence != 0 &&
+        !((w[i - 1].flags | w[i - 2].flags | w[i - 3].flags) & ES_VT_MOD)) {
+        if (c->idioms && !(w[i - 3].flags & ES_VW_LEX)) {
+            valence = idioms_check(c, valence, i);
         }
-        valence = valence + s;
-        valence = valence * never_factor(c, 1, i);
-    }
-    if (i >= 3 && !(w[i - 3].flags & ES_VW_LEX)) {
-        double s = scalar_inc_dec(&w[i - 3], valence, c->cap_diff);
-
-        if (s != 0) {
-            s = s * 0.9;
+    } else if (i >= 3) {
+        valence = step(c, valence, i, 0, 1.0);
+        valence = step(c, valence, i, 1, 0.95);
+        valence = step(c, valence, i, 2, 0.9);
+        if (c->idioms && !(w[i - 3].flags & ES_VW_LEX)) {
+            valence = idioms_check(c, valence, i);
         }
-        valence = valence + s;
-        valence = valence * never_factor(c, 2, i);
-        valence = idioms_check(c, valence, i);
+    } else if (i == 2) {
+        valence = step(c, valence, i, 0, 1.0);
+        valence = step(c, valence, i, 1, 0.95);
+    } else if (i == 1) {
+        valence = step(c, valence, i, 0, 1.0);
     }
     return least_check(c, valence, i);
 }
@@ -416,7 +459,7 @@ es_sentiment es_vader_score(const es_vader *v, const char *text, size_t n)
     es_vader_tok *tok = stack_tok;
     uint32_t *dup_slots = stack_dup;
     void *heap = NULL;
-    size_t cap = es_vader_max_tokens(n), nt, j, k, but;
+    size_t cap = es_vader_max_tokens(n), nt, k;
     es_vader_counts cnt;
     size_t dcap = 2 * ES_VADER_STACK_TOKENS;
     es_sentiment r = {0, 0, 0, 0, ES_LABEL_NEUTRAL};
@@ -446,18 +489,12 @@ es_sentiment es_vader_score(const es_vader *v, const char *text, size_t n)
         dup_slots = l.lex + cap;
         dcap = dsz;
     }
-    nt = es_vader_tokenize(v, text, n, tok, cap, &cnt);
+    nt = es_vader_tokenize(v, text, n, tok, cap, l.lex, &cnt);
     c.t = tok;
     c.n = nt;
     c.cap_diff = cnt.nupper > 0 && cnt.nupper < nt;
-    but = nt;
-    for (j = 0; j < nt; j++) {
-        if (tok[j].lw == ES_VL_BUT && but == nt) {
-            but = j;
-        }
-        l.lex[l.n] = (uint32_t)j; /* kept only if it is a lexicon token */
-        l.n += (tok[j].flags & ES_VW_LEX) != 0;
-    }
+    c.idioms = cnt.idioms;
+    l.n = cnt.nlex;
     if (l.n <= DUP_SCAN_MAX) {
         score_short(&c, &l);
     } else {
@@ -475,7 +512,7 @@ es_sentiment es_vader_score(const es_vader *v, const char *text, size_t n)
             l.sent[k] = i == k ? token_valence(&c, l.lex[k]) : l.sent[i];
         }
     }
-    r = score_valence(&l, nt, but, &cnt);
+    r = score_valence(&l, nt, cnt.but, &cnt);
     free(heap);
     r = es_sentiment_nltk_round(&r);
     r.label = es_label_from_compound(r.compound);

@@ -253,13 +253,24 @@ static const char *at16(const text_view *tv, const char *p)
     return tv->text + tv->n - p >= 16 ? p : tv->tail + (p - tv->tail_at);
 }
 
-/* Classifies t by the entry of its lower-case key (es_vader_none: none). */
+/*
+ * Classifies t (its flags of case and "n't" set) by e, the entry of its
+ * lower-case key (es_vader_none: none); same: the key is the token as
+ * written (the words NLTK compares case-sensitively). ES_VT_MOD marks the
+ * words the rules act on before a lexicon word.
+ */
 static void set_entry(es_vader_tok *t, const es_vader_entry *e, int same)
 {
+    unsigned flags = t->flags | e->flags, cs = same ? e->cs : ES_VC_NONE;
+    /* | rather than ||: no branch on the word */
+    unsigned mod =
+        ((flags & (ES_VT_NEGATED | ES_VW_BOOST | ES_VW_DAMPEN)) != 0) |
+        ((unsigned)(cs - ES_VC_NEVER) <= ES_VC_THIS - ES_VC_NEVER);
+
     t->e = e;
-    t->flags |= e->flags;
+    t->flags = (uint8_t)(flags | mod * ES_VT_MOD);
     t->lw = e->lw;
-    t->cs = same ? e->cs : ES_VC_NONE;
+    t->cs = (uint8_t)cs;
 }
 
 /* Looks up the key in buf, zero-padded by 16 bytes after its n. */
@@ -277,8 +288,9 @@ static const es_vader_entry *find_buf(const es_vader *v, const char *buf,
  * Classifies the final token t (its case flags already set), a part of the
  * text tv. An ASCII key of 16 bytes or less is lower-cased in two
  * registers and left
- * for es_vader_tokenize's lookup pass (ES_VT_LATER), its table lines
- * prefetched; any other key is looked up here.
+ * for es_vader_tokenize's lookup pass (ES_VT_LATER, t->lw holding whether
+ * the key is the token as written meanwhile), its table lines prefetched; any
+ * other key is looked up here.
  */
 static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
                      const text_view *tv)
@@ -288,9 +300,6 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
     size_t cap = v->key_cap, ln, i;
     int same;
 
-    t->lw = ES_VL_NONE;
-    t->cs = ES_VC_NONE;
-    t->e = &es_vader_none;
     if (ts->napos > 0 && has_nt(t->p, t->len)) {
         t->flags |= ES_VT_NT;
     }
@@ -298,6 +307,7 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
         const unsigned char *u = (const unsigned char *)t->p;
 
         if (t->len > cap) {
+            set_entry(t, &es_vader_none, 0);
             return;
         }
         if (t->len <= 16) {
@@ -308,7 +318,8 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
             memcpy(&k1, p + 8, 8);
             t->k0 = lower8(k0 & head_mask(t->len));
             t->k1 = lower8(k1 & head_mask(t->len > 8 ? t->len - 8 : 0));
-            t->flags |= ts->upper ? ES_VT_LATER : ES_VT_LATER | ES_VT_SAME;
+            t->flags |= ES_VT_LATER;
+            t->lw = !ts->upper; /* same, until the lookup */
             /* the one slot the key can be in, confirmed later */
             t->e = es_vader_slot(
                 v, es_vader_key_hash(v->hseed, t->k0, t->k1, NULL, t->len));
@@ -324,10 +335,12 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
     }
     /* lower-casing shrinks a character to a third at most (U+212A) */
     if (t->len > 3 * cap + 3) {
+        set_entry(t, &es_vader_none, 0);
         return;
     }
     ln = es_vader_lower(v, t->p, t->len, buf, cap, &same);
     if (ln > cap) {
+        set_entry(t, &es_vader_none, 0);
         return;
     }
     memset(buf + ln, 0, 16);
@@ -551,12 +564,41 @@ static void count_marks(const text_view *tv, es_vader_counts *counts)
     counts->nquest = nq;
 }
 
+/*
+ * The last pass over the tokens: the lookups left for now (their slots on
+ * their way meanwhile), and what the rules ask of the text as a whole.
+ */
+static void finish(es_vader_tok *toks, size_t nt, uint32_t *lex,
+                   es_vader_counts *counts)
+{
+    size_t i, but = nt, nlex = 0;
+    uint32_t idioms = 0;
+    unsigned prev = ES_VC_NONE;
+
+    for (i = 0; i < nt; i++) {
+        es_vader_tok *t = &toks[i];
+
+        if (t->flags & ES_VT_LATER) {
+            t->flags &= (uint8_t)~ES_VT_LATER;
+            set_entry(t, es_vader_confirm16(t->e, t->k0, t->k1, t->len), t->lw);
+        }
+        idioms |= es_vader_idiom_next[prev] >> t->cs;
+        prev = t->cs;
+        but = t->lw == ES_VL_BUT && but == nt ? i : but;
+        lex[nlex] = (uint32_t)i; /* kept only if it is a lexicon token */
+        nlex += (t->flags & ES_VW_LEX) != 0;
+    }
+    counts->but = but;
+    counts->nlex = nlex;
+    counts->idioms = (int)(idioms & 1);
+}
+
 size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
-                         es_vader_tok *toks, size_t cap,
+                         es_vader_tok *toks, size_t cap, uint32_t *lex,
                          es_vader_counts *counts)
 {
     const unsigned char *u = (const unsigned char *)text;
-    size_t pos, nt = 0, i, nupper = 0;
+    size_t pos, nt = 0, nupper = 0;
     text_view tv;
 
     view_init(&tv, text, n);
@@ -592,18 +634,18 @@ size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
             if ((w.alnum & mask) != mask) {
                 off = punct_token(t, text + start, len, p16);
             }
-            t->lw = ES_VL_NONE;
-            t->cs = ES_VC_NONE;
-            t->e = &es_vader_none;
             t->k0 = w.k0;
             t->k1 = w.k1;
             es_vader_win_key(&t->k0, &t->k1, off, t->len);
             if (t->len <= v->key_cap) {
-                t->flags |= upper ? ES_VT_LATER : ES_VT_LATER | ES_VT_SAME;
+                t->flags |= ES_VT_LATER;
+                t->lw = !upper; /* same, until the lookup */
                 /* the one slot the key can be in, confirmed later */
                 t->e = es_vader_slot(
                     v, es_vader_key_hash(v->hseed, t->k0, t->k1, NULL, t->len));
                 ES_VADER_PREFETCH(t->e);
+            } else {
+                set_entry(t, &es_vader_none, 0);
             }
         }
         /* the next token, when the window shows it and it is ASCII */
@@ -615,16 +657,6 @@ size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
         }
     }
     counts->nupper = nupper;
-    /* the lookups left for now, their slots on their way meanwhile */
-    for (i = 0; i < nt; i++) {
-        es_vader_tok *t = &toks[i];
-
-        if (t->flags & ES_VT_LATER) {
-            int same = (t->flags & ES_VT_SAME) != 0;
-
-            t->flags &= (uint8_t) ~(ES_VT_LATER | ES_VT_SAME);
-            set_entry(t, es_vader_confirm16(t->e, t->k0, t->k1, t->len), same);
-        }
-    }
+    finish(toks, nt, lex, counts);
     return nt;
 }
