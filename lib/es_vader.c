@@ -356,27 +356,39 @@ static size_t first_index(dup_table *d, const es_vader_tok *t,
 
 /*
  * l->sent of a text with at most DUP_SCAN_MAX lexicon tokens: each is
- * scored at its first occurrence, found among the first occurrences so far.
+ * scored at its first occurrence, found among the first occurrences so far
+ * (searched only when one of them may have the same entry).
  */
 static void score_short(const text_ctx *c, lex_tokens *l)
 {
     const es_vader_tok *t = c->t;
+    const es_vader_entry *fe[DUP_SCAN_MAX]; /* entries of the firsts */
     size_t first[DUP_SCAN_MAX], nfirst = 0, k, f;
+    uint64_t seen = 0; /* bits of the entries of the firsts so far */
 
     for (k = 0; k < l->n; k++) {
         const es_vader_tok *tk = &t[l->lex[k]];
+        /* equal tokens have the same entry: one whose bit is not set yet
+           is a first occurrence, without a search (most of them) */
+        uint64_t bit = (uint64_t)1
+                       << (((uintptr_t)tk->e / sizeof(es_vader_entry)) & 63);
 
-        for (f = 0; f < nfirst; f++) {
-            const es_vader_tok *tf = &t[l->lex[first[f]]];
+        f = nfirst;
+        if (seen & bit) {
+            for (f = 0; f < nfirst; f++) {
+                const es_vader_tok *tf = &t[l->lex[first[f]]];
 
-            if (tf->e == tk->e && tf->len == tk->len &&
-                memcmp(tf->p, tk->p, tk->len) == 0) {
-                break;
+                if (fe[f] == tk->e && tf->len == tk->len &&
+                    memcmp(tf->p, tk->p, tk->len) == 0) {
+                    break;
+                }
             }
         }
         if (f < nfirst) {
             l->sent[k] = l->sent[first[f]];
         } else {
+            seen |= bit;
+            fe[nfirst] = tk->e;
             first[nfirst++] = k;
             l->sent[k] = token_valence(c, l->lex[k]);
         }
