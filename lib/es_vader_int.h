@@ -156,6 +156,7 @@ typedef struct {
     uint8_t flags; /* ES_VW_* of its lower-case form, ES_VT_* */
     uint8_t lw;
     uint8_t cs;
+    uint8_t klen;            /* tokenizer only: its key's length, and */
     const es_vader_entry *e; /* its entry, or &es_vader_none */
     uint64_t k0, k1;         /* tokenizer only: its key, when ES_VT_LATER */
 } es_vader_tok;

@@ -285,12 +285,27 @@ static const es_vader_entry *find_buf(const es_vader *v, const char *buf,
 }
 
 /*
+ * Leaves the lookup of t's key of klen <= 16 bytes k0, k1 (zero-padded) for
+ * es_vader_tokenize's last pass, its slot computed and prefetched now: the
+ * lookups of a text then wait on memory together, not one after another.
+ * same: as for set_entry (kept in t->lw meanwhile).
+ */
+static inline void defer(const es_vader *v, es_vader_tok *t, uint64_t k0,
+                         uint64_t k1, unsigned klen, int same)
+{
+    t->k0 = k0;
+    t->k1 = k1;
+    t->klen = (uint8_t)klen;
+    t->flags |= ES_VT_LATER;
+    t->lw = (uint8_t)same;
+    t->e = es_vader_slot(v, es_vader_key_hash(v->hseed, k0, k1, NULL, klen));
+    ES_VADER_PREFETCH(t->e);
+}
+
+/*
  * Classifies the final token t (its case flags already set), a part of the
- * text tv. An ASCII key of 16 bytes or less is lower-cased in two
- * registers and left
- * for es_vader_tokenize's lookup pass (ES_VT_LATER, t->lw holding whether
- * the key is the token as written meanwhile), its table lines prefetched; any
- * other key is looked up here.
+ * text tv. A key of 16 bytes or less is left for es_vader_tokenize's lookup
+ * pass (defer); a longer one is looked up here.
  */
 static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
                      const text_view *tv)
@@ -316,14 +331,9 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
 
             memcpy(&k0, p, 8);
             memcpy(&k1, p + 8, 8);
-            t->k0 = lower8(k0 & head_mask(t->len));
-            t->k1 = lower8(k1 & head_mask(t->len > 8 ? t->len - 8 : 0));
-            t->flags |= ES_VT_LATER;
-            t->lw = !ts->upper; /* same, until the lookup */
-            /* the one slot the key can be in, confirmed later */
-            t->e = es_vader_slot(
-                v, es_vader_key_hash(v->hseed, t->k0, t->k1, NULL, t->len));
-            ES_VADER_PREFETCH(t->e);
+            defer(v, t, lower8(k0 & head_mask(t->len)),
+                  lower8(k1 & head_mask(t->len > 8 ? t->len - 8 : 0)), t->len,
+                  !ts->upper);
             return;
         }
         for (i = 0; i < t->len; i++) {
@@ -344,6 +354,14 @@ static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
         return;
     }
     memset(buf + ln, 0, 16);
+    if (ln <= 16) {
+        uint64_t k0, k1;
+
+        memcpy(&k0, buf, 8);
+        memcpy(&k1, buf + 8, 8);
+        defer(v, t, k0, k1, ln, same);
+        return;
+    }
     set_entry(t, find_buf(v, buf, ln), same);
 }
 
@@ -580,7 +598,8 @@ static void finish(es_vader_tok *toks, size_t nt, uint32_t *lex,
 
         if (t->flags & ES_VT_LATER) {
             t->flags &= (uint8_t)~ES_VT_LATER;
-            set_entry(t, es_vader_confirm16(t->e, t->k0, t->k1, t->len), t->lw);
+            set_entry(t, es_vader_confirm16(t->e, t->k0, t->k1, t->klen),
+                      t->lw);
         }
         idioms |= es_vader_idiom_next[prev] >> t->cs;
         prev = t->cs;
@@ -634,16 +653,11 @@ size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
             if ((w.alnum & mask) != mask) {
                 off = punct_token(t, text + start, len, p16);
             }
-            t->k0 = w.k0;
-            t->k1 = w.k1;
-            es_vader_win_key(&t->k0, &t->k1, off, t->len);
             if (t->len <= v->key_cap) {
-                t->flags |= ES_VT_LATER;
-                t->lw = !upper; /* same, until the lookup */
-                /* the one slot the key can be in, confirmed later */
-                t->e = es_vader_slot(
-                    v, es_vader_key_hash(v->hseed, t->k0, t->k1, NULL, t->len));
-                ES_VADER_PREFETCH(t->e);
+                uint64_t k0 = w.k0, k1 = w.k1;
+
+                es_vader_win_key(&k0, &k1, off, t->len);
+                defer(v, t, k0, k1, t->len, !upper);
             } else {
                 set_entry(t, &es_vader_none, 0);
             }
