@@ -57,6 +57,19 @@ typedef struct {
     int idioms; /* see es_vader_counts */
 } text_ctx;
 
+/*
+ * c ? b : a without a branch (picked from a pair in memory): for the rules'
+ * choices that depend on words whose kind is as good as random.
+ */
+static double pick(double a, double b, int c)
+{
+    double v[2];
+
+    v[0] = a;
+    v[1] = b;
+    return v[c != 0];
+}
+
 static int negated(const es_vader_tok *t)
 {
     return (t->flags & ES_VT_NEGATED) != 0;
@@ -77,17 +90,13 @@ static double scalar_inc_dec(const es_vader_tok *w, double valence,
 {
     static const double base[4][2] = {
         {0.0, 0.0}, {B_INCR, -B_INCR}, {B_DECR, -B_DECR}, {B_INCR, -B_INCR}};
-    unsigned kind = (w->flags / ES_VW_BOOST) & 3; /* none, boost, dampen */
+    static const double caps[2] = {-C_INCR, C_INCR}; /* "scalar -= C_INCR" */
+    unsigned kind = (w->flags / ES_VW_BOOST) & 3;    /* none, boost, dampen */
     double scalar = base[kind][valence < 0];
 
-    if (kind != 0 && (w->flags & ES_VT_UPPER) && cap_diff) {
-        if (valence > 0) {
-            scalar += C_INCR;
-        } else {
-            scalar -= C_INCR;
-        }
-    }
-    return scalar;
+    return pick(scalar, scalar + caps[valence > 0],
+                (kind != 0) & ((w->flags & ES_VT_UPPER) != 0) &
+                    (cap_diff != 0));
 }
 
 /*
@@ -233,15 +242,19 @@ static double least_check(const text_ctx *c, double valence, size_t i)
 {
     const es_vader_tok *w = c->t;
 
-    if (i > 1 && !(w[i - 1].flags & ES_VW_LEX) && w[i - 1].lw == ES_VL_LEAST) {
-        if (w[i - 2].lw != ES_VL_AT && w[i - 2].lw != ES_VL_VERY) {
-            valence = valence * N_SCALAR;
-        }
-    } else if (i > 0 && !(w[i - 1].flags & ES_VW_LEX) &&
-               w[i - 1].lw == ES_VL_LEAST) {
-        valence = valence * N_SCALAR;
+    static const double f[2] = {1.0, N_SCALAR};
+    int least, blocked = 0;
+
+    if (i == 0) {
+        return valence;
     }
-    return valence;
+    /* "least" before, not a lexicon word, and not "at least" or "very
+       least" (multiplying by 1.0 changes nothing) */
+    least = !(w[i - 1].flags & ES_VW_LEX) & (w[i - 1].lw == ES_VL_LEAST);
+    if (i > 1) {
+        blocked = (w[i - 2].lw == ES_VL_AT) | (w[i - 2].lw == ES_VL_VERY);
+    }
+    return valence * f[least & !blocked];
 }
 
 /*
@@ -259,7 +272,7 @@ static double step(const text_ctx *c, double valence, size_t i, int start_i,
     double s = scalar_inc_dec(w, valence, c->cap_diff) * damp;
     double after = (valence + s) * never_factor(c, start_i, i);
 
-    return (w->flags & ES_VW_LEX) ? valence : after;
+    return pick(after, valence, w->flags & ES_VW_LEX);
 }
 
 /*
@@ -280,12 +293,11 @@ static double token_valence(const text_ctx *c, size_t i)
         return 0;
     }
     valence = w[i].e->val;
-    if ((w[i].flags & ES_VT_UPPER) && c->cap_diff) {
-        if (valence > 0) {
-            valence += C_INCR;
-        } else {
-            valence -= C_INCR;
-        }
+    {
+        static const double caps[2] = {-C_INCR, C_INCR};
+
+        valence = pick(valence, valence + caps[valence > 0],
+                       ((w[i].flags & ES_VT_UPPER) != 0) & (c->cap_diff != 0));
     }
     /*
      * the three words before, nearest first (NLTK multiplies a non-zero

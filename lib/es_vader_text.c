@@ -250,7 +250,11 @@ static void view_init(text_view *tv, const char *text, size_t n)
 /* The 16 bytes at p (a position in the text); zeros past its end. */
 static const char *at16(const text_view *tv, const char *p)
 {
-    return tv->text + tv->n - p >= 16 ? p : tv->tail + (p - tv->tail_at);
+    /* a select rather than a branch: where a text ends is no pattern */
+    const char *tail = tv->tail + (p - tv->tail_at);
+    uintptr_t near = (uintptr_t)0 - (uintptr_t)(tv->text + tv->n - p < 16);
+
+    return (const char *)(((uintptr_t)p & ~near) | ((uintptr_t)tail & near));
 }
 
 /*
@@ -261,7 +265,8 @@ static const char *at16(const text_view *tv, const char *p)
  */
 static void set_entry(es_vader_tok *t, const es_vader_entry *e, int same)
 {
-    unsigned flags = t->flags | e->flags, cs = same ? e->cs : ES_VC_NONE;
+    /* & rather than ?: no branch on the word */
+    unsigned flags = t->flags | e->flags, cs = e->cs & (0u - (same != 0));
     /* | rather than ||: no branch on the word */
     unsigned mod =
         ((flags & (ES_VT_NEGATED | ES_VW_BOOST | ES_VW_DAMPEN)) != 0) |
@@ -448,40 +453,73 @@ static size_t skip_space(const unsigned char *u, size_t n, size_t pos)
 }
 
 /*
- * The ASCII token of len bytes (2 <= len < 16) at p that has punctuation,
- * w being the window taken there: _words_plus_punc's stripping and "n't",
- * from the window's bits (the same decisions scan_token and classify make
- * byte by byte). Sets t->p, t->len and ES_VT_NT; returns the key's first
- * byte in the window.
+ * punc_list for the run of n punctuation bytes from byte at of the window w
+ * (c: its first byte), from the window's bits and without a branch: one of
+ * .!?,;:-'" alone, or a run of '!' and '?' in one of PUNC_LIST's patterns.
+ */
+static unsigned punc_run(const es_vader_win_punct *w, unsigned at, unsigned n,
+                         unsigned c)
+{
+    /* the single items, as bits of the byte (c < 0x80: c is punctuation) */
+    static const uint64_t single[2] = {
+        (1ull << '!') | (1ull << '"') | (1ull << '\'') | (1ull << ',') |
+            (1ull << '-') | (1ull << '.') | (1ull << ':') | (1ull << ';') |
+            (1ull << '?'),
+        0};
+    /* per run length: the patterns of '!' (bit i: byte i is '!') allowed
+       when every byte is '!' or '?': "!!" "??"; "!!!" "???" "?!?" "!?!";
+       "?!?!" "!?!?" */
+    static const uint16_t runs[5] = {
+        0, 0, (1u << 0) | (1u << 3),
+        (1u << 0) | (1u << 2) | (1u << 5) | (1u << 7), (1u << 5) | (1u << 10)};
+    unsigned m = (1u << n) - 1, e = (w->excl >> at) & m,
+             q = (w->quest >> at) & m, k = n < 5 ? n : 0;
+    unsigned one = (unsigned)(single[(c >> 6) & 1] >> (c & 63)) & 1;
+    /* runs[0] is 0: e & 15 keeps the shift defined for longer runs */
+    unsigned more = ((e | q) == m) & ((unsigned)runs[k] >> (e & 15)) & 1;
+
+    return (one & (n == 1)) | (more & (n != 1));
+}
+
+/*
+ * The ASCII token t of len bytes (2 <= len < 16) at p that has punctuation
+ * or control characters, p16 being the window taken there:
+ * _words_plus_punc's stripping and "n't", from the window's bits (the same
+ * decisions scan_token and classify make byte by byte), computed rather
+ * than branched on (the forms of punctuated tokens are as good as random).
+ * Sets t->p, t->len and ES_VT_NT; returns the key's first byte in the
+ * window.
  */
 static unsigned punct_token(es_vader_tok *t, const char *p, unsigned len,
                             const char *p16)
 {
-    unsigned mask = (1u << len) - 1, word, lead, trail, np;
+    unsigned mask = (1u << len) - 1, word, lead, trail, np, strip_lead;
+    unsigned strip_trail, nt, cut;
     es_vader_win_punct w;
 
     es_vader_win16_punct(p16, &w);
     /* leading and trailing punctuation; the word is what is between */
     word = ~w.punct & mask;
-    lead = word ? es_vader_ctz(word) : len;
-    trail = word ? len - 1 - es_vader_top(word) : len;
+    lead = es_vader_ctz(word | (1u << len));
+    trail = len - 1 - es_vader_top((word << 1) | 1) + 1;
     np = es_vader_bits16(w.punct & mask);
-    t->p = p;
-    t->len = len;
-    if (lead > 0 && lead < len && np == lead && len - lead >= 2 &&
-        punc_list(p, lead)) {
-        t->p += lead;
-        t->len -= lead;
-        return lead;
-    }
-    if (lead == 0 && trail > 0 && np == trail && len - trail >= 2 &&
-        punc_list(p + len - trail, trail)) {
-        t->len -= trail;
-    } else if (w.apos & (w.nn << 1) & ((w.tt & mask) >> 1)) {
-        /* kept whole: "n't" inside (a stripped word has no "'") */
-        t->flags |= ES_VT_NT;
-    }
-    return 0;
+    /* PUNC_LIST item + punctuation-free word of 2 or more, or the word +
+       the item (a token all punctuation has lead == trail == len) */
+    strip_lead = (lead - 1 < len - 1) & (np == lead) & (len - lead >= 2) &
+                 punc_run(&w, 0, lead, (unsigned char)p16[0]);
+    /* (from p16, where 16 bytes are readable: trail may be 0) */
+    strip_trail =
+        (strip_lead ^ 1) & (lead == 0) & (trail > 0) & (np == trail) &
+        (len - trail >= 2) &
+        punc_run(&w, len - trail, trail, (unsigned char)p16[len - trail]);
+    /* kept whole: "n't" inside (a stripped word has no "'") */
+    nt = ((strip_lead | strip_trail) ^ 1) &
+         ((w.apos & (w.nn << 1) & ((w.tt & mask) >> 1)) != 0);
+    cut = (lead & (0u - strip_lead)) | (trail & (0u - strip_trail));
+    t->p = p + (lead & (0u - strip_lead));
+    t->len = len - cut;
+    t->flags |= (uint8_t)(nt * ES_VT_NT);
+    return lead & (0u - strip_lead);
 }
 
 /*
@@ -643,7 +681,7 @@ size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
         }
         /* an ASCII token shorter than the window: the common case */
         if (len >= 2) {
-            int upper = (w.up & mask) != 0, isupper = upper && !(w.lo & mask);
+            int upper = (w.up & mask) != 0, isupper = upper & !(w.lo & mask);
 
             t = &toks[nt++];
             t->flags = isupper ? ES_VT_UPPER : 0;

@@ -47,7 +47,10 @@ typedef struct {
 /* Classifies the 16 bytes at p, of which avail are in the text. */
 static inline void es_vader_win16(const char *p, size_t avail, es_vader_win *w)
 {
-    unsigned beyond = avail < 16 ? (0xffffu << avail) & 0xffffu : 0;
+    /* past the text (avail < 16) or nothing: without a branch, since where
+       the text ends is no pattern; a shift by 16 leaves no bit in 16 */
+    size_t over = (size_t)0 - (size_t)(avail >= 16);
+    unsigned beyond = (0xffffu << ((avail & ~over) | (16 & over))) & 0xffffu;
 #if defined(__SSE2__)
     const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
     /* letters fold onto a-z with 0x20 set: '@', '[' and '`' do not */
