@@ -30,6 +30,15 @@ static const char pairs[] = "00010203040506070809"
                             "80818283848586878889"
                             "90919293949596979899";
 
+/* Per pair of decimals 00-99: how many of its two digits are printed when
+   nothing follows it (trailing zeros dropped): 0, 1 or 2. */
+static const unsigned char digits[100] = {
+    0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
 /* Appends x, a multiple of 10^-digits (3 or 4), as Python prints it: the
    general way, for any x. */
 static char *put_general(char *o, double x, int digits)
@@ -103,7 +112,7 @@ static char *put3(char *o, double x)
     o[2] = (char)('0' + frac / 100);
     memcpy(o + 3, pairs + 2 * lo, 2);
     /* ".d", ".dd" or ".ddd": trailing zeros dropped, one digit kept */
-    return o + (lo == 0 ? 3 : lo % 10 == 0 ? 4 : 5);
+    return o + 3 + digits[lo];
 }
 
 /*
@@ -129,10 +138,8 @@ static char *put4(char *o, double x)
     o[1] = '.';
     memcpy(o + 2, pairs + 2 * hi, 2);
     memcpy(o + 4, pairs + 2 * lo, 2);
-    if (lo != 0) {
-        return o + (lo % 10 == 0 ? 5 : 6);
-    }
-    return o + (hi % 10 == 0 ? 3 : 4);
+    /* the digits that are not trailing zeros, at least one */
+    return o + 2 + (lo != 0 ? 2 + digits[lo] : digits[hi] + (hi == 0));
 }
 
 size_t es_vader_json(const es_sentiment *s, char *buf)
