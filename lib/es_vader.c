@@ -265,8 +265,8 @@ static double least_check(const text_ctx *c, double valence, size_t i)
  * random, so both outcomes are computed and one is picked, without a
  * branch.
  */
-static double step(const text_ctx *c, double valence, size_t i, int start_i,
-                   double damp)
+static inline double step(const text_ctx *c, double valence, size_t i,
+                          int start_i, double damp)
 {
     const es_vader_tok *w = &c->t[i - (size_t)start_i - 1];
     double s = scalar_inc_dec(w, valence, c->cap_diff) * damp;
@@ -306,23 +306,21 @@ static double token_valence(const text_ctx *c, size_t i)
      * often), each step adds a scalar of zero and multiplies by 1.0, which
      * give a non-zero valence back exactly: they are skipped.
      */
-    if (i >= 3 && valence != 0 &&
-        !((w[i - 1].flags | w[i - 2].flags | w[i - 3].flags) & ES_VT_MOD)) {
-        if (c->idioms && !(w[i - 3].flags & ES_VW_LEX)) {
-            valence = idioms_check(c, valence, i);
+    if (i < 3 || valence == 0 ||
+        ((w[i - 1].flags | w[i - 2].flags | w[i - 3].flags) & ES_VT_MOD)) {
+        /* one call each, so that each is inlined with its start_i */
+        if (i >= 1) {
+            valence = step(c, valence, i, 0, 1.0);
         }
-    } else if (i >= 3) {
-        valence = step(c, valence, i, 0, 1.0);
-        valence = step(c, valence, i, 1, 0.95);
-        valence = step(c, valence, i, 2, 0.9);
-        if (c->idioms && !(w[i - 3].flags & ES_VW_LEX)) {
-            valence = idioms_check(c, valence, i);
+        if (i >= 2) {
+            valence = step(c, valence, i, 1, 0.95);
         }
-    } else if (i == 2) {
-        valence = step(c, valence, i, 0, 1.0);
-        valence = step(c, valence, i, 1, 0.95);
-    } else if (i == 1) {
-        valence = step(c, valence, i, 0, 1.0);
+        if (i >= 3) {
+            valence = step(c, valence, i, 2, 0.9);
+        }
+    }
+    if (i >= 3 && c->idioms && !(w[i - 3].flags & ES_VW_LEX)) {
+        valence = idioms_check(c, valence, i);
     }
     return least_check(c, valence, i);
 }
