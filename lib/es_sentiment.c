@@ -48,13 +48,11 @@ int es_label_parse(const char *s, es_label *out)
 
 es_label es_label_from_compound(double compound)
 {
-    if (compound >= 0.05) {
-        return ES_LABEL_POSITIVE;
-    }
-    if (compound <= -0.05) {
-        return ES_LABEL_NEGATIVE;
-    }
-    return ES_LABEL_NEUTRAL;
+    /* without a branch: a score's side is as good as random */
+    static const es_label l[3] = {ES_LABEL_NEUTRAL, ES_LABEL_POSITIVE,
+                                  ES_LABEL_NEGATIVE};
+
+    return l[(compound >= 0.05) + 2 * (compound <= -0.05)];
 }
 
 /*

@@ -415,8 +415,14 @@ static es_sentiment score_valence(const lex_tokens *l, size_t n, size_t but,
                                   const es_vader_counts *cnt)
 {
     es_sentiment r = {0, 0, 0, 0, ES_LABEL_NEUTRAL};
-    double sum_s = 0.0, ep, qm = 0, amp, pos_sum = 0.0, neg_sum = 0.0, total;
+    /* _amplify_ep: 0.292 per '!', up to 4; _amplify_qm: 0.18 per '?' for
+       2 or 3, 0.96 for more */
+    static const double ep_amp[5] = {0.0, 1 * 0.292, 2 * 0.292, 3 * 0.292,
+                                     4 * 0.292};
+    static const double qm_amp[5] = {0.0, 0.0, 2 * 0.18, 3 * 0.18, 0.96};
+    double sum_s = 0.0, ep, qm, amp, pos_sum = 0.0, neg_sum = 0.0, total, an;
     size_t k, ep_count = cnt->nexcl, qm_count = cnt->nquest;
+    int more, less;
     size_t neu_count = n - l->n;
 
     if (n == 0) {
@@ -442,29 +448,23 @@ static es_sentiment score_valence(const lex_tokens *l, size_t n, size_t but,
         neg_sum += (double)(s < 0) * (s - 1);
         neu_count += s == 0;
     }
-    if (ep_count > 4) {
-        ep_count = 4;
-    }
-    ep = (double)ep_count * 0.292;
-    if (qm_count > 1) {
-        if (qm_count <= 3) {
-            qm = (double)qm_count * 0.18;
-        } else {
-            qm = 0.96;
-        }
-    }
+    /*
+     * from here on without branches (what a text holds is as good as
+     * random): the amounts from tables of the same products NLTK computes,
+     * and the choices as products by 1.0 or 0.0 (adding a zero leaves a
+     * sum as it is: none is -0.0)
+     */
+    ep = ep_amp[ep_count < 4 ? ep_count : 4];
+    qm = qm_amp[qm_count < 4 ? qm_count : 4];
     amp = ep + qm;
-    if (sum_s > 0) {
-        sum_s += amp;
-    } else if (sum_s < 0) {
-        sum_s -= amp;
-    }
+    /* sum_s -= amp is sum_s + amp * -1.0 */
+    sum_s += amp * (double)((sum_s > 0) - (sum_s < 0));
     r.compound = sum_s / sqrt((sum_s * sum_s) + 15);
-    if (pos_sum > fabs(neg_sum)) {
-        pos_sum += amp;
-    } else if (pos_sum < fabs(neg_sum)) {
-        neg_sum -= amp;
-    }
+    an = fabs(neg_sum);
+    more = pos_sum > an;
+    less = pos_sum < an;
+    pos_sum += amp * (double)more;
+    neg_sum -= amp * (double)less;
     total = pos_sum + fabs(neg_sum) + (double)neu_count;
     r.pos = fabs(pos_sum / total);
     r.neg = fabs(neg_sum / total);
@@ -514,7 +514,7 @@ es_sentiment es_vader_score(const es_vader *v, const char *text, size_t n)
     nt = es_vader_tokenize(v, text, n, tok, cap, l.lex, &cnt);
     c.t = tok;
     c.n = nt;
-    c.cap_diff = cnt.nupper > 0 && cnt.nupper < nt;
+    c.cap_diff = (cnt.nupper > 0) & (cnt.nupper < nt);
     c.idioms = cnt.idioms;
     l.n = cnt.nlex;
     if (l.n <= DUP_SCAN_MAX) {
