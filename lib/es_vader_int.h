@@ -293,15 +293,6 @@ static inline uint32_t es_vader_case_lower(const es_vader *v, uint32_t cp)
 }
 
 /*
- * str.lower() of s[0..n) into out (room for cap bytes). Returns the length,
- * or cap + 1 when it does not fit (then no key can match). Invalid bytes are
- * copied: they can never equal a (valid UTF-8) key, as Python's U+FFFD
- * could not either. *same is set when the lower case equals the input.
- */
-size_t es_vader_lower(const es_vader *v, const char *s, size_t n, char *out,
-                      size_t cap, int *same);
-
-/*
  * What the tokenizer finds over the whole text on its way, besides the
  * tokens: what the rules ask of the text as a whole, gathered in its last
  * pass over the tokens so that the rules need none of their own.
