@@ -86,7 +86,7 @@ enum {
 
 /*
  * Bit b of es_vader_idiom_next[a]: the words a b (ES_VC_*), adjacent, begin
- * one of the idioms or two-word boosters es_vader.c knows (es_vader.c).
+ * one of the idioms or two-word boosters of es_vader.c's rules.
  */
 extern const uint32_t es_vader_idiom_next[32];
 
@@ -153,12 +153,14 @@ struct es_vader {
 typedef struct {
     const char *p;
     uint32_t len;
-    uint8_t flags; /* ES_VW_* of its lower-case form, ES_VT_* */
-    uint8_t lw;
-    uint8_t cs;
-    uint8_t klen;            /* tokenizer only: its key's length, and */
-    const es_vader_entry *e; /* its entry, or &es_vader_none */
-    uint64_t k0, k1;         /* tokenizer only: its key, when ES_VT_LATER */
+    uint8_t flags;   /* ES_VW_* of its lower-case form, ES_VT_* */
+    uint8_t lw;      /* ES_VL_*; while ES_VT_LATER: whether the key is the
+                        token as written */
+    uint8_t cs;      /* ES_VC_* */
+    uint8_t klen;    /* while ES_VT_LATER: the key's length (<= 16), */
+    uint64_t k0, k1; /* and its bytes, zero-padded */
+    const es_vader_entry *e; /* its entry, or &es_vader_none (while
+                                ES_VT_LATER: the one slot it can be in) */
 } es_vader_tok;
 
 /* 64-bit hash of any n bytes with a seed (the per-text duplicate table). */
@@ -291,15 +293,6 @@ static inline uint32_t es_vader_case_lower(const es_vader *v, uint32_t cp)
 
     return (uint32_t)((int32_t)cp + (info - (info & 3)) / 4);
 }
-
-/*
- * str.lower() of s[0..n) into out (room for cap bytes). Returns the length,
- * or cap + 1 when it does not fit (then no key can match). Invalid bytes are
- * copied: they can never equal a (valid UTF-8) key, as Python's U+FFFD
- * could not either. *same is set when the lower case equals the input.
- */
-size_t es_vader_lower(const es_vader *v, const char *s, size_t n, char *out,
-                      size_t cap, int *same);
 
 /*
  * What the tokenizer finds over the whole text on its way, besides the

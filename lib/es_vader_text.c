@@ -22,17 +22,23 @@
  * lower-cased in the same register. Such a token is handled with a few bit
  * operations and no loop over its bytes; one with punctuation takes a
  * second look at the same window for _words_plus_punc's stripping and
- * "n't", still without a loop. Only the others (non-ASCII bytes, 16 bytes
- * or more) go character by character, from where the plain run stopped.
- * '!' and '?' are counted over the whole text in one pass, since NLTK counts
- * them in the text, not in tokens. Near the end of the text the 16 bytes
- * come from a zero-padded copy of its last bytes (text_view), so nothing
- * past the text is ever read. The lookups of the ASCII keys wait until the
- * whole text is split: their slots are prefetched at once, so the lookups
- * of a text overlap instead of each waiting on memory in turn.
+ * "n't", decided from bits without branches (the forms of punctuated tokens
+ * are as good as random, and a mispredicted branch costs as much as dozens
+ * of instructions). Only the others (non-ASCII bytes, 16 bytes or more) go
+ * character by character from where the plain run stopped, lower-cased as
+ * they are scanned so that no character is decoded twice. '!' and '?' are
+ * counted over the whole text in one pass, since NLTK counts them in the
+ * text, not in tokens. Near the end of the text the 16 bytes come from a
+ * zero-padded copy of its last bytes (text_view), so nothing past the text
+ * is ever read. The lookups of keys of 16 bytes or less wait for the last
+ * pass over the tokens (finish): their slots are prefetched as the tokens
+ * are split, so the lookups of a text wait on memory together instead of
+ * one after another; that pass also gathers what the rules ask of the text
+ * as a whole (es_vader_counts).
  */
 #include <string.h>
 
+#include "es_utf8.h"
 #include "es_vader_int.h"
 
 #include "es_vader_ucd.h"
@@ -81,7 +87,12 @@ static const unsigned char cls[256] = {
 #undef H_
 #undef U_
 
-/* What scanning one token found. */
+/*
+ * What scanning one token character by character found, the token
+ * lower-cased on the way (str.lower(), so that no character is decoded
+ * twice): up to lim bytes of it, the key's longest plus the longest
+ * PUNC_LIST item stripping may remove, beyond which no key can match.
+ */
 typedef struct {
     size_t end;                 /* the byte after the token */
     size_t nchar;               /* characters (Python's, after decoding) */
@@ -89,7 +100,22 @@ typedef struct {
     size_t napos;               /* apostrophes (for "n't") */
     int upper, notupper;        /* has upper / lower or title case */
     int ascii;                  /* every byte is ASCII */
+    int same;                   /* the lower case is the token as is */
+    int over;                   /* the lower case is longer than lim */
+    size_t olen, lim;           /* bytes of low */
+    char low[ES_VADER_KEY_MAX + 24];
 } token_scan;
+
+/* Appends the k bytes at s to ts->low, or marks it too long. */
+static void put_low(token_scan *ts, const void *s, size_t k)
+{
+    if (ts->olen + k > ts->lim) {
+        ts->over = 1;
+        return;
+    }
+    memcpy(ts->low + ts->olen, s, k);
+    ts->olen += k;
+}
 
 /* PUNC_LIST: one of .!?,;:-'" or one of the runs of ! and ? below. */
 static int punc_list(const char *p, size_t n)
@@ -148,19 +174,6 @@ static uint64_t head_mask(size_t n)
 #else
     return ((uint64_t)1 << (8 * n)) - 1;
 #endif
-}
-
-/*
- * Eight ASCII bytes lower-cased at once: bit 7 of w + 0x3f is set in the
- * bytes >= 'A', that of w + 0x25 in those >= '[' (no byte carries, all
- * being below 0x80); their difference marks A-Z, shifted to 0x20.
- */
-static uint64_t lower8(uint64_t w)
-{
-    uint64_t ge_a = w + 0x3f3f3f3f3f3f3f3full;
-    uint64_t ge_z1 = w + 0x2525252525252525ull;
-
-    return w | (((ge_a ^ ge_z1) & 0x8080808080808080ull) >> 2);
 }
 
 #define HI8 0x8080808080808080ull
@@ -278,17 +291,6 @@ static void set_entry(es_vader_tok *t, const es_vader_entry *e, int same)
     t->cs = (uint8_t)cs;
 }
 
-/* Looks up the key in buf, zero-padded by 16 bytes after its n. */
-static const es_vader_entry *find_buf(const es_vader *v, const char *buf,
-                                      size_t n)
-{
-    uint64_t k0, k1;
-
-    memcpy(&k0, buf, 8);
-    memcpy(&k1, buf + 8, 8);
-    return es_vader_find(v, k0, k1, buf, n);
-}
-
 /*
  * Leaves the lookup of t's key of klen <= 16 bytes k0, k1 (zero-padded) for
  * es_vader_tokenize's last pass, its slot computed and prefetched now: the
@@ -308,66 +310,36 @@ static inline void defer(const es_vader *v, es_vader_tok *t, uint64_t k0,
 }
 
 /*
- * Classifies the final token t (its case flags already set), a part of the
- * text tv. A key of 16 bytes or less is left for es_vader_tokenize's lookup
- * pass (defer); a longer one is looked up here.
+ * Classifies the final token t of the general path (its case flags already
+ * set) by its key: the lower case ts->low less the off bytes stripped
+ * before it and cut bytes in all (ASCII punctuation: a byte each in the
+ * lower case too). A key of 16 bytes or less is left for es_vader_tokenize's
+ * lookup pass (defer); a longer one is looked up here.
  */
-static void classify(const es_vader *v, es_vader_tok *t, const token_scan *ts,
-                     const text_view *tv)
+static void classify(const es_vader *v, es_vader_tok *t, token_scan *ts,
+                     size_t off, size_t cut)
 {
-    /* the key, then zeros for es_vader_find */
-    char buf[ES_VADER_KEY_MAX + 16];
-    size_t cap = v->key_cap, ln, i;
-    int same;
+    char *key = ts->low + off;
+    size_t klen = ts->olen - cut;
+    int same = ts->ascii ? !ts->upper : ts->same;
+    uint64_t k0, k1;
 
     if (ts->napos > 0 && has_nt(t->p, t->len)) {
         t->flags |= ES_VT_NT;
     }
-    if (ts->ascii) {
-        const unsigned char *u = (const unsigned char *)t->p;
-
-        if (t->len > cap) {
-            set_entry(t, &es_vader_none, 0);
-            return;
-        }
-        if (t->len <= 16) {
-            const char *p = at16(tv, t->p);
-            uint64_t k0, k1;
-
-            memcpy(&k0, p, 8);
-            memcpy(&k1, p + 8, 8);
-            defer(v, t, lower8(k0 & head_mask(t->len)),
-                  lower8(k1 & head_mask(t->len > 8 ? t->len - 8 : 0)), t->len,
-                  !ts->upper);
-            return;
-        }
-        for (i = 0; i < t->len; i++) {
-            buf[i] = (char)(u[i] | (cls[u[i]] & C_UPPER));
-        }
-        memset(buf + t->len, 0, 16);
-        set_entry(t, find_buf(v, buf, t->len), !ts->upper);
-        return;
-    }
-    /* lower-casing shrinks a character to a third at most (U+212A) */
-    if (t->len > 3 * cap + 3) {
+    if (ts->over || klen > v->key_cap) {
         set_entry(t, &es_vader_none, 0);
         return;
     }
-    ln = es_vader_lower(v, t->p, t->len, buf, cap, &same);
-    if (ln > cap) {
-        set_entry(t, &es_vader_none, 0);
+    /* zeros after the key, for the hash and the compare */
+    memset(key + klen, 0, 16);
+    memcpy(&k0, key, 8);
+    memcpy(&k1, key + 8, 8);
+    if (klen <= 16) {
+        defer(v, t, k0, k1, klen, same);
         return;
     }
-    memset(buf + ln, 0, 16);
-    if (ln <= 16) {
-        uint64_t k0, k1;
-
-        memcpy(&k0, buf, 8);
-        memcpy(&k1, buf + 8, 8);
-        defer(v, t, k0, k1, ln, same);
-        return;
-    }
-    set_entry(t, find_buf(v, buf, ln), same);
+    set_entry(t, es_vader_find(v, k0, k1, key, klen), same);
 }
 
 /*
@@ -379,10 +351,11 @@ static void scan_token(const es_vader *v, const unsigned char *u, size_t n,
 {
     int in_lead = pos == start;
 
-    /* [start, pos) held only letters and digits (acc: their case) */
-    memset(ts, 0, sizeof(*ts));
+    /* [start, pos) held only letters and digits (acc: their case), and is
+       in ts->low already */
     ts->ascii = 1;
     ts->nchar = pos - start;
+    ts->lead = ts->trail = ts->npunct = ts->napos = 0;
     ts->upper = (acc & C_UPPER) != 0;
     ts->notupper = (acc & C_LOWER) != 0;
     while (pos < n) {
@@ -390,6 +363,7 @@ static void scan_token(const es_vader *v, const unsigned char *u, size_t n,
 
         if (c < 0x80) {
             unsigned k = cls[c];
+            char lc = (char)(c | (k & C_UPPER));
 
             if (k & C_SPACE) {
                 break;
@@ -405,10 +379,14 @@ static void scan_token(const es_vader *v, const unsigned char *u, size_t n,
                 ts->upper |= (k & C_UPPER) != 0;
                 ts->notupper |= (k & C_LOWER) != 0;
             }
+            put_low(ts, &lc, 1);
             pos++;
         } else {
             uint32_t cp;
             size_t k = es_vader_decode(u + pos, n - pos, &cp);
+            int32_t info;
+            uint32_t lc;
+            char enc[4];
 
             if (es_vader_uspace(cp)) {
                 break;
@@ -416,11 +394,22 @@ static void scan_token(const es_vader *v, const unsigned char *u, size_t n,
             ts->ascii = 0;
             in_lead = 0;
             ts->trail = 0;
-            if (!ts->notupper) {
-                int cc = es_vader_case_class(v, cp);
-
-                ts->notupper = cc == ES_VADER_CASE_NOTUPPER;
-                ts->upper |= cc == ES_VADER_CASE_UPPER;
+            info = es_vader_case_info(v, cp);
+            ts->notupper |= (info & 3) == ES_VADER_CASE_NOTUPPER;
+            ts->upper |= (info & 3) == ES_VADER_CASE_UPPER;
+            /* str.lower(): U+0130 is the one code point whose lower case
+               is two; an invalid sequence (U+FFFD here) stays as its bytes,
+               which no valid UTF-8 key can equal, as Python's U+FFFD could
+               not either */
+            lc = (uint32_t)((int32_t)cp + (info - (info & 3)) / 4);
+            if (cp == 0x130) {
+                put_low(ts, "i\xcc\x87", 3);
+                ts->same = 0;
+            } else if (lc == cp || cp == 0xfffd) {
+                put_low(ts, u + pos, k);
+            } else {
+                put_low(ts, enc, es_utf8_encode(lc, enc));
+                ts->same = 0;
             }
             pos += k;
         }
@@ -538,6 +527,7 @@ static size_t general_token(const es_vader *v, const text_view *tv,
     unsigned stop = ~w->alnum & 0xffffu, acc, more;
     token_scan ts;
     es_vader_tok *t;
+    size_t i;
 
     run = stop != 0 ? es_vader_ctz(stop) : 16;
     acc = ((w->up & ((1u << run) - 1)) ? C_UPPER : 0) |
@@ -546,6 +536,18 @@ static size_t general_token(const es_vader *v, const text_view *tv,
     if (run == 16) {
         pos = scan_plain(u, n, pos, &more);
         acc |= more;
+    }
+    /* the run lower-cased: its first 16 bytes are the window's key */
+    ts.lim = v->key_cap + 4;
+    ts.same = 1;
+    ts.over = pos - start > ts.lim;
+    ts.olen = ts.over ? 0 : pos - start;
+    if (!ts.over) {
+        memcpy(ts.low, &w->k0, 8);
+        memcpy(ts.low + 8, &w->k1, 8);
+        for (i = 16; i < ts.olen; i++) {
+            ts.low[i] = (char)(u[start + i] | (cls[u[start + i]] & C_UPPER));
+        }
     }
     if (pos < n && !(cls[u[pos]] & C_SPACE)) {
         scan_token(v, u, n, start, pos, acc, &ts);
@@ -581,7 +583,8 @@ static size_t general_token(const es_vader *v, const text_view *tv,
         t->flags |= ES_VT_UPPER;
         counts->nupper++;
     }
-    classify(v, t, &ts, tv);
+    classify(v, t, &ts, (size_t)(t->p - (tv->text + start)),
+             ts.end - start - t->len);
     return ts.end;
 }
 
