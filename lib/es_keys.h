@@ -123,6 +123,7 @@
     X(DELIVERIES, "deliveries", "deliveries")                                  \
     X(RECORDS, "cr:%s", "cr:<YYYYMMDDHH>")                                     \
     X(RECORD_SPLIT, "crs:%s", "crs:<YYYYMMDD>")                                \
+    X(EARLY_GONE, "cg", "cg")                                                  \
     X(SERIES_MINUTE, "ts:%s:m:%s", "ts:<topic>:m:<YYYYMMDDHH>")                \
     X(SERIES_HOUR, "ts:%s:h:%s", "ts:<topic>:h:<YYYYMMDD>")                    \
     X(SERIES_DAY, "ts:%s:d:%s", "ts:<topic>:d:<YYYYMM>")                       \

@@ -1,5 +1,5 @@
 #!lua name=echostream_enrich
--- version: 6
+-- version: 7
 --
 -- lib/redis/enrich.lua - the Redis function library "echostream_enrich", the
 -- only code that writes tenant data for the enrich worker.
@@ -47,7 +47,14 @@
 --     read and computed the deletion from ("" when it read none), meta
 --     "v|p p …|p p …" (v = -cs, the slots it added -1 to, then those it
 --     added v to; "" when that part holds nothing to take out: none, a
---     tombstone, or not a part the worker writes)
+--     tombstone, or not a part the worker writes); the hour is "" (and
+--     the part and meta too) for a deletion that carries no creation time
+--     and whose record the worker found nowhere: its tombstone waits in
+--     the tenant's early hash es:{t:<T>}:cg, and the comment's creation,
+--     when it comes, stores the tombstone instead of its part and counts
+--     as a replay (the hash is looked at only while it exists); if a
+--     record of the id has appeared in the retention meanwhile, the
+--     deletion is reported like a stale one below
 --   (each argument costs Redis a string, so a comment travels as four).
 --   The hour's bucket is es:{t:<T>}:cr:<YYYYMMDDHH>, or its sub-bucket
 --   ES.sub_bucket(…) when the hour is split: the split is chosen at the
@@ -368,7 +375,13 @@ local function check_records(args, a, old)
       return bad('truncated record at argument ' .. a)
     end
     local meta = args[a + n - 1]
-    if ES.hour_of(h) == nil or
+    if op == 'D' and h == '' then
+      -- a deletion without its comment's hour expects nothing
+      if args[a + 3] ~= '' or meta ~= '' or
+         not string.match(args[a + 2], ID) then
+        return bad('record at argument ' .. a)
+      end
+    elseif ES.hour_of(h) == nil or
        not string.match(args[op == 'D' and a + 2 or a + 1], ID) or
        ((op ~= 'D' or meta ~= '') and not string.match(meta, META)) then
       return bad('record at argument ' .. a)
@@ -420,7 +433,7 @@ local function record_hours(pre, args, rec0, now, ret)
   while a <= #args do
     if args[a] == 'D' then
       local h = args[a + 1]
-      here[h] = here[h] or 0
+      if h ~= '' then here[h] = here[h] or 0 end
       a = a + 5
     else
       here[args[a]] = (here[args[a]] or 0) + 1
@@ -434,6 +447,23 @@ local function record_hours(pre, args, rec0, now, ret)
                 split = ES.split_choose(dayfmt, h, n, exp), created = 0}
   end
   return hours, dayfmt
+end
+
+-- The hour YYYYMMDDHH whose bucket holds the tenant part of comment id,
+-- looked for from a day ahead of now (s) back through span hours, or nil
+-- (for a deletion that does not carry its comment's creation time).
+local function locate(pre, id, now, span)
+  local dayfmt = pre .. string.format(ES.KEY.RECORD_SPLIT, '%s')
+  local hr = math.floor(now / 3600) + 24
+  local stop = hr - 24 - span
+  while hr >= stop do
+    local name = ES.hour_name(hr)
+    local base = pre .. string.format(ES.KEY.RECORDS, name)
+    local k = ES.sub_bucket(base, ES.split_get(dayfmt, name) or 1, id)
+    if redis.call('HEXISTS', k, id) == 1 then return name end
+    hr = hr - 1
+  end
+  return nil
 end
 
 local function enrich_write(keys, args)
@@ -450,6 +480,10 @@ local function enrich_write(keys, args)
   local created, replayed, deleted = 0, 0, 0
   local live, lhours, stale, touched = {}, {}, {}, {}
   local hours, dayfmt = record_hours(pre, args, rec0, now, ret)
+  -- deletions that came before their comment, without its hour: looked
+  -- up per comment only while there are any (one EXISTS a call)
+  local early = pre .. ES.KEY.EARLY_GONE
+  if redis.call('EXISTS', early) == 0 then early = nil end
   local a = rec0
   local nargs = #args
   while a <= nargs do
@@ -458,7 +492,15 @@ local function enrich_write(keys, args)
       -- a comment: hour, id, tenant part, meta (see correct)
       local hs, id = hours[op], args[a + 1]
       local k = ES.sub_bucket(hs.base, hs.split, id)
-      if redis.call('HSETNX', k, id, args[a + 2]) == 1 then
+      if early and redis.call('HDEL', early, id) == 1 then
+        -- deleted already: its bucket gets the tombstone, and its
+        -- share is taken out like a replay's
+        redis.call('HSET', k, id, GONE)
+        touched[k] = hs.exp
+        replayed = replayed + 1
+        if adj == nil then adj = {} end
+        correct(adj, args[a + 3], 1)
+      elseif redis.call('HSETNX', k, id, args[a + 2]) == 1 then
         created = created + 1
         live[created] = id
         lhours[created] = op
@@ -470,6 +512,20 @@ local function enrich_write(keys, args)
         correct(adj, args[a + 3], 1)
       end
       a = a + 4
+    elseif args[a + 1] == '' then
+      -- a deletion the worker found no record for and that carries no
+      -- creation time: its tombstone waits in the early hash for the
+      -- comment, unless a record appeared since the worker looked (then
+      -- it is computed again from that record)
+      local id = args[a + 2]
+      if locate(pre, id, now, math.floor(ret / 3600) + 1) then
+        stale[#stale + 1] = id
+      else
+        early = pre .. ES.KEY.EARLY_GONE
+        redis.call('HSET', early, id, '1')
+        redis.call('EXPIRE', early, ret)
+      end
+      a = a + 5
     else
       -- a deletion: "D", hour, id, the part it expects, meta
       local hs, id, want, meta = hours[args[a + 1]], args[a + 2], args[a + 3],
@@ -636,21 +692,8 @@ local function enrich_parts(keys, args)
     if h ~= '' then
       tp, pp = stored_parts(pre, id, h, splits)
     else
-      -- no creation time: look from a day ahead back through the span
-      local dayfmt = pre .. string.format(ES.KEY.RECORD_SPLIT, '%s')
-      local hr = math.floor(now / 3600) + 24
-      local stop = hr - 24 - span
-      while hr >= stop do
-        local name = ES.hour_name(hr)
-        local base = pre .. string.format(ES.KEY.RECORDS, name)
-        local k = ES.sub_bucket(base, ES.split_get(dayfmt, name) or 1, id)
-        if redis.call('HEXISTS', k, id) == 1 then
-          h = name
-          tp, pp = stored_parts(pre, id, name, splits)
-          break
-        end
-        hr = hr - 1
-      end
+      h = locate(pre, id, now, span) or ''
+      if h ~= '' then tp, pp = stored_parts(pre, id, h, splits) end
     end
     out[#out + 1] = h
     out[#out + 1] = tp or false

@@ -187,7 +187,9 @@ function contribution(c, sign, slot, { now, ret }) {
 // it: comments, or deletions {del: c, stored} of comment c, where stored
 // is the tenant part the worker read (default: c's; '' for none, or the
 // tombstone GONE); a deletion is computed from c unless stored is '' or
-// GONE, or unreadable is set (stored is then not a part of c's).
+// GONE, or unreadable is set (stored is then not a part of c's); hourless
+// sends it as a worker that found no record and no creation time does
+// (hour, part and meta all "").
 export function buildWrite(items, { now = kit.now, ret = RET, units = 0, usd = 0,
                                     month = null } = {}) {
   const plans = [new Map(), new Map()]; // comments', deletions' keys
@@ -206,7 +208,7 @@ export function buildWrite(items, { now = kit.now, ret = RET, units = 0, usd = 0
       const c = it.del;
       const stored = it.stored ?? recordPart(c);
       const rev = stored !== '' && stored !== GONE && !it.unreadable;
-      recs.push({ del: c, stored, rev,
+      recs.push({ del: c, stored, rev, hourless: it.hourless,
         ...(rev ? contribution(c, -1, slotIn(plans[1]), { now, ret }) : {}) });
       continue;
     }
@@ -228,7 +230,8 @@ export function buildWrite(items, { now = kit.now, ret = RET, units = 0, usd = 0
   const meta = (v, r) => `${v}|${r.count.map((s) => s.pos).join(' ')}|` +
     `${r.sums.map((s) => s.pos).join(' ')}`;
   const records = recs.flatMap((r) => (r.del
-    ? ['D', r.del.hour, r.del.id, r.stored, r.rev ? meta(-r.del.cs, r) : '']
+    ? ['D', r.hourless ? '' : r.del.hour, r.del.id, r.stored,
+      r.rev ? meta(-r.del.cs, r) : '']
     : [r.c.hour, r.c.id, recordPart(r.c), meta(r.c.cs, r)]));
   const head = [PRE, String(now), String(ret), month ?? usageMonth(), String(units),
                 String(usd)];

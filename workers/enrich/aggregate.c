@@ -159,11 +159,10 @@ static void mark_failed(const es_enrich_pair *pairs, const call *c,
 /* The call's records, as planned: pairs[s, e) of the tenant, in order. */
 static void add_records(es_aggregate *a, const es_topic_set *ts,
                         const es_enrich_entry *entries,
-                        const es_entry_score *scores, const es_terms *terms,
+                        const es_entry_score *scores,
                         const es_enrich_pair *pairs, size_t s, size_t e,
                         const es_rec_plan *rps)
 {
-    const es_enrich_tenant *tn = &ts->tenants[pairs[s].tenant];
     size_t nr = 0;
 
     for (size_t i = s; i < e; nr++) {
@@ -173,7 +172,7 @@ static void add_records(es_aggregate *a, const es_topic_set *ts,
             j++;
         }
         if (pairs[i].topic == ES_PAIR_DELETE) {
-            es_deletion_args(a, ts, tn, entries, scores, terms, pairs, i, e,
+            es_deletion_args(a, ts, entries, scores, pairs, i, e,
                              &rps[nr]);
         } else {
             add_create(a, ts, &entries[en], &scores[en], pairs, i, j,
@@ -214,7 +213,7 @@ static int build_tenant(es_aggregate *a, es_aggregate_job *j,
             plan_create(a, ts, tn, &entries[en], &scores[en], &terms[en], pairs,
                         i, k, now_s, &rps[nr]);
         } else {
-            es_deletion_plan(a, ts, tn, entries, scores, terms, pairs, i, e,
+            es_deletion_plan(a, ts, tn, entries, scores, pairs, i, e,
                              &j->stored, now_s, &rps[nr]);
             if (rps[nr].skip) {
                 snprintf(j->errors[en], ES_ENRICH_ERR_MAX,
@@ -252,7 +251,7 @@ static int build_tenant(es_aggregate *a, es_aggregate_job *j,
     add_ops(b, &a->rplan);
     /* ARGV[1] is argument 5 of the call (FCALL, name, 2, two keys) */
     es_argbuf_set_int(b, rec0, (long long)(es_argbuf_count(b) - c->arg0 - 4));
-    add_records(a, ts, entries, scores, terms, pairs, s, e, rps);
+    add_records(a, ts, entries, scores, pairs, s, e, rps);
     c->argc = es_argbuf_count(b) - c->arg0;
     return 0;
 }

@@ -44,12 +44,11 @@ static void created_record(es_aggregate *a, const es_topic_set *ts,
 void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
                       const es_enrich_tenant *tn,
                       const es_enrich_entry *entries,
-                      const es_entry_score *scores, const es_terms *terms,
+                      const es_entry_score *scores,
                       const es_enrich_pair *pairs, size_t i, size_t e,
                       const es_stored_set *st, long long now_s,
                       es_rec_plan *rp)
 {
-    (void)terms; /* a record's terms are its body's (stored.h) */
     const char *id = entries[pairs[i].entry].id, *text, *pub = NULL;
     size_t n, pn = 0;
     es_contrib c;
@@ -102,19 +101,16 @@ void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
 }
 
 void es_deletion_args(es_aggregate *a, const es_topic_set *ts,
-                      const es_enrich_tenant *tn,
                       const es_enrich_entry *entries,
-                      const es_entry_score *scores, const es_terms *terms,
+                      const es_entry_score *scores,
                       const es_enrich_pair *pairs, size_t i, size_t e,
                       const es_rec_plan *rp)
 {
     es_argbuf *b = a->cur;
     const char *id = entries[pairs[i].entry].id;
 
-    (void)tn;
-    (void)terms;
-    if (rp->skip || rp->hour[0] == '\0') {
-        return; /* unreadable (retried), or no bucket to act on */
+    if (rp->skip) {
+        return; /* unreadable: retried */
     }
     es_argbuf_ref(b, "D", 1);
     es_argbuf_str(b, rp->hour);

@@ -25,8 +25,10 @@
  * created and deleted in one batch ends at zero. A deletion whose record
  * bucket is unknown (its entry carries no creation time and no bucket of
  * the tenant's retention holds the id) and that no comment of the call
- * creates has nothing to reverse and no place for a tombstone: it sends
- * nothing.
+ * creates has nothing to reverse: it goes with the hour "", and the
+ * function keeps its tombstone in the tenant's early hash
+ * (es:{t:<T>}:cg) until the comment comes, so the comment is never
+ * counted.
  */
 #ifndef ES_ENRICH_DELETION_H
 #define ES_ENRICH_DELETION_H
@@ -46,16 +48,15 @@
 void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
                       const es_enrich_tenant *tn,
                       const es_enrich_entry *entries,
-                      const es_entry_score *scores, const es_terms *terms,
+                      const es_entry_score *scores,
                       const es_enrich_pair *pairs, size_t i, size_t e,
                       const es_stored_set *st, long long now_s,
                       es_rec_plan *rp);
 
 /* Appends the deletion's five arguments to a->cur (after numbering). */
 void es_deletion_args(es_aggregate *a, const es_topic_set *ts,
-                      const es_enrich_tenant *tn,
                       const es_enrich_entry *entries,
-                      const es_entry_score *scores, const es_terms *terms,
+                      const es_entry_score *scores,
                       const es_enrich_pair *pairs, size_t i, size_t e,
                       const es_rec_plan *rp);
 

@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 
 import { fcallError, hgetall, snapshot } from '../../lib/redis_fn.mjs';
 import {
-  D, ES, GONE, LIVE, META, PRE, assertRecord, buildWrite, comment, dv,
+  D, ES, GONE, LIVE, META, PRE, RET, assertRecord, buildWrite, comment, dv,
   enrichSuite, liveEntry, liveIds, recordKey, recordPart, usageMonth, write,
   writeExpect,
 } from '../../lib/enrich_write.mjs';
@@ -74,6 +74,52 @@ test('es_enrich_write keeps a comment deleted before it arrives out', async () =
   assert.equal(await redis.cmd('EXISTS', LIVE), 0);
   assert.equal(await redis.cmd('EXISTS', `${PRE}usage:${usageMonth()}`), 0);
 });
+
+// A deletion entry without its comment's creation time, for a comment no
+// bucket of the retention holds yet: its tombstone waits in the tenant's
+// early hash, and the comment, when it comes, stores the tombstone.
+test('es_enrich_write keeps a comment deleted before it arrives out, without its hour',
+  async () => {
+    const a = comment('e2', { topics: ['rust'], terms: ['late'] });
+    const b = comment('e3', { topics: ['rust'], label: 'negative', cs: -40 });
+    const early = `${PRE}cg`;
+    assert.deepEqual(buildWrite([{ del: a, stored: '', hourless: true }]).slice(-5),
+      ['D', '', 'e2', '', '']);
+    assert.deepEqual(await write([{ del: a, stored: '', hourless: true }]), [0, 0, 0]);
+    assert.equal(await redis.cmd('HGET', early, 'e2'), '1');
+    const ttl = await redis.cmd('TTL', early);
+    assert.ok(ttl > RET - 60 && ttl <= RET, `the early hash lives a retention: ${ttl}`);
+    assert.equal(await dv(), null);
+    // the comment comes (beside another): a replay that stores the tombstone
+    await writeExpect([a, b], [1, 1, 0], [b]);
+    await assertRecord(a, GONE);
+    await assertRecord(b, recordPart(b));
+    assert.equal(await redis.cmd('EXISTS', early), 0, 'taken out of the hash');
+    assert.deepEqual(await liveIds(), [liveEntry([b])]);
+    // a replay of either changes nothing
+    const snap = await snapshot(redis);
+    assert.deepEqual(await write([a, b]), [0, 2, 0]);
+    assert.deepEqual(await snapshot(redis), snap);
+  });
+
+test('es_enrich_write holds an hourless deletion and its comment in one call apart',
+  async () => {
+    const a = comment('e4', { topics: ['rust', 'perf'] });
+    await writeExpect([{ del: a, stored: '', hourless: true }, a], [0, 1, 0], []);
+    await assertRecord(a, GONE);
+    assert.equal(await redis.cmd('EXISTS', `${PRE}cg`), 0);
+  });
+
+test('es_enrich_write reports an hourless deletion whose record appeared meanwhile',
+  async () => {
+    const a = comment('e5', { topics: ['rust'] });
+    await writeExpect([a], [1, 0, 0], [a]);
+    // the worker found no record, then another consumer stored it
+    const snap = await snapshot(redis);
+    assert.deepEqual(await write([{ del: a, stored: '', hourless: true }]),
+      [0, 0, 0, ['e5']]);
+    assert.deepEqual(await snapshot(redis), snap);
+  });
 
 test('es_enrich_write ends at zero for a comment created and deleted in one batch',
   async () => {
@@ -237,7 +283,9 @@ test('es_enrich_write refuses malformed deletions without writing anything',
       { what: 'truncated', args: good.slice(0, -1) },
       { what: 'another tenant\'s key for the hour', args: with_(at + 1, 'es:{t:beta}:cr:x') },
       { what: 'a key for the hour', args: with_(at + 1, `${PRE}meta`) },
-      { what: 'no hour', args: with_(at + 1, '') },
+      { what: 'no hour with the part it expects', args: with_(at + 1, '') },
+      { what: 'no hour with meta',
+        args: good.map((x, k) => (k === at + 1 || k === at + 3 ? '' : x)) },
       { what: 'an hour that is no hour', args: with_(at + 1, b.hour.slice(0, 8) + '24') },
       { what: 'a month 13', args: with_(at + 1, `${b.hour.slice(0, 4)}13${b.hour.slice(6)}`) },
       { what: 'a bad id', args: with_(at + 2, 'M2') },
