@@ -133,8 +133,8 @@ static char *assemble(const char *src, const char *shared, char *lib,
        of its stored parts (1-based), the letters of labels and engines */
     used += snprintf(out + used, cap - (size_t)used, "  REC = {\n");
 #define ES_LUAGEN_REC_(name, member, type, meaning)                            \
-    used += snprintf(out + used, cap - (size_t)used, "    %s = '%s',\n", #name, \
-                     member);
+    used += snprintf(out + used, cap - (size_t)used, "    %s = '%s',\n",       \
+                     #name, member);
     ES_RECORD_MEMBERS(ES_LUAGEN_REC_)
 #undef ES_LUAGEN_REC_
     used += snprintf(out + used, cap - (size_t)used, "  },\n  RT = {");
@@ -151,8 +151,8 @@ static char *assemble(const char *src, const char *shared, char *lib,
 #undef ES_LUAGEN_RP_
     used += snprintf(out + used, cap - (size_t)used, " },\n  LABELS = {");
 #define ES_LUAGEN_LETTER_(letter, name)                                        \
-    used += snprintf(out + used, cap - (size_t)used, " %c = '%s',", letter,    \
-                     name);
+    used +=                                                                    \
+        snprintf(out + used, cap - (size_t)used, " %c = '%s',", letter, name);
     ES_RECORD_LABELS(ES_LUAGEN_LETTER_)
     used += snprintf(out + used, cap - (size_t)used, " },\n  ENGINES = {");
     ES_RECORD_ENGINES(ES_LUAGEN_LETTER_)

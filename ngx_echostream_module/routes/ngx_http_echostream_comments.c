@@ -198,9 +198,9 @@ ngx_http_echostream_comments_zrange(ngx_http_echostream_api_ctx_t *ctx,
     }
     ngx_str_set(&min, "-inf");
 
-    if (ngx_http_echostream_api_recent_cmd(ctx, cmd, &ctx->params[0],
-                                           st->label, &min, &max, st->offset,
-                                           st->want, 1) != NGX_OK) {
+    if (ngx_http_echostream_api_recent_cmd(ctx, cmd, &ctx->params[0], st->label,
+                                           &min, &max, st->offset, st->want,
+                                           1) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -285,7 +285,8 @@ ngx_http_echostream_comments_range(ngx_http_echostream_api_ctx_t *ctx,
 unexpected:
 
     ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                  "echostream api: unexpected reply reading \"%V\"", &ctx->params[0]);
+                  "echostream api: unexpected reply reading \"%V\"",
+                  &ctx->params[0]);
     ngx_http_echostream_api_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "internal", "unexpected reply from redis");
 }

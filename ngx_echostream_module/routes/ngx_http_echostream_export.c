@@ -196,11 +196,10 @@ ngx_int_t ngx_http_echostream_export_range(ngx_http_echostream_export_t *st)
     max.data = num[1];
     max.len = ngx_sprintf(num[1], "%L", st->to - 1) - num[1];
 
-    if (ngx_http_echostream_api_recent_cmd(ctx, cmd, &ctx->params[0], NULL,
-                                           &min, &max,
-                                           st->started ? st->ties : 0,
-                                           NGX_HTTP_ECHOSTREAM_EXPORT_PAGE,
-                                           0) != NGX_OK) {
+    if (ngx_http_echostream_api_recent_cmd(
+            ctx, cmd, &ctx->params[0], NULL, &min, &max,
+            st->started ? st->ties : 0, NGX_HTTP_ECHOSTREAM_EXPORT_PAGE,
+            0) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -172,11 +172,9 @@ static void add_records(es_aggregate *a, const es_topic_set *ts,
             j++;
         }
         if (pairs[i].topic == ES_PAIR_DELETE) {
-            es_deletion_args(a, ts, entries, scores, pairs, i, e,
-                             &rps[nr]);
+            es_deletion_args(a, ts, entries, scores, pairs, i, e, &rps[nr]);
         } else {
-            add_create(a, ts, &entries[en], &scores[en], pairs, i, j,
-                       &rps[nr]);
+            add_create(a, ts, &entries[en], &scores[en], pairs, i, j, &rps[nr]);
         }
         i = j;
     }
@@ -264,8 +262,7 @@ static int build_tenant(es_aggregate *a, es_aggregate_job *j,
  * known. Returns 1 when there is such a call, 0 when not, -1 out of memory.
  */
 static int build_public(es_aggregate *a, es_aggregate_job *j,
-                        const es_entry_score *scores, long long now_s,
-                        call *pc)
+                        const es_entry_score *scores, long long now_s, call *pc)
 {
     es_argbuf *b = a->cur;
     size_t nent = 0, ops = 0;

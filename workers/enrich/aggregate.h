@@ -5,17 +5,17 @@
  * call's keys share the tenant's hash tag), all of them sent in one
  * pipeline, after one FCALL es_enrich_public with the public parts of the
  * batch's matched comments (stored once, whatever the number of tenants
- * storing them) and the tombstones of its deleted ones. The increments of the tenant's comments are summed here
- * (wplan.h, contrib.h), assuming every comment is new; the function creates
- * the records and subtracts what the comments that were not new added, in
- * the same atomic call. A deletion is computed here too, from the record
- * it reverses (read first: stored.h, deletion.h), and sent as the record
- * text it was computed from with its summed decrements; the function
- * applies them only while the record is still that text. All arithmetic
- * on comments is done here, in C; the function only applies numbers. What
- * it does, and why a replay changes nothing, is in lib/redis/enrich.lua
- * (protocol ES_ENRICH_PROTOCOL of es_schema.h, which the function gets as
- * ES.ENRICH_PROTOCOL); the layout is in docs/redis-keys.md.
+ * storing them) and the tombstones of its deleted ones. The increments of the
+ * tenant's comments are summed here (wplan.h, contrib.h), assuming every
+ * comment is new; the function creates the records and subtracts what the
+ * comments that were not new added, in the same atomic call. A deletion is
+ * computed here too, from the record it reverses (read first: stored.h,
+ * deletion.h), and sent as the record text it was computed from with its summed
+ * decrements; the function applies them only while the record is still that
+ * text. All arithmetic on comments is done here, in C; the function only
+ * applies numbers. What it does, and why a replay changes nothing, is in
+ * lib/redis/enrich.lua (protocol ES_ENRICH_PROTOCOL of es_schema.h, which the
+ * function gets as ES.ENRICH_PROTOCOL); the layout is in docs/redis-keys.md.
  */
 #ifndef ES_ENRICH_AGGREGATE_H
 #define ES_ENRICH_AGGREGATE_H
@@ -88,7 +88,7 @@ typedef struct {
     int rev;             /* a deletion reversing a record (slots in rplan) */
     int skip;            /* a deletion whose record could not be read */
     const redisReply *stored; /* a deletion: the part read (NULL: none) */
-    char hour[11]; /* a deletion: its record bucket ("": unknown) */
+    char hour[11];            /* a deletion: its record bucket ("": unknown) */
     size_t src; /* or the first pair of the comment earlier in the call
                    whose record it expects (SIZE_MAX: none) */
 } es_rec_plan;

@@ -112,7 +112,8 @@ void es_contrib_plan(es_wplan *p, es_slotlist *sl, const char *prefix,
     char ka = sign > 0 ? 'a' : 'A';
     /* a topic's recent entries of an hour live a retention after it, or
        after now when that is later */
-    long long rexp = (hour0 + 3600 > now_s ? hour0 + 3600 : now_s) + retention_s;
+    long long rexp =
+        (hour0 + 3600 > now_s ? hour0 + 3600 : now_s) + retention_s;
     const char *t = c->t;
     char key[512], fld[64], hour[11], entry[ES_RECORD_ENTRY_MAX];
     size_t elen = es_record_recent_entry(entry, c->id, c->label, c->created_ms);

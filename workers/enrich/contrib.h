@@ -78,10 +78,10 @@ typedef struct {
  * Adds c's contribution to plan p with sign +1 (keys of kind 'h' HINCRBY,
  * 'z' ZINCRBY, 'a' APPEND recent entries), or takes it out with sign -1
  * (kinds 'H', 'Z' and 'A' removing entries: the function applies them only
- * to keys that exist, after every increment). Keys are the tenant's (prefix[0..plen), es_keys.h); buckets
- * expiring at or before now_s are left out; retention_s decides whether a
- * new comment is recent. The slots are appended to sl, described by *out.
- * Out of memory sets p->oom or sl->oom.
+ * to keys that exist, after every increment). Keys are the tenant's
+ * (prefix[0..plen), es_keys.h); buckets expiring at or before now_s are left
+ * out; retention_s decides whether a new comment is recent. The slots are
+ * appended to sl, described by *out. Out of memory sets p->oom or sl->oom.
  */
 void es_contrib_plan(es_wplan *p, es_slotlist *sl, const char *prefix,
                      size_t plen, const es_contrib *c, int sign,

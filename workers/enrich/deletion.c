@@ -44,10 +44,9 @@ static void created_record(es_aggregate *a, const es_topic_set *ts,
 void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
                       const es_enrich_tenant *tn,
                       const es_enrich_entry *entries,
-                      const es_entry_score *scores,
-                      const es_enrich_pair *pairs, size_t i, size_t e,
-                      const es_stored_set *st, long long now_s,
-                      es_rec_plan *rp)
+                      const es_entry_score *scores, const es_enrich_pair *pairs,
+                      size_t i, size_t e, const es_stored_set *st,
+                      long long now_s, es_rec_plan *rp)
 {
     const char *id = entries[pairs[i].entry].id, *text, *pub = NULL;
     size_t n, pn = 0;
@@ -102,9 +101,8 @@ void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
 
 void es_deletion_args(es_aggregate *a, const es_topic_set *ts,
                       const es_enrich_entry *entries,
-                      const es_entry_score *scores,
-                      const es_enrich_pair *pairs, size_t i, size_t e,
-                      const es_rec_plan *rp)
+                      const es_entry_score *scores, const es_enrich_pair *pairs,
+                      size_t i, size_t e, const es_rec_plan *rp)
 {
     es_argbuf *b = a->cur;
     const char *id = entries[pairs[i].entry].id;

@@ -48,17 +48,15 @@
 void es_deletion_plan(es_aggregate *a, const es_topic_set *ts,
                       const es_enrich_tenant *tn,
                       const es_enrich_entry *entries,
-                      const es_entry_score *scores,
-                      const es_enrich_pair *pairs, size_t i, size_t e,
-                      const es_stored_set *st, long long now_s,
-                      es_rec_plan *rp);
+                      const es_entry_score *scores, const es_enrich_pair *pairs,
+                      size_t i, size_t e, const es_stored_set *st,
+                      long long now_s, es_rec_plan *rp);
 
 /* Appends the deletion's five arguments to a->cur (after numbering). */
 void es_deletion_args(es_aggregate *a, const es_topic_set *ts,
                       const es_enrich_entry *entries,
-                      const es_entry_score *scores,
-                      const es_enrich_pair *pairs, size_t i, size_t e,
-                      const es_rec_plan *rp);
+                      const es_entry_score *scores, const es_enrich_pair *pairs,
+                      size_t i, size_t e, const es_rec_plan *rp);
 
 /*
  * Writes an error into the entry of each deletion of pairs[s, e) whose

@@ -163,8 +163,8 @@ static int terms(es_stored_record *r, const es_strv *f)
         json_decref(v);
         return -1;
     }
-    es_terms_extract(json_string_value(v), json_string_length(v),
-                     &r->scratch, &r->tm);
+    es_terms_extract(json_string_value(v), json_string_length(v), &r->scratch,
+                     &r->tm);
     json_decref(v);
     return 0;
 }
@@ -194,7 +194,7 @@ static int offset(const es_strv *f, long long *out)
     }
     for (size_t i = 0; i < f->n; i++) {
         char c = f->s[i];
-        int d = c >= '0' && c <= '9' ? c - '0'
+        int d = c >= '0' && c <= '9'   ? c - '0'
                 : c >= 'a' && c <= 'z' ? c - 'a' + 10
                                        : -1;
         if (d < 0) {
@@ -230,8 +230,7 @@ static long long hour_ms(const char *h)
     if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23) {
         return -1;
     }
-    return (es_time_days_from_civil(v[0], v[1], v[2]) * 24 + v[3]) *
-           3600000LL;
+    return (es_time_days_from_civil(v[0], v[1], v[2]) * 24 + v[3]) * 3600000LL;
 }
 
 es_stored_kind es_stored_parse(es_stored_record *r, const char *tp, size_t tn,
@@ -246,8 +245,8 @@ es_stored_kind es_stored_parse(es_stored_record *r, const char *tp, size_t tn,
     if (tn == 1 && tp[0] == ES_RECORD_GONE[0]) {
         return ES_STORED_TOMBSTONE;
     }
-    if (h0 < 0 || memchr(tp, '\0', tn) != NULL ||
-        split(&r->tp, tp, tn) != 0 || r->tp.n < ES_RT_OFFSET + 1) {
+    if (h0 < 0 || memchr(tp, '\0', tn) != NULL || split(&r->tp, tp, tn) != 0 ||
+        r->tp.n < ES_RT_OFFSET + 1) {
         return ES_STORED_UNREADABLE;
     }
     t = r->tp.field;
@@ -366,8 +365,7 @@ static const redisReply *string_of(const redisReply *v)
 }
 
 /* Spreads the replies over the deletion pairs, in the order sent. */
-static void assign(es_stored_set *s, const es_enrich_pair *pairs,
-                   size_t npairs)
+static void assign(es_stored_set *s, const es_enrich_pair *pairs, size_t npairs)
 {
     size_t c = 0, k = 0;
     uint32_t cur = UINT32_MAX;

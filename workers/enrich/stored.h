@@ -50,10 +50,10 @@ typedef struct {
 typedef struct {
     es_stored_fields tp, pp; /* the tenant part and the public part */
     es_enrich_entry when;    /* scratch: t and month of created */
-    es_contrib c; /* its members (c.id unset): arrays and t below */
+    es_contrib c;            /* its members (c.id unset): arrays and t below */
     const char **topics;
     size_t tcap;
-    es_terms tm;             /* the body's terms */
+    es_terms tm; /* the body's terms */
     es_terms_scratch scratch;
     char *jbuf; /* scratch: the body as a JSON string */
     size_t jcap;

@@ -69,7 +69,8 @@ long es_wplan_key(es_wplan *p, char kind, const char *name, size_t n,
                   long long exp, int *fresh);
 
 /*
- * Adds v to slot f[0..n) of key k (created at 0). Returns the slot index, or -1 when out of memory.
+ * Adds v to slot f[0..n) of key k (created at 0). Returns the slot index, or -1
+ * when out of memory.
  */
 long es_wplan_add(es_wplan *p, long k, const char *f, size_t n, long long v);
 

@@ -146,8 +146,7 @@ static void test_tenant_keys_are_spelled_out(void **state)
     assert_string_equal(buf, "es:{t:acme}:ts:t1:d:202611");
     es_tenant_key(buf, sizeof(buf), "acme", ES_TK_RECENT, "t1", "2026112514");
     assert_string_equal(buf, "es:{t:acme}:rc:t1:2026112514");
-    es_tenant_key(buf, sizeof(buf), "u0a1b2c3d4e", ES_TK_RECORDS,
-                  "2026112514");
+    es_tenant_key(buf, sizeof(buf), "u0a1b2c3d4e", ES_TK_RECORDS, "2026112514");
     assert_string_equal(buf, "es:{t:u0a1b2c3d4e}:cr:2026112514");
     es_tenant_key(buf, sizeof(buf), "acme", ES_TK_RULES);
     assert_string_equal(buf, "es:{t:acme}:alerts:rules");

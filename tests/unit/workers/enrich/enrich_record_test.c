@@ -57,15 +57,21 @@ static void test_record_parts_are_the_documented_text(void **state)
     assert_false(w.oom);
     /* topics, engine, 61,000 ms into 14:00 in base 36: VADER's sentiment
        is the public part's */
-    assert_string_equal(w.buf, "rust,perf\x1fv\x1f" "1b2g");
+    assert_string_equal(w.buf, "rust,perf\x1fv\x1f"
+                               "1b2g");
     assert_int_equal((int)w.len, (int)strlen(w.buf));
 
     es_record_public(&w, &en, &st);
     assert_false(w.oom);
     /* the link of the comment's own post and slug is kept as "~p1/x"; no
        title, an empty field; compound equal to cs, an empty field */
-    assert_string_equal(w.buf, "rust\x1f" "alice\x1f" "7\x1f\x1f~p1/x\x1fp\x1f"
-                               "6369\x1f\x1f" "0\x1f" "1920\x1f" "8080\x1f"
+    assert_string_equal(w.buf, "rust\x1f"
+                               "alice\x1f"
+                               "7\x1f\x1f~p1/x\x1fp\x1f"
+                               "6369\x1f\x1f"
+                               "0\x1f"
+                               "1920\x1f"
+                               "8080\x1f"
                                "say \\\"hi\\\"\\n");
 
     /* Comprehend's sentiment is the tenant's own, compound shown apart */
@@ -73,12 +79,21 @@ static void test_record_parts_are_the_documented_text(void **state)
     en.link_title = (es_strv)S("A post");
     en.permalink = (es_strv)S("/r/Rust/comments/p1/x/k2x9q1/");
     es_record_tenant(&w, &ts, &en, &st, "comprehend", -1, pairs, 1, 2);
-    assert_string_equal(w.buf, "perf\x1f" "c\x1f" "1b2g\x1fp\x1f-1\x1f" "6369\x1f"
-                               "0\x1f" "1920\x1f" "8080");
+    assert_string_equal(w.buf, "perf\x1f"
+                               "c\x1f"
+                               "1b2g\x1fp\x1f-1\x1f"
+                               "6369\x1f"
+                               "0\x1f"
+                               "1920\x1f"
+                               "8080");
     es_record_public(&w, &en, &st);
-    assert_string_equal(w.buf, "rust\x1f\x1f" "7\x1f#80c3aa614c8e\x1f"
+    assert_string_equal(w.buf, "rust\x1f\x1f"
+                               "7\x1f#80c3aa614c8e\x1f"
                                "/r/Rust/comments/p1/x/k2x9q1/\x1fp\x1f"
-                               "6369\x1f\x1f" "0\x1f" "1920\x1f" "8080\x1f"
+                               "6369\x1f\x1f"
+                               "0\x1f"
+                               "1920\x1f"
+                               "8080\x1f"
                                "say \\\"hi\\\"\\n");
     es_jsonw_free(&w);
 }
@@ -90,10 +105,9 @@ static void test_recent_entry(void **state)
 
     (void)state;
     /* 1732543261000 is 14:01:01.000, 61,000 ms into its hour: "1b2g" */
-    assert_int_equal(
-        (int)es_record_recent_entry(buf, "k2x9q1", ES_LABEL_NEGATIVE,
-                                    1732543261000LL),
-        (int)strlen("k2x9q1:n1b2g;"));
+    assert_int_equal((int)es_record_recent_entry(
+                         buf, "k2x9q1", ES_LABEL_NEGATIVE, 1732543261000LL),
+                     (int)strlen("k2x9q1:n1b2g;"));
     assert_string_equal(buf, "k2x9q1:n1b2g;");
     es_record_recent_entry(buf, "a", ES_LABEL_MIXED, 1732543200000LL);
     assert_string_equal(buf, "a:m0;");

@@ -126,22 +126,62 @@ static void test_stored_parse_trusts_nothing(void **state)
         "",
         "rust",
         "rust\x1fv",
-        "a b\x1fv\x1f" "0",
-        "rust,\x1fv\x1f" "0",
-        "\x1fv\x1f" "0",
-        "rust\x1fz\x1f" "0",
+        "a b\x1fv\x1f"
+        "0",
+        "rust,\x1fv\x1f"
+        "0",
+        "\x1fv\x1f"
+        "0",
+        "rust\x1fz\x1f"
+        "0",
         "rust\x1fv\x1fzzzzzz",
         "rust\x1fv\x1f-1",
-        "rust\x1fv\x1f" "255s0",
-        "rust\x1f" "c\x1f" "0",
-        "rust\x1f" "c\x1f" "0\x1fq\x1f" "1\x1f\x1f" "0\x1f" "0\x1f" "0",
-        "rust\x1f" "c\x1f" "0\x1fp\x1f" "10001\x1f\x1f" "0\x1f" "0\x1f" "0",
-        "rust\x1f" "c\x1f" "0\x1fp\x1f" "1.5\x1f\x1f" "0\x1f" "0\x1f" "0",
-        "rust\x1f" "c\x1f" "0\x1fp\x1f\x1f\x1f" "0\x1f" "0\x1f" "0",
+        "rust\x1fv\x1f"
+        "255s0",
+        "rust\x1f"
+        "c\x1f"
+        "0",
+        "rust\x1f"
+        "c\x1f"
+        "0\x1fq\x1f"
+        "1\x1f\x1f"
+        "0\x1f"
+        "0\x1f"
+        "0",
+        "rust\x1f"
+        "c\x1f"
+        "0\x1fp\x1f"
+        "10001\x1f\x1f"
+        "0\x1f"
+        "0\x1f"
+        "0",
+        "rust\x1f"
+        "c\x1f"
+        "0\x1fp\x1f"
+        "1.5\x1f\x1f"
+        "0\x1f"
+        "0\x1f"
+        "0",
+        "rust\x1f"
+        "c\x1f"
+        "0\x1fp\x1f\x1f\x1f"
+        "0\x1f"
+        "0\x1f"
+        "0",
     };
-    const char *pub = "rust\x1f" "alice\x1f" "1\x1f\x1f~p/x\x1fn\x1f-5\x1f\x1f"
-                      "0\x1f" "0\x1f" "0\x1f" "a body";
-    const char *cmp = "t\x1f" "c\x1f" "0\x1fm\x1f" "0\x1f\x1f" "0\x1f" "0\x1f"
+    const char *pub = "rust\x1f"
+                      "alice\x1f"
+                      "1\x1f\x1f~p/x\x1fn\x1f-5\x1f\x1f"
+                      "0\x1f"
+                      "0\x1f"
+                      "0\x1f"
+                      "a body";
+    const char *cmp = "t\x1f"
+                      "c\x1f"
+                      "0\x1fm\x1f"
+                      "0\x1f\x1f"
+                      "0\x1f"
+                      "0\x1f"
                       "0";
     es_stored_record r = {0};
 
@@ -153,23 +193,37 @@ static void test_stored_parse_trusts_nothing(void **state)
                          ES_STORED_UNREADABLE);
     }
     /* a VADER record needs its public part, and a public part its fields */
-    assert_int_equal(es_stored_parse(&r, "rust\x1fv\x1f" "0", 8, NULL, 0, HOUR),
+    assert_int_equal(es_stored_parse(&r,
+                                     "rust\x1fv\x1f"
+                                     "0",
+                                     8, NULL, 0, HOUR),
                      ES_STORED_UNREADABLE);
-    assert_int_equal(es_stored_parse(&r, "rust\x1fv\x1f" "0", 8, "a\x1f" "b",
+    assert_int_equal(es_stored_parse(&r,
+                                     "rust\x1fv\x1f"
+                                     "0",
+                                     8,
+                                     "a\x1f"
+                                     "b",
                                      3, HOUR),
                      ES_STORED_UNREADABLE);
     /* the hour must be one */
-    assert_int_equal(es_stored_parse(&r, "rust\x1fv\x1f" "0", 8, pub,
-                                     strlen(pub), "2024113"),
+    assert_int_equal(es_stored_parse(&r,
+                                     "rust\x1fv\x1f"
+                                     "0",
+                                     8, pub, strlen(pub), "2024113"),
                      ES_STORED_UNREADABLE);
-    assert_int_equal(es_stored_parse(&r, "rust\x1fv\x1f" "0", 8, pub,
-                                     strlen(pub), "2024111324"),
+    assert_int_equal(es_stored_parse(&r,
+                                     "rust\x1fv\x1f"
+                                     "0",
+                                     8, pub, strlen(pub), "2024111324"),
                      ES_STORED_UNREADABLE);
     assert_int_equal(es_stored_parse(&r, "-", 1, pub, strlen(pub), HOUR),
                      ES_STORED_TOMBSTONE);
     /* a VADER record: the public part's label and cs, its body's terms */
-    assert_int_equal(es_stored_parse(&r, "rust\x1fv\x1f" "0", 8, pub,
-                                     strlen(pub), HOUR),
+    assert_int_equal(es_stored_parse(&r,
+                                     "rust\x1fv\x1f"
+                                     "0",
+                                     8, pub, strlen(pub), HOUR),
                      ES_STORED_LIVE);
     assert_int_equal(r.c.label, ES_LABEL_NEGATIVE);
     assert_int_equal(r.c.cs, -5);
