@@ -28,6 +28,7 @@
 #
 # Prints:
 #   enrich cpu: Ss wall, worker Ws, redis Rs
+#   enrich redis per comment: C us CPU, F us in FCALL (INFO commandstats)
 #   enrich: N comments/s (redis ceiling M comments/s for the same command
 #           mix: ...)
 #   enrich goal: >= 50000 comments/s met|MISSED
@@ -129,7 +130,16 @@ cpu() {
     awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' \
         "/proc/$1/stat" 2>/dev/null || echo 0
 }
+# microseconds Redis spent in the worker's function calls so far (INFO
+# commandstats; FCALL's time includes the commands the function runs,
+# which are counted again under their own names, so only FCALL is taken)
+cmd_usec() {
+    R info commandstats | tr -d '\r' |
+        sed -n 's/^cmdstat_fcall:calls=[0-9]*,usec=\([0-9]*\),.*/\1/p' |
+        awk '{s += $1} END {print s + 0}'
+}
 redis_cpu0=$(cpu "$REDIS_PID")
+usec0=$(cmd_usec)
 t0=$(date +%s%N)
 ${BENCH_WRAP:-} "$BIN" &
 ENRICH_PID=$!
@@ -140,6 +150,7 @@ t1=$(date +%s%N)
 worker_cpu=$(cpu "$ENRICH_PID")
 redis_cpu=$(awk -v a="$(cpu "$REDIS_PID")" -v b="$redis_cpu0" \
     'BEGIN{printf "%.2f", a - b}')
+usec1=$(cmd_usec)
 [ -n "${BENCH_PS:-}" ] && R info commandstats >&2
 kill "$ENRICH_PID"
 wait "$ENRICH_PID" || true
@@ -307,6 +318,8 @@ read -r ceiling wceil pceil rceil < <(awk -v n="$N" -v w="$writes" -v per="$per"
         printf "%d %d %d %d\n", 1 / (w / n / wc + m / n / pc + 1 / rc), wc, pc, rc }')
 secs=$(awk -v d="$((t1 - t0))" 'BEGIN{printf "%.2f", d / 1e9}')
 echo "enrich cpu: ${secs}s wall, worker ${worker_cpu}s, redis ${redis_cpu}s"
+awk -v n="$N" -v c="$redis_cpu" -v u="$((usec1 - usec0))" 'BEGIN {
+    printf "enrich redis per comment: %.2f us CPU, %.2f us in FCALL (INFO commandstats)\n", c * 1e6 / n, u / n }'
 own=$(awk -v n="$N" -v c="$redis_cpu" 'BEGIN{ if (c > 0) printf "%d", n / c; else print 0 }')
 echo "enrich: $rate comments/s (redis ceiling $ceiling comments/s for the same command mix: Redis CPU time per call of redis-benchmark -P 4 sending es_enrich_write calls of this run's average content ($per comments each: $wceil per-tenant writes/s), es_enrich_public calls of its average batch ($pper public parts each: $pceil parts/s) and XRANGE of $batch entries ($rceil entries/s); redis-benchmark itself reached $((rps * per)) writes/s, $((prps * pper)) public parts/s and $((xrps * batch)) entries/s; Redis's CPU time in this run allows $own comments/s; this run made $writes per-tenant writes and $parts public parts for $N comments)"
 if [ "$rate" -ge "$GOAL" ]; then
