@@ -124,6 +124,7 @@
     X(RECORDS, "cr:%s", "cr:<YYYYMMDDHH>")                                     \
     X(RECORD_SPLIT, "crs:%s", "crs:<YYYYMMDD>")                                \
     X(EARLY_GONE, "cg", "cg")                                                  \
+    X(FAR_HOURS, "crh", "crh")                                                 \
     X(SERIES_MINUTE, "ts:%s:m:%s", "ts:<topic>:m:<YYYYMMDDHH>")                \
     X(SERIES_HOUR, "ts:%s:h:%s", "ts:<topic>:h:<YYYYMMDD>")                    \
     X(SERIES_DAY, "ts:%s:d:%s", "ts:<topic>:d:<YYYYMM>")                       \

@@ -1,5 +1,5 @@
 #!lua name=echostream_enrich
--- version: 7
+-- version: 8
 --
 -- lib/redis/enrich.lua - the Redis function library "echostream_enrich", the
 -- only code that writes tenant data for the enrich worker.
@@ -147,8 +147,10 @@
 --   hour of the record, its tenant part and its public part (false when
 --   absent). A pair without an hour (a deletion entry that does not
 --   carry its comment's creation time) is looked for from a day ahead of
---   now back through hours hours (the tenant's retention); its hour is ""
---   when no bucket holds it.
+--   now back through hours hours (the tenant's retention), then in the
+--   hours outside that window that records were written into (the
+--   tenant's es:{t:<T>}:crh, which es_enrich_write and the migration
+--   keep: backfilled history); its hour is "" when no bucket holds it.
 --
 -- es_enrich_migrate(no keys; ARGV = lock key, lock token, lock lifetime
 --                   (ms), operation, then the operation's arguments)
@@ -449,21 +451,51 @@ local function record_hours(pre, args, rec0, now, ret)
   return hours, dayfmt
 end
 
+-- Whether the tenant part of comment id is in hour name's bucket.
+local function held(pre, dayfmt, name, id)
+  local base = pre .. string.format(ES.KEY.RECORDS, name)
+  local k = ES.sub_bucket(base, ES.split_get(dayfmt, name) or 1, id)
+  return redis.call('HEXISTS', k, id) == 1
+end
+
+-- The hours locate() walks, for a tenant keeping records ret seconds:
+-- from a day ahead of now back through the retention.
+local function window(now, ret)
+  local hr = math.floor(now / 3600)
+  return hr - math.floor(ret / 3600) - 1, hr + 24
+end
+
 -- The hour YYYYMMDDHH whose bucket holds the tenant part of comment id,
--- looked for from a day ahead of now (s) back through span hours, or nil
--- (for a deletion that does not carry its comment's creation time).
-local function locate(pre, id, now, span)
+-- or nil (for a deletion that does not carry its comment's creation
+-- time): the window's hours newest first, then the hours outside it
+-- that records were written into (ES.KEY.FAR_HOURS: backfilled history).
+local function locate(pre, id, now, ret)
   local dayfmt = pre .. string.format(ES.KEY.RECORD_SPLIT, '%s')
-  local hr = math.floor(now / 3600) + 24
-  local stop = hr - 24 - span
-  while hr >= stop do
+  local lo, hr = window(now, ret)
+  while hr >= lo do
     local name = ES.hour_name(hr)
-    local base = pre .. string.format(ES.KEY.RECORDS, name)
-    local k = ES.sub_bucket(base, ES.split_get(dayfmt, name) or 1, id)
-    if redis.call('HEXISTS', k, id) == 1 then return name end
+    if held(pre, dayfmt, name, id) then return name end
     hr = hr - 1
   end
+  for _, name in ipairs(redis.call('SMEMBERS', pre .. ES.KEY.FAR_HOURS)) do
+    if ES.hour_of(name) and held(pre, dayfmt, name, id) then return name end
+  end
   return nil
+end
+
+-- Notes the hours of hs (name -> state with created) that got records
+-- and lie outside locate()'s window, so locate() still finds them.
+local function note_far(pre, hs, now, ret)
+  local lo, hi = window(now, ret)
+  local far = {}
+  for h, st in pairs(hs) do
+    local n = ES.hour_of(h)
+    if st.created > 0 and (n < lo or n > hi) then far[#far + 1] = h end
+  end
+  if #far > 0 then
+    redis.call('SADD', pre .. ES.KEY.FAR_HOURS, unpack(far))
+    redis.call('EXPIRE', pre .. ES.KEY.FAR_HOURS, ret)
+  end
 end
 
 local function enrich_write(keys, args)
@@ -518,7 +550,7 @@ local function enrich_write(keys, args)
       -- comment, unless a record appeared since the worker looked (then
       -- it is computed again from that record)
       local id = args[a + 2]
-      if locate(pre, id, now, math.floor(ret / 3600) + 1) then
+      if locate(pre, id, now, ret) then
         stale[#stale + 1] = id
       else
         early = pre .. ES.KEY.EARLY_GONE
@@ -548,6 +580,7 @@ local function enrich_write(keys, args)
   end
   for k, exp in pairs(touched) do redis.call('EXPIREAT', k, exp) end
   for h, hs in pairs(hours) do ES.split_count(dayfmt, h, hs.created) end
+  if created > 0 then note_far(pre, hours, now, ret) end
   apply_ops(args, 8, rec0 - 1, adj)
   if created > 0 or units > 0 or usd > 0 then
     local uk = pre .. string.format(ES.KEY.USAGE, month)
@@ -692,7 +725,8 @@ local function enrich_parts(keys, args)
     if h ~= '' then
       tp, pp = stored_parts(pre, id, h, splits)
     else
-      h = locate(pre, id, now, span) or ''
+      -- span is the retention in hours, plus one
+      h = locate(pre, id, now, (span - 1) * 3600) or ''
       if h ~= '' then tp, pp = stored_parts(pre, id, h, splits) end
     end
     out[#out + 1] = h
@@ -880,7 +914,10 @@ local function migrate_records(args, rec0)
     ES.split_count(tday, h, hs.created)
     ES.split_count(pday, h, hs.pnew)
   end
-  if conv > 0 then redis.call('INCR', pre .. ES.KEY.DV) end
+  if conv > 0 then
+    note_far(pre, hours, now, ret)
+    redis.call('INCR', pre .. ES.KEY.DV)
+  end
   return {conv, existed, dropped, changed, pnew, pdiff}
 end
 

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 
 import { fcall, fcallError, hgetall, snapshot } from '../../lib/redis_fn.mjs';
 import {
-  D, ES, GONE, H, META, PRE, comment, enrichSuite, kit, recordPart, write,
+  D, ES, GONE, H, META, PRE, RET, comment, enrichSuite, kit, recordPart, write,
 } from '../../lib/enrich_write.mjs';
 import {
   LONG, esc, publicBucket, publicPart, titleRef,
@@ -217,6 +217,29 @@ test('es_enrich_parts answers the tenant and public parts of each comment, findi
       if (k.startsWith('es:{c}:')) delete snap[k];
     }
     assert.deepEqual(after, snap);
+  });
+
+// A backfill writes records into hours long past the retention window:
+// es_enrich_write notes those hours in es:{t:<T>}:crh, so a deletion
+// without creation time still finds such a record.
+test('es_enrich_parts finds a record of backfilled history outside the window',
+  async () => {
+    const old = comment('b1', { ago: 400 * D, topics: ['rust'] });
+    const recent = comment('b2', { ago: 3 * H });
+    assert.deepEqual(await write([old, recent]), [2, 0, 0]);
+    assert.deepEqual(await redis.cmd('SMEMBERS', `${PRE}crh`), [old.hour],
+      'only the hour outside the window is noted');
+    const ttl = await redis.cmd('TTL', `${PRE}crh`);
+    assert.ok(ttl > RET - 60 && ttl <= RET, `lives a retention: ${ttl}`);
+    assert.deepEqual(await parts(['b1', '', 'b2', '']), [
+      old.hour, recordPart(old), null,
+      recent.hour, recordPart(recent), null,
+    ]);
+    // an hourless deletion the worker computed before the record was found
+    // is reported, so the worker computes it again from the record
+    assert.deepEqual(await write([{ del: old, stored: '', hourless: true }]),
+      [0, 0, 0, ['b1']]);
+    assert.equal(await redis.cmd('EXISTS', `${PRE}cg`), 0);
   });
 
 test('es_enrich_parts refuses bad arguments', async () => {
