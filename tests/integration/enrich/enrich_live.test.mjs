@@ -158,7 +158,7 @@ test('a lone comment reaches the live feed long before enrich.block_ms', async (
       took.push(Date.now() - t0);
       assert.ok(got, `comment ${i} not in the feed within ${2 * BLOCK} ms`);
       const [entryId, kv] = got[0][1][0];
-      assert.deepEqual(kv, ['ids', c.id]);
+      assert.deepEqual(kv, ['ids', c.id, 'hours', hourOf(c.created * 1000)]);
       last = entryId;
     }
   } finally {

@@ -36,7 +36,7 @@ import { randomBytes } from 'node:crypto';
 
 import { signToken, startApiStack } from '../../lib/api.mjs';
 import { bin, sleep, startProc, tmpDir, waitFor } from '../../lib/harness.mjs';
-import { enrichEnv, startEnrich } from '../../lib/enrich.mjs';
+import { enrichEnv, prng, startEnrich } from '../../lib/enrich.mjs';
 import { startRedditServer } from '../../reddit/server.mjs';
 
 const BUDGET = 100; // reddit.qpm, and Reddit's 1,000 per 600 s
@@ -61,18 +61,6 @@ after(async () => {
   await srv?.close();
   await s?.stop();
 });
-
-// a deterministic PRNG, so a failing run can be repeated (ES_TEST_SEED)
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const quantile = (sorted, q) =>
   sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
