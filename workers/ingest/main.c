@@ -239,7 +239,14 @@ int main(int argc, char **argv)
         hb_started = 1;
     }
     if (a.backfill) {
-        es_backfill_opts bo = {a.backfill, a.all, -1, a.dry_run};
+        es_backfill_opts bo = {a.backfill,
+                               a.all,
+                               -1,
+                               a.dry_run,
+                               es_config_str(w.cfg, "redis"),
+                               (int)c.batch,
+                               c.dedup_ttl,
+                               c.max_len};
         code = es_backfill_run(&w, r, sink, hb_started ? &hb : NULL, &bo);
     } else if (a.synthetic > 0) {
         code = es_synthetic_run(&w, r, sink, &hb, a.synthetic);
