@@ -2,12 +2,19 @@
  * stream_writer.c - batches of XADDs into the stream, exactly once, from a
  * thread of their own (see stream_writer.h).
  *
- * One transaction per batch, in two round trips on one connection:
+ * One transaction per batch on one connection:
  *   1. [UNWATCH] WATCH <chunks>; FCALL_RO es_ingest_peek
  *   2. MULTI; XADD ...; FCALL es_ingest_mark; EXEC
+ * and step 1 of the next batch, when the reader has one ready, goes out in
+ * the same write as step 2: Redis then peeks for it right after the EXEC
+ * (so it sees what that EXEC wrote) without waiting a round trip for the
+ * writer, which only has to read the replies, decide and send the next
+ * step 2. Should the EXEC not run, that next peek's replies are read and
+ * dropped, and the batch starts over with UNWATCH first.
  * The XADD bytes go out straight from the batch's buffer (writev), runs of
- * neighbouring commands as one piece. Replies are read with hiredis's
- * reader on the same socket (its output buffer is never used here).
+ * neighbouring commands as one piece, and the replies are read straight
+ * from the socket (resp.h): hiredis only connects (es_redis_context) and
+ * loads the library, never with a reply of ours unread.
  * Errors follow the sink's rules (sink.c): BACKPRESSURE waits for
  * consumers, a lost function library is loaded again, anything else is
  * logged and retried after a second; a stopping worker gives up after a
@@ -39,6 +46,16 @@
 
 enum { DONE = 0, AGAIN = 1, GIVE_UP = -1 };
 
+/* a batch on its way: its plan and its commands */
+typedef struct {
+    const es_xbatch *b;
+    es_dplan plan;
+    es_resp peek; /* [UNWATCH] WATCH; FCALL_RO es_ingest_peek */
+    es_resp mark; /* FCALL es_ingest_mark */
+    int unwatch;  /* peek starts with UNWATCH */
+    int sent;     /* peek sent, its replies unread */
+} flight;
+
 struct es_swriter {
     pthread_t thread;
     pthread_mutex_t mu;
@@ -55,18 +72,19 @@ struct es_swriter {
     /* the writer thread's own */
     es_swriter_opts o;
     es_redis *r;
-    es_dplan plan;
-    es_resp cmd;
+    flight fl[2];  /* this batch and the next one */
+    es_resp_in in; /* replies, read from the socket */
     struct iovec *iov;
     int iovcap;
     int watching; /* the connection may hold a WATCH */
     int backpressure_logged;
-    int error_logged;
 };
 
 static void lost(es_swriter *w, const char *why)
 {
     w->watching = 0;
+    w->fl[0].sent = w->fl[1].sent = 0;
+    es_resp_in_reset(&w->in);
     es_redis_lost(w->r, why);
 }
 
@@ -94,14 +112,52 @@ static int send_all(int fd, struct iovec *iov, int n)
     return 0;
 }
 
-static redisReply *next_reply(redisContext *c)
+/* One reply line (see es_resp_in_line); -1 after dropping the connection. */
+static int reply_line(es_swriter *w, redisContext *c, char *type,
+                      const char **s, size_t *n)
 {
-    void *reply = NULL;
-
-    if (redisGetReply(c, &reply) != REDIS_OK) {
-        return NULL;
+    if (es_resp_in_line(&w->in, c->fd, type, s, n) != 0) {
+        lost(w, errno ? strerror(errno) : "connection lost");
+        return -1;
     }
-    return reply;
+    return 0;
+}
+
+/* Reads one whole reply and drops it; -1 after dropping the connection. */
+static int skip_reply(es_swriter *w, redisContext *c)
+{
+    const char *s, *bulk;
+    size_t n;
+    long long v;
+    char type;
+
+    if (reply_line(w, c, &type, &s, &n) != 0) {
+        return -1;
+    }
+    if (type == '$' && es_resp_in_num(s, n, &v) == 0 && v >= 0) {
+        if (es_resp_in_bulk(&w->in, c->fd, (size_t)v, &bulk) != 0) {
+            lost(w, "bad reply");
+            return -1;
+        }
+    } else if (type == '*' && es_resp_in_num(s, n, &v) == 0) {
+        for (long long i = 0; i < v; i++) {
+            if (skip_reply(w, c) != 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* text[0..n) as a C string in buf */
+static const char *text(char *buf, size_t size, const char *s, size_t n)
+{
+    if (n >= size) {
+        n = size - 1;
+    }
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return buf;
 }
 
 /* chunk key of range g */
@@ -116,61 +172,70 @@ static void range_key(const es_drange *g, char *buf, size_t size)
     }
 }
 
-/* Phase 1's commands into w->cmd: [UNWATCH] WATCH keys; FCALL_RO peek. */
-static int build_peek(es_swriter *w)
+/*
+ * Plans a batch and builds its step 1: [UNWATCH] WATCH keys; FCALL_RO
+ * es_ingest_peek. 0, or -1 without memory.
+ */
+static int prepare(es_swriter *w, flight *f, const es_xbatch *b, int unwatch)
 {
-    const es_dplan *p = &w->plan;
-    int nr = p->nranges, nwatch = 0;
+    const es_dplan *p = &f->plan;
     char key[64], prev[64] = "";
-    size_t bytes = 64 + strlen(ES_KEY_STREAM) + (size_t)nr * 3 * 64;
+    size_t bytes;
+    int nr, nwatch = 0;
 
-    es_resp_clear(&w->cmd);
-    if (es_resp_reserve(&w->cmd, 16 + 4 * nr, bytes) != 0) {
+    if (f->b != b) {
+        if (es_dplan_ranges(&f->plan, b->items, b->n) != 0) {
+            return -1;
+        }
+        f->b = b;
+    }
+    nr = p->nranges;
+    bytes = 64 + strlen(ES_KEY_STREAM) + (size_t)nr * 3 * 64;
+    es_resp_clear(&f->peek);
+    if (es_resp_reserve(&f->peek, 16 + 4 * nr, bytes) != 0) {
         return -1;
     }
-    if (w->watching) {
-        es_resp_argc(&w->cmd, 1);
-        es_resp_arg_str(&w->cmd, "UNWATCH");
+    f->unwatch = unwatch;
+    if (unwatch) {
+        es_resp_argc(&f->peek, 1);
+        es_resp_arg_str(&f->peek, "UNWATCH");
     }
     for (int i = 0; i < nr; i++) {
         range_key(&p->ranges[i], key, sizeof(key));
         nwatch += strcmp(key, prev) != 0;
         memcpy(prev, key, sizeof(key));
     }
-    es_resp_argc(&w->cmd, 1 + (nwatch ? nwatch : 1));
-    es_resp_arg_str(&w->cmd, "WATCH");
-    if (nwatch == 0) {
-        es_resp_arg_str(&w->cmd, ES_KEY_STREAM); /* an empty batch */
-    }
+    es_resp_argc(&f->peek, 1 + nwatch);
+    es_resp_arg_str(&f->peek, "WATCH");
     prev[0] = '\0';
     for (int i = 0; i < nr; i++) {
         range_key(&p->ranges[i], key, sizeof(key));
         if (strcmp(key, prev) != 0) {
-            es_resp_arg_str(&w->cmd, key);
+            es_resp_arg_str(&f->peek, key);
         }
         memcpy(prev, key, sizeof(key));
     }
-    es_resp_argc(&w->cmd, 5 + 3 * nr);
-    es_resp_arg_str(&w->cmd, "FCALL_RO");
-    es_resp_arg_str(&w->cmd, "es_ingest_peek");
-    es_resp_arg_ull(&w->cmd, (unsigned long long)(1 + nr));
-    es_resp_arg_str(&w->cmd, ES_KEY_STREAM);
+    es_resp_argc(&f->peek, 5 + 3 * nr);
+    es_resp_arg_str(&f->peek, "FCALL_RO");
+    es_resp_arg_str(&f->peek, "es_ingest_peek");
+    es_resp_arg_ull(&f->peek, (unsigned long long)(1 + nr));
+    es_resp_arg_str(&f->peek, ES_KEY_STREAM);
     for (int i = 0; i < nr; i++) {
         range_key(&p->ranges[i], key, sizeof(key));
-        es_resp_arg_str(&w->cmd, key);
+        es_resp_arg_str(&f->peek, key);
     }
-    es_resp_arg_ull(&w->cmd, (unsigned long long)w->o.max_len);
+    es_resp_arg_ull(&f->peek, (unsigned long long)w->o.max_len);
     for (int i = 0; i < nr; i++) {
-        es_resp_arg_ull(&w->cmd, p->ranges[i].first);
-        es_resp_arg_ull(&w->cmd, p->ranges[i].count);
+        es_resp_arg_ull(&f->peek, p->ranges[i].first);
+        es_resp_arg_ull(&f->peek, p->ranges[i].count);
     }
     return 0;
 }
 
-/* es_ingest_mark's command into w->cmd. */
-static int build_mark(es_swriter *w, int appended)
+/* es_ingest_mark's command into f->mark. */
+static int build_mark(es_swriter *w, flight *f, int appended)
 {
-    const es_dplan *p = &w->plan;
+    const es_dplan *p = &f->plan;
     int nr = p->nranges;
     char key[64];
     size_t bytes = 64 + strlen(ES_KEY_STREAM) + (size_t)nr * 3 * 32;
@@ -178,26 +243,26 @@ static int build_mark(es_swriter *w, int appended)
     for (int i = 0; i < nr; i++) {
         bytes += 2 * (size_t)p->ranges[i].count;
     }
-    es_resp_clear(&w->cmd);
-    if (es_resp_reserve(&w->cmd, 6 + 4 * nr, bytes) != 0) {
+    es_resp_clear(&f->mark);
+    if (es_resp_reserve(&f->mark, 6 + 4 * nr, bytes) != 0) {
         return -1;
     }
-    es_resp_argc(&w->cmd, 6 + 4 * nr);
-    es_resp_arg_str(&w->cmd, "FCALL");
-    es_resp_arg_str(&w->cmd, "es_ingest_mark");
-    es_resp_arg_ull(&w->cmd, (unsigned long long)(1 + nr));
-    es_resp_arg_str(&w->cmd, ES_KEY_STREAM);
+    es_resp_argc(&f->mark, 6 + 4 * nr);
+    es_resp_arg_str(&f->mark, "FCALL");
+    es_resp_arg_str(&f->mark, "es_ingest_mark");
+    es_resp_arg_ull(&f->mark, (unsigned long long)(1 + nr));
+    es_resp_arg_str(&f->mark, ES_KEY_STREAM);
     for (int i = 0; i < nr; i++) {
         range_key(&p->ranges[i], key, sizeof(key));
-        es_resp_arg_str(&w->cmd, key);
+        es_resp_arg_str(&f->mark, key);
     }
-    es_resp_arg_ull(&w->cmd, (unsigned long long)w->o.ttl);
-    es_resp_arg_ull(&w->cmd, (unsigned long long)appended);
+    es_resp_arg_ull(&f->mark, (unsigned long long)w->o.ttl);
+    es_resp_arg_ull(&f->mark, (unsigned long long)appended);
     for (int i = 0; i < nr; i++) {
         const es_drange *g = &p->ranges[i];
-        es_resp_arg_ull(&w->cmd, g->first);
-        es_resp_arg(&w->cmd, (const char *)p->old + g->at, g->count);
-        es_resp_arg(&w->cmd, (const char *)p->now + g->at, g->count);
+        es_resp_arg_ull(&f->mark, g->first);
+        es_resp_arg(&f->mark, (const char *)p->old + g->at, g->count);
+        es_resp_arg(&f->mark, (const char *)p->now + g->at, g->count);
     }
     return 0;
 }
@@ -225,18 +290,19 @@ static int on_error(es_swriter *w, const char *err)
         return es_stopping() ? GIVE_UP : AGAIN;
     }
     es_log(ES_ERROR, "stream append failed", ES_STR("error", err), ES_END);
-    w->error_logged = 1;
     es_sleep_ms(1000);
     return es_stopping() ? GIVE_UP : AGAIN;
 }
 
 /*
- * The XADDs of the comments to append as iovecs after MULTI, then mark and
- * EXEC. Returns the number of iovecs, or -1 without memory.
+ * Step 2 as iovecs: MULTI, the XADDs of the comments to append, mark,
+ * EXEC, then the next batch's step 1 when there is one. Returns the number
+ * of iovecs, or -1 without memory.
  */
-static int build_iov(es_swriter *w, const es_xbatch *b)
+static int build_iov(es_swriter *w, const flight *f, const flight *next)
 {
-    int n = 0, need = b->n + 3;
+    const es_xbatch *b = f->b;
+    int n = 0, need = b->n + 4;
     const char *base = b->cmds.p;
 
     if (need > w->iovcap) {
@@ -252,7 +318,7 @@ static int build_iov(es_swriter *w, const es_xbatch *b)
     for (int i = 0; i < b->n; i++) {
         const es_xitem *it = &b->items[i];
         struct iovec *last = &w->iov[n - 1];
-        if (w->plan.outcome[i] == ES_DPLAN_DUPLICATE) {
+        if (f->plan.outcome[i] == ES_DPLAN_DUPLICATE) {
             continue;
         }
         if (n > 1 && (char *)last->iov_base + last->iov_len == base + it->off) {
@@ -262,10 +328,14 @@ static int build_iov(es_swriter *w, const es_xbatch *b)
         w->iov[n].iov_base = (void *)(base + it->off);
         w->iov[n++].iov_len = it->len;
     }
-    w->iov[n].iov_base = w->cmd.p;
-    w->iov[n++].iov_len = w->cmd.len;
+    w->iov[n].iov_base = f->mark.p;
+    w->iov[n++].iov_len = f->mark.len;
     w->iov[n].iov_base = (void *)RESP_EXEC;
     w->iov[n++].iov_len = sizeof(RESP_EXEC) - 1;
+    if (next != NULL) {
+        w->iov[n].iov_base = next->peek.p;
+        w->iov[n++].iov_len = next->peek.len;
+    }
     return n;
 }
 
@@ -274,41 +344,43 @@ static int build_iov(es_swriter *w, const es_xbatch *b)
  * library vanished between peek and EXEC): marked again on its own, so the
  * appended comments are not appended again. Its bytes are or-ed in.
  */
-static int remark(es_swriter *w)
+static int remark(es_swriter *w, flight *f)
 {
     for (int tries = 0; tries < STOP_TRIES; tries++) {
         redisContext *c = es_redis_context(w->r);
         struct iovec iov;
-        redisReply *rep;
+        const char *s;
+        size_t n;
+        char type, msg[256];
 
         if (c == NULL) {
             return GIVE_UP;
         }
-        iov.iov_base = w->cmd.p;
-        iov.iov_len = w->cmd.len;
-        if (send_all(c->fd, &iov, 1) != 0 || (rep = next_reply(c)) == NULL) {
-            lost(w, "connection lost");
+        iov.iov_base = f->mark.p;
+        iov.iov_len = f->mark.len;
+        if (send_all(c->fd, &iov, 1) != 0) {
+            lost(w, strerror(errno));
             continue;
         }
-        if (rep->type != REDIS_REPLY_ERROR) {
-            freeReplyObject(rep);
+        if (reply_line(w, c, &type, &s, &n) != 0) {
+            continue;
+        }
+        if (type != '-') {
             return DONE;
         }
-        if (on_error(w, rep->str) != AGAIN) {
-            freeReplyObject(rep);
+        if (on_error(w, text(msg, sizeof(msg), s, n)) != AGAIN) {
             return GIVE_UP;
         }
-        freeReplyObject(rep);
     }
     return GIVE_UP;
 }
 
-static void count(es_swriter *w, const es_xbatch *b)
+static void count(es_swriter *w, const flight *f)
 {
     long long add = 0, del = 0, dup = 0;
 
-    for (int i = 0; i < b->n; i++) {
-        switch (w->plan.outcome[i]) {
+    for (int i = 0; i < f->b->n; i++) {
+        switch (f->plan.outcome[i]) {
         case ES_DPLAN_ADD:
             add++;
             break;
@@ -327,77 +399,132 @@ static void count(es_swriter *w, const es_xbatch *b)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Reads the replies of phase 2 and judges EXEC's. */
-static int finish_exec(es_swriter *w, redisContext *c, int appended)
+/* Reads step 1's replies into f's plan: DONE, AGAIN or GIVE_UP. */
+static int read_peek(es_swriter *w, redisContext *c, flight *f)
 {
-    redisReply *rep, *mark;
-    char queue_err[256] = "";
-    int failed = 0, rc;
+    const char *s, *bulk;
+    size_t n;
+    long long v;
+    char type, why[256];
+
+    f->sent = 0;
+    /* [UNWATCH's +OK,] WATCH's +OK, then the peek */
+    for (int i = f->unwatch ? 0 : 1; i < 2; i++) {
+        if (reply_line(w, c, &type, &s, &n) != 0) {
+            return AGAIN;
+        }
+    }
+    w->watching = 1;
+    if (reply_line(w, c, &type, &s, &n) != 0) {
+        return AGAIN;
+    }
+    if (type == '-') {
+        return on_error(w, text(why, sizeof(why), s, n));
+    }
+    if (type != '*' || es_resp_in_num(s, n, &v) != 0 || v != f->plan.nranges) {
+        lost(w, "unexpected reply to es_ingest_peek");
+        return AGAIN;
+    }
+    for (int i = 0; i < f->plan.nranges; i++) {
+        if (reply_line(w, c, &type, &s, &n) != 0) {
+            return AGAIN;
+        }
+        if (type != '$' || es_resp_in_num(s, n, &v) != 0 || v < 0 ||
+            es_resp_in_bulk(&w->in, c->fd, (size_t)v, &bulk) != 0) {
+            lost(w, "unexpected reply to es_ingest_peek");
+            return AGAIN;
+        }
+        es_dplan_set_old(&f->plan, i, bulk, (size_t)v);
+    }
+    return DONE;
+}
+
+/*
+ * Reads step 2's replies and judges EXEC's: DONE, AGAIN or GIVE_UP. A
+ * next batch's step 1 sent behind it stays unread when EXEC ran.
+ */
+static int read_exec(es_swriter *w, redisContext *c, flight *f, int appended)
+{
+    char queue_err[256] = "", why[256], type;
+    const char *s, *bulk;
+    size_t n;
+    long long v, conflicts = 0;
+    int failed = 0, mark_failed = 0;
 
     /* MULTI's +OK, then QUEUED (or a refusal) for each command */
     for (int i = 0; i < appended + 2; i++) {
-        rep = next_reply(c);
-        if (rep == NULL) {
-            lost(w, c->errstr[0] ? c->errstr : "connection lost");
+        if (reply_line(w, c, &type, &s, &n) != 0) {
             return AGAIN;
         }
-        if (rep->type == REDIS_REPLY_ERROR && queue_err[0] == '\0') {
-            snprintf(queue_err, sizeof(queue_err), "%s", rep->str);
+        if (type == '-' && queue_err[0] == '\0') {
+            text(queue_err, sizeof(queue_err), s, n);
         }
-        freeReplyObject(rep);
     }
-    rep = next_reply(c);
-    if (rep == NULL) {
-        lost(w, c->errstr[0] ? c->errstr : "connection lost");
+    if (reply_line(w, c, &type, &s, &n) != 0) {
         return AGAIN;
     }
     w->watching = 0; /* EXEC, run or not, ends the WATCH */
-    if (rep->type == REDIS_REPLY_NIL) {
+    if (type == '*' && es_resp_in_num(s, n, &v) == 0 && v < 0) {
         /* a chunk changed after the peek: nothing ran, start over */
-        freeReplyObject(rep);
         pthread_mutex_lock(&w->mu);
         w->stats.restarts++;
         pthread_mutex_unlock(&w->mu);
         return AGAIN;
     }
-    if (rep->type != REDIS_REPLY_ARRAY ||
-        rep->elements != (size_t)appended + 1) {
-        rc = on_error(w, queue_err[0]                     ? queue_err
-                         : rep->type == REDIS_REPLY_ERROR ? rep->str
-                                                          : "unexpected reply");
-        freeReplyObject(rep);
-        return rc;
+    if (type != '*' || es_resp_in_num(s, n, &v) != 0 ||
+        v != (long long)appended + 1) {
+        return on_error(w, queue_err[0]  ? queue_err
+                           : type == '-' ? text(why, sizeof(why), s, n)
+                                         : "unexpected reply to EXEC");
     }
-    for (int i = 0; i < appended; i++) {
-        failed += rep->element[i]->type != REDIS_REPLY_STRING;
+    /* the XADDs' ids (or errors), then the mark's answer */
+    for (int i = 0; i <= appended; i++) {
+        if (reply_line(w, c, &type, &s, &n) != 0) {
+            return AGAIN;
+        }
+        if (type == '$') {
+            if (es_resp_in_num(s, n, &v) != 0 ||
+                (v >= 0 &&
+                 es_resp_in_bulk(&w->in, c->fd, (size_t)v, &bulk) != 0)) {
+                lost(w, "bad reply to EXEC");
+                return AGAIN;
+            }
+        } else if (type == '*') {
+            lost(w, "bad reply to EXEC");
+            return AGAIN;
+        }
+        if (i < appended) {
+            failed += type != '$';
+        } else if (type == '-') {
+            mark_failed = 1;
+            text(why, sizeof(why), s, n);
+        } else if (type == ':' && es_resp_in_num(s, n, &v) == 0) {
+            conflicts = v;
+        }
     }
-    mark = rep->element[appended];
-    if (mark->type == REDIS_REPLY_ERROR) {
-        char why[256];
-        snprintf(why, sizeof(why), "%s", mark->str);
-        freeReplyObject(rep);
+    if (mark_failed) {
         if (failed == appended) {
             /* the appends failed too (no stream there): nothing changed */
             return on_error(w, why);
         }
         es_log(ES_WARN, "batch appended but not marked; marking it again",
                ES_STR("error", why), ES_END);
-        if (on_error(w, why) != AGAIN || remark(w) != DONE) {
+        /* what follows on the connection is the next peek: read it first */
+        if (w->fl[0].sent + w->fl[1].sent > 0) {
+            lost(w, "marking again");
+        }
+        if (on_error(w, why) != AGAIN || remark(w, f) != DONE) {
             return GIVE_UP;
         }
-        rep = NULL;
-    } else if (mark->type == REDIS_REPLY_INTEGER && mark->integer > 0) {
+    } else if (conflicts > 0) {
         es_log(ES_ERROR,
                "dedup bitmaps changed inside a watched transaction; "
                "kept both",
-               ES_INT("ranges", mark->integer), ES_END);
+               ES_INT("ranges", conflicts), ES_END);
     }
     if (failed > 0) {
         es_log(ES_ERROR, "stream append failed for part of a batch",
                ES_INT("failed", failed), ES_INT("appended", appended), ES_END);
-    }
-    if (rep != NULL) {
-        freeReplyObject(rep);
     }
     if (w->backpressure_logged) {
         es_log(ES_INFO, "stream accepting again", ES_END);
@@ -406,87 +533,93 @@ static int finish_exec(es_swriter *w, redisContext *c, int appended)
     return DONE;
 }
 
-/* One attempt at a batch: DONE, AGAIN or GIVE_UP. */
-static int attempt(es_swriter *w, const es_xbatch *b)
+/* The batch after the one in hand, if the reader submitted it already. */
+static const es_xbatch *queued_next(es_swriter *w)
+{
+    const es_xbatch *b = NULL;
+
+    pthread_mutex_lock(&w->mu);
+    if (w->qlen >= 2) {
+        b = w->queue[(w->qhead + 1) % POOL];
+    }
+    pthread_mutex_unlock(&w->mu);
+    return b;
+}
+
+/* One attempt at f's batch: DONE, AGAIN or GIVE_UP. */
+static int attempt(es_swriter *w, flight *f, flight *next)
 {
     redisContext *c = es_redis_context(w->r);
-    redisReply *rep;
+    const es_xbatch *nb;
     struct iovec iov;
-    int appended, n, rc;
+    int appended, niov, rc;
 
     if (c == NULL) {
         return GIVE_UP;
     }
-    if (build_peek(w) != 0) {
-        es_log(ES_ERROR, "out of memory building a batch", ES_END);
-        return GIVE_UP;
-    }
-    iov.iov_base = w->cmd.p;
-    iov.iov_len = w->cmd.len;
-    if (send_all(c->fd, &iov, 1) != 0) {
-        lost(w, strerror(errno));
-        return AGAIN;
-    }
-    /* [UNWATCH's +OK,] WATCH's +OK, then the peek */
-    for (int i = w->watching ? 0 : 1; i < 3; i++) {
-        rep = next_reply(c);
-        if (rep == NULL) {
-            lost(w, c->errstr[0] ? c->errstr : "connection lost");
+    if (!f->sent) {
+        if (es_resp_in_pending(&w->in)) {
+            lost(w, "unexpected bytes from redis");
             return AGAIN;
         }
-        if (i < 2) {
-            freeReplyObject(rep);
+        if (prepare(w, f, f->b, w->watching) != 0) {
+            es_log(ES_ERROR, "out of memory building a batch", ES_END);
+            return GIVE_UP;
+        }
+        iov.iov_base = f->peek.p;
+        iov.iov_len = f->peek.len;
+        if (send_all(c->fd, &iov, 1) != 0) {
+            lost(w, strerror(errno));
+            return AGAIN;
         }
     }
-    w->watching = 1;
-    if (rep->type == REDIS_REPLY_ERROR) {
-        rc = on_error(w, rep->str);
-        freeReplyObject(rep);
+    rc = read_peek(w, c, f);
+    if (rc != DONE) {
         return rc;
     }
-    if (rep->type != REDIS_REPLY_ARRAY ||
-        rep->elements != (size_t)w->plan.nranges) {
-        freeReplyObject(rep);
-        return on_error(w, "unexpected reply to es_ingest_peek");
+    appended = es_dplan_decide(&f->plan, f->b->items, f->b->n);
+    /* the next batch's peek rides along, behind this EXEC */
+    nb = queued_next(w);
+    if (nb != NULL && prepare(w, next, nb, 0) != 0) {
+        nb = NULL;
     }
-    for (int i = 0; i < w->plan.nranges; i++) {
-        const redisReply *e = rep->element[i];
-        es_dplan_set_old(&w->plan, i,
-                         e->type == REDIS_REPLY_STRING ? e->str : "",
-                         e->type == REDIS_REPLY_STRING ? e->len : 0);
-    }
-    freeReplyObject(rep);
-
-    appended = es_dplan_decide(&w->plan, b->items, b->n);
-    if (build_mark(w, appended) != 0 || (n = build_iov(w, b)) < 0) {
+    if (build_mark(w, f, appended) != 0 ||
+        (niov = build_iov(w, f, nb ? next : NULL)) < 0) {
         es_log(ES_ERROR, "out of memory building a batch", ES_END);
         return GIVE_UP;
     }
-    if (send_all(c->fd, w->iov, n) != 0) {
+    if (send_all(c->fd, w->iov, niov) != 0) {
         lost(w, strerror(errno));
         return AGAIN;
     }
-    return finish_exec(w, c, appended);
+    next->sent = nb != NULL;
+    rc = read_exec(w, c, f, appended);
+    if (rc != DONE && next->sent) {
+        /* the batch starts over: the next peek's answer is stale */
+        if (skip_reply(w, c) != 0 || skip_reply(w, c) != 0) {
+            return rc == GIVE_UP ? GIVE_UP : AGAIN;
+        }
+        next->sent = 0;
+        w->watching = 1;
+    }
+    return rc;
 }
 
-static int write_batch(es_swriter *w, const es_xbatch *b)
+/* Writes f's batch (its peek perhaps sent already): DONE or GIVE_UP. */
+static int write_batch(es_swriter *w, flight *f, flight *next)
 {
     int stop_tries = 0;
 
-    if (es_dplan_ranges(&w->plan, b->items, b->n) != 0) {
-        es_log(ES_ERROR, "out of memory planning a batch", ES_END);
-        return GIVE_UP;
-    }
     for (;;) {
         int rc;
 
         if (es_stopping() && stop_tries++ >= STOP_TRIES) {
             return GIVE_UP;
         }
-        rc = attempt(w, b);
+        rc = attempt(w, f, next);
         if (rc != AGAIN) {
             if (rc == DONE) {
-                count(w, b);
+                count(w, f);
             }
             return rc;
         }
@@ -496,14 +629,20 @@ static int write_batch(es_swriter *w, const es_xbatch *b)
 static void *writer_main(void *arg)
 {
     es_swriter *w = arg;
+    int cur = 0;
 
     for (;;) {
+        flight *f = &w->fl[cur], *next = &w->fl[cur ^ 1];
         es_xbatch *b;
         int rc;
 
         pthread_mutex_lock(&w->mu);
-        while (w->qlen == 0 && !w->closing) {
-            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->qlen == 0 && !w->closing) {
+            long long t0 = es_mono_ms();
+            while (w->qlen == 0 && !w->closing) {
+                pthread_cond_wait(&w->cv, &w->mu);
+            }
+            w->stats.idle_ms += es_mono_ms() - t0;
         }
         if (w->qlen == 0) {
             pthread_mutex_unlock(&w->mu);
@@ -512,8 +651,22 @@ static void *writer_main(void *arg)
         b = w->queue[w->qhead];
         pthread_mutex_unlock(&w->mu);
 
-        rc = write_batch(w, b);
+        if (f->b != b) {
+            f->sent = 0; /* not planned ahead: planned in attempt */
+            if (es_dplan_ranges(&f->plan, b->items, b->n) != 0) {
+                es_log(ES_ERROR, "out of memory planning a batch", ES_END);
+                rc = GIVE_UP;
+                goto done;
+            }
+            f->b = b;
+        }
+        next->b = NULL;
+        next->sent = 0;
+        rc = write_batch(w, f, next);
+        f->b = NULL;
+        f->sent = 0;
 
+    done:
         pthread_mutex_lock(&w->mu);
         w->qhead = (w->qhead + 1) % POOL;
         w->qlen--;
@@ -535,6 +688,7 @@ static void *writer_main(void *arg)
         if (rc != DONE) {
             break;
         }
+        cur ^= 1;
     }
     return NULL;
 }
@@ -599,10 +753,14 @@ es_xbatch *es_swriter_batch(es_swriter *w, long long wait_ms)
     es_xbatch *b = NULL;
 
     pthread_mutex_lock(&w->mu);
-    while (w->nfree == 0 && !w->failed) {
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0) {
-            break;
+    if (w->nfree == 0 && !w->failed) {
+        long long t0 = es_mono_ms();
+        while (w->nfree == 0 && !w->failed) {
+            if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0) {
+                break;
+            }
         }
+        w->stats.full_ms += es_mono_ms() - t0;
     }
     if (w->nfree > 0 && !w->failed) {
         b = w->free[--w->nfree];
@@ -679,8 +837,12 @@ void es_swriter_free(es_swriter *w)
     for (int i = 0; i < POOL; i++) {
         es_xbatch_free(&w->pool[i]);
     }
-    es_dplan_free(&w->plan);
-    es_resp_free(&w->cmd);
+    for (int i = 0; i < 2; i++) {
+        es_dplan_free(&w->fl[i].plan);
+        es_resp_free(&w->fl[i].peek);
+        es_resp_free(&w->fl[i].mark);
+    }
+    es_resp_in_free(&w->in);
     free(w->iov);
     es_redis_free(w->r);
     pthread_mutex_destroy(&w->mu);

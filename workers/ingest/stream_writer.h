@@ -48,6 +48,8 @@ typedef struct {
     long long deletions;  /* deletion events appended */
     long long restarts;   /* transactions started over (a chunk changed) */
     long long batches;    /* transactions committed */
+    long long full_ms;    /* the reader waited for a batch: Redis bound */
+    long long idle_ms;    /* the writer waited for a batch: reader bound */
 } es_swriter_stats;
 
 /* Starts the thread. NULL with a message in err on failure. */
