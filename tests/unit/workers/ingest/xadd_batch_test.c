@@ -3,6 +3,8 @@
  * Redis expects it (and as hiredis would have written it), for a comment
  * and a deletion event; items point at their own commands; binary text
  * (CR, LF, NUL-free repaired bytes) travels length-prefixed, unescaped.
+ * And the reply reader: every kind of reply, also when the bytes arrive
+ * one at a time, and garbage or a closed socket reported, not crashed on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,9 @@
 
 #include <cmocka.h>
 #include <hiredis.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "resp.h"
 #include "xadd_batch.h"
@@ -107,11 +112,138 @@ static void test_small_commands(void **state)
     es_resp_free(&r);
 }
 
+typedef struct {
+    int fd;
+    const char *bytes;
+    size_t n;
+} trickle;
+
+/* writes the bytes one at a time, then closes */
+static void *trickle_main(void *arg)
+{
+    trickle *t = arg;
+
+    for (size_t i = 0; i < t->n; i++) {
+        if (write(t->fd, t->bytes + i, 1) != 1) {
+            break;
+        }
+    }
+    close(t->fd);
+    return NULL;
+}
+
+static const char replies[] =
+    "+OK\r\n+QUEUED\r\n-ERR no such thing\r\n:42\r\n:-7\r\n"
+    "$-1\r\n*-1\r\n*3\r\n$5\r\n1-0\r\n\r\n$0\r\n\r\n$3\r\n\r\n\x00\r\n";
+
+static void read_all(int fd)
+{
+    es_resp_in in = {0};
+    const char *s, *bulk;
+    size_t n;
+    long long v;
+    char type;
+
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), 0);
+    assert_int_equal(type, '+');
+    assert_memory_equal(s, "OK", 2);
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), 0);
+    assert_int_equal(type, '-');
+    assert_int_equal(n, strlen("ERR no such thing"));
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), 0);
+    assert_int_equal(es_resp_in_num(s, n, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), 0);
+    assert_int_equal(es_resp_in_num(s, n, &v), 0);
+    assert_int_equal(v, -7);
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), 0);
+    assert_int_equal(type, '$');
+    assert_int_equal(es_resp_in_num(s, n, &v), 0);
+    assert_int_equal(v, -1);
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), 0);
+    assert_int_equal(type, '*');
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), 0);
+    assert_int_equal(es_resp_in_num(s, n, &v), 0);
+    assert_int_equal(v, 3);
+    /* bulk strings: with CR LF inside, empty, binary */
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), 0);
+    assert_int_equal(es_resp_in_bulk(&in, fd, 5, &bulk), 0);
+    assert_memory_equal(bulk, "1-0\r\n", 5);
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), 0);
+    assert_int_equal(es_resp_in_bulk(&in, fd, 0, &bulk), 0);
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), 0);
+    assert_int_equal(es_resp_in_bulk(&in, fd, 3, &bulk), 0);
+    assert_memory_equal(bulk, "\r\n\x00", 3);
+    assert_false(es_resp_in_pending(&in));
+    /* the peer closed: an error, not a hang or a crash */
+    assert_int_equal(es_resp_in_line(&in, fd, &type, &s, &n), -1);
+    es_resp_in_free(&in);
+}
+
+static void test_replies_whole_and_byte_by_byte(void **state)
+{
+    int sv[2];
+    pthread_t th;
+    trickle t;
+
+    (void)state;
+    /* all at once */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(write(sv[1], replies, sizeof(replies) - 1),
+                     (ssize_t)(sizeof(replies) - 1));
+    close(sv[1]);
+    read_all(sv[0]);
+    close(sv[0]);
+    /* one byte at a time */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    t = (trickle){sv[1], replies, sizeof(replies) - 1};
+    assert_int_equal(pthread_create(&th, NULL, trickle_main, &t), 0);
+    read_all(sv[0]);
+    pthread_join(th, NULL);
+    close(sv[0]);
+}
+
+static void test_garbage_replies_are_errors(void **state)
+{
+    static const char *const bad[] = {"?what\r\n", "+no cr\n", "\r\n",
+                                      "$3\r\nabcde"};
+    es_resp_in in = {0};
+    const char *s, *bulk;
+    size_t n;
+    long long v;
+    char type;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int sv[2];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        assert_int_equal(write(sv[1], bad[i], strlen(bad[i])),
+                         (ssize_t)strlen(bad[i]));
+        close(sv[1]);
+        es_resp_in_reset(&in);
+        if (i == 3) {
+            assert_int_equal(es_resp_in_line(&in, sv[0], &type, &s, &n), 0);
+            assert_int_equal(es_resp_in_bulk(&in, sv[0], 3, &bulk), -1);
+        } else {
+            assert_int_equal(es_resp_in_line(&in, sv[0], &type, &s, &n), -1);
+        }
+        close(sv[0]);
+    }
+    assert_int_equal(es_resp_in_num("12x", 3, &v), -1);
+    assert_int_equal(es_resp_in_num("", 0, &v), -1);
+    assert_int_equal(es_resp_in_num("-", 1, &v), -1);
+    es_resp_in_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commands_match_hiredis_byte_for_byte),
         cmocka_unit_test(test_small_commands),
+        cmocka_unit_test(test_replies_whole_and_byte_by_byte),
+        cmocka_unit_test(test_garbage_replies_are_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
