@@ -4,8 +4,10 @@
  * One binary, three sources, chosen on the command line: the Reddit poller
  * (default, a daemon), a dump backfill (--backfill PATH, runs to the end of
  * the file) and a synthetic generator for load tests (--synthetic RATE).
- * All of them write through the same sink, so de-duplication and
- * back-pressure are the same whatever the source. This file only reads the
+ * The poller and the generator write through the sink; the backfill
+ * through its bulk writer (stream_writer.c), which applies the sink's rules
+ * to whole batches, so de-duplication and back-pressure are the same
+ * whatever the source, and sources can run at once. This file only reads the
  * configuration, wires the parts together and picks the source; a bad
  * configuration exits 2 with a message before anything is touched.
  */
