@@ -27,7 +27,7 @@
 
 #define MALFORMED_LOGGED 5
 #define EXCERPT          240
-#define BATCH_BYTES      (8u << 20) /* a batch is sent once this large */
+#define BATCH_BYTES      (4u << 20) /* a batch is sent once this large */
 #define WAIT_MS          250        /* for a free batch, between heartbeats */
 
 typedef struct {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "resp.h"
@@ -128,10 +129,9 @@ void es_resp_free(es_resp *b)
 }
 
 /* Reads more bytes, keeping what is unread; 0 or -1. */
-static int fill(es_resp_in *r, int fd, size_t need)
+/* Room for need more bytes after the unread ones; 0 or -1. */
+static int room(es_resp_in *r, size_t need)
 {
-    ssize_t got;
-
     if (r->pos > 0 && (r->pos == r->len || r->cap - r->len < need)) {
         memmove(r->buf, r->buf + r->pos, r->len - r->pos);
         r->len -= r->pos;
@@ -150,14 +150,45 @@ static int fill(es_resp_in *r, int fd, size_t need)
         r->buf = nb;
         r->cap = cap;
     }
+    return 0;
+}
+
+/*
+ * Reads more bytes, keeping what is unread; with wait, blocks until at
+ * least need bytes came (or the socket's timeout). 0 or -1.
+ */
+static int fill_wait(es_resp_in *r, int fd, size_t need, int wait)
+{
+    ssize_t got;
+
+    if (room(r, need) != 0) {
+        return -1;
+    }
     do {
-        got = read(fd, r->buf + r->len, r->cap - r->len);
+        got = wait ? recv(fd, r->buf + r->len, need, MSG_WAITALL)
+                   : read(fd, r->buf + r->len, r->cap - r->len);
     } while (got < 0 && errno == EINTR);
-    if (got <= 0) {
+    if (got <= 0 || (wait && (size_t)got < need)) {
+        if (got > 0) {
+            r->len += (size_t)got;
+        }
         return -1;
     }
     r->len += (size_t)got;
     return 0;
+}
+
+static int fill(es_resp_in *r, int fd, size_t need)
+{
+    return fill_wait(r, fd, need, 0);
+}
+
+int es_resp_in_wait(es_resp_in *r, int fd, size_t n)
+{
+    if (r->len - r->pos >= n) {
+        return 0;
+    }
+    return fill_wait(r, fd, n - (r->len - r->pos), 1);
 }
 
 int es_resp_in_line(es_resp_in *r, int fd, char *type, const char **s,

@@ -61,6 +61,14 @@ int es_resp_in_num(const char *s, size_t n, long long *v);
 /* The len bytes of a bulk string after its '$' line (borrowed). 0 or -1. */
 int es_resp_in_bulk(es_resp_in *r, int fd, size_t len, const char **s);
 
+/*
+ * Waits until n unread bytes are buffered, in one blocking read where the
+ * socket allows (MSG_WAITALL): a caller that knows how much is coming (a
+ * QUEUED per command) is woken once, not for every piece Redis sends.
+ * 0, or -1 when the connection failed or its timeout passed first.
+ */
+int es_resp_in_wait(es_resp_in *r, int fd, size_t n);
+
 /* 1 while bytes of an unread reply are buffered. */
 int es_resp_in_pending(const es_resp_in *r);
 

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -38,8 +39,9 @@
 #include "es_worker.h"
 #include "stream_writer.h"
 
-#define POOL       3  /* batches: one filling, one queued, one in flight */
-#define STOP_TRIES 10 /* attempts a stopping writer still makes */
+#define POOL        10 /* batches: one filling, the rest queued or sent */
+#define STOP_TRIES  10 /* attempts a stopping writer still makes */
+#define SEND_BUFFER (4 << 20) /* bytes: a whole batch (backfill.c) */
 
 #define RESP_MULTI "*1\r\n$5\r\nMULTI\r\n"
 #define RESP_EXEC  "*1\r\n$4\r\nEXEC\r\n"
@@ -451,7 +453,14 @@ static int read_exec(es_swriter *w, redisContext *c, flight *f, int appended)
     long long v, conflicts = 0;
     int failed = 0, mark_failed = 0;
 
-    /* MULTI's +OK, then QUEUED (or a refusal) for each command */
+    /* MULTI's +OK, then QUEUED (or a refusal, which is longer) for each
+     * command: all there before the writer looks */
+    if (es_resp_in_wait(&w->in, c->fd,
+                        5 + (sizeof("+QUEUED\r\n") - 1) *
+                                (size_t)(appended + 1)) != 0) {
+        lost(w, "no reply to MULTI");
+        return AGAIN;
+    }
     for (int i = 0; i < appended + 2; i++) {
         if (reply_line(w, c, &type, &s, &n) != 0) {
             return AGAIN;
@@ -546,6 +555,18 @@ static const es_xbatch *queued_next(es_swriter *w)
     return b;
 }
 
+/*
+ * Lets the socket take a whole batch at once (best effort: the kernel caps
+ * it at net.core.wmem_max), so the writer is not woken for every piece
+ * Redis reads while it parses the batch.
+ */
+static void roomy(redisContext *c)
+{
+    int size = SEND_BUFFER;
+
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 /* One attempt at f's batch: DONE, AGAIN or GIVE_UP. */
 static int attempt(es_swriter *w, flight *f, flight *next)
 {
@@ -557,6 +578,7 @@ static int attempt(es_swriter *w, flight *f, flight *next)
     if (c == NULL) {
         return GIVE_UP;
     }
+    roomy(c); /* each attempt: a reconnect may have replaced c */
     if (!f->sent) {
         if (es_resp_in_pending(&w->in)) {
             lost(w, "unexpected bytes from redis");

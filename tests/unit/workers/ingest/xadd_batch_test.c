@@ -205,6 +205,36 @@ static void test_replies_whole_and_byte_by_byte(void **state)
     close(sv[0]);
 }
 
+/* the QUEUED replies of a batch are waited for in one go */
+static void test_waiting_for_a_known_amount(void **state)
+{
+    static const char queued[] = "+OK\r\n+QUEUED\r\n+QUEUED\r\n";
+    es_resp_in in = {0};
+    const char *s;
+    size_t n;
+    char type;
+    int sv[2];
+    pthread_t th;
+    trickle t;
+
+    (void)state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    t = (trickle){sv[1], queued, sizeof(queued) - 1};
+    assert_int_equal(pthread_create(&th, NULL, trickle_main, &t), 0);
+    assert_int_equal(es_resp_in_wait(&in, sv[0], sizeof(queued) - 1), 0);
+    assert_true(es_resp_in_pending(&in));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(es_resp_in_line(&in, sv[0], &type, &s, &n), 0);
+        assert_int_equal(type, '+');
+    }
+    assert_false(es_resp_in_pending(&in));
+    pthread_join(th, NULL);
+    /* more than ever comes: the closed socket is an error, not a hang */
+    assert_int_equal(es_resp_in_wait(&in, sv[0], 10), -1);
+    close(sv[0]);
+    es_resp_in_free(&in);
+}
+
 static void test_garbage_replies_are_errors(void **state)
 {
     static const char *const bad[] = {"?what\r\n", "+no cr\n", "\r\n",
@@ -243,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_commands_match_hiredis_byte_for_byte),
         cmocka_unit_test(test_small_commands),
         cmocka_unit_test(test_replies_whole_and_byte_by_byte),
+        cmocka_unit_test(test_waiting_for_a_known_amount),
         cmocka_unit_test(test_garbage_replies_are_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
