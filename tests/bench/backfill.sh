@@ -77,7 +77,9 @@ rl.on("line", (l) => {
   if (typeof t !== "number" || !Number.isFinite(t) || t < 0) return;
   if (!idRe.test(o.id) || !subRe.test(o.subreddit)) return;
   let id = 0n;
-  for (const ch of o.id.replace(/^t1_/, "")) id = id * 36n + BigInt(parseInt(ch, 36));
+  for (const ch of o.id.replace(/^t1_/, "")) {
+    id = id * 36n + BigInt(parseInt(ch, 36));
+  }
   // a comment enters the stream once, and not at all when first seen deleted
   if (seen.has(id)) return;
   seen.add(id);
@@ -268,7 +270,8 @@ rc=$(printf '%s\n' "${rcpu[@]}" | median)
 wc=$(printf '%s\n' "${wcpu[@]}" | median)
 ratio=$(awk -v f="$f" -v c="$c" 'BEGIN {printf "%.2f", f / c}')
 rratio=$(awk -v f="$rr" -v c="$c" 'BEGIN {printf "%.2f", f / c}')
-rper=$(awk -v s="$rc" -v n="$want_comments" 'BEGIN {printf "%.2f", s * 1e6 / n}')
+rper=$(awk -v s="$rc" -v n="$want_comments" \
+    'BEGIN {printf "%.2f", s * 1e6 / n}')
 wper=$(awk -v s="$wc" -v n="$LINES" 'BEGIN {printf "%.2f", s * 1e6 / n}')
 echo "backfill: $f lines/s (ceiling $c lines/s, ratio $ratio)"
 echo "backfill --all: $a lines/s (every line decoded)"

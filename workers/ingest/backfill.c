@@ -2,10 +2,10 @@
  * backfill.c - a dump file into the comment stream (see backfill.h).
  *
  * Two threads. This one reads a line, parses and filters it, builds the
- * comment's stream entry (stream_entry.h) and writes it as a ready-to-send XADD
- * into the batch being filled; a full batch (ingest.batch comments) goes
- * to the writer thread (stream_writer.h), which commits it to Redis while
- * this one fills the next. Everything per line is allocation-free; the
+ * comment's stream entry (stream_entry.h) and writes it as a ready-to-send
+ * XADD into the batch being filled; a full batch (ingest.batch comments)
+ * goes to the writer thread (stream_writer.h), which commits it to Redis
+ * while this one fills the next. Everything per line is allocation-free; the
  * clock is read every 1,024 lines only, to draw the progress line (at most
  * four times a second, on a terminal), to send heartbeats and to let the
  * sink trim the stream. A malformed line never stops the run: the first
@@ -19,9 +19,9 @@
 #include "backfill.h"
 #include "dump_comment.h"
 #include "dump_reader.h"
-#include "stream_entry.h"
 #include "es_log.h"
 #include "es_utf8.h"
+#include "stream_entry.h"
 #include "stream_writer.h"
 #include "watchlist.h"
 

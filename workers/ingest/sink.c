@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stream_entry.h"
 #include "es_group.h"
 #include "es_keys.h"
 #include "es_log.h"
@@ -20,6 +19,7 @@
 #include "es_utf8.h"
 #include "es_worker.h"
 #include "sink.h"
+#include "stream_entry.h"
 
 #define ES_SINK_NFIELDS ES_ENTRY_MAX_FIELDS
 

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stream_entry.h"
 #include "resp.h"
+#include "stream_entry.h"
 
 typedef struct {
     uint64_t id_num;
