@@ -41,14 +41,17 @@ const es_config_key es_config_keys[] = {
      "User-Agent, in Reddit's <platform>:<app id>:<version> (by /u/<user>) "
      "form",
      0},
-    {"reddit.qpm", "100", "queries per minute shared by all subreddits", 0},
+    {"reddit.qpm", "100",
+     "requests per minute to Reddit (token requests included), all spent", 0},
     {"reddit.timeout", "20", "seconds before a Reddit request is abandoned", 0},
     {"reddit.max_body", "8388608", "largest Reddit response accepted (bytes)",
      0},
 
     /* ingest scheduling */
-    {"ingest.min_interval", "2", "shortest poll interval of one subreddit", 0},
-    {"ingest.max_interval", "120", "longest poll interval of one subreddit", 0},
+    {"ingest.min_interval", "2",
+     "shortest time between two polls of a subreddit", 0},
+    {"ingest.max_interval", "120",
+     "wait before a private or failing subreddit is polled again", 0},
     {"ingest.watch_refresh", "2",
      "seconds between checks of the watchlist for changes", 0},
     {"ingest.dedup_ttl", "2592000",
@@ -105,7 +108,9 @@ const es_config_key es_config_keys[] = {
      "sentiment engine of tenants whose meta names none: vader or comprehend",
      0},
     {"enrich.topics_refresh_ms", "1000",
-     "milliseconds between checks of es:{topics}:version for changes", 0},
+     "milliseconds between checks of es:{topics}:version while idle (each "
+     "batch is checked anyway)",
+     0},
 
     /* raw archive (enrich) */
     {"lake.dir", "var/lake", "directory of the raw archive (jsonl.zst files)",

@@ -48,34 +48,29 @@ int es_label_parse(const char *s, es_label *out)
 
 es_label es_label_from_compound(double compound)
 {
-    if (compound >= 0.05) {
-        return ES_LABEL_POSITIVE;
-    }
-    if (compound <= -0.05) {
-        return ES_LABEL_NEGATIVE;
-    }
-    return ES_LABEL_NEUTRAL;
+    /* without a branch: a score's side is as good as random */
+    static const es_label l[3] = {ES_LABEL_NEUTRAL, ES_LABEL_POSITIVE,
+                                  ES_LABEL_NEGATIVE};
+
+    return l[(compound >= 0.05) + 2 * (compound <= -0.05)];
 }
 
 /*
  * nearbyint(y) in the default rounding mode (ties to even), without the
  * libm call: adding and taking back 2^52 leaves no fraction bits, and the
- * sum's own rounding is the one wanted. |y| >= 2^52 is already whole.
+ * sum's own rounding is the one wanted. |y| >= 2^52 is already whole. The
+ * magnitude is rounded and the sign put back, so there is no branch on the
+ * sign (as good as random for a compound score).
  */
 static double round_even(double y)
 {
     const double two52 = 4503599627370496.0;
+    double a = fabs(y);
 
 #if FLT_EVAL_METHOD != 0
     return nearbyint(y); /* extended precision would defeat the trick */
 #endif
-    if (fabs(y) >= two52) {
-        return y;
-    }
-    if (signbit(y)) {
-        return -((-y + two52) - two52);
-    }
-    return (y + two52) - two52;
+    return copysign(a >= two52 ? a : (a + two52) - two52, y);
 }
 
 /*
@@ -84,15 +79,16 @@ static double round_even(double y)
  */
 static double round_dec(double x, int digits, long long *units, int *neg)
 {
-    double scale = digits == 3 ? 1e3 : 1e4, y, fl, r;
+    double scale = digits == 3 ? 1e3 : 1e4, y, r;
 
     if (!isfinite(x) || fabs(x) > 1e12) {
         x = isfinite(x) ? (x > 0 ? 1e12 : -1e12) : 0.0;
     }
     y = x * scale;
     r = round_even(y);
-    fl = r > y ? r - 1 : r; /* floor(y) */
-    if (fabs(y - fl - 0.5) < 1e-6) {
+    /* |y - r| is the distance to the nearer whole number (exact: y and r
+       are within 0.5 of each other), 0.5 at a tie */
+    if (fabs(fabs(y - r) - 0.5) < 1e-6) {
         /* near a tie: let the correctly rounded conversion decide */
         char buf[64], *dot;
 

@@ -21,6 +21,13 @@
  * (ES_VADER_STACK_TOKENS), otherwise in one heap block freed before return;
  * work is linear in the text (fixed windows of three words around each token,
  * a hash for duplicates).
+ *
+ * Speed: the rules run for the lexicon words only, whose indices the
+ * tokenizer lists, with the first "but" and whether any idiom can match.
+ * Most lexicon words have no negation, booster, dampener, "never", "so" or
+ * "this" among the three words before (ES_VT_MOD): their steps change
+ * nothing and are skipped. Otherwise the steps pick between outcomes
+ * instead of branching on words whose kind is as good as random.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -47,7 +54,21 @@ typedef struct {
     const es_vader_tok *t;
     size_t n;
     int cap_diff;
+    int idioms; /* see es_vader_counts */
 } text_ctx;
+
+/*
+ * c ? b : a without a branch (picked from a pair in memory): for the rules'
+ * choices that depend on words whose kind is as good as random.
+ */
+static double pick(double a, double b, int c)
+{
+    double v[2];
+
+    v[0] = a;
+    v[1] = b;
+    return v[c != 0];
+}
 
 static int negated(const es_vader_tok *t)
 {
@@ -56,29 +77,26 @@ static int negated(const es_vader_tok *t)
 
 static int so_or_this(const es_vader_tok *t)
 {
-    return t->cs == ES_VC_SO || t->cs == ES_VC_THIS;
+    return (t->cs == ES_VC_SO) | (t->cs == ES_VC_THIS);
 }
 
-/* VaderConstants.scalar_inc_dec */
+/*
+ * VaderConstants.scalar_inc_dec. The sign of the valence picks the entry of
+ * a table instead of a branch (it is as good as random); -B_INCR is exactly
+ * what NLTK's `scalar *= -1` makes of B_INCR.
+ */
 static double scalar_inc_dec(const es_vader_tok *w, double valence,
                              int cap_diff)
 {
-    double scalar = 0.0;
+    static const double base[4][2] = {
+        {0.0, 0.0}, {B_INCR, -B_INCR}, {B_DECR, -B_DECR}, {B_INCR, -B_INCR}};
+    static const double caps[2] = {-C_INCR, C_INCR}; /* "scalar -= C_INCR" */
+    unsigned kind = (w->flags / ES_VW_BOOST) & 3;    /* none, boost, dampen */
+    double scalar = base[kind][valence < 0];
 
-    if (w->flags & (ES_VW_BOOST | ES_VW_DAMPEN)) {
-        scalar = (w->flags & ES_VW_BOOST) ? B_INCR : B_DECR;
-        if (valence < 0) {
-            scalar *= -1;
-        }
-        if ((w->flags & ES_VT_UPPER) && cap_diff) {
-            if (valence > 0) {
-                scalar += C_INCR;
-            } else {
-                scalar -= C_INCR;
-            }
-        }
-    }
-    return scalar;
+    return pick(scalar, scalar + caps[valence > 0],
+                (kind != 0) & ((w->flags & ES_VT_UPPER) != 0) &
+                    (cap_diff != 0));
 }
 
 /*
@@ -93,15 +111,16 @@ static double never_factor(const text_ctx *c, int start_i, size_t i)
     static const double f2[3] = {1.0, N_SCALAR, 1.25};
     const es_vader_tok *w = c->t;
 
+    /* & and | rather than && and ||: no branch on the words */
     if (start_i == 0) {
         return f0[negated(&w[i - 1])];
     }
     if (start_i == 1) {
-        return f1[(w[i - 2].cs == ES_VC_NEVER && so_or_this(&w[i - 1]))
+        return f1[((w[i - 2].cs == ES_VC_NEVER) & so_or_this(&w[i - 1]))
                       ? 2
                       : negated(&w[i - 2])];
     }
-    return f2[((w[i - 3].cs == ES_VC_NEVER && so_or_this(&w[i - 2])) ||
+    return f2[(((w[i - 3].cs == ES_VC_NEVER) & so_or_this(&w[i - 2])) |
                so_or_this(&w[i - 1]))
                   ? 2
                   : negated(&w[i - 3])];
@@ -149,6 +168,21 @@ static int booster2(int a, int b)
     return (a == ES_VC_JUST && b == ES_VC_ENOUGH) ||
            ((a == ES_VC_KIND || a == ES_VC_SORT) && b == ES_VC_OF);
 }
+
+/* see es_vader_int.h: the first two words of idiom2, idiom3, booster2 */
+#define NEXT(b) (1u << (b))
+const uint32_t es_vader_idiom_next[32] = {
+    [ES_VC_THE] = NEXT(ES_VC_SHIT) | NEXT(ES_VC_BOMB),
+    [ES_VC_BAD] = NEXT(ES_VC_ASS),
+    [ES_VC_YEAH] = NEXT(ES_VC_RIGHT),
+    [ES_VC_CUT] = NEXT(ES_VC_THE),
+    [ES_VC_KISS] = NEXT(ES_VC_OF),
+    [ES_VC_HAND] = NEXT(ES_VC_TO),
+    [ES_VC_JUST] = NEXT(ES_VC_ENOUGH),
+    [ES_VC_KIND] = NEXT(ES_VC_OF),
+    [ES_VC_SORT] = NEXT(ES_VC_OF),
+};
+#undef NEXT
 
 /* _idioms_check; only called with i >= 3 */
 static double idioms_check(const text_ctx *c, double valence, size_t i)
@@ -208,15 +242,37 @@ static double least_check(const text_ctx *c, double valence, size_t i)
 {
     const es_vader_tok *w = c->t;
 
-    if (i > 1 && !(w[i - 1].flags & ES_VW_LEX) && w[i - 1].lw == ES_VL_LEAST) {
-        if (w[i - 2].lw != ES_VL_AT && w[i - 2].lw != ES_VL_VERY) {
-            valence = valence * N_SCALAR;
-        }
-    } else if (i > 0 && !(w[i - 1].flags & ES_VW_LEX) &&
-               w[i - 1].lw == ES_VL_LEAST) {
-        valence = valence * N_SCALAR;
+    static const double f[2] = {1.0, N_SCALAR};
+    int least, blocked = 0;
+
+    if (i == 0) {
+        return valence;
     }
-    return valence;
+    /* "least" before, not a lexicon word, and not "at least" or "very
+       least" (multiplying by 1.0 changes nothing) */
+    least = !(w[i - 1].flags & ES_VW_LEX) & (w[i - 1].lw == ES_VL_LEAST);
+    if (i > 1) {
+        blocked = (w[i - 2].lw == ES_VL_AT) | (w[i - 2].lw == ES_VL_VERY);
+    }
+    return valence * f[least & !blocked];
+}
+
+/*
+ * One of the three words before a lexicon word: the valence after
+ * sentiment_valence's step for it (start_i, damp: 1.0, 0.95 or 0.9; NLTK
+ * multiplies only a non-zero scalar, but a zero times damp is the same
+ * zero). A word of the lexicon is skipped. Whether it is one is as good as
+ * random, so both outcomes are computed and one is picked, without a
+ * branch.
+ */
+static inline double step(const text_ctx *c, double valence, size_t i,
+                          int start_i, double damp)
+{
+    const es_vader_tok *w = &c->t[i - (size_t)start_i - 1];
+    double s = scalar_inc_dec(w, valence, c->cap_diff) * damp;
+    double after = (valence + s) * never_factor(c, start_i, i);
+
+    return pick(after, valence, w->flags & ES_VW_LEX);
 }
 
 /*
@@ -237,36 +293,33 @@ static double token_valence(const text_ctx *c, size_t i)
         return 0;
     }
     valence = w[i].e->val;
-    if ((w[i].flags & ES_VT_UPPER) && c->cap_diff) {
-        if (valence > 0) {
-            valence += C_INCR;
-        } else {
-            valence -= C_INCR;
-        }
-    }
-    /* the three words before, nearest first, each skipped if a lexicon
-       word (unrolled: the window is cut only for the first words) */
-    if (i >= 1 && !(w[i - 1].flags & ES_VW_LEX)) {
-        valence = valence + scalar_inc_dec(&w[i - 1], valence, c->cap_diff);
-        valence = valence * never_factor(c, 0, i);
-    }
-    if (i >= 2 && !(w[i - 2].flags & ES_VW_LEX)) {
-        double s = scalar_inc_dec(&w[i - 2], valence, c->cap_diff);
+    {
+        static const double caps[2] = {-C_INCR, C_INCR};
 
-        if (s != 0) {
-            s = s * 0.95;
-        }
-        valence = valence + s;
-        valence = valence * never_factor(c, 1, i);
+        valence = pick(valence, valence + caps[valence > 0],
+                       ((w[i].flags & ES_VT_UPPER) != 0) & (c->cap_diff != 0));
     }
-    if (i >= 3 && !(w[i - 3].flags & ES_VW_LEX)) {
-        double s = scalar_inc_dec(&w[i - 3], valence, c->cap_diff);
-
-        if (s != 0) {
-            s = s * 0.9;
+    /*
+     * the three words before, nearest first (NLTK multiplies a non-zero
+     * scalar by 0.95 or 0.9; a zero stays zero either way). Without a
+     * negation, booster, dampener, never, so or this among them (most
+     * often), each step adds a scalar of zero and multiplies by 1.0, which
+     * give a non-zero valence back exactly: they are skipped.
+     */
+    if (i < 3 || valence == 0 ||
+        ((w[i - 1].flags | w[i - 2].flags | w[i - 3].flags) & ES_VT_MOD)) {
+        /* one call each, so that each is inlined with its start_i */
+        if (i >= 1) {
+            valence = step(c, valence, i, 0, 1.0);
         }
-        valence = valence + s;
-        valence = valence * never_factor(c, 2, i);
+        if (i >= 2) {
+            valence = step(c, valence, i, 1, 0.95);
+        }
+        if (i >= 3) {
+            valence = step(c, valence, i, 2, 0.9);
+        }
+    }
+    if (i >= 3 && c->idioms && !(w[i - 3].flags & ES_VW_LEX)) {
         valence = idioms_check(c, valence, i);
     }
     return least_check(c, valence, i);
@@ -313,27 +366,39 @@ static size_t first_index(dup_table *d, const es_vader_tok *t,
 
 /*
  * l->sent of a text with at most DUP_SCAN_MAX lexicon tokens: each is
- * scored at its first occurrence, found among the first occurrences so far.
+ * scored at its first occurrence, found among the first occurrences so far
+ * (searched only when one of them may have the same entry).
  */
 static void score_short(const text_ctx *c, lex_tokens *l)
 {
     const es_vader_tok *t = c->t;
+    const es_vader_entry *fe[DUP_SCAN_MAX]; /* entries of the firsts */
     size_t first[DUP_SCAN_MAX], nfirst = 0, k, f;
+    uint64_t seen = 0; /* bits of the entries of the firsts so far */
 
     for (k = 0; k < l->n; k++) {
         const es_vader_tok *tk = &t[l->lex[k]];
+        /* equal tokens have the same entry: one whose bit is not set yet
+           is a first occurrence, without a search (most of them) */
+        uint64_t bit = (uint64_t)1
+                       << (((uintptr_t)tk->e / sizeof(es_vader_entry)) & 63);
 
-        for (f = 0; f < nfirst; f++) {
-            const es_vader_tok *tf = &t[l->lex[first[f]]];
+        f = nfirst;
+        if (seen & bit) {
+            for (f = 0; f < nfirst; f++) {
+                const es_vader_tok *tf = &t[l->lex[first[f]]];
 
-            if (tf->e == tk->e && tf->len == tk->len &&
-                memcmp(tf->p, tk->p, tk->len) == 0) {
-                break;
+                if (fe[f] == tk->e && tf->len == tk->len &&
+                    memcmp(tf->p, tk->p, tk->len) == 0) {
+                    break;
+                }
             }
         }
         if (f < nfirst) {
             l->sent[k] = l->sent[first[f]];
         } else {
+            seen |= bit;
+            fe[nfirst] = tk->e;
             first[nfirst++] = k;
             l->sent[k] = token_valence(c, l->lex[k]);
         }
@@ -350,8 +415,14 @@ static es_sentiment score_valence(const lex_tokens *l, size_t n, size_t but,
                                   const es_vader_counts *cnt)
 {
     es_sentiment r = {0, 0, 0, 0, ES_LABEL_NEUTRAL};
-    double sum_s = 0.0, ep, qm = 0, amp, pos_sum = 0.0, neg_sum = 0.0, total;
+    /* _amplify_ep: 0.292 per '!', up to 4; _amplify_qm: 0.18 per '?' for
+       2 or 3, 0.96 for more */
+    static const double ep_amp[5] = {0.0, 1 * 0.292, 2 * 0.292, 3 * 0.292,
+                                     4 * 0.292};
+    static const double qm_amp[5] = {0.0, 0.0, 2 * 0.18, 3 * 0.18, 0.96};
+    double sum_s = 0.0, ep, qm, amp, pos_sum = 0.0, neg_sum = 0.0, total, an;
     size_t k, ep_count = cnt->nexcl, qm_count = cnt->nquest;
+    int more, less;
     size_t neu_count = n - l->n;
 
     if (n == 0) {
@@ -377,29 +448,23 @@ static es_sentiment score_valence(const lex_tokens *l, size_t n, size_t but,
         neg_sum += (double)(s < 0) * (s - 1);
         neu_count += s == 0;
     }
-    if (ep_count > 4) {
-        ep_count = 4;
-    }
-    ep = (double)ep_count * 0.292;
-    if (qm_count > 1) {
-        if (qm_count <= 3) {
-            qm = (double)qm_count * 0.18;
-        } else {
-            qm = 0.96;
-        }
-    }
+    /*
+     * from here on without branches (what a text holds is as good as
+     * random): the amounts from tables of the same products NLTK computes,
+     * and the choices as products by 1.0 or 0.0 (adding a zero leaves a
+     * sum as it is: none is -0.0)
+     */
+    ep = ep_amp[ep_count < 4 ? ep_count : 4];
+    qm = qm_amp[qm_count < 4 ? qm_count : 4];
     amp = ep + qm;
-    if (sum_s > 0) {
-        sum_s += amp;
-    } else if (sum_s < 0) {
-        sum_s -= amp;
-    }
+    /* sum_s -= amp is sum_s + amp * -1.0 */
+    sum_s += amp * (double)((sum_s > 0) - (sum_s < 0));
     r.compound = sum_s / sqrt((sum_s * sum_s) + 15);
-    if (pos_sum > fabs(neg_sum)) {
-        pos_sum += amp;
-    } else if (pos_sum < fabs(neg_sum)) {
-        neg_sum -= amp;
-    }
+    an = fabs(neg_sum);
+    more = pos_sum > an;
+    less = pos_sum < an;
+    pos_sum += amp * (double)more;
+    neg_sum -= amp * (double)less;
     total = pos_sum + fabs(neg_sum) + (double)neu_count;
     r.pos = fabs(pos_sum / total);
     r.neg = fabs(neg_sum / total);
@@ -416,7 +481,7 @@ es_sentiment es_vader_score(const es_vader *v, const char *text, size_t n)
     es_vader_tok *tok = stack_tok;
     uint32_t *dup_slots = stack_dup;
     void *heap = NULL;
-    size_t cap = es_vader_max_tokens(n), nt, j, k, but;
+    size_t cap = es_vader_max_tokens(n), nt, k;
     es_vader_counts cnt;
     size_t dcap = 2 * ES_VADER_STACK_TOKENS;
     es_sentiment r = {0, 0, 0, 0, ES_LABEL_NEUTRAL};
@@ -446,18 +511,12 @@ es_sentiment es_vader_score(const es_vader *v, const char *text, size_t n)
         dup_slots = l.lex + cap;
         dcap = dsz;
     }
-    nt = es_vader_tokenize(v, text, n, tok, cap, &cnt);
+    nt = es_vader_tokenize(v, text, n, tok, cap, l.lex, &cnt);
     c.t = tok;
     c.n = nt;
-    c.cap_diff = cnt.nupper > 0 && cnt.nupper < nt;
-    but = nt;
-    for (j = 0; j < nt; j++) {
-        if (tok[j].lw == ES_VL_BUT && but == nt) {
-            but = j;
-        }
-        l.lex[l.n] = (uint32_t)j; /* kept only if it is a lexicon token */
-        l.n += (tok[j].flags & ES_VW_LEX) != 0;
-    }
+    c.cap_diff = (cnt.nupper > 0) & (cnt.nupper < nt);
+    c.idioms = cnt.idioms;
+    l.n = cnt.nlex;
     if (l.n <= DUP_SCAN_MAX) {
         score_short(&c, &l);
     } else {
@@ -475,7 +534,7 @@ es_sentiment es_vader_score(const es_vader *v, const char *text, size_t n)
             l.sent[k] = i == k ? token_valence(&c, l.lex[k]) : l.sent[i];
         }
     }
-    r = score_valence(&l, nt, but, &cnt);
+    r = score_valence(&l, nt, cnt.but, &cnt);
     free(heap);
     r = es_sentiment_nltk_round(&r);
     r.label = es_label_from_compound(r.compound);

@@ -1,8 +1,9 @@
 /*
  * es_vader_case.c - what the VADER tokenizer needs of Unicode: decoding
- * UTF-8 as Python does, white space, str.lower() and the case classes of
- * str.isupper(), from the tables es_vader_ucd.c holds (generated from the
- * unicodedata of the Python that runs NLTK).
+ * UTF-8 as Python does, white space, and the table of str.lower() and of
+ * the case classes of str.isupper() (es_vader_case_info: the tokenizer
+ * lower-cases a token as it scans it), from the lists es_vader_ucd.c holds
+ * (generated from the unicodedata of the Python that runs NLTK).
  *
  * Only tokens with non-ASCII bytes get here: the tokenizer handles ASCII
  * inline. The generated tables are sorted lists, compact but slow to
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "es_utf8.h"
 #include "es_vader_int.h"
 #include "es_vader_ucd.h"
 
@@ -162,52 +162,4 @@ int es_vader_case_build(es_vader *v)
     set_class(v, es_vader_ucd_notupper, es_vader_ucd_nnotupper,
               ES_VADER_CASE_NOTUPPER);
     return 0;
-}
-
-size_t es_vader_lower(const es_vader *v, const char *s, size_t n, char *out,
-                      size_t cap, int *same)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, o = 0;
-
-    *same = 1;
-    while (i < n) {
-        uint32_t cp, lc;
-        size_t k;
-
-        if (u[i] < 0x80) {
-            if (o >= cap) {
-                return cap + 1;
-            }
-            if (u[i] >= 'A' && u[i] <= 'Z') {
-                out[o++] = (char)(u[i] + 32);
-                *same = 0;
-            } else {
-                out[o++] = (char)u[i];
-            }
-            i++;
-            continue;
-        }
-        k = es_vader_decode(u + i, n - i, &cp);
-        if (o + 4 > cap) {
-            return cap + 1;
-        }
-        if (cp == 0xfffd) {
-            memcpy(out + o, s + i, k);
-            o += k;
-        } else if (cp == 0x130) {
-            /* the one code point whose lower case is two: "i\u0307" */
-            memcpy(out + o, "i\xcc\x87", 3);
-            o += 3;
-            *same = 0;
-        } else {
-            lc = es_vader_case_lower(v, cp);
-            if (lc != cp) {
-                *same = 0;
-            }
-            o += es_utf8_encode(lc, out + o);
-        }
-        i += k;
-    }
-    return o;
 }

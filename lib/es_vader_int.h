@@ -31,15 +31,19 @@
 #include "es_vader.h"
 #include "es_vader_ucd.h"
 
-/* entry flags (ES_VW_*) and token-only flags (ES_VT_*) */
+/*
+ * entry flags (ES_VW_*) and token-only flags (ES_VT_*). ES_VT_MOD marks a
+ * word the rules for the lexicon words after it act on: ES_VT_NEGATED, a
+ * booster or a dampener, or "never", "so", "this" as written.
+ */
 #define ES_VW_LEX     0x01 /* in the lexicon: val is its valence */
 #define ES_VW_NEGATE  0x02 /* in NLTK's NEGATE */
 #define ES_VW_BOOST   0x04 /* booster: +0.293 */
 #define ES_VW_DAMPEN  0x08 /* dampener: -0.293 */
 #define ES_VT_NT      0x10 /* contains "n't" (case-insensitively) */
 #define ES_VT_UPPER   0x20 /* str.isupper() */
-#define ES_VT_LATER   0x40 /* tokenizer only: lookup of k0, k1 pending */
-#define ES_VT_SAME    0x80 /* tokenizer only: the key is the token as is */
+#define ES_VT_MOD     0x40 /* see above */
+#define ES_VT_LATER   0x80 /* tokenizer only: lookup of k0, k1 pending */
 #define ES_VT_NEGATED (ES_VW_NEGATE | ES_VT_NT)
 
 /* words NLTK compares after lower-casing */
@@ -79,6 +83,12 @@ enum {
     ES_VC_KIND,
     ES_VC_SORT
 };
+
+/*
+ * Bit b of es_vader_idiom_next[a]: the words a b (ES_VC_*), adjacent, begin
+ * one of the idioms or two-word boosters of es_vader.c's rules.
+ */
+extern const uint32_t es_vader_idiom_next[32];
 
 /* 64-bit words handled as vectors of bytes or 16-bit lanes, GCC-style. */
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                            \
@@ -143,11 +153,14 @@ struct es_vader {
 typedef struct {
     const char *p;
     uint32_t len;
-    uint8_t flags; /* ES_VW_* of its lower-case form, ES_VT_* */
-    uint8_t lw;
-    uint8_t cs;
-    const es_vader_entry *e; /* its entry, or &es_vader_none */
-    uint64_t k0, k1;         /* tokenizer only: its key, when ES_VT_LATER */
+    uint8_t flags;   /* ES_VW_* of its lower-case form, ES_VT_* */
+    uint8_t lw;      /* ES_VL_*; while ES_VT_LATER: whether the key is the
+                        token as written */
+    uint8_t cs;      /* ES_VC_* */
+    uint8_t klen;    /* while ES_VT_LATER: the key's length (<= 16), */
+    uint64_t k0, k1; /* and its bytes, zero-padded */
+    const es_vader_entry *e; /* its entry, or &es_vader_none (while
+                                ES_VT_LATER: the one slot it can be in) */
 } es_vader_tok;
 
 /* 64-bit hash of any n bytes with a seed (the per-text duplicate table). */
@@ -202,9 +215,12 @@ static inline const es_vader_entry *es_vader_slot(const es_vader *v, uint64_t h)
 static inline const es_vader_entry *
 es_vader_confirm16(const es_vader_entry *e, uint64_t k0, uint64_t k1, size_t n)
 {
-    int ok = (e->k0 == k0) & (e->k1 == k1) & (e->len == n);
+    uintptr_t ok = (uintptr_t)0 -
+                   (uintptr_t)((e->k0 == k0) & (e->k1 == k1) & (e->len == n));
 
-    return ok ? e : &es_vader_none;
+    /* a select, not a branch: whether a token is a key is as good as random */
+    return (const es_vader_entry *)(((uintptr_t)e & ok) |
+                                    ((uintptr_t)&es_vader_none & ~ok));
 }
 
 /* es_vader_confirm16 for a key of any length n >= 1 (key as for
@@ -279,28 +295,28 @@ static inline uint32_t es_vader_case_lower(const es_vader *v, uint32_t cp)
 }
 
 /*
- * str.lower() of s[0..n) into out (room for cap bytes). Returns the length,
- * or cap + 1 when it does not fit (then no key can match). Invalid bytes are
- * copied: they can never equal a (valid UTF-8) key, as Python's U+FFFD
- * could not either. *same is set when the lower case equals the input.
+ * What the tokenizer finds over the whole text on its way, besides the
+ * tokens: what the rules ask of the text as a whole, gathered in its last
+ * pass over the tokens so that the rules need none of their own.
  */
-size_t es_vader_lower(const es_vader *v, const char *s, size_t n, char *out,
-                      size_t cap, int *same);
-
-/* What the tokenizer counts over the whole text on its way. */
 typedef struct {
     size_t nupper; /* ALL CAPS tokens */
     size_t nexcl;  /* '!' anywhere in the text */
     size_t nquest; /* '?' anywhere in the text */
+    size_t but;    /* index of the first "but" token; the token count if none */
+    size_t nlex;   /* lexicon tokens (their indices: the lex array) */
+    int idioms;    /* two adjacent tokens start an idiom or a two-word
+                      booster: without, the idiom rules cannot apply */
 } es_vader_counts;
 
 /*
  * Splits text into NLTK's words_and_emoticons, classifying each token. At
  * most cap tokens are written to toks (cap >= es_vader_max_tokens(n) never
- * truncates); returns the number of tokens and fills *counts.
+ * truncates); the indices of the lexicon tokens go to lex (room for cap).
+ * Returns the number of tokens and fills *counts.
  */
 size_t es_vader_tokenize(const es_vader *v, const char *text, size_t n,
-                         es_vader_tok *toks, size_t cap,
+                         es_vader_tok *toks, size_t cap, uint32_t *lex,
                          es_vader_counts *counts);
 
 /* An upper bound of the tokens of an n-byte text. */

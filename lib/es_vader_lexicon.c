@@ -92,23 +92,47 @@ static const fixed_word literal_words[] = {
     {"sort", 0, 0, ES_VC_SORT},
 };
 
+/* The 64 bits at s, in the byte order of a little-endian load. */
+static uint64_t load64(const char *s)
+{
+    uint64_t w;
+
+    memcpy(&w, s, 8);
+    return w;
+}
+
+static uint64_t load32(const char *s)
+{
+    uint32_t w;
+
+    memcpy(&w, s, 4);
+    return w;
+}
+
 uint64_t es_vader_hash(const char *s, size_t n, uint64_t seed)
 {
-    uint64_t h = seed ^ (0x9e3779b97f4a7c15ull * (n + 1));
+    uint64_t h = seed ^ (0x9e3779b97f4a7c15ull * (n + 1)), w;
     size_t i = 0;
 
     while (i + 8 <= n) {
-        uint64_t w;
-
-        memcpy(&w, s + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h = (h ^ load64(s + i)) * 0xff51afd7ed558ccdull;
         h ^= h >> 32;
         i += 8;
     }
+    /*
+     * the last bytes (fewer than 8) without a copy of variable length:
+     * loads that overlap, which still see every byte (n is in the hash)
+     */
     if (i < n) {
-        uint64_t w = 0;
-
-        memcpy(&w, s + i, n - i);
+        if (n >= 8) {
+            w = load64(s + n - 8);
+        } else if (n >= 4) {
+            w = load32(s) | load32(s + n - 4) << 32;
+        } else {
+            w = (uint64_t)(unsigned char)s[0] |
+                (uint64_t)(unsigned char)s[n / 2] << 8 |
+                (uint64_t)(unsigned char)s[n - 1] << 16;
+        }
         h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     }
     h ^= h >> 29;

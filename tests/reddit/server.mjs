@@ -6,6 +6,14 @@
 //                               limit/before/after as Reddit pages them,
 //                               ~1,000 item listing cap, bearer token
 //                               required, X-Ratelimit-* headers
+//   GET  /r/{a}+{b}+.../comments  the same over several subreddits at
+//                               once (Reddit's combined listing); 403/404
+//                               when any of them is private/banned
+//
+// Every request is logged with its time, so a test can ask for the most
+// requests any window of a minute held (maxInWindow), and comments can be
+// scheduled into chosen subreddits at chosen times (schedule), each with
+// the time it was created, to measure how long they take to arrive.
 //
 // Tests drive it through the returned object (import { startRedditServer })
 // or, standalone (`node tests/reddit/server.mjs --port N`), through JSON
@@ -146,9 +154,17 @@ export async function startRedditServer(opts = {}) {
   // ?before=X the `limit` items right above X (still newest first); an
   // unknown X gives an empty page. before/after name the page's edges when
   // more items lie beyond them.
+  // the items of one subreddit, or of several ("a+b"), oldest first
+  function itemsOf(subName) {
+    const names = subName.toLowerCase().split('+');
+    if (names.length === 1) return st.subs.get(names[0])?.items ?? [];
+    const out = [];
+    for (const n of new Set(names)) out.push(...(st.subs.get(n)?.items ?? []));
+    return out.sort((a, b) => a.num - b.num);
+  }
+
   function listing(subName, q) {
-    const s = st.subs.get(subName.toLowerCase());
-    const all = s ? s.items.slice(-LISTING_CAP).reverse() : [];
+    const all = itemsOf(subName).slice(-LISTING_CAP).reverse();
     let limit = parseInt(q.get('limit') ?? '25', 10);
     if (!(limit > 0)) limit = 25;
     if (limit > 100) limit = 100;
@@ -256,20 +272,24 @@ export async function startRedditServer(opts = {}) {
       entry.status = 429;
       return send(res, 429, { message: 'Too Many Requests', error: 429 }, rh);
     }
-    const key = subName.toLowerCase();
-    if (st.forbidden.has(key)) {
+    const keys = subName.toLowerCase().split('+');
+    if (keys.some((k) => st.forbidden.has(k))) {
       entry.status = 403;
       return send(res, 403,
         { reason: 'private', message: 'Forbidden', error: 403 }, rh);
     }
-    if (st.banned.has(key)) {
+    if (keys.some((k) => st.banned.has(k))) {
       entry.status = 404;
       return send(res, 404,
         { reason: 'banned', message: 'Not Found', error: 404 }, rh);
     }
     const f = takeFault();
     entry.fault = f ? f.kind : null;
-    const doc = () => Buffer.from(JSON.stringify(listing(subName, q)));
+    const doc = () => {
+      const l = listing(subName, q);
+      entry.items = l.data.children.length; // full pages mean paging
+      return Buffer.from(JSON.stringify(l));
+    };
     entry.status = 200;
     switch (f?.kind) {
       case '429':
@@ -346,6 +366,10 @@ export async function startRedditServer(opts = {}) {
       case '/_test/fault': api.fault(j.kind, j.count ?? 1, j); return ok();
       case '/_test/config': api.configure(j); return ok();
       case '/_test/log': return send(res, 200, { log: st.log });
+      case '/_test/schedule':
+        api.schedule(j.plan ?? []);
+        return ok();
+      case '/_test/stats': return send(res, 200, api.stats(j.windowMs));
       case '/_test/clear-log': st.log.length = 0; return ok();
       default: return send(res, 404, { error: 'no such control route' });
     }
@@ -367,7 +391,7 @@ export async function startRedditServer(opts = {}) {
         status: null,
       };
       st.log.push(entry);
-      const cm = /^\/r\/([A-Za-z0-9_]+)\/comments\/?$/.exec(p);
+      const cm = /^\/r\/([A-Za-z0-9_]+(?:\+[A-Za-z0-9_]+)*)\/comments\/?$/.exec(p);
       if (req.method === 'POST' && p === '/api/v1/access_token') {
         entry.kind = 'token';
         return handleToken(req, res, body, entry);
@@ -420,6 +444,40 @@ export async function startRedditServer(opts = {}) {
       return s ? s.items.map((c) => c.id) : [];
     },
     issuedTokens() { return [...st.issued]; },
+    // The most requests (token and API alike, as Reddit counts them) that
+    // any span of windowMs held, and when that span began (ms).
+    maxInWindow(windowMs = 60000, filter = () => true) {
+      const ts = st.log.filter(filter).map((e) => e.t).sort((a, b) => a - b);
+      let best = 0;
+      let at = ts[0] ?? null;
+      for (let i = 0, j = 0; j < ts.length; j++) {
+        while (ts[j] - ts[i] >= windowMs) i++;
+        if (j - i + 1 > best) { best = j - i + 1; at = ts[i]; }
+      }
+      return { max: best, at };
+    },
+    // Counts of the log and the busiest minute, for standalone use.
+    stats(windowMs = 60000) {
+      const tokens = st.log.filter((e) => e.kind === 'token').length;
+      return { requests: st.log.length, tokenRequests: tokens,
+               windowMs, ...api.maxInWindow(windowMs) };
+    },
+    // Adds comments later: plan = [{at (ms from now), sub, n, fields}].
+    // Resolves, once all are in, to [{id, sub, created (ms)}] in order.
+    schedule(plan) {
+      const out = [];
+      return Promise.all(plan.map((x) => new Promise((resolve) => {
+        const t = setTimeout(() => {
+          st.pending.delete(t);
+          const created = Date.now();
+          for (const id of addComments(x.sub, x.n ?? 1, x.fields ?? {})) {
+            out.push({ id, sub: x.sub.toLowerCase(), created });
+          }
+          resolve();
+        }, Math.max(0, x.at));
+        st.pending.add(t);
+      }))).then(() => out.sort((a, b) => a.created - b.created));
+    },
     get log() { return st.log; },
     clearLog() { st.log.length = 0; },
     pendingFaults() { return st.faults.reduce((n, f) => n + f.count, 0); },

@@ -410,20 +410,26 @@ redisReply *es_enrich_read(es_enrich *x, const redisReply **list,
     return es_consumer_read(&x->rd, list, redelivered);
 }
 
-/* Hands the ready batch's writes to the writer thread and, with prefetch,
-   the next read to the reader thread. */
+/*
+ * Hands the ready batch's writes, if any, to the writer thread and, with
+ * prefetch, the next read to the reader thread. The read ahead starts also
+ * when nothing is ready (the first batch after a quiet spell): it is what
+ * tells es_enrich_read that the stream is drained, so a lone batch is
+ * written as soon as it is built instead of after a read that blocks for
+ * enrich.block_ms.
+ */
 static void send_ready(es_enrich *x, int prefetch)
 {
-    if (x->ready == NULL) {
-        return;
-    }
-    x->fly = x->ready;
-    x->ready = NULL;
-    x->fly_thread = pthread_create(&x->writer, NULL, writer_main, x) == 0;
-    if (!x->fly_thread) {
-        /* no thread: write here, in order all the same */
-        es_log(ES_WARN, "writer thread not started; writing inline", ES_END);
-        writer_main(x);
+    if (x->ready != NULL) {
+        x->fly = x->ready;
+        x->ready = NULL;
+        x->fly_thread = pthread_create(&x->writer, NULL, writer_main, x) == 0;
+        if (!x->fly_thread) {
+            /* no thread: write here, in order all the same */
+            es_log(ES_WARN, "writer thread not started; writing inline",
+                   ES_END);
+            writer_main(x);
+        }
     }
     if (prefetch && x->next == NULL && !es_stopping()) {
         x->read_thread = pthread_create(&x->reader, NULL, reader_main, x) == 0;

@@ -10,7 +10,8 @@
  *   2. write them to the raw archive and make it durable (archive.h), on
  *      a thread of its own while steps 3-5 go on;
  *   3. match every comment against all topics of all tenants at once
- *      (topics.h: one es_matcher, rebuilt when es:{topics}:version moves);
+ *      (topics.h: one es_matcher, rebuilt when es:{topics}:version moves,
+ *      which is checked after each batch is read and before it is matched);
  *   4. score each matched comment once per engine (score.h);
  *   5. one es_enrich_write function call per tenant, its increments summed
  *      over the batch here, all calls in one pipeline (aggregate.h):
@@ -125,6 +126,14 @@ static int run(es_enrich *x)
         }
         rep = es_enrich_read(x, &list, &redelivered);
         if (rep != NULL) {
+            /* asked after the read: a topic answered 201 before these
+               entries were appended is in the version read now, so it
+               counts them (the interval check above only saves the idle
+               loop a reload on the next batch's path) */
+            if (es_topics_moved(&x->topics)) {
+                es_enrich_flush(x);
+                es_topics_refresh(&x->topics, 1);
+            }
             es_enrich_process(x, rep, list, redelivered);
         } else {
             es_enrich_flush(x); /* idle: settle what is in flight */

@@ -384,20 +384,13 @@ int es_topics_refresh(es_topics *t, int force)
     return 1;
 }
 
-int es_topics_stale(es_topics *t)
+/* 1 when es:{topics}:version differs from the loaded set's, 0 when not
+   (or when Redis could not be asked). */
+static int version_moved(es_topics *t)
 {
-    long long now = es_mono_ms();
-    redisReply *v;
+    redisReply *v = es_redis_cmd(t->r, "GET %s", ES_KEY_TOPICS_VERSION);
     char ver[sizeof(t->version)];
 
-    if (t->cur == NULL) {
-        return 1;
-    }
-    if (now < t->next_check_ms) {
-        return 0;
-    }
-    t->next_check_ms = now + t->refresh_ms;
-    v = es_redis_cmd(t->r, "GET %s", ES_KEY_TOPICS_VERSION);
     if (v == NULL) {
         return 0;
     }
@@ -406,6 +399,29 @@ int es_topics_stale(es_topics *t)
              v->type == REDIS_REPLY_STRING ? v->str : "0");
     freeReplyObject(v);
     return strcmp(ver, t->version) != 0;
+}
+
+int es_topics_stale(es_topics *t)
+{
+    long long now = es_mono_ms();
+
+    if (t->cur == NULL) {
+        return 1;
+    }
+    if (now < t->next_check_ms) {
+        return 0;
+    }
+    t->next_check_ms = now + t->refresh_ms;
+    return version_moved(t);
+}
+
+int es_topics_moved(es_topics *t)
+{
+    if (t->cur == NULL) {
+        return 1;
+    }
+    t->next_check_ms = es_mono_ms() + t->refresh_ms;
+    return version_moved(t);
 }
 
 size_t es_topic_set_tenants_for(const es_topic_set *s, const char *sub,

@@ -4,10 +4,11 @@
  *
  * Loaded from Redis (es:{tenants}:all, then each tenant's :topics and :meta
  * hashes in one pipeline) and compiled into one es_matcher whose handles
- * index the topic table. es:{topics}:version is read every
- * enrich.topics_refresh_ms; only when it moved is everything reloaded and a
- * new matcher swapped in, so topic edits apply without a restart and an
- * idle system costs one GET per interval. A topic whose JSON or query is
+ * index the topic table. es:{topics}:version is read before every batch
+ * is matched (and every enrich.topics_refresh_ms while idle); only when it
+ * moved is everything reloaded and a new matcher swapped in, so topic edits
+ * apply without a restart, from the first comment read after the API
+ * answered, at the cost of one GET per batch. A topic whose JSON or query is
  * invalid is logged and left out; it never stops the others.
  */
 #ifndef ES_ENRICH_TOPICS_H
@@ -72,6 +73,14 @@ int es_topics_refresh(es_topics *t, int force);
  * across checks that find nothing new.
  */
 int es_topics_stale(es_topics *t);
+
+/*
+ * The same check made now, whatever the interval: one GET. The worker asks
+ * before every batch it matches, after the batch was read, so a topic whose
+ * creation was answered before its comments entered the stream counts
+ * every one of them (the API bumps the version before it answers).
+ */
+int es_topics_moved(es_topics *t);
 
 /* Frees a topic set. */
 void es_topic_set_free(es_topic_set *s);

@@ -7,21 +7,27 @@
  * restart. Each subreddit keeps a cursor in es:{ingest}:cursor:<sub>: the
  * fullname of the newest comment already streamed plus its rate estimate.
  *
- * A poll asks for the comments right after the cursor (?before=<cursor>),
- * following pages while they come back full, and hands them to the sink
- * oldest first. The cursor moves only after the sink has flushed, so a
- * crash at any point at worst fetches comments again (the sink drops
- * repeats) and never skips one. When the cursor comment vanishes Reddit
- * answers ?before= with nothing forever; a probe (newest page, then pages
- * back with ?after= down to the cursor) runs when polls come back empty
+ * A poll of a subreddit alone asks for the comments right after its
+ * cursor (?before=<cursor>), following pages while they come back full,
+ * and hands them to the sink oldest first. The cursor moves only after the sink
+ * has flushed, so a crash at any point at worst fetches comments again (the
+ * sink drops repeats) and never skips one. When the cursor comment vanishes
+ * Reddit answers ?before= with nothing forever; a probe (newest page, then
+ * pages back with ?after= down to the cursor) runs when polls come back empty
  * although comments were due, and every ingest.probe_every polls anyway,
  * which also re-reads recent comments so deletions reach the sink.
  *
- * Each subreddit's interval aims at ES_POLL_TARGET new comments per poll
- * from an EWMA of its rate, clamped to [ingest.min_interval,
- * ingest.max_interval]. The sum of the subreddits' needs is compared with
- * reddit.qpm; subreddits that would overflow Reddit's ~1,000 item listing
- * between polls are reported (log on change, heartbeat, es:{ingest}:budget).
+ * The whole budget (reddit.qpm requests a minute, token requests included)
+ * is spent, shared fairly: quiet subreddits are read in groups through one
+ * combined listing (/r/a+b+c/comments, poll_group.h; poll_plan.h says
+ * which), busy ones alone, and each request goes to the unit, group or
+ * subreddit, that is most overdue (reddit_pacing.h: es_poll_urgency), no
+ * unit more often than every ingest.min_interval. With 60 subreddits that
+ * is every few seconds each, instead of every 36 s one request apiece
+ * would allow, or the 120 s a quiet subreddit's interval used to back off
+ * to. Each subreddit's rate is an EWMA; subreddits that would overflow
+ * Reddit's ~1,000 item listing in a cycle are reported (log on change,
+ * heartbeat, es:{ingest}:budget).
  */
 #ifndef ES_INGEST_POLLER_H
 #define ES_INGEST_POLLER_H

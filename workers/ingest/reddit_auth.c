@@ -194,6 +194,22 @@ const char *es_reddit_auth_token(es_reddit_auth *a, es_http *h,
     return NULL;
 }
 
+int es_reddit_auth_due(const es_reddit_auth *a)
+{
+    long long now = es_mono_ms();
+
+    switch (a->state) {
+    case ES_AUTH_MISSING_CREDENTIALS:
+        return 0;
+    case ES_AUTH_OK:
+        return a->token[0] == '\0' || now >= a->refresh_mono;
+    case ES_AUTH_FAILED:
+        return now >= a->next_try_mono;
+    default:
+        return 1;
+    }
+}
+
 void es_reddit_auth_invalidate(es_reddit_auth *a)
 {
     if (a->state == ES_AUTH_OK) {

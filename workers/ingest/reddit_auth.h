@@ -49,6 +49,13 @@ void es_reddit_auth_cleanup(es_reddit_auth *a);
 const char *es_reddit_auth_token(es_reddit_auth *a, es_http *h,
                                  long long *retry_ms);
 
+/*
+ * 1 when es_reddit_auth_token would ask the token endpoint now (no token,
+ * renewal due, retry time reached): the client takes a request of the
+ * budget for it first, since Reddit counts it like any other.
+ */
+int es_reddit_auth_due(const es_reddit_auth *a);
+
 /* Drops the token (the API said 401): the next call fetches a new one. */
 void es_reddit_auth_invalidate(es_reddit_auth *a);
 

@@ -18,6 +18,10 @@ enum {
 
 /* Longest retry-after honoured: beyond it Reddit is treated as down. */
 #define ES_RETRY_AFTER_MAX_MS (10LL * 60 * 1000)
+/* The span of the qpm window: a minute and half a second, so requests
+   that arrive a little closer together than they were sent (network
+   jitter) still never put more than qpm into a minute as Reddit sees it. */
+#define ES_WINDOW_SPAN_MS 60500
 
 int es_reddit_client_init(es_reddit_client *c, const es_reddit_client_opts *o)
 {
@@ -32,10 +36,12 @@ int es_reddit_client_init(es_reddit_client *c, const es_reddit_client_opts *o)
     c->http = es_http_new(o->user_agent);
     c->api_url = strdup(o->api_url);
     if (c->http == NULL || c->api_url == NULL ||
+        es_window_init(&c->window, o->qpm, ES_WINDOW_SPAN_MS) != 0 ||
         es_reddit_auth_init(&c->auth, o->token_url, o->client_id,
                             o->client_secret, o->timeout_ms) != 0) {
         es_http_free(c->http);
         free(c->api_url);
+        es_window_free(&c->window);
         return -1;
     }
     es_http_keep_header(c->http, H_REMAINING, "x-ratelimit-remaining");
@@ -58,6 +64,7 @@ void es_reddit_client_cleanup(es_reddit_client *c)
 {
     es_http_free(c->http);
     free(c->api_url);
+    es_window_free(&c->window);
     es_reddit_auth_cleanup(&c->auth);
     memset(c, 0, sizeof(*c));
 }
@@ -83,21 +90,39 @@ static void nap(es_reddit_client *c, long long ms)
     }
 }
 
-/* Waits until both our bucket and Reddit's window allow a request. */
+/* The wait our bucket, our window and Reddit's headers ask for. */
+static long long turn_wait(es_reddit_client *c, long long now)
+{
+    long long wait = es_bucket_wait_ms(&c->bucket, now);
+    long long w = es_window_wait_ms(&c->window, now);
+
+    if (w > wait) {
+        wait = w;
+    }
+    if (c->not_before_mono - now > wait) {
+        wait = c->not_before_mono - now;
+    }
+    return wait > 0 ? wait : 0;
+}
+
+long long es_reddit_client_wait_ms(es_reddit_client *c)
+{
+    return turn_wait(c, es_mono_ms());
+}
+
+/* Waits until every limit allows a request, and takes it. */
 static int wait_turn(es_reddit_client *c)
 {
     for (;;) {
         long long now = es_mono_ms();
-        long long wait = es_bucket_wait_ms(&c->bucket, now);
+        long long wait = turn_wait(c, now);
 
-        if (c->not_before_mono - now > wait) {
-            wait = c->not_before_mono - now;
-        }
         if (c->stopping()) {
             return -1;
         }
         if (wait <= 0) {
             es_bucket_take(&c->bucket, now);
+            es_window_take(&c->window, now);
             return 0;
         }
         nap(c, wait);
@@ -136,7 +161,7 @@ static int retry_wait(es_reddit_client *c, long long ms, const char *why,
 es_rc es_reddit_get(es_reddit_client *c, const char *path,
                     es_http_response *resp)
 {
-    char url[1024], auth_hdr[600];
+    char url[2048], auth_hdr[600];
     const char *headers[3];
     es_http_request req;
     int renewed = 0;
@@ -147,14 +172,21 @@ es_rc es_reddit_get(es_reddit_client *c, const char *path,
         long long wait;
         char why[300];
 
-        if (wait_turn(c) != 0) {
-            return ES_RC_STOPPING;
+        /* a token request is a request of the budget like any other */
+        if (es_reddit_auth_due(&c->auth)) {
+            if (wait_turn(c) != 0) {
+                return ES_RC_STOPPING;
+            }
+            c->token_requests++;
         }
         token = es_reddit_auth_token(&c->auth, c->http, &c->auth_retry_ms);
         if (token == NULL) {
             snprintf(c->last_error, sizeof(c->last_error), "auth: %.200s",
                      c->auth.last_error);
             return ES_RC_NO_AUTH;
+        }
+        if (wait_turn(c) != 0) {
+            return ES_RC_STOPPING;
         }
         snprintf(auth_hdr, sizeof(auth_hdr), "Authorization: bearer %s", token);
         headers[0] = auth_hdr;

@@ -1,10 +1,13 @@
 /*
  * reddit_client.h - one Reddit API GET, paced and retried.
  *
- * Every request of the worker goes through here, so the pacing is global:
- * a token bucket keeps us under reddit.qpm, and Reddit's X-Ratelimit-*
- * headers push the next request out so what remains of the window is spread
- * until it resets (with at most one request left: wait for the reset).
+ * Every request of the worker goes through here, token requests included,
+ * so the pacing is global and counts everything Reddit counts: a token
+ * bucket keeps us at reddit.qpm and a window over the last send times makes
+ * sure no minute ever holds more (reddit_pacing.h), and Reddit's
+ * X-Ratelimit-* headers push the next request out so what remains of the
+ * window is spread until it resets (with at most one request left: wait
+ * for the reset).
  * A 429 honours retry-after when given and backs off with full jitter when
  * not; 5xx and transport errors back off too; a 401 renews the token once.
  * Every wait is sliced into 100 ms naps that check the stop predicate, so
@@ -53,12 +56,14 @@ typedef struct {
     void (*idle)(void *ud);
     void *idle_ud;
     es_bucket bucket;
+    es_window window;          /* never more than qpm in any minute */
     long long not_before_mono; /* from X-Ratelimit-* */
     es_backoff backoff;
     double rl_remaining, rl_used, rl_reset;
     int rl_known;
-    long long auth_retry_ms; /* after ES_RC_NO_AUTH: when to try again */
-    long long requests;      /* sent, for the status */
+    long long auth_retry_ms;  /* after ES_RC_NO_AUTH: when to try again */
+    long long requests;       /* API requests sent, for the status */
+    long long token_requests; /* token endpoint requests sent */
     char last_error[256];
 } es_reddit_client;
 
@@ -72,5 +77,12 @@ void es_reddit_client_cleanup(es_reddit_client *c);
  */
 es_rc es_reddit_get(es_reddit_client *c, const char *path,
                     es_http_response *resp);
+
+/*
+ * Milliseconds until the pacing lets the next request go (0: now). The
+ * poller waits for this before it picks what to poll, so the subreddit
+ * that has waited longest gets the request.
+ */
+long long es_reddit_client_wait_ms(es_reddit_client *c);
 
 #endif

@@ -2,6 +2,7 @@
  * reddit_pacing.c - pacing arithmetic (see reddit_pacing.h).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "reddit_pacing.h"
@@ -44,6 +45,56 @@ void es_bucket_take(es_bucket *b, long long now)
 {
     refill(b, now);
     b->tokens -= 1.0;
+}
+
+int es_window_init(es_window *w, double qpm, long long span_ms)
+{
+    double cap = floor(qpm);
+
+    memset(w, 0, sizeof(*w));
+    w->span_ms = span_ms;
+    if (cap > ES_WINDOW_MAX) {
+        return 0;
+    }
+    w->cap = cap < 1 ? 1 : (size_t)cap;
+    w->t = calloc(w->cap, sizeof(*w->t));
+    if (w->t == NULL) {
+        w->cap = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void es_window_free(es_window *w)
+{
+    free(w->t);
+    memset(w, 0, sizeof(*w));
+}
+
+long long es_window_wait_ms(const es_window *w, long long now)
+{
+    long long free_at;
+
+    if (w->cap == 0 || w->n < w->cap) {
+        return 0;
+    }
+    /* full: the oldest send must leave the span first */
+    free_at = w->t[w->head] + w->span_ms;
+    return free_at > now ? free_at - now : 0;
+}
+
+void es_window_take(es_window *w, long long now)
+{
+    if (w->cap == 0) {
+        return;
+    }
+    if (w->n < w->cap) {
+        w->t[(w->head + w->n) % w->cap] = now;
+        w->n++;
+        return;
+    }
+    w->t[w->head] = now;
+    w->head = (w->head + 1) % w->cap;
 }
 
 long long es_ratelimit_delay_ms(double remaining, double reset_s)
@@ -100,6 +151,36 @@ double es_poll_interval(double rate, int pages, double min_s, double max_s)
     return iv;
 }
 
+double es_cycle_s(size_t units, double rate_total, double budget_qpm,
+                  double min_s)
+{
+    double per, spare, t;
+
+    if (units == 0) {
+        return min_s;
+    }
+    if (!(budget_qpm > 0)) {
+        return HUGE_VAL;
+    }
+    per = 60.0 / budget_qpm; /* seconds one request takes of the budget */
+    spare = 1.0 - per * (rate_total > 0 ? rate_total : 0) / ES_PAGE_SIZE;
+    if (spare <= 0.01) {
+        return HUGE_VAL;
+    }
+    t = per * (double)units / spare;
+    return t < min_s ? min_s : t;
+}
+
+double es_poll_urgency(double waited_s, double rate, double cycle_s)
+{
+    double d = isfinite(cycle_s) && cycle_s > 0 ? cycle_s : 60.0;
+
+    if (rate > 0 && ES_URGENT_FILL / rate < d) {
+        d = ES_URGENT_FILL / rate;
+    }
+    return waited_s / d;
+}
+
 double es_sub_qpm(double rate, double interval_s)
 {
     double pages;
@@ -112,26 +193,6 @@ double es_sub_qpm(double rate, double interval_s)
         pages = 1;
     }
     return pages * 60.0 / interval_s;
-}
-
-size_t es_budget_eval(const double *rate, const double *interval, size_t n,
-                      double budget_qpm, double *required_qpm, int *behind)
-{
-    double req = 0, stretch = 1;
-    size_t count = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        req += es_sub_qpm(rate[i], interval[i]);
-    }
-    if (budget_qpm > 0 && req > budget_qpm) {
-        stretch = req / budget_qpm;
-    }
-    for (size_t i = 0; i < n; i++) {
-        behind[i] = rate[i] * interval[i] * stretch > ES_LISTING_SAFE;
-        count += (size_t)behind[i];
-    }
-    *required_qpm = req;
-    return count;
 }
 
 /* Advances over a run of characters other than stop characters. */

@@ -2,10 +2,14 @@
  * reddit_pacing.h - the arithmetic of polling Reddit politely, as pure
  * functions (no clock, no I/O) so every rule is unit-tested on its own.
  *
- * Three limits combine: our own token bucket (never more than reddit.qpm
- * requests in any minute), Reddit's X-Ratelimit-* headers (spread what is
- * left of the window over the time until it resets), and per subreddit an
- * interval chosen so each poll finds about ES_POLL_TARGET new comments.
+ * Three limits combine: our own token bucket (reddit.qpm requests per
+ * minute, with a small burst) and a sliding window over the send times of
+ * the last requests (never more than reddit.qpm in any minute, burst
+ * included), Reddit's X-Ratelimit-* headers (spread what is left of the
+ * window over the time until it resets), and per subreddit ingest's own
+ * floor, ingest.min_interval. Within them the poller spends the whole
+ * budget: es_cycle_s says how often each polling unit (a subreddit, or a
+ * group of quiet ones read through one listing, poll_plan.h) comes round.
  */
 #ifndef ES_INGEST_REDDIT_PACING_H
 #define ES_INGEST_REDDIT_PACING_H
@@ -36,6 +40,31 @@ long long es_bucket_wait_ms(es_bucket *b, long long now);
 void es_bucket_take(es_bucket *b, long long now);
 
 /*
+ * The send times of the last requests, so that no span of span_ms holds
+ * more than floor(qpm) of them (at least one). A bucket alone lets its
+ * burst come on top of a minute's refill; this does not. Budgets above
+ * ES_WINDOW_MAX requests are not tracked (the bucket alone limits them).
+ */
+#define ES_WINDOW_MAX 10000
+
+typedef struct {
+    long long *t; /* ring of send times, oldest at head */
+    size_t cap;   /* 0: not tracked */
+    size_t head, n;
+    long long span_ms;
+} es_window;
+
+/* 0, or -1 when out of memory. */
+int es_window_init(es_window *w, double qpm, long long span_ms);
+void es_window_free(es_window *w);
+
+/* Milliseconds until one more request fits the window (0: now). */
+long long es_window_wait_ms(const es_window *w, long long now);
+
+/* Records a request sent at now. */
+void es_window_take(es_window *w, long long now);
+
+/*
  * Delay before the next request from Reddit's rate headers: with
  * remaining <= 1 wait for the reset, otherwise spread the remaining requests
  * evenly over the reset window. Milliseconds, >= 0.
@@ -61,17 +90,35 @@ double es_rate_from_span(size_t n, double oldest, double newest);
  */
 double es_poll_interval(double rate, int pages, double min_s, double max_s);
 
-/* Requests per minute one subreddit needs at this rate and interval. */
-double es_sub_qpm(double rate, double interval_s);
+/*
+ * Seconds between two polls of each of `units` polling units sharing
+ * budget_qpm, when their comments add up to rate_total per second: each
+ * poll costs one request plus a page per ES_PAGE_SIZE comments gathered
+ * since the last, so the cycle T solves T = (60 / qpm) * (units +
+ * rate_total * T / ES_PAGE_SIZE). Never below min_s (ingest.min_interval);
+ * HUGE_VAL when the pages alone need more than the budget.
+ */
+double es_cycle_s(size_t units, double rate_total, double budget_qpm,
+                  double min_s);
 
 /*
- * Budget check over n subreddits: *required_qpm gets the sum of their
- * needs; behind[i] = 1 when sub i would gather more than ES_LISTING_SAFE
- * comments between polls once intervals are stretched to fit budget_qpm.
- * Returns the number of subreddits behind.
+ * How overdue a polling unit is: the seconds it has waited since its last
+ * poll over the interval it should be polled at, which is the cycle
+ * (everyone's fair share of the budget) or, when it gathers more than
+ * ES_URGENT_FILL comments in that time, the time it takes to gather them.
+ * The scheduler gives each request to the most overdue unit allowed to go
+ * (ingest.min_interval since its last poll): round robin while every unit
+ * keeps within a few pages per cycle, and a busy one first before its
+ * comments can overflow the listing (during the start-up, when 60 new
+ * subreddits each wait for a first poll, a busy one gets its turns).
+ * cycle_s not finite: a minute.
  */
-size_t es_budget_eval(const double *rate, const double *interval, size_t n,
-                      double budget_qpm, double *required_qpm, int *behind);
+#define ES_URGENT_FILL (3.0 * ES_PAGE_SIZE)
+
+double es_poll_urgency(double waited_s, double rate, double cycle_s);
+
+/* Requests per minute one subreddit needs at this rate and interval. */
+double es_sub_qpm(double rate, double interval_s);
 
 /* 1 when ua has Reddit's "<platform>:<app id>:<version> (by /u/<user>)". */
 int es_user_agent_valid(const char *ua);

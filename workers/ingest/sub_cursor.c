@@ -35,6 +35,8 @@ static void apply_field(es_sub *s, const char *k, const char *v, size_t n)
         if (iv > 0 && iv < 86400) {
             s->interval = iv;
         }
+    } else if (strcmp(k, "seen") == 0) {
+        s->seen_num = strtoull(v, NULL, 10);
     } else if (strcmp(k, "last_poll_ms") == 0) {
         s->last_poll_ms = strtoll(v, NULL, 10);
     } else if (strcmp(k, "last_new") == 0) {
@@ -51,6 +53,7 @@ int es_sub_load(es_sub *s, es_redis *r, const char *name,
     memset(s, 0, sizeof(*s));
     snprintf(s->name, sizeof(s->name), "%s", name);
     s->interval = default_interval;
+    s->group = -1;
     if (es_key_cursor(key, sizeof(key), s->name) < 0) {
         return 0;
     }
@@ -68,6 +71,10 @@ int es_sub_load(es_sub *s, es_redis *r, const char *name,
         }
     }
     freeReplyObject(reply);
+    /* a cursor of an older version: complete up to its newest comment */
+    if (s->seen_num < s->before_num) {
+        s->seen_num = s->before_num;
+    }
     if (s->before[0]) {
         es_log(ES_INFO, "cursor restored", ES_STR("sub", s->name),
                ES_STR("before", s->before), ES_DBL("rate", s->rate), ES_END);
@@ -77,7 +84,7 @@ int es_sub_load(es_sub *s, es_redis *r, const char *name,
 
 int es_sub_save(const es_sub *s, es_redis *r)
 {
-    char key[128], rate[32], iv[32], last[32], newc[32];
+    char key[128], rate[32], iv[32], last[32], newc[32], seen[32];
     redisReply *reply;
 
     if (es_key_cursor(key, sizeof(key), s->name) < 0) {
@@ -87,10 +94,11 @@ int es_sub_save(const es_sub *s, es_redis *r)
     snprintf(iv, sizeof(iv), "%.3f", s->interval);
     snprintf(last, sizeof(last), "%lld", s->last_poll_ms);
     snprintf(newc, sizeof(newc), "%lld", s->last_new);
+    snprintf(seen, sizeof(seen), "%llu", (unsigned long long)s->seen_num);
     reply = es_redis_cmd(r,
-                         "HSET %s before %s rate %s interval %s "
+                         "HSET %s before %s seen %s rate %s interval %s "
                          "last_poll_ms %s last_new %s",
-                         key, s->before, rate, iv, last, newc);
+                         key, s->before, seen, rate, iv, last, newc);
     if (reply == NULL) {
         return -1;
     }
@@ -112,4 +120,7 @@ void es_sub_advance(es_sub *s, const char *id, size_t n, uint64_t num)
     }
     snprintf(s->before, sizeof(s->before), "t1_%.*s", (int)n, id);
     s->before_num = num;
+    if (s->seen_num < num) {
+        s->seen_num = num;
+    }
 }

@@ -2,10 +2,15 @@
  * sub_cursor.h - the poller's state of one subreddit, and its Redis copy.
  *
  * Hash es:{ingest}:cursor:<sub> holds before (fullname of the newest comment
- * streamed), rate (EWMA comments/s), interval (s), last_poll_ms (wall
- * clock) and last_new (comments found by the last poll). It is written
- * after every flush of the sink, never before, and read back at start, so a
- * restarted worker continues where the stream ends.
+ * streamed), seen (the numeric id up to which every comment of the
+ * subreddit was read: a comment with a smaller id existed before the last
+ * complete poll began, so that poll saw it), rate (EWMA comments/s),
+ * interval (the interval its rate needs, s), last_poll_ms (wall clock) and
+ * last_new (comments found by the last poll). It is written after every
+ * flush of the sink, never before, and read back at start, so a restarted
+ * worker continues where the stream ends. seen is what lets a subreddit
+ * join a shared listing (poll_group.h) without a gap: the group reads back
+ * to the smallest seen of its members.
  */
 #ifndef ES_INGEST_SUB_CURSOR_H
 #define ES_INGEST_SUB_CURSOR_H
@@ -18,19 +23,26 @@ typedef struct {
     char name[24];       /* lower-case, validated */
     char before[40];     /* "t1_…" or "" before the first comment */
     uint64_t before_num; /* numeric id of before */
+    uint64_t seen_num;   /* complete up to this numeric id (0: unknown) */
     double rate;         /* comments/s estimate */
     int have_rate;
     double interval;        /* seconds between polls */
-    long long next_mono;    /* next poll (monotonic ms) */
+    long long next_mono;    /* next poll allowed from (monotonic ms) */
+    long long last_mono;    /* last poll, or when it was added (mono ms) */
+    int polled;             /* polled since this process started */
     long long last_poll_ms; /* wall clock of the last successful poll */
     long long last_new;
-    int empty_streak; /* before-polls in a row that found nothing */
+    int empty_streak;   /* before-polls in a row that found nothing */
+    double streak_rate; /* the rate when that streak began */
+    double streak_s;    /* seconds the streak has lasted */
     int polls_since_probe;
     int probe_due;
-    int failures; /* polls in a row that failed */
-    int gone;     /* last answer 403/404 */
-    int pages;    /* pages the last poll needed */
-    int behind;   /* cannot keep up within the budget */
+    int failures;  /* polls in a row that failed */
+    int gone;      /* last answer 403/404 */
+    int pages;     /* pages the last poll needed */
+    int behind;    /* cannot keep up within the budget */
+    int group;     /* its group in the poller's plan, -1: polled alone */
+    int need_solo; /* a shared listing was refused: alone until one works */
 } es_sub;
 
 /*

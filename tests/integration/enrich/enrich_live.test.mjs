@@ -5,10 +5,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRedis, tmpDir, waitFor } from '../../lib/harness.mjs';
+import {
+  RedisClient, sleep, startRedis, tmpDir, waitFor,
+} from '../../lib/harness.mjs';
 import {
   GROUP, STREAM, addComments, addDeletions, enrichEnv, setTenant, startEnrich,
-  waitDrained,
+  waitDrained, waitStarted,
 } from '../../lib/enrich.mjs';
 
 let redis;
@@ -108,4 +110,50 @@ test('new comments appear in the live feed once, in order; replays add nothing',
   assert.deepEqual(await feed('beta'), beta);
   p.kill('SIGTERM');
   assert.equal((await p.exited).code, 0, p.output());
+});
+
+// A lone comment (a quiet subreddit's) is written as soon as it is built:
+// the read ahead started with its batch finds the stream drained, so the
+// batch does not wait for the next read, which blocks for enrich.block_ms.
+test('a lone comment reaches the live feed long before enrich.block_ms', async () => {
+  await redis.cmd('FLUSHALL');
+  await setTenant(redis, 'solo', [{ id: 'quiet', subreddits: ['quietsub'], query: '' }]);
+  const lake = await tmpDir('es-lake-');
+  const BLOCK = 5000;
+  const p = startEnrich(enrichEnv(redis, lake, {
+    ECHOSTREAM_ENRICH_BLOCK_MS: String(BLOCK),
+    // the defaults' order: no claim sweep or topics check cuts a read short
+    ECHOSTREAM_ENRICH_CLAIM_IDLE_MS: '60000',
+    ECHOSTREAM_ENRICH_TOPICS_REFRESH_MS: '60000',
+  }));
+  await waitStarted(redis, p);
+  await waitFor(async () => (await heartbeat())?.topics === 1, { what: 'topics loaded' });
+  // a connection of its own, blocked on the feed while the comment goes in
+  const watcher = new RedisClient(redis.port);
+  const now = Math.floor(Date.now() / 1000);
+  let last = '$';
+  const took = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      await sleep(200); // the worker is back in its blocking read
+      const c = { id: (8000000 + i).toString(36), subreddit: 'quietsub', author: 'u',
+                  body: 'just one comment', created: now + i };
+      const seen = watcher.cmd('XREAD', 'BLOCK', String(2 * BLOCK), 'STREAMS', live('solo'),
+                               last);
+      const t0 = Date.now();
+      await addComments(redis, [c]);
+      const got = await seen;
+      took.push(Date.now() - t0);
+      assert.ok(got, `comment ${i} not in the feed within ${2 * BLOCK} ms`);
+      const [entryId, kv] = got[0][1][0];
+      assert.deepEqual(kv, ['ids', c.id]);
+      last = entryId;
+    }
+  } finally {
+    watcher.close();
+    p.kill('SIGTERM');
+  }
+  assert.equal((await p.exited).code, 0, p.output());
+  // a mechanism, not a benchmark: the block is 5 s, the write comes at once
+  for (const ms of took) assert.ok(ms < BLOCK / 4, `lone comment took ${ms} ms: ${took}`);
 });

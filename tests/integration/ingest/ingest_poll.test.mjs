@@ -315,18 +315,78 @@ test('pacing stays within reddit.qpm and the X-Ratelimit window', async () => {
   srv.configure({ rateLimit: 100000, rateWindow: 600 });
 });
 
+test('token requests count against reddit.qpm', async () => {
+  const sub = 'tokenpace';
+  srv.addComments(sub, 3);
+  await watch({ [sub]: 1 });
+  srv.configure({ expiresIn: 1 }); // a renewal about every 0.8 s
+  srv.clearLog();
+  const t0 = Date.now();
+  const p = worker({ ECHOSTREAM_REDDIT_QPM: '60',
+                     ECHOSTREAM_INGEST_MIN_INTERVAL: '0.05' });
+  await sleep(4000);
+  await stop(p);
+  srv.configure({ expiresIn: 86400 });
+  const secs = (Date.now() - t0) / 1000;
+  const tokens = srv.log.filter((e) => e.kind === 'token').length;
+  assert.ok(tokens >= 2, `renewed: ${tokens} token requests`);
+  // the burst (qpm/10) and one a second, token requests included
+  assert.ok(srv.log.length <= 6 + secs + 1,
+            `${srv.log.length} requests (${tokens} for tokens) in ${secs} s`);
+});
+
+test('quiet subreddits share one listing; a refused member is found alone',
+     async () => {
+  const tag = crypto.randomBytes(3).toString('hex');
+  const subs = ['a', 'b', 'c', 'd', 'e'].map((x) => `quiet${x}${tag}`);
+  for (const q of subs) srv.addComments(q, 1);
+  await watch(Object.fromEntries(subs.map((q) => [q, 1])));
+  srv.clearLog();
+  const p = worker({ ECHOSTREAM_INGEST_MIN_INTERVAL: '0.2' });
+  const shared = () => srv.log.filter((e) => e.kind === 'comments' &&
+    e.sub.includes('+') && subs.every((q) => e.sub.split('+').includes(q)));
+  // each is polled alone first, then, its rate known, with the others
+  await waitFor(() => shared().length >= 2, { timeout: 15000,
+    what: 'one listing for the five quiet subreddits' });
+  assert.ok(shared().every((e) => e.query.before === undefined),
+            'a shared listing is read newest first');
+  // comments one by one into one or another: each arrives exactly once
+  for (let i = 0; i < 15; i++) {
+    srv.addComments(subs[i % subs.length], 1 + (i % 3));
+    await sleep(60);
+  }
+  for (const q of subs) await expectExactlyOnce(q, srv.ids(q), `${q} shared`);
+  // one goes private: Reddit refuses the listing, each is asked alone,
+  // the private one is set aside and the others share again
+  srv.configure({ forbidden: subs[2] });
+  await p.waitForOutput(/shared listing was refused/);
+  await p.waitForOutput(new RegExp(`subreddit private, banned or missing.*${
+    subs[2]}`));
+  const rest = subs.filter((q) => q !== subs[2]);
+  const n0 = srv.log.length;
+  await waitFor(() => srv.log.slice(n0).some((e) => e.kind === 'comments' &&
+    e.status === 200 && rest.every((q) => e.sub.split('+').includes(q))),
+  { timeout: 15000, what: 'the four others share a listing again' });
+  for (const q of rest) srv.addComments(q, 2);
+  for (const q of rest) await expectExactlyOnce(q, srv.ids(q), `${q} after`);
+  await stop(p);
+});
+
 test('a budget too small to keep up is reported once', async () => {
   const sub = 'busysub';
   srv.addComments(sub, 100); // created within a blink: a very busy sub
   await watch({ [sub]: 1 });
-  const p = worker({ ECHOSTREAM_REDDIT_QPM: '1' });
+  // 20 a minute: the token request and the first poll go at once (the
+  // token request counts against the budget too), the comments' pages alone
+  // would need far more
+  const p = worker({ ECHOSTREAM_REDDIT_QPM: '20' });
   await p.waitForOutput(/request budget does not keep up/);
   await waitFor(async () => (await redis.cmd('HGET', 'es:{ingest}:budget',
                                              'keeping_up')) === 'false',
                 { what: 'budget hash' });
   assert.equal(await redis.cmd('HGET', 'es:{ingest}:budget', 'behind'), sub);
   assert.equal(await redis.cmd('HGET', 'es:{ingest}:budget', 'budget_qpm'),
-               '1.00');
+               '20.00');
   await sleep(500);
   assert.equal(p.output().match(/request budget does not keep up/g).length,
                1);

@@ -484,7 +484,10 @@ test('valgrind: summarize writing through Bedrock, then locally after failures',
         ECHOSTREAM_SUMMARIZE_INTERVAL: '1',
       }));
       await waitRunning(run, async () => (await status(a)) === 'done', 'a Bedrock summary');
-      bd.failNext(3, '503');
+      // every later call fails (not just as many as the retries): a call
+      // the summarizer still had in flight for a must not use up the
+      // failures meant for b
+      bd.failNext(1000, '503');
       const b = await ask('');
       await waitRunning(run, async () => (await status(b)) === 'done', 'a local summary');
       assert.equal(JSON.parse(await redis.cmd('HGET', `${t}summaries`, b)).source, 'local');

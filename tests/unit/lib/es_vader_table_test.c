@@ -143,6 +143,36 @@ static void test_non_ascii_and_repeated_keys(void **state)
     unlink(path);
 }
 
+/*
+ * A key as long as the longest, whose last character is not ASCII: the
+ * token is lower-cased whole before it is cut to the longest key, so the
+ * key is found (NLTK finds it; lower-casing that reserved 4 bytes for each
+ * character gave up before the last one). With punctuation to strip too.
+ */
+static void test_longest_key_ending_in_non_ascii(void **state)
+{
+    char path[64], err[256];
+    es_vader *v;
+
+    (void)state;
+    temp_path(path);
+    /* 18 letters and an e-acute: 20 bytes, the longest key */
+    write_file(path, "aaaaaaaaaaaaaaaaaa\xc3\xa9\t2.5\n"
+                     "bbbbbbbbbbbbbbbbbbbb\t-1.0\n");
+    v = es_vader_load(path, err, sizeof(err));
+    assert_non_null(v);
+    assert_true(es_vader_score(v, "aaaaaaaaaaaaaaaaaa\xc3\xa9", 20).compound ==
+                compound_of(2.5));
+    /* ALL CAPS alone adds nothing; "!" is stripped (and adds 0.292) */
+    assert_true(es_vader_score(v, "AAAAAAAAAAAAAAAAAA\xc3\x89!", 21).compound ==
+                compound_of(2.5 + 0.292));
+    /* one byte longer than any key */
+    assert_true(es_vader_score(v, "aaaaaaaaaaaaaaaaaaa\xc3\xa9", 21).compound ==
+                0.0);
+    es_vader_free(v);
+    unlink(path);
+}
+
 /* Whether cp is in the sorted inclusive ranges r[0..n): bisection. */
 static int in_ranges(const es_vader_ucd_pair *r, size_t n, uint32_t cp)
 {
@@ -319,6 +349,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_perfect_hash_finds_every_key_and_nothing_else),
         cmocka_unit_test(test_non_ascii_and_repeated_keys),
+        cmocka_unit_test(test_longest_key_ending_in_non_ascii),
         cmocka_unit_test(test_case_table_agrees_with_the_generated_lists),
         cmocka_unit_test(test_scores_do_not_read_past_the_text),
     };

@@ -3,6 +3,7 @@
  * the token answer parser of reddit_auth.c: the rules that decide how fast
  * the worker talks to Reddit, checked without a clock or a network.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,6 +70,97 @@ static void test_bucket_is_capped_after_idle(void **state)
     assert_true(es_bucket_wait_ms(&b, 3600000) > 0);
 }
 
+static void test_window_holds_at_most_qpm_in_any_span(void **state)
+{
+    es_window w;
+    es_bucket b;
+    long long now = 0, sends[600];
+    int sent = 0;
+
+    (void)state;
+    assert_int_equal(es_window_init(&w, 100, 60000), 0);
+    /* with the bucket's burst on top, over five minutes of pressure */
+    es_bucket_init(&b, 100, 10, 0);
+    while (now < 300000 && sent < 600) {
+        long long wait = es_bucket_wait_ms(&b, now);
+        long long ww = es_window_wait_ms(&w, now);
+        if (ww > wait) {
+            wait = ww;
+        }
+        if (wait > 0) {
+            now += wait;
+            continue;
+        }
+        es_bucket_take(&b, now);
+        es_window_take(&w, now);
+        sends[sent++] = now;
+    }
+    /* no span of a minute holds more than 100: the bucket alone lets 110
+       into the first one */
+    for (int i = 0; i + 100 < sent; i++) {
+        assert_true(sends[i + 100] - sends[i] >= 60000);
+    }
+    /* and the budget is spent: about 100 a minute */
+    assert_true(sent >= 480 && sent <= 500);
+    es_window_free(&w);
+}
+
+static void test_window_edges(void **state)
+{
+    es_window w;
+
+    (void)state;
+    /* below one a minute: still one */
+    assert_int_equal(es_window_init(&w, 0.5, 60000), 0);
+    assert_int_equal(es_window_wait_ms(&w, 0), 0);
+    es_window_take(&w, 5);
+    assert_int_equal(es_window_wait_ms(&w, 5), 60000);
+    assert_int_equal(es_window_wait_ms(&w, 60005), 0);
+    es_window_take(&w, 60005);
+    assert_int_equal(es_window_wait_ms(&w, 60005), 60000);
+    es_window_free(&w);
+    /* a budget too large to track is left to the bucket */
+    assert_int_equal(es_window_init(&w, 1e6, 60000), 0);
+    for (int i = 0; i < 100; i++) {
+        es_window_take(&w, 0);
+    }
+    assert_int_equal(es_window_wait_ms(&w, 0), 0);
+    es_window_free(&w);
+}
+
+static void test_cycle_spends_the_budget(void **state)
+{
+    (void)state;
+    /* 60 units, nothing to page: each once every 36 s at 100 a minute */
+    assert_true(fabs(es_cycle_s(60, 0, 100, 2) - 36) < 1e-9);
+    /* 5 units: 3 s; 2 units: the floor of 2 s */
+    assert_true(fabs(es_cycle_s(5, 0, 100, 2) - 3) < 1e-9);
+    assert_true(es_cycle_s(2, 0, 100, 2) == 2);
+    /* comments take pages: 50/s need half the budget, the cycle doubles */
+    assert_true(fabs(es_cycle_s(5, 50 * 100.0 / 60.0, 100, 0) - 6) < 1e-9);
+    /* more pages than the budget holds: no cycle keeps up */
+    assert_true(es_cycle_s(1, 200, 100, 2) == HUGE_VAL);
+    assert_true(es_cycle_s(1, 0, 0, 2) == HUGE_VAL);
+    assert_true(es_cycle_s(0, 0, 100, 2) == 2);
+}
+
+static void test_urgency_weighs_the_wait_by_the_fill(void **state)
+{
+    (void)state;
+    /* quiet: the wait over the cycle */
+    assert_true(fabs(es_poll_urgency(3, 0.01, 6) - 0.5) < 1e-9);
+    assert_true(fabs(es_poll_urgency(12, 0, 6) - 2) < 1e-9);
+    /* 30/s gathers three pages in 10 s: overdue after 10 s, whatever
+       the cycle */
+    assert_true(fabs(es_poll_urgency(5, 30, 36) - 0.5) < 1e-9);
+    assert_true(es_poll_urgency(11, 30, 36) > es_poll_urgency(30, 0.01, 36));
+    /* within the cycle, busy and quiet are equals (round robin) */
+    assert_true(fabs(es_poll_urgency(2, 30, 3) - es_poll_urgency(2, 0.1, 3)) <
+                1e-9);
+    /* no cycle keeps up: a minute */
+    assert_true(fabs(es_poll_urgency(30, 0, HUGE_VAL) - 0.5) < 1e-9);
+}
+
 static void test_ratelimit_spreads_remaining_over_reset(void **state)
 {
     (void)state;
@@ -111,32 +203,13 @@ static void test_rate_is_an_ewma_of_observations(void **state)
     assert_true(es_rate_from_span(5, 100, 100) < 0);
 }
 
-static void test_budget_flags_subs_that_overflow_the_listing(void **state)
+static void test_sub_qpm_counts_pages(void **state)
 {
-    double rate[3] = {0.1, 1, 40};
-    double iv[3] = {120, 50, 2};
-    int behind[3];
-    double req;
-    size_t n;
-
     (void)state;
     assert_true(es_sub_qpm(0.1, 120) == 0.5);
     assert_true(es_sub_qpm(40, 2) == 30);  /* one poll = 1 page of 80 */
     assert_true(es_sub_qpm(100, 2) == 60); /* two pages per poll */
-    n = es_budget_eval(rate, iv, 3, 100, &req, behind);
-    assert_int_equal(n, 0);
-    assert_true(req > 31.6 && req < 31.8);
-    /* with a budget of 2 qpm every interval stretches ~15.9x */
-    n = es_budget_eval(rate, iv, 3, 2, &req, behind);
-    assert_int_equal(n, 1);
-    assert_int_equal(behind[0], 0);
-    assert_int_equal(behind[1], 0);
-    assert_int_equal(behind[2], 1);
-    /* a sub beyond the listing cap even at its shortest interval */
-    rate[0] = 600;
-    iv[0] = 2;
-    n = es_budget_eval(rate, iv, 1, 1e6, &req, behind);
-    assert_int_equal(n, 1);
+    assert_true(es_sub_qpm(5, 0) == 0);
 }
 
 static void test_user_agent_form_is_checked(void **state)
@@ -189,10 +262,14 @@ int main(void)
         cmocka_unit_test(test_bucket_allows_burst_then_steady_rate),
         cmocka_unit_test(test_bucket_never_exceeds_qpm_over_a_minute),
         cmocka_unit_test(test_bucket_is_capped_after_idle),
+        cmocka_unit_test(test_window_holds_at_most_qpm_in_any_span),
+        cmocka_unit_test(test_window_edges),
+        cmocka_unit_test(test_cycle_spends_the_budget),
+        cmocka_unit_test(test_urgency_weighs_the_wait_by_the_fill),
         cmocka_unit_test(test_ratelimit_spreads_remaining_over_reset),
         cmocka_unit_test(test_interval_targets_fifty_comments_per_poll),
         cmocka_unit_test(test_rate_is_an_ewma_of_observations),
-        cmocka_unit_test(test_budget_flags_subs_that_overflow_the_listing),
+        cmocka_unit_test(test_sub_qpm_counts_pages),
         cmocka_unit_test(test_user_agent_form_is_checked),
         cmocka_unit_test(test_token_answer_is_parsed_strictly),
     };
