@@ -144,6 +144,12 @@ const char *es_entry_build(es_entry *e, const es_comment *c)
         slot[LINK_TITLE] = e->nfields;
         field(e, names[LINK_TITLE], t[LINK_TITLE].s, t[LINK_TITLE].n);
         field(e, ES_F_SCORE, e->score, strlen(e->score));
+    } else if (c->created_utc > 0 && isfinite(c->created_utc)) {
+        /* the creation time stays with a deletion: enrich keeps records
+           by the hour they were created in, and needs it to find the one
+           to tombstone; a source without it (0) leaves the field out */
+        put_created(e->created, sizeof(e->created), c->created_utc);
+        field(e, ES_F_CREATED, e->created, strlen(e->created));
     }
     slot[SOURCE] = e->nfields;
     field(e, names[SOURCE], t[SOURCE].s, t[SOURCE].n);

@@ -5,8 +5,9 @@
  * (docs/redis-keys.md): the id in canonical base-36, the subreddit in
  * lower case, text cut at a character boundary to its cap and with invalid
  * UTF-8 replaced by U+FFFD, the time with three decimals; a comment that
- * comes back "[deleted]" or "[removed]" carries only id, subreddit and
- * source (its entry becomes a deletion event). Both ways into the stream
+ * comes back "[deleted]" or "[removed]" carries only id, subreddit, its
+ * creation time when the source gives one (> 0) and source (its entry
+ * becomes a deletion event). Both ways into the stream
  * build entries here, the sink (es_ingest_add, for the poller and
  * --synthetic) and the backfill's bulk writer, so the two cannot differ.
  */

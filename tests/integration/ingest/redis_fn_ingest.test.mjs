@@ -45,13 +45,14 @@ beforeEach(async () => {
 
 // One comment as ingest queues it: its two bitmap keys and its arguments
 // (bit offset, deleted flag, field count, field/value pairs). A deletion
-// carries only id, subreddit and source (docs/redis-keys.md).
+// carries only id, subreddit, creation time and source (docs/redis-keys.md).
 function item(id36, { deleted = false, sub = 'rust', body = `body ${id36}` } = {}) {
   const n = parseInt(id36, 36);
   const chunk = Math.floor(n / 2 ** CHUNK_BITS);
   const offset = n % 2 ** CHUNK_BITS;
   const fields = deleted
-    ? ['id', id36, 'subreddit', sub, 'source', 'reddit']
+    ? ['id', id36, 'subreddit', sub, 'created_utc', '1732543261.250',
+       'source', 'reddit']
     : ['id', id36, 'subreddit', sub, 'author', 'alice', 'body', body,
        'created_utc', '1732543261.250', 'permalink',
        `/r/${sub}/comments/p1/x/${id36}/`, 'link_id', 't3_p1',
@@ -153,9 +154,11 @@ test('es_ingest_add turns a streamed comment that comes back deleted into one de
     assert.deepEqual(await add([d]), [2]);
     const entries = await xrange(redis, STREAM);
     assert.equal(entries.length, 2);
-    // a delete entry carries only type, id, subreddit and source
+    // a delete entry carries only type, id, subreddit, creation time and
+    // source, as the worker sent them
     assert.deepEqual(entries[1].list,
-      ['type', 'delete', 'id', 'k2x9q1', 'subreddit', 'rust', 'source', 'reddit']);
+      ['type', 'delete', 'id', 'k2x9q1', 'subreddit', 'rust',
+       'created_utc', '1732543261.250', 'source', 'reddit']);
     assert.equal(await bit(d.gone, d.offset), 1);
     assert.equal(await redis.cmd('BITCOUNT', d.gone), 1);
     await assertTtl(d.seen, TTL);

@@ -2,9 +2,11 @@
  * stream_entry_test.c - a comment becomes the stream entry docs/redis-keys.md
  * describes: canonical id, lower-case subreddit, capped and repaired text,
  * three-decimal time (the hand-made path for whole seconds agrees with
- * printf everywhere), a deletion with only id, subreddit and source, and
- * bad ids or names refused with the reason the log gives.
+ * printf everywhere), a deletion with only id, subreddit, creation time
+ * (when the source gives one) and source, and bad ids or names refused
+ * with the reason the log gives.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,10 +88,60 @@ static void test_a_deleted_comment_is_a_deletion_event(void **state)
         c.source = NULL;
         assert_null(es_entry_build(&e, &c));
         assert_int_equal(e.deleted, 1);
-        assert_int_equal(e.nfields, 3);
+        assert_int_equal(e.nfields, 4);
         FIELD(0, "id", "k2x9q1");
         FIELD(1, "subreddit", "python");
-        FIELD(2, "source", "reddit"); /* no source: Reddit's */
+        /* the creation time stays: enrich finds the record by its hour */
+        FIELD(2, "created_utc", "1732543261.250");
+        FIELD(3, "source", "reddit"); /* no source: Reddit's */
+    }
+}
+
+static void test_a_deletion_keeps_its_creation_time_when_known(void **state)
+{
+    /* whole seconds (the hand-made path), a fraction (printf's), and the
+       times a source that lacks one gives: 0 or less, NaN, infinity */
+    static const struct {
+        double t;
+        const char *want; /* NULL: no created_utc field */
+    } cases[] = {
+        {1672531200.0, "1672531200.000"},
+        {1.0, "1.000"},
+        {1672531200.5, "1672531200.500"},
+        {0.0005, "0.001"},
+        {0.0, NULL},
+        {-0.0, NULL},
+        {-5.0, NULL},
+        {NAN, NULL},
+        {INFINITY, NULL},
+        {-INFINITY, NULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        es_comment c = base();
+        c.body = SV("[removed]");
+        c.created_utc = cases[i].t;
+        assert_null(es_entry_build(&e, &c));
+        assert_int_equal(e.deleted, 1);
+        FIELD(0, "id", "k2x9q1");
+        FIELD(1, "subreddit", "python");
+        if (cases[i].want != NULL) {
+            assert_int_equal(e.nfields, 4);
+            FIELD(2, "created_utc", cases[i].want);
+            FIELD(3, "source", "backfill");
+        } else {
+            assert_int_equal(e.nfields, 3);
+            FIELD(2, "source", "backfill");
+        }
+    }
+    /* a live comment after a deletion still has every field in order */
+    {
+        es_comment c = base();
+        assert_null(es_entry_build(&e, &c));
+        assert_int_equal(e.nfields, 10);
+        FIELD(4, "created_utc", "1732543261.250");
+        FIELD(9, "source", "backfill");
     }
 }
 
@@ -231,6 +283,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_comment_has_every_field_in_order),
         cmocka_unit_test(test_a_deleted_comment_is_a_deletion_event),
+        cmocka_unit_test(test_a_deletion_keeps_its_creation_time_when_known),
         cmocka_unit_test(test_whole_and_fractional_times_print_as_printf),
         cmocka_unit_test(test_scores_at_the_extremes),
         cmocka_unit_test(test_text_is_capped_at_a_character_boundary),
