@@ -128,7 +128,8 @@ export function startProc(cmd, args = [], opts = {}) {
 // --- a minimal RESP2 client: enough for tests, no dependencies ---
 
 class RespParser {
-  constructor() { this.buf = Buffer.alloc(0); }
+  // binary: bulk strings as Buffers (bitmaps), else as UTF-8 text
+  constructor(binary = false) { this.buf = Buffer.alloc(0); this.binary = binary; }
   push(b) { this.buf = Buffer.concat([this.buf, b]); }
   // returns {value} or undefined when incomplete
   parse() {
@@ -155,7 +156,9 @@ class RespParser {
         const n = Number(l.s);
         if (n < 0) return { value: null, next: l.next };
         if (this.buf.length < l.next + n + 2) return null;
-        return { value: this.buf.toString('utf8', l.next, l.next + n),
+        return { value: this.binary
+          ? Buffer.from(this.buf.subarray(l.next, l.next + n))
+          : this.buf.toString('utf8', l.next, l.next + n),
                  next: l.next + n + 2 };
       }
       case '*': {
@@ -186,10 +189,13 @@ function encode(args) {
 }
 
 export class RedisClient {
-  constructor(port, host = '127.0.0.1') { this.port = port; this.host = host; }
+  // { binary: true } answers bulk strings as Buffers
+  constructor(port, host = '127.0.0.1', { binary = false } = {}) {
+    this.port = port; this.host = host; this.binary = binary;
+  }
   async connect() {
     this.sock = net.createConnection(this.port, this.host);
-    this.parser = new RespParser();
+    this.parser = new RespParser(this.binary);
     this.queue = [];
     this.sock.on('data', (d) => {
       this.parser.push(d);

@@ -39,7 +39,10 @@ export function libraryText(file) {
 // later without tests fails the suite instead of passing unnoticed.
 export function registeredFunctions(file) {
   const src = readFileSync(path.join(SRC, file), 'utf8');
-  const names = [...src.matchAll(/redis\.register_function\(\s*'([a-z_]+)'/g)]
+  // both forms: register_function('name', fn) and, for a function with
+  // flags, register_function{function_name = 'name', ...}
+  const names = [...src.matchAll(
+    /redis\.register_function(?:\(\s*|\{\s*function_name\s*=\s*)'([a-z_]+)'/g)]
     .map((m) => m[1]);
   assert.ok(names.length > 0, `${file} registers functions`);
   return names.sort();

@@ -197,6 +197,25 @@ redisReply *es_redis_argv(es_redis *r, int argc, const char **argv,
     return NULL;
 }
 
+redisContext *es_redis_context(es_redis *r)
+{
+    int stop_tries = 0;
+
+    while (may_try(&stop_tries)) {
+        if (connect_once(r) == 0) {
+            return r->c;
+        }
+        wait_retry(r);
+    }
+    return NULL;
+}
+
+void es_redis_lost(es_redis *r, const char *why)
+{
+    drop(r, why);
+    wait_retry(r);
+}
+
 static redisReply *vcmd(es_redis *r, int retry, const char *fmt, va_list ap)
 {
     int stop_tries = 0;

@@ -58,6 +58,24 @@ typedef struct {
 int es_redis_pipeline(es_redis *r, const es_redis_cmdv *cmds, int n,
                       redisReply **replies);
 
+/*
+ * For a caller that runs its own protocol on the socket, such as a
+ * WATCH ... EXEC transaction, which is only safe on the one connection
+ * its WATCH was sent on: the connected hiredis context, connecting first
+ * (retrying like es_redis_cmd), or NULL when the worker is stopping and
+ * Redis stayed unreachable. The context stays valid until the next call
+ * of any other es_redis function on r, which may replace it; the caller
+ * writes to its fd only while its output buffer is empty.
+ */
+redisContext *es_redis_context(es_redis *r);
+
+/*
+ * Closes the connection after the caller's own protocol failed on it
+ * (logged once, like a lost connection), and waits the back-off before a
+ * new one. The next es_redis_context connects again.
+ */
+void es_redis_lost(es_redis *r, const char *why);
+
 /* Like es_redis_cmd but never retries: NULL when the connection fails. */
 redisReply *es_redis_try(es_redis *r, const char *fmt, ...);
 

@@ -1,12 +1,16 @@
 /*
  * backfill.c - a dump file into the comment stream (see backfill.h).
  *
- * One loop: read a line, parse and filter it, hand kept comments to the
- * sink (which batches them into one Redis call per ingest.batch comments).
- * Everything per line is allocation-free; the clock is read every 1,024
- * lines only, to draw the progress line (at most four times a second, on a
- * terminal) and to send heartbeats. A malformed line never stops the run:
- * the first few are logged with an excerpt, the rest only counted.
+ * Two threads. This one reads a line, parses and filters it, builds the
+ * comment's stream entry (stream_entry.h) and writes it as a ready-to-send
+ * XADD into the batch being filled; a full batch (ingest.batch comments)
+ * goes to the writer thread (stream_writer.h), which commits it to Redis
+ * while this one fills the next. Everything per line is allocation-free; the
+ * clock is read every 1,024 lines only, to draw the progress line (at most
+ * four times a second, on a terminal), to send heartbeats and to let the
+ * sink trim the stream. A malformed line never stops the run: the first
+ * few are logged with an excerpt, the rest only counted; so are comments
+ * whose id or subreddit is invalid.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,13 +21,17 @@
 #include "dump_reader.h"
 #include "es_log.h"
 #include "es_utf8.h"
+#include "stream_entry.h"
+#include "stream_writer.h"
 #include "watchlist.h"
 
 #define MALFORMED_LOGGED 5
 #define EXCERPT          240
+#define BATCH_BYTES      (4u << 20) /* a batch is sent once this large */
+#define WAIT_MS          250        /* for a free batch, between heartbeats */
 
 typedef struct {
-    long long lines, kept, malformed;
+    long long lines, kept, malformed, rejected;
     long long t0, last_draw;
     long long size;
     int progress;
@@ -96,6 +104,53 @@ static void log_malformed(const run_state *st, const es_dump_parser *p,
     }
 }
 
+static void log_rejected(const run_state *st, const char *why,
+                         const es_comment *c)
+{
+    char id[32];
+    size_t n = c->id.n < sizeof(id) - 1 ? c->id.n : sizeof(id) - 1;
+
+    es_utf8_repair(c->id.s ? c->id.s : "", c->id.s ? n : 0, id, sizeof(id));
+    es_log(ES_WARN, "comment rejected", ES_STR("reason", why), ES_STR("id", id),
+           ES_STR("source", c->source), ES_INT("line", st->lines), ES_END);
+    if (st->rejected == MALFORMED_LOGGED) {
+        es_log(ES_WARN, "further rejected comments are only counted", ES_END);
+    }
+}
+
+/* Periodic work: progress line, heartbeat, stream trim. */
+static void tick(run_state *st, es_dump_reader *rd, es_heartbeat *hb,
+                 es_sink *sink, long long now)
+{
+    if (now - st->last_draw < 250) {
+        return;
+    }
+    st->last_draw = now;
+    if (st->progress) {
+        draw_progress(st, rd, now);
+    }
+    beat(hb, st, now);
+    if (sink != NULL) {
+        es_sink_tick(sink);
+    }
+}
+
+/*
+ * The next batch to fill, once the writer hands one back; meanwhile the
+ * periodic work goes on. NULL when stopping or the writer gave up.
+ */
+static es_xbatch *next_batch(es_swriter *wr, run_state *st, es_dump_reader *rd,
+                             es_heartbeat *hb, es_sink *sink)
+{
+    for (;;) {
+        es_xbatch *b = es_swriter_batch(wr, WAIT_MS);
+        if (b != NULL || es_swriter_failed(wr) || es_stopping()) {
+            return b;
+        }
+        tick(st, rd, hb, sink, es_mono_ms());
+    }
+}
+
 /* Loads the watchlist for the filter; NULL when stopping or empty memory. */
 static es_watchlist *load_watchlist(es_redis *r)
 {
@@ -124,8 +179,11 @@ int es_backfill_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
     es_dump_parser parser = {0};
     es_dump_reader *rd = NULL;
     es_watchlist *wl = NULL;
+    es_swriter *wr = NULL;
+    es_xbatch *cur = NULL;
+    es_entry entry = {0};
     run_state st = {0};
-    es_sink_stats ss = {0};
+    es_swriter_stats ws = {0};
     char err[512];
     int rc = 0, stopped = 0, write_stop = 0;
     double secs;
@@ -144,33 +202,37 @@ int es_backfill_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
         rc = 1;
         goto cleanup;
     }
+    if (!o->dry_run) {
+        es_swriter_opts wo = {o->redis_url, o->dedup_ttl, o->max_len};
+        wr = es_swriter_start(&wo, err, sizeof(err));
+        if (wr == NULL) {
+            es_log(ES_ERROR, "backfill failed", ES_STR("error", err), ES_END);
+            rc = 1;
+            goto cleanup;
+        }
+        cur = es_swriter_batch(wr, 0); /* the pool starts full */
+    }
     st.progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
     st.size = es_dump_reader_size(rd);
     st.t0 = st.last_draw = es_mono_ms();
     es_log(ES_INFO, "backfill started", ES_STR("path", o->path),
            ES_STR("filter", o->all ? "all" : "watchlist"),
-           ES_INT("size", st.size), ES_INT("dry_run", o->dry_run), ES_END);
+           ES_INT("size", st.size), ES_INT("dry_run", o->dry_run),
+           ES_INT("batch", o->batch), ES_END);
 
     for (;;) {
-        const char *line;
+        const char *line, *why;
         size_t n;
         es_comment c;
         es_dump_result res;
         int got;
 
         if ((st.lines & 1023) == 0) {
-            long long now = es_mono_ms();
             if (es_stopping()) {
                 stopped = 1;
                 break;
             }
-            if (now - st.last_draw >= 250) {
-                st.last_draw = now;
-                if (st.progress) {
-                    draw_progress(&st, rd, now);
-                }
-                beat(hb, &st, now);
-            }
+            tick(&st, rd, hb, sink, es_mono_ms());
         }
         got = es_dump_reader_next(rd, &line, &n);
         if (got == 0) {
@@ -204,17 +266,48 @@ int es_backfill_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
             continue;
         }
         st.kept++;
-        if (!o->dry_run && es_sink_add(sink, &c) < 0) {
-            write_stop = 1;
-            break;
+        if (o->dry_run) {
+            continue;
         }
+        why = es_entry_build(&entry, &c);
+        if (why == NULL && es_xbatch_add(cur, &entry) != 0) {
+            why = "out of memory";
+        }
+        if (why != NULL) {
+            st.rejected++;
+            if (st.rejected <= MALFORMED_LOGGED) {
+                log_rejected(&st, why, &c);
+            }
+            continue;
+        }
+        if (cur->n >= o->batch || es_xbatch_bytes(cur) >= BATCH_BYTES) {
+            es_swriter_submit(wr, cur);
+            cur = next_batch(wr, &st, rd, hb, sink);
+            if (cur == NULL) {
+                if (es_swriter_failed(wr)) {
+                    write_stop = 1;
+                } else {
+                    stopped = 1;
+                }
+                break;
+            }
+        }
+    }
+    if (wr != NULL) {
+        if (cur != NULL) {
+            es_swriter_submit(wr, cur);
+        }
+        while (!es_swriter_drain(wr, WAIT_MS)) {
+            tick(&st, rd, hb, sink, es_mono_ms());
+        }
+        if (es_swriter_finish(wr) != 0) {
+            write_stop = 1;
+        }
+        ws = es_swriter_get_stats(wr);
     }
     if (st.progress) {
         draw_progress(&st, rd, es_mono_ms());
         fputc('\n', stderr);
-    }
-    if (!o->dry_run && !write_stop && es_sink_flush(sink) != 0) {
-        write_stop = 1;
     }
     if (write_stop) {
         es_log(ES_WARN,
@@ -229,21 +322,24 @@ int es_backfill_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
                "(comments are de-duplicated)",
                ES_END);
     }
-    if (sink != NULL && !o->dry_run) {
-        ss = es_sink_get_stats(sink);
-    }
     secs = (double)(es_mono_ms() - st.t0) / 1000.0;
     es_log(
         rc == 0 ? ES_INFO : ES_WARN, "backfill done", ES_INT("lines", st.lines),
-        ES_INT("kept", st.kept), ES_INT("added", ss.added),
-        ES_INT("duplicates", ss.duplicates), ES_INT("deletions", ss.deletions),
-        ES_INT("rejected", ss.rejected), ES_INT("malformed", st.malformed),
-        ES_INT("too_long", es_dump_reader_skipped(rd)), ES_DBL("seconds", secs),
+        ES_INT("kept", st.kept), ES_INT("added", ws.added),
+        ES_INT("duplicates", ws.duplicates), ES_INT("deletions", ws.deletions),
+        ES_INT("rejected", st.rejected), ES_INT("malformed", st.malformed),
+        ES_INT("too_long", es_dump_reader_skipped(rd)),
+        ES_INT("restarts", ws.restarts),
+        ES_DBL("waited_for_redis", (double)ws.full_ms / 1000.0),
+        ES_DBL("waited_for_lines", (double)ws.idle_ms / 1000.0),
+        ES_DBL("seconds", secs),
         ES_DBL("rate", secs > 0 ? (double)st.lines / secs : 0.0),
         ES_STR("complete", rc == 0 && !stopped && !write_stop ? "yes" : "no"),
         ES_END);
 
 cleanup:
+    es_swriter_free(wr);
+    es_entry_cleanup(&entry);
     es_dump_reader_close(rd);
     es_dump_comment_cleanup(&parser);
     es_watchlist_free(wl);

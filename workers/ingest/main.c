@@ -4,8 +4,10 @@
  * One binary, three sources, chosen on the command line: the Reddit poller
  * (default, a daemon), a dump backfill (--backfill PATH, runs to the end of
  * the file) and a synthetic generator for load tests (--synthetic RATE).
- * All of them write through the same sink, so de-duplication and
- * back-pressure are the same whatever the source. This file only reads the
+ * The poller and the generator write through the sink; the backfill
+ * through its bulk writer (stream_writer.c), which applies the sink's rules
+ * to whole batches, so de-duplication and back-pressure are the same
+ * whatever the source, and sources can run at once. This file only reads the
  * configuration, wires the parts together and picks the source; a bad
  * configuration exits 2 with a message before anything is touched.
  */
@@ -239,7 +241,14 @@ int main(int argc, char **argv)
         hb_started = 1;
     }
     if (a.backfill) {
-        es_backfill_opts bo = {a.backfill, a.all, -1, a.dry_run};
+        es_backfill_opts bo = {a.backfill,
+                               a.all,
+                               -1,
+                               a.dry_run,
+                               es_config_str(w.cfg, "redis"),
+                               (int)c.batch,
+                               c.dedup_ttl,
+                               c.max_len};
         code = es_backfill_run(&w, r, sink, hb_started ? &hb : NULL, &bo);
     } else if (a.synthetic > 0) {
         code = es_synthetic_run(&w, r, sink, &hb, a.synthetic);

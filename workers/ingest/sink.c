@@ -5,23 +5,23 @@
  * Queued comments are copied into one growing arena and referenced by
  * offsets, so a batch costs a handful of allocations whatever its size, and
  * the producer's buffers (a listing, a dump line) can be reused at once.
+ * What a comment's entry holds is decided by stream_entry.c, which the
+ * backfill's bulk writer (stream_writer.c) shares.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "es_group.h"
-#include "es_ids.h"
 #include "es_keys.h"
 #include "es_log.h"
 #include "es_redis_lib.h"
 #include "es_utf8.h"
 #include "es_worker.h"
 #include "sink.h"
+#include "stream_entry.h"
 
-#define ES_SINK_NFIELDS   10
-#define ES_SINK_BODY_MAX  (64 * 1024)
-#define ES_SINK_FIELD_MAX 1024
+#define ES_SINK_NFIELDS ES_ENTRY_MAX_FIELDS
 
 /* a field stored in the arena */
 typedef struct {
@@ -50,6 +50,7 @@ struct es_sink {
     const char **argv;
     size_t *argl;
     size_t argcap;
+    es_entry entry; /* the comment being queued */
     int backpressure_logged;
     long long trim_interval_ms;
     long long next_trim_ms; /* monotonic */
@@ -82,6 +83,7 @@ void es_sink_free(es_sink *s)
         return;
     }
     free(s->q);
+    es_entry_cleanup(&s->entry);
     free(s->arena);
     free(s->argv);
     free(s->argl);
@@ -128,55 +130,6 @@ static int put(es_sink *s, const char *p, size_t n, span *out)
     return 0;
 }
 
-/*
- * Stores text cut to max bytes at a character boundary, with invalid UTF-8
- * repaired: what enters the stream is always valid UTF-8.
- */
-static int put_text(es_sink *s, const es_strv *v, size_t max, span *out)
-{
-    size_t n = v->s ? v->n : 0;
-    size_t len;
-
-    if (n > max) {
-        n = es_utf8_cut(v->s, n, max);
-    }
-    if (n == 0 || es_utf8_valid(v->s, n)) {
-        return put(s, n ? v->s : "", n, out);
-    }
-    /* each bad byte may become a 3-byte U+FFFD */
-    if (reserve(s, 3 * n) != 0) {
-        return -1;
-    }
-    len = es_utf8_repair(v->s, n, s->arena + s->alen, 3 * n + 1);
-    if (len == (size_t)-1) {
-        return -1;
-    }
-    out->off = s->alen;
-    out->len = len;
-    s->alen += len + 1; /* es_utf8_repair wrote the NUL */
-    return 0;
-}
-
-static int put_field(es_sink *s, queued *e, const char *name, const es_strv *v,
-                     size_t max)
-{
-    es_strv nm = {name, strlen(name)};
-
-    if (put(s, nm.s, nm.n, &e->name[e->nfields]) != 0 ||
-        put_text(s, v, max, &e->value[e->nfields]) != 0) {
-        return -1;
-    }
-    e->nfields++;
-    return 0;
-}
-
-static int put_cstr_field(es_sink *s, queued *e, const char *name,
-                          const char *value)
-{
-    es_strv v = {value, strlen(value)};
-    return put_field(s, e, name, &v, ES_SINK_FIELD_MAX);
-}
-
 static int reject(es_sink *s, const char *why, const es_comment *c)
 {
     char id[32];
@@ -191,9 +144,10 @@ static int reject(es_sink *s, const char *why, const es_comment *c)
 
 int es_sink_add(es_sink *s, const es_comment *c)
 {
-    char sub[32], key[64], num[64];
-    uint64_t id_num;
+    char key[64], num[64];
+    const char *why;
     size_t mark = s->alen;
+    es_entry *en = &s->entry;
     queued *e;
     int rc;
 
@@ -204,53 +158,31 @@ int es_sink_add(es_sink *s, const es_comment *c)
         }
         mark = s->alen;
     }
-    if (c->id.s == NULL ||
-        es_comment_id_parse(c->id.s, c->id.n, &id_num) != 0) {
-        return reject(s, "invalid comment id", c);
-    }
-    if (c->subreddit.s == NULL ||
-        es_subreddit_normalize(c->subreddit.s, c->subreddit.n, sub) != 0) {
-        return reject(s, "invalid subreddit name", c);
+    why = es_entry_build(en, c);
+    if (why != NULL) {
+        return reject(s, why, c);
     }
     e = &s->q[s->nq];
     memset(e, 0, sizeof(*e));
-    e->id_num = id_num;
-    e->deleted = c->body.s && es_comment_body_is_deleted(c->body.s, c->body.n);
-
-    es_comment_id_format(id_num, num);
-    if (put_cstr_field(s, e, ES_F_ID, num) != 0 ||
-        put_cstr_field(s, e, ES_F_SUBREDDIT, sub) != 0) {
-        goto oom;
-    }
-    if (!e->deleted) {
-        char created[64], score[32];
-        snprintf(created, sizeof(created), "%.3f", c->created_utc);
-        snprintf(score, sizeof(score), "%lld", c->score);
-        if (put_field(s, e, ES_F_AUTHOR, &c->author, 64) != 0 ||
-            put_field(s, e, ES_F_BODY, &c->body, ES_SINK_BODY_MAX) != 0 ||
-            put_cstr_field(s, e, ES_F_CREATED, created) != 0 ||
-            put_field(s, e, ES_F_PERMALINK, &c->permalink, 512) != 0 ||
-            put_field(s, e, ES_F_LINK_ID, &c->link_id, 32) != 0 ||
-            put_field(s, e, ES_F_LINK_TITLE, &c->link_title,
-                      ES_SINK_FIELD_MAX) != 0 ||
-            put_cstr_field(s, e, ES_F_SCORE, score) != 0) {
+    e->id_num = en->id_num;
+    e->deleted = en->deleted;
+    for (int f = 0; f < en->nfields; f++) {
+        if (put(s, en->f[f].name, en->f[f].name_len, &e->name[f]) != 0 ||
+            put(s, en->f[f].value, en->f[f].len, &e->value[f]) != 0) {
             goto oom;
         }
     }
-    if (put_cstr_field(s, e, ES_F_SOURCE, c->source ? c->source : "reddit") !=
-        0) {
-        goto oom;
-    }
-    es_key_seen(key, sizeof(key), id_num);
+    e->nfields = en->nfields;
+    es_key_seen(key, sizeof(key), e->id_num);
     if (put(s, key, strlen(key), &e->seen_key) != 0) {
         goto oom;
     }
-    es_key_gone(key, sizeof(key), id_num);
+    es_key_gone(key, sizeof(key), e->id_num);
     if (put(s, key, strlen(key), &e->gone_key) != 0) {
         goto oom;
     }
     snprintf(num, sizeof(num), "%llu",
-             (unsigned long long)es_dedup_offset(id_num));
+             (unsigned long long)es_dedup_offset(e->id_num));
     if (put(s, num, strlen(num), &e->offset) != 0) {
         goto oom;
     }

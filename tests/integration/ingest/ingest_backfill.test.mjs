@@ -5,7 +5,10 @@
 // outside the watchlist, and a checksum over the ids), so a million-entry
 // check costs one round trip. Reruns must change nothing (de-duplication),
 // stdin must work, and a truncated file must fail loudly after writing
-// every comment that precedes the damage.
+// every comment that precedes the damage. Exactly-once must also hold when
+// the worker is killed mid-way and run again, when Redis restarts under it,
+// and when another writer (the poller's es_ingest_add) streams the same
+// comments at the same time.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +17,8 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream, readFileSync, writeFileSync, statSync }
   from 'node:fs';
 
-import { startRedis, startProc, bin, tmpDir, waitFor } from '../../lib/harness.mjs';
+import { startRedis, startProc, bin, tmpDir, waitFor, sleep }
+  from '../../lib/harness.mjs';
 import { writeDump, idChecksum, WATCHED, CHECK_MOD } from '../../lib/dumpgen.mjs';
 
 const STREAM = 'es:{ingest}:comments';
@@ -88,7 +92,8 @@ function summary(out) {
   const get = (k) => Number((line.match(new RegExp(`\\b${k}=([\\d.]+)`)) ||
     [])[1]);
   return { lines: get('lines'), kept: get('kept'), added: get('added'),
-           duplicates: get('duplicates'), malformed: get('malformed') };
+           duplicates: get('duplicates'), malformed: get('malformed'),
+           restarts: get('restarts') };
 }
 
 async function check(lo, hi, watched) {
@@ -222,6 +227,10 @@ test('a truncated zstd file fails after writing what precedes the cut',
     assert.equal(c.sum, idChecksum(d.allIds.slice(0, complete)));
   });
 
+// progress of a running backfill: entries added to the stream since base
+// (XLEN; the full check walks the whole stream and, polled, stalls Redis)
+const xlen = () => redis.cmd('XLEN', STREAM);
+
 test('SIGTERM flushes the queued comments and exits 0', async () => {
   const file = path.join(dir, 'term.ndjson');
   const d = writeDump(file, { lines: 250, seed: 15, idBase: 36 ** 6 * 28 });
@@ -229,9 +238,10 @@ test('SIGTERM flushes the queued comments and exits 0', async () => {
     { env: env({ ECHOSTREAM_INGEST_BATCH: '100' }), name: 'ingest',
       stdin: true });
   // the pipe stays open: the worker waits for more input
+  const base = await xlen();
   p.child.stdin.write(readFileSync(file));
   const [lo, hi] = range(d.allIds);
-  await waitFor(async () => (await check(lo, hi, [])).count >= 200,
+  await waitFor(async () => (await xlen()) - base >= 200,
     { timeout: 20000, what: 'two full batches written' });
   p.kill('SIGTERM');
   const res = await p.exited;
@@ -241,6 +251,112 @@ test('SIGTERM flushes the queued comments and exits 0', async () => {
   assert.equal(c.count, 250);
   assert.match(p.output(), /de-duplicated/);
 });
+
+
+test('a backfill killed mid-way and run again ends with every comment once',
+  async () => {
+    const file = path.join(dir, 'kill.ndjson');
+    const d = writeDump(file, { lines: 400000, seed: 16, idBase: 36 ** 6 * 29,
+                                duplicateEvery: 1000, rich: true });
+    const [lo, hi] = range(d.allIds);
+    const base = await xlen();
+    for (const at of [20000, 150000]) {
+      const p = startProc(bin('ingest'), ['--backfill', file, '--all'],
+        { env: env(), name: 'ingest' });
+      await waitFor(async () => (await xlen()) - base >= at,
+        { timeout: 60000, interval: 20, what: `${at} comments streamed` });
+      p.kill('SIGKILL');
+      const ex = await p.exited;
+      assert.equal(ex.signal, 'SIGKILL', 'killed before it finished');
+      const c = await check(lo, hi, []);
+      assert.ok(c.count >= at && c.count < d.allIds.length,
+        `stopped mid-way (${c.count})`);
+      assert.equal(c.dups, 0);
+    }
+    const res = await runBackfill(['--backfill', file, '--all']);
+    assert.equal(res.code, 0, res.out.slice(-3000));
+    const s = summary(res.out);
+    const c = await check(lo, hi, []);
+    assert.equal(c.count, d.allIds.length);
+    assert.equal(c.dups, 0);
+    assert.equal(c.sum, idChecksum(d.allIds));
+    assert.equal(s.added + s.duplicates, d.lines);
+    assert.ok(s.duplicates >= d.lines - d.allIds.length);
+  });
+
+test('a Redis restart under a running backfill loses nothing and doubles nothing',
+  async () => {
+    const file = path.join(dir, 'restart.ndjson');
+    const d = writeDump(file, { lines: 400000, seed: 17, idBase: 36 ** 6 * 30,
+                                rich: true });
+    const [lo, hi] = range(d.allIds);
+    const base = await xlen();
+    const p = startProc(bin('ingest'), ['--backfill', file, '--all'],
+      { env: env(), name: 'ingest' });
+    await waitFor(async () => (await xlen()) - base >= 50000,
+      { timeout: 60000, interval: 20, what: '50000 comments streamed' });
+    await redis.kill9();
+    await sleep(300);
+    await redis.start();
+    const ex = await p.exited;
+    assert.equal(ex.code, 0, p.output().slice(-3000));
+    assert.match(p.output(), /redis connection lost/);
+    const c = await check(lo, hi, []);
+    assert.equal(c.count, d.allIds.length);
+    assert.equal(c.dups, 0);
+    assert.equal(c.sum, idChecksum(d.allIds));
+  });
+
+// es_ingest_add's arguments for the comment with numeric id n (as the
+// poller sends them, source "reddit")
+function pollerItem(n) {
+  const id = n.toString(36);
+  const chunk = Math.floor(n / 2 ** 20);
+  const fields = ['id', id, 'subreddit', 'rust', 'author', 'poller',
+    'body', `polled ${id}`, 'created_utc', '1672531200.000', 'permalink',
+    `/r/rust/comments/p1/_/${id}/`, 'link_id', 't3_p1', 'link_title', '',
+    'score', '1', 'source', 'reddit'];
+  return { keys: [`es:{ingest}:seen:${chunk}`, `es:{ingest}:gone:${chunk}`],
+           args: [String(n % 2 ** 20), '0', String(fields.length / 2),
+                  ...fields] };
+}
+
+test('comments the poller streams during a backfill are neither lost nor doubled',
+  async () => {
+    const file = path.join(dir, 'race.ndjson');
+    const base = 36 ** 6 * 31;
+    const d = writeDump(file, { lines: 200000, seed: 18, idBase: base,
+                                rich: true });
+    const [lo, hi] = range(d.allIds);
+    const p = startProc(bin('ingest'), ['--backfill', file, '--all'],
+      { env: env({ ECHOSTREAM_INGEST_BATCH: '200' }), name: 'ingest' });
+    let done = false;
+    p.exited.then(() => { done = true; });
+    // the "poller": batches of 20 comments of the same id range (every
+    // 10th id, sweeping up and down) until the backfill ends
+    let polled = 0;
+    for (let k = 0; !done; k++) {
+      const start = lo + ((k * 2000) % (hi - lo - 400));
+      const items = Array.from({ length: 20 }, (_, i) =>
+        pollerItem(start + i * 10));
+      await redis.cmd('FCALL', 'es_ingest_add', 1 + 2 * items.length,
+        'es:{ingest}:comments', ...items.flatMap((x) => x.keys), '0',
+        '2592000', ...items.flatMap((x) => x.args));
+      polled += items.length;
+    }
+    const ex = await p.exited;
+    assert.equal(ex.code, 0, p.output().slice(-3000));
+    assert.ok(polled > 0);
+    const s = summary(p.output());
+    const c = await check(lo, hi, []);
+    assert.equal(c.count, d.allIds.length);
+    assert.equal(c.dups, 0);
+    assert.equal(c.sum, idChecksum(d.allIds));
+    // what the poller streamed first, the backfill counted as duplicates
+    const fromPoller = d.allIds.length - s.added;
+    assert.ok(fromPoller >= 0 && fromPoller <= polled, `${fromPoller}`);
+    assert.ok(s.restarts >= 0);
+  });
 
 test('a missing file is a clear error', async () => {
   const res = await runBackfill(['--backfill', path.join(dir, 'nope.zst')]);

@@ -269,6 +269,16 @@ test('deleted comments become one delete event each', async () => {
     what: 'more polls' });
   const d = await dels();
   assert.deepEqual(d.map((e) => e.id).sort(), [ids[3], ids[7]].sort());
+  // a deletion keeps the comment's creation time (enrich finds the record
+  // by its hour), the same text as the comment's own entry
+  const created = new Map((await entries(sub))
+    .filter((e) => e.type === 'comment').map((e) => [e.id, e.created_utc]));
+  for (const e of d) {
+    assert.match(e.created_utc ?? '', /^[1-9][0-9]*\.[0-9]{3}$/, e.id);
+    assert.equal(e.created_utc, created.get(e.id), e.id);
+    assert.deepEqual(Object.keys(e).sort(),
+      ['created_utc', 'id', 'source', 'subreddit', 'type']);
+  }
   await stop(p);
 });
 

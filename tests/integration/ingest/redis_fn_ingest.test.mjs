@@ -16,7 +16,7 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startRedis } from '../../lib/harness.mjs';
+import { RedisClient, startRedis } from '../../lib/harness.mjs';
 import {
   fcall, fcallError, redisNow, registeredFunctions, resetRedis, snapshot,
   xrange,
@@ -27,12 +27,15 @@ const CHUNK_BITS = 20; // lib/es_keys.h: 2^20 ids per bitmap chunk
 const TTL = 2592000; // ingest.dedup_ttl's default, 30 days
 
 let redis;
+let raw; // a second connection answering bulk strings as bytes (bitmaps)
 
 before(async () => {
   redis = await startRedis();
+  raw = new RedisClient(redis.port, '127.0.0.1', { binary: true });
 });
 
 after(async () => {
+  raw?.close();
   await redis?.close();
 });
 
@@ -42,13 +45,14 @@ beforeEach(async () => {
 
 // One comment as ingest queues it: its two bitmap keys and its arguments
 // (bit offset, deleted flag, field count, field/value pairs). A deletion
-// carries only id, subreddit and source (docs/redis-keys.md).
+// carries only id, subreddit, creation time and source (docs/redis-keys.md).
 function item(id36, { deleted = false, sub = 'rust', body = `body ${id36}` } = {}) {
   const n = parseInt(id36, 36);
   const chunk = Math.floor(n / 2 ** CHUNK_BITS);
   const offset = n % 2 ** CHUNK_BITS;
   const fields = deleted
-    ? ['id', id36, 'subreddit', sub, 'source', 'reddit']
+    ? ['id', id36, 'subreddit', sub, 'created_utc', '1732543261.250',
+       'source', 'reddit']
     : ['id', id36, 'subreddit', sub, 'author', 'alice', 'body', body,
        'created_utc', '1732543261.250', 'permalink',
        `/r/${sub}/comments/p1/x/${id36}/`, 'link_id', 't3_p1',
@@ -97,7 +101,7 @@ const streamIds = async () => (await xrange(redis, STREAM)).map((e) => e.id);
 
 test('the suite covers every function the library registers', () => {
   assert.deepEqual(registeredFunctions('ingest.lua'),
-    ['es_ingest_add', 'es_stream_trim']);
+    ['es_ingest_add', 'es_ingest_mark', 'es_ingest_peek', 'es_stream_trim']);
 });
 
 // --- es_ingest_add ---
@@ -150,9 +154,11 @@ test('es_ingest_add turns a streamed comment that comes back deleted into one de
     assert.deepEqual(await add([d]), [2]);
     const entries = await xrange(redis, STREAM);
     assert.equal(entries.length, 2);
-    // a delete entry carries only type, id, subreddit and source
+    // a delete entry carries only type, id, subreddit, creation time and
+    // source, as the worker sent them
     assert.deepEqual(entries[1].list,
-      ['type', 'delete', 'id', 'k2x9q1', 'subreddit', 'rust', 'source', 'reddit']);
+      ['type', 'delete', 'id', 'k2x9q1', 'subreddit', 'rust',
+       'created_utc', '1732543261.250', 'source', 'reddit']);
     assert.equal(await bit(d.gone, d.offset), 1);
     assert.equal(await redis.cmd('BITCOUNT', d.gone), 1);
     await assertTtl(d.seen, TTL);
@@ -313,6 +319,183 @@ test('es_ingest_add refuses a comment whose field count exceeds the arguments gi
       ['0', String(TTL), String(a.offset), '0', '3', 'id', 'k2x9q1']);
     assert.match(msg, /^ERR /);
     assert.deepEqual(await snapshot(redis), {});
+  });
+
+// --- es_ingest_peek and es_ingest_mark (the bulk path) ---
+
+const seen = (chunk) => `es:{ingest}:seen:${chunk}`;
+const gone = (chunk) => `es:{ingest}:gone:${chunk}`;
+
+// bytes of a key, as GETRANGE answers them
+const bytesOf = (key, first, count) =>
+  raw.cmd('GETRANGE', key, first, first + count - 1);
+
+const peek = (ranges, maxLen = 0) => raw.cmd('FCALL_RO', 'es_ingest_peek',
+  1 + ranges.length, STREAM, ...ranges.map((r) => r.key), String(maxLen),
+  ...ranges.flatMap((r) => [String(r.first), String(r.count)]));
+
+// ranges: {key, first, old, now} with old/now as Buffers
+const mark = (ranges, { appended = 0, ttl = TTL, client = redis } = {}) =>
+  client.cmd('FCALL', 'es_ingest_mark', 1 + ranges.length, STREAM,
+    ...ranges.map((r) => r.key), String(ttl), String(appended),
+    ...ranges.flatMap((r) => [String(r.first), r.old, r.now]));
+
+test('es_ingest_peek answers the bytes of each range, short or empty where a chunk ends or is absent',
+  async () => {
+    const a = item('k2x9q1');
+    await add([a]);
+    const byte = Math.floor(a.offset / 8);
+    const got = await peek([
+      // the chunk ends at the comment's byte: 2 of the 3 bytes asked
+      { key: a.seen, first: byte - 1, count: 3 },
+      { key: a.seen, first: 128 * 1024 - 1, count: 1 }, // past the string
+      { key: seen(999), first: 0, count: 8 }, // absent chunk
+    ]);
+    assert.equal(got.length, 3);
+    assert.deepEqual(got[0], Buffer.from([0, 0x80 >> (a.offset % 8)]));
+    assert.equal(got[1].length, 0);
+    assert.equal(got[2].length, 0);
+    // a read: nothing created, nothing changed
+    assert.equal(await redis.cmd('EXISTS', seen(999)), 0);
+    assert.deepEqual(await peek([]), []);
+  });
+
+test('es_ingest_peek refuses with BACKPRESSURE exactly as es_ingest_add does',
+  async () => {
+    await fill(3);
+    assert.deepEqual(await peek([{ key: seen(1), first: 0, count: 1 }], 3),
+      [Buffer.alloc(0)]);
+    await redis.cmd('XGROUP', 'CREATE', STREAM, 'enrich', '0');
+    const msg = await redis.cmd('FCALL_RO', 'es_ingest_peek', 2, STREAM,
+      seen(1), '3', '0', '1').then(() => null, (e) => e.message);
+    assert.equal(msg, 'BACKPRESSURE stream holds 3 entries not yet processed');
+    assert.deepEqual(await peek([{ key: seen(1), first: 0, count: 1 }], 4),
+      [Buffer.alloc(0)]);
+  });
+
+test('es_ingest_peek refuses wrong types and bad ranges', async () => {
+  const err = (keys, args) => redis.cmd('FCALL_RO', 'es_ingest_peek',
+    keys.length, ...keys, ...args).then(() => null, (e) => e.message);
+  await redis.cmd('SET', seen(3), 'x');
+  await redis.cmd('HSET', seen(4), 'a', '1');
+  assert.match(await err([STREAM, seen(4)], ['0', '0', '1']), /^WRONGTYPE/);
+  assert.match(await err([], ['0']), /^ERR es_ingest_peek: no stream key/);
+  assert.match(await err([STREAM, seen(3)], ['0', '0']), /^ERR /);
+  assert.match(await err([STREAM, seen(3)], ['0', '-1', '1']), /^ERR /);
+  assert.match(await err([STREAM, seen(3)], ['0', '131072', '1']), /^ERR /);
+  assert.match(await err([STREAM, seen(3)], ['0', '131071', '2']), /^ERR /);
+  assert.match(await err([STREAM, seen(3)], ['0', '0', '0']), /^ERR /);
+  assert.match(await err([STREAM, seen(3)], ['many', '0', '1']), /^ERR /);
+  await redis.cmd('SET', STREAM, 'not a stream');
+  assert.match(await err([STREAM, seen(3)], ['0', '0', '1']), /^WRONGTYPE/);
+});
+
+test('es_ingest_mark stores the new bytes and sets the TTL of every chunk it names',
+  async () => {
+    const r1 = { key: seen(7), first: 10, old: Buffer.from([0, 0]),
+                 now: Buffer.from([0x81, 0x40]) };
+    const r2 = { key: gone(7), first: 0, old: Buffer.from([0]),
+                 now: Buffer.from([0x01]) };
+    assert.equal(await mark([r1, r2], { ttl: 500 }), 0);
+    assert.deepEqual(await bytesOf(seen(7), 10, 2), r1.now);
+    assert.equal(await redis.cmd('STRLEN', seen(7)), 12);
+    assert.equal(await redis.cmd('BITCOUNT', seen(7)), 3);
+    assert.deepEqual(await bytesOf(gone(7), 0, 1), r2.now);
+    await assertTtl(seen(7), 500);
+    await assertTtl(gone(7), 500);
+    // as SETBIT numbers bits: byte 10's first bit is bit 80
+    assert.equal(await redis.cmd('GETBIT', seen(7), 80), 1);
+    assert.equal(await redis.cmd('GETBIT', seen(7), 87), 1);
+    assert.equal(await redis.cmd('GETBIT', seen(7), 89), 1);
+    // unchanged bytes (a replay) only refresh the TTL
+    assert.equal(await mark([{ ...r1, old: r1.now }], { ttl: 900 }), 0);
+    await assertTtl(seen(7), 900);
+    assert.deepEqual(await bytesOf(seen(7), 10, 2), r1.now);
+  });
+
+test('es_ingest_mark never clears a bit: bytes that changed since the peek are merged and counted',
+  async () => {
+    await redis.cmd('SETBIT', seen(2), 3, 1); // set by another writer
+    const r = { key: seen(2), first: 0, old: Buffer.from([0]),
+                now: Buffer.from([0x80]) };
+    assert.equal(await mark([r]), 1);
+    assert.deepEqual(await bytesOf(seen(2), 0, 1), Buffer.from([0x90]));
+  });
+
+test('es_ingest_mark marks nothing when the stream it appended to is not a stream',
+  async () => {
+    const r = { key: seen(2), first: 0, old: Buffer.from([0]),
+                now: Buffer.from([0x80]) };
+    // appended entries need a stream: absent means the appends failed
+    assert.match(await mark([r], { appended: 2 }).then(() => '',
+      (e) => e.message), /^WRONGTYPE/);
+    await redis.cmd('SET', STREAM, 'not a stream');
+    assert.match(await mark([r], { appended: 2 }).then(() => '',
+      (e) => e.message), /^WRONGTYPE/);
+    assert.equal(await redis.cmd('EXISTS', seen(2)), 0);
+  });
+
+test('es_ingest_mark answers an error and writes nothing with bad arguments',
+  async () => {
+    const good = { key: seen(1), first: 0, old: Buffer.from([0]),
+                   now: Buffer.from([1]) };
+    const cases = [
+      { what: 'no ttl', keys: [STREAM, seen(1)], args: [] },
+      { what: 'ttl 0', keys: [STREAM, seen(1)], args: ['0', '0', '0', good.old, good.now] },
+      { what: 'appended -1', keys: [STREAM, seen(1)], args: [String(TTL), '-1', '0', good.old, good.now] },
+      { what: 'missing bytes', keys: [STREAM, seen(1)], args: [String(TTL), '0', '0', good.old] },
+      { what: 'lengths differ', keys: [STREAM, seen(1)], args: [String(TTL), '0', '0', good.old, Buffer.from([1, 2])] },
+      { what: 'empty range', keys: [STREAM, seen(1)], args: [String(TTL), '0', '0', '', ''] },
+      { what: 'past the chunk', keys: [STREAM, seen(1)], args: [String(TTL), '0', '131071', Buffer.from([0, 0]), Buffer.from([1, 1])] },
+      // a good range first: nothing may be written before the bad one
+      { what: 'bad second range', keys: [STREAM, seen(1), seen(2)],
+        args: [String(TTL), '0', '0', good.old, good.now, 'x', good.old, good.now] },
+    ];
+    for (const c of cases) {
+      await resetRedis(redis, 'ingest.lua');
+      const msg = await fcallError(redis, 'es_ingest_mark', c.keys, c.args);
+      assert.match(msg, /^ERR es_ingest_mark: /, c.what);
+      assert.deepEqual(await snapshot(redis), {}, `${c.what}: nothing written`);
+    }
+  });
+
+// The bulk path's transaction (workers/ingest/stream_writer.c), by hand:
+// a chunk changed by another writer between the peek and EXEC makes EXEC
+// fail as a whole, so nothing of the batch lands.
+test('a transaction of peek, XADDs and mark does nothing when another writer touched a chunk',
+  async () => {
+    const a = item('k2x9q1');
+    const byte = Math.floor(a.offset / 8);
+    const tx = new RedisClient(redis.port, '127.0.0.1', { binary: true });
+    try {
+      const run = async (interfere) => {
+        await tx.cmd('WATCH', a.seen);
+        const [old] = await tx.cmd('FCALL_RO', 'es_ingest_peek', 2, STREAM,
+          a.seen, '0', String(byte), '1');
+        const before1 = Buffer.concat([old, Buffer.alloc(1)]).subarray(0, 1);
+        const now = Buffer.from([before1[0] | (0x80 >> (a.offset % 8))]);
+        if (interfere) await add([a]); // the poller, say
+        await tx.cmd('MULTI');
+        if (before1[0] === now[0]) {
+          await tx.cmd('FCALL', 'es_ingest_mark', 2, STREAM, a.seen,
+            String(TTL), '0', String(byte), before1, now);
+        } else {
+          await tx.cmd('XADD', STREAM, '*', 'type', 'comment', ...a.fields);
+          await tx.cmd('FCALL', 'es_ingest_mark', 2, STREAM, a.seen,
+            String(TTL), '1', String(byte), before1, now);
+        }
+        return tx.cmd('EXEC');
+      };
+      // the poller appends the comment meanwhile: EXEC refuses
+      assert.equal(await run(true), null);
+      assert.equal(await redis.cmd('XLEN', STREAM), 1);
+      // started over, the peek sees the bit: nothing appended, TTL kept up
+      const res = await run(false);
+      assert.deepEqual(res, [0]);
+      assert.equal(await redis.cmd('XLEN', STREAM), 1);
+    } finally {
+      tx.close();
+    }
   });
 
 // --- es_stream_trim ---

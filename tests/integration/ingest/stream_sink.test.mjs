@@ -79,12 +79,33 @@ test('each comment enters the stream once; a deleted one becomes one event',
     assert.deepEqual(e.map((x) => `${x.type}:${x.id}`),
       ['comment:a1', 'comment:a2', 'delete:a1', 'delete:a2', 'comment:a3']);
     assert.equal(e[0].body, 'first');
-    assert.deepEqual(Object.keys(e[2]).sort(),
-      ['_id', 'id', 'source', 'subreddit', 'type']);
     for (const f of ['id', 'subreddit', 'author', 'body', 'created_utc',
                      'permalink', 'link_id', 'link_title', 'score', 'source']) {
       assert.ok(f in e[0], `field ${f} present`);
     }
+    // a deletion keeps the comment's creation time (enrich finds the
+    // record by its hour)
+    assert.deepEqual(Object.keys(e[2]).sort(),
+      ['_id', 'created_utc', 'id', 'source', 'subreddit', 'type']);
+    assert.equal(e[2].created_utc, '1732540000.000');
+    assert.equal(e[3].created_utc, e[1].created_utc);
+  });
+
+test('a deletion carries the creation time the dump gives, if any',
+  async () => {
+    await reset();
+    await backfill(dump([line('c1', 'rust', 'one'), line('c2', 'rust', 'two'),
+                         line('c3', 'rust', 'three')]));
+    await backfill(dump([
+      line('c1', 'rust', '[deleted]', { created_utc: 1672531200.5 }),
+      line('c2', 'rust', '[removed]', { created_utc: '1672531201' }),
+      line('c3', 'rust', '[deleted]', { created_utc: 0 }),
+    ]));
+    const d = (await entries()).filter((x) => x.type === 'delete');
+    assert.deepEqual(d.map((x) => [x.id, x.created_utc]),
+      [['c1', '1672531200.500'], ['c2', '1672531201.000'], ['c3', undefined]]);
+    assert.deepEqual(Object.keys(d[2]).sort(),
+      ['_id', 'id', 'source', 'subreddit', 'type']);
   });
 
 test('hostile ids and names are rejected with a log line; bad UTF-8 repaired',

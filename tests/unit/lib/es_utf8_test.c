@@ -147,6 +147,35 @@ static void test_valid_rejects_nul_byte(void **state)
     assert_true(es_utf8_valid("ab\0cd", 2));
 }
 
+/* ASCII runs are checked eight bytes at a time: a bad byte at any position
+ * of a run, and runs of every length around a step, are judged alike */
+static void test_valid_judges_every_position_of_ascii_runs(void **state)
+{
+    static const char bad[][3] = {
+        {0, 0, 0}, {(char)0xff, 0, 0}, {(char)0xc3, 0, 0}, {(char)0x80, 0, 0}};
+    char buf[40];
+
+    (void)state;
+    for (size_t len = 0; len <= 33; len++) {
+        memset(buf, 'a', len);
+        assert_true(es_utf8_valid(buf, len));
+        for (size_t at = 0; at < len; at++) {
+            for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+                memset(buf, 'a', len);
+                buf[at] = bad[b][0];
+                assert_false(es_utf8_valid(buf, len));
+            }
+            /* a valid two-byte character anywhere in the run */
+            if (at + 1 < len) {
+                memset(buf, 'a', len);
+                buf[at] = (char)0xc3;
+                buf[at + 1] = (char)0xa9;
+                assert_true(es_utf8_valid(buf, len));
+            }
+        }
+    }
+}
+
 static void test_repair_keeps_valid_text_unchanged(void **state)
 {
     static const char text[] = "caf\xc3\xa9 \xf0\x9f\x98\x80!";
@@ -260,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_valid_accepts_mixed_text),
         cmocka_unit_test(test_valid_rejects_every_malformed_case),
         cmocka_unit_test(test_valid_rejects_nul_byte),
+        cmocka_unit_test(test_valid_judges_every_position_of_ascii_runs),
         cmocka_unit_test(test_repair_keeps_valid_text_unchanged),
         cmocka_unit_test(test_repair_replaces_invalid_bytes_and_nul),
         cmocka_unit_test(test_repair_output_is_always_valid),
