@@ -167,6 +167,79 @@ void es_dplan_set_old(es_dplan *p, int i, const char *bytes, size_t len)
     memset(p->old + r->at + len, 0, r->count - len);
 }
 
+int es_dplan_old_is(const es_dplan *p, int i, const char *bytes, size_t len)
+{
+    const es_drange *r = &p->ranges[i];
+    const unsigned char *o = p->old + r->at;
+
+    if (len > r->count) {
+        len = r->count;
+    }
+    if (memcmp(o, bytes, len) != 0) {
+        return 0;
+    }
+    for (size_t j = len; j < r->count; j++) {
+        if (o[j] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ranges in the order both lists keep them: seen before gone, by chunk,
+   then by first byte */
+static int range_cmp(const es_drange *a, const es_drange *b)
+{
+    if (a->gone != b->gone) {
+        return a->gone - b->gone;
+    }
+    if (a->chunk != b->chunk) {
+        return a->chunk < b->chunk ? -1 : 1;
+    }
+    return 0; /* same bitmap: the caller looks at the bytes */
+}
+
+void es_dplan_guess(es_dplan *p, const es_dplan *prev)
+{
+    int j = 0;
+
+    if (p->bytes > 0) {
+        memset(p->old, 0, p->bytes);
+    }
+    if (prev == NULL) {
+        return;
+    }
+    /* both lists are sorted and each one's ranges of a bitmap are
+       disjoint: one merge pass finds every overlap */
+    for (int i = 0; i < p->nranges; i++) {
+        const es_drange *r = &p->ranges[i];
+        uint32_t r_end = r->first + r->count;
+
+        while (j < prev->nranges) {
+            const es_drange *q = &prev->ranges[j];
+            int c = range_cmp(q, r);
+            if (c < 0 || (c == 0 && q->first + q->count <= r->first)) {
+                j++; /* wholly before r */
+                continue;
+            }
+            if (c > 0 || q->first >= r_end) {
+                break; /* wholly after r: perhaps a later range's */
+            }
+            {
+                uint32_t lo = q->first > r->first ? q->first : r->first;
+                uint32_t qe = q->first + q->count;
+                uint32_t hi = qe < r_end ? qe : r_end;
+                memcpy(p->old + r->at + (lo - r->first),
+                       prev->now + q->at + (lo - q->first), hi - lo);
+                if (qe > r_end) {
+                    break; /* q reaches into the next range of p too */
+                }
+            }
+            j++;
+        }
+    }
+}
+
 /* the byte of id's bit in range r of now, and the bit's mask */
 static unsigned char *bit_of(es_dplan *p, int r, uint64_t id,
                              unsigned char *mask)

@@ -65,6 +65,21 @@ int es_dplan_ranges(es_dplan *p, const es_xitem *items, int n);
 void es_dplan_set_old(es_dplan *p, int i, const char *bytes, size_t len);
 
 /*
+ * Whether range i's old bytes are what Redis answered (bytes, as for
+ * es_dplan_set_old: zero past len). 1 or 0.
+ */
+int es_dplan_old_is(const es_dplan *p, int i, const char *bytes, size_t len);
+
+/*
+ * A guess at the old bytes before Redis answers (the backfill's writer
+ * sends a batch's appends ahead on it): zeros, except where the ranges
+ * overlap those of prev (the batch committed just before, NULL for none),
+ * which hold prev's now. Right whenever every chunk byte of the batch is
+ * new apart from what prev set, as in a first backfill of a dump.
+ */
+void es_dplan_guess(es_dplan *p, const es_dplan *prev);
+
+/*
  * Decides every comment (outcome) and computes now. Returns how many
  * entries the batch appends.
  */

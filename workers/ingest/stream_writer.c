@@ -11,6 +11,21 @@
  * writer, which only has to read the replies, decide and send the next
  * step 2. Should the EXEC not run, that next peek's replies are read and
  * dropped, and the batch starts over with UNWATCH first.
+ *
+ * Sent ahead: Redis would still wait for the writer between a batch's
+ * peek and its step 2, a round trip per batch. So while the peeks keep
+ * showing what the writer could guess without asking (the chunk bytes
+ * zero but for those of the batch just before, as in a first backfill),
+ * the next batch's MULTI, XADDs and mark are decided on that guess and go
+ * out behind its step 1: Redis queues the XADDs while the writer reads
+ * the peek's answer, and only the EXEC waits on the writer. The EXEC is sent
+ * only when the peek shows exactly the guessed bytes, so the decision is
+ * the one the peek's answer gives, and WATCH keeps it true until EXEC; a
+ * wrong guess sends DISCARD (which also ends the WATCH) and the batch
+ * starts over from the peek, and no further batch goes ahead until a
+ * guess is right again (a replay never sends ahead). A batch sent ahead
+ * behind an EXEC that does not run is discarded the same way, so batches
+ * commit in order.
  * The XADD bytes go out straight from the batch's buffer (writev), runs of
  * neighbouring commands as one piece, and the replies are read straight
  * from the socket (resp.h): hiredis only connects (es_redis_context) and
@@ -43,10 +58,13 @@
 #define STOP_TRIES  10 /* attempts a stopping writer still makes */
 #define SEND_BUFFER (4 << 20) /* bytes: a whole batch (backfill.c) */
 
-#define RESP_MULTI "*1\r\n$5\r\nMULTI\r\n"
-#define RESP_EXEC  "*1\r\n$4\r\nEXEC\r\n"
+#define RESP_MULTI   "*1\r\n$5\r\nMULTI\r\n"
+#define RESP_EXEC    "*1\r\n$4\r\nEXEC\r\n"
+#define RESP_DISCARD "*1\r\n$7\r\nDISCARD\r\n"
 
-enum { DONE = 0, AGAIN = 1, GIVE_UP = -1 };
+/* REFUSED: Redis answered an error, in w->err, for on_error to judge once
+   the connection holds no unread reply */
+enum { DONE = 0, AGAIN = 1, REFUSED = 2, GIVE_UP = -1 };
 
 /* a batch on its way: its plan and its commands */
 typedef struct {
@@ -56,6 +74,10 @@ typedef struct {
     es_resp mark; /* FCALL es_ingest_mark */
     int unwatch;  /* peek starts with UNWATCH */
     int sent;     /* peek sent, its replies unread */
+    int guessed;  /* plan.old holds a guess (es_dplan_guess), unchecked */
+    int ahead;    /* MULTI, the XADDs and the mark sent behind the peek,
+                     decided on the guess: EXEC waits for the peek */
+    int appended; /* entries the commands sent ahead append */
 } flight;
 
 struct es_swriter {
@@ -79,13 +101,16 @@ struct es_swriter {
     struct iovec *iov;
     int iovcap;
     int watching; /* the connection may hold a WATCH */
+    int guess_ok; /* the last guess checked was right: send ahead */
     int backpressure_logged;
+    char err[256]; /* the error reply behind REFUSED */
 };
 
 static void lost(es_swriter *w, const char *why)
 {
     w->watching = 0;
     w->fl[0].sent = w->fl[1].sent = 0;
+    w->fl[0].ahead = w->fl[1].ahead = 0; /* a lost MULTI did nothing */
     es_resp_in_reset(&w->in);
     es_redis_lost(w->r, why);
 }
@@ -296,25 +321,27 @@ static int on_error(es_swriter *w, const char *err)
     return es_stopping() ? GIVE_UP : AGAIN;
 }
 
-/*
- * Step 2 as iovecs: MULTI, the XADDs of the comments to append, mark,
- * EXEC, then the next batch's step 1 when there is one. Returns the number
- * of iovecs, or -1 without memory.
- */
-static int build_iov(es_swriter *w, const flight *f, const flight *next)
+/* room for n more iovecs */
+static int iov_room(es_swriter *w, int n)
 {
-    const es_xbatch *b = f->b;
-    int n = 0, need = b->n + 4;
-    const char *base = b->cmds.p;
-
-    if (need > w->iovcap) {
-        struct iovec *ni = realloc(w->iov, (size_t)need * sizeof(*ni));
+    if (n > w->iovcap) {
+        struct iovec *ni = realloc(w->iov, (size_t)n * sizeof(*ni));
         if (ni == NULL) {
             return -1;
         }
         w->iov = ni;
-        w->iovcap = need;
+        w->iovcap = n;
     }
+    return 0;
+}
+
+/* MULTI, the XADDs of f's comments to append, f's mark: from iov[n] on */
+static int put_transaction(es_swriter *w, int n, const flight *f)
+{
+    const es_xbatch *b = f->b;
+    const char *base = b->cmds.p;
+    int first = n;
+
     w->iov[n].iov_base = (void *)RESP_MULTI;
     w->iov[n++].iov_len = sizeof(RESP_MULTI) - 1;
     for (int i = 0; i < b->n; i++) {
@@ -323,7 +350,8 @@ static int build_iov(es_swriter *w, const flight *f, const flight *next)
         if (f->plan.outcome[i] == ES_DPLAN_DUPLICATE) {
             continue;
         }
-        if (n > 1 && (char *)last->iov_base + last->iov_len == base + it->off) {
+        if (n > first + 1 &&
+            (char *)last->iov_base + last->iov_len == base + it->off) {
             last->iov_len += it->len; /* the next command: one piece */
             continue;
         }
@@ -332,11 +360,33 @@ static int build_iov(es_swriter *w, const flight *f, const flight *next)
     }
     w->iov[n].iov_base = f->mark.p;
     w->iov[n++].iov_len = f->mark.len;
+    return n;
+}
+
+/*
+ * Step 2 as iovecs: MULTI, the XADDs of the comments to append and mark
+ * (unless sent ahead), EXEC, then the next batch's step 1 when there is
+ * one, with its transaction when it goes ahead. Returns the number of
+ * iovecs, or -1 without memory.
+ */
+static int build_iov(es_swriter *w, const flight *f, const flight *next)
+{
+    int n = 0;
+
+    if (iov_room(w, f->b->n + (next ? next->b->n : 0) + 8) != 0) {
+        return -1;
+    }
+    if (!f->ahead) {
+        n = put_transaction(w, n, f);
+    }
     w->iov[n].iov_base = (void *)RESP_EXEC;
     w->iov[n++].iov_len = sizeof(RESP_EXEC) - 1;
     if (next != NULL) {
         w->iov[n].iov_base = next->peek.p;
         w->iov[n++].iov_len = next->peek.len;
+        if (next->ahead) {
+            n = put_transaction(w, n, next);
+        }
     }
     return n;
 }
@@ -401,13 +451,17 @@ static void count(es_swriter *w, const flight *f)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Reads step 1's replies into f's plan: DONE, AGAIN or GIVE_UP. */
+/*
+ * Reads step 1's replies into f's plan: DONE, AGAIN or REFUSED. A plan
+ * whose old bytes were a guess sets w->guess_ok to whether it was right.
+ */
 static int read_peek(es_swriter *w, redisContext *c, flight *f)
 {
     const char *s, *bulk;
     size_t n;
     long long v;
-    char type, why[256];
+    char type;
+    int right = 1;
 
     f->sent = 0;
     /* [UNWATCH's +OK,] WATCH's +OK, then the peek */
@@ -421,7 +475,8 @@ static int read_peek(es_swriter *w, redisContext *c, flight *f)
         return AGAIN;
     }
     if (type == '-') {
-        return on_error(w, text(why, sizeof(why), s, n));
+        text(w->err, sizeof(w->err), s, n);
+        return REFUSED;
     }
     if (type != '*' || es_resp_in_num(s, n, &v) != 0 || v != f->plan.nranges) {
         lost(w, "unexpected reply to es_ingest_peek");
@@ -436,9 +491,42 @@ static int read_peek(es_swriter *w, redisContext *c, flight *f)
             lost(w, "unexpected reply to es_ingest_peek");
             return AGAIN;
         }
+        if (f->guessed && right) {
+            right = es_dplan_old_is(&f->plan, i, bulk, (size_t)v);
+        }
         es_dplan_set_old(&f->plan, i, bulk, (size_t)v);
     }
+    if (f->guessed) {
+        w->guess_ok = right;
+        f->guessed = 0; /* a retry's peek compares with Redis's bytes */
+    }
     return DONE;
+}
+
+/*
+ * Ends the transaction f sent ahead (its MULTI, XADDs and mark queued,
+ * their replies unread, the peek's read): DISCARD, which also ends the
+ * WATCH. 0, or -1 after dropping the connection.
+ */
+static int discard(es_swriter *w, redisContext *c, flight *f)
+{
+    struct iovec iov;
+
+    f->ahead = 0;
+    iov.iov_base = (void *)RESP_DISCARD;
+    iov.iov_len = sizeof(RESP_DISCARD) - 1;
+    if (send_all(c->fd, &iov, 1) != 0) {
+        lost(w, strerror(errno));
+        return -1;
+    }
+    /* MULTI's +OK, a QUEUED per command, DISCARD's +OK */
+    for (int i = 0; i < f->appended + 3; i++) {
+        if (skip_reply(w, c) != 0) {
+            return -1;
+        }
+    }
+    w->watching = 0;
+    return 0;
 }
 
 /*
@@ -482,9 +570,14 @@ static int read_exec(es_swriter *w, redisContext *c, flight *f, int appended)
     }
     if (type != '*' || es_resp_in_num(s, n, &v) != 0 ||
         v != (long long)appended + 1) {
-        return on_error(w, queue_err[0]  ? queue_err
-                           : type == '-' ? text(why, sizeof(why), s, n)
-                                         : "unexpected reply to EXEC");
+        text(w->err, sizeof(w->err),
+             queue_err[0]  ? queue_err
+             : type == '-' ? s
+                           : "unexpected reply to EXEC",
+             queue_err[0]  ? strlen(queue_err)
+             : type == '-' ? n
+                           : strlen("unexpected reply to EXEC"));
+        return REFUSED;
     }
     /* the XADDs' ids (or errors), then the mark's answer */
     for (int i = 0; i <= appended; i++) {
@@ -567,6 +660,32 @@ static void roomy(redisContext *c)
     setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
+/*
+ * Plans the batch after f's, nb, into next: its step 1, and when the
+ * guesses have been right, its transaction decided on the guess, to go
+ * out ahead of the peek's answer. 0, or -1 without memory.
+ */
+static int plan_next(es_swriter *w, const flight *f, flight *next,
+                     const es_xbatch *nb)
+{
+    next->ahead = 0;
+    if (prepare(w, next, nb, 0) != 0) {
+        return -1;
+    }
+    /* the chunks as they will be once f's EXEC ran, if nothing else
+       wrote them: zeros, and f's new bytes where the two overlap */
+    es_dplan_guess(&next->plan, &f->plan);
+    next->guessed = 1;
+    if (w->guess_ok && !w->backpressure_logged) {
+        next->appended = es_dplan_decide(&next->plan, nb->items, nb->n);
+        if (build_mark(w, next, next->appended) != 0) {
+            return -1;
+        }
+        next->ahead = 1;
+    }
+    return 0;
+}
+
 /* One attempt at f's batch: DONE, AGAIN or GIVE_UP. */
 static int attempt(es_swriter *w, flight *f, flight *next)
 {
@@ -580,6 +699,7 @@ static int attempt(es_swriter *w, flight *f, flight *next)
     }
     roomy(c); /* each attempt: a reconnect may have replaced c */
     if (!f->sent) {
+        f->ahead = 0;
         if (es_resp_in_pending(&w->in)) {
             lost(w, "unexpected bytes from redis");
             return AGAIN;
@@ -596,17 +716,44 @@ static int attempt(es_swriter *w, flight *f, flight *next)
         }
     }
     rc = read_peek(w, c, f);
+    if (f->ahead && (rc != DONE || !w->guess_ok)) {
+        /* refused, or the guess was wrong: the transaction sent ahead
+           goes, and the batch starts over from the peek */
+        if (discard(w, c, f) != 0) {
+            return AGAIN;
+        }
+        if (rc == DONE) {
+            pthread_mutex_lock(&w->mu);
+            w->stats.missed++;
+            pthread_mutex_unlock(&w->mu);
+            return AGAIN;
+        }
+    }
+    if (rc == REFUSED) {
+        return on_error(w, w->err);
+    }
     if (rc != DONE) {
         return rc;
     }
-    appended = es_dplan_decide(&f->plan, f->b->items, f->b->n);
-    /* the next batch's peek rides along, behind this EXEC */
+    if (f->ahead) {
+        /* the guess was Redis's answer: what went ahead is what
+           deciding now would send */
+        appended = f->appended;
+    } else {
+        appended = es_dplan_decide(&f->plan, f->b->items, f->b->n);
+        if (build_mark(w, f, appended) != 0) {
+            es_log(ES_ERROR, "out of memory building a batch", ES_END);
+            return GIVE_UP;
+        }
+    }
+    /* the next batch's peek rides along, behind this EXEC, and its
+       transaction too when the guesses have been right */
     nb = queued_next(w);
-    if (nb != NULL && prepare(w, next, nb, 0) != 0) {
+    if (nb != NULL && plan_next(w, f, next, nb) != 0) {
+        next->ahead = 0;
         nb = NULL;
     }
-    if (build_mark(w, f, appended) != 0 ||
-        (niov = build_iov(w, f, nb ? next : NULL)) < 0) {
+    if ((niov = build_iov(w, f, nb ? next : NULL)) < 0) {
         es_log(ES_ERROR, "out of memory building a batch", ES_END);
         return GIVE_UP;
     }
@@ -614,15 +761,23 @@ static int attempt(es_swriter *w, flight *f, flight *next)
         lost(w, strerror(errno));
         return AGAIN;
     }
+    f->ahead = 0;
     next->sent = nb != NULL;
     rc = read_exec(w, c, f, appended);
     if (rc != DONE && next->sent) {
-        /* the batch starts over: the next peek's answer is stale */
+        /* the batch starts over: the next peek's answer is stale, and
+           what went ahead with it must not run before this batch */
         if (skip_reply(w, c) != 0 || skip_reply(w, c) != 0) {
             return rc == GIVE_UP ? GIVE_UP : AGAIN;
         }
         next->sent = 0;
         w->watching = 1;
+        if (next->ahead && discard(w, c, next) != 0) {
+            return rc == GIVE_UP ? GIVE_UP : AGAIN;
+        }
+    }
+    if (rc == REFUSED) {
+        return on_error(w, w->err);
     }
     return rc;
 }
@@ -651,7 +806,7 @@ static int write_batch(es_swriter *w, flight *f, flight *next)
 static void *writer_main(void *arg)
 {
     es_swriter *w = arg;
-    int cur = 0;
+    int cur = 0, committed = 0;
 
     for (;;) {
         flight *f = &w->fl[cur], *next = &w->fl[cur ^ 1];
@@ -675,15 +830,20 @@ static void *writer_main(void *arg)
 
         if (f->b != b) {
             f->sent = 0; /* not planned ahead: planned in attempt */
+            f->ahead = 0;
             if (es_dplan_ranges(&f->plan, b->items, b->n) != 0) {
                 es_log(ES_ERROR, "out of memory planning a batch", ES_END);
                 rc = GIVE_UP;
                 goto done;
             }
+            /* next's plan is the batch committed just before, if any */
+            es_dplan_guess(&f->plan, committed ? &next->plan : NULL);
+            f->guessed = 1;
             f->b = b;
         }
         next->b = NULL;
         next->sent = 0;
+        next->ahead = 0;
         rc = write_batch(w, f, next);
         f->b = NULL;
         f->sent = 0;
@@ -710,6 +870,7 @@ static void *writer_main(void *arg)
         if (rc != DONE) {
             break;
         }
+        committed = 1;
         cur ^= 1;
     }
     return NULL;
@@ -726,6 +887,7 @@ es_swriter *es_swriter_start(const es_swriter_opts *o, char *err, size_t errlen)
         return NULL;
     }
     w->o = *o;
+    w->guess_ok = 1; /* a first backfill: every chunk byte is new */
     w->r = es_redis_new(o->redis_url, err, errlen);
     if (w->r == NULL) {
         free(w);

@@ -19,7 +19,10 @@
  * transaction: if the lost EXEC did run, the peek now shows the bits set
  * and nothing is appended twice. So every comment enters the stream once,
  * as through es_ingest_add, at a fraction of the Redis time per comment:
- * no field passes through Lua.
+ * no field passes through Lua. While the peeks show what the writer can
+ * guess (a first backfill: nothing known), a batch's MULTI and XADDs go
+ * out before its peek's answer, and its EXEC only once the answer proved
+ * the guess (stream_writer.c).
  *
  * The batches form a small pool: the reader takes an empty one, fills it
  * and submits it; the writer returns it once written. Only the writer
@@ -47,6 +50,7 @@ typedef struct {
     long long duplicates; /* already streamed, or nothing to do */
     long long deletions;  /* deletion events appended */
     long long restarts;   /* transactions started over (a chunk changed) */
+    long long missed;     /* transactions sent ahead on a wrong guess */
     long long batches;    /* transactions committed */
     long long full_ms;    /* the reader waited for a batch: Redis bound */
     long long idle_ms;    /* the writer waited for a batch: reader bound */

@@ -5,7 +5,9 @@
  * several chunks, repeats inside a batch, deletions before and after
  * their comment. Its ranges cover every bit of the batch, never overlap
  * and stay small for scattered ids; its new bytes are exactly the bitmaps
- * after the batch.
+ * after the batch. The guess of a batch's bytes from the batch before
+ * (what the writer sends ahead on) is exactly the bitmaps when nothing
+ * else wrote them, and a bit set by anyone else proves it wrong.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,6 +222,88 @@ static void test_short_peek_answers_are_zero_padded(void **state)
     assert_int_equal(plan.outcome[1], ES_DPLAN_ADD);
 }
 
+/* the bytes of range i of p as the maps hold them */
+static const char *held(const es_dplan *p, int i)
+{
+    const es_drange *r = &p->ranges[i];
+
+    return (const char *)maps[r->gone][r->chunk] + r->first;
+}
+
+static void test_the_guess_from_the_batch_before(void **state)
+{
+    static es_xitem a[600], b[600];
+    static es_dplan pa, pb;
+    uint64_t span = (uint64_t)CHUNKS << ES_DEDUP_CHUNK_BITS;
+
+    (void)state;
+    for (int round = 0; round < 300; round++) {
+        uint64_t base = rnd() % span, bb;
+        int na = 1 + (int)(rnd() % 500), nb = 1 + (int)(rnd() % 500);
+        int sparse = round % 3 == 0;
+
+        clear_maps();
+        /* a: a run of ids with deletions; b: the run after it, or ids
+           spread over a's span (so one range of a meets several of b) */
+        for (int i = 0; i < na; i++) {
+            a[i].id_num = (base + (uint64_t)i * (1 + rnd() % 3)) % span;
+            a[i].deleted = rnd() % 5 == 0;
+        }
+        bb = sparse ? base : a[na - 1].id_num;
+        for (int i = 0; i < nb; i++) {
+            bb = (bb + (sparse ? 1 + rnd() % 2000 : 1 + rnd() % 3)) % span;
+            b[i].id_num = rnd() % 10 == 0 ? a[rnd() % (uint64_t)na].id_num : bb;
+            b[i].deleted = rnd() % 5 == 0;
+        }
+        /* a committed: the maps hold its bits, its plan its bytes */
+        assert_int_equal(es_dplan_ranges(&pa, a, na), 0);
+        for (int i = 0; i < pa.nranges; i++) {
+            es_dplan_set_old(&pa, i, held(&pa, i), pa.ranges[i].count);
+        }
+        es_dplan_decide(&pa, a, na);
+        for (int i = 0; i < na; i++) {
+            reference(&a[i]);
+        }
+        /* b guessed from a: every range right */
+        assert_int_equal(es_dplan_ranges(&pb, b, nb), 0);
+        es_dplan_guess(&pb, &pa);
+        for (int i = 0; i < pb.nranges; i++) {
+            assert_true(
+                es_dplan_old_is(&pb, i, held(&pb, i), pb.ranges[i].count));
+        }
+        /* without a: right exactly where a set nothing */
+        es_dplan_guess(&pb, NULL);
+        for (int i = 0; i < pb.nranges; i++) {
+            const es_drange *r = &pb.ranges[i];
+            int zero = 1;
+            for (uint32_t j = 0; j < r->count; j++) {
+                zero &= held(&pb, i)[j] == 0;
+            }
+            assert_int_equal(es_dplan_old_is(&pb, i, held(&pb, i), r->count),
+                             zero);
+        }
+        /* someone else set a bit of b's: that range's guess is wrong */
+        {
+            int i = (int)(rnd() % (uint64_t)pb.nranges);
+            const es_drange *r = &pb.ranges[i];
+            es_dplan_guess(&pb, &pa);
+            maps[r->gone][r->chunk][r->first + rnd() % r->count] ^=
+                (unsigned char)(1u << (rnd() % 8));
+            assert_false(es_dplan_old_is(&pb, i, held(&pb, i), r->count));
+            /* an empty answer (no chunk) is right only for zeros */
+            {
+                int zero = 1;
+                for (uint32_t j = 0; j < r->count; j++) {
+                    zero &= pb.old[r->at + j] == 0;
+                }
+                assert_int_equal(es_dplan_old_is(&pb, i, "", 0), zero);
+            }
+        }
+    }
+    es_dplan_free(&pa);
+    es_dplan_free(&pb);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -253,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_consecutive_ids_are_one_small_range),
         cmocka_unit_test(test_a_batch_across_a_chunk_boundary),
         cmocka_unit_test(test_short_peek_answers_are_zero_padded),
+        cmocka_unit_test(test_the_guess_from_the_batch_before),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
