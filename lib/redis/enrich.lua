@@ -1,5 +1,5 @@
 #!lua name=echostream_enrich
--- version: 8
+-- version: 9
 --
 -- lib/redis/enrich.lua - the Redis function library "echostream_enrich", the
 -- only code that writes tenant data for the enrich worker.
@@ -136,9 +136,11 @@
 --       becomes ES.GONE, so a replay cannot bring its text back.
 --   Expiry times only ever grow (EXPIREAT NX, then GT): a comment's public
 --   part lives as long as the longest retention of its tenants. The
---   worker sends this call before the tenants' calls of the batch, so a
---   tenant's record never lacks its public part. Returns the number of
---   parts written.
+--   worker sends the batch's "P" and "T" in a call before the tenants'
+--   calls, so a tenant's record never lacks its public part, and its "X"
+--   in a call after their replies, for the deletions every tenant
+--   applied: a deletion retried later still finds the text and sentiment
+--   it is computed from. Returns the number of parts written.
 --
 -- es_enrich_parts(KEYS[1] = the tenant's meta key; ARGV = prefix, now
 --                 (s), hours, then pairs: comment id, creation hour

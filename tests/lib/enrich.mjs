@@ -36,10 +36,15 @@ export async function addComments(redis, comments, chunk = 200) {
   }
 }
 
-export async function addDeletions(redis, comments) {
+// appends deletions of comments; those of even ids carry the comment's
+// created_utc, as ingest writes them when the source gives it, the rest
+// (or all, with withCreated = () => false) without, as a source may
+export async function addDeletions(redis, comments,
+                                   { withCreated = (c) => parseInt(c.id, 36) % 2 === 0 } = {}) {
   for (const c of comments) {
     await redis.cmd('XADD', STREAM, '*', 'type', 'delete', 'id', c.id,
-                    'subreddit', c.subreddit, 'source', 'reddit');
+                    'subreddit', c.subreddit, 'source', 'reddit',
+                    ...(withCreated(c) ? ['created_utc', c.created.toFixed(3)] : []));
   }
 }
 

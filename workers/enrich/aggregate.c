@@ -10,6 +10,7 @@
 #include "aggregate.h"
 #include "deletion.h"
 #include "record.h"
+#include "tombstone.h"
 #include "es_keys.h"
 #include "es_schema.h"
 #include "es_redis_lib.h"
@@ -258,8 +259,9 @@ static int build_tenant(es_aggregate *a, es_aggregate_job *j,
  * The public call of the batch into b, at j->calls' slot for it (pc): "P"
  * with the public part of every comment some tenant matched (expiring a
  * retention after its hour, or after now when later: the longest
- * retention of its tenants), "X" for every deleted comment whose hour is
- * known. Returns 1 when there is such a call, 0 when not, -1 out of memory.
+ * retention of its tenants) and its post's title ("T"); the deleted
+ * comments' tombstones come after the tenants' calls (tombstone.h).
+ * Returns 1 when there is such a call, 0 when not, -1 out of memory.
  */
 static int build_public(es_aggregate *a, es_aggregate_job *j,
                         const es_entry_score *scores, long long now_s, call *pc)
@@ -267,7 +269,6 @@ static int build_public(es_aggregate *a, es_aggregate_job *j,
     es_argbuf *b = a->cur;
     size_t nent = 0, ops = 0;
     long long *ret;
-    const char **dhour;
 
     for (size_t i = 0; i < j->npairs; i++) {
         if (j->pairs[i].entry + 1 > nent) {
@@ -275,10 +276,7 @@ static int build_public(es_aggregate *a, es_aggregate_job *j,
         }
     }
     ret = calloc(nent + 1, sizeof(*ret));
-    dhour = calloc(nent + 1, sizeof(*dhour));
-    if (ret == NULL || dhour == NULL) {
-        free(ret);
-        free(dhour);
+    if (ret == NULL) {
         return -1;
     }
     for (size_t i = 0; i < j->npairs; i++) {
@@ -286,9 +284,6 @@ static int build_public(es_aggregate *a, es_aggregate_job *j,
         long long r = j->ts->tenants[pr->tenant].retention_s;
         if (pr->topic != ES_PAIR_DELETE) {
             ret[pr->entry] = r > ret[pr->entry] ? r : ret[pr->entry];
-        } else if (i < j->stored.npairs && j->stored.hour != NULL &&
-                   j->stored.hour[i][0] != '\0') {
-            dhour[pr->entry] = j->stored.hour[i];
         }
     }
     pc->arg0 = es_argbuf_count(b);
@@ -332,15 +327,9 @@ static int build_public(es_aggregate *a, es_aggregate_job *j,
                 }
                 es_argbuf_copy(b, a->json.buf, a->json.len);
             }
-        } else if (dhour[k] != NULL) {
-            es_argbuf_ref(b, "X", 1);
-            es_argbuf_str(b, dhour[k]);
-            es_argbuf_str(b, en->id);
-            ops++;
         }
     }
     free(ret);
-    free(dhour);
     pc->argc = es_argbuf_count(b) - pc->arg0;
     return ops > 0 ? 1 : 0;
 }
@@ -578,6 +567,10 @@ int es_aggregate_finish(es_aggregate *a, es_aggregate_job *j)
                       j->ts->tenants[j->pairs[calls[i].start].tenant].id),
                ES_STR("error", err), ES_END);
         mark_failed(j->pairs, &calls[i], err, j->errors);
+    }
+    if (rc == 0) {
+        /* an entry that failed keeps its pending state either way */
+        es_tombstone_public(a->r, j);
     }
     es_aggregate_job_clear(j);
     return rc;

@@ -21,6 +21,7 @@ import { createReadStream, readFileSync, writeFileSync, statSync }
 import { startRedis, startProc, bin, tmpDir, waitFor, sleep }
   from '../../lib/harness.mjs';
 import { writeDump, idChecksum, WATCHED, CHECK_MOD } from '../../lib/dumpgen.mjs';
+import { loadLibrary } from '../../lib/redis_fn.mjs';
 
 const STREAM = 'es:{ingest}:comments';
 
@@ -333,6 +334,8 @@ test('comments the poller streams during a backfill are neither lost nor doubled
     const d = writeDump(file, { lines: 200000, seed: 18, idBase: base,
                                 rich: true });
     const [lo, hi] = range(d.allIds);
+    // the "poller" may call before the backfill has loaded the library
+    await loadLibrary(redis, 'ingest.lua');
     const p = startProc(bin('ingest'), ['--backfill', file, '--all'],
       { env: env({ ECHOSTREAM_INGEST_BATCH: '200' }), name: 'ingest' });
     let done = false;
