@@ -186,7 +186,9 @@ export function truth(tenantTopics, comments, stop) {
     .map(([k, v]) => [k, v.n])), sov: clean(sov), terms: clean(terms), usage };
 }
 
-async function scan(redis, pattern) {
+// every key matching pattern, sorted (SCAN, so a big store is no one
+// blocking command)
+export async function scan(redis, pattern) {
   let cursor = '0';
   const keys = [];
   do {

@@ -204,14 +204,11 @@ static void malformed(migrator *m, const char *key, const char *why)
            ES_STR("key", key), ES_STR("reason", why), ES_END);
 }
 
-/* es_enrich_migrate op with no more arguments (lock, release); 0 or -1
-   (m->lost set when the lock was taken over) */
-static int lock_op(migrator *m, const char *op)
+/* the reply of an es_enrich_migrate op answering 1 (lock, release,
+   done), which it frees; 0 or -1 (m->lost set when the lock was taken
+   over) */
+static int lock_reply(migrator *m, redisReply *rep)
 {
-    redisReply *rep =
-        es_redis_cmd(m->r, "FCALL es_enrich_migrate 0 %s %s %d %s",
-                     ES_KEY_SCHEMA_LOCK, m->token, ES_MIGRATE_LOCK_MS, op);
-
     if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
         strstr(rep->str, "lock lost") != NULL) {
         m->lost = 1;
@@ -223,6 +220,14 @@ static int lock_op(migrator *m, const char *op)
     freeReplyObject(rep);
     m->renewed = es_mono_ms();
     return 0;
+}
+
+/* es_enrich_migrate op with no more arguments (lock, release) */
+static int lock_op(migrator *m, const char *op)
+{
+    return lock_reply(
+        m, es_redis_cmd(m->r, "FCALL es_enrich_migrate 0 %s %s %d %s",
+                        ES_KEY_SCHEMA_LOCK, m->token, ES_MIGRATE_LOCK_MS, op));
 }
 
 /* renews the lock when RENEW_MS passed without a call that renewed it */
@@ -854,7 +859,6 @@ static int migrate_tenant(migrator *m, tenant *t, int defer)
 static int migrate_all(migrator *m)
 {
     int rc = discover(m);
-    redisReply *rep;
 
     if (rc != 0) {
         return es_stopping() ? 1 : -1;
@@ -886,19 +890,10 @@ static int migrate_all(migrator *m)
     if (rc != 0) {
         return rc;
     }
-    rep = es_redis_cmd(m->r, "FCALL es_enrich_migrate 0 %s %s %d done %s %s",
-                       ES_KEY_SCHEMA_LOCK, m->token, ES_MIGRATE_LOCK_MS,
-                       ES_KEY_SCHEMA_VERSION, ES_SCHEMA_CURRENT);
-    if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
-        strstr(rep->str, "lock lost") != NULL) {
-        m->lost = 1;
-    }
-    rep = expect(rep, REDIS_REPLY_INTEGER, "es_enrich_migrate");
-    if (rep == NULL) {
-        return -1;
-    }
-    freeReplyObject(rep);
-    return 0;
+    return lock_reply(
+        m, es_redis_cmd(m->r, "FCALL es_enrich_migrate 0 %s %s %d done %s %s",
+                        ES_KEY_SCHEMA_LOCK, m->token, ES_MIGRATE_LOCK_MS,
+                        ES_KEY_SCHEMA_VERSION, ES_SCHEMA_CURRENT));
 }
 
 /* The stored schema version: 1, 2, or 0 for another (-1: no answer). */

@@ -15,7 +15,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { bin, startProc, startRedis, tmpDir, waitFor, sleep } from '../../lib/harness.mjs';
-import { enrichEnv, setTenant, startEnrich, vaderScores, waitStarted } from '../../lib/enrich.mjs';
+import {
+  enrichEnv, scan, setTenant, startEnrich, vaderScores, waitStarted,
+} from '../../lib/enrich.mjs';
 
 let redis;
 
@@ -128,16 +130,7 @@ async function legacyPages(tenant, topics, retentionDays, keep) {
   return pages;
 }
 
-async function scanAll(pattern) {
-  let cursor = '0';
-  const keys = [];
-  do {
-    const [next, batch] = await redis.cmd('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys.sort();
-}
+const scanAll = (pattern) => scan(redis, pattern);
 
 function runMigrate(env) {
   const p = startProc(bin('enrich'), ['--migrate'], { env, name: 'enrich-migrate' });
