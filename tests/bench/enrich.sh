@@ -42,27 +42,8 @@ GOAL=50000
 
 [ -x "$BIN" ] || { echo "enrich: $BIN missing (run make)" >&2; exit 1; }
 
-WORK=$(mktemp -d)
-REDIS_PID=
-ENRICH_PID=
-cleanup() {
-    [ -n "$ENRICH_PID" ] && kill "$ENRICH_PID" 2>/dev/null || true
-    if [ -n "$REDIS_PID" ]; then
-        kill "$REDIS_PID" 2>/dev/null || true
-        wait "$REDIS_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-SOCK=$WORK/redis.sock
-redis-server --port 0 --unixsocket "$SOCK" --dir "$WORK" --save '' \
-    --appendonly no --logfile "$WORK/redis.log" &
-REDIS_PID=$!
-for _ in $(seq 50); do
-    redis-cli -s "$SOCK" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
-R() { redis-cli -s "$SOCK" "$@"; }
+# WORK, SOCK, REDIS_PID, R: a private Redis, stopped at exit
+. "$ROOT/tests/bench/lib/private_redis.sh"
 
 # tenants, topics and the stream, as RESP for redis-cli --pipe
 node - "$N" > "$WORK/load.resp" <<'NODE'

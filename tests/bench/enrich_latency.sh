@@ -27,28 +27,8 @@ GAP=${BENCH_LATENCY_GAP_MS:-300}
 
 [ -x "$BIN" ] || { echo "enrich latency: $BIN missing (run make)" >&2; exit 1; }
 
-WORK=$(mktemp -d)
-REDIS_PID=
-ENRICH_PID=
-cleanup() {
-    [ -n "$ENRICH_PID" ] && kill "$ENRICH_PID" 2>/dev/null || true
-    [ -n "$ENRICH_PID" ] && wait "$ENRICH_PID" 2>/dev/null || true
-    if [ -n "$REDIS_PID" ]; then
-        kill "$REDIS_PID" 2>/dev/null || true
-        wait "$REDIS_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-SOCK=$WORK/redis.sock
-redis-server --port 0 --unixsocket "$SOCK" --dir "$WORK" --save '' \
-    --appendonly no --logfile "$WORK/redis.log" &
-REDIS_PID=$!
-for _ in $(seq 50); do
-    redis-cli -s "$SOCK" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
-R() { redis-cli -s "$SOCK" "$@"; }
+# WORK, SOCK, REDIS_PID, R: a private Redis, stopped at exit
+. "$ROOT/tests/bench/lib/private_redis.sh"
 
 R sadd 'es:{tenants}:all' lat >/dev/null
 R hset 'es:{t:lat}:topics' quiet \
