@@ -267,14 +267,9 @@ static int build_public(es_aggregate *a, es_aggregate_job *j,
                         const es_entry_score *scores, long long now_s, call *pc)
 {
     es_argbuf *b = a->cur;
-    size_t nent = 0, ops = 0;
+    size_t nent = es_aggregate_job_entries(j), ops = 0;
     long long *ret;
 
-    for (size_t i = 0; i < j->npairs; i++) {
-        if (j->pairs[i].entry + 1 > nent) {
-            nent = j->pairs[i].entry + 1;
-        }
-    }
     ret = calloc(nent + 1, sizeof(*ret));
     if (ret == NULL) {
         return -1;
@@ -378,6 +373,18 @@ static long long build(es_aggregate *a, es_aggregate_job *j,
     }
     free(rps);
     return es_argbuf_finish(b) == 0 ? (long long)ncalls : -1;
+}
+
+size_t es_aggregate_job_entries(const es_aggregate_job *j)
+{
+    size_t nent = 0;
+
+    for (size_t i = 0; i < j->npairs; i++) {
+        if (j->pairs[i].entry + 1 > nent) {
+            nent = j->pairs[i].entry + 1;
+        }
+    }
+    return nent;
 }
 
 void es_aggregate_job_init(es_aggregate_job *j)

@@ -124,6 +124,9 @@ typedef struct {
 } es_aggregate_job;
 
 void es_aggregate_job_init(es_aggregate_job *j);
+
+/* One past the highest entry index of j's pairs (0 without pairs). */
+size_t es_aggregate_job_entries(const es_aggregate_job *j);
 void es_aggregate_job_free(es_aggregate_job *j);
 
 /* Frees the job's calls and replies, keeping its argument memory. */

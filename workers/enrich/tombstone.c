@@ -11,21 +11,22 @@
 #include "es_log.h"
 #include "tombstone.h"
 
-/* marks the entries given an "X" in the call as failed with err */
-static void fail_all(const es_aggregate_job *j, const uint32_t *ent, size_t n,
-                     const char *err)
+/* marks the entries given an "X" in the call (seen) as failed with err */
+static void fail_all(const es_aggregate_job *j, const unsigned char *seen,
+                     size_t nent, const char *err)
 {
-    for (size_t k = 0; k < n; k++) {
-        snprintf(j->errors[ent[k]], ES_ENRICH_ERR_MAX, "%s", err);
+    for (size_t k = 0; k < nent; k++) {
+        if (seen[k]) {
+            snprintf(j->errors[k], ES_ENRICH_ERR_MAX, "%s", err);
+        }
     }
 }
 
 int es_tombstone_public(es_redis *r, const es_aggregate_job *j)
 {
     const es_stored_set *st = &j->stored;
-    uint32_t *ent = NULL;
-    unsigned char *seen = NULL; /* per entry: given its "X" already */
-    size_t n = 0, nent = 0;
+    unsigned char *seen; /* per entry: given its "X" already */
+    size_t n = 0, nent;
     es_argbuf b;
     es_redis_cmdv cmd;
     redisReply *rep = NULL;
@@ -34,16 +35,8 @@ int es_tombstone_public(es_redis *r, const es_aggregate_job *j)
     if (st->hour == NULL || st->npairs == 0) {
         return 0;
     }
-    for (size_t i = 0; i < j->npairs; i++) {
-        if (j->pairs[i].entry + 1 > nent) {
-            nent = j->pairs[i].entry + 1;
-        }
-    }
-    ent = calloc(nent + 1, sizeof(*ent));
-    seen = calloc(nent + 1, 1);
-    if (ent == NULL || seen == NULL) {
-        free(ent);
-        free(seen);
+    nent = es_aggregate_job_entries(j);
+    if ((seen = calloc(nent + 1, 1)) == NULL) {
         return -1; /* nothing sent: the entries stay as they are */
     }
     es_argbuf_init(&b);
@@ -58,7 +51,7 @@ int es_tombstone_public(es_redis *r, const es_aggregate_job *j)
             continue;
         }
         seen[en] = 1;
-        ent[n++] = en;
+        n++;
         es_argbuf_ref(&b, "X", 1);
         es_argbuf_str(&b, st->hour[i]);
         es_argbuf_str(&b, j->entries[en].id);
@@ -67,7 +60,7 @@ int es_tombstone_public(es_redis *r, const es_aggregate_job *j)
         goto done;
     }
     if (es_argbuf_finish(&b) != 0) {
-        fail_all(j, ent, n, "out of memory");
+        fail_all(j, seen, nent, "out of memory");
         rc = -1;
         goto done;
     }
@@ -75,14 +68,15 @@ int es_tombstone_public(es_redis *r, const es_aggregate_job *j)
     cmd.argv = b.argv;
     cmd.lens = b.lens;
     if (es_redis_pipeline(r, &cmd, 1, &rep) != 0) {
-        fail_all(j, ent, n, "public tombstones not written: redis unreachable");
+        fail_all(j, seen, nent,
+                 "public tombstones not written: redis unreachable");
         rc = -1;
     } else if (rep->type != REDIS_REPLY_INTEGER) {
         const char *err =
             rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply";
         es_log(ES_ERROR, "public tombstones not written", ES_STR("error", err),
                ES_END);
-        fail_all(j, ent, n, err);
+        fail_all(j, seen, nent, err);
         rc = -1;
     }
 done:
@@ -90,7 +84,6 @@ done:
         freeReplyObject(rep);
     }
     es_argbuf_free(&b);
-    free(ent);
     free(seen);
     return rc;
 }

@@ -12,7 +12,8 @@
  * call of their own once the tenants' replies are in, and only for the
  * deletion entries every tenant call applied; an entry whose tombstone is
  * not written stays pending and is retried (the tenants' deletions are
- * replays then).
+ * replays then). It costs a batch holding deletions one round trip more,
+ * on the thread that settles the batch.
  */
 #ifndef ES_ENRICH_TOMBSTONE_H
 #define ES_ENRICH_TOMBSTONE_H
