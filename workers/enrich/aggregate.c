@@ -32,6 +32,7 @@ void es_aggregate_cleanup(es_aggregate *a)
     es_wplan_free(&a->rplan);
     es_slotlist_free(&a->slots);
     es_stored_record_free(&a->srec);
+    es_titles_free(&a->titles);
     free(a->tids);
 }
 
@@ -259,7 +260,7 @@ static int build_tenant(es_aggregate *a, es_aggregate_job *j,
  * The public call of the batch into b, at j->calls' slot for it (pc): "P"
  * with the public part of every comment some tenant matched (expiring a
  * retention after its hour, or after now when later: the longest
- * retention of its tenants) and its post's title ("T"); the deleted
+ * retention of its tenants) and its post's title ("T", titles.h); the deleted
  * comments' tombstones come after the tenants' calls (tombstone.h).
  * Returns 1 when there is such a call, 0 when not, -1 out of memory.
  */
@@ -306,24 +307,16 @@ static int build_public(es_aggregate *a, es_aggregate_job *j,
             }
             es_argbuf_copy(b, a->json.buf, a->json.len);
             ops++;
-            if (en->link_title.n > 0) {
-                /* its post's title, in the hour's table */
-                char ref[ES_RECORD_TITLE_REF_MAX];
-                es_argbuf_ref(b, "T", 1);
-                es_argbuf_str(b, hour);
-                es_argbuf_int(b, (end > now_s ? end : now_s) + keep);
-                es_argbuf_copy(b, ref, es_record_title_ref(en, ref));
-                a->json.len = 0;
-                a->json.oom = 0;
-                es_jsonw_esc(&a->json, en->link_title.s, en->link_title.n);
-                if (a->json.oom) {
-                    b->oom = 1;
-                    break;
-                }
-                es_argbuf_copy(b, a->json.buf, a->json.len);
+            if (en->link_title.n > 0 &&
+                es_titles_add(&a->titles, hour, j->entries, k,
+                              (end > now_s ? end : now_s) + keep) != 0) {
+                b->oom = 1;
+                break;
             }
         }
     }
+    /* its posts' titles, each once, in the hours' tables */
+    es_titles_emit(&a->titles, b, j->entries, &a->json);
     free(ret);
     pc->argc = es_argbuf_count(b) - pc->arg0;
     return ops > 0 ? 1 : 0;

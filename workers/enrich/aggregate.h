@@ -30,6 +30,7 @@
 #include "jsonw.h"
 #include "score.h"
 #include "stored.h"
+#include "titles.h"
 #include "es_terms.h"
 #include "topics.h"
 #include "wplan.h"
@@ -77,6 +78,7 @@ typedef struct {
     const char **tids; /* scratch: one comment's topic ids */
     size_t tcap;
     es_stored_record srec; /* scratch: a record a deletion reverses */
+    es_titles titles;      /* scratch: the public call's post titles */
     es_aggregate_stats stats;
 } es_aggregate;
 
