@@ -48,6 +48,7 @@
 
 #include "batch.h"
 #include "es_group.h"
+#include "es_heap.h"
 #include "es_keys.h"
 #include "es_log.h"
 #include "es_redis.h"
@@ -390,6 +391,7 @@ int main(int argc, char **argv)
     static es_enrich x;
     int rc, migrate = 0;
 
+    es_heap_keep();
     es_enrich_batch_init(&x);
     rc = es_worker_init(&x.w, &enrich_info, argc, argv, "", opts, on_opt,
                         &migrate);
