@@ -1,5 +1,5 @@
 #!lua name=echostream_alert
--- version: 2
+-- version: 3
 --
 -- lib/redis/alert.lua - the Redis function library "echostream_alert",
 -- loaded by the alert worker (echostream-alert): an alert's event, the

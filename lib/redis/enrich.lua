@@ -1,5 +1,5 @@
 #!lua name=echostream_enrich
--- version: 9
+-- version: 10
 --
 -- lib/redis/enrich.lua - the Redis function library "echostream_enrich", the
 -- only code that writes tenant data for the enrich worker.

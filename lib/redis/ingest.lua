@@ -1,5 +1,5 @@
 #!lua name=echostream
--- version: 6
+-- version: 7
 --
 -- lib/redis/ingest.lua - the Redis function library "echostream" used by
 -- ingest (its name predates the others'; kept, so no migration is needed).

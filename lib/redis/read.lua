@@ -1,5 +1,5 @@
 #!lua name=echostream_read
--- version: 1
+-- version: 2
 --
 -- lib/redis/read.lua - the Redis function library "echostream_read": how
 -- every program reads the comments enrich stored (docs/redis-keys.md).

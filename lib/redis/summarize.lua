@@ -1,5 +1,5 @@
 #!lua name=echostream_summarize
--- version: 2
+-- version: 3
 --
 -- lib/redis/summarize.lua - the Redis function library
 -- "echostream_summarize", loaded by echostream-summarize: every write the

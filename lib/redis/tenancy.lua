@@ -1,5 +1,5 @@
 #!lua name=echostream_tenancy
--- version: 5
+-- version: 6
 --
 -- lib/redis/tenancy.lua - the Redis function library
 -- "echostream_tenancy": a user's membership, created on first sign-in.

@@ -1,5 +1,5 @@
 #!lua name=echostream_tenant
--- version: 7
+-- version: 8
 --
 -- lib/redis/tenant.lua - the Redis function library
 -- "echostream_tenant": every write the API makes to a tenant's topics,

@@ -41,13 +41,29 @@ local function days_from_civil(y, m, d)
 end
 
 -- the hour (since the epoch) of a YYYYMMDDHH name, or nil
-function ES.hour_of(name)
-  local y, m, d, h = string.match(name or '',
-    '^(%d%d%d%d)(%d%d)(%d%d)(%d%d)$')
+local function parse_hour(name)
+  local y, m, d, h = string.match(name, '^(%d%d%d%d)(%d%d)(%d%d)(%d%d)$')
   if y == nil then return nil end
   y, m, d, h = tonumber(y), tonumber(m), tonumber(d), tonumber(h)
   if m < 1 or m > 12 or d < 1 or d > 31 or h > 23 then return nil end
   return days_from_civil(y, m, d) * 24 + h
+end
+
+-- Hour names recur in every argument of a call and across calls, and a
+-- parse costs a pattern match and a date computation: the answers are
+-- remembered (false: not an hour), a few thousand at most.
+local hour_memo, hour_memos = {}, 0
+
+function ES.hour_of(name)
+  name = name or ''
+  local v = hour_memo[name]
+  if v == nil then
+    if hour_memos >= 4096 then hour_memo, hour_memos = {}, 0 end
+    v = parse_hour(name) or false
+    hour_memo[name] = v
+    hour_memos = hour_memos + 1
+  end
+  return v or nil
 end
 
 -- the YYYYMMDDHH name of an hour since the epoch
