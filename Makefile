@@ -16,7 +16,7 @@ CC      ?= cc
 BUILD   ?= build
 PKGS    := hiredis jansson libcurl libzstd
 WARN    := -std=c11 -Wall -Wextra -Werror
-CPPFLAGS_ES := -D_GNU_SOURCE -Ilib -Iworkers/common \
+CPPFLAGS_ES := -D_GNU_SOURCE -Ilib -Iworkers/common -Ibuild/gen \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
 LDLIBS_ES := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypto -lm
@@ -39,6 +39,13 @@ GEN        := build/gen
 LUA_SRC    := $(wildcard lib/redis/*.lua)
 LUA_GEN    := $(LUA_SRC:lib/redis/%.lua=$(GEN)/es_lua_%.c)
 LUAGEN     := $(GEN)/luagen
+
+# the version, the revision and the build date (es_build_info.h: the
+# workers' --version, the module's echostream_build_info), rewritten only
+# when the version or the revision changes
+ES_VERSION := 0.14.0
+BUILD_INFO := $(GEN)/es_build_info.h
+$(shell sh mk/build-info.sh $(ES_VERSION) $(BUILD_INFO))
 
 LIB_SRC    := $(wildcard lib/*.c) $(LUA_GEN)
 COMMON_SRC := $(wildcard workers/common/*.c)

@@ -28,7 +28,7 @@ MODULE_SRC       := config $(wildcard $(MODULE_OWN:%=%/*.c)) \
                     $(wildcard $(MODULE_OWN:%=%/*.h)) \
                     $(wildcard $(MODULE_LIB:%=lib/%.[ch]) lib/es_req*.[ch] \
                       lib/es_jwt*.h lib/es_query*.h) lib/es_keys.h \
-                    lib/es_record.h
+                    lib/es_record.h build/gen/es_build_info.h
 
 NGX_ASAN_DIR     := $(CURDIR)/build/nginx-asan
 MODULE_ASAN_SO   := build/asan/ngx_http_echostream_module.so
