@@ -122,17 +122,26 @@ export async function startNginx({ redisUrl, webRoot, runDir, extraConf = '',
   } else {
     proc = startProc(NGINX, args, { name: 'nginx', env });
   }
-  let exited = null;
-  proc.exited.then((e) => { exited = e; });
   const errorLog = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8')
                                               : '');
-  await waitFor(async () => {
-    if (exited) {
-      throw new Error(`nginx exited (${JSON.stringify(exited)}): ` +
+  // an nginx that exits before it answers (a configuration it refused)
+  // fails the start at once, not after the wait's time-out
+  let up = false;
+  let exited = null;
+  proc.exited.then((e) => { exited = e; });
+  const died = proc.exited.then((e) => {
+    if (!up) {
+      throw new Error(`nginx exited (${JSON.stringify(e)}): ` +
                       `${proc.output()}\n${errorLog()}`);
     }
-    return portAnswers(port);
-  }, { timeout: 15000, what: `nginx on port ${port}` });
+  });
+  died.catch(() => {});
+  await Promise.race([
+    waitFor(() => portAnswers(port),
+            { timeout: 15000, what: `nginx on port ${port}` }),
+    died,
+  ]);
+  up = true;
   // both workers up: a request to a worker that is still starting is fine,
   // but tests counting worker log lines want them all
   await waitFor(() => (errorLog().match(/start worker process \d+/g) || [])
