@@ -53,6 +53,14 @@ ngx_command_t ngx_http_echostream_commands[] = {
       ngx_http_echostream_conf_expect_workers, NGX_HTTP_LOC_CONF_OFFSET),
     H("echostream_healthz", LOC, NGX_CONF_NOARGS,
       ngx_http_echostream_conf_healthz, NGX_HTTP_LOC_CONF_OFFSET),
+    L("echostream_healthz_loopback", ANY, NGX_CONF_FLAG, ngx_conf_set_flag_slot,
+      healthz_loopback),
+    H("echostream_healthz_token_file", ANY, NGX_CONF_TAKE1,
+      ngx_http_echostream_conf_healthz_token, NGX_HTTP_LOC_CONF_OFFSET),
+    H("echostream_livez", LOC, NGX_CONF_NOARGS, ngx_http_echostream_conf_livez,
+      NGX_HTTP_LOC_CONF_OFFSET),
+    H("echostream_readyz", LOC, NGX_CONF_NOARGS,
+      ngx_http_echostream_conf_readyz, NGX_HTTP_LOC_CONF_OFFSET),
 
     /* the API and its answers */
     H("echostream_api", LOC, NGX_CONF_NOARGS, ngx_http_echostream_conf_api,

@@ -23,6 +23,12 @@ char *ngx_http_echostream_conf_expect_workers(ngx_conf_t *cf,
                                               ngx_command_t *cmd, void *conf);
 char *ngx_http_echostream_conf_healthz(ngx_conf_t *cf, ngx_command_t *cmd,
                                        void *conf);
+char *ngx_http_echostream_conf_livez(ngx_conf_t *cf, ngx_command_t *cmd,
+                                     void *conf);
+char *ngx_http_echostream_conf_readyz(ngx_conf_t *cf, ngx_command_t *cmd,
+                                      void *conf);
+char *ngx_http_echostream_conf_healthz_token(ngx_conf_t *cf, ngx_command_t *cmd,
+                                             void *conf);
 char *ngx_http_echostream_conf_api(ngx_conf_t *cf, ngx_command_t *cmd,
                                    void *conf);
 char *ngx_http_echostream_conf_metrics(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -6,13 +6,19 @@
  *
  *   {"status":"ok"|"degraded"|"down",
  *    "redis":{"state":"up"|"down","latency_ms":0.42,"error":"…"},
- *    "workers":{"ingest":{"alive":true,"instances":[{"instance":…,"pid":…,
- *               "beat_age_ms":…,"alive":true,"status":{…}}]}, …}}
+ *    "workers":{"ingest":{"alive":true,"instances":[{"instance":…,
+ *               "host":…,"pid":…,"beat_age_ms":…,"alive":true,
+ *               "status":{…}}]}, …}}
  *
  * 200 only for "ok" (Redis up, every expected worker has a live instance),
  * 503 otherwise, so a load balancer can use the status code alone. A
  * heartbeat that does not parse is skipped with a log line: one broken
  * writer must not hide the others, nor take the route down.
+ *
+ * The document names hosts and pids: only loopback clients or a request
+ * with the configured token get it (ngx_http_echostream_healthz_access.c),
+ * everyone else a bare 403, before anything is asked of Redis. A load
+ * balancer uses /readyz instead (ngx_http_echostream_probes.c).
  */
 
 #include <ngx_config.h>
@@ -40,6 +46,10 @@ static void ngx_http_echostream_healthz_beat(ngx_http_request_t *r,
 static ngx_int_t ngx_http_echostream_healthz_send(ngx_http_request_t *r,
                                                   ngx_uint_t status,
                                                   json_t *body);
+static void ngx_http_echostream_healthz_host(char *buf, size_t size,
+                                             const char *host,
+                                             const char *instance,
+                                             long long pid);
 
 ngx_int_t ngx_http_echostream_healthz_handler(ngx_http_request_t *r)
 {
@@ -51,6 +61,10 @@ ngx_int_t ngx_http_echostream_healthz_handler(ngx_http_request_t *r)
 
     if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    if (!ngx_http_echostream_healthz_allowed(r)) {
+        return NGX_HTTP_FORBIDDEN;
     }
 
     rc = ngx_http_discard_request_body(r);
@@ -249,8 +263,9 @@ static void ngx_http_echostream_healthz_beat(ngx_http_request_t *r,
                                              redisReply *value,
                                              long long now_ms)
 {
-    json_t *hb, *wname, *inst, *pid, *beat, *interval, *status, *w, *o;
+    json_t *hb, *wname, *inst, *pid, *beat, *interval, *status, *host, *w, *o;
     const char *why, *instance, *colon;
+    char hostname[128];
     json_error_t jerr;
     long long age;
     int alive, fieldlen;
@@ -276,6 +291,7 @@ static void ngx_http_echostream_healthz_beat(ngx_http_request_t *r,
     beat = json_object_get(hb, "beat_ms");
     interval = json_object_get(hb, "interval_ms");
     status = json_object_get(hb, "status");
+    host = json_object_get(hb, "host");
 
     if (!json_is_object(hb) || !json_is_string(wname) ||
         json_string_length(wname) == 0 || !json_is_integer(beat) ||
@@ -293,16 +309,20 @@ static void ngx_http_echostream_healthz_beat(ngx_http_request_t *r,
         instance = colon ? colon + 1 : field->str;
     }
 
+    ngx_http_echostream_healthz_host(
+        hostname, sizeof(hostname), json_string_value(host), instance,
+        json_is_integer(pid) ? (long long)json_integer_value(pid) : -1);
+
     age = now_ms - (long long)json_integer_value(beat);
     alive = age < NGX_HTTP_ECHOSTREAM_ALIVE_INTERVALS *
                       (long long)json_integer_value(interval);
 
     /* the copy shares status with hb: a new reference for o to steal */
-    o = json_pack("{s:s, s:o, s:I, s:b, s:o}", "instance", instance, "pid",
-                  json_is_integer(pid) ? json_incref(pid) : json_null(),
-                  "beat_age_ms", (json_int_t)(age < 0 ? 0 : age), "alive",
-                  alive, "status",
-                  json_is_object(status) ? json_incref(status) : json_object());
+    o = json_pack(
+        "{s:s, s:s, s:o, s:I, s:b, s:o}", "instance", instance, "host",
+        hostname, "pid", json_is_integer(pid) ? json_incref(pid) : json_null(),
+        "beat_age_ms", (json_int_t)(age < 0 ? 0 : age), "alive", alive,
+        "status", json_is_object(status) ? json_incref(status) : json_object());
     if (o == NULL) {
         why = "out of memory";
         goto malformed;
@@ -331,6 +351,40 @@ malformed:
                   "\"%*s\": %s",
                   (size_t)fieldlen, field->str, why);
     json_decref(hb);
+}
+
+/*
+ * The host a heartbeat came from: its "host" when it has one, else its
+ * instance without the "-<pid>" the workers append (es_worker.c names an
+ * instance "<hostname>-<pid>"), else the instance as it is.
+ */
+static void ngx_http_echostream_healthz_host(char *buf, size_t size,
+                                             const char *host,
+                                             const char *instance,
+                                             long long pid)
+{
+    char suffix[32];
+    size_t len, slen;
+
+    if (host != NULL && host[0] != '\0') {
+        ngx_cpystrn((u_char *)buf, (u_char *)host, size);
+        return;
+    }
+
+    len = ngx_strlen(instance);
+    slen = 0;
+    if (pid >= 0) {
+        slen = (size_t)(ngx_snprintf((u_char *)suffix, sizeof(suffix), "-%L",
+                                     (int64_t)pid) -
+                        (u_char *)suffix);
+    }
+
+    if (slen > 0 && len > slen &&
+        ngx_memcmp(instance + len - slen, suffix, slen) == 0) {
+        len -= slen;
+    }
+
+    ngx_cpystrn((u_char *)buf, (u_char *)instance, ngx_min(len + 1, size));
 }
 
 /*

@@ -2,26 +2,34 @@
  * ngx_http_echostream_metrics.c - the "echostream_metrics" location:
  * Prometheus text exposition of the API's counters.
  *
+ *   echostream_build_info{version,revision,built}     gauge, always 1
  *   echostream_http_requests_total{route,status}      counter
+ *   echostream_http_responses_total{class}            counter (1xx…5xx)
  *   echostream_http_request_duration_seconds{route}   histogram
  *   echostream_token_cache_lookups_total{result}      counter (hit|miss)
- *   echostream_redis_up                               this worker's view
- *   echostream_jwks_keys, _fetches_total, _failures_total  this worker's
+ *   echostream_worker_processes                       gauge
+ *   echostream_redis_up, echostream_redis_connected_workers   gauges
+ *   echostream_jwks_keys, _fetches_total, _failures_total
  *
  * The counters are fixed arrays of atomics in one shared zone (routes ×
  * a fixed list of statuses, routes × latency buckets): no lock, no
- * allocation per request. The location is reachable only where the
- * directive is configured; protect it with allow/deny like stub_status.
+ * allocation per request, and the same numbers whichever worker answers.
+ * The gauges of each worker's own state are summed over the workers
+ * (ngx_http_echostream_metrics_workers.c). Every series is printed from
+ * the start, zeros included (every route of the table, every status of
+ * the list, every bucket), so a rate() or an alert never meets a series
+ * that appears only after its first event. The location is reachable
+ * only where the directive is configured; protect it with allow/deny like
+ * stub_status.
  */
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "es_build_info.h"
 #include "api/ngx_http_echostream_api.h"
-#include "auth/ngx_http_echostream_jwks.h"
 #include "core/ngx_http_echostream_metrics.h"
-#include "redis/ngx_http_echostream_redis_conn.h"
 
 #define NGX_HTTP_ECHOSTREAM_METRIC_ROUTES 64
 
@@ -47,6 +55,7 @@ typedef struct {
     ngx_atomic_t latency[NGX_HTTP_ECHOSTREAM_METRIC_ROUTES]
                         [NGX_HTTP_ECHOSTREAM_NBUCKETS + 1];
     ngx_atomic_t latency_sum_ms[NGX_HTTP_ECHOSTREAM_METRIC_ROUTES];
+    ngx_atomic_t classes[5]; /* 1xx … 5xx */
     ngx_atomic_t token_hits;
     ngx_atomic_t token_misses;
 } ngx_http_echostream_metrics_sh_t;
@@ -84,7 +93,7 @@ ngx_http_echostream_metrics_zone(ngx_conf_t *cf,
 
     emcf->metrics_zone->init = ngx_http_echostream_metrics_init_zone;
 
-    return NGX_OK;
+    return ngx_http_echostream_metrics_workers_zone(cf);
 }
 
 static ngx_int_t ngx_http_echostream_metrics_init_zone(ngx_shm_zone_t *zone,
@@ -144,6 +153,10 @@ void ngx_http_echostream_metrics_request(ngx_uint_t route, ngx_uint_t status,
     (void)ngx_atomic_fetch_add(&sh->requests[route][s], 1);
     (void)ngx_atomic_fetch_add(&sh->latency[route][b], 1);
     (void)ngx_atomic_fetch_add(&sh->latency_sum_ms[route], ms);
+
+    if (status >= 100 && status < 600) {
+        (void)ngx_atomic_fetch_add(&sh->classes[status / 100 - 1], 1);
+    }
 }
 
 void ngx_http_echostream_metrics_token(ngx_uint_t hit)
@@ -167,7 +180,7 @@ static u_char *ngx_http_echostream_metrics_route_name(ngx_uint_t i)
 ngx_int_t ngx_http_echostream_metrics_handler(ngx_http_request_t *r)
 {
     ngx_http_echostream_metrics_sh_t *sh = ngx_http_echostream_metrics_sh;
-    ngx_http_echostream_jwks_stats_t js;
+    ngx_http_echostream_metrics_workers_t mw;
     ngx_uint_t i, s, b, total, cum;
     ngx_chain_t out;
     ngx_buf_t *buf;
@@ -188,10 +201,12 @@ ngx_int_t ngx_http_echostream_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    size = 4096 + (ngx_http_echostream_nroutes + 1) *
+    /* every line of a route is under 160 bytes: the longest name, the
+     * longest label and a 20-digit value */
+    size = 8192 + (ngx_http_echostream_nroutes + 1) *
                       (NGX_HTTP_ECHOSTREAM_NSTATUS +
                        NGX_HTTP_ECHOSTREAM_NBUCKETS + 4) *
-                      128;
+                      160;
 
     buf = ngx_create_temp_buf(r->pool, size);
     if (buf == NULL) {
@@ -202,15 +217,20 @@ ngx_int_t ngx_http_echostream_metrics_handler(ngx_http_request_t *r)
     end = buf->end;
 
     p = ngx_slprintf(p, end,
+                     "# HELP echostream_build_info The module's version, git "
+                     "revision and build time.\n"
+                     "# TYPE echostream_build_info gauge\n"
+                     "echostream_build_info{version=\"%s\",revision=\"%s\","
+                     "built=\"%s\"} 1\n",
+                     ES_VERSION, ES_GIT_REV, ES_BUILD_DATE);
+
+    p = ngx_slprintf(p, end,
                      "# HELP echostream_http_requests_total API requests by "
                      "route and status.\n"
                      "# TYPE echostream_http_requests_total counter\n");
 
     for (i = 0; i <= ngx_http_echostream_nroutes; i++) {
         for (s = 0; s < NGX_HTTP_ECHOSTREAM_NSTATUS; s++) {
-            if (sh->requests[i][s] == 0) {
-                continue;
-            }
             if (ngx_http_echostream_statuses[s] == 0) {
                 p = ngx_slprintf(p, end,
                                  "echostream_http_requests_total{route=\"%s\","
@@ -239,9 +259,6 @@ ngx_int_t ngx_http_echostream_metrics_handler(ngx_http_request_t *r)
         for (b = 0; b <= NGX_HTTP_ECHOSTREAM_NBUCKETS; b++) {
             total += sh->latency[i][b];
         }
-        if (total == 0) {
-            continue;
-        }
 
         cum = 0;
         for (b = 0; b < NGX_HTTP_ECHOSTREAM_NBUCKETS; b++) {
@@ -268,7 +285,21 @@ ngx_int_t ngx_http_echostream_metrics_handler(ngx_http_request_t *r)
                          ngx_http_echostream_metrics_route_name(i), total);
     }
 
-    ngx_http_echostream_jwks_stats(&js);
+    p = ngx_slprintf(p, end,
+                     "# HELP echostream_http_responses_total API responses by "
+                     "status class.\n"
+                     "# TYPE echostream_http_responses_total counter\n");
+
+    for (s = 0; s < 5; s++) {
+        p = ngx_slprintf(p, end,
+                         "echostream_http_responses_total{class=\"%uixx\"} "
+                         "%uA\n",
+                         s + 1, sh->classes[s]);
+    }
+
+    /* this worker's own numbers first, so they are current */
+    ngx_http_echostream_metrics_workers_publish();
+    ngx_http_echostream_metrics_workers_sum(&mw);
 
     p = ngx_slprintf(
         p, end,
@@ -277,24 +308,33 @@ ngx_int_t ngx_http_echostream_metrics_handler(ngx_http_request_t *r)
         "# TYPE echostream_token_cache_lookups_total counter\n"
         "echostream_token_cache_lookups_total{result=\"hit\"} %uA\n"
         "echostream_token_cache_lookups_total{result=\"miss\"} %uA\n"
-        "# HELP echostream_redis_up Whether this worker's Redis connection "
-        "is up.\n"
+        "# HELP echostream_worker_processes nginx worker processes that "
+        "report to these metrics.\n"
+        "# TYPE echostream_worker_processes gauge\n"
+        "echostream_worker_processes %ui\n"
+        "# HELP echostream_redis_up 1 when every worker process's Redis "
+        "connection is up.\n"
         "# TYPE echostream_redis_up gauge\n"
         "echostream_redis_up %ui\n"
-        "# HELP echostream_jwks_keys Signing keys this worker holds.\n"
+        "# HELP echostream_redis_connected_workers Worker processes whose "
+        "Redis connection is up.\n"
+        "# TYPE echostream_redis_connected_workers gauge\n"
+        "echostream_redis_connected_workers %ui\n"
+        "# HELP echostream_jwks_keys Signing keys held by the worker "
+        "process that holds the fewest.\n"
         "# TYPE echostream_jwks_keys gauge\n"
         "echostream_jwks_keys %ui\n"
-        "# HELP echostream_jwks_fetches_total JWKS fetches by this worker.\n"
+        "# HELP echostream_jwks_fetches_total JWKS fetches by all worker "
+        "processes.\n"
         "# TYPE echostream_jwks_fetches_total counter\n"
         "echostream_jwks_fetches_total %ui\n"
-        "# HELP echostream_jwks_failures_total Failed JWKS fetches by this "
-        "worker.\n"
+        "# HELP echostream_jwks_failures_total Failed JWKS fetches by all "
+        "worker processes.\n"
         "# TYPE echostream_jwks_failures_total counter\n"
         "echostream_jwks_failures_total %ui\n",
-        sh->token_hits, sh->token_misses,
-        (ngx_uint_t)(ngx_http_echostream_redis_mgr.ac != NULL &&
-                     ngx_http_echostream_redis_mgr.connected),
-        js.keys, js.fetches, js.failures);
+        sh->token_hits, sh->token_misses, mw.workers,
+        (ngx_uint_t)(mw.workers > 0 && mw.redis_up == mw.workers), mw.redis_up,
+        mw.jwks_keys_min, mw.jwks_fetches, mw.jwks_failures);
 
     buf->last = p;
     buf->last_buf = (r == r->main) ? 1 : 0;

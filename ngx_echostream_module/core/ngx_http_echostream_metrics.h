@@ -1,6 +1,8 @@
 /*
  * ngx_http_echostream_metrics.h - Prometheus counters of the API, kept in
- * shared memory so every worker adds to the same numbers.
+ * shared memory so every worker adds to the same numbers
+ * (ngx_http_echostream_metrics.c), and the per-worker gauges gathered in
+ * a second zone (ngx_http_echostream_metrics_workers.c).
  */
 
 #ifndef _NGX_HTTP_ECHOSTREAM_METRICS_H_INCLUDED_
@@ -23,5 +25,28 @@ void ngx_http_echostream_metrics_request(ngx_uint_t route, ngx_uint_t status,
 
 /* One token-cache lookup. */
 void ngx_http_echostream_metrics_token(ngx_uint_t hit);
+
+/* The per-worker gauges summed over the worker processes. */
+typedef struct {
+    ngx_uint_t workers;       /* processes that reported */
+    ngx_uint_t redis_up;      /* of them, with their Redis connection up */
+    ngx_uint_t jwks_keys_min; /* the fewest signing keys any holds */
+    ngx_uint_t jwks_fetches;  /* JWKS fetches, all of them */
+    ngx_uint_t jwks_failures;
+} ngx_http_echostream_metrics_workers_t;
+
+/* Adds the workers' zone at configuration time (with the counters'). */
+ngx_int_t ngx_http_echostream_metrics_workers_zone(ngx_conf_t *cf);
+
+/* In a worker: start publishing its gauges (init_process), stop (exit). */
+void ngx_http_echostream_metrics_workers_start(ngx_cycle_t *cycle);
+void ngx_http_echostream_metrics_workers_stop(void);
+
+/* Copies this worker's gauges into its slot now. */
+void ngx_http_echostream_metrics_workers_publish(void);
+
+/* The sums over every worker that reported. */
+void ngx_http_echostream_metrics_workers_sum(
+    ngx_http_echostream_metrics_workers_t *out);
 
 #endif /* _NGX_HTTP_ECHOSTREAM_METRICS_H_INCLUDED_ */

@@ -38,8 +38,8 @@ static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle);
 static void ngx_http_echostream_exit_process(ngx_cycle_t *cycle);
 
 static ngx_http_module_t ngx_http_echostream_module_ctx = {
-    NULL, /* preconfiguration */
-    NULL, /* postconfiguration */
+    ngx_http_echostream_add_variables, /* preconfiguration */
+    NULL,                              /* postconfiguration */
 
     ngx_http_echostream_create_main_conf, /* create main configuration */
     ngx_http_echostream_init_main_conf,   /* init main configuration */
@@ -154,6 +154,8 @@ static void *ngx_http_echostream_create_loc_conf(ngx_conf_t *cf)
     elcf->expect_workers = NGX_CONF_UNSET_PTR;
     elcf->cors_origins = NGX_CONF_UNSET_PTR;
     elcf->max_body = NGX_CONF_UNSET_SIZE;
+    elcf->healthz_loopback = NGX_CONF_UNSET;
+    elcf->healthz_token_sha256 = NGX_CONF_UNSET_PTR;
 
     return elcf;
 }
@@ -170,6 +172,9 @@ static char *ngx_http_echostream_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_ptr_value(conf->expect_workers, prev->expect_workers, NULL);
     ngx_conf_merge_ptr_value(conf->cors_origins, prev->cors_origins, NULL);
     ngx_conf_merge_size_value(conf->max_body, prev->max_body, 64 * 1024);
+    ngx_conf_merge_value(conf->healthz_loopback, prev->healthz_loopback, 1);
+    ngx_conf_merge_ptr_value(conf->healthz_token_sha256,
+                             prev->healthz_token_sha256, NULL);
 
     if (conf->max_body == 0 || conf->max_body > 16 * 1024 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -523,7 +528,15 @@ static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle)
 
     emcf =
         ngx_http_cycle_get_module_main_conf(cycle, ngx_http_echostream_module);
-    if (emcf == NULL || !(emcf->used || emcf->redis_set)) {
+    if (emcf == NULL) {
+        return NGX_OK;
+    }
+
+    if (emcf->metrics_zone != NULL) {
+        ngx_http_echostream_metrics_workers_start(cycle);
+    }
+
+    if (!(emcf->used || emcf->redis_set)) {
         return NGX_OK;
     }
 
@@ -545,6 +558,7 @@ static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle)
 
 static void ngx_http_echostream_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_echostream_metrics_workers_stop();
     ngx_http_echostream_series_cache_exit();
     ngx_http_echostream_auth_exit_process(cycle);
     ngx_http_echostream_redis_exit_process(cycle);

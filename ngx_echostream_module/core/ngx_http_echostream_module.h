@@ -67,12 +67,32 @@ typedef struct {
     ngx_array_t *expect_workers; /* of ngx_str_t */
     ngx_array_t *cors_origins;   /* of ngx_str_t; "*" allows any */
     size_t max_body;             /* "echostream_api_max_body" */
+
+    /* who may read /healthz: "echostream_healthz_loopback" (on) lets
+     * loopback clients in; "echostream_healthz_token_file" lets in a
+     * request bearing its token, kept only as its SHA-256 (32 bytes) */
+    ngx_flag_t healthz_loopback;
+    u_char *healthz_token_sha256;
 } ngx_http_echostream_loc_conf_t;
 
 extern ngx_module_t ngx_http_echostream_module;
 
 /* The content handler of "echostream_healthz" (healthz.c). */
 ngx_int_t ngx_http_echostream_healthz_handler(ngx_http_request_t *r);
+
+/* The content handlers of "echostream_livez" and "echostream_readyz"
+ * (probes.c). */
+ngx_int_t ngx_http_echostream_livez_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_echostream_readyz_handler(ngx_http_request_t *r);
+
+/*
+ * Whether r may read /healthz: from loopback (when allowed) or with the
+ * configured token (healthz_access.c).
+ */
+ngx_int_t ngx_http_echostream_healthz_allowed(ngx_http_request_t *r);
+
+/* Adds $echostream_tenant and $echostream_route (variables.c). */
+ngx_int_t ngx_http_echostream_add_variables(ngx_conf_t *cf);
 
 /* The content handler of "echostream_metrics" (metrics.c). */
 ngx_int_t ngx_http_echostream_metrics_handler(ngx_http_request_t *r);

@@ -102,6 +102,14 @@ ngx_int_t ngx_http_echostream_redis_command(
     void *data, int argc, const char **argv, const size_t *argvlen);
 
 /*
+ * Why this worker cannot serve Redis-backed requests now, or NULL when it
+ * can: its connection is up and every function library of the module is
+ * confirmed loaded on it (at its version or a newer one). Reads state only,
+ * sends nothing: /readyz adds its own PING.
+ */
+const char *ngx_http_echostream_redis_unready(void);
+
+/*
  * Connection manager, driven by the module: start connecting in a worker
  * (url must live as long as the cycle), and close at worker exit without
  * calling any handler.

@@ -46,6 +46,8 @@ static void ngx_http_echostream_redis_lib_added(redisAsyncContext *ac,
                                                 void *reply, void *privdata);
 static void ngx_http_echostream_redis_lib_version(redisAsyncContext *ac,
                                                   void *reply, void *privdata);
+static void ngx_http_echostream_redis_lib_replaced(redisAsyncContext *ac,
+                                                   void *reply, void *privdata);
 
 ngx_http_echostream_redis_mgr_t ngx_http_echostream_redis_mgr;
 
@@ -128,6 +130,7 @@ static void ngx_http_echostream_redis_connect(void)
 
     m->generation++;
     m->connected = 0;
+    m->libs_ready = 0;
 
     if (m->url->is_unix) {
         ac = redisAsyncConnectUnix(m->url->path);
@@ -341,10 +344,11 @@ static void ngx_http_echostream_redis_lib_version(redisAsyncContext *ac,
                       "echostream redis: loading function library \"%s\" "
                       "version %l (Redis held version %l)",
                       lib->name, lib->version, have);
-        redisAsyncCommand(ac, ngx_http_echostream_redis_setup_reply, NULL,
+        redisAsyncCommand(ac, ngx_http_echostream_redis_lib_replaced, NULL,
                           "FUNCTION LOAD REPLACE %b", lib->code, lib->len);
         break;
     case ES_LUA_NEWER:
+        m->libs_ready++;
         ngx_log_error(NGX_LOG_WARN, m->log, 0,
                       "echostream redis: Redis holds function library "
                       "\"%s\" version %l, newer than this module's version "
@@ -352,8 +356,48 @@ static void ngx_http_echostream_redis_lib_version(redisAsyncContext *ac,
                       lib->name, have, lib->version);
         break;
     case ES_LUA_SAME:
+        m->libs_ready++;
         break;
     }
+}
+
+/* The reply to FUNCTION LOAD REPLACE: one more library ready, or refused. */
+static void ngx_http_echostream_redis_lib_replaced(redisAsyncContext *ac,
+                                                   void *reply, void *privdata)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+    redisReply *rr = reply;
+
+    if (rr != NULL && rr->type != REDIS_REPLY_ERROR && !m->closing) {
+        m->libs_ready++;
+        return;
+    }
+
+    ngx_http_echostream_redis_setup_reply(ac, reply, privdata);
+}
+
+const char *ngx_http_echostream_redis_unready(void)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+    const es_lua_lib *const *lib;
+    ngx_uint_t n;
+
+    if (m->ac == NULL || !m->connected || m->closing) {
+        return "redis not connected";
+    }
+
+    n = 0;
+    for (lib = ngx_http_echostream_function_libs; *lib != NULL; lib++) {
+        n++;
+    }
+
+    /* the version checks answer in order after connecting: until the last
+     * one has, a request could call a function Redis lacks */
+    if (m->libs_ready < n) {
+        return "redis functions not loaded";
+    }
+
+    return NULL;
 }
 
 static void ngx_http_echostream_redis_setup_reply(redisAsyncContext *ac,

@@ -32,6 +32,7 @@ typedef struct {
     ngx_msec_t backoff;
     ngx_uint_t generation; /* counts connection attempts */
     ngx_uint_t replies;    /* replies received, for stall checks */
+    ngx_uint_t libs_ready; /* function libraries confirmed on this one */
     unsigned connected : 1;
     unsigned closing : 1; /* inside redisAsyncFree */
     unsigned exiting : 1;

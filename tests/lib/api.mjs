@@ -380,9 +380,9 @@ export function apiConf(cognito, { extraConf = '', serverConf = '',
 // the API. extraConf / serverConf add directives at http / server level;
 // tenantClaim turns on echostream_tenant_claim (the tenant named by the
 // token's custom:tenant_id, as an operator who provisions tenants sets).
-// api() validates each answer of /api/v1, /healthz and /metrics against
-// docs/openapi.yaml (pass validate:false for a deliberately odd request)
-// and throws on a mismatch.
+// api() validates each answer of /api/v1, /healthz, /livez, /readyz and
+// /metrics against docs/openapi.yaml (pass validate:false for a
+// deliberately odd request) and throws on a mismatch.
 export async function startApiStack({ redis, cognito, extraConf = '',
                                       serverConf = '', webRoot,
                                       tenantClaim = false } = {}) {
@@ -409,7 +409,7 @@ export async function startApiStack({ redis, cognito, extraConf = '',
       const res = await request(base, method, reqPath, opts);
       const p = reqPath.split('?')[0];
       if (opts.validate !== false && (p.startsWith('/api/v1/') ||
-          p === '/healthz' || p === '/metrics')) {
+          ['/healthz', '/livez', '/readyz', '/metrics'].includes(p))) {
         validateResponse(method, reqPath, res);
       }
       return res;

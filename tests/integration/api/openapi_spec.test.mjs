@@ -61,6 +61,8 @@ const CONTRACT = [
   ['GET', '/api/v1/unsubscribe', 200],
   ['POST', '/api/v1/unsubscribe', 200],
   ['GET', '/healthz', 200],
+  ['GET', '/livez', 200],
+  ['GET', '/readyz', 200],
   ['GET', '/metrics', 200],
 ];
 // open to a user without a tenant: the invitee's side of invites
