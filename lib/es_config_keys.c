@@ -16,8 +16,15 @@ const es_config_key es_config_keys[] = {
      "Redis address: redis://[:password@]host:port/db or "
      "unix://[:password@]/path/to.sock[?db=N]",
      0},
-    {"log.format", "text", "log line format on stderr: text or json", 0},
+    {"log.format", "text",
+     "log line format: text (logfmt), json, or journal (text with syslog "
+     "priorities; chosen by itself under systemd)",
+     0},
     {"log.level", "info", "lowest level logged: debug, info, warn, error", 0},
+    {"log.file", "",
+     "absolute path of a file to log to instead of stderr (reopened on "
+     "SIGHUP)",
+     0},
     {"worker.heartbeat", "2", "seconds between liveness reports to Redis", 0},
     {"worker.consumer_prune_ms", "3600000",
      "consumers of a group idle this long with nothing pending are removed", 0},

@@ -3,9 +3,10 @@
  *
  * The formatter writes into a fixed stack buffer: a logger that can fail to
  * allocate is a logger that goes quiet exactly when things break. Strings are
- * escaped for JSON in both formats (text quotes values that need it), and
- * invalid UTF-8 is replaced by U+FFFD so a hostile comment body can never
- * corrupt a log line or a log shipper's parser.
+ * escaped for JSON in both formats (a logfmt quoted value takes the same
+ * escapes), and invalid UTF-8 is replaced by U+FFFD so a hostile comment
+ * body can never corrupt a log line or a log shipper's parser. Where lines
+ * go (stderr or log.file) is es_log_out.c's concern.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -16,16 +17,25 @@
 #include <unistd.h>
 
 #include "es_log.h"
+#include "es_log_out.h"
 #include "es_utf8.h"
 
 #define ES_LOG_LINE_MAX   4096
 #define ES_LOG_FIELDS_MAX 32
 
+/*
+ * Set at start and again by a reload (SIGHUP) from the main thread while
+ * other threads may be logging: each is one word, read once per line, so a
+ * line is written wholly in the old or wholly in the new setting.
+ */
 static char es_log_component[32] = "echostream";
-static es_log_format es_log_fmt = ES_LOG_TEXT;
-static es_level es_log_min = ES_INFO;
+static volatile es_log_format es_log_fmt = ES_LOG_TEXT;
+static volatile es_level es_log_min = ES_INFO;
 
 static const char *es_level_names[] = {"debug", "info", "warn", "error"};
+
+/* syslog priorities (sd-daemon.h's SD_DEBUG ... SD_ERR) */
+static const char *es_level_prio[] = {"<7>", "<6>", "<4>", "<3>"};
 
 void es_log_init(const char *component, es_log_format format, es_level min)
 {
@@ -42,6 +52,10 @@ int es_log_parse_format(const char *s, es_log_format *out)
     }
     if (strcmp(s, "json") == 0) {
         *out = ES_LOG_JSON;
+        return 0;
+    }
+    if (strcmp(s, "journal") == 0) {
+        *out = ES_LOG_JOURNAL;
         return 0;
     }
     return -1;
@@ -140,6 +154,12 @@ static void out_escaped(es_out *o, const char *s)
     }
 }
 
+/*
+ * logfmt: a value is bare unless empty or holding a byte a reader would
+ * split or misread on (space, '=', '"', a control byte); backslashes and
+ * non-ASCII are quoted too, so a bare value is always plain ASCII and
+ * every escape sits inside quotes.
+ */
 static int needs_quotes(const char *s)
 {
     if (*s == '\0') {
@@ -152,6 +172,36 @@ static int needs_quotes(const char *s)
         }
     }
     return 0;
+}
+
+/* A text string value: bare when safe, else quoted and escaped. */
+static void out_logfmt_str(es_out *o, const char *s)
+{
+    if (needs_quotes(s)) {
+        out_raw(o, "\"", 1);
+        out_escaped(o, s);
+        out_raw(o, "\"", 1);
+    } else {
+        out_escaped(o, s);
+    }
+}
+
+/*
+ * A logfmt key is an identifier: the workers' keys are constants, but a
+ * byte that would end or split the key becomes '_' rather than a broken
+ * line.
+ */
+static void out_logfmt_key(es_out *o, const char *k)
+{
+    for (; *k; k++) {
+        unsigned char c = (unsigned char)*k;
+        char ch = (char)c;
+
+        if (c <= ' ' || c == '"' || c == '=' || c >= 0x7f) {
+            ch = '_';
+        }
+        out_raw(o, &ch, 1);
+    }
 }
 
 static void out_value(es_out *o, const es_kv *kv, int json)
@@ -176,12 +226,12 @@ static void out_value(es_out *o, const es_kv *kv, int json)
         break;
     default: {
         const char *s = kv->s ? kv->s : "";
-        if (json || needs_quotes(s)) {
+        if (json) {
             out_raw(o, "\"", 1);
             out_escaped(o, s);
             out_raw(o, "\"", 1);
         } else {
-            out_escaped(o, s);
+            out_logfmt_str(o, s);
         }
         break;
     }
@@ -241,7 +291,8 @@ static size_t format_once(es_out o, es_log_format format, const char *component,
                           es_level level, const char *event, const es_kv *kv,
                           int nkv, int *cut)
 {
-    const char *lvl = es_level_names[level <= ES_ERROR ? level : ES_ERROR];
+    es_level l = level <= ES_ERROR ? level : ES_ERROR;
+    const char *lvl = es_level_names[l];
 
     if (format == ES_LOG_JSON) {
         out_str(&o, "{\"ts\":\"");
@@ -261,17 +312,20 @@ static size_t format_once(es_out o, es_log_format format, const char *component,
         }
         out_str(&o, "}");
     } else {
+        if (format == ES_LOG_JOURNAL) {
+            out_str(&o, es_level_prio[l]);
+        }
+        out_str(&o, "ts=");
         out_timestamp(&o);
-        out_str(&o, " ");
+        out_str(&o, " level=");
         out_str(&o, lvl);
-        out_str(&o, " ");
-        out_escaped(&o, component);
-        out_str(&o, " msg=\"");
-        out_escaped(&o, event);
-        out_str(&o, "\"");
+        out_str(&o, " component=");
+        out_logfmt_str(&o, component);
+        out_str(&o, " msg=");
+        out_logfmt_str(&o, event);
         for (int i = 0; i < nkv; i++) {
             out_str(&o, " ");
-            out_escaped(&o, kv[i].key);
+            out_logfmt_key(&o, kv[i].key);
             out_str(&o, "=");
             out_value(&o, &kv[i], 0);
         }
@@ -289,7 +343,6 @@ void es_log(es_level level, const char *event, ...)
     int n = 0;
     va_list ap;
     size_t len;
-    ssize_t w;
 
     if (level < es_log_min) {
         return;
@@ -308,6 +361,5 @@ void es_log(es_level level, const char *event, ...)
 
     len = es_log_format_line(line, sizeof(line), es_log_fmt, es_log_component,
                              level, event, kv, n);
-    w = write(STDERR_FILENO, line, len);
-    (void)w;
+    es_log_out_write(line, len);
 }

@@ -16,8 +16,9 @@ FUZZ_SRC     := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_BINS    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+# build/gen: es_build_info.h, which the worker runtime's --version prints
 FUZZ_INC     := -Ilib -Iworkers/common -Iworkers/ingest -Iworkers/summarize \
-                -Itests/fuzz \
+                -Itests/fuzz -I$(GEN) \
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # the ingest parsers with what they call (watchlist, the worker runtime)
 FUZZ_INGEST  := workers/ingest/dump_comment.c workers/ingest/reddit_listing.c \

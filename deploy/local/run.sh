@@ -44,7 +44,9 @@
 #   ECHOSTREAM_HOSTED_UI=1   the dashboard also offers the Hosted UI
 #                            sign-in (authorization code with PKCE), here
 #                            served by cognito-local itself
-#   ECHOSTREAM_CONFIG        worker config file passed as --config
+#   ECHOSTREAM_CONFIG        worker config file passed as --config (unset:
+#                            none; /etc/echostream/echostream.conf, the
+#                            workers' own default, is never read here)
 #   ECHOSTREAM_SKIP_DEPS=1   do not run install-deps.sh first
 #   ECHOSTREAM_*             every other one reaches the workers unchanged
 #                            (see conf/echostream.conf.example), except
@@ -61,6 +63,9 @@ readonly MAIL_UI_PORT=${ECHOSTREAM_MAIL_UI_PORT:-1080}
 readonly WEB_ROOT=${ECHOSTREAM_WEB_ROOT:-$ROOT/web/dist}
 readonly DEMO=${ECHOSTREAM_DEMO:-1}
 readonly DEMO_RATE=${ECHOSTREAM_DEMO_RATE:-2}
+# an empty value keeps every worker (the demo's ingest too) off the
+# system-wide default file: a local run is configured here alone
+export ECHOSTREAM_CONFIG=${ECHOSTREAM_CONFIG:-}
 readonly DEMO_TOPIC='{"name":"Demo: technology talk","subreddits":["technology","gaming","programming"],"query":""}'
 readonly WORKERS=(ingest enrich mirror summarize alert)
 readonly MODULE_SO="$ROOT/build/ngx_http_echostream_module.so"

@@ -13,6 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// A worker started without --config reads /etc/echostream/echostream.conf
+// when it exists; the tests' workers get only the configuration a test
+// gives them (an empty ECHOSTREAM_CONFIG: no default file), whatever is
+// installed on the machine. Every child inherits it, however started.
+if (process.env.ECHOSTREAM_CONFIG === undefined) {
+  process.env.ECHOSTREAM_CONFIG = '';
+}
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
                                  '..', '..');
 export const BUILD = process.env.ES_BUILD_DIR

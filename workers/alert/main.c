@@ -154,6 +154,7 @@ static int run(alert *a)
     while (!es_stopping()) {
         long long mono = es_mono_ms(), wait;
 
+        es_worker_poll_reload(&a->w);
         beat(a, 0);
         if (mono >= a->next_tick) {
             es_alert_tick(&a->ticker, now_ms(a));
@@ -247,7 +248,12 @@ int main(int argc, char **argv)
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
-    if (configure(&a) != 0) {
+    rc = configure(&a);
+    if (a.w.check_only) {
+        rc = es_worker_check_done(&a.w, rc);
+        goto cleanup;
+    }
+    if (rc != 0) {
         rc = 2;
         goto cleanup;
     }

@@ -44,6 +44,9 @@ void es_heartbeat_now(es_heartbeat *hb, json_t *status)
     }
     field_name(hb, field, sizeof(field));
     reply = es_redis_try(hb->r, "HSET %s %s %s", ES_KEY_WORKERS, field, text);
+    /* at debug level, a sign of life in the log itself */
+    es_log(ES_DEBUG, "heartbeat", ES_STR("field", field),
+           ES_STR("stored", reply ? "yes" : "no"), ES_END);
     if (reply) {
         freeReplyObject(reply);
     }

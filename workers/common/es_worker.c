@@ -9,10 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "es_build_info.h"
 #include "es_log.h"
 #include "es_worker.h"
-
-extern char **environ;
+#include "es_worker_conf.h"
 
 static volatile sig_atomic_t es_stop_flag;
 /* monotonic seconds at the first stop request (clock_gettime is
@@ -89,6 +89,12 @@ void es_sleep_ms(long long ms)
     }
 }
 
+static void on_reload_signal(int sig)
+{
+    (void)sig;
+    es_worker_conf_mark_reload();
+}
+
 static void install_signals(void)
 {
     struct sigaction sa;
@@ -98,6 +104,11 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* SA_RESTART: a HUP must not fail a blocking read the way a stop may */
+    sa.sa_handler = on_reload_signal;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_flags = 0;
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 }
@@ -110,9 +121,19 @@ static void print_help(const es_worker *w, const char *argv0)
            info->usage ? info->usage : "", info->summary);
     printf("Common options:\n"
            "  --config FILE        read configuration keys from FILE\n"
-           "  --log-format FORMAT  text (default) or json\n"
+           "                       (default: $ECHOSTREAM_CONFIG, else\n"
+           "                       " ES_WORKER_DEFAULT_CONFIG " if it exists)\n"
+           "  --check-config       load and check the configuration as a\n"
+           "                       start would, print \"configuration ok\"\n"
+           "                       or the errors, exit 0 or 2\n"
+           "  --log-format FORMAT  text (logfmt, default), json or journal\n"
            "  --log-level LEVEL    debug, info (default), warn, error\n"
-           "  -h, --help           show this help and exit\n\n");
+           "  --version            print the version and exit\n"
+           "  -h, --help           show this help and exit\n\n"
+           "Signals: TERM or INT finish the work in hand and exit; HUP\n"
+           "re-reads the configuration (log.level, log.format, log.file\n"
+           "apply at once, other keys at the next start) and reopens\n"
+           "log.file.\n\n");
     printf("Configuration keys (file \"key = value\", or the environment "
            "variable shown;\nthe environment wins):\n");
     es_config_print(w->cfg, info->config_prefixes, stdout);
@@ -150,15 +171,15 @@ static int init_inner(es_worker *w, const es_worker_info *info, int argc,
         {"config", required_argument, NULL, 0x1001},
         {"log-format", required_argument, NULL, 0x1002},
         {"log-level", required_argument, NULL, 0x1003},
+        {"version", no_argument, NULL, 0x1004},
+        {"check-config", no_argument, NULL, 0x1005},
         {"help", no_argument, NULL, 'h'},
     };
     struct option opts[64];
     char shortopts[64];
-    const char *config_path = NULL, *log_format = NULL, *log_level = NULL;
+    const char *config_path = NULL;
     size_t n = 0;
     char err[512];
-    es_log_format fmt;
-    es_level lvl;
     int c;
 
     memset(w, 0, sizeof(*w));
@@ -189,12 +210,30 @@ static int init_inner(es_worker *w, const es_worker_info *info, int argc,
             config_path = optarg;
             break;
         case 0x1002:
-            log_format = optarg;
+            w->flag_format = optarg;
             break;
         case 0x1003:
-            log_level = optarg;
+            w->flag_level = optarg;
+            break;
+        case 0x1004:
+            es_worker_version_line(info->name, err, sizeof(err));
+            printf("%s\n", err);
+            return 1;
+        case 0x1005:
+            w->check_only = 1;
             break;
         case 'h':
+            /* at once, as the arguments after it may be the mistake asked
+               about; the values shown are those the file (named so far)
+               and the environment give, or the defaults when they fail */
+            es_worker_conf_locate(w, config_path);
+            {
+                es_config *cfg = es_worker_conf_load(w, err, sizeof(err));
+                if (cfg != NULL) {
+                    es_config_free(w->cfg);
+                    w->cfg = cfg;
+                }
+            }
             print_help(w, argv[0]);
             return 1;
         case '?':
@@ -207,28 +246,18 @@ static int init_inner(es_worker *w, const es_worker_info *info, int argc,
             }
         }
     }
-    if (config_path &&
-        es_config_load_file(w->cfg, config_path, err, sizeof(err)) != 0) {
+    es_worker_conf_locate(w, config_path);
+    es_config_free(w->cfg);
+    w->cfg = es_worker_conf_load(w, err, sizeof(err));
+    if (w->cfg == NULL) {
         fprintf(stderr, "%s: %s\n", info->name, err);
         return 2;
     }
-    es_config_apply_env(w->cfg, environ);
-    if (log_format) {
-        es_config_set(w->cfg, "log.format", log_format, "flag");
-    }
-    if (log_level) {
-        es_config_set(w->cfg, "log.level", log_level, "flag");
-    }
-    if (es_log_parse_format(es_config_str(w->cfg, "log.format"), &fmt) != 0) {
-        fprintf(stderr, "%s: log format must be text or json\n", info->name);
+    if (es_worker_conf_logging(w, w->cfg, w->check_only, err, sizeof(err)) !=
+        0) {
+        fprintf(stderr, "%s: %s\n", info->name, err);
         return 2;
     }
-    if (es_log_parse_level(es_config_str(w->cfg, "log.level"), &lvl) != 0) {
-        fprintf(stderr, "%s: log level must be debug, info, warn or error\n",
-                info->name);
-        return 2;
-    }
-    es_log_init(info->name, fmt, lvl);
     {
         char host[64] = "localhost";
         gethostname(host, sizeof(host) - 1);
@@ -246,10 +275,29 @@ void es_worker_cleanup(es_worker *w)
     w->cfg = NULL;
 }
 
+void es_worker_version_line(const char *name, char *buf, size_t size)
+{
+    snprintf(buf, size, "echostream-%s %s (revision %s, built %s)", name,
+             ES_VERSION, ES_GIT_REV, ES_BUILD_DATE);
+}
+
+int es_worker_check_done(es_worker *w, int rc)
+{
+    if (rc != 0) {
+        fprintf(stderr, "%s: configuration has errors\n", w->info->name);
+        return 2;
+    }
+    printf("configuration ok\n");
+    return 0;
+}
+
 static int cfg_fail(es_worker *w, const char *err)
 {
     fprintf(stderr, "%s: %s\n", w->info->name, err);
-    es_log(ES_ERROR, "bad configuration", ES_STR("error", err), ES_END);
+    /* --check-config prints its findings, it does not log them */
+    if (!w->check_only) {
+        es_log(ES_ERROR, "bad configuration", ES_STR("error", err), ES_END);
+    }
     return -1;
 }
 

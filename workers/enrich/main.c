@@ -154,6 +154,9 @@ static int run(es_enrich *x)
         int redelivered;
         redisReply *rep;
 
+        /* between batches: the one in hand was written under the old
+           settings */
+        es_worker_poll_reload(&x->w);
         beat(x, 0);
         if (es_topics_stale(&x->topics)) {
             /* a reload frees the topic set the writes in flight use */
@@ -404,11 +407,16 @@ int main(int argc, char **argv)
         rc = 2;
         goto cleanup;
     }
-    if (migrate) {
+    if (migrate && !x.w.check_only) {
         rc = migrate_only(&x.w);
         goto cleanup;
     }
-    if (configure(&x) != 0) {
+    rc = configure(&x);
+    if (x.w.check_only) {
+        rc = es_worker_check_done(&x.w, rc);
+        goto cleanup;
+    }
+    if (rc != 0) {
         rc = 2;
         goto cleanup;
     }

@@ -208,15 +208,19 @@ int main(int argc, char **argv)
         es_worker_cleanup(&w);
         return 2;
     }
-    if (read_cfg(&w, &c) != 0) {
-        es_worker_cleanup(&w);
-        return 2;
+    code = read_cfg(&w, &c);
+    if (code == 0) {
+        r = es_redis_new(es_config_str(w.cfg, "redis"), err, sizeof(err));
+        if (r == NULL) {
+            fprintf(stderr, "ingest: bad redis address: %s\n", err);
+            code = -1;
+        }
     }
-    r = es_redis_new(es_config_str(w.cfg, "redis"), err, sizeof(err));
-    if (r == NULL) {
-        fprintf(stderr, "ingest: bad redis address: %s\n", err);
+    if (w.check_only || code != 0) {
+        code = w.check_only ? es_worker_check_done(&w, code) : 2;
+        es_redis_free(r);
         es_worker_cleanup(&w);
-        return 2;
+        return code;
     }
     sink = es_sink_new(r, (int)c.batch, c.dedup_ttl, c.max_len);
     if (sink == NULL) {

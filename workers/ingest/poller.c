@@ -545,6 +545,7 @@ static void run_loop(es_poller *p)
         int found;
         es_unit u;
 
+        es_worker_poll_reload(p->w);
         if (now >= p->next_refresh_mono && refresh_watchlist(p, 0) != 0) {
             break;
         }

@@ -419,6 +419,7 @@ int es_synthetic_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
         long long now = es_mono_ms(), due, first, n;
         int add = 0, changed;
 
+        es_worker_poll_reload(w);
         if (now - last_refresh >= (long long)(refresh_s * 1000)) {
             last_refresh = now;
             changed = es_watchlist_refresh(wl, r);

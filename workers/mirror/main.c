@@ -142,6 +142,7 @@ static int idle(mirror *m)
            ES_END);
     beat_start(m);
     while (!es_stopping()) {
+        es_worker_poll_reload(&m->w);
         beat(m, 0);
         es_sleep_ms(m->heartbeat_ms);
     }
@@ -382,6 +383,7 @@ static int run(mirror *m)
            ES_END);
     beat_start(m);
     while (!es_stopping()) {
+        es_worker_poll_reload(&m->w);
         beat(m, 0);
         if (m->nhand < ES_SQS_MAX_ENTRIES) {
             fill(m);
@@ -480,7 +482,12 @@ int main(int argc, char **argv)
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
-    if (configure(&m) != 0) {
+    rc = configure(&m);
+    if (m.w.check_only) {
+        rc = es_worker_check_done(&m.w, rc);
+        goto cleanup;
+    }
+    if (rc != 0) {
         rc = 2;
         goto cleanup;
     }

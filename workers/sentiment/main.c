@@ -329,6 +329,9 @@ int main(int argc, char **argv)
     if (v == NULL) {
         es_log(ES_ERROR, "lexicon load failed", ES_STR("path", path),
                ES_STR("error", err), ES_END);
+        if (w.check_only) {
+            rc = es_worker_check_done(&w, -1);
+        }
         goto cleanup;
     }
     c = calloc(1, sizeof(*c));
@@ -341,7 +344,7 @@ int main(int argc, char **argv)
         es_scorer_opts so;
 
         if (comprehend_opts(&w, &so) < 0) {
-            rc = 2;
+            rc = w.check_only ? es_worker_check_done(&w, -1) : 2;
             goto cleanup;
         }
         c->scorer = es_scorer_new(v, &so);
@@ -349,6 +352,10 @@ int main(int argc, char **argv)
             es_log(ES_ERROR, "comprehend setup failed", ES_END);
             goto cleanup;
         }
+    }
+    if (w.check_only) {
+        rc = es_worker_check_done(&w, 0);
+        goto cleanup;
     }
     rc = run(c) == 0 ? 0 : 1;
 

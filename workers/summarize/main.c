@@ -237,6 +237,8 @@ static int run(es_summarizer *s)
            ES_INT("max_chars", (long long)s->lim.max_chars), ES_END);
     while (!es_stopping()) {
         long long now = es_mono_ms();
+
+        es_worker_poll_reload(&s->w);
         if (now >= s->next_tick_ms) {
             s->next_tick_ms = now + s->interval_ms;
             if (es_sum_schedule_tick(s, es_now_ms() / 1000) != 0 &&
@@ -265,7 +267,12 @@ int main(int argc, char **argv)
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
-    rc = configure(&s) != 0 ? 2 : run(&s);
+    rc = configure(&s);
+    if (s.w.check_only) {
+        rc = es_worker_check_done(&s.w, rc);
+    } else {
+        rc = rc != 0 ? 2 : run(&s);
+    }
     es_http_free(s.http);
     es_aws_chain_free(s.chain);
     es_redis_free(s.r);

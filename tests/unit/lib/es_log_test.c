@@ -4,16 +4,20 @@
  * The JSON form is checked by parsing it with jansson: a log shipper sees
  * one line and must get exactly one object with every field, whatever the
  * values held (quotes, control characters, invalid UTF-8, megabytes). The
- * text form is checked on its exact field syntax. Timestamps vary, so the
- * tests look at everything after them.
+ * text form is checked on its exact logfmt syntax (bare and quoted values,
+ * escapes, the journald priority prefix). Timestamps vary, so the tests
+ * look at everything after them.
  */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -52,7 +56,8 @@ static json_t *format_json(char *buf, size_t size, const char *event,
     return obj;
 }
 
-/* The text line without its timestamp (everything after the first space). */
+/* The text line without its "ts=..." field (everything after the first
+   space). */
 static const char *after_ts(const char *line)
 {
     const char *sp = strchr(line, ' ');
@@ -323,8 +328,10 @@ static void test_text_line_has_level_component_and_fields(void **state)
     len = es_log_format_line(buf, sizeof(buf), ES_LOG_TEXT, "ingest", ES_INFO,
                              "poll done", kv, 3);
     assert_int_equal(strlen(buf), len);
-    assert_string_equal(after_ts(buf), "info ingest msg=\"poll done\" "
-                                       "sub=askreddit new=3 ratio=0.25\n");
+    assert_true(strncmp(buf, "ts=", 3) == 0);
+    assert_string_equal(after_ts(buf),
+                        "level=info component=ingest msg=\"poll done\" "
+                        "sub=askreddit new=3 ratio=0.25\n");
 }
 
 static void test_text_quotes_values_that_need_it(void **state)
@@ -336,8 +343,8 @@ static void test_text_quotes_values_that_need_it(void **state)
     (void)state;
     es_log_format_line(buf, sizeof(buf), ES_LOG_TEXT, "c", ES_ERROR, "e", kv,
                        4);
-    assert_string_equal(after_ts(buf), "error c msg=\"e\" a=\"two words\" "
-                                       "b=\"\" c=\"x=y\" "
+    assert_string_equal(after_ts(buf), "level=error component=c msg=e "
+                                       "a=\"two words\" b=\"\" c=\"x=y\" "
                                        "d=\"say \\\"hi\\\"\\n\"\n");
 }
 
@@ -378,13 +385,168 @@ static void test_text_huge_value_is_cut_to_fit(void **state)
     free(huge);
 }
 
-static void test_parse_format_accepts_text_and_json_only(void **state)
+static void test_text_timestamp_is_a_ts_field_in_utc_millis(void **state)
+{
+    char buf[LINE_MAX_TEST];
+    int y, mo, d, h, mi, sec, ms;
+    char z;
+
+    (void)state;
+    es_log_format_line(buf, sizeof(buf), ES_LOG_TEXT, "c", ES_INFO, "e", NULL,
+                       0);
+    assert_int_equal(sscanf(buf, "ts=%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo,
+                            &d, &h, &mi, &sec, &ms, &z),
+                     8);
+    assert_int_equal(z, 'Z');
+    assert_int_equal(buf[strlen("ts=2026-12-06T13:05:20.851Z")], ' ');
+}
+
+static void test_text_bare_values_are_plain_ascii_only(void **state)
+{
+    char buf[LINE_MAX_TEST];
+    /* backslash, tab, non-ASCII and a lone '"' all force quotes; a value
+       with '/', ':', '.', '-' stays bare */
+    es_kv kv[] = {ES_STR("path", "/var/log/x-1.log:2"), ES_STR("b", "a\\b"),
+                  ES_STR("t", "a\tb"), ES_STR("u", "caf\xc3\xa9"),
+                  ES_STR("q", "\"")};
+
+    (void)state;
+    es_log_format_line(buf, sizeof(buf), ES_LOG_TEXT, "c", ES_WARN, "e", kv, 5);
+    assert_string_equal(after_ts(buf),
+                        "level=warn component=c msg=e "
+                        "path=/var/log/x-1.log:2 b=\"a\\\\b\" t=\"a\\tb\" "
+                        "u=\"caf\xc3\xa9\" q=\"\\\"\"\n");
+}
+
+static void test_text_msg_and_component_quoted_when_needed(void **state)
+{
+    char buf[LINE_MAX_TEST];
+
+    (void)state;
+    es_log_format_line(buf, sizeof(buf), ES_LOG_TEXT, "my comp", ES_INFO,
+                       "mirror idle", NULL, 0);
+    assert_string_equal(after_ts(buf), "level=info component=\"my comp\" "
+                                       "msg=\"mirror idle\"\n");
+    es_log_format_line(buf, sizeof(buf), ES_LOG_TEXT, "c", ES_INFO, "", NULL,
+                       0);
+    assert_string_equal(after_ts(buf), "level=info component=c msg=\"\"\n");
+}
+
+static void test_text_key_with_separator_bytes_stays_one_key(void **state)
+{
+    char buf[LINE_MAX_TEST];
+    es_kv kv[] = {ES_STR("a b=\"c", "v")};
+
+    (void)state;
+    es_log_format_line(buf, sizeof(buf), ES_LOG_TEXT, "c", ES_INFO, "e", kv, 1);
+    assert_non_null(strstr(buf, " a_b__c=v\n"));
+}
+
+static void test_journal_prefixes_syslog_priority(void **state)
+{
+    static const struct {
+        es_level level;
+        const char *prefix;
+    } cases[] = {{ES_DEBUG, "<7>ts="},
+                 {ES_INFO, "<6>ts="},
+                 {ES_WARN, "<4>ts="},
+                 {ES_ERROR, "<3>ts="}};
+    char buf[LINE_MAX_TEST];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        es_log_format_line(buf, sizeof(buf), ES_LOG_JOURNAL, "c",
+                           cases[i].level, "e", NULL, 0);
+        assert_true(strncmp(buf, cases[i].prefix, 6) == 0);
+        assert_non_null(strstr(buf, " component=c msg=e\n"));
+    }
+    /* plain text and JSON never carry the prefix */
+    es_log_format_line(buf, sizeof(buf), ES_LOG_TEXT, "c", ES_ERROR, "e", NULL,
+                       0);
+    assert_int_equal(buf[0], 't');
+    es_log_format_line(buf, sizeof(buf), ES_LOG_JSON, "c", ES_ERROR, "e", NULL,
+                       0);
+    assert_int_equal(buf[0], '{');
+}
+
+static void test_journal_detected_only_when_stderr_matches(void **state)
+{
+    struct stat st;
+    char v[64];
+
+    (void)state;
+    assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+    unsetenv("JOURNAL_STREAM");
+    assert_int_equal(es_log_stderr_is_journal(), 0);
+    snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", v, 1);
+    assert_int_equal(es_log_stderr_is_journal(), 1);
+    /* another file's inode: stderr was redirected away from the journal */
+    snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino + 1);
+    setenv("JOURNAL_STREAM", v, 1);
+    assert_int_equal(es_log_stderr_is_journal(), 0);
+    setenv("JOURNAL_STREAM", "garbage", 1);
+    assert_int_equal(es_log_stderr_is_journal(), 0);
+    unsetenv("JOURNAL_STREAM");
+}
+
+static void test_log_file_is_reopened_after_rename(void **state)
+{
+    char dir[] = "/tmp/es_log_test.XXXXXX";
+    char path[128], moved[128], err[256], text[512];
+    FILE *f;
+    size_t n;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/w.log", dir);
+    snprintf(moved, sizeof(moved), "%s/w.log.1", dir);
+    es_log_init("c", ES_LOG_TEXT, ES_INFO);
+    assert_int_equal(es_log_open_file(path, err, sizeof(err)), 0);
+    es_log(ES_INFO, "first", ES_END);
+    assert_int_equal(rename(path, moved), 0);
+    es_log(ES_INFO, "second", ES_END); /* still the renamed file */
+    assert_int_equal(es_log_open_file(path, err, sizeof(err)), 0);
+    es_log(ES_INFO, "third", ES_END);
+    /* a path that cannot be opened keeps the file in use */
+    assert_int_equal(
+        es_log_open_file("/nonexistent/dir/x.log", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "/nonexistent/dir/x.log"));
+    es_log(ES_INFO, "fourth", ES_END);
+    assert_int_equal(es_log_open_file(NULL, err, sizeof(err)), 0);
+
+    f = fopen(moved, "r");
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(text, "msg=first"));
+    assert_non_null(strstr(text, "msg=second"));
+    assert_null(strstr(text, "msg=third"));
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    assert_null(strstr(text, "msg=second"));
+    assert_non_null(strstr(text, "msg=third"));
+    assert_non_null(strstr(text, "msg=fourth"));
+    unlink(path);
+    unlink(moved);
+    rmdir(dir);
+}
+
+static void test_parse_format_accepts_text_json_and_journal_only(void **state)
 {
     es_log_format f = ES_LOG_TEXT;
 
     (void)state;
     assert_int_equal(es_log_parse_format("json", &f), 0);
     assert_int_equal(f, ES_LOG_JSON);
+    assert_int_equal(es_log_parse_format("journal", &f), 0);
+    assert_int_equal(f, ES_LOG_JOURNAL);
     assert_int_equal(es_log_parse_format("text", &f), 0);
     assert_int_equal(f, ES_LOG_TEXT);
     assert_int_equal(es_log_parse_format("JSON", &f), -1);
@@ -431,7 +593,14 @@ int main(void)
         cmocka_unit_test(test_text_quotes_values_that_need_it),
         cmocka_unit_test(test_text_line_never_holds_raw_newline),
         cmocka_unit_test(test_text_huge_value_is_cut_to_fit),
-        cmocka_unit_test(test_parse_format_accepts_text_and_json_only),
+        cmocka_unit_test(test_text_timestamp_is_a_ts_field_in_utc_millis),
+        cmocka_unit_test(test_text_bare_values_are_plain_ascii_only),
+        cmocka_unit_test(test_text_msg_and_component_quoted_when_needed),
+        cmocka_unit_test(test_text_key_with_separator_bytes_stays_one_key),
+        cmocka_unit_test(test_journal_prefixes_syslog_priority),
+        cmocka_unit_test(test_journal_detected_only_when_stderr_matches),
+        cmocka_unit_test(test_log_file_is_reopened_after_rename),
+        cmocka_unit_test(test_parse_format_accepts_text_json_and_journal_only),
         cmocka_unit_test(test_parse_level_accepts_the_four_names),
     };
 

@@ -5,7 +5,8 @@
  * environment variables, the way a worker's main() calls it. What it prints
  * for --help goes to stdout, which the help tests redirect into a temporary
  * file to read back. The stop-signal test runs last: the stop flag is
- * process-wide and cannot be cleared.
+ * process-wide and cannot be cleared. ECHOSTREAM_CONFIG is "" unless a test
+ * sets it, so a configuration file installed on the machine is never read.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "es_build_info.h"
 #include "es_worker.h"
 
 static const char *const test_prefixes[] = {"reddit.", "log.", NULL};
@@ -123,6 +125,8 @@ static int teardown_env(void **state)
     unsetenv("ECHOSTREAM_REDDIT_CLIENT_SECRET");
     unsetenv("ECHOSTREAM_LOG_FORMAT");
     unsetenv("ECHOSTREAM_LOG_LEVEL");
+    unsetenv("ECHOSTREAM_LOG_FILE");
+    setenv("ECHOSTREAM_CONFIG", "", 1);
     return 0;
 }
 
@@ -458,6 +462,151 @@ static void test_cfg_getters_fail_on_bad_values(void **state)
     es_worker_cleanup(&w);
 }
 
+static void test_version_line_names_version_revision_and_date(void **state)
+{
+    static const char *const argv[] = {"w", "--version", NULL};
+    char line[256], want[256];
+    char *out;
+
+    (void)state;
+    es_worker_version_line("mirror", line, sizeof(line));
+    snprintf(want, sizeof(want), "echostream-mirror %s (revision %s, built %s)",
+             ES_VERSION, ES_GIT_REV, ES_BUILD_DATE);
+    assert_string_equal(line, want);
+    assert_non_null(strstr(line, "(revision "));
+    /* --version prints the line alone and exits 0, even with a broken
+       configuration */
+    setenv("ECHOSTREAM_LOG_FORMAT", "yaml", 1);
+    stdout_begin();
+    assert_int_equal(init_plain(argv), 1);
+    out = stdout_end();
+    es_worker_version_line("unittest", line, sizeof(line));
+    strcat(line, "\n");
+    assert_string_equal(out, line);
+    free(out);
+}
+
+static void test_missing_default_file_is_no_error(void **state)
+{
+    static const char *const argv[] = {"w", NULL};
+    es_worker w;
+    args a;
+
+    (void)state;
+    setenv("ECHOSTREAM_CONFIG", "/nonexistent/echostream.conf", 1);
+    args_make(&a, argv);
+    assert_int_equal(
+        es_worker_init(&w, &test_info, a.argc, a.argv, NULL, NULL, NULL, NULL),
+        0);
+    assert_string_equal(w.config_path, "/nonexistent/echostream.conf");
+    assert_int_equal(w.config_required, 0);
+    es_worker_cleanup(&w);
+}
+
+static void test_echostream_config_names_the_default_file(void **state)
+{
+    static const char *const argv[] = {"w", NULL};
+    char path[64];
+    es_worker w;
+    args a;
+
+    (void)state;
+    write_temp(path, "reddit.qpm = 12\n");
+    setenv("ECHOSTREAM_CONFIG", path, 1);
+    args_make(&a, argv);
+    assert_int_equal(
+        es_worker_init(&w, &test_info, a.argc, a.argv, NULL, NULL, NULL, NULL),
+        0);
+    assert_string_equal(es_config_str(w.cfg, "reddit.qpm"), "12");
+    assert_string_equal(es_config_source(w.cfg, "reddit.qpm"), "file");
+    es_worker_cleanup(&w);
+    /* a broken default file fails the start like a named one */
+    write_temp(path, "reddit.qpm 12\n");
+    setenv("ECHOSTREAM_CONFIG", path, 1);
+    assert_int_equal(init_plain(argv), 2);
+    unlink(path);
+}
+
+static void test_check_config_runs_nothing_and_reports(void **state)
+{
+    static const char *const argv[] = {"w", "--check-config", NULL};
+    es_worker w;
+    args a;
+    char *out;
+
+    (void)state;
+    args_make(&a, argv);
+    assert_int_equal(
+        es_worker_init(&w, &test_info, a.argc, a.argv, NULL, NULL, NULL, NULL),
+        0);
+    assert_int_equal(w.check_only, 1);
+    stdout_begin();
+    assert_int_equal(es_worker_check_done(&w, 0), 0);
+    assert_int_equal(es_worker_check_done(&w, -1), 2);
+    out = stdout_end();
+    assert_string_equal(out, "configuration ok\n");
+    free(out);
+    es_worker_cleanup(&w);
+}
+
+static void test_log_file_must_be_absolute(void **state)
+{
+    static const char *const argv[] = {"w", NULL};
+
+    (void)state;
+    setenv("ECHOSTREAM_LOG_FILE", "relative.log", 1);
+    assert_int_equal(init_plain(argv), 2);
+}
+
+/* Rewrites the file at path (made by write_temp) with text. */
+static void rewrite(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_reload_applies_log_keys_and_keeps_the_rest(void **state)
+{
+    static const char *const argv[] = {"w", NULL};
+    char path[64];
+    es_worker w;
+    args a;
+
+    (void)state;
+    write_temp(path, "log.level = info\nreddit.qpm = 10\n");
+    setenv("ECHOSTREAM_CONFIG", path, 1);
+    args_make(&a, argv);
+    assert_int_equal(
+        es_worker_init(&w, &test_info, a.argc, a.argv, NULL, NULL, NULL, NULL),
+        0);
+    /* nothing asked: nothing read */
+    rewrite(path, "log.level = warn\n");
+    es_worker_poll_reload(&w);
+    assert_string_equal(es_config_str(w.cfg, "log.level"), "info");
+
+    rewrite(path, "log.level = debug\nreddit.qpm = 20\n");
+    es_request_reload();
+    es_worker_poll_reload(&w);
+    assert_string_equal(es_config_str(w.cfg, "log.level"), "debug");
+    /* a restart key keeps its start-up value (a warning names it) */
+    assert_string_equal(es_config_str(w.cfg, "reddit.qpm"), "10");
+
+    /* a bad value, then a file that does not parse: both kept */
+    rewrite(path, "log.level = loud\n");
+    es_request_reload();
+    es_worker_poll_reload(&w);
+    assert_string_equal(es_config_str(w.cfg, "log.level"), "debug");
+    rewrite(path, "log.level warn\n");
+    es_request_reload();
+    es_worker_poll_reload(&w);
+    assert_string_equal(es_config_str(w.cfg, "log.level"), "debug");
+    es_worker_cleanup(&w);
+    unlink(path);
+}
+
 static void test_sigterm_sets_stopping(void **state)
 {
     static const char *const argv[] = {"w", NULL};
@@ -499,9 +648,16 @@ int main(void)
         T(test_extra_option_without_callback_returns_2),
         T(test_init_after_interrupted_option_cluster_starts_fresh),
         T(test_cfg_getters_fail_on_bad_values),
+        T(test_version_line_names_version_revision_and_date),
+        T(test_missing_default_file_is_no_error),
+        T(test_echostream_config_names_the_default_file),
+        T(test_check_config_runs_nothing_and_reports),
+        T(test_log_file_must_be_absolute),
+        T(test_reload_applies_log_keys_and_keeps_the_rest),
         T(test_sigterm_sets_stopping),
     };
 #undef T
 
+    setenv("ECHOSTREAM_CONFIG", "", 1);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
