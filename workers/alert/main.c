@@ -257,5 +257,5 @@ cleanup:
     es_alert_sender_free(&a.sender);
     es_redis_free(a.r);
     es_worker_cleanup(&a.w);
-    return rc;
+    return es_worker_exit_status(rc);
 }

@@ -18,6 +18,8 @@ static volatile sig_atomic_t es_stop_flag;
 /* monotonic seconds at the first stop request (clock_gettime is
  * async-signal-safe) */
 static volatile sig_atomic_t es_stop_since;
+/* set by SIGHUP: the stop is a restart (es_worker_exit_status) */
+static volatile sig_atomic_t es_reload_flag;
 
 static void mark_stop(void)
 {
@@ -32,8 +34,20 @@ static void mark_stop(void)
 
 static void on_stop_signal(int sig)
 {
-    (void)sig;
+    if (sig == SIGHUP) {
+        es_reload_flag = 1;
+    }
     mark_stop();
+}
+
+int es_worker_exit_status(int rc)
+{
+    if (rc == 0 && es_reload_flag) {
+        es_log(ES_INFO, "restarting to reload the configuration",
+               ES_INT("status", ES_EXIT_RELOAD), ES_END);
+        return ES_EXIT_RELOAD;
+    }
+    return rc;
 }
 
 long long es_stop_age_ms(void)
@@ -98,6 +112,7 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 }

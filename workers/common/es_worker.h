@@ -6,6 +6,9 @@
  * Signals only set a flag. Workers poll es_stopping() between units of work,
  * so SIGTERM finishes and acknowledges the batch in hand before exit; every
  * blocking wait in the workers is bounded so the flag is seen promptly.
+ * SIGHUP (systemd's ExecReload) stops the same way, and the worker then
+ * exits ES_EXIT_RELOAD, which the units restart at once: a new process
+ * reads the configuration afresh, with nothing half-done carried over.
  */
 #ifndef ES_WORKER_H
 #define ES_WORKER_H
@@ -48,7 +51,16 @@ int es_worker_init(es_worker *w, const es_worker_info *info, int argc,
 
 void es_worker_cleanup(es_worker *w);
 
-/* Nonzero once SIGTERM or SIGINT arrived. */
+/* Exit status of a worker stopped by SIGHUP to be restarted (EX_TEMPFAIL). */
+#define ES_EXIT_RELOAD 75
+
+/*
+ * The status main returns for a run that ended with rc: ES_EXIT_RELOAD
+ * instead of 0 when SIGHUP asked for the stop, else rc unchanged.
+ */
+int es_worker_exit_status(int rc);
+
+/* Nonzero once SIGTERM, SIGINT or SIGHUP arrived. */
 int es_stopping(void);
 
 /*

@@ -426,5 +426,5 @@ cleanup:
     es_redis_free(x.wr);
     es_redis_free(x.r);
     es_worker_cleanup(&x.w);
-    return rc;
+    return es_worker_exit_status(rc);
 }

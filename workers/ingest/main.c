@@ -264,5 +264,5 @@ cleanup:
     es_sink_free(sink);
     es_redis_free(r);
     es_worker_cleanup(&w);
-    return code;
+    return es_worker_exit_status(code);
 }

@@ -494,5 +494,5 @@ cleanup:
     es_aws_chain_free(m.chain);
     es_redis_free(m.r);
     es_worker_cleanup(&m.w);
-    return rc;
+    return es_worker_exit_status(rc);
 }

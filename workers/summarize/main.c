@@ -270,5 +270,5 @@ int main(int argc, char **argv)
     es_aws_chain_free(s.chain);
     es_redis_free(s.r);
     es_worker_cleanup(&s.w);
-    return rc;
+    return es_worker_exit_status(rc);
 }
