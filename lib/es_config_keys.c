@@ -13,8 +13,8 @@
 const es_config_key es_config_keys[] = {
     /* shared by every worker */
     {"redis", "redis://127.0.0.1:6379/0",
-     "Redis address: redis://[:password@]host:port/db or "
-     "unix://[:password@]/path/to.sock[?db=N]",
+     "Redis address: redis://[[user]:password@]host:port/db or "
+     "unix://[[user]:password@]/path/to.sock[?db=N]",
      0},
     {"log.format", "text", "log line format on stderr: text or json", 0},
     {"log.level", "info", "lowest level logged: debug, info, warn, error", 0},
