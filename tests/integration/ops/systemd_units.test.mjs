@@ -16,12 +16,13 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync,
-  statSync, symlinkSync, copyFileSync,
+  statSync, symlinkSync, copyFileSync, writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
 
 import { ROOT, bin, startProc, startRedis, tmpDir, waitFor } from
   '../../lib/harness.mjs';
+import { NGINX } from '../../lib/nginx.mjs';
 
 const UNIT_DIR = path.join(ROOT, 'deploy', 'systemd');
 const WORKERS = ['ingest', 'enrich', 'mirror', 'summarize', 'alert'];
@@ -200,6 +201,33 @@ test('SIGHUP (the units\' reload) stops a worker with status 75', async () => {
     await redis.close();
   }
 });
+
+test('nginx -t accepts the installed site with the installed module',
+  async () => {
+    const d = await tmpDir('es-site-');
+    try {
+      // the Cognito pool's host is resolved at configuration time: an
+      // issuer on loopback stands in for it (no network in the tests)
+      const site = readFileSync(path.join(dest,
+        'etc/echostream/nginx-site.conf.example'), 'utf8')
+        .replace(/^echostream_cognito .*$/m,
+          'echostream_issuer http://127.0.0.1:9/pool;');
+      writeFileSync(path.join(d, 'site.conf'), site);
+      const snippet = readFileSync(path.join(dest,
+        'usr/share/nginx/modules-available/mod-http-echostream.conf'), 'utf8')
+        .replace('modules/', `${dest}/usr/lib/nginx/modules/`);
+      writeFileSync(path.join(d, 'nginx.conf'), [snippet,
+        `pid ${d}/nginx.pid;`, 'events {}', 'http {',
+        `    client_body_temp_path ${d}/tmp;`,
+        `    include ${d}/site.conf;`, '}'].join('\n'));
+      const r = spawnSync(NGINX, ['-t', '-p', `${d}/`, '-c',
+        path.join(d, 'nginx.conf'), '-e', path.join(d, 'error.log')],
+      { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
 
 test('make uninstall removes what make install put there', async () => {
   // a second root, so the files the verify test added do not count
