@@ -8,6 +8,10 @@
 #   make fuzz     the fuzz targets, FUZZ_SECONDS each (tests/fuzz/)
 #   make deps     install the Debian and npm packages the project needs
 #   make format   clang-format every C file
+#   make install  install the workers, the module, the dashboard, the
+#                 examples and the systemd units under PREFIX (/usr/local),
+#                 staged under DESTDIR (mk/install.mk, docs/install.md)
+#   make uninstall  remove what make install put there
 #
 # Objects go under build/ (build/asan/ for the sanitizer build the unit tests
 # also run under), so the source tree stays clean and two builds never mix.
@@ -154,6 +158,7 @@ unit-asan:
 
 -include mk/module.mk
 -include mk/fuzz.mk
+include mk/install.mk
 
 # dependencies first: on a fresh machine nothing can build before they are in
 run:

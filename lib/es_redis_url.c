@@ -27,27 +27,46 @@ static int parse_uint(const char *s, size_t n, long max, long *out)
     return 0;
 }
 
-/* ":password@" from p up to at (the '@'): the user part must be empty. */
+/*
+ * "[user]:password@" from p up to at (the '@'). The first ':' ends the user
+ * name, so a password may hold ':' and '@' but a user name neither; a user
+ * name is also kept free of '/' and spaces, which no ACL user name needs.
+ */
 static int parse_password(const char *p, const char *at, es_redis_url *out,
                           char *err, size_t errlen)
 {
+    const char *colon = memchr(p, ':', (size_t)(at - p));
     size_t n;
 
-    if (p == at || *p != ':') {
-        snprintf(err, errlen, "expected :password@ before the address");
+    if (colon == NULL) {
+        snprintf(err, errlen, "expected [user]:password@ before the address");
         return -1;
     }
-    n = (size_t)(at - p - 1);
+    n = (size_t)(colon - p);
+    if (n >= sizeof(out->user)) {
+        snprintf(err, errlen, "user name too long");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] <= ' ' || p[i] == '/' || p[i] == 0x7f) {
+            snprintf(err, errlen,
+                     "user name must be printable, without spaces or '/'");
+            return -1;
+        }
+    }
+    memcpy(out->user, p, n);
+    out->user[n] = '\0';
+    n = (size_t)(at - colon - 1);
     if (n >= sizeof(out->password)) {
         snprintf(err, errlen, "password too long");
         return -1;
     }
-    memcpy(out->password, p + 1, n);
+    memcpy(out->password, colon + 1, n);
     out->password[n] = '\0';
     return 0;
 }
 
-/* [:password@]/absolute/path[?db=N], after "unix://" */
+/* [[user]:password@]/absolute/path[?db=N], after "unix://" */
 static int parse_unix(const char *s, es_redis_url *out, char *err,
                       size_t errlen)
 {

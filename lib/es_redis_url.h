@@ -1,9 +1,11 @@
 /*
  * es_redis_url.h - parsing of the Redis address given as ECHOSTREAM_REDIS.
  *
- * Accepted forms: redis://[:password@]host[:port][/db] and
- * unix://[:password@]/absolute/path[?db=N]. Shared by the workers and the nginx
- * module so both read the same address the same way.
+ * Accepted forms: redis://[[user]:password@]host[:port][/db] and
+ * unix://[[user]:password@]/absolute/path[?db=N]. Shared by the workers and
+ * the nginx module so both read the same address the same way. A user name
+ * selects a Redis 6+ ACL user (AUTH user password); without one the password
+ * is the default user's (AUTH password), as before ACLs existed.
  */
 #ifndef ES_REDIS_URL_H
 #define ES_REDIS_URL_H
@@ -16,6 +18,7 @@ typedef struct {
     int port;
     char path[256];
     int db;
+    char user[64]; /* empty: the default user */
     char password[128];
 } es_redis_url;
 

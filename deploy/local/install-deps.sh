@@ -30,6 +30,9 @@ readonly DEB_PACKAGES=(
     wrk hyperfine valgrind clang-format
     clang libclang-rt-14-dev lua-check
     curl ca-certificates procps
+    # systemd-analyze and systemd-sysusers check the units offline (a
+    # minimal Debian root, debootstrap or a container, may lack systemd)
+    systemd
     chromium fonts-dejavu-core
 )
 

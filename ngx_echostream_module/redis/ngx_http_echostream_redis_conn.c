@@ -11,8 +11,8 @@
  * at most 16 KB per call: under edge-triggered epoll the rest of a large
  * reply could sit in the socket with no further event.
  *
- * A URL's password and database are sent (AUTH, SELECT) ahead of any other
- * command on each new connection; the password is never logged. The
+ * A URL's user, password and database are sent (AUTH, SELECT) ahead of any
+ * other command on each new connection; the password is never logged. The
  * module's Redis function libraries (ngx_http_echostream_functions.h)
  * follow, so a Redis that restarted empty has them again before the first
  * request's command runs; one that holds an older version gets this
@@ -192,7 +192,11 @@ static void ngx_http_echostream_redis_connect(void)
     redisAsyncSetConnectCallback(ac, ngx_http_echostream_redis_on_connect);
 
     /* AUTH and SELECT go first in the output buffer, ahead of any command */
-    if (m->url->password[0] != '\0') {
+    if (m->url->user[0] != '\0') {
+        /* an ACL user (its password may be empty: a nopass user) */
+        redisAsyncCommand(ac, ngx_http_echostream_redis_setup_reply, NULL,
+                          "AUTH %s %s", m->url->user, m->url->password);
+    } else if (m->url->password[0] != '\0') {
         redisAsyncCommand(ac, ngx_http_echostream_redis_setup_reply, NULL,
                           "AUTH %s", m->url->password);
     }

@@ -102,8 +102,12 @@ static int connect_once(es_redis *r)
         return -1;
     }
     redisSetTimeout(r->c, tv_of(r->timeout_ms));
-    if (r->url.password[0]) {
-        reply = redisCommand(r->c, "AUTH %s", r->url.password);
+    if (r->url.user[0] != '\0' || r->url.password[0] != '\0') {
+        /* an ACL user's password may be empty (a nopass user) */
+        reply =
+            r->url.user[0] != '\0'
+                ? redisCommand(r->c, "AUTH %s %s", r->url.user, r->url.password)
+                : redisCommand(r->c, "AUTH %s", r->url.password);
         if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
             drop(r, reply ? "authentication failed" : r->c->errstr);
             if (reply) {

@@ -134,8 +134,59 @@ static void test_unix_socket_with_password(void **state)
     parse_ok("unix://:@/r.sock", &u);
     assert_string_equal(u.password, "");
     assert_string_equal(u.path, "/r.sock");
-    parse_fails("unix://user:pw@/r.sock", ":password@");
     parse_fails("unix://pw@/r.sock", ":password@");
+}
+
+static void test_acl_user_form(void **state)
+{
+    es_redis_url u;
+
+    (void)state;
+    parse_ok("redis://es-enrich:p4ss:w@rd@10.0.0.1:6390/2", &u);
+    assert_string_equal(u.user, "es-enrich");
+    assert_string_equal(u.password, "p4ss:w@rd");
+    assert_string_equal(u.host, "10.0.0.1");
+    assert_int_equal(u.port, 6390);
+    assert_int_equal(u.db, 2);
+    parse_ok("unix://es-ingest:s3cr@t/x@/run/redis/r.sock?db=1", &u);
+    assert_string_equal(u.user, "es-ingest");
+    assert_string_equal(u.password, "s3cr@t/x");
+    assert_string_equal(u.path, "/run/redis/r.sock");
+    assert_int_equal(u.db, 1);
+    /* a nopass ACL user: the name alone, with an empty password */
+    parse_ok("redis://es-alert:@h", &u);
+    assert_string_equal(u.user, "es-alert");
+    assert_string_equal(u.password, "");
+    /* no user: the default user's password, as before ACLs */
+    parse_ok("redis://:pw@h", &u);
+    assert_string_equal(u.user, "");
+    assert_string_equal(u.password, "pw");
+}
+
+static void test_acl_user_errors(void **state)
+{
+    char longuser[120];
+
+    (void)state;
+    parse_fails("redis://user@h", ":password@");
+    parse_fails("redis://us er:pw@h", "user name");
+    parse_fails("redis://us\ter:pw@h", "user name");
+    strcpy(longuser, "redis://");
+    memset(longuser + 8, 'u', 70);
+    strcpy(longuser + 78, ":pw@h");
+    parse_fails(longuser, "user name too long");
+}
+
+static void test_error_message_never_holds_user_password(void **state)
+{
+    es_redis_url u;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(es_redis_url_parse("redis://es-mirror:hunter2@h:0/0", &u,
+                                        err, sizeof(err)),
+                     -1);
+    assert_null(strstr(err, "hunter2"));
 }
 
 static void test_unix_socket_errors(void **state)
@@ -228,6 +279,9 @@ int main(void)
         cmocka_unit_test(test_port_range_edges),
         cmocka_unit_test(test_unix_socket_form),
         cmocka_unit_test(test_unix_socket_with_password),
+        cmocka_unit_test(test_acl_user_form),
+        cmocka_unit_test(test_acl_user_errors),
+        cmocka_unit_test(test_error_message_never_holds_user_password),
         cmocka_unit_test(test_unix_socket_errors),
         cmocka_unit_test(test_unknown_scheme_is_rejected),
         cmocka_unit_test(test_host_errors),
