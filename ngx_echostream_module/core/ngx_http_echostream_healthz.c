@@ -43,9 +43,6 @@ static void ngx_http_echostream_healthz_beat(ngx_http_request_t *r,
                                              json_t *workers, redisReply *field,
                                              redisReply *value,
                                              long long now_ms);
-static ngx_int_t ngx_http_echostream_healthz_send(ngx_http_request_t *r,
-                                                  ngx_uint_t status,
-                                                  json_t *body);
 static void ngx_http_echostream_healthz_host(char *buf, size_t size,
                                              const char *host,
                                              const char *instance,
@@ -213,7 +210,7 @@ ngx_http_echostream_healthz_done(ngx_http_request_t *r, void *data,
 
 send:
 
-    rc = ngx_http_echostream_healthz_send(r, code, root);
+    rc = ngx_http_echostream_health_send(r, code, root);
     json_decref(root);
     ngx_http_finalize_request(r, rc);
     return;
@@ -387,13 +384,8 @@ static void ngx_http_echostream_healthz_host(char *buf, size_t size,
     ngx_cpystrn((u_char *)buf, (u_char *)instance, ngx_min(len + 1, size));
 }
 
-/*
- * Sends body (borrowed) as the whole JSON response with the given status;
- * returns what ngx_http_finalize_request() should get.
- */
-static ngx_int_t ngx_http_echostream_healthz_send(ngx_http_request_t *r,
-                                                  ngx_uint_t status,
-                                                  json_t *body)
+ngx_int_t ngx_http_echostream_health_send(ngx_http_request_t *r,
+                                          ngx_uint_t status, json_t *body)
 {
     ngx_table_elt_t *h;
     ngx_chain_t out;

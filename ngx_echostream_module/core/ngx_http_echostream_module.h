@@ -91,6 +91,16 @@ ngx_int_t ngx_http_echostream_readyz_handler(ngx_http_request_t *r);
  */
 ngx_int_t ngx_http_echostream_healthz_allowed(ngx_http_request_t *r);
 
+/*
+ * Sends body (borrowed, a jansson json_t) as the whole JSON answer of a
+ * health endpoint, with status and Cache-Control: no-store; returns what
+ * ngx_http_finalize_request() should get (healthz.c, for probes.c too).
+ */
+struct json_t;
+ngx_int_t ngx_http_echostream_health_send(ngx_http_request_t *r,
+                                          ngx_uint_t status,
+                                          struct json_t *body);
+
 /* Adds $echostream_tenant and $echostream_route (variables.c). */
 ngx_int_t ngx_http_echostream_add_variables(ngx_conf_t *cf);
 

@@ -22,6 +22,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <jansson.h>
+
 #include "core/ngx_http_echostream_directives.h"
 #include "core/ngx_http_echostream_module.h"
 #include "redis/ngx_http_echostream_redis.h"
@@ -146,66 +148,22 @@ ngx_http_echostream_readyz_done(ngx_http_request_t *r, void *data,
     ngx_http_finalize_request(r, rc);
 }
 
-/*
- * Sends {"status":state} or, with a reason, {"status":state,"reason":…};
- * state and reason are fixed strings of this file and the Redis
- * connection, never an error text from elsewhere, so they need no escaping.
- */
+/* Sends {"status":state} or, with a reason, {"status":state,"reason":…}. */
 static ngx_int_t ngx_http_echostream_probe_send(ngx_http_request_t *r,
                                                 ngx_uint_t status,
                                                 const char *state,
                                                 const char *reason)
 {
-    ngx_table_elt_t *h;
-    ngx_chain_t out;
-    ngx_buf_t *b;
+    json_t *body;
     ngx_int_t rc;
-    size_t size;
 
-    size = sizeof("{\"status\":\"\",\"reason\":\"\"}\n") + ngx_strlen(state) +
-           (reason != NULL ? ngx_strlen(reason) : 0);
-
-    b = ngx_create_temp_buf(r->pool, size);
-    if (b == NULL) {
+    body = reason != NULL
+               ? json_pack("{s:s, s:s}", "status", state, "reason", reason)
+               : json_pack("{s:s}", "status", state);
+    if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    if (reason != NULL) {
-        b->last = ngx_slprintf(b->pos, b->end,
-                               "{\"status\":\"%s\",\"reason\":\"%s\"}\n", state,
-                               reason);
-
-    } else {
-        b->last = ngx_slprintf(b->pos, b->end, "{\"status\":\"%s\"}\n", state);
-    }
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    rc = ngx_http_echostream_health_send(r, status, body);
+    json_decref(body);
+    return rc;
 }
