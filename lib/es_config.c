@@ -302,6 +302,42 @@ int es_config_bool(const es_config *cfg, const char *key, int *out, char *err,
     return -1;
 }
 
+void es_config_redact(const char *v, char *out, size_t size)
+{
+    const char *auth = strstr(v, "://"), *at, *colon, *end;
+    size_t n;
+
+    if (size == 0) {
+        return;
+    }
+    snprintf(out, size, "%s", v);
+    if (auth == NULL) {
+        return;
+    }
+    auth += 3;
+    /* the user information ends at the last '@' before the path */
+    end = auth + strcspn(auth, "/?#");
+    at = NULL;
+    for (const char *c = auth; c < end; c++) {
+        if (*c == '@') {
+            at = c;
+        }
+    }
+    if (at == NULL && *end == '/') {
+        /* unix://[[user]:password@]/path: the '@' comes right before '/' */
+        at = strchr(auth, '@');
+        if (at != NULL && at[1] != '/') {
+            at = NULL;
+        }
+    }
+    if (at == NULL) {
+        return;
+    }
+    colon = memchr(auth, ':', (size_t)(at - auth));
+    n = (size_t)((colon != NULL ? colon + 1 : auth) - v);
+    snprintf(out, size, "%.*s***%s", (int)n, v, at);
+}
+
 void es_config_print(const es_config *cfg, const char *const *prefixes,
                      void *stream)
 {
@@ -326,8 +362,10 @@ void es_config_print(const es_config *cfg, const char *const *prefixes,
             fprintf(out, "  %-28s   env %s, now %s\n", "", env,
                     cfg->values[i][0] ? "(set)" : "(unset)");
         } else {
+            char shown[1024];
+            es_config_redact(cfg->values[i], shown, sizeof(shown));
             fprintf(out, "  %-28s   env %s, default \"%s\", now \"%s\" (%s)\n",
-                    "", env, k->def, cfg->values[i], cfg->sources[i]);
+                    "", env, k->def, shown, cfg->sources[i]);
         }
     }
 }

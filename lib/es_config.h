@@ -75,4 +75,11 @@ void es_config_env_name(const char *key, char *buf, size_t size);
 void es_config_print(const es_config *cfg, const char *const *prefixes,
                      void *stream);
 
+/*
+ * v for people to read: a URL's password (scheme://[user]:password@...,
+ * unix://[user]:password@/path) replaced by "***", so help and messages
+ * never show it; anything else unchanged. Cut to size.
+ */
+void es_config_redact(const char *v, char *out, size_t size);
+
 #endif

@@ -484,6 +484,32 @@ static void test_print_shows_only_matching_prefixes(void **state)
     free(text);
 }
 
+static void test_redact_hides_url_passwords(void **state)
+{
+    static const char *const cases[][2] = {
+        {"redis://es-enrich:s3cr@t@db.example:6379/0",
+         "redis://es-enrich:***@db.example:6379/0"},
+        {"redis://:pw@127.0.0.1:6379", "redis://:***@127.0.0.1:6379"},
+        {"unix://:pw@/run/redis.sock?db=2", "unix://:***@/run/redis.sock?db=2"},
+        {"unix://u:pw@/run/redis.sock", "unix://u:***@/run/redis.sock"},
+        {"redis://onlyuser@host/0", "redis://***@host/0"},
+        {"redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"},
+        {"unix:///run/redis.sock", "unix:///run/redis.sock"},
+        {"plain value with @ sign", "plain value with @ sign"},
+        {"", ""},
+    };
+    char out[128];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        es_config_redact(cases[i][0], out, sizeof(out));
+        assert_string_equal(out, cases[i][1]);
+    }
+    /* cut to the size given, still without the password */
+    es_config_redact("redis://u:password@host", out, 12);
+    assert_null(strstr(out, "pass"));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -512,6 +538,7 @@ int main(void)
         T(test_bool_rejects_other_words_naming_key_and_env),
         T(test_print_hides_secret_values),
         T(test_print_shows_only_matching_prefixes),
+        T(test_redact_hides_url_passwords),
     };
 #undef T
 
