@@ -12,6 +12,7 @@
 #include "es_heartbeat.h"
 #include "es_keys.h"
 #include "es_log.h"
+#include "es_metrics.h"
 
 #define ES_HEARTBEAT_PRUNE_MS (3600LL * 1000)
 
@@ -37,6 +38,8 @@ void es_heartbeat_now(es_heartbeat *hb, json_t *status)
     }
     json_object_set_new(o, "status",
                         status ? json_incref(status) : json_object());
+    /* the process's metrics ride along, for the module's /metrics */
+    json_object_set_new(o, "metrics", es_metrics_json());
     text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (text == NULL) {

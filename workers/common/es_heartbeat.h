@@ -4,7 +4,8 @@
  * Each running worker instance keeps one field of the ES_KEY_WORKERS hash,
  * "<worker>:<instance>", holding a JSON object:
  *   {"worker":"ingest","instance":"host-123","pid":123,"started_ms":…,
- *    "beat_ms":…,"interval_ms":2000,"status":{…worker specific…}}
+ *    "beat_ms":…,"interval_ms":2000,"status":{…worker specific…},
+ *    "metrics":{…es_metrics_json()…}}
  * A reader calls an instance alive while beat_ms is younger than three
  * intervals. A clean exit removes the field; a crashed worker's field goes
  * stale and is pruned by the next worker start after an hour.
