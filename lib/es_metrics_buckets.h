@@ -14,7 +14,9 @@
 #define ES_METRICS_BUCKETS_H
 
 #define ES_METRICS_BUCKETS_MS                                                  \
-    {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 120000}
+    {                                                                          \
+        5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 120000   \
+    }
 
 /* the bounds above plus +Inf */
 #define ES_METRICS_NBUCKETS 14

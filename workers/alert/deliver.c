@@ -22,6 +22,7 @@
 #include "es_ids.h"
 #include "es_keys.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_unsub.h"
 #include "es_worker.h"
 #include "event.h"
@@ -117,6 +118,9 @@ static int store(job *j, int closed)
             int ok = st && strcmp(st, "sent") == 0;
             j->d->sent += ok;
             j->d->failed += !ok;
+            es_metrics_add(ok ? "echostream_alerts_delivered_total"
+                              : "echostream_alerts_delivery_failed_total",
+                           1);
             es_log(ok ? ES_INFO : ES_WARN, "delivery closed",
                    ES_STR("tenant", j->tenant), ES_STR("id", j->id),
                    ES_STR("status", st ? st : "?"),

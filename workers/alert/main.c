@@ -39,6 +39,7 @@
 #include "es_heartbeat.h"
 #include "es_keys.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_lua.h"
 #include "es_redis.h"
 #include "es_redis_lib.h"
@@ -101,6 +102,11 @@ static long long now_ms(const alert *a)
 {
     return es_now_ms() + a->clock_offset_ms;
 }
+
+/* present at zero from the first heartbeat (es_metrics.h) */
+static const char *const alert_metrics[] = {
+    "echostream_alerts_detected_total", "echostream_alerts_delivered_total",
+    "echostream_alerts_delivery_failed_total", NULL};
 
 static json_t *status_json(const alert *a) /* new reference */
 {
@@ -243,6 +249,7 @@ int main(int argc, char **argv)
     static alert a;
     int rc;
 
+    es_metrics_declare(alert_metrics);
     rc = es_worker_init(&a.w, &alert_info, argc, argv, NULL, extra, on_option,
                         &a);
     if (rc != 0) {

@@ -10,6 +10,7 @@
 #include "es_ids.h"
 #include "es_keys.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_worker.h"
 #include "event.h"
 #include "prune.h"
@@ -250,6 +251,7 @@ static void fire(tenant_ctx *c, const es_alert_rule *rule,
         rep->element[0]->type == REDIS_REPLY_INTEGER &&
         rep->element[0]->integer == 1) {
         c->t->alerts_fired++;
+        es_metrics_add("echostream_alerts_detected_total", 1);
         es_log(ES_INFO, "alert fired", ES_STR("tenant", c->tenant),
                ES_STR("rule", rule->id), ES_STR("topic", rule->topic),
                ES_STR("metric", es_metric_name(rule->spike.metric)),

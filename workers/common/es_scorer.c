@@ -15,6 +15,7 @@
 
 #include "es_comprehend.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_scorer.h"
 #include "es_worker.h"
 
@@ -100,11 +101,13 @@ static void comprehend_batch(es_scorer *s, const char *const *texts,
             s->prep + i * (size_t)ES_COMPREHEND_PREP_SIZE, &sent[i]);
     }
     ok = es_comprehend_batch(s->c, sent, sent_len, n, res, &err) == 0;
+    es_metrics_add("echostream_comprehend_calls_total", 1);
     if (!ok) {
         long long opens = s->br.opens;
 
         es_breaker_failure(&s->br, es_mono_ms());
         s->stats.comprehend_failed++;
+        es_metrics_add("echostream_comprehend_failures_total", 1);
         if (s->br.opens != opens) {
             es_log(ES_WARN, "comprehend breaker open",
                    ES_INT("failures", s->br.failures),
@@ -124,6 +127,7 @@ static void comprehend_batch(es_scorer *s, const char *const *texts,
             o->s = res[i].s;
             o->engine = ES_ENGINE_COMPREHEND;
             o->units = es_comprehend_units(sent[i], sent_len[i]);
+            es_metrics_add("echostream_comprehend_units_total", o->units);
             s->stats.comprehend_texts++;
         } else {
             es_log(ES_WARN, "comprehend refused a text",

@@ -8,6 +8,7 @@
 #include "batch.h"
 #include "es_keys.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_schema.h"
 
 static int reserve_entries(es_enrich *x, size_t n)
@@ -213,10 +214,12 @@ static int settle(es_enrich *x, es_batch *b, size_t n)
             continue;
         }
         x->failed++;
+        es_metrics_add("echostream_enrich_failed_total", 1);
         if (b->deliveries[i] >= x->max_deliveries) {
             if (es_enrich_dead_letter(&x->c, b->entries[i].stream_id,
                                       b->errors[i], b->deliveries[i]) == 1) {
                 x->dead_lettered++;
+                es_metrics_add("echostream_enrich_dead_letters_total", 1);
             }
         } else {
             es_log(ES_WARN, "entry failed; left pending for a retry",
@@ -260,6 +263,7 @@ static void check_deliveries(es_enrich *x, size_t n)
         if (es_enrich_dead_letter(&x->c, x->b->entries[i].stream_id, why,
                                   x->b->deliveries[i]) == 1) {
             x->dead_lettered++;
+            es_metrics_add("echostream_enrich_dead_letters_total", 1);
         }
         x->b->state[i] = ST_DONE;
     }
@@ -279,6 +283,7 @@ static int process(es_enrich *x, const redisReply *list, int redelivered)
     size_t n = list->elements;
     const es_topic_set *ts;
     long long np, now_s = es_now_ms() / 1000;
+    long long comments_before = x->comments;
 
     x->b->n = 0;
     x->b->deferred = 0;
@@ -309,6 +314,9 @@ static int process(es_enrich *x, const redisReply *list, int redelivered)
         x->deletions += x->b->entries[i].is_delete;
     }
     x->read += (long long)n;
+    es_metrics_add("echostream_enrich_entries_total", (double)n);
+    es_metrics_add("echostream_enrich_comments_total",
+                   (double)(x->comments - comments_before));
     if (redelivered) {
         check_deliveries(x, n);
     }

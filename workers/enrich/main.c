@@ -51,6 +51,7 @@
 #include "es_heap.h"
 #include "es_keys.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_redis.h"
 #include "es_redis_lib.h"
 #include "es_schema.h"
@@ -88,6 +89,19 @@ static int on_opt(int opt, const char *arg, void *ud)
     }
     return -1;
 }
+
+/* present at zero from the first heartbeat (es_metrics.h) */
+static const char *const enrich_metrics[] = {
+    "echostream_enrich_entries_total",
+    "echostream_enrich_comments_total",
+    "echostream_enrich_failed_total",
+    "echostream_enrich_dead_letters_total",
+    "echostream_enrich_batch_duration_seconds",
+    "echostream_comprehend_calls_total",
+    "echostream_comprehend_failures_total",
+    "echostream_comprehend_units_total",
+    "echostream_comprehend_spend_usd_total",
+    NULL};
 
 static json_t *status_json(const es_enrich *x) /* new reference */
 {
@@ -173,7 +187,13 @@ static int run(es_enrich *x)
                 es_enrich_flush(x);
                 es_topics_refresh(&x->topics, 1);
             }
+            long long t0 = es_mono_ms();
+
             es_enrich_process(x, rep, list, redelivered);
+            /* parse, match, score and archive of this batch, the writes
+               of the previous one answered (they overlap: batch.h) */
+            es_metrics_observe_ms("echostream_enrich_batch_duration_seconds",
+                                  (double)(es_mono_ms() - t0));
         } else {
             es_enrich_flush(x); /* idle: settle what is in flight */
         }
@@ -395,6 +415,7 @@ int main(int argc, char **argv)
     int rc, migrate = 0;
 
     es_heap_keep();
+    es_metrics_declare(enrich_metrics);
     es_enrich_batch_init(&x);
     rc = es_worker_init(&x.w, &enrich_info, argc, argv, "", opts, on_opt,
                         &migrate);

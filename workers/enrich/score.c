@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_vader.h"
 #include "score.h"
 
@@ -140,6 +141,8 @@ void es_enrich_score(es_scorer *sc, const es_vader *v, const es_topic_set *ts,
         sco->comprehend = out[w].s;
         sco->has_comprehend = 1;
         sco->units = out[w].units;
+        es_metrics_add("echostream_comprehend_spend_usd_total",
+                       (double)out[w].units * (double)price_micros / 1e6);
         for (size_t i = s; i < e; i++) {
             k += pairs[i].comprehend;
         }

@@ -18,6 +18,7 @@
 #include "backfill.h"
 #include "es_heartbeat.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_redis.h"
 #include "es_worker.h"
 #include "poller.h"
@@ -176,6 +177,19 @@ static int run_poller(es_worker *w, es_redis *r, es_sink *sink,
     return code;
 }
 
+/* present at zero from the first heartbeat (es_metrics.h) */
+static const char *const ingest_metrics[] = {
+    "echostream_ingest_comments_total",
+    "echostream_ingest_duplicates_total",
+    "echostream_ingest_poll_duration_seconds",
+    "echostream_reddit_requests_total",
+    "echostream_reddit_ratelimited_total",
+    "echostream_reddit_ratelimit_remaining",
+    "echostream_reddit_ratelimit_used",
+    "echostream_reddit_budget_qpm",
+    "echostream_reddit_required_qpm",
+    NULL};
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -195,6 +209,7 @@ int main(int argc, char **argv)
     char err[256];
     int code, hb_started = 0;
 
+    es_metrics_declare(ingest_metrics);
     code = es_worker_init(&w, &info, argc, argv, "", opts, on_opt, &a);
     if (code != 0) {
         es_worker_cleanup(&w);

@@ -14,6 +14,7 @@
 #include "es_keys.h"
 #include "backfill.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "poll_group.h"
 #include "poll_plan.h"
 #include "poll_sub.h"
@@ -321,6 +322,8 @@ static void write_budget(es_poller *p)
             strcat(behind, p->subs[i].name);
         }
     }
+    es_metrics_set("echostream_reddit_budget_qpm", p->o->qpm);
+    es_metrics_set("echostream_reddit_required_qpm", p->required_qpm);
     snprintf(subs, sizeof(subs), "%zu", p->n);
     snprintf(req, sizeof(req), "%.2f", p->required_qpm);
     snprintf(bud, sizeof(bud), "%.2f", p->o->qpm);
@@ -485,6 +488,7 @@ static es_unit next_unit(const es_poller *p, long long now, long long *due,
 static es_poll_result poll_unit(es_poller *p, es_unit u, int replan)
 {
     es_poll_result res;
+    long long t0 = es_mono_ms();
 
     if (u.g < 0) {
         res = es_poll_sub(&p->ctx, &p->subs[u.i]);
@@ -495,6 +499,9 @@ static es_poll_result poll_unit(es_poller *p, es_unit u, int replan)
         }
         res = es_poll_group(&p->ctx, m, p->groups[u.g].n);
     }
+    /* the listing requests of one unit, pacing waits included */
+    es_metrics_observe_ms("echostream_ingest_poll_duration_seconds",
+                          (double)(es_mono_ms() - t0));
     if (res != ES_POLL_STOPPING && res != ES_POLL_NO_AUTH) {
         long long now = es_mono_ms();
         size_t n = u.g < 0 ? 1 : p->groups[u.g].n;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_worker.h"
 #include "reddit_client.h"
 
@@ -139,6 +140,8 @@ static void read_rate_headers(es_reddit_client *c, const es_http_response *r)
     c->rl_used =
         r->header_found[H_USED] ? strtod(r->header_values[H_USED], NULL) : 0;
     c->rl_known = 1;
+    es_metrics_set("echostream_reddit_ratelimit_remaining", c->rl_remaining);
+    es_metrics_set("echostream_reddit_ratelimit_used", c->rl_used);
     c->not_before_mono =
         es_mono_ms() + es_ratelimit_delay_ms(c->rl_remaining, c->rl_reset);
     if (c->rl_remaining <= 1) {
@@ -201,6 +204,8 @@ es_rc es_reddit_get(es_reddit_client *c, const char *path,
         es_http_perform(c->http, &req, resp);
         memset(auth_hdr, 0, sizeof(auth_hdr));
         c->requests++;
+        /* every request spends the rate budget, whatever its answer */
+        es_metrics_add("echostream_reddit_requests_total", 1);
         read_rate_headers(c, resp);
 
         if (resp->status == 200) {
@@ -231,6 +236,7 @@ es_rc es_reddit_get(es_reddit_client *c, const char *path,
             wait = es_backoff_next(&c->backoff);
         } else if (resp->status == 429) {
             snprintf(why, sizeof(why), "HTTP 429");
+            es_metrics_add("echostream_reddit_ratelimited_total", 1);
             if (resp->header_found[H_RETRY_AFTER]) {
                 wait = (long long)(strtod(resp->header_values[H_RETRY_AFTER],
                                           NULL) *

@@ -15,6 +15,7 @@
 #include "es_group.h"
 #include "es_keys.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_redis_lib.h"
 #include "es_utf8.h"
 #include "es_worker.h"
@@ -324,10 +325,12 @@ int es_sink_flush(es_sink *s)
                 long long v = reply->element[i]->integer;
                 if (v == 1) {
                     s->stats.added++;
+                    es_metrics_add("echostream_ingest_comments_total", 1);
                 } else if (v == 2) {
                     s->stats.deletions++;
                 } else {
                     s->stats.duplicates++;
+                    es_metrics_add("echostream_ingest_duplicates_total", 1);
                 }
             }
             freeReplyObject(reply);

@@ -51,6 +51,7 @@
 #include "es_heartbeat.h"
 #include "es_keys.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_redis.h"
 #include "es_worker.h"
 #include "sqs.h"
@@ -98,6 +99,13 @@ static const es_worker_info mirror_info = {
     "(SendMessageBatch), at least once. Idle when mirror.queue_url is empty.",
     mirror_prefixes,
 };
+
+/* present at zero from the first heartbeat (es_metrics.h) */
+static const char *const mirror_metrics[] = {
+    "echostream_sqs_messages_sent_total",
+    "echostream_sqs_messages_failed_total",
+    "echostream_sqs_batches_failed_total",
+    "echostream_mirror_send_duration_seconds", NULL};
 
 static json_t *status_json(const mirror *m) /* new reference */
 {
@@ -306,8 +314,15 @@ static void send_batch(mirror *m, int sleep)
     size_t k = es_mirror_batch_take(m->hand, m->nhand, ES_SQS_MAX_BYTES);
     size_t nacked = 0, nfailed = 0;
     es_aws_result res;
+    long long t0 = es_mono_ms();
+    int failed = es_sqs_send_batch(m->sqs, m->hand, k, results, &res) != 0;
 
-    if (es_sqs_send_batch(m->sqs, m->hand, k, results, &res) != 0) {
+    /* one SendMessageBatch, retries of the HTTP client included */
+    es_metrics_observe_ms("echostream_mirror_send_duration_seconds",
+                          (double)(es_mono_ms() - t0));
+    if (failed) {
+        es_metrics_add("echostream_sqs_batches_failed_total", 1);
+        es_metrics_add("echostream_sqs_messages_failed_total", (double)k);
         set_error(m, &res);
         es_log(res.retryable ? ES_WARN : ES_ERROR, "sqs batch failed",
                ES_INT("entries", k), ES_INT("status", res.status),
@@ -357,6 +372,8 @@ static void send_batch(mirror *m, int sleep)
     }
     es_consumer_ack(&m->c, acked, nacked);
     m->sent += (long long)nacked;
+    es_metrics_add("echostream_sqs_messages_sent_total", (double)nacked);
+    es_metrics_add("echostream_sqs_messages_failed_total", (double)nfailed);
     compact(m, gone);
     if (m->nhand > 0) {
         m->flush = 1;
@@ -478,6 +495,7 @@ int main(int argc, char **argv)
     static mirror m;
     int rc;
 
+    es_metrics_declare(mirror_metrics);
     rc = es_worker_init(&m.w, &mirror_info, argc, argv, NULL, NULL, NULL, NULL);
     if (rc != 0) {
         return rc == 1 ? 0 : 2;

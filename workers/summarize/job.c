@@ -12,6 +12,7 @@
 #include "es_keys.h"
 #include "es_req_tz.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_schema.h"
 #include "es_time.h"
 #include "extract.h"
@@ -190,6 +191,7 @@ static int fail(es_summarizer *s, const job_t *j, const char *reason)
     es_tenant_key(lock, sizeof(lock), j->tenant, ES_TK_SUMMARY_LOCK);
     now_iso(now);
     s->failed++;
+    es_metrics_add("echostream_summaries_failed_total", 1);
     es_log(ES_WARN, "summary failed", ES_STR("tenant", j->tenant),
            ES_STR("request", j->id), ES_STR("reason", reason), ES_END);
     return fcall_status(
@@ -406,6 +408,23 @@ static long long cost_micros(const es_summarizer *s, long in, long out)
     return llround(((double)in * s->price_in + (double)out * s->price_out));
 }
 
+/* One Converse call's figures; a failed call's tokens are billed too. */
+static void count_bedrock(const es_summarizer *s, const es_bedrock_result *res,
+                          int ok)
+{
+    es_metrics_add("echostream_bedrock_calls_total", 1);
+    if (!ok) {
+        es_metrics_add("echostream_bedrock_failures_total", 1);
+    }
+    es_metrics_add("echostream_bedrock_input_tokens_total",
+                   (double)res->input_tokens);
+    es_metrics_add("echostream_bedrock_output_tokens_total",
+                   (double)res->output_tokens);
+    es_metrics_add(
+        "echostream_bedrock_spend_usd_total",
+        (double)cost_micros(s, res->input_tokens, res->output_tokens) / 1e6);
+}
+
 /* Writes the summary through Bedrock when it may, else locally. */
 static int write_text(es_summarizer *s, const job_t *j, const tenant_t *t,
                       const period_t *p, const es_sum_figures *f,
@@ -415,6 +434,7 @@ static int write_text(es_summarizer *s, const job_t *j, const tenant_t *t,
     const es_aws_creds *creds;
     es_bedrock_result res;
     long long spent, budget, estimate;
+    int ok;
 
     memset(w, 0, sizeof(*w));
     if (!s->bedrock_on) {
@@ -448,9 +468,11 @@ static int write_text(es_summarizer *s, const job_t *j, const tenant_t *t,
                  err);
         goto local;
     }
-    if (es_bedrock_converse(s->http, creds, &s->bc, es_sum_system_prompt(),
-                            user, &res) == 0 &&
-        res.text && res.text[0]) {
+    ok = es_bedrock_converse(s->http, creds, &s->bc, es_sum_system_prompt(),
+                             user, &res) == 0 &&
+         res.text && res.text[0];
+    count_bedrock(s, &res, ok);
+    if (ok) {
         w->text = res.text;
         res.text = NULL;
         w->source = "bedrock";
@@ -623,6 +645,7 @@ static int finish(es_summarizer *s, const job_t *j, const tenant_t *t,
     free(json);
     if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
         s->done++;
+        es_metrics_add("echostream_summaries_done_total", 1);
         s->input_tokens += w->input_tokens;
         s->output_tokens += w->output_tokens;
         *(strcmp(w->source, "bedrock") == 0 ? &s->bedrock : &s->local) += 1;

@@ -39,6 +39,7 @@
 
 #include "es_keys.h"
 #include "es_log.h"
+#include "es_metrics.h"
 #include "es_lua.h"
 #include "es_redis_lib.h"
 #include "job.h"
@@ -61,6 +62,17 @@ static const es_worker_info summarize_info = {
     "with a local extractive summariser.",
     summarize_prefixes,
 };
+
+/* present at zero from the first heartbeat (es_metrics.h) */
+static const char *const summarize_metrics[] = {
+    "echostream_summaries_done_total",
+    "echostream_summaries_failed_total",
+    "echostream_bedrock_calls_total",
+    "echostream_bedrock_failures_total",
+    "echostream_bedrock_input_tokens_total",
+    "echostream_bedrock_output_tokens_total",
+    "echostream_bedrock_spend_usd_total",
+    NULL};
 
 static json_t *status_json(const es_summarizer *s) /* new reference */
 {
@@ -262,6 +274,7 @@ int main(int argc, char **argv)
     static es_summarizer s;
     int rc;
 
+    es_metrics_declare(summarize_metrics);
     rc = es_worker_init(&s.w, &summarize_info, argc, argv, NULL, NULL, NULL,
                         NULL);
     if (rc != 0) {

@@ -51,8 +51,8 @@ static void test_counters_add_and_gauges_replace(void **state)
     es_metrics_set("echostream_g", 4);
     doc = es_metrics_json();
     assert_non_null(doc);
-    assert_true(json_real_value(section(doc, "counters",
-                                        "echostream_x_total")) == 5.5);
+    assert_true(
+        json_real_value(section(doc, "counters", "echostream_x_total")) == 5.5);
     assert_true(json_real_value(section(doc, "gauges", "echostream_g")) == 4);
     assert_null(section(doc, "counters", "echostream_g"));
     json_decref(doc);
@@ -87,17 +87,16 @@ static void test_histogram_buckets_are_inclusive(void **state)
 
 static void test_declared_families_start_at_zero(void **state)
 {
-    static const char *const names[] = {"echostream_a_total",
-                                        "echostream_b_seconds",
-                                        "echostream_c", NULL};
+    static const char *const names[] = {
+        "echostream_a_total", "echostream_b_seconds", "echostream_c", NULL};
     json_t *doc;
 
     (void)state;
     es_metrics_declare(names);
     es_metrics_declare(names); /* twice: still one of each */
     doc = es_metrics_json();
-    assert_true(json_real_value(section(doc, "counters",
-                                        "echostream_a_total")) == 0);
+    assert_true(
+        json_real_value(section(doc, "counters", "echostream_a_total")) == 0);
     assert_true(json_real_value(section(doc, "gauges", "echostream_c")) == 0);
     for (size_t i = 0; i < ES_METRICS_NBUCKETS; i++) {
         assert_int_equal(bucket(doc, "echostream_b_seconds", i), 0);
@@ -119,8 +118,8 @@ static void test_a_kind_never_mixes_and_the_registry_is_bounded(void **state)
         es_metrics_add(name, 1);
     }
     doc = es_metrics_json();
-    assert_true(json_real_value(section(doc, "counters",
-                                        "echostream_k_total")) == 1);
+    assert_true(
+        json_real_value(section(doc, "counters", "echostream_k_total")) == 1);
     assert_int_equal(json_object_size(json_object_get(doc, "counters")),
                      ES_METRICS_MAX);
     assert_int_equal(json_object_size(json_object_get(doc, "gauges")), 0);
@@ -153,9 +152,9 @@ static void test_threads_lose_no_update(void **state)
         pthread_join(t[i], NULL);
     }
     doc = es_metrics_json();
-    assert_true(json_real_value(section(doc, "counters",
-                                        "echostream_t_total")) ==
-                THREADS * ROUNDS);
+    assert_true(
+        json_real_value(section(doc, "counters", "echostream_t_total")) ==
+        THREADS * ROUNDS);
     assert_int_equal(bucket(doc, "echostream_t_seconds", 0), THREADS * ROUNDS);
     json_decref(doc);
 }
