@@ -27,7 +27,7 @@ MODULE_SRC       := config $(wildcard $(MODULE_OWN:%=%/*.c)) \
                     $(MODULE_LUA:%=build/gen/es_lua_%.c) lib/es_schema.h \
                     $(wildcard $(MODULE_OWN:%=%/*.h)) \
                     $(wildcard $(MODULE_LIB:%=lib/%.[ch]) lib/es_req*.[ch] \
-                      lib/es_jwt*.h lib/es_query*.h) lib/es_keys.h \
+                      lib/es_jwt*.h lib/es_query*.h) lib/es_keys.h lib/es_metrics_buckets.h \
                     lib/es_record.h build/gen/es_build_info.h
 
 NGX_ASAN_DIR     := $(CURDIR)/build/nginx-asan

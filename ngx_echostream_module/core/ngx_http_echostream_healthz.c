@@ -31,9 +31,6 @@
 #include "core/ngx_http_echostream_module.h"
 #include "redis/ngx_http_echostream_redis.h"
 
-/* an instance is alive while its beat is younger than this many intervals */
-#define NGX_HTTP_ECHOSTREAM_ALIVE_INTERVALS 3
-
 static void
 ngx_http_echostream_healthz_done(ngx_http_request_t *r, void *data,
                                  ngx_http_echostream_redis_result_t *res);

@@ -182,7 +182,6 @@ ngx_int_t ngx_http_echostream_metrics_handler(ngx_http_request_t *r)
     ngx_http_echostream_metrics_sh_t *sh = ngx_http_echostream_metrics_sh;
     ngx_http_echostream_metrics_workers_t mw;
     ngx_uint_t i, s, b, total, cum;
-    ngx_chain_t out;
     ngx_buf_t *buf;
     ngx_int_t rc;
     size_t size;
@@ -337,11 +336,31 @@ ngx_int_t ngx_http_echostream_metrics_handler(ngx_http_request_t *r)
         mw.jwks_keys_min, mw.jwks_fetches, mw.jwks_failures);
 
     buf->last = p;
-    buf->last_buf = (r == r->main) ? 1 : 0;
-    buf->last_in_chain = 1;
+
+    /* the workers' and the streams' series follow, read from Redis */
+    return ngx_http_echostream_metrics_redis(r, buf);
+}
+
+ngx_int_t ngx_http_echostream_metrics_send(ngx_http_request_t *r,
+                                           ngx_chain_t *out)
+{
+    ngx_chain_t *cl;
+    ngx_int_t rc;
+    off_t len;
+
+    len = 0;
+    for (cl = out; cl != NULL; cl = cl->next) {
+        len += cl->buf->last - cl->buf->pos;
+        cl->buf->last_buf = 0;
+        cl->buf->last_in_chain = 0;
+        if (cl->next == NULL) {
+            cl->buf->last_buf = (r == r->main) ? 1 : 0;
+            cl->buf->last_in_chain = 1;
+        }
+    }
 
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = buf->last - buf->pos;
+    r->headers_out.content_length_n = len;
     ngx_str_set(&r->headers_out.content_type,
                 "text/plain; version=0.0.4; charset=utf-8");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
@@ -351,8 +370,5 @@ ngx_int_t ngx_http_echostream_metrics_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    out.buf = buf;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_output_filter(r, out);
 }

@@ -12,6 +12,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <hiredis/hiredis.h>
+
 #include "core/ngx_http_echostream_module.h"
 
 /* Adds the shared zone (once) at configuration time. */
@@ -48,5 +50,25 @@ void ngx_http_echostream_metrics_workers_publish(void);
 /* The sums over every worker that reported. */
 void ngx_http_echostream_metrics_workers_sum(
     ngx_http_echostream_metrics_workers_t *out);
+
+/*
+ * Finishes a scrape whose module series are in own: reads the workers'
+ * heartbeats and the streams from Redis, then sends both parts
+ * (metrics_redis.c). Returns what the content handler returns.
+ */
+ngx_int_t ngx_http_echostream_metrics_redis(ngx_http_request_t *r,
+                                            ngx_buf_t *own);
+
+/*
+ * The workers' families rendered from the HGETALL es:workers reply (NULL:
+ * Redis did not answer, families without samples); NULL when memory ran
+ * out (metrics_heartbeats.c).
+ */
+ngx_buf_t *ngx_http_echostream_metrics_heartbeats(ngx_http_request_t *r,
+                                                  redisReply *all);
+
+/* Sends out as the scrape's 200 answer (metrics.c). */
+ngx_int_t ngx_http_echostream_metrics_send(ngx_http_request_t *r,
+                                           ngx_chain_t *out);
 
 #endif /* _NGX_HTTP_ECHOSTREAM_METRICS_H_INCLUDED_ */

@@ -77,6 +77,10 @@ typedef struct {
 
 extern ngx_module_t ngx_http_echostream_module;
 
+/* a worker instance is alive while its heartbeat is younger than this many
+   of its intervals (/healthz, /metrics) */
+#define NGX_HTTP_ECHOSTREAM_ALIVE_INTERVALS 3
+
 /* The content handler of "echostream_healthz" (healthz.c). */
 ngx_int_t ngx_http_echostream_healthz_handler(ngx_http_request_t *r);
 
