@@ -10,6 +10,8 @@
  *   echostream_worker_processes                       gauge
  *   echostream_redis_up, echostream_redis_connected_workers   gauges
  *   echostream_jwks_keys, _fetches_total, _failures_total
+ *   then what Redis holds: the workers' families from their heartbeats
+ *   and the streams' figures (ngx_http_echostream_metrics_redis.c)
  *
  * The counters are fixed arrays of atomics in one shared zone (routes ×
  * a fixed list of statuses, routes × latency buckets): no lock, no
