@@ -41,7 +41,7 @@ typedef struct {
     const char *help;
 } ngx_http_echostream_mf_t;
 
-/* every worker family; docs/metrics.md lists the same */
+/* every worker family; docs/module.md lists the same */
 static const ngx_http_echostream_mf_t ngx_http_echostream_mfs[] = {
     {"echostream_ingest_comments_total", NGX_HTTP_ECHOSTREAM_MF_COUNTER,
      "Comments ingest added to the stream."},

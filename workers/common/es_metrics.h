@@ -5,7 +5,7 @@
  * (es_metrics_set) and times its batches (es_metrics_observe_ms) under
  * Prometheus family names ("echostream_enrich_comments_total"); the
  * heartbeat (es_heartbeat.c) publishes the lot in es:workers, and the nginx
- * module's /metrics renders it (docs/metrics.md). The registry is one per
+ * module's /metrics renders it (docs/workers.md, "Metrics"; docs/module.md). The registry is one per
  * process, because a family belongs to the process, not to one loop: any
  * thread may update it (a mutex guards it; updates happen per batch or per
  * request, never per byte, so the lock costs nothing measurable).
