@@ -5,10 +5,10 @@
  * (es_metrics_set) and times its batches (es_metrics_observe_ms) under
  * Prometheus family names ("echostream_enrich_comments_total"); the
  * heartbeat (es_heartbeat.c) publishes the lot in es:workers, and the nginx
- * module's /metrics renders it (docs/workers.md, "Metrics"; docs/module.md). The registry is one per
- * process, because a family belongs to the process, not to one loop: any
- * thread may update it (a mutex guards it; updates happen per batch or per
- * request, never per byte, so the lock costs nothing measurable).
+ * module's /metrics renders it (docs/workers.md, "Metrics"; docs/module.md).
+ * The registry is one per process, because a family belongs to the process, not
+ * to one loop: any thread may update it (a mutex guards it; updates happen per
+ * batch or per request, never per byte, so the lock costs nothing measurable).
  *
  * Counters only grow while the process lives; a restart starts them at
  * zero again, which Prometheus's rate() handles. Histogram bounds are the
