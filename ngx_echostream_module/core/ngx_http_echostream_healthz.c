@@ -258,7 +258,7 @@ static void ngx_http_echostream_healthz_beat(ngx_http_request_t *r,
                                              long long now_ms)
 {
     json_t *hb, *wname, *inst, *pid, *beat, *interval, *status, *host, *w, *o;
-    const char *why, *instance, *colon;
+    const char *why, *instance;
     char hostname[128];
     json_error_t jerr;
     long long age;
@@ -294,14 +294,9 @@ static void ngx_http_echostream_healthz_beat(ngx_http_request_t *r,
         goto malformed;
     }
 
-    if (json_is_string(inst)) {
-        instance = json_string_value(inst);
-
-    } else {
-        colon = (const char *)ngx_strlchr(
-            (u_char *)field->str, (u_char *)field->str + field->len, ':');
-        instance = colon ? colon + 1 : field->str;
-    }
+    instance = ngx_http_echostream_heartbeat_instance(
+        field->str, field->len,
+        json_is_string(inst) ? json_string_value(inst) : NULL);
 
     ngx_http_echostream_healthz_host(
         hostname, sizeof(hostname), json_string_value(host), instance,
@@ -436,4 +431,17 @@ ngx_int_t ngx_http_echostream_health_send(ngx_http_request_t *r,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+const char *ngx_http_echostream_heartbeat_instance(const char *field,
+                                                   size_t len, const char *inst)
+{
+    const char *colon;
+
+    if (inst != NULL) {
+        return inst;
+    }
+    colon =
+        (const char *)ngx_strlchr((u_char *)field, (u_char *)field + len, ':');
+    return colon ? colon + 1 : field;
 }

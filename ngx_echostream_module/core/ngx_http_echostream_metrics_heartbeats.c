@@ -171,7 +171,7 @@ static ngx_int_t ngx_http_echostream_inst(ngx_http_request_t *r,
                                           ngx_http_echostream_inst_t *in)
 {
     json_t *hb, *wname, *inst, *beat, *interval;
-    const char *instance, *colon;
+    const char *instance;
     long long age;
 
     if (field->type != REDIS_REPLY_STRING ||
@@ -203,13 +203,9 @@ static ngx_int_t ngx_http_echostream_inst(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (json_is_string(inst)) {
-        instance = json_string_value(inst);
-    } else {
-        colon = (const char *)ngx_strlchr(
-            (u_char *)field->str, (u_char *)field->str + field->len, ':');
-        instance = colon ? colon + 1 : field->str;
-    }
+    instance = ngx_http_echostream_heartbeat_instance(
+        field->str, field->len,
+        json_is_string(inst) ? json_string_value(inst) : NULL);
 
     ngx_http_echostream_escape(in->worker, json_string_value(wname));
     ngx_http_echostream_escape(in->instance, instance);

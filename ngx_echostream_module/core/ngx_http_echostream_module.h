@@ -81,6 +81,15 @@ extern ngx_module_t ngx_http_echostream_module;
    of its intervals (/healthz, /metrics) */
 #define NGX_HTTP_ECHOSTREAM_ALIVE_INTERVALS 3
 
+/*
+ * The instance name of a heartbeat: its "instance" member when it is a
+ * string (inst), else the hash field after its "<worker>:" (healthz.c, for
+ * the /metrics reader too). field is the reply's NUL-terminated string.
+ */
+const char *ngx_http_echostream_heartbeat_instance(const char *field,
+                                                   size_t len,
+                                                   const char *inst);
+
 /* The content handler of "echostream_healthz" (healthz.c). */
 ngx_int_t ngx_http_echostream_healthz_handler(ngx_http_request_t *r);
 
