@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "es_config.h"
+#include "es_redis_url.h"
 
 struct es_config {
     size_t n;
@@ -304,35 +305,17 @@ int es_config_bool(const es_config *cfg, const char *key, int *out, char *err,
 
 void es_config_redact(const char *v, char *out, size_t size)
 {
-    const char *auth = strstr(v, "://"), *at, *colon, *end;
+    const char *at = es_redis_url_auth_end(v), *auth, *colon;
     size_t n;
 
     if (size == 0) {
         return;
     }
-    snprintf(out, size, "%s", v);
-    if (auth == NULL) {
-        return;
-    }
-    auth += 3;
-    /* the user information ends at the last '@' before the path */
-    end = auth + strcspn(auth, "/?#");
-    at = NULL;
-    for (const char *c = auth; c < end; c++) {
-        if (*c == '@') {
-            at = c;
-        }
-    }
-    if (at == NULL && *end == '/') {
-        /* unix://[[user]:password@]/path: the '@' comes right before '/' */
-        at = strchr(auth, '@');
-        if (at != NULL && at[1] != '/') {
-            at = NULL;
-        }
-    }
     if (at == NULL) {
+        snprintf(out, size, "%s", v);
         return;
     }
+    auth = strstr(v, "://") + 3;
     colon = memchr(auth, ':', (size_t)(at - auth));
     n = (size_t)((colon != NULL ? colon + 1 : auth) - v);
     snprintf(out, size, "%.*s***%s", (int)n, v, at);

@@ -76,9 +76,9 @@ void es_config_print(const es_config *cfg, const char *const *prefixes,
                      void *stream);
 
 /*
- * v for people to read: a URL's password (scheme://[user]:password@...,
- * unix://[user]:password@/path) replaced by "***", so help and messages
- * never show it; anything else unchanged. Cut to size.
+ * v for people to read: a Redis URL's password (redis:// or unix://,
+ * found as es_redis_url_auth_end finds it) replaced by "***", so help and
+ * messages never show it; anything else unchanged. Cut to size.
  */
 void es_config_redact(const char *v, char *out, size_t size);
 

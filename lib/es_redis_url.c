@@ -66,15 +66,38 @@ static int parse_password(const char *p, const char *at, es_redis_url *out,
     return 0;
 }
 
-/* [[user]:password@]/absolute/path[?db=N], after "unix://" */
-static int parse_unix(const char *s, es_redis_url *out, char *err,
+const char *es_redis_url_auth_end(const char *url)
+{
+    const char *p, *slash, *at = NULL;
+
+    if (strncmp(url, "unix://", 7) == 0) {
+        p = url + 7;
+        /* [[user]:password@]/path: the '@' right before the path */
+        return p[0] != '/' ? strstr(p, "@/") : NULL;
+    }
+    if (strncmp(url, "redis://", 8) != 0) {
+        return NULL;
+    }
+    p = url + 8;
+    slash = strchr(p, '/');
+    /* the last '@' before the path ends the password, which may hold '@' */
+    for (const char *c = p; *c && c != slash; c++) {
+        if (*c == '@') {
+            at = c;
+        }
+    }
+    return at;
+}
+
+/* unix://[[user]:password@]/absolute/path[?db=N] */
+static int parse_unix(const char *url, es_redis_url *out, char *err,
                       size_t errlen)
 {
-    const char *q, *at;
+    const char *s = url + 7, *q, *at;
     size_t plen;
     long db;
 
-    at = s[0] != '/' ? strstr(s, "@/") : NULL;
+    at = es_redis_url_auth_end(url);
     if (at != NULL) {
         if (parse_password(s, at, out, err, errlen) != 0) {
             return -1;
@@ -113,7 +136,7 @@ int es_redis_url_parse(const char *s, es_redis_url *out, char *err,
     memset(out, 0, sizeof(*out));
     out->port = 6379;
     if (strncmp(s, "unix://", 7) == 0) {
-        return parse_unix(s + 7, out, err, errlen);
+        return parse_unix(s, out, err, errlen);
     }
     if (strncmp(s, "redis://", 8) != 0) {
         snprintf(err, errlen,
@@ -123,13 +146,7 @@ int es_redis_url_parse(const char *s, es_redis_url *out, char *err,
     }
     p = s + 8;
     slash = strchr(p, '/');
-    /* the last '@' before the path ends the password, which may hold '@' */
-    at = NULL;
-    for (const char *c = p; *c && c != slash; c++) {
-        if (*c == '@') {
-            at = c;
-        }
-    }
+    at = es_redis_url_auth_end(s);
     if (at) {
         if (parse_password(p, at, out, err, errlen) != 0) {
             return -1;

@@ -26,4 +26,11 @@ typedef struct {
 int es_redis_url_parse(const char *s, es_redis_url *out, char *err,
                        size_t errlen);
 
+/*
+ * The '@' that ends a redis:// or unix:// URL's "[user]:password" part,
+ * by the rules es_redis_url_parse reads it with, or NULL when it has none
+ * (or is no such URL). For showing a URL without its password too.
+ */
+const char *es_redis_url_auth_end(const char *url);
+
 #endif

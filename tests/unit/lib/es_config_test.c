@@ -495,6 +495,9 @@ static void test_redact_hides_url_passwords(void **state)
         {"redis://onlyuser@host/0", "redis://***@host/0"},
         {"redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"},
         {"unix:///run/redis.sock", "unix:///run/redis.sock"},
+        {"redis://u:p?w#x@host:6379/0", "redis://u:***@host:6379/0"},
+        {"redis://host:6379/0?x=a@b", "redis://host:6379/0?x=a@b"},
+        {"unix://:p@ss@/run/redis.sock", "unix://:***@/run/redis.sock"},
         {"plain value with @ sign", "plain value with @ sign"},
         {"", ""},
     };
