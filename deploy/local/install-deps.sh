@@ -33,6 +33,9 @@ readonly DEB_PACKAGES=(
     # systemd-analyze and systemd-sysusers check the units offline (a
     # minimal Debian root, debootstrap or a container, may lack systemd)
     systemd
+    # nginx's stream module: the TLS tunnel to a Redis that needs TLS
+    # (deploy/nginx/redis-tls-tunnel.conf; hiredis 0.14 has no TLS)
+    libnginx-mod-stream
     chromium fonts-dejavu-core
 )
 

@@ -377,15 +377,16 @@ export function apiConf(cognito, { extraConf = '', serverConf = '',
 }
 
 // Starts Redis (unless given), cognito-local (unless given) and nginx with
-// the API. extraConf / serverConf add directives at http / server level;
+// the API. extraConf / serverConf / mainConf add directives at http /
+// server / top level;
 // tenantClaim turns on echostream_tenant_claim (the tenant named by the
 // token's custom:tenant_id, as an operator who provisions tenants sets).
 // api() validates each answer of /api/v1, /healthz, /livez, /readyz and
 // /metrics against docs/openapi.yaml (pass validate:false for a
 // deliberately odd request) and throws on a mismatch.
 export async function startApiStack({ redis, cognito, extraConf = '',
-                                      serverConf = '', webRoot,
-                                      tenantClaim = false } = {}) {
+                                      serverConf = '', mainConf = '',
+                                      webRoot, tenantClaim = false } = {}) {
   const ownRedis = !redis;
   const ownCognito = !cognito;
   const r = redis || await startRedis();
@@ -393,7 +394,7 @@ export async function startApiStack({ redis, cognito, extraConf = '',
   let nginx;
   try {
     cg = cognito || await startCognito();
-    nginx = await startNginx({ redisUrl: r.url, webRoot,
+    nginx = await startNginx({ redisUrl: r.url, webRoot, mainConf,
       ...apiConf(cg, { extraConf, serverConf, tenantClaim }) });
   } catch (e) {
     if (ownCognito && cg) await cg.stop();

@@ -48,10 +48,10 @@ function openssl(dir, args) {
 }
 
 // Makes, in a new temporary directory, a test CA (ca.pem), a server
-// certificate it signs for DNS name "localhost" only (server.pem,
-// server.key) and a second, unrelated CA (other-ca.pem). Returns the
-// absolute paths {dir, ca, otherCa, cert, key}.
-export async function makeCerts() {
+// certificate it signs for the DNS names `names` only (default
+// "localhost"; server.pem, server.key) and a second, unrelated CA
+// (other-ca.pem). Returns the absolute paths {dir, ca, otherCa, cert, key}.
+export async function makeCerts({ names = ['localhost'] } = {}) {
   const dir = await tmpDir('es-jwks-certs-');
   const days = '2';
   for (const [name, cn] of [['ca', 'EchoStream Test CA'],
@@ -63,12 +63,12 @@ export async function makeCerts() {
       '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   }
   openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout',
-    'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+    'server.key', '-out', 'server.csr', '-subj', `/CN=${names[0]}`]);
   writeFileSync(path.join(dir, 'server.ext'), [
     'basicConstraints=CA:FALSE',
     'keyUsage=critical,digitalSignature,keyEncipherment',
     'extendedKeyUsage=serverAuth',
-    'subjectAltName=DNS:localhost',
+    `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
   ].join('\n') + '\n');
   openssl(dir, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem',
     '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days',

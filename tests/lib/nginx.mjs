@@ -3,8 +3,9 @@
 // The configuration is conf/nginx.conf.in, the same template `make run`
 // uses, rendered into a fresh prefix directory per nginx, so several run
 // side by side and nothing is written outside the temporary directory.
-// Extra directives go where the template marks them: extraConf at http
-// level, serverConf inside the server block.
+// Extra directives go where the template marks them: mainConf at the top
+// level (load_module, a stream block), extraConf at http level, serverConf
+// inside the server block.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync }
   from 'node:fs';
@@ -23,25 +24,30 @@ const TEMPLATE = path.join(ROOT, 'conf', 'nginx.conf.in');
 
 const HTTP_MARK = '    # (tests insert extra http-level directives here)';
 const SERVER_MARK = '        # (tests insert extra server-level directives here)';
+const MAIN_MARK = '# (tests insert extra main-level directives here)';
 
 // Renders the template; every @NAME@ must get a value.
-export function renderNginxConf(vars, { extraConf = '', serverConf = '' } = {}) {
+export function renderNginxConf(vars, { extraConf = '', serverConf = '',
+                                       mainConf = '' } = {}) {
   let text = readFileSync(TEMPLATE, 'utf8');
   for (const [k, v] of Object.entries(vars)) {
     text = text.split(`@${k}@`).join(String(v));
   }
   const left = text.match(/@[A-Z_]+@/g);
   if (left) throw new Error(`${TEMPLATE}: no value for ${[...new Set(left)]}`);
-  if (!text.includes(HTTP_MARK) || !text.includes(SERVER_MARK)) {
+  if (!text.includes(HTTP_MARK) || !text.includes(SERVER_MARK) ||
+      !text.includes(MAIN_MARK)) {
     throw new Error(`${TEMPLATE}: insertion marks are missing`);
   }
-  return text.replace(HTTP_MARK, `${HTTP_MARK}\n${extraConf}`)
+  return text.replace(MAIN_MARK, `${MAIN_MARK}\n${mainConf}`)
+    .replace(HTTP_MARK, `${HTTP_MARK}\n${extraConf}`)
     .replace(SERVER_MARK, `${SERVER_MARK}\n${serverConf}`);
 }
 
 // Creates a prefix directory with logs/, tmp/ and a rendered nginx.conf.
 async function preparePrefix({ redisUrl, webRoot, runDir, extraConf,
-                               serverConf, port, module = MODULE }) {
+                               serverConf, mainConf, port,
+                               module = MODULE }) {
   if (!existsSync(module)) {
     throw new Error(`${module} is missing: run make module first`);
   }
@@ -64,7 +70,7 @@ async function preparePrefix({ redisUrl, webRoot, runDir, extraConf,
     IDP_ORIGINS: '',
     USER: username, GROUP: group, EXPECT_WORKERS: 'ingest mirror',
     API_HTTP: '', API_SERVER: '',
-  }, { extraConf, serverConf });
+  }, { extraConf, serverConf, mainConf });
   const confPath = path.join(prefix, 'nginx.conf');
   writeFileSync(confPath, conf);
   return { prefix, confPath, runDir: rd };
@@ -105,11 +111,11 @@ export function canFakeHosts() {
 // mount namespace of its own where that file is /etc/hosts, so a test
 // controls what a host name resolves to (needs root: see canFakeHosts).
 export async function startNginx({ redisUrl, webRoot, runDir, extraConf = '',
-                                   serverConf = '', env, module,
-                                   hosts } = {}) {
+                                   serverConf = '', mainConf = '', env,
+                                   module, hosts } = {}) {
   const port = await freePort();
   const prep = await preparePrefix({ redisUrl, webRoot, runDir, extraConf,
-    serverConf, port, module });
+    serverConf, mainConf, port, module });
   const logPath = path.join(prep.prefix, 'logs', 'error.log');
   const args = ['-p', `${prep.prefix}/`, '-c', prep.confPath, '-e', 'stderr'];
   let proc;
