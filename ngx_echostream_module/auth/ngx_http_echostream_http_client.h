@@ -3,10 +3,13 @@
  * nginx's own event loop, for fetching documents (the JWKS) from inside a
  * worker process without ever blocking it.
  *
- * One call is one exchange on a fresh connection: connect
- * (ngx_event_connect_peer) to the first of the host's addresses that takes
- * the connection (a host such as "localhost" may resolve to ::1 and to
- * 127.0.0.1, a cloud endpoint to several), TLS through nginx's ngx_ssl API when
+ * One call is one exchange on a fresh connection: the host name looked up
+ * again through nginx's resolver when the target has one (so a name that
+ * moves is followed; the addresses found at configuration time otherwise,
+ * and when the lookup fails), connect (ngx_event_connect_peer) to the
+ * first of the host's addresses that takes the connection (a host such as
+ * "localhost" may resolve to ::1 and to 127.0.0.1, a cloud endpoint to
+ * several), TLS through nginx's ngx_ssl API when
  * the target has an SSL context (SNI, then the certificate chain and the host
  * name are verified), "GET path" with "Connection: close", and the
  * response read with Content-Length, chunked transfer coding or up to the
@@ -29,7 +32,8 @@
 
 /*
  * Where to send the request; filled at configuration time (the host name
- * is resolved then, so a worker never waits on DNS) and read-only after.
+ * is resolved then, with the system's resolver, so a worker always has an
+ * address without waiting on DNS) and read-only once the worker runs.
  */
 typedef struct {
     ngx_str_t uri;         /* the whole URI, for log lines */
@@ -40,8 +44,13 @@ typedef struct {
     ngx_addr_t *addrs;     /* every address the name resolved to (each
                               with its name and port, for log lines) */
     ngx_uint_t naddrs;
-    ngx_ssl_t *ssl;          /* NULL: plain HTTP */
-    unsigned host_is_ip : 1; /* host is an IP literal: no SNI, IP check */
+    in_port_t port;              /* of every address, for fresh ones */
+    ngx_resolver_t *resolver;    /* non-NULL: look host up again through
+                                    it (nginx's own, non-blocking) on
+                                    each exchange, unless host_is_ip */
+    ngx_msec_t resolver_timeout; /* one lookup; within the exchange's */
+    ngx_ssl_t *ssl;              /* NULL: plain HTTP */
+    unsigned host_is_ip : 1;     /* host is an IP literal: no SNI, IP check */
 } ngx_http_echostream_http_target_t;
 
 /* The outcome of one exchange, borrowed by the callback. */

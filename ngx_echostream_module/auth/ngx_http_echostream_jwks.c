@@ -71,12 +71,26 @@ ngx_http_echostream_jwks_init_process(ngx_cycle_t *cycle,
                                       ngx_http_echostream_jwks_conf_t *jc)
 {
     ngx_http_echostream_jwks_mgr_t *m = &ngx_http_echostream_jwks_mgr;
+    ngx_http_core_loc_conf_t *clcf;
+    ngx_http_conf_ctx_t *ctx;
 
     /* cache manager and loader processes serve no requests */
     if (ngx_process != NGX_PROCESS_WORKER &&
         ngx_process != NGX_PROCESS_SINGLE) {
         return NGX_OK;
     }
+
+    /*
+     * The http level's resolver, read now rather than at configuration
+     * time: the core module's merge has then run, which gives an http
+     * level without "resolver" a resolver with no nameservers (the client
+     * then keeps the configuration-time addresses). A resolver given only
+     * inside a server block is not the fetcher's: it serves no location.
+     */
+    ctx = (ngx_http_conf_ctx_t *)cycle->conf_ctx[ngx_http_module.index];
+    clcf = ctx->loc_conf[ngx_http_core_module.ctx_index];
+    jc->target.resolver = clcf->resolver;
+    jc->target.resolver_timeout = clcf->resolver_timeout;
 
     ngx_memzero(m, sizeof(ngx_http_echostream_jwks_mgr_t));
     m->conf = jc;

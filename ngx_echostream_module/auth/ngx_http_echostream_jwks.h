@@ -13,8 +13,12 @@
  * Until a first set has been fetched, fetches are retried in the
  * background with back-off (1 s doubling to 30 s).
  *
- * The host name of the URI is resolved once, at configuration time (a
- * name lookup in a worker would block it), to its first address.
+ * The host name of the URI is resolved at configuration time, with the
+ * system's resolver, to its addresses. When nginx's "resolver" directive
+ * is given at http level, each fetch looks the name up again through it
+ * (asynchronously, as proxy_pass with variables does), so an identity
+ * provider whose name moves is followed without a reload; a failed lookup
+ * falls back to the configuration-time addresses.
  *
  * Usage from the token check, for a token whose kid is unknown:
  *
@@ -72,8 +76,9 @@ char *ngx_http_echostream_jwks_init_conf(ngx_conf_t *cf,
                                          const char *directive);
 
 /*
- * In each worker process (jc lives as long as the cycle): starts the first
- * fetch at once (non-blocking) and arms the refresh timer. Does nothing in
+ * In each worker process (jc lives as long as the cycle): takes the http
+ * level's resolver into jc->target, starts the first fetch at once
+ * (non-blocking) and arms the refresh timer. Does nothing in
  * processes that serve no requests.
  */
 ngx_int_t

@@ -5,10 +5,12 @@
  *
  * All of it runs while nginx reads its configuration, in the master
  * process, so every mistake fails "nginx -t" with the directive's name,
- * and a worker never resolves a name (that would block it) nor reads a
- * certificate file. The host resolves to its first address only, like the
- * Redis address: enough for an identity provider behind one name, and it
- * keeps a worker's fetch to a single connect().
+ * and a worker never resolves a name with the system's blocking resolver
+ * nor reads a certificate file. The host resolves to all of its addresses
+ * (the client tries them in turn); with nginx's "resolver" configured, a
+ * worker looks the name up again before each fetch (non-blocking, see
+ * ngx_http_echostream_jwks_init_process) and these addresses are only the
+ * fallback.
  */
 
 #include <ngx_config.h>
@@ -52,7 +54,7 @@ char *ngx_http_echostream_jwks_init_conf(ngx_conf_t *cf,
 
 /*
  * http(s)://host[:port][/path][?query] into jc->target, the host resolved
- * to its first address. User information is refused (a password in a
+ * to its addresses. User information is refused (a password in a
  * configuration file would end up in log lines), a fragment dropped.
  */
 static ngx_int_t ngx_http_echostream_jwks_parse_uri(
@@ -188,6 +190,7 @@ static ngx_int_t ngx_http_echostream_jwks_parse_uri(
     t->uri = jc->uri;
     t->addrs = u.addrs;
     t->naddrs = u.naddrs;
+    t->port = port;
 
     return NGX_OK;
 
