@@ -60,7 +60,8 @@ ES_EXAMPLES       := conf/echostream.conf.example:echostream.conf.example \
                      deploy/nginx/echostream-site.conf:nginx-site.conf.example \
                      deploy/redis/redis-production.conf.example:redis-production.conf.example \
                      deploy/redis/users.acl.example:users.acl.example \
-                     deploy/nginx/redis-tls-tunnel.conf:redis-tls-tunnel.conf.example
+                     deploy/nginx/redis-tls-tunnel.conf:redis-tls-tunnel.conf.example \
+                     deploy/stunnel/redis-tls-stunnel.conf:redis-tls-stunnel.conf.example
 
 # the Debian-layout paths of a shipped file, rewritten for this install
 ES_REWRITE = sed -e 's|/usr/bin/|$(BINDIR)/|g' \

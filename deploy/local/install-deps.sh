@@ -36,6 +36,8 @@ readonly DEB_PACKAGES=(
     # nginx's stream module: the TLS tunnel to a Redis that needs TLS
     # (deploy/nginx/redis-tls-tunnel.conf; hiredis 0.14 has no TLS)
     libnginx-mod-stream
+    # its alternative, tested as well (deploy/stunnel/redis-tls-stunnel.conf)
+    stunnel4
     chromium fonts-dejavu-core
 )
 

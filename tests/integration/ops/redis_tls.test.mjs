@@ -16,12 +16,15 @@
 //
 // A second nginx whose tunnel trusts an unrelated CA must refuse the
 // server (verification really on): its module answers 503, both logs say
-// why, and nothing crashes. Last, the password appears in no log.
+// why, and nothing crashes. The stunnel4 alternative
+// (deploy/stunnel/redis-tls-stunnel.conf) is held to the same two checks
+// with a Redis client. Last, the password appears in no log.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 import {
@@ -35,6 +38,7 @@ import { startRedditServer } from '../../reddit/server.mjs';
 const STREAM_MODULE = process.env.ES_NGINX_STREAM_MODULE
   || '/usr/lib/nginx/modules/ngx_stream_module.so';
 const TUNNEL = path.join(ROOT, 'deploy/nginx/redis-tls-tunnel.conf');
+const STUNNEL = path.join(ROOT, 'deploy/stunnel/redis-tls-stunnel.conf');
 const HOST = 'redis.test';
 const USER = 'es-tls';
 const PASSWORD = randomBytes(18).toString('hex');
@@ -70,6 +74,39 @@ function tunnelFile(name, { listen, ca }) {
   const file = path.join(dir, name);
   writeFileSync(file, text);
   return `load_module ${STREAM_MODULE};\ninclude ${file};`;
+}
+
+// The shipped stunnel configuration, likewise, in the foreground as the
+// test's user; returns the running stunnel4.
+async function startStunnel(name, { listen, ca }) {
+  let text = readFileSync(STUNNEL, 'utf8');
+  const swap = (from, to) => {
+    assert.equal(text.split(from).length, 2, `${STUNNEL}: one "${from}"`);
+    text = text.replace(from, to);
+  };
+  swap('setuid = stunnel4\n', '');
+  swap('setgid = stunnel4\n', '');
+  swap('pid = /run/stunnel4/echostream-redis.pid',
+       'pid =\nforeground = yes');
+  swap('accept = 127.0.0.1:6380', `accept = 127.0.0.1:${listen}`);
+  swap('connect = master.CHANGE-ME.cache.amazonaws.com:6379',
+       `connect = 127.0.0.1:${tlsPort}`);
+  swap('CAfile = /etc/ssl/certs/ca-certificates.crt', `CAfile = ${ca}`);
+  swap('checkHost = master.CHANGE-ME.cache.amazonaws.com',
+       `checkHost = ${HOST}`);
+  swap('sni = master.CHANGE-ME.cache.amazonaws.com', `sni = ${HOST}`);
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  const p = startProc('stunnel4', [file], { name });
+  procs[name] = p;
+  await waitFor(() => new Promise((resolve) => {
+    const s = net.createConnection(listen, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  }), { timeout: 10000, what: `${name} on ${listen}` }).catch((e) => {
+    throw new Error(`${e.message}\n${p.output()}`);
+  });
+  return p;
 }
 
 const url = (port) => `redis://${USER}:${PASSWORD}@127.0.0.1:${port}/0`;
@@ -214,6 +251,28 @@ test('a tunnel that does not trust the server refuses it: 503, no crash',
     } finally {
       await wrong.stop();
     }
+  });
+
+test('stunnel4, the alternative tunnel, verifies the server as well',
+  async () => {
+    const good = await freePort();
+    await startStunnel('stunnel', { listen: good, ca: certs.ca });
+    const c = new RedisClient(good);
+    try {
+      assert.equal(await c.cmd('AUTH', USER, PASSWORD), 'OK');
+      assert.equal(await c.cmd('SET', 'es:tls:probe', 'over stunnel'), 'OK');
+      assert.equal(await admin.cmd('GET', 'es:tls:probe'), 'over stunnel');
+    } finally {
+      c.close();
+    }
+
+    const bad = await freePort();
+    const p = await startStunnel('stunnel-wrong-ca',
+      { listen: bad, ca: certs.otherCa });
+    const w = new RedisClient(bad);
+    await assert.rejects(w.cmd('AUTH', USER, PASSWORD));
+    w.close();
+    await p.waitForOutput(/certificate verify failed|CERT: Verification error/);
   });
 
 test('the password is in no log', async () => {

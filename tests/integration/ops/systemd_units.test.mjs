@@ -96,7 +96,8 @@ test('make install puts every file where the units and nginx look', () => {
   assert.deepEqual(readdirSync(etc).sort(), [
     'default.example', 'echostream.conf', 'echostream.conf.example',
     'nginx-site.conf.example', 'redis-production.conf.example',
-    'redis-tls-tunnel.conf.example', 'users.acl.example']);
+    'redis-tls-stunnel.conf.example', 'redis-tls-tunnel.conf.example',
+    'users.acl.example']);
   assert.match(readFileSync(path.join(etc, 'echostream.conf'), 'utf8'),
     /^lake\.dir = \/var\/lib\/echostream\/lake$/m);
   const units = readdirSync(path.join(dest, 'usr/lib/systemd/system')).sort();
