@@ -2,9 +2,9 @@
  * ngx_http_echostream_http_client.c - one HTTP/1.1 GET over nginx's event
  * loop (see ngx_http_echostream_http_client.h for the contract).
  *
- * An exchange is a small state machine driven by the connection's events:
- * resolving (nginx's resolver calls back, possibly from inside
- * ngx_resolve_name() when it holds the answer already), connecting, TLS
+ * An exchange is a small state machine driven by the connection's events,
+ * after an optional look-up of the host (ngx_http_echostream_http_resolve.c,
+ * which may answer from inside the start call): connecting, TLS
  * handshake (nginx's own ngx_ssl code, which swaps in its
  * handshake handler and calls back when done), sending the request,
  * reading the response (parsed by ngx_http_echostream_http_response.c as
@@ -24,12 +24,12 @@
 #include <ngx_event_connect.h>
 
 #include "auth/ngx_http_echostream_http_client.h"
+#include "auth/ngx_http_echostream_http_resolve.h"
 #include "auth/ngx_http_echostream_http_response.h"
 
 /* where an exchange is */
 enum {
-    NGX_HTTP_ECHOSTREAM_HTTP_RESOLVING = 0,
-    NGX_HTTP_ECHOSTREAM_HTTP_CONNECTING,
+    NGX_HTTP_ECHOSTREAM_HTTP_CONNECTING = 0,
     NGX_HTTP_ECHOSTREAM_HTTP_HANDSHAKE,
     NGX_HTTP_ECHOSTREAM_HTTP_SENDING,
     NGX_HTTP_ECHOSTREAM_HTTP_READING
@@ -60,11 +60,8 @@ struct ngx_http_echostream_http_get_s {
 
 typedef ngx_http_echostream_http_get_t ngx_http_echostream_get_t;
 
-static ngx_int_t ngx_http_echostream_http_resolve(ngx_http_echostream_get_t *g);
-static void ngx_http_echostream_http_resolved(ngx_resolver_ctx_t *ctx);
-static ngx_int_t
-ngx_http_echostream_http_fresh_addrs(ngx_http_echostream_get_t *g,
-                                     ngx_resolver_ctx_t *ctx);
+static void ngx_http_echostream_http_resolved(void *data, ngx_addr_t *addrs,
+                                              ngx_uint_t naddrs);
 static ngx_int_t ngx_http_echostream_http_connect(ngx_http_echostream_get_t *g);
 static void ngx_http_echostream_http_handler(ngx_event_t *ev);
 static void ngx_http_echostream_http_connected(ngx_http_echostream_get_t *g);
@@ -143,16 +140,16 @@ ngx_http_echostream_http_get(ngx_http_echostream_http_target_t *t,
 
     ngx_add_timer(&g->timer, timeout);
 
-    if (t->resolver != NULL && !t->host_is_ip) {
-        switch (ngx_http_echostream_http_resolve(g)) {
-        case NGX_OK:
-            /* the lookup's handler connects (perhaps it already has) */
-            return g;
-        case NGX_ERROR:
-            goto nomem;
-        default: /* NGX_DECLINED: a resolver without nameservers */
-            break;
-        }
+    switch (ngx_http_echostream_http_resolve(t, pool, log, g->timer.cancelable,
+                                             ngx_http_echostream_http_resolved,
+                                             g, &g->rctx)) {
+    case NGX_OK:
+        /* the look-up's handler connects (perhaps it already has) */
+        return g;
+    case NGX_ERROR:
+        goto nomem;
+    default: /* NGX_DECLINED: the configuration-time addresses */
+        break;
     }
 
     if (ngx_http_echostream_http_connect(g) != NGX_OK) {
@@ -171,124 +168,19 @@ nomem:
     return NULL;
 }
 
-/*
- * Looks the target's host up through nginx's resolver. NGX_OK: the
- * handler runs (or has run) and goes on to connect; NGX_DECLINED: the
- * resolver has no nameservers (the "resolver" directive was not given),
- * so the configuration-time addresses are used; NGX_ERROR: no memory.
- */
-static ngx_int_t ngx_http_echostream_http_resolve(ngx_http_echostream_get_t *g)
+/* The look-up's outcome: connect, or post the failure (this may run
+ * inside ngx_http_echostream_http_get(), which never reports one). */
+static void ngx_http_echostream_http_resolved(void *data, ngx_addr_t *addrs,
+                                              ngx_uint_t naddrs)
 {
-    ngx_http_echostream_http_target_t *t = g->target;
-    ngx_resolver_ctx_t *ctx, temp;
+    ngx_http_echostream_get_t *g = data;
 
-    ngx_memzero(&temp, sizeof(ngx_resolver_ctx_t));
-    temp.name = t->host;
-
-    ctx = ngx_resolve_start(t->resolver, &temp);
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ctx == NGX_NO_RESOLVER) {
-        return NGX_DECLINED;
-    }
-
-    ctx->name = t->host;
-    ctx->handler = ngx_http_echostream_http_resolved;
-    ctx->data = g;
-    ctx->timeout = t->resolver_timeout;
-    /* a lookup nobody waits for must not hold up a graceful shutdown */
-    ctx->cancelable = g->timer.cancelable;
-
-    g->rctx = ctx;
-    g->state = NGX_HTTP_ECHOSTREAM_HTTP_RESOLVING;
-
-    if (ngx_resolve_name(ctx) != NGX_OK) {
-        /* nginx freed ctx */
-        g->rctx = NULL;
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-/*
- * The lookup's outcome. May run inside ngx_resolve_name(), that is inside
- * ngx_http_echostream_http_get(): a failure to connect is therefore posted,
- * never reported from here. A failed lookup is not the end: the addresses
- * found at configuration time are tried (logged, so an operator sees the
- * nameserver trouble), as before the name was looked up per exchange.
- */
-static void ngx_http_echostream_http_resolved(ngx_resolver_ctx_t *ctx)
-{
-    ngx_http_echostream_get_t *g = ctx->data;
-    ngx_http_echostream_http_target_t *t = g->target;
-
-    g->rctx = NULL;
-
-    if (ctx->state != NGX_OK || ctx->naddrs == 0) {
-        ngx_log_error(NGX_LOG_WARN, g->log, 0,
-                      "echostream http: resolving \"%V\" failed (%i: %s), "
-                      "using the address found at configuration time",
-                      &t->host, ctx->state, ngx_resolver_strerror(ctx->state));
-
-    } else if (ngx_http_echostream_http_fresh_addrs(g, ctx) != NGX_OK) {
-        ngx_log_error(NGX_LOG_WARN, g->log, 0,
-                      "echostream http: out of memory after resolving "
-                      "\"%V\", using the address found at configuration time",
-                      &t->host);
-    }
-
-    ngx_resolve_name_done(ctx);
+    g->addrs = addrs;
+    g->naddrs = naddrs;
 
     if (ngx_http_echostream_http_connect(g) != NGX_OK) {
         ngx_post_event(&g->post, &ngx_posted_events);
     }
-}
-
-/* The looked-up addresses, with the target's port, into g->addrs. */
-static ngx_int_t
-ngx_http_echostream_http_fresh_addrs(ngx_http_echostream_get_t *g,
-                                     ngx_resolver_ctx_t *ctx)
-{
-    struct sockaddr *sa;
-    ngx_addr_t *addrs;
-    ngx_uint_t i;
-    socklen_t len;
-    u_char *p;
-
-    addrs = ngx_pcalloc(g->pool, ctx->naddrs * sizeof(ngx_addr_t));
-    if (addrs == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < ctx->naddrs; i++) {
-        len = ctx->addrs[i].socklen;
-
-        sa = ngx_palloc(g->pool, len);
-        p = ngx_pnalloc(g->pool, NGX_SOCKADDR_STRLEN);
-        if (sa == NULL || p == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(sa, ctx->addrs[i].sockaddr, len);
-        ngx_inet_set_port(sa, g->target->port);
-
-        addrs[i].sockaddr = sa;
-        addrs[i].socklen = len;
-        addrs[i].name.data = p;
-        addrs[i].name.len = ngx_sock_ntop(sa, len, p, NGX_SOCKADDR_STRLEN, 1);
-
-        ngx_log_debug2(NGX_LOG_DEBUG_EVENT, g->log, 0,
-                       "echostream http: \"%V\" is %V", &g->target->host,
-                       &addrs[i].name);
-    }
-
-    g->addrs = addrs;
-    g->naddrs = ctx->naddrs;
-
-    return NGX_OK;
 }
 
 /*
@@ -351,9 +243,7 @@ void ngx_http_echostream_http_hold(ngx_http_echostream_http_get_t *g,
     /* read by ngx_event_no_timers_left() on each loop of a shutdown */
     g->timer.cancelable = hold ? 0 : 1;
 
-    if (g->rctx != NULL && g->rctx->event != NULL) {
-        g->rctx->event->cancelable = g->timer.cancelable;
-    }
+    ngx_http_echostream_http_resolve_hold(g->rctx, g->timer.cancelable);
 }
 
 void ngx_http_echostream_http_abort(ngx_http_echostream_http_get_t *g)
@@ -682,11 +572,8 @@ static void ngx_http_echostream_http_release(ngx_http_echostream_get_t *g)
         ngx_delete_posted_event(&g->post);
     }
 
-    if (g->rctx != NULL) {
-        /* a lookup still in flight: it never calls back */
-        ngx_resolve_name_done(g->rctx);
-        g->rctx = NULL;
-    }
+    /* a look-up still in flight never calls back */
+    ngx_http_echostream_http_resolve_cancel(&g->rctx);
 
     if (c == NULL) {
         return;
