@@ -11,8 +11,10 @@
 // and without a trailing dot. Every question is counted per name, so a
 // test can show that a program really asked again.
 //
-// Only what resolvers send is parsed: one question, no compression in it.
-// Anything malformed is dropped without an answer.
+// mute(true) drops every query unanswered (a nameserver that is down), so
+// a test sees a resolver's time-out. Only what resolvers send is parsed:
+// one question, no compression in it. Anything malformed is dropped
+// without an answer.
 
 import dgram from 'node:dgram';
 
@@ -73,17 +75,19 @@ function answer(msg, records, ttl, asked) {
 // Starts the server on 127.0.0.1 and a free UDP port. records: initial
 // {name: [ipv4, ...]}. Returns {port, address ("127.0.0.1:PORT", as
 // nginx's resolver directive takes it), set(name, ips), remove(name),
-// asked(name) (questions seen for it), close()}.
+// mute(on), asked(name) (questions seen for it, answered or not),
+// close()}.
 export async function startDnsServer({ records = {}, ttl = 1 } = {}) {
   const map = new Map();
   const asked = new Map();
+  let muted = false;
   const norm = (n) => n.toLowerCase().replace(/\.$/, '');
   for (const [n, ips] of Object.entries(records)) map.set(norm(n), ips);
 
   const sock = dgram.createSocket('udp4');
   sock.on('message', (msg, rinfo) => {
     const out = answer(msg, map, ttl, asked);
-    if (out) sock.send(out, rinfo.port, rinfo.address);
+    if (out && !muted) sock.send(out, rinfo.port, rinfo.address);
   });
   sock.on('error', () => {});
   await new Promise((resolve, reject) => {
@@ -96,6 +100,7 @@ export async function startDnsServer({ records = {}, ttl = 1 } = {}) {
     address: `127.0.0.1:${port}`,
     set(name, ips) { map.set(norm(name), ips); },
     remove(name) { map.delete(norm(name)); },
+    mute(on) { muted = on; },
     asked(name) { return asked.get(norm(name)) || 0; },
     close() { return new Promise((resolve) => sock.close(() => resolve())); },
   };

@@ -11,8 +11,9 @@
 // After the answer moves to 127.0.0.2, a token signed with the second
 // server's key names a kid the worker does not hold; the refetch it
 // causes (after the penalty, here 1 s) goes to the new address and the
-// token is accepted. When the name stops resolving, the fetch falls back
-// to the configuration-time address and says so in the log.
+// token is accepted. When the name stops resolving, or the nameserver
+// stops answering, the fetch falls back to the configuration-time address
+// and says so in the log.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -143,4 +144,23 @@ describe('the JWKS host through nginx\'s resolver', () => {
     await n.stop();
     assertNoCrash(n);
   });
+
+  test('a nameserver that does not answer: the configuration-time address',
+    async () => {
+      srvA.route(JWKS_PATH, { body: jwksText([KA]) });
+      dns.set('localhost', ['127.0.0.2']);
+      dns.mute(true);
+      const asked = dns.asked('localhost');
+      try {
+        const n = await apiNginx(
+          `    resolver ${dns.address} valid=1s;\n    resolver_timeout 1s;`);
+        await accepted(n, KA, 'the key at the fallback address');
+        assert.ok(dns.asked('localhost') > asked, 'the name was asked for');
+        assert.match(n.errorLog(), /echostream http: resolving "localhost" failed \(110: Operation timed out\), using the address/);
+        await n.stop();
+        assertNoCrash(n);
+      } finally {
+        dns.mute(false);
+      }
+    });
 });
