@@ -17,14 +17,15 @@
 # check passed, 1 otherwise, saying which one failed.
 set -uo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 readonly HTTP_PORT=${ECHOSTREAM_PORT:-8080}
 readonly REDIS_PORT=${ECHOSTREAM_REDIS_PORT:-6380}
 readonly COGNITO_PORT=${ECHOSTREAM_COGNITO_PORT:-9229}
 readonly MAIL_PORT=${ECHOSTREAM_MAIL_PORT:-1025}
 readonly MAIL_UI_PORT=${ECHOSTREAM_MAIL_UI_PORT:-1080}
 readonly VAR_DIR=${ECHOSTREAM_VAR:-$PWD/var}
-readonly OUT=$(mktemp /tmp/make-run-check.XXXXXX)
+OUT=$(mktemp /tmp/make-run-check.XXXXXX) || exit 1
+readonly OUT
 readonly START_LIMIT=${ES_RUN_START_LIMIT:-900} # first run installs, builds
 readonly STOP_LIMIT=60
 MAKE_PID=''
@@ -136,11 +137,12 @@ for _ in $(seq 60); do
         "$base/api/v1/summaries/requests/$request" 2>/dev/null |
         node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>
             process.stdout.write(JSON.parse(s).request.status))') || status=''
-    [ "$status" = done ] && break
+    [ "$status" = "done" ] && break
     sleep 1
 done
-[ "$status" = done ] || fail "summary request $request is '$status', not done"
+[ "$status" = "done" ] || fail "summary request $request is '$status', not done"
 say "POST /api/v1/summaries: request $request done; the summary:"
+# shellcheck disable=SC2016 # the $ signs are JavaScript's, not the shell's
 get200 -H "Authorization: Bearer $token" "$base/api/v1/summaries/$request" |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{
         const j=JSON.parse(s);console.log(`    (${j.source}) ` +

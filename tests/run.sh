@@ -17,7 +17,7 @@
 # (ES_BACKGROUND_SUITES=regex names them; ES_SERIAL_SUITES=1 turns it off).
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 LOGDIR=${ES_TEST_LOGS:-$ROOT/build/test-logs}
 mkdir -p "$LOGDIR"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # node-compat.sh - sourced by tests/run.sh and deploy/local/run.sh: run
 # every Node program under the module rules of the oldest Node.js the
 # project supports (package.json engines, 18.19).

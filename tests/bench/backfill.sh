@@ -57,6 +57,7 @@ fi
 # what the stream must hold: counted from the text, not from the worker
 if [ ! -s "$EXPECT" ] || [ "$EXPECT" -ot "$DUMP" ]; then
     echo "counting the valid comments of $DUMP (once)..." >&2
+    # shellcheck disable=SC2016 # the $ signs are JavaScript's, not the shell's
     zstd -dc --long=31 "$DUMP" | node -e '
 // the rules of docs/ingest.md and docs/redis-keys.md, written again
 const rl = require("node:readline").createInterface({ input: process.stdin });
@@ -161,6 +162,7 @@ rate_of() {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
 ceiling_run() {
+    # shellcheck disable=SC2016 # "$1" is the inner sh's argument, on purpose
     "${PIN[@]}" sh -c 'zstd -dc --long=31 "$1" | wc -l' sh "$DUMP"
 }
 

@@ -8,7 +8,7 @@
 # benchmark failed to run.
 set -uo pipefail
 
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 results=()
 status=0
 tmp=$(mktemp)

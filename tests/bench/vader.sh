@@ -66,7 +66,8 @@ timed() {
 rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%d", n / s}'; }
 stats() { sort -n | awk '{a[NR]=$1} END {printf "%d %d %d\n", a[1], a[int((NR + 1) / 2)], a[NR]}'; }
 
-# One corpus: NAME TEXTS COPIES LABEL. Sets RATIO_<NAME>; prints the line.
+# One corpus: NAME TEXTS COPIES LABEL. Sets RATIO (C over NLTK, rounded);
+# prints the line.
 bench() {
     local name=$1 texts=$2 copies=$3 label=$4 n big cpu wall runs walls
     local o_min o_med o_max w_med nl ncpu nwall ratio
@@ -92,14 +93,14 @@ bench() {
         echo "vader: output differs from NLTK on the $label" >&2
     fi
     ratio=$(awk -v o="$o_med" -v n="$nl" 'BEGIN {printf "%.0f", o / n}')
-    printf -v "RATIO_$name" '%s' "$ratio"
+    RATIO=$ratio
     echo "$label: $o_med texts/s (NLTK $nl texts/s, ratio $ratio; C min" \
         "$o_min max $o_max over $REPS runs of $((n * copies)) texts, CPU" \
         "time; by wall time C $w_med, NLTK $(rate "$n" "$nwall"))"
 }
 
 bench gen "$CORPUS" 5 "vader"
-ok=$((RATIO_gen >= 100))
+ok=$((RATIO >= 100))
 
 if [ ! -d "$GT" ]; then
     if [ "$ok" = 1 ]; then
@@ -118,7 +119,7 @@ for f in "$GT"/*_GroundTruth.txt; do
 done
 for s in "${sets[@]}"; do cat "$WORK/$s.t"; done >"$WORK/real.txt"
 bench real "$WORK/real.txt" 10 "vader real"
-ok=$((ok && RATIO_real >= 100))
+ok=$((ok && RATIO >= 100))
 if [ "$ok" = 1 ]; then
     echo "vader goal: >= 100x NLTK met"
 else

@@ -19,7 +19,7 @@
 # "N passed, N failed" last; exits non-zero when any failed.
 set -uo pipefail
 
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 SECONDS_EACH=${1:-8}
 SEED=${2:-0} # 0: libFuzzer picks one
 OUT=build/fuzz

@@ -14,8 +14,10 @@ WORK=$(mktemp -d)
 REDIS_PID=
 ENRICH_PID=
 bench_cleanup() {
-    [ -n "$ENRICH_PID" ] && kill "$ENRICH_PID" 2>/dev/null || true
-    [ -n "$ENRICH_PID" ] && wait "$ENRICH_PID" 2>/dev/null || true
+    if [ -n "$ENRICH_PID" ]; then
+        kill "$ENRICH_PID" 2>/dev/null || true
+        wait "$ENRICH_PID" 2>/dev/null || true
+    fi
     if [ -n "$REDIS_PID" ]; then
         kill "$REDIS_PID" 2>/dev/null || true
         wait "$REDIS_PID" 2>/dev/null || true
