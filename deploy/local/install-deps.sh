@@ -39,6 +39,9 @@ readonly DEB_PACKAGES=(
     # its alternative, tested as well (deploy/stunnel/redis-tls-stunnel.conf)
     stunnel4
     chromium fonts-dejavu-core
+    # every shell script passes shellcheck in make test (ops/shellcheck
+    # suite); actionlint also runs it over the workflows' run: steps
+    shellcheck
 )
 
 # Prints a progress line on stderr, prefixed so it stands out in make output.
