@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+#
+# deploy.sh - creates or updates the EchoStream stack on AWS and prints the
+# dashboard's address. Safe to run again: an unchanged stack is left as it
+# is, and a new release is rolled onto the running instance.
+#
+#   deploy/aws/deploy.sh --package-url URL [options] [NAME=VALUE ...]
+#
+#   --stack NAME        the stack (default echostream, or $ECHOSTREAM_STACK)
+#   --region REGION     AWS region (default: the AWS CLI's)
+#   --package-url URL   a release's download address (the .deb packages,
+#                       instance-setup.sh, SHA256SUMS); required to create
+#                       the stack, and on an existing stack it upgrades the
+#                       instance to that release
+#   NAME=VALUE          template parameters (DomainName=..., SenderEmail=...,
+#                       OperatorEmail=...; deploy/aws/template.yaml lists
+#                       them all); on an update, the ones not given keep
+#                       their values
+#   -h, --help          this text
+#
+# How: `aws cloudformation deploy` (the AWS CLI is the only tool needed)
+# creates the stack or applies a change set to it. The instance reads
+# PackageUrl once, at its first boot; an upgrade therefore never edits the
+# instance's user data (that would restart or replace the instance), but
+# runs the release's instance-setup.sh on it through SSM Run Command, which
+# replaces the packages and restarts the units; Redis's data stays on the
+# instance's volume (docs/deploy.md).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly HERE
+readonly TEMPLATE="$HERE/template.yaml"
+
+say() { printf 'deploy: %s\n' "$*" >&2; }
+die() {
+    say "error: $*"
+    exit 1
+}
+usage() { sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; }
+
+stack=${ECHOSTREAM_STACK:-echostream}
+package_url=''
+region_args=()
+params=()
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    --stack)
+        [ $# -ge 2 ] || die "--stack needs a name"
+        stack=$2
+        shift 2
+        ;;
+    --region)
+        [ $# -ge 2 ] || die "--region needs a region"
+        region_args=(--region "$2")
+        shift 2
+        ;;
+    --package-url)
+        [ $# -ge 2 ] || die "--package-url needs a URL"
+        package_url=${2%/}
+        shift 2
+        ;;
+    [A-Za-z]*=*)
+        case "$1" in PackageUrl=*) die "give the release with --package-url" ;; esac
+        params+=("$1")
+        shift
+        ;;
+    *)
+        usage >&2
+        die "unexpected argument '$1'"
+        ;;
+    esac
+done
+
+if [ -n "$package_url" ] && ! [[ $package_url =~ ^https://[^[:space:]\'\"]+$ ]]; then
+    die "--package-url must be an https:// address without spaces or quotes"
+fi
+command -v aws >/dev/null 2>&1 ||
+    die "the AWS CLI (aws) is not installed: see docs/deploy.md"
+
+cfn() { aws "${region_args[@]}" cloudformation "$@"; }
+
+output() { # key
+    cfn describe-stacks --stack-name "$stack" \
+        --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" \
+        --output text
+}
+
+exists=0
+if cfn describe-stacks --stack-name "$stack" >/dev/null 2>&1; then
+    exists=1
+fi
+
+if [ "$exists" -eq 0 ]; then
+    [ -n "$package_url" ] || die "creating stack $stack needs --package-url"
+    params+=("PackageUrl=$package_url")
+    say "creating stack $stack (10-15 minutes; the certificate waits for DNS)"
+else
+    say "updating stack $stack"
+fi
+
+deploy_args=(deploy --stack-name "$stack" --template-file "$TEMPLATE"
+    --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset)
+if [ "${#params[@]}" -gt 0 ]; then
+    deploy_args+=(--parameter-overrides "${params[@]}")
+fi
+cfn "${deploy_args[@]}"
+
+# An existing stack given a release: roll it onto the instance.
+if [ "$exists" -eq 1 ] && [ -n "$package_url" ]; then
+    instance=$(output InstanceId)
+    case "$instance" in
+    "" | None) die "stack $stack names no InstanceId output" ;;
+    esac
+    say "upgrading $instance to $package_url (SSM Run Command)"
+    script="set -euo pipefail; d=\$(mktemp -d); cd \"\$d\";"
+    script+=" curl -fsSL --retry 5 -o SHA256SUMS '$package_url/SHA256SUMS';"
+    script+=" curl -fsSL --retry 5 -o instance-setup.sh '$package_url/instance-setup.sh';"
+    script+=" grep ' instance-setup.sh\$' SHA256SUMS | sha256sum -c -;"
+    script+=" bash instance-setup.sh '$package_url'"
+    command_json=$(printf '{"commands":["%s"]}' \
+        "$(printf '%s' "$script" | sed 's/\\/\\\\/g; s/"/\\"/g')")
+    command_id=$(aws "${region_args[@]}" ssm send-command \
+        --instance-ids "$instance" --document-name AWS-RunShellScript \
+        --comment "EchoStream upgrade" --parameters "$command_json" \
+        --query Command.CommandId --output text)
+    # poll the command (the CLI's own waiter gives up after 100 s; an
+    # upgrade with apt can take longer)
+    status=Pending
+    for _ in $(seq 180); do
+        sleep "${ECHOSTREAM_POLL_SECONDS:-10}"
+        status=$(aws "${region_args[@]}" ssm get-command-invocation \
+            --command-id "$command_id" --instance-id "$instance" \
+            --query Status --output text 2>/dev/null || echo Pending)
+        case "$status" in Pending | InProgress | Delayed) continue ;; esac
+        break
+    done
+    if [ "$status" != Success ]; then
+        aws "${region_args[@]}" ssm get-command-invocation \
+            --command-id "$command_id" --instance-id "$instance" \
+            --query StandardErrorContent --output text >&2 || true
+        die "the upgrade on $instance ended $status (command $command_id)"
+    fi
+    say "upgrade done"
+fi
+
+url=$(output DashboardUrl)
+dns=$(output DnsRecord)
+say "stack $stack is ready"
+domain=${url#https://}
+domain=${domain%/}
+printf 'DNS: %s -> %s (made by the stack when it has HostedZoneId)\n' \
+    "$domain" "$dns"
+for i in 1 2 3; do
+    printf 'DKIM: %s\n' "$(output "DkimRecord$i")"
+done
+printf 'Dashboard: %s\n' "$url"

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+#
+# instance-setup.sh - installs or upgrades EchoStream on the AWS stack's
+# instance (Debian 12), from a release's files. Run as root.
+#
+#   instance-setup.sh RELEASE_URL
+#
+# RELEASE_URL is where a release's files are: SHA256SUMS, this script and
+# the .deb packages (echostream, libnginx-mod-http-echostream) for amd64
+# and arm64. The instance's user data runs it at first boot; deploy.sh runs
+# it again over SSM Run Command to upgrade. Every package is checked
+# against SHA256SUMS before apt installs it.
+#
+# The stack's values are already on the box, written by the user data:
+# /etc/echostream/stack.env (domain, region, user pool, TLS mode),
+# /etc/echostream/echostream.conf (the workers' AWS settings) and
+# /etc/echostream/config.json (the dashboard's). On the first run this
+# script does the rest of docs/install.md's "First start": production
+# Redis with one ACL user per program and a random password each, the
+# workers' environment files, the unsubscribe-link secret, the nginx site
+# for the domain, then TLS (Let's Encrypt through certbot, retried until
+# the domain's DNS points here; or nothing, behind the load balancer).
+#
+# Upgrades keep everything made on the first run (passwords, secrets,
+# certificates, Redis's data on disk): only the packages are replaced, then
+# the workers restart (each finishes its batch; unacknowledged stream
+# entries are taken over on start) and nginx restarts to load the new
+# module. Nothing in /var/lib/redis is touched, so no data is lost.
+set -euo pipefail
+
+readonly STACK_ENV=/etc/echostream/stack.env
+readonly DONE=/etc/echostream/.instance-setup-done
+readonly WORKERS=(ingest enrich mirror summarize alert)
+
+say() { printf 'instance-setup: %s\n' "$*" >&2; }
+die() {
+    say "error: $*"
+    exit 1
+}
+
+usage() {
+    sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+# 48 hex characters from the kernel's random source
+secret() {
+    head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'
+}
+
+# Downloads the release's packages for this machine's architecture into
+# the current directory and checks them against SHA256SUMS.
+fetch_packages() { # url
+    local url=$1 arch name
+    arch=$(dpkg --print-architecture)
+    curl -fsSL --retry 5 -o SHA256SUMS "$url/SHA256SUMS"
+    grep -E "  (echostream|libnginx-mod-http-echostream)_[^ ]*_($arch|all)\\.deb\$" \
+        SHA256SUMS >wanted || die "no $arch packages listed in $url/SHA256SUMS"
+    while read -r _ name; do
+        curl -fsSL --retry 5 -o "$name" "$url/$name"
+    done <wanted
+    sha256sum -c wanted
+}
+
+install_packages() {
+    say "installing $(awk '{print $2}' wanted | tr '\n' ' ')"
+    apt-get update -q
+    # --force-confold keeps the echostream.conf the stack wrote
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        -o Dpkg::Options::=--force-confold \
+        "$(pwd)"/*.deb
+}
+
+# Production Redis: the example configuration, maxmemory from this box's
+# memory (docs/install.md's rule: RAM about 1.6 x maxmemory), and the ACL
+# users with fresh passwords. Prints nothing; writes the passwords into
+# the workers' environment files and returns nginx's in NGINX_REDIS_PW.
+setup_redis() {
+    local mem_kb maxmem_mb w pw acl=/etc/redis/users.acl
+    mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+    maxmem_mb=$((mem_kb * 10 / 16 / 1024))
+    sed "s/^maxmemory .*/maxmemory ${maxmem_mb}mb/" \
+        /etc/echostream/redis-production.conf.example >/etc/redis/redis.conf
+    grep -v '^#' /etc/echostream/users.acl.example | grep -v '^$' >"$acl.new"
+    for w in admin "${WORKERS[@]}" nginx; do
+        pw=$(secret)
+        sed -i "s/^user es-$w on >CHANGE-ME-$w /user es-$w on >$pw /" "$acl.new"
+        case " ${WORKERS[*]} " in
+        *" $w "*)
+            install -m 600 /dev/null "/etc/default/echostream-$w"
+            printf 'ECHOSTREAM_REDIS=redis://es-%s:%s@127.0.0.1:6379/0\n' \
+                "$w" "$pw" >"/etc/default/echostream-$w"
+            ;;
+        esac
+        if [ "$w" = nginx ]; then NGINX_REDIS_PW=$pw; fi
+        if [ "$w" = admin ]; then
+            install -m 600 /dev/null /root/redis-admin.password
+            printf '%s\n' "$pw" >/root/redis-admin.password
+        fi
+    done
+    grep -q 'CHANGE-ME' "$acl.new" && die "a user of users.acl.example kept its example password"
+    install -m 640 -o redis -g redis "$acl.new" "$acl"
+    rm -f "$acl.new"
+    chown redis:redis /etc/redis/redis.conf
+    chmod 640 /etc/redis/redis.conf
+    systemctl restart redis-server
+}
+
+# The unsubscribe-link secret, read by nginx (root) and the workers.
+setup_mail_secret() {
+    install -m 640 -o root -g echostream /dev/null /etc/echostream/mail.secret
+    secret >/etc/echostream/mail.secret
+}
+
+# The nginx site for the domain, from the example the package installs.
+setup_nginx() {
+    local site=/etc/nginx/sites-available/echostream csp_idp
+    csp_idp="https://cognito-idp.$ES_REGION.amazonaws.com https://$ES_AUTH_DOMAIN"
+    sed -e "s|^echostream_redis redis://es-nginx:CHANGE-ME@|echostream_redis redis://es-nginx:$NGINX_REDIS_PW@|" \
+        -e "s|^echostream_cognito .*;|echostream_cognito $ES_REGION $ES_USER_POOL_ID;|" \
+        -e "s|^echostream_client_ids .*;|echostream_client_ids $ES_CLIENT_ID;|" \
+        -e "s|^#echostream_mail_secret_file |echostream_mail_secret_file |" \
+        -e "s|server_name echostream.example.org;|server_name $ES_DOMAIN;|" \
+        -e "s|https://cognito-idp.eu-west-1.amazonaws.com|$csp_idp|" \
+        /etc/echostream/nginx-site.conf.example >"$site.new"
+    grep -q CHANGE-ME "$site.new" && die "the nginx site kept an example password"
+    install -m 640 "$site.new" "$site"
+    rm -f "$site.new"
+    ln -sf "$site" /etc/nginx/sites-enabled/echostream
+    rm -f /etc/nginx/sites-enabled/default
+    if [ ! -e /etc/nginx/modules-enabled/50-mod-http-echostream.conf ]; then
+        ln -s /usr/share/nginx/modules-available/mod-http-echostream.conf \
+            /etc/nginx/modules-enabled/50-mod-http-echostream.conf
+    fi
+    nginx -t
+    systemctl restart nginx
+}
+
+# Let's Encrypt through Debian's certbot. The domain's DNS may not point at
+# this box yet (the record is made after the stack gives the address), so
+# a unit retries every five minutes until certbot succeeds; certbot's own
+# timer renews from then on.
+setup_certbot() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q certbot \
+        python3-certbot-nginx
+    cat >/etc/systemd/system/echostream-certificate.service <<EOF
+[Unit]
+Description=EchoStream: first Let's Encrypt certificate for $ES_DOMAIN
+After=network-online.target nginx.service
+Wants=network-online.target
+ConditionPathExists=!/etc/letsencrypt/live/$ES_DOMAIN/fullchain.pem
+StartLimitIntervalSec=0
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/certbot --nginx --non-interactive --agree-tos --redirect -m $ES_OPERATOR_EMAIL -d $ES_DOMAIN
+Restart=on-failure
+RestartSec=300
+
+[Install]
+WantedBy=multi-user.target
+EOF
+    systemctl daemon-reload
+    systemctl enable echostream-certificate.service
+    systemctl start --no-block echostream-certificate.service
+}
+
+first_setup() {
+    setup_redis
+    setup_mail_secret
+    setup_nginx
+    if [ "$ES_TLS_MODE" = certbot ]; then
+        setup_certbot
+    fi
+    systemctl enable --now echostream.target
+    date -u +%Y-%m-%dT%H:%M:%SZ >"$DONE"
+}
+
+upgrade_restart() {
+    systemctl daemon-reload
+    systemctl restart echostream.target
+    nginx -t
+    systemctl restart nginx
+}
+
+main() {
+    case "${1:-}" in
+    -h | --help)
+        usage
+        return 0
+        ;;
+    https://*) ;;
+    *)
+        usage >&2
+        return 2
+        ;;
+    esac
+    [ "$(id -u)" -eq 0 ] || die "run as root"
+    [ -r "$STACK_ENV" ] || die "$STACK_ENV is missing (written by the stack's user data)"
+    # shellcheck source=/dev/null # written by the template's user data
+    . "$STACK_ENV"
+    local work
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    cd "$work"
+    fetch_packages "${1%/}"
+    install_packages
+    if [ -e "$DONE" ]; then
+        say "upgrade: packages replaced, restarting the workers and nginx"
+        upgrade_restart
+    else
+        say "first setup"
+        first_setup
+    fi
+    say "done: https://$ES_DOMAIN/"
+}
+
+main "$@"
