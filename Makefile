@@ -12,6 +12,9 @@
 #                 examples and the systemd units under PREFIX (/usr/local),
 #                 staged under DESTDIR (mk/install.mk, docs/install.md)
 #   make uninstall  remove what make install put there
+#   make deb      the Debian packages libnginx-mod-http-echostream and
+#                 echostream in build/deb/, built with debhelper from
+#                 debian/ (mk/deb.mk, docs/install.md)
 #
 # Objects go under build/ (build/asan/ for the sanitizer build the unit tests
 # also run under), so the source tree stays clean and two builds never mix.
@@ -159,6 +162,7 @@ unit-asan:
 -include mk/module.mk
 -include mk/fuzz.mk
 include mk/install.mk
+include mk/deb.mk
 
 # dependencies first: on a fresh machine nothing can build before they are in
 run:

@@ -38,6 +38,10 @@ readonly DEB_PACKAGES=(
     libnginx-mod-stream
     # its alternative, tested as well (deploy/stunnel/redis-tls-stunnel.conf)
     stunnel4
+    # make deb: debhelper with the nginx sequence (nginx-dev, above) builds
+    # the packages; dpkg-dev has dpkg-buildpackage (no fakeroot: the
+    # packages declare Rules-Requires-Root: no)
+    debhelper dpkg-dev
     chromium fonts-dejavu-core
     # every shell script passes shellcheck in make test (ops/shellcheck
     # suite); actionlint also runs it over the workflows' run: steps
