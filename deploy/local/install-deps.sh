@@ -40,8 +40,9 @@ readonly DEB_PACKAGES=(
     stunnel4
     # make deb: debhelper with the nginx sequence (nginx-dev, above) builds
     # the packages; dpkg-dev has dpkg-buildpackage (no fakeroot: the
-    # packages declare Rules-Requires-Root: no)
-    debhelper dpkg-dev
+    # packages declare Rules-Requires-Root: no); help2man writes the manual
+    # pages from --help; lintian checks the packages in make test
+    debhelper dpkg-dev help2man lintian
     chromium fonts-dejavu-core
     # every shell script passes shellcheck in make test (ops/shellcheck
     # suite); actionlint also runs it over the workflows' run: steps
