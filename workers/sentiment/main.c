@@ -58,8 +58,8 @@ static const char *const sentiment_prefixes[] = {"sentiment.", "comprehend.",
 
 static const es_worker_info sentiment_info = {
     "sentiment",
-    "  -e, --engine NAME   vader (default) or comprehend\n"
-    "  -L, --lexicon PATH  VADER lexicon file (default: sentiment.lexicon)\n",
+    "\n  -e, --engine NAME   vader (default) or comprehend"
+    "\n  -L, --lexicon PATH  VADER lexicon file (default: sentiment.lexicon)",
     "Reads one text per line on stdin and writes one JSON object per line "
     "on stdout: {\"neg\",\"neu\",\"pos\",\"compound\",\"label\"}, with "
     "VADER's scores equal to NLTK's.",
