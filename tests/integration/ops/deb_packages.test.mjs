@@ -171,6 +171,8 @@ test('the echostream package: workers, data, examples, units, user', () => {
   const deps = field('echostream', 'Depends');
   assert.match(deps, /systemd \| systemd-standalone-sysusers/);
   assert.match(deps, /libhiredis0\.14/);
+  // /bin/kill, which the units' ExecReload runs
+  assert.ok(deps.split(/,\s*/).includes('procps'), deps);
   const rec = field('echostream', 'Recommends');
   assert.match(rec, new RegExp(`${MODPKG} \\(= ${VERSION.replace(/\./g,
     '\\.')}\\)`));
