@@ -62,11 +62,18 @@ function files(dir, out = [], base = dir) {
 }
 
 before(async () => {
+  // any make brings the developer build's header up to date with the
+  // revision (mk/build-info.sh); what make deb does beyond that must not
+  // touch it
+  execFileSync('make', ['--no-print-directory', '-n', 'deb'],
+    { cwd: ROOT, stdio: 'ignore' });
   devInfo = existsSync(DEVINFO) ? readFileSync(DEVINFO, 'utf8') : null;
   const t0 = Date.now();
   const r = spawnSync('make', ['--no-print-directory', 'deb'], {
     cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20,
-    env: { ...process.env, ECHOSTREAM_SKIP_DEPS: '1' },
+    // a setting of the build machine, which must not reach the packages
+    env: { ...process.env, ECHOSTREAM_SKIP_DEPS: '1',
+      ECHOSTREAM_LOG_LEVEL: 'debug' },
   });
   assert.equal(r.status, 0, `make deb failed:\n${(r.stdout + r.stderr)
     .split('\n').slice(-40).join('\n')}`);
@@ -241,6 +248,20 @@ test('the packaged programs: hardened, dated by the changelog, find their data',
     assert.equal(r.status, 0, r.stderr);
     assert.ok(JSON.parse(r.stdout.split('\n')[0]).compound > 0.5, r.stdout);
   });
+
+test('the manual pages show the defaults and the changelog\'s date', () => {
+  const page = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | ' +
+    'tar -xO ./usr/share/man/man1/echostream-alert.1.gz | zcat', 'sh',
+  deb('echostream')], { encoding: 'utf8' });
+  assert.match(page, /^\.SH NAME\necho[^\n]*alert \\- evaluates alert rules/m);
+  assert.match(page, /ECHOSTREAM_LOG_LEVEL, default "info", now "info" \(default\)/,
+    'not the build environment\'s debug');
+  const ts = Number(execFileSync('dpkg-parsechangelog', ['-S', 'Timestamp'],
+    { cwd: ROOT, encoding: 'utf8' }));
+  const month = new Date(ts * 1000).toLocaleString('en-US',
+    { month: 'long', year: 'numeric', timeZone: 'UTC' });
+  assert.match(page, new RegExp(`^\\.TH ECHOSTREAM-ALERT "1" "${month}"`, 'm'));
+});
 
 test('nginx -t loads the packaged module with the shipped site example',
   async () => {
