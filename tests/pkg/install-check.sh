@@ -109,6 +109,7 @@ in_root dpkg -s nginx >/dev/null 2>&1 && fail "the fresh root has nginx already"
 say "apt-get install ./*.deb"
 in_root sh -c 'cd /tmp/debs && apt-get install -y -q ./*.deb' | tail -n 15
 for p in echostream libnginx-mod-http-echostream nginx redis-server systemd; do
+    # shellcheck disable=SC2016 # the ${…} is dpkg-query's format, not the shell's
     [ "$(in_root dpkg-query -W -f '${db:Status-Status}' "$p")" = installed ] ||
         fail "$p is not installed"
 done
@@ -199,6 +200,7 @@ ok "remove: programs, module, units gone; configuration kept; nginx -t passes"
 say "apt-get purge"
 in_root apt-get purge -y -q echostream libnginx-mod-http-echostream | tail -n 3
 for p in echostream libnginx-mod-http-echostream; do
+    # shellcheck disable=SC2016 # the ${…} is dpkg-query's format, not the shell's
     s=$(in_root dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null || true)
     [ -z "$s" ] || [ "$s" = "un " ] || fail "$p still known to dpkg: '$s'"
 done
