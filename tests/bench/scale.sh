@@ -21,7 +21,10 @@
 # Redis CPU is INFO's used_cpu_user + used_cpu_sys over the run (ingest's
 # es_ingest_add, enrich's reads and writes, the alert ticks, heartbeats
 # and idle polls all included) divided by the comments streamed, and the
-# comments/s one Redis core could take at that cost; the idle cost of the
+# comments/s one Redis core could take at that cost. The enrich processes
+# are stopped (SIGSTOP) while ingest fills the stream and continued
+# after, so the cost splits into ingest's and the rest's (enrich reads a
+# backlog, as after an outage; enrich.sh measures the same); the idle cost of the
 # 3 K processes (blocking reads, heartbeats, alert ticks with nothing to
 # do) is measured for 3 s before the comments start. Memory: used_memory
 # after the run, less before it, with the stream and ingest's state
@@ -31,7 +34,8 @@
 # the whole of it at the end.
 #
 # Prints:
-#   scale k=K: S s, C comments/s, redis U us CPU/comment (ceiling M comments/s
+#   scale k=K: S s, C comments/s, redis U us CPU/comment (ingest I, enrich
+#              and alert E; ceiling M comments/s
 #              on one core), idle I ms CPU/s, B bytes/comment stored, ...
 #   scale 2 vs 1: redis CPU/comment R x, bytes/comment R x, comments/s R x
 set -euo pipefail
@@ -116,6 +120,11 @@ run() {
     idle=$(awk -v a="$(cpu)" -v b="$i0" 'BEGIN{printf "%.1f", (a - b) * 1000 / 3}')
 
     m0=$(info memory used_memory)
+    # ingest alone first (the enrich processes stopped), then enrich with
+    # the backlog, so Redis's CPU splits between the two
+    local enr=() ingc
+    for ((j = 0; j < ${#pids[@]}; j += 2)); do enr+=("${pids[j]}"); done
+    kill -STOP "${enr[@]}"
     c0=$(cpu)
     t0=$(date +%s%N)
     local ing=()
@@ -128,16 +137,16 @@ run() {
     while [ "$(R xlen 'es:{ingest}:comments')" -lt "$N" ]; do sleep 0.05; done
     kill "${ing[@]}"
     wait "${ing[@]}" 2>/dev/null || true
+    ingc=$(cpu)
+    kill -CONT "${enr[@]}"
     lag() {
         R xinfo groups 'es:{ingest}:comments' |
             awk 'prev=="pending"{p=$0} prev=="lag"{l=$0} {prev=$0} END{print p+l}'
     }
     while [ "$(lag)" != "0" ]; do sleep 0.05; done
     t1=$(date +%s%N)
-    [ -n "${BENCH_SCALE_DEBUG:-}" ] && R xinfo groups 'es:{ingest}:comments' >&2 &&
-        R xlen 'es:{ingest}:comments' >&2 &&
-        R hgetall 'es:{t:tenant1}:usage:'"$(date -u +%Y%m)" >&2
     c1=$(cpu)
+    [ -n "${BENCH_SCALE_DEBUG:-}" ] && R xinfo groups 'es:{ingest}:comments' >&2
     n=$(R xlen 'es:{ingest}:comments')
     local stream
     stream=$(R memory usage 'es:{ingest}:comments' samples 0)
@@ -159,16 +168,18 @@ run() {
     awk -v n="$n" -v c="$(awk -v a="$c1" -v b="$c0" 'BEGIN{print a - b}')" \
         -v s="$(awk -v a="$t1" -v b="$t0" 'BEGIN{print (a - b) / 1e9}')" \
         -v m="$((m1 - m0))" -v st="$stored" -v str="$stream" -v idle="$idle" \
-        -v cfg="$cfg" -v ten="$tenant" -v pub="$public" 'BEGIN {
-            us = c * 1e6 / n
-            printf "%.2f %d %.2f %d %s %d %d %d %d %d %d %d\n", s, n / s, us,
-                1e6 / us, idle, m / st, st, str / n, cfg, ten, ten / st, pub / st }'
+        -v cfg="$cfg" -v ten="$tenant" -v pub="$public" \
+        -v ic="$(awk -v a="$ingc" -v b="$c0" 'BEGIN{print a - b}')" 'BEGIN {
+            us = c * 1e6 / n; ius = ic * 1e6 / n
+            printf "%.2f %d %.2f %d %s %d %d %d %d %d %d %d %.2f %.2f\n", s, n / s, us,
+                1e6 / us, idle, m / st, st, str / n, cfg, ten, ten / st, pub / st,
+                ius, us - ius }'
 }
 
 declare -A R1=() R2=()
 for k in ${BENCH_SCALE_K:-1 2}; do
-    read -r s rate us ceil idle bpc stored spe cfg ten tpc ppc < <(run "$k")
-    echo "scale k=$k: ${s} s, $rate comments/s, redis $us us CPU/comment (ceiling $ceil comments/s on one core), idle $idle ms CPU/s for $((3 * k)) processes, $bpc bytes/comment stored ($stored comments, each stored by all $TENANTS tenants; shared public part $ppc bytes/comment), stream $spe bytes/entry, tenant: configuration $cfg bytes, $ten bytes in all ($tpc bytes/comment it stored)"
+    read -r s rate us ceil idle bpc stored spe cfg ten tpc ppc ius eus < <(run "$k")
+    echo "scale k=$k: ${s} s, $rate comments/s, redis $us us CPU/comment (ingest $ius, enrich and alert $eus; ceiling $ceil comments/s on one core), idle $idle ms CPU/s for $((3 * k)) processes, $bpc bytes/comment stored ($stored comments, each stored by all $TENANTS tenants; shared public part $ppc bytes/comment), stream $spe bytes/entry, tenant: configuration $cfg bytes, $ten bytes in all ($tpc bytes/comment it stored)"
     eval "R$k=([rate]=$rate [us]=$us [bpc]=$bpc)"
 done
 [ -n "${R1[us]:-}" ] && [ -n "${R2[us]:-}" ] || exit 0

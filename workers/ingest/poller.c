@@ -356,6 +356,10 @@ static void housekeeping(es_poller *p, int force)
 {
     long long now = es_mono_ms();
 
+    /* renewed here too, so a long wait for the budget keeps the lease */
+    if (!p->standby && !p->o->once) {
+        es_poll_lease_tick(&p->lease);
+    }
     if (force || now - p->hb->last_ms >= p->hb->interval_ms) {
         json_t *st = status_json(p);
         es_heartbeat_now(p->hb, st);
