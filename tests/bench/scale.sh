@@ -16,7 +16,7 @@
 # echostream-enrich and K echostream-alert (a tick a second) until
 # BENCH_SCALE_N comments (default 60,000) are streamed and every one is
 # acknowledged. K = 1 is the baseline; K = 2 runs in the same invocation,
-# and their ratios are printed.
+# and their ratios are printed (BENCH_SCALE_K="1" runs only the first).
 #
 # Redis CPU is INFO's used_cpu_user + used_cpu_sys over the run (ingest's
 # es_ingest_add, enrich's reads and writes, the alert ticks, heartbeats
@@ -61,7 +61,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export ECHOSTREAM_CONFIG= ECHOSTREAM_LOG_LEVEL=warn
+export ECHOSTREAM_CONFIG='' ECHOSTREAM_LOG_LEVEL=warn
 export ECHOSTREAM_LAKE_DIR=$WORK/lake ECHOSTREAM_AWS_IMDS=false
 export AWS_EC2_METADATA_DISABLED=true ECHOSTREAM_STREAM_GROUPS=enrich
 # the stream is measured, not trimmed, during a run
@@ -146,7 +146,6 @@ run() {
     while [ "$(lag)" != "0" ]; do sleep 0.05; done
     t1=$(date +%s%N)
     c1=$(cpu)
-    [ -n "${BENCH_SCALE_DEBUG:-}" ] && R xinfo groups 'es:{ingest}:comments' >&2
     n=$(R xlen 'es:{ingest}:comments')
     local stream
     stream=$(R memory usage 'es:{ingest}:comments' samples 0)
