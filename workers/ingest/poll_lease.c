@@ -87,5 +87,7 @@ void es_poll_lease_release(es_poll_lease *l)
         freeReplyObject(rep);
     }
     l->held = 0;
+    /* a standby's first try comes after its usual wait, not at once */
+    l->next_mono = es_mono_ms() + try_every(l);
     es_log(ES_INFO, "poller lease released", ES_END);
 }

@@ -570,6 +570,17 @@ static void run_loop(es_poller *p)
             break;
         }
         housekeeping(p, 0);
+        if (now < p->auth_wait_mono) {
+            /* no token: another process, whose credentials may work,
+               polls meanwhile */
+            if (p->lease.held) {
+                es_poll_lease_release(&p->lease);
+                p->standby = 1;
+            }
+            wait = p->auth_wait_mono - now;
+            nap(wait < ES_LOOP_SLEEP_MS ? wait : ES_LOOP_SLEEP_MS);
+            continue;
+        }
         if (!es_poll_lease_tick(&p->lease)) {
             p->standby = 1;
             nap(ES_LOOP_SLEEP_MS);
@@ -583,11 +594,6 @@ static void run_loop(es_poller *p)
             if (refresh_watchlist(p, 1) != 0) {
                 break;
             }
-            continue;
-        }
-        if (now < p->auth_wait_mono) {
-            wait = p->auth_wait_mono - now;
-            nap(wait < ES_LOOP_SLEEP_MS ? wait : ES_LOOP_SLEEP_MS);
             continue;
         }
         u = next_unit(p, now, &due, &found);

@@ -482,6 +482,22 @@ test('two workers: one polls, the other stands by and takes over on SIGTERM',
   assert.equal(await redis.cmd('EXISTS', 'es:{ingest}:poller'), 0);
 });
 
+// A holder whose credentials Reddit refuses must not keep the others from
+// polling: it lets the lease go while it waits to try again.
+test('a worker without a token lets another poll', async () => {
+  const sub = 'leasecreds';
+  srv.addComments(sub, 6);
+  await watch({ [sub]: 1 });
+  const bad = worker({ ECHOSTREAM_REDDIT_CLIENT_SECRET: 'wrong-secret' });
+  await bad.waitForOutput(/no Reddit token/);
+  const good = worker();
+  await expectExactlyOnce(sub, srv.ids(sub), 'polled by the worker with a token');
+  assert.match(good.output(), /poller lease taken/);
+  assert.match(bad.output(), /poller lease released/);
+  await stop(good);
+  await stop(bad);
+});
+
 test('no log line carries the client secret or a token', () => {
   const tokens = srv.issuedTokens();
   assert.ok(tokens.length > 0);
