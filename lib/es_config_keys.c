@@ -68,6 +68,10 @@ const es_config_key es_config_keys[] = {
      "polls of a subreddit between probes of its newest page (re-reads "
      "recent comments for deletions; 0 = only when polls come back empty)",
      0},
+    {"ingest.lease", "10",
+     "seconds the polling ingest's lease lasts unrenewed; another ingest "
+     "process takes over polling after it (at once after a clean stop)",
+     0},
 
     /* SQS mirror */
     {"mirror.queue_url", "",

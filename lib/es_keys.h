@@ -29,6 +29,9 @@
 /* Hash: ingest's view of the Reddit rate budget (for /healthz). */
 #define ES_KEY_INGEST_BUDGET "es:{ingest}:budget"
 
+/* String: the instance whose poller may spend the Reddit budget (PX). */
+#define ES_KEY_INGEST_POLLER "es:{ingest}:poller"
+
 /* Counter: next id of the synthetic comment source. */
 #define ES_KEY_SYNTH_SEQ "es:{ingest}:synthetic:seq"
 

@@ -1,5 +1,5 @@
 #!lua name=echostream
--- version: 7
+-- version: 8
 --
 -- lib/redis/ingest.lua - the Redis function library "echostream" used by
 -- ingest (its name predates the others'; kept, so no migration is needed).
@@ -57,7 +57,19 @@
 --   is pending. With no group at all nothing can be waiting for an entry,
 --   so it keeps the newest max_len. Returns the number of entries removed.
 --
--- Version 5 added es_ingest_peek and es_ingest_mark; es_ingest_add is
+-- es_ingest_lease(KEYS = the lease key; ARGV = holder, ttl_ms, "hold" or
+--                 "release")
+--   The poller's lease (docs/scaling.md): several ingest processes may
+--   run, but Reddit's budget belongs to the one OAuth client they share,
+--   so only the holder of es:{ingest}:poller polls. "hold" takes the lease
+--   when nobody holds it and renews it (PX ttl_ms) when holder already
+--   does; "release" deletes it only when holder holds it (a clean stop
+--   hands over at once). Returns the holder after the call ("" for none),
+--   so a caller learns in one round trip whether it is the one and, if
+--   not, who is.
+--
+-- Version 8 added es_ingest_lease. Version 5 added es_ingest_peek and
+-- es_ingest_mark; es_ingest_add is
 -- unchanged in what it takes and does. A later version must keep all three
 -- contracts: a worker keeps a newer library it finds (es_lua.h).
 --
@@ -345,8 +357,32 @@ local function stream_trim(keys, args)
   return redis.call('XTRIM', stream, 'MINID', min_id)
 end
 
+-- the lease is compared and set in one step: no holder can renew a
+-- lease another process took after it expired
+local function ingest_lease(keys, args)
+  local key, holder, mode = keys[1], args[1], args[3]
+  local ttl = whole(args[2], 1, 2 ^ 40)
+  if key == nil or holder == nil or holder == '' or ttl == nil or
+      (mode ~= 'hold' and mode ~= 'release') then
+    return redis.error_reply('ERR es_ingest_lease: a key, a holder, ' ..
+      'ttl_ms of 1 or more and "hold" or "release"')
+  end
+  local now = redis.call('GET', key)
+  if mode == 'release' then
+    if now == holder then
+      redis.call('DEL', key)
+      return ''
+    end
+    return now or ''
+  end
+  if now and now ~= holder then return now end
+  redis.call('SET', key, holder, 'PX', ttl)
+  return holder
+end
+
 redis.register_function('es_ingest_add', ingest_add)
 redis.register_function{function_name = 'es_ingest_peek',
   callback = ingest_peek, flags = {'no-writes'}}
 redis.register_function('es_ingest_mark', ingest_mark)
 redis.register_function('es_stream_trim', stream_trim)
+redis.register_function('es_ingest_lease', ingest_lease)

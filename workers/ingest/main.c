@@ -119,7 +119,9 @@ static int read_cfg(es_worker *w, ingest_cfg *c)
         es_worker_cfg_double(w, "ingest.watch_refresh", 0.01, 3600,
                              &c->poll.watch_refresh) != 0 ||
         es_worker_cfg_int(w, "ingest.probe_every", 0, 1000000,
-                          &c->probe_every) != 0) {
+                          &c->probe_every) != 0 ||
+        es_worker_cfg_double(w, "ingest.lease", 0.5, 3600, &c->poll.lease) !=
+            0) {
         return -1;
     }
     if (c->poll.max_interval < c->poll.min_interval) {

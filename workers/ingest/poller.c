@@ -16,6 +16,7 @@
 #include "es_log.h"
 #include "es_metrics.h"
 #include "poll_group.h"
+#include "poll_lease.h"
 #include "poll_plan.h"
 #include "poll_sub.h"
 #include "poller.h"
@@ -53,6 +54,8 @@ typedef struct {
     es_auth_state auth_logged;
     long long next_refresh_mono;
     long long next_budget_mono;
+    es_poll_lease lease; /* only its holder polls (poll_lease.h) */
+    int standby;         /* not polling: the cursors in hand may be stale */
 } es_poller;
 
 /* Sleeps up to ms, returning early once a stop was asked for. */
@@ -269,6 +272,11 @@ static json_t *status_json(es_poller *p)
         }
     }
     json_object_set_new(st, "mode", json_string("poll"));
+    json_object_set_new(st, "poller",
+                        json_string(p->standby ? "standby" : "active"));
+    if (p->standby && p->lease.other[0]) {
+        json_object_set_new(st, "lease_holder", json_string(p->lease.other));
+    }
     json_object_set_new(st, "subreddits", json_integer((json_int_t)p->n));
     json_object_set_new(st, "required_qpm", json_real(p->required_qpm));
     json_object_set_new(st, "cycle_s",
@@ -348,12 +356,17 @@ static void housekeeping(es_poller *p, int force)
 {
     long long now = es_mono_ms();
 
+    /* renewed here too, so a long wait for the budget keeps the lease */
+    if (!p->standby && !p->o->once) {
+        es_poll_lease_tick(&p->lease);
+    }
     if (force || now - p->hb->last_ms >= p->hb->interval_ms) {
         json_t *st = status_json(p);
         es_heartbeat_now(p->hb, st);
         json_decref(st);
     }
-    if (force || now >= p->next_budget_mono) {
+    /* the budget is the active poller's to report */
+    if (!p->standby && (force || now >= p->next_budget_mono)) {
         write_budget(p);
         p->next_budget_mono = now + p->hb->interval_ms;
     }
@@ -558,8 +571,29 @@ static void run_loop(es_poller *p)
         }
         housekeeping(p, 0);
         if (now < p->auth_wait_mono) {
+            /* no token: another process, whose credentials may work,
+               polls meanwhile */
+            if (p->lease.held) {
+                es_poll_lease_release(&p->lease);
+                p->standby = 1;
+            }
             wait = p->auth_wait_mono - now;
             nap(wait < ES_LOOP_SLEEP_MS ? wait : ES_LOOP_SLEEP_MS);
+            continue;
+        }
+        if (!es_poll_lease_tick(&p->lease)) {
+            p->standby = 1;
+            nap(ES_LOOP_SLEEP_MS);
+            continue;
+        }
+        if (p->standby) {
+            /* taking over: another poller moved the cursors meanwhile,
+               so every subreddit is loaded again from Redis */
+            p->standby = 0;
+            p->n = 0;
+            if (refresh_watchlist(p, 1) != 0) {
+                break;
+            }
             continue;
         }
         u = next_unit(p, now, &due, &found);
@@ -602,6 +636,10 @@ int es_poller_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
     p.ctx.o = o;
     rc->idle = on_idle;
     rc->idle_ud = &p;
+    es_poll_lease_init(&p.lease, r, w->instance,
+                       (long long)(o->lease * 1000.0));
+    /* until the lease is known held (--once polls without one) */
+    p.standby = !o->once;
     p.wl = es_watchlist_new();
     if (p.wl == NULL) {
         es_log(ES_ERROR, "out of memory", ES_END);
@@ -620,12 +658,14 @@ int es_poller_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
     }
     /* SIGTERM: the request in hand is done; write what is queued */
     es_sink_flush(sink);
-    for (size_t i = 0; i < p.n; i++) {
+    /* a standby's cursors may be older than the holder's: not written */
+    for (size_t i = 0; i < p.n && !p.standby; i++) {
         if (p.subs[i].last_poll_ms > 0) {
             es_sub_save(&p.subs[i], r);
         }
     }
     housekeeping(&p, 1);
+    es_poll_lease_release(&p.lease);
     es_log(ES_INFO, "poller stopped", ES_INT("requests", rc->requests),
            ES_INT("token_requests", rc->token_requests), ES_END);
     rc->idle = NULL;

@@ -28,6 +28,10 @@
  * to. Each subreddit's rate is an EWMA; subreddits that would overflow
  * Reddit's ~1,000 item listing in a cycle are reported (log on change,
  * heartbeat, es:{ingest}:budget).
+ *
+ * Several ingest processes may run (a spare, or one per machine): only the
+ * holder of the poller's lease polls (poll_lease.h), the others stand by
+ * and take over when it stops or its lease runs out.
  */
 #ifndef ES_INGEST_POLLER_H
 #define ES_INGEST_POLLER_H
@@ -43,6 +47,7 @@ typedef struct {
     double max_interval;  /* seconds */
     double watch_refresh; /* seconds */
     double qpm;           /* budget, requests per minute */
+    double lease;         /* seconds the poller's lease lasts unrenewed */
     int probe_every;      /* polls between probes (0: only when stuck) */
     int once;             /* one round over every subreddit, then return */
 } es_poller_opts;

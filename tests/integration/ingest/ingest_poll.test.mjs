@@ -46,6 +46,8 @@ function env(extra = {}) {
     ECHOSTREAM_INGEST_MAX_INTERVAL: '0.4',
     ECHOSTREAM_INGEST_WATCH_REFRESH: '0.2',
     ECHOSTREAM_INGEST_PROBE_EVERY: '10',
+    // a killed worker's polling lease runs out soon (docs/ingest.md)
+    ECHOSTREAM_INGEST_LEASE: '0.5',
     ECHOSTREAM_WORKER_HEARTBEAT: '0.2',
     ECHOSTREAM_LOG_LEVEL: 'info',
     ...extra,
@@ -174,7 +176,12 @@ test('pages through bursts and survives kill -9 mid-poll exactly once',
     p.kill('SIGKILL');
     await p.exited;
     srv.addComments(sub, 20);
+    // the next worker polls once the killed one's lease ran out, so each
+    // round kills a poller, not one standing by
+    await waitFor(async () => await redis.cmd('EXISTS', 'es:{ingest}:poller') === 0,
+      { timeout: 5000, what: 'the killed poller\'s lease gone' });
     p = worker();
+    await p.waitForOutput(/poller lease taken/);
   }
   await expectExactlyOnce(sub, srv.ids(sub), 'everything after kill -9s');
   await stop(p);
@@ -430,6 +437,65 @@ test('missing credentials: stays up, says so, does not spin', async () => {
   // a clean exit removes the heartbeat
   const left = await redis.cmd('HGETALL', 'es:workers');
   assert.ok(!left.some((v) => v.includes(`"pid":${p.pid},`)));
+});
+
+// Two ingest processes share one Reddit client, so one polls and the other
+// stands by (the lease es:{ingest}:poller): the standby makes no request
+// and writes no cursor; a clean stop hands polling over at once.
+test('two workers: one polls, the other stands by and takes over on SIGTERM',
+     async () => {
+  const sub = 'leasesub';
+  srv.addComments(sub, 12);
+  await watch({ [sub]: 1 });
+  const a = worker();
+  await expectExactlyOnce(sub, srv.ids(sub), 'first worker polls');
+  const b = worker();
+  const status = async (p) => {
+    const all = await redis.cmd('HGETALL', 'es:workers');
+    for (let i = 0; i < all.length; i += 2) {
+      if (all[i].startsWith('ingest:') && all[i].endsWith(`-${p.pid}`)) {
+        return JSON.parse(all[i + 1]).status;
+      }
+    }
+    return null;
+  };
+  await waitFor(async () => (await status(b))?.poller === 'standby',
+    { what: 'second worker standing by' });
+  const holder = await redis.cmd('GET', 'es:{ingest}:poller');
+  assert.match(holder, new RegExp(`-${a.pid}$`));
+  assert.equal((await status(b)).lease_holder, holder);
+  srv.addComments(sub, 8);
+  await expectExactlyOnce(sub, srv.ids(sub), 'polled by the holder');
+  await sleep(300);
+  assert.equal((await status(b)).requests, 0, 'the standby asked Reddit nothing');
+  const t = Date.now();
+  await stop(a);
+  assert.match(a.output(), /poller lease released/);
+  srv.addComments(sub, 9);
+  await expectExactlyOnce(sub, srv.ids(sub), 'polled by the one that took over');
+  assert.ok(Date.now() - t < 5000, 'taken over within a few seconds');
+  assert.match(b.output(), /poller lease taken/);
+  await waitFor(async () => (await status(b))?.poller === 'active',
+    { what: 'the heartbeat saying so' });
+  assert.match(await redis.cmd('GET', 'es:{ingest}:poller'), new RegExp(`-${b.pid}$`));
+  await stop(b);
+  assert.equal(await redis.cmd('EXISTS', 'es:{ingest}:poller'), 0);
+});
+
+// A holder whose credentials Reddit refuses must not keep the others from
+// polling: it lets the lease go while it waits to try again.
+test('a worker without a token lets another poll', async () => {
+  const sub = 'leasecreds';
+  srv.addComments(sub, 6);
+  await watch({ [sub]: 1 });
+  const bad = worker({ ECHOSTREAM_REDDIT_CLIENT_SECRET: 'wrong-secret' });
+  await bad.waitForOutput(/no Reddit token/);
+  const good = worker();
+  await expectExactlyOnce(sub, srv.ids(sub), 'polled by the worker with a token');
+  assert.match(good.output(), /poller lease taken/);
+  assert.match(bad.output(), /poller lease released/);
+  await stop(good);
+  await stop(bad);
 });
 
 test('no log line carries the client secret or a token', () => {

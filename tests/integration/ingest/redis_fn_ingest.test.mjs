@@ -1,6 +1,7 @@
 // redis_fn_ingest.test.mjs - the functions of lib/redis/ingest.lua (library
-// "echostream": es_ingest_add, es_stream_trim) called one by one against a
-// real redis-server, with the KEYS/ARGV protocol of the file's header.
+// "echostream": es_ingest_add, es_ingest_peek, es_ingest_mark,
+// es_stream_trim, es_ingest_lease) called one by one against a real
+// redis-server, with the KEYS/ARGV protocol of the file's header.
 //
 // The ingest worker's own tests see these functions only through what a
 // whole run leaves behind; here every promise of the header is checked on
@@ -101,7 +102,8 @@ const streamIds = async () => (await xrange(redis, STREAM)).map((e) => e.id);
 
 test('the suite covers every function the library registers', () => {
   assert.deepEqual(registeredFunctions('ingest.lua'),
-    ['es_ingest_add', 'es_ingest_mark', 'es_ingest_peek', 'es_stream_trim']);
+    ['es_ingest_add', 'es_ingest_lease', 'es_ingest_mark', 'es_ingest_peek',
+     'es_stream_trim']);
 });
 
 // --- es_ingest_add ---
@@ -632,3 +634,59 @@ test('es_ingest_add marks nothing seen when the append fails',
     assert.match(msg, /^WRONGTYPE /);
     assert.equal(await redis.cmd('EXISTS', a.seen), 0);
   });
+
+// The poller's lease (docs/scaling.md): one holder at a time, renewed
+// only by its holder, released only by its holder, and what a call
+// answers is always who holds it afterwards.
+const LEASE = 'es:{ingest}:poller';
+
+test('es_ingest_lease: taken when free, renewed by its holder only', async () => {
+  assert.equal(await fcall(redis, 'es_ingest_lease', [LEASE], ['host-1', '5000', 'hold']),
+    'host-1');
+  const ttl1 = await redis.cmd('PTTL', LEASE);
+  assert.ok(ttl1 > 4000 && ttl1 <= 5000, `ttl ${ttl1}`);
+  // another process is told who holds it and changes nothing
+  assert.equal(await fcall(redis, 'es_ingest_lease', [LEASE], ['host-2', '9000', 'hold']),
+    'host-1');
+  assert.ok(await redis.cmd('PTTL', LEASE) <= 5000);
+  // the holder renews to its TTL
+  await redis.cmd('PEXPIRE', LEASE, 100);
+  assert.equal(await fcall(redis, 'es_ingest_lease', [LEASE], ['host-1', '5000', 'hold']),
+    'host-1');
+  assert.ok(await redis.cmd('PTTL', LEASE) > 4000);
+  // a release by another is refused; the holder's frees it at once
+  assert.equal(await fcall(redis, 'es_ingest_lease', [LEASE], ['host-2', '5000', 'release']),
+    'host-1');
+  assert.equal(await fcall(redis, 'es_ingest_lease', [LEASE], ['host-1', '5000', 'release']),
+    '');
+  assert.equal(await redis.cmd('EXISTS', LEASE), 0);
+  assert.equal(await fcall(redis, 'es_ingest_lease', [LEASE], ['host-2', '5000', 'release']),
+    '');
+  assert.equal(await fcall(redis, 'es_ingest_lease', [LEASE], ['host-2', '5000', 'hold']),
+    'host-2');
+});
+
+test('es_ingest_lease: an expired lease goes to the next process that asks', async () => {
+  assert.equal(await fcall(redis, 'es_ingest_lease', [LEASE], ['host-1', '50', 'hold']),
+    'host-1');
+  await new Promise((r) => setTimeout(r, 120));
+  assert.equal(await fcall(redis, 'es_ingest_lease', [LEASE], ['host-2', '5000', 'hold']),
+    'host-2');
+  // the old holder, back from a stall, learns it lost it
+  assert.equal(await fcall(redis, 'es_ingest_lease', [LEASE], ['host-1', '5000', 'hold']),
+    'host-2');
+});
+
+test('es_ingest_lease refuses bad arguments and changes nothing', async () => {
+  await fcall(redis, 'es_ingest_lease', [LEASE], ['host-1', '5000', 'hold']);
+  const snap = await snapshot(redis);
+  for (const args of [[], ['', '5000', 'hold'], ['host-2', '0', 'hold'],
+                      ['host-2', 'x', 'hold'], ['host-2', '5000', 'grab'],
+                      ['host-1', '5000']]) {
+    assert.match(await fcallError(redis, 'es_ingest_lease', [LEASE], args),
+      /es_ingest_lease/, JSON.stringify(args));
+  }
+  assert.match(await fcallError(redis, 'es_ingest_lease', [], ['h', '5', 'hold']),
+    /es_ingest_lease/);
+  assert.deepEqual(await snapshot(redis), snap);
+});
