@@ -31,34 +31,21 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly HERE
 readonly TEMPLATE="$HERE/template.yaml"
 
-say() { printf 'deploy: %s\n' "$*" >&2; }
-die() {
-    say "error: $*"
-    exit 1
-}
-usage() { sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; }
+PROG=deploy
+USAGE_LINES=3,20
+# shellcheck source=deploy/aws/stack.sh
+. "$(dirname "$0")/stack.sh"
 
-stack=${ECHOSTREAM_STACK:-echostream}
 package_url=''
-region_args=()
 params=()
 
 while [ $# -gt 0 ]; do
+    stack_option "$@"
+    if [ "$taken" -gt 0 ]; then
+        shift "$taken"
+        continue
+    fi
     case "$1" in
-    -h | --help)
-        usage
-        exit 0
-        ;;
-    --stack)
-        [ $# -ge 2 ] || die "--stack needs a name"
-        stack=$2
-        shift 2
-        ;;
-    --region)
-        [ $# -ge 2 ] || die "--region needs a region"
-        region_args=(--region "$2")
-        shift 2
-        ;;
     --package-url)
         [ $# -ge 2 ] || die "--package-url needs a URL"
         package_url=${2%/}
@@ -79,16 +66,8 @@ done
 if [ -n "$package_url" ] && ! [[ $package_url =~ ^https://[^[:space:]\'\"]+$ ]]; then
     die "--package-url must be an https:// address without spaces or quotes"
 fi
-command -v aws >/dev/null 2>&1 ||
-    die "the AWS CLI (aws) is not installed: see docs/deploy.md"
+stack_need_aws
 
-cfn() { aws "${region_args[@]}" cloudformation "$@"; }
-
-output() { # key
-    cfn describe-stacks --stack-name "$stack" \
-        --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" \
-        --output text
-}
 
 exists=0
 if cfn describe-stacks --stack-name "$stack" >/dev/null 2>&1; then

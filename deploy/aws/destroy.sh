@@ -18,35 +18,22 @@
 # Redis's data, the queues, the SES identity, the network) is deleted.
 set -euo pipefail
 
-say() { printf 'destroy: %s\n' "$*" >&2; }
-die() {
-    say "error: $*"
-    exit 1
-}
-usage() { sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; }
+PROG=destroy
+USAGE_LINES=3,14
+# shellcheck source=deploy/aws/stack.sh
+. "$(dirname "$0")/stack.sh"
 
-stack=${ECHOSTREAM_STACK:-echostream}
-region_args=()
 delete_bucket=0
 delete_pool=0
 yes=0
 
 while [ $# -gt 0 ]; do
+    stack_option "$@"
+    if [ "$taken" -gt 0 ]; then
+        shift "$taken"
+        continue
+    fi
     case "$1" in
-    -h | --help)
-        usage
-        exit 0
-        ;;
-    --stack)
-        [ $# -ge 2 ] || die "--stack needs a name"
-        stack=$2
-        shift 2
-        ;;
-    --region)
-        [ $# -ge 2 ] || die "--region needs a region"
-        region_args=(--region "$2")
-        shift 2
-        ;;
     --delete-bucket)
         delete_bucket=1
         shift
@@ -66,15 +53,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-command -v aws >/dev/null 2>&1 ||
-    die "the AWS CLI (aws) is not installed: see docs/deploy.md"
+stack_need_aws
 
-cfn() { aws "${region_args[@]}" cloudformation "$@"; }
-output() { # key
-    cfn describe-stacks --stack-name "$stack" \
-        --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" \
-        --output text
-}
 
 cfn describe-stacks --stack-name "$stack" >/dev/null 2>&1 ||
     die "no stack $stack"

@@ -32,21 +32,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 N=${BENCH_MEMORY_N:-100000}
 GOAL=350
-for b in echostream-ingest echostream-enrich; do
-    [ -x "$ROOT/build/bin/$b" ] || {
-        echo "memory: build/bin/$b missing (run make)" >&2
-        exit 1
-    }
-done
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$ROOT/tests/bench/lib/procs.sh"
+bench_need memory echostream-ingest echostream-enrich
 
 export ECHOSTREAM_LOG_LEVEL=warn ECHOSTREAM_LAKE_DIR=$WORK/lake
 export ECHOSTREAM_AWS_IMDS=false ECHOSTREAM_STREAM_GROUPS=enrich

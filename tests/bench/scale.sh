@@ -45,21 +45,8 @@ ROOT=$PWD
 N=${BENCH_SCALE_N:-60000}
 RATE=${BENCH_SCALE_RATE:-20000}
 TENANTS=${BENCH_SCALE_TENANTS:-8}
-for b in echostream-ingest echostream-enrich echostream-alert; do
-    [ -x "$ROOT/build/bin/$b" ] || {
-        echo "scale: build/bin/$b missing (run make)" >&2
-        exit 1
-    }
-done
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$ROOT/tests/bench/lib/procs.sh"
+bench_need scale echostream-ingest echostream-enrich echostream-alert
 
 export ECHOSTREAM_CONFIG='' ECHOSTREAM_LOG_LEVEL=warn
 export ECHOSTREAM_LAKE_DIR=$WORK/lake ECHOSTREAM_AWS_IMDS=false

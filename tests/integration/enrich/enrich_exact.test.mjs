@@ -21,6 +21,7 @@ import {
   GROUP, STREAM, actual, addComments, addDeletions, enrichEnv, matches, prng,
   setTenant, startEnrich, truth, vaderScores, waitDrained, waitStarted,
 } from '../../lib/enrich.mjs';
+import { STOP, SUBS, TENANTS, VOCAB } from '../../lib/exact_fixture.mjs';
 import { GONE, TOMBSTONE, publicBucket, readRecords } from '../../lib/records.mjs';
 import { hgetall } from '../../lib/redis_fn.mjs';
 
@@ -28,31 +29,6 @@ const SEED = Number(process.env.ES_TEST_SEED || 20241125);
 const rnd = prng(SEED);
 const pick = (a) => a[Math.floor(rnd() * a.length)];
 
-const TENANTS = {
-  acme: [
-    { id: 'rust', name: 'Rust', subreddits: ['rust'], query: '' },
-    { id: 'perf', name: 'Perf', subreddits: ['rust', 'golang'], query: 'fast' },
-    { id: 'lovers', name: 'Love', subreddits: ['all'], query: 'love OR great' },
-  ],
-  beta: [
-    { id: 'go', name: 'Go', subreddits: ['golang'], query: '' },
-    { id: 'rust-love', name: 'Rust love', subreddits: ['rust'], query: 'love' },
-    { id: 'bc', name: 'Borrow', subreddits: ['rust', 'python'],
-      query: '"borrow checker"' },
-  ],
-  gamma: [
-    { id: 'everything', name: 'All', subreddits: ['all'], query: '' },
-    { id: 'async_ok', name: 'Async', subreddits: ['all'], query: 'async -crash' },
-  ],
-};
-// words the bodies are made of; "the", "and", "really" are stop words and
-// "go"/"ok" are too short: none of them may trend
-const VOCAB = ['love', 'great', 'hate', 'terrible', 'fast', 'slow', 'borrow',
-  'checker', 'compiler', 'release', 'async', 'memory', 'safe', 'crash', 'bug',
-  'team', 'docs', 'awesome', 'broken', 'fine', 'the', 'and', 'really', 'go',
-  'ok', 'not', 'very'];
-const STOP = new Set(['the', 'and', 'really', 'not', 'very']);
-const SUBS = ['rust', 'golang', 'python', 'news'];
 const N = 2400;
 const WAVES = 6;
 

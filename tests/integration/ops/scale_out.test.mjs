@@ -31,6 +31,7 @@ import {
   STREAM, actual, enrichEnv, matches, prng, setTenant as setTopics,
   startEnrich, truth, vaderScores, waitDrained, words,
 } from '../../lib/enrich.mjs';
+import { STOP, SUBS, TENANTS, VOCAB } from '../../lib/exact_fixture.mjs';
 import {
   HOUR, QUEUE, alertEnv, deliveries, history, setTenant, smtpSink,
   startAlert, writeHours,
@@ -42,30 +43,6 @@ const SEED = Number(process.env.ES_TEST_SEED || 20261206);
 const rnd = prng(SEED);
 const pick = (a) => a[Math.floor(rnd() * a.length)];
 
-// the tenants of enrich_exact: overlapping subreddits, "all", queries
-const TENANTS = {
-  acme: [
-    { id: 'rust', name: 'Rust', subreddits: ['rust'], query: '' },
-    { id: 'perf', name: 'Perf', subreddits: ['rust', 'golang'], query: 'fast' },
-    { id: 'lovers', name: 'Love', subreddits: ['all'], query: 'love OR great' },
-  ],
-  beta: [
-    { id: 'go', name: 'Go', subreddits: ['golang'], query: '' },
-    { id: 'rust-love', name: 'Rust love', subreddits: ['rust'], query: 'love' },
-    { id: 'bc', name: 'Borrow', subreddits: ['rust', 'python'],
-      query: '"borrow checker"' },
-  ],
-  gamma: [
-    { id: 'everything', name: 'All', subreddits: ['all'], query: '' },
-    { id: 'async_ok', name: 'Async', subreddits: ['all'], query: 'async -crash' },
-  ],
-};
-const VOCAB = ['love', 'great', 'hate', 'terrible', 'fast', 'slow', 'borrow',
-  'checker', 'compiler', 'release', 'async', 'memory', 'safe', 'crash', 'bug',
-  'team', 'docs', 'awesome', 'broken', 'fine', 'the', 'and', 'really', 'go',
-  'ok', 'not', 'very'];
-const STOP = new Set(['the', 'and', 'really', 'not', 'very']);
-const SUBS = ['rust', 'golang', 'python', 'news'];
 
 // the alerting tenant: one topic on a subreddit of its own, a negative
 // share rule over a quiet baseline (18% negative), mail to the rule's
