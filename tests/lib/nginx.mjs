@@ -7,7 +7,7 @@
 // level (load_module, a stream block), extraConf at http level, serverConf
 // inside the server block.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync }
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync }
   from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
@@ -98,6 +98,34 @@ function portAnswers(port) {
 
 // True when startNginx's hosts option works here: root, with unshare(1)
 // and mount namespaces.
+// `nginx -t` on an installed tree (make install's DESTDIR, an unpacked
+// package): its module snippet and its site example, as shipped, in a
+// bare nginx.conf. The Cognito pool's host is resolved at configuration
+// time, so an issuer on loopback stands in for it (no network in the
+// tests). Returns spawnSync's result.
+export async function nginxTestInstalled(root) {
+  const d = await tmpDir('es-site-');
+  try {
+    const site = readFileSync(path.join(root,
+      'etc/echostream/nginx-site.conf.example'), 'utf8')
+      .replace(/^echostream_cognito .*$/m,
+        'echostream_issuer http://127.0.0.1:9/pool;');
+    writeFileSync(path.join(d, 'site.conf'), site);
+    const snippet = readFileSync(path.join(root,
+      'usr/share/nginx/modules-available/mod-http-echostream.conf'), 'utf8')
+      .replace('modules/', `${root}/usr/lib/nginx/modules/`);
+    writeFileSync(path.join(d, 'nginx.conf'), [snippet,
+      `pid ${d}/nginx.pid;`, 'events {}', 'http {',
+      `    client_body_temp_path ${d}/tmp;`,
+      `    include ${d}/site.conf;`, '}'].join('\n'));
+    return spawnSync(NGINX, ['-t', '-p', `${d}/`, '-c',
+      path.join(d, 'nginx.conf'), '-e', path.join(d, 'error.log')],
+    { encoding: 'utf8' });
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+
 export function canFakeHosts() {
   if (process.getuid?.() !== 0) return false;
   const r = spawnSync('unshare', ['-m', 'sh', '-c',

@@ -23,7 +23,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync,
 import path from 'node:path';
 
 import { ROOT, tmpDir } from '../../lib/harness.mjs';
-import { NGINX } from '../../lib/nginx.mjs';
+import { nginxTestInstalled } from '../../lib/nginx.mjs';
 
 const OUT = path.join(ROOT, 'build', 'deb');
 const WORKERS = ['ingest', 'enrich', 'mirror', 'summarize', 'alert'];
@@ -268,24 +268,7 @@ test('the manual pages show the defaults and the changelog\'s date', () => {
 
 test('nginx -t loads the packaged module with the shipped site example',
   async () => {
-    const d = await tmpDir('es-deb-nginx-');
-    // the Cognito pool's host is resolved at configuration time: an issuer
-    // on loopback stands in for it (no network in the tests)
-    const site = readFileSync(path.join(unpacked,
-      'etc/echostream/nginx-site.conf.example'), 'utf8')
-      .replace(/^echostream_cognito .*$/m,
-        'echostream_issuer http://127.0.0.1:9/pool;');
-    writeFileSync(path.join(d, 'site.conf'), site);
-    const snippet = readFileSync(path.join(unpacked,
-      'usr/share/nginx/modules-available/mod-http-echostream.conf'), 'utf8')
-      .replace('modules/', `${unpacked}/usr/lib/nginx/modules/`);
-    writeFileSync(path.join(d, 'nginx.conf'), [snippet,
-      `pid ${d}/nginx.pid;`, 'events {}', 'http {',
-      `    client_body_temp_path ${d}/tmp;`,
-      `    include ${d}/site.conf;`, '}'].join('\n'));
-    const r = spawnSync(NGINX, ['-t', '-p', `${d}/`, '-c',
-      path.join(d, 'nginx.conf'), '-e', path.join(d, 'error.log')],
-    { encoding: 'utf8' });
+    const r = await nginxTestInstalled(unpacked);
     assert.equal(r.status, 0, r.stderr);
   });
 

@@ -22,7 +22,7 @@ import path from 'node:path';
 
 import { ROOT, bin, startProc, startRedis, tmpDir, waitFor } from
   '../../lib/harness.mjs';
-import { NGINX } from '../../lib/nginx.mjs';
+import { nginxTestInstalled } from '../../lib/nginx.mjs';
 
 const UNIT_DIR = path.join(ROOT, 'deploy', 'systemd');
 const WORKERS = ['ingest', 'enrich', 'mirror', 'summarize', 'alert'];
@@ -216,29 +216,8 @@ test('SIGHUP (the units\' reload) re-reads the configuration and the ' +
 
 test('nginx -t accepts the installed site with the installed module',
   async () => {
-    const d = await tmpDir('es-site-');
-    try {
-      // the Cognito pool's host is resolved at configuration time: an
-      // issuer on loopback stands in for it (no network in the tests)
-      const site = readFileSync(path.join(dest,
-        'etc/echostream/nginx-site.conf.example'), 'utf8')
-        .replace(/^echostream_cognito .*$/m,
-          'echostream_issuer http://127.0.0.1:9/pool;');
-      writeFileSync(path.join(d, 'site.conf'), site);
-      const snippet = readFileSync(path.join(dest,
-        'usr/share/nginx/modules-available/mod-http-echostream.conf'), 'utf8')
-        .replace('modules/', `${dest}/usr/lib/nginx/modules/`);
-      writeFileSync(path.join(d, 'nginx.conf'), [snippet,
-        `pid ${d}/nginx.pid;`, 'events {}', 'http {',
-        `    client_body_temp_path ${d}/tmp;`,
-        `    include ${d}/site.conf;`, '}'].join('\n'));
-      const r = spawnSync(NGINX, ['-t', '-p', `${d}/`, '-c',
-        path.join(d, 'nginx.conf'), '-e', path.join(d, 'error.log')],
-      { encoding: 'utf8' });
-      assert.equal(r.status, 0, r.stderr);
-    } finally {
-      rmSync(d, { recursive: true, force: true });
-    }
+    const r = await nginxTestInstalled(dest);
+    assert.equal(r.status, 0, r.stderr);
   });
 
 test('make uninstall removes what make install put there', async () => {
