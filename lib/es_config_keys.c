@@ -13,8 +13,9 @@
 const es_config_key es_config_keys[] = {
     /* shared by every worker */
     {"redis", "redis://127.0.0.1:6379/0",
-     "Redis address: redis://[[user]:password@]host:port/db or "
-     "unix://[[user]:password@]/path/to.sock[?db=N]",
+     "Redis address: redis://[[user]:password@]host:port/db, "
+     "unix://[[user]:password@]/path/to.sock[?db=N] or "
+     "redis+sentinel://[[user]:password@]host:port[,host:port...]/master/db",
      0},
     {"log.format", "text",
      "log line format: text (logfmt), json, or journal (text with syslog "

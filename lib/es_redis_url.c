@@ -75,10 +75,13 @@ const char *es_redis_url_auth_end(const char *url)
         /* [[user]:password@]/path: the '@' right before the path */
         return p[0] != '/' ? strstr(p, "@/") : NULL;
     }
-    if (strncmp(url, "redis://", 8) != 0) {
+    if (strncmp(url, "redis://", 8) == 0) {
+        p = url + 8;
+    } else if (strncmp(url, "redis+sentinel://", 17) == 0) {
+        p = url + 17;
+    } else {
         return NULL;
     }
-    p = url + 8;
     slash = strchr(p, '/');
     /* the last '@' before the path ends the password, which may hold '@' */
     for (const char *c = p; *c && c != slash; c++) {
@@ -87,6 +90,43 @@ const char *es_redis_url_auth_end(const char *url)
         }
     }
     return at;
+}
+
+/*
+ * "host[:port]" from p up to end into a. A host name is kept free of
+ * spaces, control bytes and the URL's own separators, so what reaches a
+ * resolver or a log line is one plain token.
+ */
+static int parse_hostport(const char *p, const char *end, int default_port,
+                          es_redis_addr *a, char *err, size_t errlen)
+{
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    long v;
+
+    a->port = default_port;
+    if (colon) {
+        if (parse_uint(colon + 1, (size_t)(end - colon - 1), 65535, &v) != 0 ||
+            v == 0) {
+            snprintf(err, errlen, "port must be 1-65535");
+            return -1;
+        }
+        a->port = (int)v;
+        end = colon;
+    }
+    if (end == p || (size_t)(end - p) >= sizeof(a->host)) {
+        snprintf(err, errlen, "missing or too long host name");
+        return -1;
+    }
+    for (const char *c = p; c < end; c++) {
+        if (*c <= ' ' || *c == 0x7f || *c == '@' || *c == ',' || *c == '?' ||
+            *c == '#') {
+            snprintf(err, errlen, "host name holds a space or a separator");
+            return -1;
+        }
+    }
+    memcpy(a->host, p, (size_t)(end - p));
+    a->host[end - p] = '\0';
+    return 0;
 }
 
 /* unix://[[user]:password@]/absolute/path[?db=N] */
@@ -127,10 +167,84 @@ static int parse_unix(const char *url, es_redis_url *out, char *err,
     return 0;
 }
 
+/*
+ * redis+sentinel://[auth@]host[:port][,host[:port]...]/NAME[/db], from p
+ * (after any auth) on. A master name is what sentinel.conf allows: letters,
+ * digits, '.', '-' and '_'.
+ */
+static int parse_sentinel(const char *p, es_redis_url *out, char *err,
+                          size_t errlen)
+{
+    const char *slash = strchr(p, '/'), *item = p, *name, *end;
+    long v;
+
+    if (slash == NULL) {
+        snprintf(err, errlen, "expected /MASTERNAME after the sentinels");
+        return -1;
+    }
+    out->port = 0;
+    while (item < slash) {
+        const char *comma = memchr(item, ',', (size_t)(slash - item));
+
+        end = comma ? comma : slash;
+        if (out->nsentinels == ES_REDIS_SENTINELS_MAX) {
+            snprintf(err, errlen, "at most %d sentinels",
+                     ES_REDIS_SENTINELS_MAX);
+            return -1;
+        }
+        if (parse_hostport(item, end, ES_REDIS_SENTINEL_PORT,
+                           &out->sentinel[out->nsentinels], err, errlen) != 0) {
+            return -1;
+        }
+        out->nsentinels++;
+        item = comma ? comma + 1 : slash;
+        if (comma && item == slash) {
+            snprintf(err, errlen, "missing or too long host name");
+            return -1;
+        }
+    }
+    if (out->nsentinels == 0) {
+        snprintf(err, errlen, "missing or too long host name");
+        return -1;
+    }
+    name = slash + 1;
+    end = strchr(name, '/');
+    if (end == NULL) {
+        end = name + strlen(name);
+    }
+    if (end == name || (size_t)(end - name) >= sizeof(out->master)) {
+        snprintf(err, errlen, "missing or too long master name after '/'");
+        return -1;
+    }
+    for (const char *c = name; c < end; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+              (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' ||
+              *c == '_')) {
+            snprintf(err, errlen,
+                     "master name may hold only letters, digits, '.', '-' "
+                     "and '_'");
+            return -1;
+        }
+    }
+    memcpy(out->master, name, (size_t)(end - name));
+    out->master[end - name] = '\0';
+    if (*end == '/' && end[1] != '\0') {
+        if (parse_uint(end + 1, strlen(end + 1), 1000, &v) != 0) {
+            snprintf(err, errlen,
+                     "database must be a number after the master name");
+            return -1;
+        }
+        out->db = (int)v;
+    }
+    return 0;
+}
+
 int es_redis_url_parse(const char *s, es_redis_url *out, char *err,
                        size_t errlen)
 {
-    const char *p, *at, *hostend, *slash, *colon;
+    const char *p, *at, *hostend, *slash;
+    es_redis_addr a;
+    int sentinel;
     long v;
 
     memset(out, 0, sizeof(*out));
@@ -138,14 +252,14 @@ int es_redis_url_parse(const char *s, es_redis_url *out, char *err,
     if (strncmp(s, "unix://", 7) == 0) {
         return parse_unix(s, out, err, errlen);
     }
-    if (strncmp(s, "redis://", 8) != 0) {
+    sentinel = strncmp(s, "redis+sentinel://", 17) == 0;
+    if (!sentinel && strncmp(s, "redis://", 8) != 0) {
         snprintf(err, errlen,
-                 "expected redis://host:port/db or "
-                 "unix:///path");
+                 "expected redis://host:port/db, "
+                 "redis+sentinel://host:port/master/db or unix:///path");
         return -1;
     }
-    p = s + 8;
-    slash = strchr(p, '/');
+    p = s + (sentinel ? 17 : 8);
     at = es_redis_url_auth_end(s);
     if (at) {
         if (parse_password(p, at, out, err, errlen) != 0) {
@@ -153,24 +267,16 @@ int es_redis_url_parse(const char *s, es_redis_url *out, char *err,
         }
         p = at + 1;
     }
-    hostend = slash ? slash : p + strlen(p);
-    colon = memchr(p, ':', (size_t)(hostend - p));
-    if (colon) {
-        if (parse_uint(colon + 1, (size_t)(hostend - colon - 1), 65535, &v) !=
-                0 ||
-            v == 0) {
-            snprintf(err, errlen, "port must be 1-65535");
-            return -1;
-        }
-        out->port = (int)v;
-        hostend = colon;
+    if (sentinel) {
+        return parse_sentinel(p, out, err, errlen);
     }
-    if (hostend == p || (size_t)(hostend - p) >= sizeof(out->host)) {
-        snprintf(err, errlen, "missing or too long host name");
+    slash = strchr(p, '/');
+    hostend = slash ? slash : p + strlen(p);
+    if (parse_hostport(p, hostend, 6379, &a, err, errlen) != 0) {
         return -1;
     }
-    memcpy(out->host, p, (size_t)(hostend - p));
-    out->host[hostend - p] = '\0';
+    memcpy(out->host, a.host, sizeof(out->host));
+    out->port = a.port;
     if (slash && slash[1] != '\0') {
         if (parse_uint(slash + 1, strlen(slash + 1), 1000, &v) != 0) {
             snprintf(err, errlen, "database must be a number after the '/'");

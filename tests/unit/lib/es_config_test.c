@@ -498,6 +498,9 @@ static void test_redact_hides_url_passwords(void **state)
         {"redis://u:p?w#x@host:6379/0", "redis://u:***@host:6379/0"},
         {"redis://host:6379/0?x=a@b", "redis://host:6379/0?x=a@b"},
         {"unix://:p@ss@/run/redis.sock", "unix://:***@/run/redis.sock"},
+        {"redis+sentinel://es-ingest:p@ss,w:rd@s1:26379,s2/m/0",
+         "redis+sentinel://es-ingest:***@s1:26379,s2/m/0"},
+        {"redis+sentinel://s1,s2/m", "redis+sentinel://s1,s2/m"},
         {"plain value with @ sign", "plain value with @ sign"},
         {"", ""},
     };

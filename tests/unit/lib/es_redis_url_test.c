@@ -270,6 +270,91 @@ static void test_error_message_never_holds_password(void **state)
     assert_null(strstr(err, "hunter2"));
 }
 
+static void test_sentinel_form(void **state)
+{
+    es_redis_url u;
+
+    (void)state;
+    parse_ok("redis+sentinel://10.0.0.1:26380,s2.internal/mymaster/2", &u);
+    assert_int_equal(u.nsentinels, 2);
+    assert_string_equal(u.sentinel[0].host, "10.0.0.1");
+    assert_int_equal(u.sentinel[0].port, 26380);
+    assert_string_equal(u.sentinel[1].host, "s2.internal");
+    assert_int_equal(u.sentinel[1].port, 26379);
+    assert_string_equal(u.master, "mymaster");
+    assert_int_equal(u.db, 2);
+    assert_string_equal(u.host, "");
+    assert_int_equal(u.is_unix, 0);
+
+    parse_ok("redis+sentinel://s1/es-primary_1.a", &u);
+    assert_int_equal(u.nsentinels, 1);
+    assert_string_equal(u.master, "es-primary_1.a");
+    assert_int_equal(u.db, 0);
+    parse_ok("redis+sentinel://s1/m/", &u);
+    assert_int_equal(u.db, 0);
+
+    /* the credentials are the primary's; a password may hold , : @ */
+    parse_ok("redis+sentinel://es-nginx:p@ss,w:rd@s1:1,s2:2/m/3", &u);
+    assert_string_equal(u.user, "es-nginx");
+    assert_string_equal(u.password, "p@ss,w:rd");
+    assert_int_equal(u.nsentinels, 2);
+    assert_int_equal(u.sentinel[1].port, 2);
+    assert_int_equal(u.db, 3);
+}
+
+static void test_sentinel_errors(void **state)
+{
+    char many[400];
+
+    (void)state;
+    parse_fails("redis+sentinel://s1", "MASTERNAME");
+    parse_fails("redis+sentinel://s1:26379", "MASTERNAME");
+    parse_fails("redis+sentinel:///m", "host");
+    parse_fails("redis+sentinel://s1,/m", "host");
+    parse_fails("redis+sentinel://,s1/m", "host");
+    parse_fails("redis+sentinel://s1,,s2/m", "host");
+    parse_fails("redis+sentinel://s1:0/m", "port");
+    parse_fails("redis+sentinel://s1:65536/m", "port");
+    parse_fails("redis+sentinel://s1:x/m", "port");
+    parse_fails("redis+sentinel://s1/", "master name");
+    parse_fails("redis+sentinel://s1//0", "master name");
+    parse_fails("redis+sentinel://s1/m y", "master name");
+    parse_fails("redis+sentinel://s1/m%0a", "master name");
+    parse_fails("redis+sentinel://s1/m\r\nFLUSHALL", "master name");
+    parse_fails("redis+sentinel://s1/m/x", "database");
+    parse_fails("redis+sentinel://s1/m/1/2", "database");
+    parse_fails("redis+sentinel://s1/m/1001", "database");
+    parse_fails("redis+sentinel://s 1/m", "host");
+    parse_fails("redis+sentinel://s1?x/m", "host");
+    parse_fails("redis+sentinel://a,b,c,d,e,f/m", "at most 5");
+    parse_fails("redis+sentinel://user@s1/m", ":password@");
+    parse_fails("redis+sentinel://s1/"
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "aaaaaaaaaaaaaaaaaaaaaaaa",
+                "master name");
+    /* many long hosts: each is bounded on its own */
+    memset(many, 'h', sizeof(many) - 1);
+    memcpy(many, "redis+sentinel://", 17);
+    memcpy(many + sizeof(many) - 4, "/m", 3);
+    parse_fails(many, "host");
+}
+
+static void test_sentinel_error_never_holds_password(void **state)
+{
+    es_redis_url u;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(es_redis_url_parse("redis+sentinel://u:hunter2@s1:0/m", &u,
+                                        err, sizeof(err)),
+                     -1);
+    assert_null(strstr(err, "hunter2"));
+    assert_int_equal(es_redis_url_parse("redis+sentinel://u:hunter2@s1/m/x", &u,
+                                        err, sizeof(err)),
+                     -1);
+    assert_null(strstr(err, "hunter2"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +373,9 @@ int main(void)
         cmocka_unit_test(test_password_errors),
         cmocka_unit_test(test_db_errors),
         cmocka_unit_test(test_error_message_never_holds_password),
+        cmocka_unit_test(test_sentinel_form),
+        cmocka_unit_test(test_sentinel_errors),
+        cmocka_unit_test(test_sentinel_error_never_holds_password),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
