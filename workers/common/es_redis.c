@@ -1,5 +1,12 @@
 /*
  * es_redis.c - blocking Redis with reconnection (see es_redis.h).
+ *
+ * Each connection resolves the host anew (hiredis calls getaddrinfo() in
+ * redisConnectWithTimeout), so a DNS change such as an ElastiCache
+ * failover is followed on the next reconnect. With a redis+sentinel://
+ * address the sentinels are asked for the primary before each connection
+ * and the node's ROLE is checked (es_redis_sentinel.h); a -READONLY reply
+ * (the primary was demoted under us) closes the connection like a lost one.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +17,7 @@
 #include "es_backoff.h"
 #include "es_log.h"
 #include "es_redis.h"
+#include "es_redis_sentinel.h"
 #include "es_redis_url.h"
 #include "es_worker.h"
 
@@ -20,6 +28,7 @@ struct es_redis {
     int up;        /* last attempt worked */
     int ever_down; /* logged the outage already */
     es_backoff backoff;
+    es_redis_addr primary; /* where the last connection went */
 };
 
 es_redis *es_redis_new(const char *url, char *err, size_t errlen)
@@ -83,11 +92,39 @@ static void drop(es_redis *r, const char *why)
     }
 }
 
+/*
+ * Where to connect: the URL's host, or the primary the sentinels name now.
+ * A change of primary is logged, which is how an operator (and the tests)
+ * see a worker follow a failover.
+ */
+static int find_target(es_redis *r, es_redis_addr *to)
+{
+    char err[256];
+
+    if (r->url.nsentinels == 0) {
+        snprintf(to->host, sizeof(to->host), "%s", r->url.host);
+        to->port = r->url.port;
+        return 0;
+    }
+    if (es_redis_sentinel_primary(&r->url, to, err, sizeof(err)) != 0) {
+        drop(r, err);
+        return -1;
+    }
+    if (strcmp(to->host, r->primary.host) != 0 || to->port != r->primary.port) {
+        es_log(ES_INFO, "redis primary from sentinel", ES_STR("host", to->host),
+               ES_INT("port", to->port), ES_STR("master", r->url.master),
+               ES_END);
+        r->primary = *to;
+    }
+    return 0;
+}
+
 /* Opens the connection if there is none; 0 on success. */
 static int connect_once(es_redis *r)
 {
     redisReply *reply;
     struct timeval ctv = tv_of(3000);
+    es_redis_addr to;
 
     if (r->c) {
         return 0;
@@ -95,7 +132,10 @@ static int connect_once(es_redis *r)
     if (r->url.is_unix) {
         r->c = redisConnectUnixWithTimeout(r->url.path, ctv);
     } else {
-        r->c = redisConnectWithTimeout(r->url.host, r->url.port, ctv);
+        if (find_target(r, &to) != 0) {
+            return -1;
+        }
+        r->c = redisConnectWithTimeout(to.host, to.port, ctv);
     }
     if (r->c == NULL || r->c->err) {
         drop(r, r->c ? r->c->errstr : "cannot allocate context");
@@ -127,6 +167,14 @@ static int connect_once(es_redis *r)
             return -1;
         }
         freeReplyObject(reply);
+    }
+    if (r->url.nsentinels > 0) {
+        char err[160];
+
+        if (es_redis_check_primary(r->c, err, sizeof(err)) != 0) {
+            drop(r, err);
+            return -1;
+        }
     }
     if (!r->up && r->ever_down) {
         es_log(ES_INFO, "redis connection restored", ES_END);
@@ -196,6 +244,12 @@ redisReply *es_redis_argv(es_redis *r, int argc, const char **argv,
             wait_retry(r);
             continue;
         }
+        if (es_redis_is_readonly(reply)) {
+            freeReplyObject(reply);
+            drop(r, "the node became a replica (READONLY)");
+            wait_retry(r);
+            continue;
+        }
         return reply;
     }
     return NULL;
@@ -251,6 +305,16 @@ static redisReply *vcmd(es_redis *r, int retry, const char *fmt, va_list ap)
             wait_retry(r);
             continue;
         }
+        if (es_redis_is_readonly(reply)) {
+            /* a demoted primary: the next connection asks again */
+            freeReplyObject(reply);
+            drop(r, "the node became a replica (READONLY)");
+            if (!retry) {
+                return NULL;
+            }
+            wait_retry(r);
+            continue;
+        }
         return reply;
     }
     return NULL;
@@ -284,7 +348,7 @@ int es_redis_pipeline(es_redis *r, const es_redis_cmdv *cmds, int n,
     int stop_tries = 0;
 
     while (may_try(&stop_tries)) {
-        int i, got = 0, loading = 0;
+        int i, got = 0, loading = 0, readonly = 0;
 
         if (connect_once(r) != 0) {
             wait_retry(r);
@@ -304,9 +368,10 @@ int es_redis_pipeline(es_redis *r, const es_redis_cmdv *cmds, int n,
                 }
                 replies[got] = rep;
                 loading |= is_loading(rep);
+                readonly |= es_redis_is_readonly(rep);
             }
         }
-        if (got == n && !loading) {
+        if (got == n && !loading && !readonly) {
             return 0;
         }
         for (i = 0; i < got; i++) {
@@ -317,7 +382,9 @@ int es_redis_pipeline(es_redis *r, const es_redis_cmdv *cmds, int n,
             wait_retry(r);
             continue;
         }
-        drop(r, r->c->errstr[0] ? r->c->errstr : "pipeline failed");
+        drop(r, readonly          ? "the node became a replica (READONLY)"
+                : r->c->errstr[0] ? r->c->errstr
+                                  : "pipeline failed");
         wait_retry(r);
     }
     return -1;
