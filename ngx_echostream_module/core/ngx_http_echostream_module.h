@@ -17,10 +17,15 @@
 
 #include "es_jwt.h"
 #include "es_redis_url.h"
+#include "redis/ngx_http_echostream_redis.h"
 #include "auth/ngx_http_echostream_jwks.h"
 
 typedef struct {
-    es_redis_url redis;   /* parsed "echostream_redis" */
+    es_redis_url redis; /* parsed "echostream_redis", names as written */
+    /* what its host names resolved to when the configuration was read:
+     * [0] the host, or [i] sentinel i; connections go there when no
+     * "resolver" is configured */
+    ngx_http_echostream_redis_addr_t redis_addr[ES_REDIS_SENTINELS_MAX];
     ngx_flag_t redis_set; /* given explicitly (else the default) */
     ngx_flag_t used;      /* some location needs Redis */
     ngx_flag_t api_used;  /* some location has "echostream_api" */

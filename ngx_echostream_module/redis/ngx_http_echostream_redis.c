@@ -35,6 +35,7 @@
 #include "core/ngx_http_echostream_module.h"
 #include "redis/ngx_http_echostream_redis.h"
 #include "redis/ngx_http_echostream_redis_conn.h"
+#include "es_redis_role.h"
 
 typedef struct ngx_http_echostream_redis_req_s ngx_http_echostream_redis_req_t;
 
@@ -241,6 +242,13 @@ static void ngx_http_echostream_redis_reply(redisAsyncContext *ac, void *reply,
         } else {
             ngx_http_echostream_redis_finish(q, m->error);
         }
+        goto release;
+    }
+
+    if (es_redis_is_readonly(rr)) {
+        /* the primary was demoted under us: find the new one */
+        ngx_http_echostream_redis_drop("the node became a replica (READONLY)");
+        ngx_http_echostream_redis_finish(q, m->error);
         goto release;
     }
 

@@ -109,13 +109,21 @@ ngx_int_t ngx_http_echostream_redis_command(
  */
 const char *ngx_http_echostream_redis_unready(void);
 
+/* A host's address as text, as ngx_sock_ntop writes it without a port. */
+typedef struct {
+    char text[NGX_SOCKADDR_STRLEN + 1];
+} ngx_http_echostream_redis_addr_t;
+
 /*
  * Connection manager, driven by the module: start connecting in a worker
- * (url must live as long as the cycle), and close at worker exit without
+ * (url and addr must live as long as the cycle; addr holds the addresses
+ * url's host names had at configuration time, see
+ * ngx_http_echostream_main_conf_t), and close at worker exit without
  * calling any handler.
  */
-ngx_int_t ngx_http_echostream_redis_init_process(ngx_cycle_t *cycle,
-                                                 es_redis_url *url);
+ngx_int_t
+ngx_http_echostream_redis_init_process(ngx_cycle_t *cycle, es_redis_url *url,
+                                       ngx_http_echostream_redis_addr_t *addr);
 void ngx_http_echostream_redis_exit_process(ngx_cycle_t *cycle);
 
 #endif /* _NGX_HTTP_ECHOSTREAM_REDIS_H_INCLUDED_ */

@@ -11,8 +11,13 @@
  * at most 16 KB per call: under edge-triggered epoll the rest of a large
  * reply could sit in the socket with no further event.
  *
- * A URL's user, password and database are sent (AUTH, SELECT) ahead of any
- * other command on each new connection; the password is never logged. The
+ * Each attempt first finds where to go (ngx_http_echostream_redis_target.c:
+ * the host looked up again through nginx's "resolver", or the primary a
+ * sentinel names), then connects hiredis to a numeric address, so nothing
+ * blocks. A URL's user, password and database are sent (AUTH, SELECT)
+ * ahead of any other command on each new connection; the password is never
+ * logged. Behind a sentinel, ROLE follows: a node that is not the primary
+ * is dropped and the sentinels asked again. The
  * module's Redis function libraries (ngx_http_echostream_functions.h)
  * follow, so a Redis that restarted empty has them again before the first
  * request's command runs; one that holds an older version gets this
@@ -26,6 +31,7 @@
 #include "redis/ngx_http_echostream_redis.h"
 #include "redis/ngx_http_echostream_functions.h"
 #include "redis/ngx_http_echostream_redis_conn.h"
+#include "es_redis_role.h"
 
 static void ngx_http_echostream_redis_connect(void);
 static void ngx_http_echostream_redis_schedule(void);
@@ -33,13 +39,11 @@ static void ngx_http_echostream_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_echostream_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_echostream_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_echostream_redis_write_handler(ngx_event_t *ev);
-static void ngx_http_echostream_redis_add_read(void *privdata);
-static void ngx_http_echostream_redis_del_read(void *privdata);
-static void ngx_http_echostream_redis_add_write(void *privdata);
-static void ngx_http_echostream_redis_del_write(void *privdata);
 static void ngx_http_echostream_redis_cleanup(void *privdata);
 static void ngx_http_echostream_redis_on_connect(const redisAsyncContext *ac,
                                                  int status);
+static void ngx_http_echostream_redis_role_reply(redisAsyncContext *ac,
+                                                 void *reply, void *privdata);
 static void ngx_http_echostream_redis_setup_reply(redisAsyncContext *ac,
                                                   void *reply, void *privdata);
 static void ngx_http_echostream_redis_lib_added(redisAsyncContext *ac,
@@ -51,13 +55,15 @@ static void ngx_http_echostream_redis_lib_replaced(redisAsyncContext *ac,
 
 ngx_http_echostream_redis_mgr_t ngx_http_echostream_redis_mgr;
 
-ngx_int_t ngx_http_echostream_redis_init_process(ngx_cycle_t *cycle,
-                                                 es_redis_url *url)
+ngx_int_t
+ngx_http_echostream_redis_init_process(ngx_cycle_t *cycle, es_redis_url *url,
+                                       ngx_http_echostream_redis_addr_t *addr)
 {
     ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
 
     ngx_memzero(m, sizeof(*m));
     m->url = url;
+    m->conf_addr = addr;
     m->log = cycle->log;
     m->backoff = NGX_HTTP_ECHOSTREAM_REDIS_BACKOFF_MIN;
     m->started = 1;
@@ -73,6 +79,8 @@ ngx_int_t ngx_http_echostream_redis_init_process(ngx_cycle_t *cycle,
     m->connect_to.log = cycle->log;
     m->connect_to.data = m;
     m->connect_to.cancelable = 1;
+
+    ngx_http_echostream_redis_target_init(cycle);
 
     ngx_http_echostream_redis_connect();
 
@@ -93,6 +101,8 @@ void ngx_http_echostream_redis_exit_process(ngx_cycle_t *cycle)
     if (m->reconnect.timer_set) {
         ngx_del_timer(&m->reconnect);
     }
+
+    ngx_http_echostream_redis_target_stop();
 
     if (m->ac != NULL) {
         ngx_http_echostream_redis_drop(NULL);
@@ -124,21 +134,44 @@ void ngx_http_echostream_redis_lost(char *buf, size_t size,
 static void ngx_http_echostream_redis_connect(void)
 {
     ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
-    redisAsyncContext *ac;
-    const es_lua_lib *const *lib;
-    ngx_connection_t *c;
 
     m->generation++;
     m->connected = 0;
     m->libs_ready = 0;
+    m->role_ok = 0;
+
+    if (m->url->is_unix) {
+        ngx_http_echostream_redis_open();
+        return;
+    }
+
+    ngx_http_echostream_redis_find_target();
+}
+
+/* A step before connecting failed: report it and try again later. */
+void ngx_http_echostream_redis_fail(const char *what, const char *detail)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+
+    ngx_log_error(NGX_LOG_ERR, m->log, 0, "echostream redis: %s%s%s", what,
+                  detail ? ": " : "", detail ? detail : "");
+    ngx_http_echostream_redis_set_error(what, detail);
+    ngx_http_echostream_redis_schedule();
+}
+
+/* Connects to m->addr:m->port (numeric, so hiredis never blocks on DNS). */
+void ngx_http_echostream_redis_open(void)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+    redisAsyncContext *ac;
+    const es_lua_lib *const *lib;
+    ngx_connection_t *c;
 
     if (m->url->is_unix) {
         ac = redisAsyncConnectUnix(m->url->path);
 
     } else {
-        /* the host was resolved to an address at configuration time, so
-         * hiredis's getaddrinfo() does not block here */
-        ac = redisAsyncConnect(m->url->host, m->url->port);
+        ac = redisAsyncConnect(m->addr, m->port);
     }
 
     if (ac == NULL) {
@@ -206,6 +239,12 @@ static void ngx_http_echostream_redis_connect(void)
                           "SELECT %d", m->url->db);
     }
 
+    /* behind a sentinel: the node it named may have been demoted since */
+    if (m->url->nsentinels > 0) {
+        redisAsyncCommand(ac, ngx_http_echostream_redis_role_reply, NULL,
+                          "ROLE");
+    }
+
     /*
      * The module's functions, before any request can call them: a library
      * Redis lacks is added at once (FUNCTION LOAD without REPLACE fails
@@ -270,7 +309,8 @@ static void ngx_http_echostream_redis_reconnect_handler(ngx_event_t *ev)
     ngx_http_echostream_redis_mgr_t *m = ev->data;
 
     if (m->exiting || ngx_exiting || ngx_terminate || ngx_quit ||
-        m->ac != NULL) {
+        m->ac != NULL || m->resolving != NULL || m->sac != NULL ||
+        m->sentinel_next.posted) {
         return;
     }
 
@@ -305,6 +345,32 @@ static void ngx_http_echostream_redis_on_connect(const redisAsyncContext *ac,
 
     m->connected = 1;
     ngx_log_error(NGX_LOG_INFO, m->log, 0, "echostream redis: connected");
+}
+
+/* The reply to ROLE, behind a sentinel: only a primary is kept. */
+static void ngx_http_echostream_redis_role_reply(redisAsyncContext *ac,
+                                                 void *reply, void *privdata)
+{
+    ngx_http_echostream_redis_mgr_t *m = &ngx_http_echostream_redis_mgr;
+    char err[NGX_HTTP_ECHOSTREAM_REDIS_ERRLEN];
+
+    if (reply == NULL || m->closing) {
+        return;
+    }
+
+    if (es_redis_role_is_primary(reply, err, sizeof(err)) == 0) {
+        m->role_ok = 1;
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, m->log, 0,
+                  "echostream redis: %s:%d is not usable: %s", m->addr, m->port,
+                  err);
+    ngx_http_echostream_redis_set_error("not the primary", err);
+
+    /* hiredis defers the free until this callback returns */
+    m->closing = 1;
+    redisAsyncFree(ac);
 }
 
 /* The reply to FUNCTION LOAD without REPLACE. */
@@ -390,6 +456,10 @@ const char *ngx_http_echostream_redis_unready(void)
         return "redis not connected";
     }
 
+    if (m->url->nsentinels > 0 && !m->role_ok) {
+        return "redis primary not confirmed";
+    }
+
     n = 0;
     for (lib = ngx_http_echostream_function_libs; *lib != NULL; lib++) {
         n++;
@@ -428,7 +498,7 @@ static void ngx_http_echostream_redis_setup_reply(redisAsyncContext *ac,
 
 /* --- the event hooks: idempotent, as hiredis expects --- */
 
-static void ngx_http_echostream_redis_add_read(void *privdata)
+void ngx_http_echostream_redis_add_read(void *privdata)
 {
     ngx_connection_t *c = privdata;
 
@@ -440,7 +510,7 @@ static void ngx_http_echostream_redis_add_read(void *privdata)
     }
 }
 
-static void ngx_http_echostream_redis_del_read(void *privdata)
+void ngx_http_echostream_redis_del_read(void *privdata)
 {
     ngx_connection_t *c = privdata;
 
@@ -449,7 +519,7 @@ static void ngx_http_echostream_redis_del_read(void *privdata)
     }
 }
 
-static void ngx_http_echostream_redis_add_write(void *privdata)
+void ngx_http_echostream_redis_add_write(void *privdata)
 {
     ngx_connection_t *c = privdata;
 
@@ -462,7 +532,7 @@ static void ngx_http_echostream_redis_add_write(void *privdata)
     }
 }
 
-static void ngx_http_echostream_redis_del_write(void *privdata)
+void ngx_http_echostream_redis_del_write(void *privdata)
 {
     ngx_connection_t *c = privdata;
 
@@ -490,6 +560,26 @@ static void ngx_http_echostream_redis_cleanup(void *privdata)
                       m->error);
     }
 
+    ngx_http_echostream_redis_release_conn(c);
+
+    if (m->connect_to.timer_set) {
+        ngx_del_timer(&m->connect_to);
+    }
+
+    m->ac = NULL;
+    m->conn = NULL;
+    m->connected = 0;
+    m->closing = 0;
+
+    ngx_http_echostream_redis_schedule();
+}
+
+/*
+ * Forgets an nginx connection's events (the kernel drops them with the fd
+ * hiredis is about to close) and gives it back without closing the fd.
+ */
+void ngx_http_echostream_redis_release_conn(ngx_connection_t *c)
+{
     if (c->read->active || c->read->disabled) {
         (void)ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
     }
@@ -511,17 +601,6 @@ static void ngx_http_echostream_redis_cleanup(void *privdata)
 
     ngx_free_connection(c);
     c->fd = (ngx_socket_t)-1;
-
-    if (m->connect_to.timer_set) {
-        ngx_del_timer(&m->connect_to);
-    }
-
-    m->ac = NULL;
-    m->conn = NULL;
-    m->connected = 0;
-    m->closing = 0;
-
-    ngx_http_echostream_redis_schedule();
 }
 
 static void ngx_http_echostream_redis_read_handler(ngx_event_t *ev)

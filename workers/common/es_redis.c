@@ -17,6 +17,7 @@
 #include "es_backoff.h"
 #include "es_log.h"
 #include "es_redis.h"
+#include "es_redis_role.h"
 #include "es_redis_sentinel.h"
 #include "es_redis_url.h"
 #include "es_worker.h"

@@ -6,49 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "es_redis_role.h"
 #include "es_redis_sentinel.h"
-
-int es_redis_sentinel_parse_addr(const redisReply *reply, es_redis_addr *out,
-                                 char *err, size_t errlen)
-{
-    const redisReply *h, *p;
-    char *end;
-    long port;
-
-    if (reply == NULL) {
-        snprintf(err, errlen, "no reply");
-        return -1;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "%.120s", reply->str);
-        return -1;
-    }
-    if (reply->type == REDIS_REPLY_NIL) {
-        snprintf(err, errlen, "the sentinel does not monitor that name");
-        return -1;
-    }
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-        snprintf(err, errlen, "unexpected reply to get-master-addr-by-name");
-        return -1;
-    }
-    h = reply->element[0];
-    p = reply->element[1];
-    if (h->type != REDIS_REPLY_STRING || p->type != REDIS_REPLY_STRING ||
-        h->len == 0 || h->len >= sizeof(out->host) ||
-        memchr(h->str, '\0', h->len) != NULL) {
-        snprintf(err, errlen, "unexpected reply to get-master-addr-by-name");
-        return -1;
-    }
-    port = strtol(p->str, &end, 10);
-    if (end == p->str || *end != '\0' || port <= 0 || port > 65535) {
-        snprintf(err, errlen, "the sentinel answered a bad port");
-        return -1;
-    }
-    memcpy(out->host, h->str, h->len);
-    out->host[h->len] = '\0';
-    out->port = (int)port;
-    return 0;
-}
 
 /* One sentinel's answer; 0 or -1 with err. */
 static int ask_one(const es_redis_addr *s, const char *master,
@@ -101,31 +60,13 @@ int es_redis_sentinel_primary(const es_redis_url *u, es_redis_addr *out,
 int es_redis_check_primary(redisContext *c, char *err, size_t errlen)
 {
     redisReply *reply = redisCommand(c, "ROLE");
-    int rc = -1;
+    int rc;
 
     if (reply == NULL) {
         snprintf(err, errlen, "%s", c->errstr);
         return -1;
     }
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
-        reply->element[0]->type == REDIS_REPLY_STRING) {
-        if (strcmp(reply->element[0]->str, "master") == 0) {
-            rc = 0;
-        } else {
-            snprintf(err, errlen, "the node is a %.20s, not the primary",
-                     reply->element[0]->str);
-        }
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "ROLE refused: %.100s", reply->str);
-    } else {
-        snprintf(err, errlen, "unexpected reply to ROLE");
-    }
+    rc = es_redis_role_is_primary(reply, err, errlen);
     freeReplyObject(reply);
     return rc;
-}
-
-int es_redis_is_readonly(const redisReply *reply)
-{
-    return reply != NULL && reply->type == REDIS_REPLY_ERROR &&
-           strncmp(reply->str, "READONLY", 8) == 0;
 }

@@ -29,19 +29,9 @@ int es_redis_sentinel_primary(const es_redis_url *u, es_redis_addr *out,
                               char *err, size_t errlen);
 
 /*
- * Parses a SENTINEL get-master-addr-by-name reply into out: 0, or -1 with a
- * reason in err (a nil reply: the sentinel does not know the name).
- */
-int es_redis_sentinel_parse_addr(const redisReply *reply, es_redis_addr *out,
-                                 char *err, size_t errlen);
-
-/*
  * Asks c (connected and authenticated) for its ROLE: 0 when it is a
  * primary, -1 with the role or the failure in err.
  */
 int es_redis_check_primary(redisContext *c, char *err, size_t errlen);
-
-/* 1 when reply is a -READONLY error: the node became a replica. */
-int es_redis_is_readonly(const redisReply *reply);
 
 #endif
