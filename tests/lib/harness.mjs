@@ -237,26 +237,30 @@ export class RedisClient {
   close() { if (this.sock) { this.sock.end(); this.sock = null; } }
 }
 
-export async function startRedis({ dir } = {}) {
+// host and port pick the address (another loopback address such as
+// 127.0.0.2 with the port of a first Redis: two servers one DNS name can
+// point at in turn); conf adds lines to redis.conf (replicaof, ...).
+export async function startRedis({ dir, host = '127.0.0.1', port,
+                                   conf: extra = [] } = {}) {
   const d = dir || await tmpDir('es-redis-');
-  const port = await freePort();
+  if (port === undefined) port = await freePort();
   const conf = path.join(d, 'redis.conf');
   writeFileSync(conf, [
-    `port ${port}`, 'bind 127.0.0.1', `dir ${d}`, 'appendonly yes',
+    `port ${port}`, `bind ${host}`, `dir ${d}`, 'appendonly yes',
     'appendfsync everysec', 'save ""', 'daemonize no', 'loglevel warning',
-    `logfile ${path.join(d, 'redis.log')}`,
+    `logfile ${path.join(d, 'redis.log')}`, ...extra,
   ].join('\n') + '\n');
   const r = {
-    port, dir: d, url: `redis://127.0.0.1:${port}/0`, proc: null,
-    client: new RedisClient(port),
+    port, host, dir: d, url: `redis://${host}:${port}/0`, proc: null,
+    client: new RedisClient(port, host),
     async start() {
       r.proc = startProc('redis-server', [conf], { name: 'redis' });
       await waitFor(async () => {
-        const c = new RedisClient(port);
+        const c = new RedisClient(port, host);
         try { return (await c.cmd('PING')) === 'PONG'; }
         finally { c.close(); }
-      }, { timeout: 10000, what: `redis on ${port}` });
-      r.client = new RedisClient(port);
+      }, { timeout: 10000, what: `redis on ${host}:${port}` });
+      r.client = new RedisClient(port, host);
     },
     cmd: (...args) => r.client.cmd(...args),
     async stop() {

@@ -1,0 +1,124 @@
+// redis_dns.test.mjs - the Redis host is looked up again on every
+// reconnect, by the module (through nginx's "resolver") and by a worker
+// (getaddrinfo, so /etc/hosts), the way an ElastiCache failover moves its
+// DNS name to the promoted replica without anyone reloading anything.
+//
+// Two Redis servers on the same port, A on 127.0.0.1 and B on 127.0.0.2,
+// B a replica of A (so it holds the function libraries, as a promoted
+// replica does). A name, redis.es.test, points at A: for nginx through a
+// tiny DNS server in this process, for the worker through an /etc/hosts of
+// its own (a mount namespace: needs root and unshare). Then B is promoted,
+// the name moved to B and A killed: the module's next requests and the
+// worker's heartbeats must reach B.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { bin, startProc, startRedis, tmpDir, waitFor, httpRequest }
+  from '../../lib/harness.mjs';
+import { canFakeHosts, startNginx } from '../../lib/nginx.mjs';
+import { startDnsServer } from '../../lib/dns_server.mjs';
+import { enrichEnv } from '../../lib/enrich.mjs';
+
+const NAME = 'redis.es.test';
+const HOSTS = (ip) => `127.0.0.1 localhost\n${ip} ${NAME}\n`;
+const skip = canFakeHosts() ? false
+  : 'needs root and unshare -m: nginx -t and the worker resolve the test ' +
+    'name through an /etc/hosts of their own';
+
+let a;
+let b;
+let dns;
+let nginx;
+let worker;
+
+before(async () => {
+  if (skip) return;
+  a = await startRedis({ host: '127.0.0.1' });
+  b = await startRedis({ host: '127.0.0.2', port: a.port,
+                         conf: [`replicaof 127.0.0.1 ${a.port}`] });
+  dns = await startDnsServer({ records: { [NAME]: ['127.0.0.1'] } });
+});
+
+after(async () => {
+  worker?.kill('SIGKILL');
+  await nginx?.stop();
+  await dns?.close();
+  await a?.close();
+  await b?.close();
+});
+
+// Connections other than the test's own (the one asking).
+async function others(r) {
+  const list = await r.cmd('CLIENT', 'LIST');
+  return list.split('\n').filter((l) => l && !/ cmd=client\|list /.test(l) &&
+    !/ flags=[^ ]*[SM]/.test(l)).length;
+}
+
+async function readyAll(url) {
+  // several requests, so each nginx worker process answers
+  for (let i = 0; i < 6; i++) {
+    const r = await httpRequest({ url: `${url}/readyz` });
+    if (r.status !== 200) return false;
+  }
+  return true;
+}
+
+test('module and worker follow the Redis name to a new address', { skip },
+  async () => {
+    await waitFor(async () => /master_link_status:up/.test(
+      await b.cmd('INFO', 'replication')), { timeout: 10000,
+      what: 'replica in sync' });
+
+    nginx = await startNginx({
+      redisUrl: `redis://${NAME}:${a.port}/0`,
+      hosts: HOSTS('127.0.0.1'),
+      extraConf: `    resolver ${dns.address} valid=1s ipv6=off;\n` +
+                 '    resolver_timeout 2s;',
+    });
+
+    const dir = await tmpDir('es-dns-worker-');
+    const hostsFile = path.join(dir, 'hosts');
+    writeFileSync(hostsFile, HOSTS('127.0.0.1'));
+    const env = enrichEnv({ url: `redis://${NAME}:${a.port}/0` }, dir);
+    worker = startProc('unshare', ['-m', 'sh', '-c',
+      'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, bin('enrich')],
+    { env, name: 'enrich' });
+
+    await waitFor(() => readyAll(nginx.url), { timeout: 15000,
+      what: 'nginx ready on A' });
+    await waitFor(async () => (await a.cmd('HKEYS', 'es:workers'))
+      .some((k) => k.startsWith('enrich:')), { timeout: 15000,
+      what: 'worker heartbeat on A' });
+    assert.ok(await others(a) >= 3, 'two nginx workers and enrich on A');
+    assert.ok(dns.asked(NAME) > 0, 'nginx asked the resolver');
+    assert.equal(await others(b), 0, 'nobody on B yet');
+
+    // the failover: B promoted, the name moved, A gone
+    await b.cmd('REPLICAOF', 'NO', 'ONE');
+    dns.set(NAME, ['127.0.0.2']);
+    writeFileSync(hostsFile, HOSTS('127.0.0.2'));
+    const switched = Date.now();
+    await a.kill9();
+
+    await waitFor(() => readyAll(nginx.url), { timeout: 20000,
+      what: 'nginx ready again, on B' });
+    await waitFor(async () => await others(b) >= 2, { timeout: 20000,
+      what: 'both nginx workers connected to B' });
+    assert.match(nginx.errorLog(), /redis\.es\.test is 127\.0\.0\.2/);
+
+    await waitFor(async () => {
+      const beats = await b.cmd('HGETALL', 'es:workers');
+      for (let i = 0; i < beats.length; i += 2) {
+        if (beats[i].startsWith('enrich:') &&
+            JSON.parse(beats[i + 1]).beat_ms > switched) return true;
+      }
+      return false;
+    }, { timeout: 20000, what: 'worker heartbeat on B' }).catch((e) => {
+      throw new Error(`${e.message}\n${worker.output().slice(-3000)}`);
+    });
+    assert.match(worker.output(), /redis connection restored/);
+    assert.equal(worker.child.exitCode, null, worker.output());
+  });
