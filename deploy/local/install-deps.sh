@@ -26,6 +26,8 @@ readonly DEB_PACKAGES=(
     libhiredis-dev libjwt-dev libjansson-dev libcurl4-openssl-dev libssl-dev
     libzstd-dev zstd libcmocka-dev
     redis-server redis-tools
+    # the failover suite runs a sentinel that promotes a replica
+    redis-sentinel
     python3-nltk
     wrk hyperfine valgrind clang-format
     clang libclang-rt-14-dev lua-check
