@@ -41,7 +41,8 @@ int es_redis_sentinel_parse_addr(const redisReply *reply, es_redis_addr *out,
         return -1;
     }
     port = strtol(p->str, &end, 10);
-    if (p->str[0] < '0' || p->str[0] > '9' || end == p->str || *end != '\0' || port <= 0 || port > 65535) {
+    if (p->str[0] < '0' || p->str[0] > '9' || end == p->str || *end != '\0' ||
+        port <= 0 || port > 65535) {
         snprintf(err, errlen, "the sentinel answered a bad port");
         return -1;
     }

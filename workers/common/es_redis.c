@@ -29,7 +29,8 @@ struct es_redis {
     int up;        /* last attempt worked */
     int ever_down; /* logged the outage already */
     es_backoff backoff;
-    es_redis_addr primary; /* where the last connection went */
+    es_redis_addr primary;     /* where the last connection went */
+    unsigned long connections; /* opened so far */
 };
 
 es_redis *es_redis_new(const char *url, char *err, size_t errlen)
@@ -73,6 +74,11 @@ void es_redis_set_timeout(es_redis *r, long long ms)
     if (r->c) {
         redisSetTimeout(r->c, tv_of(ms));
     }
+}
+
+unsigned long es_redis_connections(const es_redis *r)
+{
+    return r->connections;
 }
 
 int es_redis_up(const es_redis *r)
@@ -181,6 +187,7 @@ static int connect_once(es_redis *r)
         es_log(ES_INFO, "redis connection restored", ES_END);
     }
     r->up = 1;
+    r->connections++;
     es_backoff_reset(&r->backoff);
     return 0;
 }
@@ -329,6 +336,30 @@ redisReply *es_redis_cmd(es_redis *r, const char *fmt, ...)
     va_start(ap, fmt);
     reply = vcmd(r, 1, fmt, ap);
     va_end(ap);
+    return reply;
+}
+
+redisReply *es_redis_cmd_on(es_redis *r, unsigned long conn, const char *fmt,
+                            ...)
+{
+    va_list ap;
+    redisReply *reply;
+
+    if (r->c == NULL || r->connections != conn) {
+        return NULL;
+    }
+    va_start(ap, fmt);
+    reply = redisvCommand(r->c, fmt, ap);
+    va_end(ap);
+    if (reply == NULL) {
+        drop(r, r->c->errstr);
+        return NULL;
+    }
+    if (es_redis_is_readonly(reply)) {
+        freeReplyObject(reply);
+        drop(r, "the node became a replica (READONLY)");
+        return NULL;
+    }
     return reply;
 }
 

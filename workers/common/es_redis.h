@@ -76,8 +76,26 @@ redisContext *es_redis_context(es_redis *r);
  */
 void es_redis_lost(es_redis *r, const char *why);
 
+/*
+ * Runs one command only on connection number conn (es_redis_connections):
+ * NULL, having sent nothing, when that connection is gone or was replaced;
+ * never reconnects or retries. For a write that is only right on the Redis
+ * its caller checked its state against.
+ */
+redisReply *es_redis_cmd_on(es_redis *r, unsigned long conn, const char *fmt,
+                            ...);
+
 /* Like es_redis_cmd but never retries: NULL when the connection fails. */
 redisReply *es_redis_try(es_redis *r, const char *fmt, ...);
+
+/*
+ * How many connections r has opened so far. A caller that keeps a copy of
+ * state it saved in Redis compares it between calls: a new connection may
+ * be to a Redis that lost the last writes (a failover to a replica that
+ * lagged, a restart from an AOF without its last second), so the copy in
+ * Redis is read back as the truth.
+ */
+unsigned long es_redis_connections(const es_redis *r);
 
 /* 1 while the last attempt reached Redis. */
 int es_redis_up(const es_redis *r);

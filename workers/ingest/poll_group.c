@@ -96,7 +96,7 @@ static void settle(es_poll_ctx *ctx, es_sub *const *m, size_t n,
         }
         s->interval =
             es_poll_interval(s->rate, 1, o->min_interval, o->max_interval);
-        es_sub_save(s, ctx->r);
+        es_sub_save(s, ctx->r, ctx->redis_conns);
         s->next_mono = next;
     }
 }

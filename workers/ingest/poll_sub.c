@@ -162,7 +162,7 @@ static es_poll_result poll_forward(es_poll_ctx *ctx, es_sub *s,
             return ES_POLL_STOPPING;
         }
         advance(s, &l);
-        if (es_sub_save(s, ctx->r) != 0) {
+        if (es_sub_save(s, ctx->r, ctx->redis_conns) != 0) {
             es_listing_free(&l);
             return ES_POLL_STOPPING;
         }
@@ -220,7 +220,7 @@ static es_poll_result poll_probe(es_poll_ctx *ctx, es_sub *s, es_poll_acc *acc,
     for (int j = 0; j < k; j++) {
         advance(s, &ls[j]);
     }
-    if (es_sub_save(s, ctx->r) != 0) {
+    if (es_sub_save(s, ctx->r, ctx->redis_conns) != 0) {
         res = ES_POLL_STOPPING;
     }
 
@@ -315,7 +315,7 @@ static void schedule_ok(es_poll_ctx *ctx, es_sub *s, int probe,
        when the budget allows, which is nearly always */
     s->interval =
         es_poll_interval(s->rate, pages, o->min_interval, o->max_interval);
-    es_sub_save(s, ctx->r);
+    es_sub_save(s, ctx->r, ctx->redis_conns);
     s->next_mono = es_mono_ms() + (long long)(o->min_interval * 1000.0);
 }
 

@@ -29,6 +29,9 @@ typedef struct {
        all subreddits, so every comment with a smaller id existed when a
        poll that starts now begins (what a complete poll vouches for) */
     uint64_t top_num;
+    /* the Redis connection (es_redis_connections) the cursors were last
+       checked against: cursors are saved only on it (es_sub_save) */
+    unsigned long redis_conns;
 } es_poll_ctx;
 
 typedef enum {

@@ -558,6 +558,30 @@ static int run_once(es_poller *p)
     return failed ? 1 : 0;
 }
 
+/*
+ * A new Redis connection since the cursors were last checked: read the
+ * saved ones back (es_sub_rewind), in case that Redis lost its last
+ * writes. Until this has run on the current connection no cursor is saved
+ * (es_sub_save), so a poll that reconnected midway cannot store a cursor
+ * past comments the new Redis lacks.
+ */
+static int check_redis(es_poller *p)
+{
+    unsigned long conns = es_redis_connections(p->r);
+
+    if (conns == p->ctx.redis_conns) {
+        return 0;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        if (es_sub_rewind(&p->subs[i], p->r) != 0) {
+            return -1;
+        }
+    }
+    /* a reconnect during the reads checks again next time */
+    p->ctx.redis_conns = conns;
+    return 0;
+}
+
 static void run_loop(es_poller *p)
 {
     while (!es_stopping()) {
@@ -565,6 +589,9 @@ static void run_loop(es_poller *p)
         int found;
         es_unit u;
 
+        if (check_redis(p) != 0) {
+            break;
+        }
         es_worker_poll_reload(p->w);
         if (now >= p->next_refresh_mono && refresh_watchlist(p, 0) != 0) {
             break;
@@ -633,6 +660,7 @@ int es_poller_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
     p.ctx.r = r;
     p.ctx.sink = sink;
     p.ctx.rc = rc;
+    p.ctx.redis_conns = es_redis_connections(r);
     p.ctx.o = o;
     rc->idle = on_idle;
     rc->idle_ud = &p;
@@ -661,7 +689,7 @@ int es_poller_run(es_worker *w, es_redis *r, es_sink *sink, es_heartbeat *hb,
     /* a standby's cursors may be older than the holder's: not written */
     for (size_t i = 0; i < p.n && !p.standby; i++) {
         if (p.subs[i].last_poll_ms > 0) {
-            es_sub_save(&p.subs[i], r);
+            es_sub_save(&p.subs[i], r, p.ctx.redis_conns);
         }
     }
     housekeeping(&p, 1);

@@ -8,6 +8,7 @@
 #include "es_ids.h"
 #include "es_keys.h"
 #include "es_log.h"
+#include "es_worker.h"
 #include "sub_cursor.h"
 
 static void apply_field(es_sub *s, const char *k, const char *v, size_t n)
@@ -82,7 +83,46 @@ int es_sub_load(es_sub *s, es_redis *r, const char *name,
     return 0;
 }
 
-int es_sub_save(const es_sub *s, es_redis *r)
+int es_sub_rewind(es_sub *s, es_redis *r)
+{
+    char key[128];
+    redisReply *reply;
+    es_sub saved;
+
+    if (es_key_cursor(key, sizeof(key), s->name) < 0) {
+        return 0;
+    }
+    reply = es_redis_cmd(r, "HMGET %s before seen", key);
+    if (reply == NULL) {
+        return -1;
+    }
+    memset(&saved, 0, sizeof(saved));
+    snprintf(saved.name, sizeof(saved.name), "%s", s->name);
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+        redisReply *b = reply->element[0], *n = reply->element[1];
+        if (b->type == REDIS_REPLY_STRING) {
+            apply_field(&saved, "before", b->str, b->len);
+        }
+        if (n->type == REDIS_REPLY_STRING) {
+            apply_field(&saved, "seen", n->str, n->len);
+        }
+    }
+    freeReplyObject(reply);
+    /* no saved cursor at all (a Redis that lost everything): the one in
+     * memory is all there is; keep it rather than start without history */
+    if (saved.before[0] == '\0' || saved.before_num >= s->before_num) {
+        return 0;
+    }
+    es_log(ES_WARN, "cursor rewound to the saved one", ES_STR("sub", s->name),
+           ES_STR("before", saved.before), ES_STR("was", s->before), ES_END);
+    memcpy(s->before, saved.before, sizeof(s->before));
+    s->before_num = saved.before_num;
+    s->seen_num =
+        saved.seen_num > saved.before_num ? saved.seen_num : saved.before_num;
+    return 0;
+}
+
+int es_sub_save(const es_sub *s, es_redis *r, unsigned long conn)
 {
     char key[128], rate[32], iv[32], last[32], newc[32], seen[32];
     redisReply *reply;
@@ -95,12 +135,12 @@ int es_sub_save(const es_sub *s, es_redis *r)
     snprintf(last, sizeof(last), "%lld", s->last_poll_ms);
     snprintf(newc, sizeof(newc), "%lld", s->last_new);
     snprintf(seen, sizeof(seen), "%llu", (unsigned long long)s->seen_num);
-    reply = es_redis_cmd(r,
-                         "HSET %s before %s seen %s rate %s interval %s "
-                         "last_poll_ms %s last_new %s",
-                         key, s->before, seen, rate, iv, last, newc);
+    reply = es_redis_cmd_on(r, conn,
+                            "HSET %s before %s seen %s rate %s interval %s "
+                            "last_poll_ms %s last_new %s",
+                            key, s->before, seen, rate, iv, last, newc);
     if (reply == NULL) {
-        return -1;
+        return es_stopping() ? -1 : 0;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
         es_log(ES_ERROR, "cursor write failed", ES_STR("sub", s->name),

@@ -8,9 +8,10 @@
  * interval (the interval its rate needs, s), last_poll_ms (wall clock) and
  * last_new (comments found by the last poll). It is written after every
  * flush of the sink, never before, and read back at start, so a restarted
- * worker continues where the stream ends. seen is what lets a subreddit
- * join a shared listing (poll_group.h) without a gap: the group reads back
- * to the smallest seen of its members.
+ * worker continues where the stream ends, and read back after a reconnect
+ * (es_sub_rewind), so a Redis that lost its last writes is caught up. seen is
+ * what lets a subreddit join a shared listing (poll_group.h) without a gap: the
+ * group reads back to the smallest seen of its members.
  */
 #ifndef ES_INGEST_SUB_CURSOR_H
 #define ES_INGEST_SUB_CURSOR_H
@@ -52,8 +53,23 @@ typedef struct {
 int es_sub_load(es_sub *s, es_redis *r, const char *name,
                 double default_interval);
 
-/* Writes the state of s. Returns 0, or -1 when stopping. */
-int es_sub_save(const es_sub *s, es_redis *r);
+/*
+ * After a new Redis connection: when the saved cursor is older than the one
+ * in memory (Redis lost its last writes in a failover, and with them the
+ * comments appended after the saved cursor and their de-duplication bits),
+ * moves the cursor and seen back to the saved ones, so the next polls read
+ * those comments again and add them once. Returns 0, or -1 when stopping.
+ */
+int es_sub_rewind(es_sub *s, es_redis *r);
+
+/*
+ * Writes the state of s, only on Redis connection number conn, the one the
+ * cursors were last checked against (es_sub_rewind): a cursor saved on a
+ * newer connection could claim comments that Redis lost. Skipped otherwise
+ * (the poller checks, and the next poll saves). Returns 0, or -1 when
+ * stopping.
+ */
+int es_sub_save(const es_sub *s, es_redis *r, unsigned long conn);
 
 /* Moves the cursor to t1_<id> when num is newer than it. */
 void es_sub_advance(es_sub *s, const char *id, size_t n, uint64_t num);
