@@ -10,10 +10,7 @@
  *
  * Everything is checked when the configuration is read, so a bad value
  * fails "nginx -t" with the directive's name; the Redis host (or each
- * sentinel) is resolved there too: a worker without a "resolver" connects
- * to those addresses, since a blocking lookup would stall it. With a
- * "resolver" the worker looks the names up again on every reconnect
- * (ngx_http_echostream_redis_target.c).
+ * sentinel) is resolved there too (ngx_http_echostream_redis_conf.c).
  */
 
 #include <ngx_config.h>
@@ -35,13 +32,6 @@ static char *ngx_http_echostream_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_echostream_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_echostream_merge_loc_conf(ngx_conf_t *cf, void *parent,
                                                 void *child);
-static ngx_int_t
-ngx_http_echostream_parse_redis(ngx_conf_t *cf, ngx_str_t *url,
-                                es_redis_url *out,
-                                ngx_http_echostream_redis_addr_t *addr);
-static ngx_int_t
-ngx_http_echostream_resolve_redis(ngx_conf_t *cf, const char *host, int port,
-                                  ngx_http_echostream_redis_addr_t *addr);
 static ngx_int_t ngx_http_echostream_init_process(ngx_cycle_t *cycle);
 static void ngx_http_echostream_exit_process(ngx_cycle_t *cycle);
 
@@ -113,8 +103,8 @@ static char *ngx_http_echostream_init_main_conf(ngx_conf_t *cf, void *conf)
     char *rv;
 
     if (!emcf->redis_set &&
-        ngx_http_echostream_parse_redis(cf, &url, &emcf->redis,
-                                        emcf->redis_addr) != NGX_OK) {
+        ngx_http_echostream_redis_parse_conf(cf, &url, &emcf->redis,
+                                             emcf->redis_addr) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -222,90 +212,14 @@ char *ngx_http_echostream_conf_redis(ngx_conf_t *cf, ngx_command_t *cmd,
 
     value = cf->args->elts;
 
-    if (ngx_http_echostream_parse_redis(cf, &value[1], &emcf->redis,
-                                        emcf->redis_addr) != NGX_OK) {
+    if (ngx_http_echostream_redis_parse_conf(cf, &value[1], &emcf->redis,
+                                             emcf->redis_addr) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
     emcf->redis_set = 1;
 
     return NGX_CONF_OK;
-}
-
-/*
- * Parses a Redis URL into out and resolves its host names (the host, or
- * each sentinel) to their first address in addr, so that connecting in a
- * worker without a resolver never waits on DNS. The URL may hold a
- * password: it never appears in a message.
- */
-static ngx_int_t
-ngx_http_echostream_parse_redis(ngx_conf_t *cf, ngx_str_t *url,
-                                es_redis_url *out,
-                                ngx_http_echostream_redis_addr_t *addr)
-{
-    char err[128];
-    u_char *text;
-    int i;
-
-    /* the URL needs its NUL: configuration tokens have one, be sure */
-    text = ngx_pnalloc(cf->pool, url->len + 1);
-    if (text == NULL) {
-        return NGX_ERROR;
-    }
-    ngx_cpystrn(text, url->data, url->len + 1);
-
-    if (es_redis_url_parse((char *)text, out, err, sizeof(err)) != 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"echostream_redis\" has an invalid URL: %s", err);
-        return NGX_ERROR;
-    }
-
-    if (out->is_unix) {
-        return NGX_OK;
-    }
-
-    if (out->nsentinels == 0) {
-        return ngx_http_echostream_resolve_redis(cf, out->host, out->port,
-                                                 &addr[0]);
-    }
-
-    for (i = 0; i < out->nsentinels; i++) {
-        if (ngx_http_echostream_resolve_redis(cf, out->sentinel[i].host,
-                                              out->sentinel[i].port,
-                                              &addr[i]) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-/* One host name to its first address, as text without the port. */
-static ngx_int_t
-ngx_http_echostream_resolve_redis(ngx_conf_t *cf, const char *host, int port,
-                                  ngx_http_echostream_redis_addr_t *addr)
-{
-    ngx_url_t u;
-    size_t len;
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url.data = (u_char *)host;
-    u.url.len = ngx_strlen(host);
-    u.default_port = (in_port_t)port;
-    u.no_port = 1;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"echostream_redis\" host \"%s\" not resolved: %s",
-                           host, u.err ? u.err : "no address");
-        return NGX_ERROR;
-    }
-
-    len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
-                        (u_char *)addr->text, sizeof(addr->text) - 1, 0);
-    addr->text[len] = '\0';
-
-    return NGX_OK;
 }
 
 /*

@@ -115,6 +115,16 @@ typedef struct {
 } ngx_http_echostream_redis_addr_t;
 
 /*
+ * Parses an "echostream_redis" URL into out and resolves its host names
+ * (the host, or each sentinel) into addr (ES_REDIS_SENTINELS_MAX entries);
+ * errors are logged with the directive's name, never with the password.
+ */
+ngx_int_t
+ngx_http_echostream_redis_parse_conf(ngx_conf_t *cf, ngx_str_t *url,
+                                     es_redis_url *out,
+                                     ngx_http_echostream_redis_addr_t *addr);
+
+/*
  * Connection manager, driven by the module: start connecting in a worker
  * (url and addr must live as long as the cycle; addr holds the addresses
  * url's host names had at configuration time, see

@@ -5,11 +5,9 @@
  *
  * The adapter: hiredis owns the socket (it opened it and closes it in
  * redisFree); nginx gets a connection object for the same fd so its event
- * module can watch it. The hiredis event hooks add and delete nginx events;
- * the cleanup hook returns the nginx connection with c->fd = -1, so exactly
- * one side closes the fd. Events are level-triggered because hiredis reads
- * at most 16 KB per call: under edge-triggered epoll the rest of a large
- * reply could sit in the socket with no further event.
+ * module can watch it. The hiredis event hooks add and delete nginx events
+ * (ngx_http_echostream_redis_events.c); the cleanup hook returns the nginx
+ * connection with c->fd = -1, so exactly one side closes the fd.
  *
  * Each attempt first finds where to go (ngx_http_echostream_redis_target.c:
  * the host looked up again through nginx's "resolver", or the primary a
@@ -17,8 +15,8 @@
  * blocks. A URL's user, password and database are sent (AUTH, SELECT)
  * ahead of any other command on each new connection; the password is never
  * logged. Behind a sentinel, ROLE follows: a node that is not the primary
- * is dropped and the sentinels asked again. The
- * module's Redis function libraries (ngx_http_echostream_functions.h)
+ * is dropped and the sentinels asked again. The module's Redis function
+ * libraries (ngx_http_echostream_functions.h)
  * follow, so a Redis that restarted empty has them again before the first
  * request's command runs; one that holds an older version gets this
  * module's, one that holds a newer version keeps it (es_lua.h).
@@ -496,51 +494,6 @@ static void ngx_http_echostream_redis_setup_reply(redisAsyncContext *ac,
     }
 }
 
-/* --- the event hooks: idempotent, as hiredis expects --- */
-
-void ngx_http_echostream_redis_add_read(void *privdata)
-{
-    ngx_connection_t *c = privdata;
-
-    if (!c->read->active) {
-        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
-            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                          "echostream redis: adding read event failed");
-        }
-    }
-}
-
-void ngx_http_echostream_redis_del_read(void *privdata)
-{
-    ngx_connection_t *c = privdata;
-
-    if (c->read->active) {
-        (void)ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
-    }
-}
-
-void ngx_http_echostream_redis_add_write(void *privdata)
-{
-    ngx_connection_t *c = privdata;
-
-    if (!c->write->active) {
-        if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) !=
-            NGX_OK) {
-            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                          "echostream redis: adding write event failed");
-        }
-    }
-}
-
-void ngx_http_echostream_redis_del_write(void *privdata)
-{
-    ngx_connection_t *c = privdata;
-
-    if (c->write->active) {
-        (void)ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
-    }
-}
-
 /*
  * Called by hiredis just before it closes the fd: forget the events (the
  * kernel drops them with the fd), give the connection back without closing
@@ -572,35 +525,6 @@ static void ngx_http_echostream_redis_cleanup(void *privdata)
     m->closing = 0;
 
     ngx_http_echostream_redis_schedule();
-}
-
-/*
- * Forgets an nginx connection's events (the kernel drops them with the fd
- * hiredis is about to close) and gives it back without closing the fd.
- */
-void ngx_http_echostream_redis_release_conn(ngx_connection_t *c)
-{
-    if (c->read->active || c->read->disabled) {
-        (void)ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    if (c->write->active || c->write->disabled) {
-        (void)ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    c->read->closed = 1;
-    c->write->closed = 1;
-
-    ngx_free_connection(c);
-    c->fd = (ngx_socket_t)-1;
 }
 
 static void ngx_http_echostream_redis_read_handler(ngx_event_t *ev)
