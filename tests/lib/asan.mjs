@@ -20,6 +20,20 @@ export const ASAN_MODULE = path.join(BUILD, 'asan',
 const runtime = (lib) => execFileSync('gcc', [`-print-file-name=${lib}`])
   .toString().trim();
 
+// The environment that loads the sanitizer runtimes into nginx and writes
+// their reports under logDir, for a suite that starts nginx itself.
+export function asanEnv(logDir) {
+  return {
+    LD_PRELOAD: `${runtime('libasan.so')} ${runtime('libubsan.so')}`,
+    ASAN_OPTIONS: `detect_leaks=1:log_path=${logDir}/asan`,
+    UBSAN_OPTIONS: `print_stacktrace=1:log_path=${logDir}/ubsan`,
+  };
+}
+
+// Every report file under logDir, with its text.
+export const asanReports = (logDir) => readdirSync(logDir).map((f) =>
+  `${f}:\n${readFileSync(path.join(logDir, f), 'utf8')}`);
+
 // {redis, cognito, nginx, logDir, reports(), stop()}; extraConf as for
 // apiConf (http level).
 export async function startAsanStack({ extraConf = '' } = {}) {
@@ -31,17 +45,12 @@ export async function startAsanStack({ extraConf = '' } = {}) {
   const nginx = await startNginx({
     redisUrl: redis.url, module: ASAN_MODULE,
     ...apiConf(cognito, { extraConf }),
-    env: {
-      LD_PRELOAD: `${runtime('libasan.so')} ${runtime('libubsan.so')}`,
-      ASAN_OPTIONS: `detect_leaks=1:log_path=${logDir}/asan`,
-      UBSAN_OPTIONS: `print_stacktrace=1:log_path=${logDir}/ubsan`,
-    },
+    env: asanEnv(logDir),
   });
   return {
     redis, cognito, nginx, logDir,
     // every report file, with its text
-    reports: () => readdirSync(logDir).map((f) =>
-      `${f}:\n${readFileSync(path.join(logDir, f), 'utf8')}`),
+    reports: () => asanReports(logDir),
     async stop() {
       await nginx.stop();
       await cognito.stop();

@@ -13,7 +13,8 @@
 // lost come back (ingest polls again from the cursor the new primary holds,
 // enrich is handed the entries whose acknowledgement was lost); at the end
 // every comment is in the stream once and a tenant's counts equal the
-// ground truth exactly. What was lost and repeated is printed
+// ground truth exactly; nginx runs the module built with ASan + UBSan and
+// leaves no report. What was lost and repeated is printed
 // ("# failover: ...", docs/failover.md explains the numbers).
 
 import { test, before, after } from 'node:test';
@@ -25,6 +26,7 @@ import { SQSClient, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { bin, freePort, httpRequest, RedisClient, sleep, startProc,
          startRedis, tmpDir, waitFor } from '../../lib/harness.mjs';
 import { startNginx } from '../../lib/nginx.mjs';
+import { ASAN_MODULE, asanEnv, asanReports } from '../../lib/asan.mjs';
 import { startRedditServer } from '../../reddit/server.mjs';
 import { startSqsDouble } from '../../aws/sqs_double.mjs';
 import { actual, drained, enrichEnv, prng, setTenant, STREAM, truth,
@@ -193,7 +195,11 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
   await primary.cmd('INCR', 'es:{watch}:version');
   feed(30);
 
-  nginx = await startNginx({ redisUrl: url });
+  // the module built with AddressSanitizer + UBSan: the sentinel and
+  // reconnect paths run here more than anywhere
+  const asanDir = await tmpDir('es-fo-asan-');
+  nginx = await startNginx({ redisUrl: url, module: ASAN_MODULE,
+                             env: asanEnv(asanDir) });
   const env = workerEnv(url, await tmpDir('es-fo-lake-'));
   for (const w of WORKERS) {
     procs[w] = startProc(bin(w), [], { env, name: w });
@@ -360,4 +366,7 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
     p.kill('SIGTERM');
     assert.equal((await p.exited).code, 0, `${w}: ${p.output().slice(-2000)}`);
   }
+  // a graceful stop runs LeakSanitizer in each worker: no report at all
+  await nginx.stop();
+  assert.deepEqual(asanReports(asanDir), [], 'sanitizer reports');
 });
