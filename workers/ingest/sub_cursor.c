@@ -92,19 +92,22 @@ int es_sub_rewind(es_sub *s, es_redis *r)
     if (es_key_cursor(key, sizeof(key), s->name) < 0) {
         return 0;
     }
-    reply = es_redis_cmd(r, "HMGET %s before seen", key);
+    /* HGETALL, as es_sub_load: the ingest ACL user has it */
+    reply = es_redis_cmd(r, "HGETALL %s", key);
     if (reply == NULL) {
         return -1;
     }
     memset(&saved, 0, sizeof(saved));
     snprintf(saved.name, sizeof(saved.name), "%s", s->name);
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
-        redisReply *b = reply->element[0], *n = reply->element[1];
-        if (b->type == REDIS_REPLY_STRING) {
-            apply_field(&saved, "before", b->str, b->len);
-        }
-        if (n->type == REDIS_REPLY_STRING) {
-            apply_field(&saved, "seen", n->str, n->len);
+    if (reply->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+            redisReply *k = reply->element[i], *v = reply->element[i + 1];
+            if (k->type == REDIS_REPLY_STRING &&
+                v->type == REDIS_REPLY_STRING &&
+                (strcmp(k->str, "before") == 0 ||
+                 strcmp(k->str, "seen") == 0)) {
+                apply_field(&saved, k->str, v->str, v->len);
+            }
         }
     }
     freeReplyObject(reply);
