@@ -32,6 +32,7 @@ let a;
 let b;
 let dns;
 let nginx;
+let stale;
 let worker;
 
 before(async () => {
@@ -45,6 +46,7 @@ before(async () => {
 after(async () => {
   worker?.kill('SIGKILL');
   await nginx?.stop();
+  await stale?.stop();
   await dns?.close();
   await a?.close();
   await b?.close();
@@ -79,6 +81,9 @@ test('module and worker follow the Redis name to a new address', { skip },
                  '    resolver_timeout 2s;',
     });
 
+    stale = await startNginx({ redisUrl: `redis://${NAME}:${a.port}/0`,
+                               hosts: HOSTS('127.0.0.1') });
+
     const dir = await tmpDir('es-dns-worker-');
     const hostsFile = path.join(dir, 'hosts');
     writeFileSync(hostsFile, HOSTS('127.0.0.1'));
@@ -89,10 +94,12 @@ test('module and worker follow the Redis name to a new address', { skip },
 
     await waitFor(() => readyAll(nginx.url), { timeout: 15000,
       what: 'nginx ready on A' });
+    await waitFor(() => readyAll(stale.url), { timeout: 15000,
+      what: 'nginx without a resolver ready on A' });
     await waitFor(async () => (await a.cmd('HKEYS', 'es:workers'))
       .some((k) => k.startsWith('enrich:')), { timeout: 15000,
       what: 'worker heartbeat on A' });
-    assert.ok(await others(a) >= 3, 'two nginx workers and enrich on A');
+    assert.ok(await others(a) >= 5, 'four nginx workers and enrich on A');
     assert.ok(dns.asked(NAME) > 0, 'nginx asked the resolver');
     assert.equal(await others(b), 0, 'nobody on B yet');
 
@@ -120,5 +127,12 @@ test('module and worker follow the Redis name to a new address', { skip },
       throw new Error(`${e.message}\n${worker.output().slice(-3000)}`);
     });
     assert.match(worker.output(), /redis connection restored/);
+
+    // without a resolver: still the address of configuration time
+    const r = await httpRequest({ url: `${stale.url}/readyz` });
+    assert.equal(r.status, 503, r.body);
+    assert.doesNotMatch(stale.errorLog(), /127\.0\.0\.2/);
+    await waitFor(() => /connect failed/.test(stale.errorLog()),
+      { timeout: 10000, what: 'nginx without a resolver retrying A' });
     assert.equal(worker.child.exitCode, null, worker.output());
   });

@@ -1,7 +1,7 @@
 // redis_failover.test.mjs - a Sentinel-managed primary killed under load.
 //
 // A primary, a replica and one sentinel (quorum 1, down after 1 s) on
-// loopback; nginx with the module and all five workers (ingest from the
+// loopback, listed after a sentinel that is down; nginx with the module and all five workers (ingest from the
 // Reddit test server, enrich, mirror to the SQS double, summarize and alert
 // idle) given the redis+sentinel:// address. While /readyz is polled and
 // comments keep arriving, the replica is cut off from the primary for
@@ -188,7 +188,10 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
   await waitFor(async () => /master_link_status:up/.test(
     await replica.cmd('INFO', 'replication')), { timeout: 10000,
     what: 'replica in sync' });
-  const url = `redis+sentinel://127.0.0.1:${sentinel.port}/${MASTER}/0`;
+  // the first sentinel listed is down: each connection asks the next
+  const dead = await freePort();
+  const url = `redis+sentinel://127.0.0.1:${dead},127.0.0.1:${sentinel.port}` +
+    `/${MASTER}/0`;
 
   await setTenant(primary, 'fo', TOPICS);
   for (const s of SUBS) await primary.cmd('HSET', 'es:{watch}:subs', s, 1);
