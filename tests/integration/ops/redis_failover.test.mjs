@@ -3,8 +3,8 @@
 // A primary, a replica and one sentinel (quorum 1, down after 1 s) on
 // loopback, listed after a sentinel that is down; nginx with the module and all five workers (ingest from the
 // Reddit test server, enrich, mirror to the SQS double, summarize and alert
-// idle) given the redis+sentinel:// address. While /readyz is polled and
-// comments keep arriving, the replica is cut off from the primary for
+// idle) given the redis+sentinel:// address. While the API and /readyz are
+// polled and comments keep arriving, the replica is cut off from the primary for
 // 0.7 s (it is stopped and its link closed), so the primary holds writes
 // the replica lacks, as under replication lag; then the primary is killed
 // with SIGKILL and the sentinel promotes the replica. Checked: the module
@@ -27,6 +27,7 @@ import { bin, freePort, httpRequest, RedisClient, sleep, startProc,
          startRedis, tmpDir, waitFor } from '../../lib/harness.mjs';
 import { startNginx } from '../../lib/nginx.mjs';
 import { ASAN_MODULE, asanEnv, asanReports } from '../../lib/asan.mjs';
+import { apiConf, request, startCognito } from '../../lib/api.mjs';
 import { startRedditServer } from '../../reddit/server.mjs';
 import { startSqsDouble } from '../../aws/sqs_double.mjs';
 import { actual, drained, enrichEnv, prng, setTenant, STREAM, truth,
@@ -56,6 +57,7 @@ let replica;
 let sentinel;
 let reddit;
 let sqs;
+let cognito;
 let nginx;
 const procs = {};
 let stopLoad = () => {};
@@ -88,6 +90,7 @@ before(async () => {
                                      clientSecret: 'fo-secret' });
   sqs = await startSqsDouble({ ...KEY, region: REGION });
   await sqs.createQueue('failover');
+  cognito = await startCognito();
 });
 
 after(async () => {
@@ -99,6 +102,7 @@ after(async () => {
   sentinel?.proc.kill('SIGKILL');
   await reddit?.close();
   await sqs?.stop();
+  await cognito?.stop();
   await primary?.close();
   await replica?.close();
 });
@@ -202,7 +206,12 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
   // reconnect paths run here more than anywhere
   const asanDir = await tmpDir('es-fo-asan-');
   nginx = await startNginx({ redisUrl: url, module: ASAN_MODULE,
-                             env: asanEnv(asanDir) });
+                             env: asanEnv(asanDir),
+                             ...apiConf(cognito, { tenantClaim: true }) });
+  const user = await cognito.user('owner@fo.test', { tenant: 'fo' });
+  const me = await request(nginx.url, 'GET', '/api/v1/me',
+                           { token: user.idToken });
+  assert.equal(me.status, 200, me.text);
   const env = workerEnv(url, await tmpDir('es-fo-lake-'));
   for (const w of WORKERS) {
     procs[w] = startProc(bin(w), [], { env, name: w });
@@ -220,20 +229,23 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
   await waitFor(() => drained(primary), { timeout: 30000,
     what: 'first comments enriched' });
 
-  // load: /readyz polled, comments keep arriving
+  // load: the API (a tenant's topics, the user's profile) and /readyz
+  // polled, comments keep arriving
   const statuses = [];
   let polling = true;
   let feeding = true;
   stopLoad = () => { polling = false; feeding = false; };
+  const paths = ['/api/v1/topics', '/readyz', '/api/v1/me'];
   const poller = (async () => {
-    while (polling) {
+    for (let i = 0; polling; i++) {
       const t = Date.now();
+      const p = paths[i % paths.length];
       try {
-        const r = await httpRequest({ url: `${nginx.url}/readyz`,
-                                      timeout: 5000 });
-        statuses.push({ t, s: r.status });
+        const r = await request(nginx.url, 'GET', p,
+          { token: user.idToken, timeout: 5000 });
+        statuses.push({ t, p, s: r.status, text: r.text.slice(0, 200) });
       } catch (e) {
-        statuses.push({ t, s: `error ${e.message}` });
+        statuses.push({ t, p, s: `error ${e.message}` });
       }
       await sleep(10);
     }
@@ -308,7 +320,9 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
 
   // the API answered only 200 or 503, 503 only around the switch
   const bad = statuses.filter((x) => x.s !== 200 && x.s !== 503);
-  assert.deepEqual(bad, [], 'only 200 or 503');
+  assert.deepEqual(bad.slice(0, 5), [], 'only 200 or 503');
+  assert.ok(statuses.some((x) => x.p === '/api/v1/topics' && x.s === 200 &&
+                                 x.t > recovered), 'the API answers again');
   const unready = statuses.filter((x) => x.s === 503);
   for (const x of unready) {
     assert.ok(x.t >= killed - 100 && x.t <= recovered,
@@ -337,6 +351,8 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
     api_503_window_ms: unready.length
       ? unready[unready.length - 1].t - unready[0].t : 0,
     api_requests: statuses.length, api_503: unready.length,
+    api_503_by_path: Object.fromEntries(paths.map((p) => [p,
+      unready.filter((x) => x.p === p).length])),
     unreplicated_bytes_at_kill: primaryOffset - replicaOffset,
     stream_entries_lost: lostEntries.length,
     missing_at_end: missing.length,
