@@ -21,6 +21,7 @@ import { bin, startProc, startRedis, tmpDir, waitFor, httpRequest }
 import { canFakeHosts, startNginx } from '../../lib/nginx.mjs';
 import { startDnsServer } from '../../lib/dns_server.mjs';
 import { enrichEnv } from '../../lib/enrich.mjs';
+import { apiConf, request, startCognito } from '../../lib/api.mjs';
 
 const NAME = 'redis.es.test';
 const HOSTS = (ip) => `127.0.0.1 localhost\n${ip} ${NAME}\n`;
@@ -34,6 +35,8 @@ let dns;
 let nginx;
 let stale;
 let worker;
+let cognito;
+let hostsFile;
 
 before(async () => {
   if (skip) return;
@@ -41,6 +44,7 @@ before(async () => {
   b = await startRedis({ host: '127.0.0.2', port: a.port,
                          conf: [`replicaof 127.0.0.1 ${a.port}`] });
   dns = await startDnsServer({ records: { [NAME]: ['127.0.0.1'] } });
+  cognito = await startCognito();
 });
 
 after(async () => {
@@ -48,6 +52,7 @@ after(async () => {
   await nginx?.stop();
   await stale?.stop();
   await dns?.close();
+  await cognito?.stop();
   await a?.close();
   await b?.close();
 });
@@ -74,18 +79,20 @@ test('module and worker follow the Redis name to a new address', { skip },
       await b.cmd('INFO', 'replication')), { timeout: 10000,
       what: 'replica in sync' });
 
+    const api = apiConf(cognito, { tenantClaim: true });
     nginx = await startNginx({
       redisUrl: `redis://${NAME}:${a.port}/0`,
       hosts: HOSTS('127.0.0.1'),
+      serverConf: api.serverConf,
       extraConf: `    resolver ${dns.address} valid=1s ipv6=off;\n` +
-                 '    resolver_timeout 2s;',
+                 `    resolver_timeout 2s;\n${api.extraConf}`,
     });
 
     stale = await startNginx({ redisUrl: `redis://${NAME}:${a.port}/0`,
                                hosts: HOSTS('127.0.0.1') });
 
     const dir = await tmpDir('es-dns-worker-');
-    const hostsFile = path.join(dir, 'hosts');
+    hostsFile = path.join(dir, 'hosts');
     writeFileSync(hostsFile, HOSTS('127.0.0.1'));
     const env = enrichEnv({ url: `redis://${NAME}:${a.port}/0` }, dir);
     worker = startProc('unshare', ['-m', 'sh', '-c',
@@ -136,3 +143,57 @@ test('module and worker follow the Redis name to a new address', { skip },
       { timeout: 10000, what: 'nginx without a resolver retrying A' });
     assert.equal(worker.child.exitCode, null, worker.output());
   });
+
+// Redis keeps a demoted primary's clients connected and answers their
+// writes with -READONLY: that, not a dropped connection, is what tells the
+// module and the workers to look the name up again.
+test('a demoted primary (-READONLY) sends the module and a worker to the ' +
+     'new one', { skip }, async () => {
+  assert.ok(nginx && worker, 'the first test ran');
+  // A comes back as a replica of B, catches up, and the roles swap while
+  // the module and the worker stay connected to B
+  await a.start();
+  await a.cmd('REPLICAOF', '127.0.0.2', String(b.port));
+  await waitFor(async () => /master_link_status:up/.test(
+    await a.cmd('INFO', 'replication')), { timeout: 10000,
+    what: 'A in sync with B' });
+  await a.cmd('REPLICAOF', 'NO', 'ONE');
+  await b.cmd('REPLICAOF', '127.0.0.1', String(a.port));
+  dns.set(NAME, ['127.0.0.1']);
+  writeFileSync(hostsFile, HOSTS('127.0.0.1'));
+  const demoted = Date.now();
+
+  // writes through the API: 503 while a worker process still sits on B
+  // (its write got READONLY), then accepted on A
+  const user = await cognito.user('owner@dns.test', { tenant: 'dns' });
+  const statuses = [];
+  await waitFor(async () => {
+    const ok = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await request(nginx.url, 'POST', '/api/v1/topics', {
+        token: user.idToken,
+        body: { name: `t${statuses.length}`, subreddits: ['rust'] } });
+      statuses.push(r.status);
+      ok.push(r.status === 201 || r.status === 200);
+    }
+    return ok.every(Boolean);
+  }, { timeout: 20000, what: 'API writes accepted on A' });
+  assert.deepEqual(statuses.filter((x) => ![200, 201, 503].includes(x)), []);
+  assert.match(nginx.errorLog(), /became a replica \(READONLY\)/);
+  assert.ok(await a.cmd('EXISTS', 'es:{t:dns}:topics') === 1 ||
+            (await a.cmd('KEYS', 'es:{t:dns}:*')).length > 0,
+            'the topics are on A');
+
+  await waitFor(async () => {
+    const beats = await a.cmd('HGETALL', 'es:workers');
+    for (let i = 0; i < beats.length; i += 2) {
+      if (beats[i].startsWith('enrich:') &&
+          JSON.parse(beats[i + 1]).beat_ms > demoted) return true;
+    }
+    return false;
+  }, { timeout: 20000, what: 'worker heartbeat on A' }).catch((e) => {
+    throw new Error(`${e.message}\n${worker.output().slice(-3000)}`);
+  });
+  assert.match(worker.output(), /became a replica \(READONLY\)/);
+  assert.equal(worker.child.exitCode, null, worker.output());
+});
