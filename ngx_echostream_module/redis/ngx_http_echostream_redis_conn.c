@@ -189,7 +189,10 @@ void ngx_http_echostream_redis_open(void)
         return;
     }
 
-    c = ngx_get_connection(ac->c.fd, m->log);
+    c = ngx_http_echostream_redis_attach(
+        ac, m->log, m, ngx_http_echostream_redis_read_handler,
+        ngx_http_echostream_redis_write_handler,
+        ngx_http_echostream_redis_cleanup);
     if (c == NULL) {
         ngx_http_echostream_redis_set_error("connect failed",
                                             "no free connections");
@@ -198,22 +201,8 @@ void ngx_http_echostream_redis_open(void)
         return;
     }
 
-    c->data = m;
-    c->read->handler = ngx_http_echostream_redis_read_handler;
-    c->write->handler = ngx_http_echostream_redis_write_handler;
-    c->read->log = m->log;
-    c->write->log = m->log;
-
     m->ac = ac;
     m->conn = c;
-
-    ac->data = m;
-    ac->ev.data = c;
-    ac->ev.addRead = ngx_http_echostream_redis_add_read;
-    ac->ev.delRead = ngx_http_echostream_redis_del_read;
-    ac->ev.addWrite = ngx_http_echostream_redis_add_write;
-    ac->ev.delWrite = ngx_http_echostream_redis_del_write;
-    ac->ev.cleanup = ngx_http_echostream_redis_cleanup;
 
     if (!m->url->is_unix) {
         (void)redisEnableKeepAlive(&ac->c);

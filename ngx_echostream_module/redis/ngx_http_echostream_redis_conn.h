@@ -96,6 +96,9 @@ void ngx_http_echostream_redis_del_read(void *privdata);
 void ngx_http_echostream_redis_add_write(void *privdata);
 void ngx_http_echostream_redis_del_write(void *privdata);
 void ngx_http_echostream_redis_release_conn(ngx_connection_t *c);
+ngx_connection_t *ngx_http_echostream_redis_attach(
+    redisAsyncContext *ac, ngx_log_t *log, void *data, ngx_event_handler_pt rd,
+    ngx_event_handler_pt wr, void (*cleanup)(void *privdata));
 
 /* Writes why hiredis lost the connection into buf (NUL-terminated). */
 void ngx_http_echostream_redis_lost(char *buf, size_t size,

@@ -14,6 +14,41 @@
 
 #include "redis/ngx_http_echostream_redis_conn.h"
 
+/*
+ * Gives a connecting hiredis context an nginx connection object for its fd
+ * and hooks hiredis's events to it: rd and wr run hiredis's read and write
+ * handlers, cleanup runs when hiredis frees the context. data becomes both
+ * objects' data. NULL when nginx has no free connection object (the caller
+ * frees the context).
+ */
+ngx_connection_t *ngx_http_echostream_redis_attach(
+    redisAsyncContext *ac, ngx_log_t *log, void *data, ngx_event_handler_pt rd,
+    ngx_event_handler_pt wr, void (*cleanup)(void *privdata))
+{
+    ngx_connection_t *c;
+
+    c = ngx_get_connection(ac->c.fd, log);
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->data = data;
+    c->read->handler = rd;
+    c->write->handler = wr;
+    c->read->log = log;
+    c->write->log = log;
+
+    ac->data = data;
+    ac->ev.data = c;
+    ac->ev.addRead = ngx_http_echostream_redis_add_read;
+    ac->ev.delRead = ngx_http_echostream_redis_del_read;
+    ac->ev.addWrite = ngx_http_echostream_redis_add_write;
+    ac->ev.delWrite = ngx_http_echostream_redis_del_write;
+    ac->ev.cleanup = cleanup;
+
+    return c;
+}
+
 /* The hooks are idempotent, as hiredis expects. */
 
 void ngx_http_echostream_redis_add_read(void *privdata)

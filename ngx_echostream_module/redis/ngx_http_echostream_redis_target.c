@@ -269,7 +269,10 @@ static void ngx_http_echostream_sentinel_open(void)
         return;
     }
 
-    c = ngx_get_connection(ac->c.fd, m->log);
+    c = ngx_http_echostream_redis_attach(ac, m->log, m,
+                                         ngx_http_echostream_sentinel_read,
+                                         ngx_http_echostream_sentinel_write,
+                                         ngx_http_echostream_sentinel_cleanup);
     if (c == NULL) {
         ngx_http_echostream_sentinel_record("no free connections");
         redisAsyncFree(ac);
@@ -278,22 +281,8 @@ static void ngx_http_echostream_sentinel_open(void)
         return;
     }
 
-    c->data = m;
-    c->read->handler = ngx_http_echostream_sentinel_read;
-    c->write->handler = ngx_http_echostream_sentinel_write;
-    c->read->log = m->log;
-    c->write->log = m->log;
-
     m->sac = ac;
     m->sconn = c;
-
-    ac->data = m;
-    ac->ev.data = c;
-    ac->ev.addRead = ngx_http_echostream_redis_add_read;
-    ac->ev.delRead = ngx_http_echostream_redis_del_read;
-    ac->ev.addWrite = ngx_http_echostream_redis_add_write;
-    ac->ev.delWrite = ngx_http_echostream_redis_del_write;
-    ac->ev.cleanup = ngx_http_echostream_sentinel_cleanup;
 
     redisAsyncSetConnectCallback(ac, ngx_http_echostream_sentinel_on_connect);
     redisAsyncCommand(ac, ngx_http_echostream_sentinel_reply, NULL,
