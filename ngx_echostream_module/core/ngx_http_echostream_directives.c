@@ -79,6 +79,8 @@ ngx_command_t ngx_http_echostream_commands[] = {
       bedrock_budget_max),
     M("echostream_mail_secret_file", NGX_CONF_TAKE1,
       ngx_http_echostream_conf_mail_secret, mail_secret),
+    M("echostream_prices", NGX_CONF_TAKE123, ngx_http_echostream_conf_prices,
+      prices_set),
 
     /* the identity provider and its signing keys */
     M("echostream_cognito", NGX_CONF_TAKE2, ngx_http_echostream_conf_cognito,

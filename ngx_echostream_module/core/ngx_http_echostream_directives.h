@@ -39,5 +39,7 @@ char *ngx_http_echostream_conf_series_cache(ngx_conf_t *cf, ngx_command_t *cmd,
                                             void *conf);
 char *ngx_http_echostream_conf_mail_secret(ngx_conf_t *cf, ngx_command_t *cmd,
                                            void *conf);
+char *ngx_http_echostream_conf_prices(ngx_conf_t *cf, ngx_command_t *cmd,
+                                      void *conf);
 
 #endif /* _NGX_HTTP_ECHOSTREAM_DIRECTIVES_H_INCLUDED_ */

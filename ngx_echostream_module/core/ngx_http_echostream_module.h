@@ -65,6 +65,15 @@ typedef struct {
     /* the key of unsubscribe links, read from
      * "echostream_mail_secret_file" at configuration time; empty: none */
     ngx_str_t mail_secret;
+
+    /* "echostream_prices" (ngx_http_echostream_prices.c), read at
+     * configuration time: the deployment's fixed cost a month in
+     * micro-dollars, the instance type it was priced for and the newest
+     * date of those prices; prices_set 0: /usage has no prediction */
+    ngx_flag_t prices_set;
+    int64_t prices_fixed_micros;
+    ngx_str_t prices_instance;
+    u_char prices_date[sizeof("YYYY-MM-DD")];
 } ngx_http_echostream_main_conf_t;
 
 typedef struct {

@@ -13,6 +13,16 @@
  * the one in force: the tenant's, or ES_BEDROCK_BUDGET_DEFAULT_USD when
  * it set none.
  *
+ * With "echostream_prices" (ngx_http_echostream_prices.c) the answer
+ * also holds the month's prediction: the metered spend so far (Comprehend
+ * and Bedrock) extrapolated to the month's end at the month's pace so far
+ * (counted from one day at least, so a first hour's brief is not taken
+ * for a month of them), plus the tenant's share of the deployment's fixed
+ * cost, split evenly among the tenants (SCARD of the tenant set, read in
+ * the same round trip). The fixed cost was computed when the
+ * configuration was read, from the same price file as the cost model
+ * (docs/cost.md); without the directive there is no prediction.
+ *
  * Fields that are not integers are logged and read as 0: Redis content
  * is not trusted.
  */
@@ -24,7 +34,9 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "es_keys.h"
 #include "es_schema.h"
+#include "core/ngx_http_echostream_module.h"
 #include "api/ngx_http_echostream_api.h"
 #include "routes/ngx_http_echostream_routes.h"
 
@@ -50,11 +62,15 @@ ngx_http_echostream_usage_done(ngx_http_echostream_api_ctx_t *ctx,
                                ngx_http_echostream_redis_result_t *res);
 static double ngx_http_echostream_usage_budget(redisReply *v, double dflt,
                                                ngx_uint_t *bad);
+static json_t *
+ngx_http_echostream_usage_prediction(ngx_http_echostream_api_ctx_t *ctx,
+                                     int64_t metered, redisReply *tenants);
 
 NGX_HTTP_ECHOSTREAM_ROUTE(usage)
 {
-    const char *usage[2 + NGX_HTTP_ECHOSTREAM_U_N], *meta[5];
-    ngx_http_echostream_redis_cmd_t cmds[2];
+    const char *usage[2 + NGX_HTTP_ECHOSTREAM_U_N], *meta[5], *count[2];
+    ngx_http_echostream_main_conf_t *emcf;
+    ngx_http_echostream_redis_cmd_t cmds[3];
     u_char yyyymm[8];
     ngx_str_t ukey, mkey;
     u_char *month;
@@ -90,6 +106,14 @@ NGX_HTTP_ECHOSTREAM_ROUTE(usage)
     cmds[1].argv = meta;
     cmds[1].argvlen = NULL;
 
+    /* the tenants sharing the fixed cost, for the prediction only */
+    emcf = ngx_http_get_module_main_conf(ctx->r, ngx_http_echostream_module);
+    count[0] = "SCARD";
+    count[1] = ES_KEY_TENANTS;
+    cmds[2].argc = 2;
+    cmds[2].argv = count;
+    cmds[2].argvlen = NULL;
+
     /* the month counted is the one of this request, kept for the answer */
     month = ngx_pnalloc(ctx->r->pool, sizeof("YYYY-MM"));
     if (month == NULL) {
@@ -98,8 +122,9 @@ NGX_HTTP_ECHOSTREAM_ROUTE(usage)
     *ngx_sprintf(month, "%04d-%02d", tm.ngx_tm_year, tm.ngx_tm_mon) = '\0';
     ctx->data = month;
 
-    if (ngx_http_echostream_api_redis(
-            ctx, cmds, 2, ngx_http_echostream_usage_done) != NGX_OK) {
+    if (ngx_http_echostream_api_redis(ctx, cmds, emcf->prices_set ? 3 : 2,
+                                      ngx_http_echostream_usage_done) !=
+        NGX_OK) {
         goto nomem;
     }
 
@@ -179,7 +204,62 @@ ngx_http_echostream_usage_done(ngx_http_echostream_api_ctx_t *ctx,
         "bedrock_budget_usd", bedrock, "summaries",
         (json_int_t)n[NGX_HTTP_ECHOSTREAM_U_SUMMARIES]);
 
+    if (body != NULL && res->n > 2) {
+        json_t *p = ngx_http_echostream_usage_prediction(
+            ctx,
+            n[NGX_HTTP_ECHOSTREAM_U_USD] + n[NGX_HTTP_ECHOSTREAM_U_BEDROCK_USD],
+            res->replies[2]);
+        if (p == NULL || json_object_set_new(body, "prediction", p) != 0) {
+            json_decref(body);
+            body = NULL;
+        }
+    }
+
     ngx_http_echostream_api_json(ctx, NGX_HTTP_OK, body);
+}
+
+/*
+ * This month's predicted spend of the tenant: metered (micro-dollars so
+ * far) at the month's pace, plus its share of the fixed cost.
+ */
+static json_t *
+ngx_http_echostream_usage_prediction(ngx_http_echostream_api_ctx_t *ctx,
+                                     int64_t metered, redisReply *tenants)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    ngx_http_echostream_main_conf_t *emcf;
+    double month_s, elapsed_s, metered_month, share;
+    int64_t n;
+    ngx_tm_t tm;
+    int y, mdays;
+
+    emcf = ngx_http_get_module_main_conf(ctx->r, ngx_http_echostream_module);
+    ngx_gmtime((time_t)(ngx_http_echostream_api_now_ms() / 1000), &tm);
+    y = tm.ngx_tm_year;
+    mdays = days[tm.ngx_tm_mon - 1];
+    if (tm.ngx_tm_mon == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
+        mdays = 29;
+    }
+    month_s = (double)mdays * 86400;
+    elapsed_s = (double)(tm.ngx_tm_mday - 1) * 86400 + tm.ngx_tm_hour * 3600 +
+                tm.ngx_tm_min * 60 + tm.ngx_tm_sec;
+    metered_month = (double)metered * month_s / ngx_max(elapsed_s, 86400.0);
+
+    /* at least this tenant, whatever the set says */
+    n = tenants->type == REDIS_REPLY_INTEGER ? tenants->integer : 1;
+    if (n < 1) {
+        n = 1;
+    }
+    share = (double)emcf->prices_fixed_micros / (double)n;
+
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:I, s:s, s:s}", "month_usd",
+                     round(metered_month + share) / 1e6, "metered_usd",
+                     (double)metered / 1e6, "metered_month_usd",
+                     round(metered_month) / 1e6, "fixed_usd",
+                     (double)emcf->prices_fixed_micros / 1e6, "fixed_share_usd",
+                     round(share) / 1e6, "tenants", (json_int_t)n, "instance",
+                     (char *)emcf->prices_instance.data, "prices_date",
+                     (char *)emcf->prices_date);
 }
 
 /*

@@ -19,17 +19,24 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 
-import { startApiStack, signToken } from '../../lib/api.mjs';
+import { apiConf, startApiStack, signToken } from '../../lib/api.mjs';
+import { ROOT, tmpDir } from '../../lib/harness.mjs';
+import { nginxConfTest } from '../../lib/nginx.mjs';
+
+const PRICES = path.join(ROOT, 'deploy', 'aws', 'prices.json');
 
 let s;
 
 before(async () => {
   s = await startApiStack({
     extraConf: ['    echostream_membership_ttl 0;',
-      '    echostream_bedrock_budget_max 50;'].join('\n'),
+      '    echostream_bedrock_budget_max 50;',
+      `    echostream_prices ${PRICES};`].join('\n'),
   });
 });
 
@@ -293,6 +300,75 @@ test('/usage: Bedrock tokens, cost, budget and summaries', async () => {
   const other = await owner();
   r = await api('GET', '/usage', other.token);
   assert.deepEqual([r.json.bedrock_output_tokens, r.json.summaries], [0, 0]);
+});
+
+test('/usage: the month\'s prediction, metered spend at its pace plus a share of the fixed cost',
+  async () => {
+    const o = await owner();
+    const now = new Date();
+    const month = `${now.getUTCFullYear()}${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+    await s.redis.cmd('HSET', `es:{t:${o.tenant}}:usage:${month}`,
+      'comprehend_usd_micros', '250000', 'bedrock_usd_micros', '330000');
+    const r = await api('GET', '/usage', o.token);
+    assert.equal(r.status, 200, r.text);
+    const p = r.json.prediction;
+    const tenants = Number(await s.redis.cmd('SCARD', 'es:{tenants}:all'));
+    assert.equal(p.tenants, tenants);
+    assert.equal(p.metered_usd, 0.58);
+    // the month's pace: elapsed time, at least one day
+    const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+    const end = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+    const pace = (end - start) / Math.max(Date.now() - start, 86400000);
+    assert.ok(Math.abs(p.metered_month_usd - 0.58 * pace) < 0.001 * pace,
+      `${p.metered_month_usd} vs ${0.58 * pace}`);
+    // the fixed cost is the cost model's, from the same price file and the
+    // template's instance and volume (the directive's defaults)
+    const model = JSON.parse(spawnSync('python3', [path.join(ROOT, 'deploy', 'aws', 'cost.py'),
+      '--json'], { encoding: 'utf8' }).stdout).default;
+    assert.equal(p.instance, model.instance);
+    const fixed = model.lines.instance + model.lines.ebs + model.lines.public_ipv4;
+    assert.ok(Math.abs(p.fixed_usd - fixed) < 1e-6, `${p.fixed_usd} vs ${fixed}`);
+    assert.ok(Math.abs(p.fixed_share_usd - fixed / tenants) < 1e-6);
+    assert.ok(Math.abs(p.month_usd - (p.metered_month_usd + p.fixed_share_usd)) < 2e-6);
+    const dates = Object.values(JSON.parse(readFileSync(PRICES, 'utf8')).prices)
+      .map((x) => x.date).sort();
+    assert.ok(dates.includes(p.prices_date));
+  });
+
+test('echostream_prices: a file or price that cannot be used fails nginx -t', async () => {
+  const dir = await tmpDir('es-prices-');
+  const doc = JSON.parse(readFileSync(PRICES, 'utf8'));
+  const variant = (name, change) => {
+    const d = structuredClone(doc);
+    change(d.prices);
+    const f = path.join(dir, name);
+    writeFileSync(f, JSON.stringify(d));
+    return f;
+  };
+  const notJson = path.join(dir, 'broken.json');
+  writeFileSync(notJson, '{"prices": ');
+  const cases = [
+    [`${path.join(dir, 'missing.json')}`, /echostream_prices.*missing\.json/],
+    [notJson, /broken\.json/],
+    [variant('nodate.json', (p) => { delete p.ec2_t4g_small_hour.date; }),
+     /price ec2_t4g_small_hour has no date/],
+    [variant('nosource.json', (p) => { p.public_ipv4_hour.source = 'somewhere'; }),
+     /price public_ipv4_hour has no source/],
+    [variant('negative.json', (p) => { p.ebs_gp3_gb_month.usd = -1; }),
+     /price ebs_gp3_gb_month has no usd/],
+    [`${PRICES} t4g.huge`, /price ec2_t4g_huge_hour has no usd/],
+    [`${PRICES} T4G.Small`, /invalid instance type/],
+    [`${PRICES} t4g.micro 0`, /invalid volume size/],
+  ];
+  for (const [args, why] of cases) {
+    const r = await nginxConfTest({ ...apiConf(s.cognito, { extraConf:
+      `    echostream_prices ${args};` }) });
+    assert.equal(r.ok, false, `${args}: ${r.output}`);
+    assert.match(r.output, why);
+  }
+  const r = await nginxConfTest({ ...apiConf(s.cognito, { extraConf:
+    `    echostream_prices ${PRICES} t4g.micro 8;` }) });
+  assert.equal(r.ok, true, r.output);
 });
 
 test('the webhook secret: owners only, made once, rotated', async () => {
