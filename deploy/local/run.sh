@@ -464,6 +464,8 @@ api_http_conf() {
     echostream_rate_limit 50r/s burst=100;
     # signs the unsubscribe links of e-mails, as the workers do
     echostream_mail_secret_file $MAIL_SECRET_FILE;
+    # the cost model's prices: /usage predicts each team's month (docs/cost.md)
+    echostream_prices $ROOT/deploy/aws/prices.json;
     # per client address, before any token is verified: a flood of bad
     # tokens or sign-ups from one address is cut off by nginx itself
     limit_req_zone \$binary_remote_addr zone=es_api_addr:10m rate=100r/s;

@@ -423,6 +423,16 @@ test('the owner changes a setting and downloads the topic as CSV',
   async () => {
     await navLink(page, 'Settings').click();
     await expectVisible(page, heading(page, 'Settings'), 'the Settings page');
+    // the month's prediction, from the stack's price file, as /usage says it
+    const usage = (await api(stack, await idToken(stack, OWNER.email, OWNER.password),
+      'GET', '/usage')).json;
+    assert.ok(usage.prediction, 'the local stack has a price file');
+    const said = page.locator('.usage-prediction');
+    await expectVisible(page, said, 'the month\'s prediction');
+    const text = await said.innerText();
+    assert.match(text, /^Predicted for the month: \$\d+\.\d{2}\. /);
+    assert.ok(text.includes(usage.prediction.instance) &&
+              text.includes(usage.prediction.prices_date), text);
     await page.getByLabel('Daily summary hour').selectOption('9');
     await page.getByLabel('Time zone').fill('Europe/Berlin');
     await page.getByRole('button', { name: 'Save settings' }).click();

@@ -7,6 +7,11 @@
  * also says the figures in words ("$0.41 of $25.00, 2%"), so the bar adds
  * a picture and takes nothing away when it cannot be seen. A spend with no
  * budget (Comprehend's may be unset) gets the words alone.
+ *
+ * When the server has a price file, /usage also predicts the month
+ * (prediction, docs/cost.md): shown as one sentence that says how it is
+ * made (the metered spend at this month's pace plus the team's share of
+ * the server), so the figure is never taken for a bill.
  */
 
 import { h, uid } from '../dom.js';
@@ -32,6 +37,18 @@ function row(k, v) {
   return [h('dt', null, k), h('dd', null, v)];
 }
 
+/* a prediction is not exact: whole cents */
+const cents = (x) => fmtUsd(Math.round(x * 100) / 100);
+
+function prediction(p) {
+  const share = p.tenants === 1 ? 'the whole' : `a 1/${fmtInt(p.tenants)} share`;
+  return h('p', { class: 'usage-line usage-prediction' },
+    `Predicted for the month: ${cents(p.month_usd)}. That is ${fmtUsd(p.metered_usd)} `
+    + `of Comprehend and Bedrock so far, ${cents(p.metered_month_usd)} at this pace, `
+    + `plus ${share} of the server's ${cents(p.fixed_usd)} a month (${p.instance}; `
+    + `AWS list prices of ${p.prices_date}).`);
+}
+
 /* The section's content for a /usage answer. */
 export function usageView(u) {
   return h('div', { class: 'usage' },
@@ -43,5 +60,6 @@ export function usageView(u) {
       row('Summaries written', fmtInt(u.summaries)),
       row('Bedrock tokens', `${fmtInt(u.bedrock_input_tokens)} in, ${fmtInt(u.bedrock_output_tokens)} out`)),
     meter('Comprehend spend', u.comprehend_usd, u.budget_usd),
-    meter('Bedrock spend', u.bedrock_usd, u.bedrock_budget_usd));
+    meter('Bedrock spend', u.bedrock_usd, u.bedrock_budget_usd),
+    u.prediction ? prediction(u.prediction) : null);
 }
