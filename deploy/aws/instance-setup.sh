@@ -61,6 +61,18 @@ fetch_packages() { # url
     sha256sum -c wanted
 }
 
+# The cost model's price file (docs/cost.md), when the release has one,
+# checked against SHA256SUMS like the packages: nginx reads it for the
+# month's prediction in /usage. Replaced on every upgrade, so a release
+# with newer prices brings them.
+install_prices() { # url
+    local url=$1
+    grep -E '  prices\.json$' SHA256SUMS >prices.sum || return 0
+    curl -fsSL --retry 5 -o prices.json "$url/prices.json"
+    sha256sum -c prices.sum
+    install -m 644 prices.json /etc/echostream/prices.json
+}
+
 install_packages() {
     say "installing $(awk '{print $2}' wanted | tr '\n' ' ')"
     apt-get update -q
@@ -113,12 +125,20 @@ setup_mail_secret() {
 
 # The nginx site for the domain, from the example the package installs.
 setup_nginx() {
-    local site=/etc/nginx/sites-available/echostream csp_idp
+    local site=/etc/nginx/sites-available/echostream csp_idp prices
+    local type=${ES_INSTANCE_TYPE:-t4g.small} gb=${ES_VOLUME_SIZE:-20}
     csp_idp="https://cognito-idp.$ES_REGION.amazonaws.com https://$ES_AUTH_DOMAIN"
+    # the prediction only for an instance type the price file prices (an
+    # unpriced one would fail nginx -t)
+    prices='s|^#echostream_prices |#echostream_prices |'
+    if grep -q "\"ec2_${type//./_}_hour\"" /etc/echostream/prices.json 2>/dev/null; then
+        prices="s|^#echostream_prices .*;|echostream_prices /etc/echostream/prices.json $type $gb;|"
+    fi
     sed -e "s|^echostream_redis redis://es-nginx:CHANGE-ME@|echostream_redis redis://es-nginx:$NGINX_REDIS_PW@|" \
         -e "s|^echostream_cognito .*;|echostream_cognito $ES_REGION $ES_USER_POOL_ID;|" \
         -e "s|^echostream_client_ids .*;|echostream_client_ids $ES_CLIENT_ID;|" \
         -e "s|^#echostream_mail_secret_file |echostream_mail_secret_file |" \
+        -e "$prices" \
         -e "s|server_name echostream.example.org;|server_name $ES_DOMAIN;|" \
         -e "s|https://cognito-idp.eu-west-1.amazonaws.com|$csp_idp|" \
         /etc/echostream/nginx-site.conf.example >"$site.new"
@@ -203,6 +223,7 @@ main() {
     trap 'rm -rf "$work"' EXIT
     cd "$work"
     fetch_packages "${1%/}"
+    install_prices "${1%/}"
     install_packages
     if [ -e "$DONE" ]; then
         say "upgrade: packages replaced, restarting the workers and nginx"
