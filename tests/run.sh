@@ -5,7 +5,8 @@
 # present), builds, then runs: the C unit tests, the same unit tests under
 # AddressSanitizer + UBSan, the fuzz targets for a few seconds each
 # (ES_FUZZ_SECONDS, default 8), the format check, luacheck over the Redis
-# function libraries, and each black-box suite in tests/integration/ (one
+# function libraries, the AWS cost model's table (deploy/aws/cost.py,
+# printed), and each black-box suite in tests/integration/ (one
 # folder per part: api, ingest, enrich, mirror, alert, ops)
 # (node's test runner driving the real Redis, nginx and worker binaries).
 # Each suite is run on its own with a time limit, so one hung suite fails
@@ -113,6 +114,20 @@ else
     cat "$LOGDIR/lua-lint.log"
     echo "lua lint: 0 passed, 1 failed"
     add_counts lua-lint 0 1
+fi
+
+# The AWS cost model on its committed measurements (docs/cost.md): the
+# monthly cost at 1, 10 and 100 tenants, printed here for the reader; the
+# cost_model suite checks the table
+note "cost model"
+if python3 deploy/aws/cost.py >"$LOGDIR/cost-model.log" 2>&1; then
+    cat "$LOGDIR/cost-model.log"
+    echo "cost model: 1 passed, 0 failed"
+    add_counts cost-model 1 0
+else
+    cat "$LOGDIR/cost-model.log"
+    echo "cost model: 0 passed, 1 failed"
+    add_counts cost-model 0 1
 fi
 
 # One suite: node's test runner under a time limit, its TAP kept in the log

@@ -106,9 +106,13 @@ def price(prices, name):
 def memory(v, m, tenants, sizing):
     """Redis maxmemory (bytes) and host RAM (MiB) the retention needs."""
     r = m["redis"]
-    kept = v["comments_per_day_per_tenant"] * v["retention_days"]
+    # minute series and hourly terms are kept 48 hours, the rest the retention
+    short = r.get("of_which_48h_bytes_per_comment", 0)
+    per_day = v["comments_per_day_per_tenant"]
     data = r["baseline_bytes"] + tenants * (
-        r["tenant_config_bytes"] + kept * r["bytes_per_comment_stored"])
+        r["tenant_config_bytes"] +
+        per_day * v["retention_days"] * (r["bytes_per_comment_stored"] - short) +
+        per_day * min(2, v["retention_days"]) * short)
     # a day's backlog in the stream (a consumer down for a day)
     data += tenants * v["comments_per_day_per_tenant"] * r["stream_entry_bytes"]
     maxmemory = data * sizing["maxmemory_margin"]

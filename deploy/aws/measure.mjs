@@ -14,10 +14,17 @@
 //    topics over subreddits of its own (so every stored comment belongs to
 //    one tenant: the costliest case per tenant); echostream-ingest
 //    --synthetic fills the stream with one day of the stated volume
-//    (tenants × comments_per_day_per_tenant), echostream-enrich (VADER)
-//    consumes it. Bytes per stored comment are INFO memory's used_memory
+//    (tenants × comments_per_day_per_tenant). The generator stamps every
+//    comment with the second it made it, so its day would sit in one
+//    minute and one hour, far fewer series, index and term buckets than a
+//    real day fills: the entries are appended again with their creation
+//    times spread evenly over the last 24 hours (every other field as the
+//    generator wrote it), and echostream-enrich (VADER) consumes that day.
+//    Bytes per stored comment are INFO memory's used_memory
 //    after (stream and ingest state deleted) less before, over the
-//    comments the tenants' usage counters say were stored; a tenant's
+//    comments the tenants' usage counters say were stored (of which the
+//    minute series and hourly terms, MEMORY USAGE of their keys, are kept
+//    48 hours whatever the retention); a tenant's
 //    configuration is MEMORY USAGE of its keys before any comment; a
 //    stream entry's bytes are MEMORY USAGE of the stream over its length
 //    (the backlog kept until trimmed); the raw archive's bytes per comment
@@ -34,13 +41,13 @@
 //    summary's), so the model charges that bound.
 //
 // Usage: node deploy/aws/measure.mjs [--out FILE]   (after `make`)
-// Takes one to two minutes (a requested brief covers whole minutes only).
+// Takes under a minute on a 2-core machine.
 
 import { readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import {
-  ROOT, RedisClient, bin, freePort, sleep, startProc, tmpDir, waitFor,
+  ROOT, RedisClient, bin, freePort, startProc, tmpDir, waitFor,
 } from '../../tests/lib/harness.mjs';
 import { enrichEnv, startEnrich, waitDrained } from '../../tests/lib/enrich.mjs';
 import {
@@ -137,17 +144,35 @@ async function main() {
   const streamed = Number(await r.cmd('XLEN', 'es:{ingest}:comments'));
   const streamBytes = Number(await r.cmd('MEMORY', 'USAGE', 'es:{ingest}:comments',
                                          'SAMPLES', '0')) / streamed;
+  // the same entries, their creation times spread over the last day
+  const STREAM = 'es:{ingest}:comments';
+  const entries = [];
+  for (let from = '-'; ;) {
+    const page = await r.cmd('XRANGE', STREAM, from, '+', 'COUNT', '1000');
+    for (const e of page) if (e[0] !== from) entries.push(e[1]);
+    if (page.length < 1000) break;
+    from = page.at(-1)[0];
+  }
+  await r.cmd('DEL', STREAM);
+  const end = Date.now() / 1000 - 120;
+  for (let i = 0; i < entries.length; i += 500) {
+    await Promise.all(entries.slice(i, i + 500).map((f, j) => {
+      const k = f.indexOf('created_utc');
+      const g = [...f];
+      g[k + 1] = (end - 86400 + ((i + j) * 86400) / entries.length).toFixed(3);
+      return r.cmd('XADD', STREAM, '*', ...g);
+    }));
+  }
+  await r.cmd('XGROUP', 'CREATE', STREAM, 'enrich', '0');
   const enrich = startEnrich(enrichEnv(r, lake, env));
   await waitDrained(r, 'enrich group drained', 180000);
   enrich.kill('SIGTERM');
   await enrich.exited;
   const lakeBytes = dirBytes(lake) / streamed;
 
-  // 2. tokens: the real summarizer over tenant1's enriched comments. A
-  // requested brief covers the 24 hours to the last whole minute, so it
-  // waits for the minute the comments were created in to end.
-  const ingestEnd = Date.now();
-  await sleep(60000 - (ingestEnd % 60000) + 1000);
+  // 2. tokens: the real summarizer over tenant1's enriched comments (a
+  // requested brief covers the 24 hours to the last whole minute: the day
+  // the comments were spread over)
   const bd = await startBedrockDouble({ accessKeyId: 'AKIDMEASURE000000001',
                                         secretAccessKey: 'measure/secret/key/0123456789abcdef' });
   await r.cmd('SET', 'es:{t:tenant1}:summary_sched', '2999-01-01');
@@ -176,6 +201,9 @@ async function main() {
   for (const k of await scanAll(r, 'es:{t:tenant1}:summar*')) await r.cmd('DEL', k);
   await r.cmd('MEMORY', 'PURGE');
   const after = await usedMemory(r);
+  // of which kept 48 hours whatever the retention: minute series and terms
+  const short = await memoryUsage(r, [...await scanAll(r, 'es:{t:*:ts:*:m:*'),
+                                      ...await scanAll(r, 'es:{t:*:terms:*')]);
   let stored = 0;
   for (const k of await scanAll(r, 'es:{t:*}:usage:*')) {
     stored += Number(await r.cmd('HGET', k, 'comments')) || 0;
@@ -192,6 +220,7 @@ async function main() {
     redis: {
       baseline_bytes: before,
       bytes_per_comment_stored: Math.round((after - before) / stored),
+      of_which_48h_bytes_per_comment: Math.round(short / stored),
       tenant_config_bytes: Math.round(configBytes),
       stream_entry_bytes: Math.round(streamBytes),
     },
