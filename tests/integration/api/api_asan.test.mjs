@@ -13,10 +13,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 
 import { hostile, request } from '../../lib/api.mjs';
 import { startAsanStack } from '../../lib/asan.mjs';
-import { sleep, waitFor } from '../../lib/harness.mjs';
+import { ROOT, sleep, waitFor } from '../../lib/harness.mjs';
 import { ONE_CLICK, mailSecret, unsubPath } from '../../lib/unsub.mjs';
 
 let stack;
@@ -30,7 +31,9 @@ let secret;
 before(async () => {
   secret = await mailSecret();
   stack = await startAsanStack({
-    extraConf: `    echostream_redis_timeout 600;\n${secret.conf}` });
+    extraConf: `    echostream_redis_timeout 600;\n${secret.conf}\n` +
+      // the price file is parsed (and /usage predicts) under the sanitizers too
+      `    echostream_prices ${path.join(ROOT, 'deploy', 'aws', 'prices.json')} t4g.micro 8;` });
   ({ redis, cognito, nginx } = stack);
   owner = await cognito.user('asan-owner@asan.test');
   const me = await request(nginx.url, 'GET', '/api/v1/me',
@@ -74,6 +77,8 @@ test('every route, good and bad input', async () => {
     r = await api('GET', `/api/v1${p}`);
     assert.ok(r.status < 500, `${p}: ${r.status} ${r.text}`);
   }
+  r = await api('GET', '/api/v1/usage');
+  assert.equal(r.json.prediction.instance, 't4g.micro', r.text);
   await api('POST', '/api/v1/alerts/rules', { body: { topic: 'rust' } });
   await api('POST', '/api/v1/members', { body: { email: 'm@asan.test' } });
   await api('POST', '/api/v1/summaries', { body: {} });
