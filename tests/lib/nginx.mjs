@@ -126,11 +126,23 @@ export async function nginxTestInstalled(root) {
   }
 }
 
+// The command line that runs a program with a hosts file of the test's as
+// its /etc/hosts, in a mount namespace of its own (needs root). Where
+// /etc/hosts exists the file is bound over it; a minimal root
+// (debootstrap's minbase) has none to bind over, so there a copy of /etc
+// whose hosts links to the test's file is bound over /etc. Either way the
+// test may rewrite its file and the program sees the new text.
+export function withHosts(hostsFile, cmd, args = []) {
+  const wrap = 'if [ -e /etc/hosts ]; then mount --bind "$0" /etc/hosts; ' +
+    'else d=$(mktemp -d) && cp -a /etc/. "$d" && ln -s "$0" "$d/hosts" && ' +
+    'mount --bind "$d" /etc; fi && exec "$@"';
+  return ['unshare', ['-m', 'sh', '-c', wrap, hostsFile, cmd, ...args]];
+}
+
 export function canFakeHosts() {
   if (process.getuid?.() !== 0) return false;
-  const r = spawnSync('unshare', ['-m', 'sh', '-c',
-    'mount --bind /dev/null /etc/hosts'], { stdio: 'ignore' });
-  return r.status === 0;
+  const [cmd, args] = withHosts('/dev/null', 'true');
+  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 }
 
 // Starts nginx in the foreground (daemon off) under the harness, waits until
@@ -150,9 +162,8 @@ export async function startNginx({ redisUrl, webRoot, runDir, extraConf = '',
   if (hosts !== undefined) {
     const hostsFile = path.join(prep.prefix, 'hosts');
     writeFileSync(hostsFile, hosts);
-    proc = startProc('unshare', ['-m', 'sh', '-c',
-      'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, NGINX, ...args],
-    { name: 'nginx', env });
+    const [cmd, wrapped] = withHosts(hostsFile, NGINX, args);
+    proc = startProc(cmd, wrapped, { name: 'nginx', env });
   } else {
     proc = startProc(NGINX, args, { name: 'nginx', env });
   }

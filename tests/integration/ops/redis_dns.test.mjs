@@ -18,7 +18,7 @@ import path from 'node:path';
 
 import { bin, startProc, startRedis, tmpDir, waitFor, httpRequest }
   from '../../lib/harness.mjs';
-import { canFakeHosts, startNginx } from '../../lib/nginx.mjs';
+import { canFakeHosts, startNginx, withHosts } from '../../lib/nginx.mjs';
 import { startDnsServer } from '../../lib/dns_server.mjs';
 import { enrichEnv } from '../../lib/enrich.mjs';
 import { apiConf, request, startCognito } from '../../lib/api.mjs';
@@ -95,9 +95,8 @@ test('module and worker follow the Redis name to a new address', { skip },
     hostsFile = path.join(dir, 'hosts');
     writeFileSync(hostsFile, HOSTS('127.0.0.1'));
     const env = enrichEnv({ url: `redis://${NAME}:${a.port}/0` }, dir);
-    worker = startProc('unshare', ['-m', 'sh', '-c',
-      'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, bin('enrich')],
-    { env, name: 'enrich' });
+    worker = startProc(...withHosts(hostsFile, bin('enrich')),
+                       { env, name: 'enrich' });
 
     await waitFor(() => readyAll(nginx.url), { timeout: 15000,
       what: 'nginx ready on A' });
