@@ -13,10 +13,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { SQSClient, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { bin, startProc, startRedis, waitFor, sleep } from '../../lib/harness.mjs';
 import { startRedditServer } from '../../reddit/server.mjs';
 import { startSqsDouble } from '../../aws/sqs_double.mjs';
+import { sqsMessageCounts, streamComments } from '../../lib/pipeline.mjs';
 
 const STREAM = 'es:{ingest}:comments';
 const REGION = 'us-east-1';
@@ -73,39 +73,9 @@ function env() {
   };
 }
 
+// comment id -> entries in the stream
 async function streamIds() {
-  // count every comment id in the stream (entries are few thousand at most)
-  const ids = new Map();
-  let start = '-';
-  for (;;) {
-    const page = await redis.cmd('XRANGE', STREAM, start, '+', 'COUNT', 1000);
-    for (const [, fields] of page) {
-      const f = {};
-      for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
-      if (f.type === 'comment') ids.set(f.id, (ids.get(f.id) || 0) + 1);
-    }
-    if (page.length < 1000) break;
-    start = `(${page[page.length - 1][0]}`;
-  }
-  return ids;
-}
-
-async function queueIds() {
-  const client = new SQSClient({ endpoint: sqs.endpoint, region: REGION,
-                                 credentials: KEY });
-  const ids = new Set();
-  try {
-    for (;;) {
-      const out = await client.send(new ReceiveMessageCommand({
-        QueueUrl: sqs.queueUrl('pipeline'), MaxNumberOfMessages: 10,
-        VisibilityTimeout: 600, WaitTimeSeconds: 0 }));
-      if (!out.Messages || out.Messages.length === 0) break;
-      for (const m of out.Messages) ids.add(JSON.parse(m.Body).id);
-    }
-  } finally {
-    client.destroy();
-  }
-  return ids;
+  return new Map([...await streamComments(redis)].map(([id, e]) => [id, e.n]));
 }
 
 function allServerIds() {
@@ -176,7 +146,8 @@ test('comments flow end to end through two Redis restarts', async () => {
       throw new Error(`${e.message}\n${await state()}\n` +
                       `mirror log:\n${mirror.output().slice(-4000)}`);
     });
-  const inQueue = await queueIds();
+  const inQueue = await sqsMessageCounts(sqs, 'pipeline',
+    { region: REGION, credentials: KEY });
   const missing = want.filter((id) => !inQueue.has(id));
   assert.deepEqual(missing, [], `not in SQS: ${missing.join(',')}`);
   assert.equal(sqs.badSignatures, 0, 'every SQS request was correctly signed');

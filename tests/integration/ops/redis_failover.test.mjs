@@ -22,10 +22,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { SQSClient, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { bin, freePort, httpRequest, RedisClient, sleep, startProc,
          startRedis, tmpDir, waitFor } from '../../lib/harness.mjs';
 import { startNginx } from '../../lib/nginx.mjs';
+import { sqsMessageCounts, streamComments } from '../../lib/pipeline.mjs';
 import { ASAN_MODULE, asanEnv, asanReports } from '../../lib/asan.mjs';
 import { apiConf, request, startCognito } from '../../lib/api.mjs';
 import { startRedditServer } from '../../reddit/server.mjs';
@@ -131,46 +131,6 @@ function workerEnv(url, lake) {
   };
 }
 
-// comment id -> {count, fields of its first entry}
-async function stream(r) {
-  const out = new Map();
-  let start = '-';
-  for (;;) {
-    const page = await r.cmd('XRANGE', STREAM, start, '+', 'COUNT', 1000);
-    for (const [, fields] of page) {
-      const f = {};
-      for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
-      if (f.type !== 'comment') continue;
-      const e = out.get(f.id);
-      if (e) e.n++; else out.set(f.id, { n: 1, f });
-    }
-    if (page.length < 1000) break;
-    start = `(${page[page.length - 1][0]}`;
-  }
-  return out;
-}
-
-async function sqsCounts() {
-  const client = new SQSClient({ endpoint: sqs.endpoint, region: REGION,
-                                 credentials: KEY });
-  const n = new Map();
-  try {
-    for (;;) {
-      const out = await client.send(new ReceiveMessageCommand({
-        QueueUrl: sqs.queueUrl('failover'), MaxNumberOfMessages: 10,
-        VisibilityTimeout: 600, WaitTimeSeconds: 0 }));
-      if (!out.Messages || out.Messages.length === 0) break;
-      for (const m of out.Messages) {
-        const id = JSON.parse(m.Body).id;
-        n.set(id, (n.get(id) || 0) + 1);
-      }
-    }
-  } finally {
-    client.destroy();
-  }
-  return n;
-}
-
 const allIds = () => SUBS.flatMap((s) => reddit.ids(s));
 
 function feed(n) {
@@ -221,7 +181,7 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
     .join('\n');
 
   const ingested = async (r) => {
-    const have = await stream(r);
+    const have = await streamComments(r);
     return allIds().every((id) => have.has(id));
   };
   await waitFor(() => ingested(primary), { timeout: 30000, interval: 200,
@@ -262,7 +222,7 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
   replica.proc.kill('SIGSTOP');
   await primary.cmd('CLIENT', 'KILL', 'TYPE', 'replica');
   await sleep(700);
-  const atKill = await stream(primary);
+  const atKill = await streamComments(primary);
   const primaryOffset = offset(await primary.cmd('INFO', 'replication'),
                                'master_repl_offset');
   const killed = Date.now();
@@ -271,7 +231,7 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
   await sleep(200);
   const replicaOffset = offset(await replica.cmd('INFO', 'replication'),
                                'master_repl_offset');
-  const survived = await stream(replica);
+  const survived = await streamComments(replica);
   const lostEntries = [...atKill.keys()].filter((id) => !survived.has(id));
 
   await waitFor(async () => {
@@ -331,7 +291,7 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
   assert.equal(statuses[statuses.length - 1].s, 200);
 
   // every comment in the stream once; the tenant's counts exact
-  const final = await stream(replica);
+  const final = await streamComments(replica);
   const want = allIds();
   const missing = want.filter((id) => !final.has(id));
   const twice = [...final].filter(([, e]) => e.n > 1).map(([id]) => id);
@@ -344,7 +304,8 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
   });
   const truthNow = truth(TOPICS, comments, STOP);
   const got = await actual(replica, 'fo');
-  const inSqs = await sqsCounts();
+  const inSqs = await sqsMessageCounts(sqs, 'failover',
+    { region: REGION, credentials: KEY });
   const m = {
     comments: want.length,
     promoted_after_kill_ms: promoted - killed,
