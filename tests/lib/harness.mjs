@@ -123,10 +123,20 @@ export function startProc(cmd, args = [], opts = {}) {
         what: `${name} output matching ${re}` });
     },
   };
+  // 'exit' can come before the last output is read from the pipes, so a
+  // test reading output() right after exited would miss the end of it:
+  // wait for the pipes to close too, but not for long, since a process's
+  // children (nginx's workers) may hold them after it is gone
+  let closed = false;
+  child.once('close', () => { closed = true; });
   p.exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => {
       procs.delete(p);
-      resolve({ code, signal });
+      const done = () => resolve({ code, signal });
+      if (closed) return done();
+      const t = setTimeout(done, 1000);
+      child.once('close', () => { clearTimeout(t); done(); });
+      return undefined;
     });
   });
   procs.add(p);
