@@ -10,6 +10,12 @@
 // its own (a mount namespace: needs root and unshare). Then B is promoted,
 // the name moved to B and A killed: the module's next requests and the
 // worker's heartbeats must reach B.
+//
+// Where no private /etc/hosts can be had (not root, or a chroot whose "/"
+// is no mount point, so unshare cannot make its mounts private), the
+// module's half still runs: the name is "localhost", which nginx resolves
+// at configuration time from the system (127.0.0.1) and its resolver asks
+// the test's DNS server for afterwards; the worker's half is skipped.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,11 +29,10 @@ import { startDnsServer } from '../../lib/dns_server.mjs';
 import { enrichEnv } from '../../lib/enrich.mjs';
 import { apiConf, request, startCognito } from '../../lib/api.mjs';
 
-const NAME = 'redis.es.test';
+const HOSTS_OK = canFakeHosts();
+const NAME = HOSTS_OK ? 'redis.es.test' : 'localhost';
+const NAME_RE = NAME.replace(/\./g, '\\.');
 const HOSTS = (ip) => `127.0.0.1 localhost\n${ip} ${NAME}\n`;
-const skip = canFakeHosts() ? false
-  : 'needs root and unshare -m: nginx -t and the worker resolve the test ' +
-    'name through an /etc/hosts of their own';
 
 let a;
 let b;
@@ -39,7 +44,6 @@ let cognito;
 let hostsFile;
 
 before(async () => {
-  if (skip) return;
   a = await startRedis({ host: '127.0.0.1' });
   b = await startRedis({ host: '127.0.0.2', port: a.port,
                          conf: [`replicaof 127.0.0.1 ${a.port}`] });
@@ -73,8 +77,12 @@ async function readyAll(url) {
   return true;
 }
 
-test('module and worker follow the Redis name to a new address', { skip },
-  async () => {
+test('module and worker follow the Redis name to a new address',
+  async (t) => {
+    if (!HOSTS_OK) {
+      t.diagnostic('no private /etc/hosts here (needs root and a mount ' +
+                   'namespace): the module is checked, the worker is not');
+    }
     await waitFor(async () => /master_link_status:up/.test(
       await b.cmd('INFO', 'replication')), { timeout: 10000,
       what: 'replica in sync' });
@@ -82,37 +90,43 @@ test('module and worker follow the Redis name to a new address', { skip },
     const api = apiConf(cognito, { tenantClaim: true });
     nginx = await startNginx({
       redisUrl: `redis://${NAME}:${a.port}/0`,
-      hosts: HOSTS('127.0.0.1'),
+      hosts: HOSTS_OK ? HOSTS('127.0.0.1') : undefined,
       serverConf: api.serverConf,
       extraConf: `    resolver ${dns.address} valid=1s ipv6=off;\n` +
                  `    resolver_timeout 2s;\n${api.extraConf}`,
     });
 
     stale = await startNginx({ redisUrl: `redis://${NAME}:${a.port}/0`,
-                               hosts: HOSTS('127.0.0.1') });
+                               hosts: HOSTS_OK ? HOSTS('127.0.0.1')
+                                 : undefined });
 
-    const dir = await tmpDir('es-dns-worker-');
-    hostsFile = path.join(dir, 'hosts');
-    writeFileSync(hostsFile, HOSTS('127.0.0.1'));
-    const env = enrichEnv({ url: `redis://${NAME}:${a.port}/0` }, dir);
-    worker = startProc(...withHosts(hostsFile, bin('enrich')),
-                       { env, name: 'enrich' });
+    if (HOSTS_OK) {
+      const dir = await tmpDir('es-dns-worker-');
+      hostsFile = path.join(dir, 'hosts');
+      writeFileSync(hostsFile, HOSTS('127.0.0.1'));
+      const env = enrichEnv({ url: `redis://${NAME}:${a.port}/0` }, dir);
+      worker = startProc(...withHosts(hostsFile, bin('enrich')),
+                         { env, name: 'enrich' });
+    }
 
     await waitFor(() => readyAll(nginx.url), { timeout: 15000,
       what: 'nginx ready on A' });
     await waitFor(() => readyAll(stale.url), { timeout: 15000,
       what: 'nginx without a resolver ready on A' });
-    await waitFor(async () => (await a.cmd('HKEYS', 'es:workers'))
-      .some((k) => k.startsWith('enrich:')), { timeout: 15000,
-      what: 'worker heartbeat on A' });
-    assert.ok(await others(a) >= 5, 'four nginx workers and enrich on A');
+    if (worker) {
+      await waitFor(async () => (await a.cmd('HKEYS', 'es:workers'))
+        .some((k) => k.startsWith('enrich:')), { timeout: 15000,
+        what: 'worker heartbeat on A' });
+    }
+    assert.ok(await others(a) >= (worker ? 5 : 4),
+              'four nginx workers (and enrich) on A');
     assert.ok(dns.asked(NAME) > 0, 'nginx asked the resolver');
     assert.equal(await others(b), 0, 'nobody on B yet');
 
     // the failover: B promoted, the name moved, A gone
     await b.cmd('REPLICAOF', 'NO', 'ONE');
     dns.set(NAME, ['127.0.0.2']);
-    writeFileSync(hostsFile, HOSTS('127.0.0.2'));
+    if (worker) writeFileSync(hostsFile, HOSTS('127.0.0.2'));
     const switched = Date.now();
     await a.kill9();
 
@@ -120,9 +134,9 @@ test('module and worker follow the Redis name to a new address', { skip },
       what: 'nginx ready again, on B' });
     await waitFor(async () => await others(b) >= 2, { timeout: 20000,
       what: 'both nginx workers connected to B' });
-    assert.match(nginx.errorLog(), /redis\.es\.test is 127\.0\.0\.2/);
+    assert.match(nginx.errorLog(), new RegExp(`${NAME_RE} is 127\\.0\\.0\\.2`));
 
-    await waitFor(async () => {
+    if (worker) await waitFor(async () => {
       const beats = await b.cmd('HGETALL', 'es:workers');
       for (let i = 0; i < beats.length; i += 2) {
         if (beats[i].startsWith('enrich:') &&
@@ -132,7 +146,7 @@ test('module and worker follow the Redis name to a new address', { skip },
     }, { timeout: 20000, what: 'worker heartbeat on B' }).catch((e) => {
       throw new Error(`${e.message}\n${worker.output().slice(-3000)}`);
     });
-    assert.match(worker.output(), /redis connection restored/);
+    if (worker) assert.match(worker.output(), /redis connection restored/);
 
     // without a resolver: still the address of configuration time
     const r = await httpRequest({ url: `${stale.url}/readyz` });
@@ -140,15 +154,15 @@ test('module and worker follow the Redis name to a new address', { skip },
     assert.doesNotMatch(stale.errorLog(), /127\.0\.0\.2/);
     await waitFor(() => /connect failed/.test(stale.errorLog()),
       { timeout: 10000, what: 'nginx without a resolver retrying A' });
-    assert.equal(worker.child.exitCode, null, worker.output());
+    if (worker) assert.equal(worker.child.exitCode, null, worker.output());
   });
 
 // Redis keeps a demoted primary's clients connected and answers their
 // writes with -READONLY: that, not a dropped connection, is what tells the
 // module and the workers to look the name up again.
 test('a demoted primary (-READONLY) sends the module and a worker to the ' +
-     'new one', { skip }, async () => {
-  assert.ok(nginx && worker, 'the first test ran');
+     'new one', async () => {
+  assert.ok(nginx, 'the first test ran');
   // A comes back as a replica of B, catches up, and the roles swap while
   // the module and the worker stay connected to B
   await a.start();
@@ -159,7 +173,7 @@ test('a demoted primary (-READONLY) sends the module and a worker to the ' +
   await a.cmd('REPLICAOF', 'NO', 'ONE');
   await b.cmd('REPLICAOF', '127.0.0.1', String(a.port));
   dns.set(NAME, ['127.0.0.1']);
-  writeFileSync(hostsFile, HOSTS('127.0.0.1'));
+  if (worker) writeFileSync(hostsFile, HOSTS('127.0.0.1'));
   const demoted = Date.now();
 
   // writes through the API: 503 while a worker process still sits on B
@@ -183,6 +197,7 @@ test('a demoted primary (-READONLY) sends the module and a worker to the ' +
             (await a.cmd('KEYS', 'es:{t:dns}:*')).length > 0,
             'the topics are on A');
 
+  if (!worker) return;
   await waitFor(async () => {
     const beats = await a.cmd('HGETALL', 'es:workers');
     for (let i = 0; i < beats.length; i += 2) {
