@@ -218,10 +218,11 @@ main() {
     [ -r "$STACK_ENV" ] || die "$STACK_ENV is missing (written by the stack's user data)"
     # shellcheck source=/dev/null # written by the template's user data
     . "$STACK_ENV"
-    local work
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    cd "$work"
+    # a global: the EXIT trap runs after main has returned, when a local
+    # would be gone (and set -u would fail the whole run on it)
+    WORK_DIR=$(mktemp -d)
+    trap 'rm -rf "$WORK_DIR"' EXIT
+    cd "$WORK_DIR"
     fetch_packages "${1%/}"
     install_prices "${1%/}"
     install_packages
