@@ -96,7 +96,9 @@ if [ "$exists" -eq 1 ] && [ -n "$package_url" ]; then
     "" | None) die "stack $stack names no InstanceId output" ;;
     esac
     say "upgrading $instance to $package_url (SSM Run Command)"
-    script="set -euo pipefail; d=\$(mktemp -d); cd \"\$d\";"
+    # AWS-RunShellScript runs the commands with sh (dash on Debian 12,
+    # which has no pipefail): POSIX sh only
+    script="set -eu; d=\$(mktemp -d); cd \"\$d\";"
     script+=" curl -fsSL --retry 5 -o SHA256SUMS '$package_url/SHA256SUMS';"
     script+=" curl -fsSL --retry 5 -o instance-setup.sh '$package_url/instance-setup.sh';"
     script+=" grep ' instance-setup.sh\$' SHA256SUMS | sha256sum -c -;"

@@ -151,8 +151,9 @@ test('a new release on an existing stack is installed through SSM, not the user 
     assert.equal(commands.length, 1);
     assert.ok(commands[0].includes(`'${URL2}/SHA256SUMS'`));
     assert.match(commands[0], /sha256sum -c -; bash instance-setup\.sh 'https:/);
-    // the command is a clean shell script too
-    const sc = spawnSync('shellcheck', ['-s', 'bash', '-f', 'gcc', '-'],
+    // the command is a clean POSIX shell script too: AWS-RunShellScript
+    // runs it with sh, which is dash on Debian 12 (no pipefail)
+    const sc = spawnSync('shellcheck', ['-s', 'sh', '-f', 'gcc', '-'],
       { input: commands[0], encoding: 'utf8' });
     assert.equal(sc.status, 0, sc.stdout);
     assert.match(r.stderr, /upgrade done/);
