@@ -19,7 +19,8 @@
 # Redis with one ACL user per program and a random password each, the
 # workers' environment files, the unsubscribe-link secret, the nginx site
 # for the domain, then TLS (Let's Encrypt through certbot, retried until
-# the domain's DNS points here; or nothing, behind the load balancer).
+# the domain's DNS points here; or, behind the load balancer, which holds
+# the certificate, only the client's address taken from X-Forwarded-For).
 #
 # Upgrades keep everything made on the first run (passwords, secrets,
 # certificates, Redis's data on disk): only the packages are replaced, then
@@ -155,6 +156,26 @@ setup_nginx() {
     systemctl restart nginx
 }
 
+# Behind the stack's load balancer (TlsMode alb) every request comes from
+# one of the balancer's addresses, so the site's per-address request limit
+# (docs/api.md) would be one limit shared by everyone. nginx takes the
+# client's address from X-Forwarded-For instead: the last address in it,
+# the one the balancer appended (real_ip_recursive off), so a client
+# cannot choose its own. Only the balancer reaches port 80 (the instance's
+# security group), from its nodes' addresses in the VPC: the private
+# ranges. Written on every run, so a stack set up before it gets it.
+setup_alb() {
+    cat >/etc/nginx/conf.d/echostream-alb.conf <<'EOF'
+# written by EchoStream's instance-setup.sh: behind the stack's load
+# balancer, the client's address is the last one of X-Forwarded-For
+set_real_ip_from 10.0.0.0/8;
+set_real_ip_from 172.16.0.0/12;
+set_real_ip_from 192.168.0.0/16;
+real_ip_header X-Forwarded-For;
+real_ip_recursive off;
+EOF
+}
+
 # Let's Encrypt through Debian's certbot. The domain's DNS may not point at
 # this box yet (the record is made after the stack gives the address), so
 # a unit retries every five minutes until certbot succeeds; certbot's own
@@ -187,6 +208,9 @@ EOF
 first_setup() {
     setup_redis
     setup_mail_secret
+    if [ "$ES_TLS_MODE" = alb ]; then
+        setup_alb
+    fi
     setup_nginx
     if [ "$ES_TLS_MODE" = certbot ]; then
         setup_certbot
@@ -196,6 +220,9 @@ first_setup() {
 }
 
 upgrade_restart() {
+    if [ "$ES_TLS_MODE" = alb ]; then
+        setup_alb
+    fi
     systemctl daemon-reload
     systemctl restart echostream.target
     nginx -t
