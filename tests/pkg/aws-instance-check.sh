@@ -125,8 +125,6 @@ free_port() {
 }
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (it installs packages)"
-command -v debootstrap >/dev/null ||
-    apt-get install -y -q --no-install-recommends debootstrap
 
 if [ -n "${ES_DEB_DIR:-}" ]; then
     debdir=$ES_DEB_DIR
@@ -214,6 +212,9 @@ user_data alb "$url1" >"$WORK/user-data.alb"
 ok "user data: $(wc -l <"$WORK/user-data.certbot") lines, every resource given a value"
 
 say "a fresh $SUITE instance in $ROOTFS"
+# (after make deb: its install-deps.sh has filled apt's lists)
+command -v debootstrap >/dev/null ||
+    apt-get install -y -q --no-install-recommends debootstrap
 mirror=$(sed -n 's/^URIs: *\([^ ]*debian\/*\)$/\1/p' \
     /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
 [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $3 == "'$SUITE'" { print $2; exit }' \
