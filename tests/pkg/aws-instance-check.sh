@@ -156,7 +156,7 @@ make_release() { # dir deb...
 say "the release, served over HTTPS"
 rm -rf "$WORK"
 mkdir -p "$WORK/ca"
-make_release "$WORK/v1" "${debs[@]}"
+make_release "$WORK/www/v1" "${debs[@]}"
 (
     cd "$WORK/ca"
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=aws-instance-check CA' \
@@ -168,8 +168,9 @@ make_release "$WORK/v1" "${debs[@]}"
         -days 2 -extfile ext.cnf -out server.crt 2>/dev/null
 )
 port=$(free_port)
-(cd "$WORK" && exec openssl s_server -quiet -WWW -accept "127.0.0.1:$port" \
-    -cert ca/server.crt -key ca/server.key </dev/null >"$WORK/server.log" 2>&1) &
+# (it serves the files under www/, its current directory, and nothing else)
+(cd "$WORK/www" && exec openssl s_server -quiet -WWW -accept "127.0.0.1:$port" \
+    -cert ../ca/server.crt -key ../ca/server.key </dev/null >"$WORK/server.log" 2>&1) &
 server_pid=$!
 url1="https://127.0.0.1:$port/v1"
 for _ in $(seq 50); do
@@ -178,7 +179,7 @@ for _ in $(seq 50); do
 done
 curl -fsS --cacert "$WORK/ca/ca.crt" -o /dev/null "$url1/SHA256SUMS" ||
     fail "the release server on $port does not answer"
-ok "release at $url1: $(awk '{print $2}' "$WORK/v1/SHA256SUMS" | tr '\n' ' ')"
+ok "release at $url1: $(awk '{print $2}' "$WORK/www/v1/SHA256SUMS" | tr '\n' ' ')"
 
 say "the user data, from the template"
 # The template's user data for TlsMode, with the stack's resources given
@@ -428,7 +429,7 @@ for d in "${debs[@]}"; do
         "$WORK/debs2/$(dpkg-deb -f "$d" Package)_${v2}_$(dpkg-deb -f "$d" Architecture).deb" >/dev/null
 done
 rm -rf "$WORK/repack"
-make_release "$WORK/v2" "$WORK"/debs2/*.deb
+make_release "$WORK/www/v2" "$WORK"/debs2/*.deb
 url2="https://127.0.0.1:$port/v2"
 # what the first setup made, which the upgrade must leave as it is
 kept=(etc/echostream/echostream.conf etc/echostream/config.json etc/echostream/stack.env
