@@ -143,7 +143,9 @@ setup_nginx() {
         -e "s|server_name echostream.example.org;|server_name $ES_DOMAIN;|" \
         -e "s|https://cognito-idp.eu-west-1.amazonaws.com|$csp_idp|" \
         /etc/echostream/nginx-site.conf.example >"$site.new"
-    grep -q CHANGE-ME "$site.new" && die "the nginx site kept an example password"
+    # in a directive, not in a comment (the example shows a Sentinel URL
+    # in one, which stays an example)
+    grep -qE '^[^#]*CHANGE-ME' "$site.new" && die "the nginx site kept an example password"
     install -m 640 "$site.new" "$site"
     rm -f "$site.new"
     ln -sf "$site" /etc/nginx/sites-enabled/echostream
