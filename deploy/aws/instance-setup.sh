@@ -29,6 +29,9 @@
 # module. Nothing in /var/lib/redis is touched, so no data is lost.
 set -euo pipefail
 
+# apt-get waits up to 10 minutes for another apt or dpkg to finish
+APT_WAIT=(-o DPkg::Lock::Timeout=600)
+
 readonly STACK_ENV=/etc/echostream/stack.env
 readonly DONE=/etc/echostream/.instance-setup-done
 readonly WORKERS=(ingest enrich mirror summarize alert)
@@ -76,9 +79,11 @@ install_prices() { # url
 
 install_packages() {
     say "installing $(awk '{print $2}' wanted | tr '\n' ' ')"
-    apt-get update -q
+    # at boot unattended-upgrades may hold the package locks for minutes:
+    # wait for them (APT_WAIT) instead of failing the setup
+    apt-get update -q "${APT_WAIT[@]}"
     # --force-confold keeps the echostream.conf the stack wrote
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${APT_WAIT[@]}" \
         -o Dpkg::Options::=--force-confold \
         "$(pwd)"/*.deb
 }
@@ -183,7 +188,7 @@ EOF
 # a unit retries every five minutes until certbot succeeds; certbot's own
 # timer renews from then on.
 setup_certbot() {
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q certbot \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${APT_WAIT[@]}" certbot \
         python3-certbot-nginx
     cat >/etc/systemd/system/echostream-certificate.service <<EOF
 [Unit]
