@@ -44,7 +44,9 @@ let cognito;
 let hostsFile;
 
 before(async () => {
-  a = await startRedis({ host: '127.0.0.1' });
+  // "localhost" may be ::1 to nginx at configuration time (a root without
+  // /etc/hosts asks DNS): A listens there too when the address exists
+  a = await startRedis({ host: '127.0.0.1', conf: ['bind 127.0.0.1 -::1'] });
   b = await startRedis({ host: '127.0.0.2', port: a.port,
                          conf: [`replicaof 127.0.0.1 ${a.port}`] });
   dns = await startDnsServer({ records: { [NAME]: ['127.0.0.1'] } });
