@@ -67,19 +67,12 @@ readonly CLIENT=5example1client2id3abcdefgh
 readonly POOL_DOMAIN=echostream-123456789012
 readonly QUEUE=https://sqs.eu-west-1.amazonaws.com/123456789012/echostream-MirrorQueue-Q1w2E3r4T5y6
 readonly BUCKET=echostream-archivebucket-1a2b3c4d5e6f
-checks=0
 server_pid=''
 redis_port=''
 
-say() { printf '\n== aws-instance-check: %s\n' "$*"; }
-fail() {
-    printf 'aws-instance-check: FAIL: %s\n' "$*"
-    exit 1
-}
-ok() {
-    checks=$((checks + 1))
-    printf 'ok %d - %s\n' "$checks" "$*"
-}
+readonly CHECK=aws-instance-check
+# shellcheck source=tests/pkg/lib.sh
+. tests/pkg/lib.sh
 # runs a command inside the instance's root, with cloud-init's PATH
 in_root() {
     chroot "$ROOTFS" /usr/bin/env -i \
@@ -99,12 +92,6 @@ stop_redis() {
     fi
 }
 
-unmount_root() {
-    local m
-    for m in dev/pts dev proc sys; do
-        if mountpoint -q "$ROOTFS/$m"; then umount -l "$ROOTFS/$m"; fi
-    done
-}
 cleanup() {
     stop_redis
     if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
@@ -130,9 +117,7 @@ if [ -n "${ES_DEB_DIR:-}" ]; then
     debdir=$ES_DEB_DIR
 else
     # no daemon starts from a maintainer script on the building machine
-    printf '#!/bin/sh\n# aws-instance-check.sh: no service starts here\nexit 101\n' \
-        >/usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
+    deny_starts ""
     say "make deb"
     make deb
     debdir=build/deb
@@ -214,28 +199,7 @@ ok "user data: $(wc -l <"$WORK/user-data.certbot") lines, every resource given a
 
 say "a fresh $SUITE instance in $ROOTFS"
 # (after make deb: its install-deps.sh has filled apt's lists)
-command -v debootstrap >/dev/null ||
-    apt-get install -y -q --no-install-recommends debootstrap
-mirror=$(sed -n 's/^URIs: *\([^ ]*debian\/*\)$/\1/p' \
-    /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
-[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $3 == "'$SUITE'" { print $2; exit }' \
-    /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
-mirror=${mirror:-http://deb.debian.org/debian}
-unmount_root
-rm -rf --one-file-system "$ROOTFS" "$ROOTFS.alb"
-debootstrap --variant=minbase --include=systemd,ca-certificates "$SUITE" "$ROOTFS" \
-    "$mirror" >/var/tmp/es-aws-debootstrap.log 2>&1 ||
-    { tail -n 20 /var/tmp/es-aws-debootstrap.log; fail "debootstrap"; }
-rm -f "$ROOTFS/etc/apt/sources.list"
-cp -a /etc/apt/sources.list* "$ROOTFS/etc/apt/" 2>/dev/null || true
-cp -L /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
-for f in /etc/apt/apt.conf.d/*; do
-    grep -qi 'acquire::' "$f" && cp -L "$f" "$ROOTFS$f"
-done
-# no daemon starts from a maintainer script (no init; the host's ports)
-printf '#!/bin/sh\n# aws-instance-check.sh: no service starts here\nexit 101\n' \
-    >"$ROOTFS/usr/sbin/policy-rc.d"
-chmod 755 "$ROOTFS/usr/sbin/policy-rc.d"
+fresh_root systemd,ca-certificates "$ROOTFS.alb"
 # systemctl offline, every call recorded (see the header)
 cat >"$ROOTFS/usr/local/sbin/systemctl" <<'EOF'
 #!/bin/sh

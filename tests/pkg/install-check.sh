@@ -27,40 +27,19 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 readonly ROOTFS=${ES_PKG_ROOT:-/var/tmp/es-pkg-root}
 readonly SUITE=bookworm
 readonly WORKERS=(ingest enrich mirror summarize alert)
-checks=0
-
-say() { printf '\n== install-check: %s\n' "$*"; }
-fail() {
-    printf 'install-check: FAIL: %s\n' "$*"
-    exit 1
-}
-ok() {
-    checks=$((checks + 1))
-    printf 'ok %d - %s\n' "$checks" "$*"
-}
+readonly CHECK=install-check
+# shellcheck source=tests/pkg/lib.sh
+. tests/pkg/lib.sh
 # runs a command inside the install root
 in_root() {
     chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
         LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
 }
 
-unmount_root() {
-    local m
-    for m in dev/pts dev proc sys; do
-        if mountpoint -q "$ROOTFS/$m"; then umount -l "$ROOTFS/$m"; fi
-    done
-}
 trap unmount_root EXIT
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (it installs packages)"
 
-# no daemon starts from a maintainer script here (a chroot has no init;
-# nginx and Redis would take the host's ports)
-deny_starts() { # root
-    printf '#!/bin/sh\n# install-check.sh: no service starts here\nexit 101\n' \
-        >"$1/usr/sbin/policy-rc.d"
-    chmod 755 "$1/usr/sbin/policy-rc.d"
-}
 deny_starts ""
 
 say "make deb"
@@ -76,26 +55,7 @@ done
 ok "make deb built ${debs[*]##*/}"
 
 say "a fresh $SUITE root in $ROOTFS"
-command -v debootstrap >/dev/null ||
-    apt-get install -y -q --no-install-recommends debootstrap
-# the mirror this machine's apt uses (deb822 or one-line sources)
-mirror=$(sed -n 's/^URIs: *\([^ ]*debian\/*\)$/\1/p' \
-    /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
-[ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $3 == "'$SUITE'" { print $2; exit }' \
-    /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
-mirror=${mirror:-http://deb.debian.org/debian}
-unmount_root
-rm -rf --one-file-system "$ROOTFS"
-debootstrap --variant=minbase "$SUITE" "$ROOTFS" "$mirror" >/var/tmp/es-debootstrap.log 2>&1 ||
-    { tail -n 20 /var/tmp/es-debootstrap.log; fail "debootstrap"; }
-# this machine's apt sources and settings, name resolution
-rm -f "$ROOTFS/etc/apt/sources.list"
-cp -a /etc/apt/sources.list* "$ROOTFS/etc/apt/" 2>/dev/null || true
-cp -L /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
-for f in /etc/apt/apt.conf.d/*; do
-    grep -qi 'acquire::' "$f" && cp -L "$f" "$ROOTFS$f"
-done
-deny_starts "$ROOTFS"
+fresh_root ""
 for m in proc sys dev dev/pts; do
     mount --bind "/$m" "$ROOTFS/$m"
     mount --make-private "$ROOTFS/$m"
