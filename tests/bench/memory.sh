@@ -42,19 +42,7 @@ export ECHOSTREAM_AWS_IMDS=false ECHOSTREAM_STREAM_GROUPS=enrich
 run() {
     local tenants=$1 dir=$WORK/run$1 sock rp ip ep before after stored
     mkdir -p "$dir"
-    sock=$dir/redis.sock
-    # the listpack limits of the shipped configuration (conf/redis.conf.in)
-    redis-server --port 0 --unixsocket "$sock" --dir "$dir" --save '' \
-        --appendonly no --logfile "$dir/redis.log" \
-        --hash-max-listpack-entries 512 --hash-max-listpack-value 1024 &
-    rp=$!
-    PIDS+=("$rp")
-    for _ in $(seq 50); do
-        redis-cli -s "$sock" ping >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    R() { redis-cli -s "$sock" "$@"; }
-    export ECHOSTREAM_REDIS="unix://$sock"
+    bench_redis "$dir"
     for t in $(seq "$tenants"); do
         R sadd 'es:{tenants}:all' "tenant$t" >/dev/null
         R hset "es:{t:tenant$t}:meta" owner bench created_ms 0 >/dev/null

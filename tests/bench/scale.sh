@@ -82,21 +82,10 @@ cpu() { R info cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/{s += $2} END{
 
 # one run with K of each worker: prints the result line's numbers
 run() {
-    local k=$1 dir=$WORK/k$1 sock pids=() c0 c1 i0 m0 m1 t0 t1 n
+    local k=$1 dir=$WORK/k$1 sock rp pids=() c0 c1 i0 m0 m1 t0 t1 n
     mkdir -p "$dir"
     export ECHOSTREAM_LAKE_DIR=$dir/lake
-    sock=$dir/redis.sock
-    redis-server --port 0 --unixsocket "$sock" --dir "$dir" --save '' \
-        --appendonly no --logfile "$dir/redis.log" \
-        --hash-max-listpack-entries 512 --hash-max-listpack-value 1024 &
-    local rp=$!
-    PIDS+=("$rp")
-    for _ in $(seq 50); do
-        redis-cli -s "$sock" ping >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    R() { redis-cli -s "$sock" "$@"; }
-    export ECHOSTREAM_REDIS="unix://$sock"
+    bench_redis "$dir"
     local subs=() rule=tech t j
     for t in $(seq "$TENANTS"); do
         R sadd 'es:{tenants}:all' "tenant$t" >/dev/null

@@ -29,3 +29,23 @@ bench_procs_cleanup() {
     rm -rf "$WORK"
 }
 trap bench_procs_cleanup EXIT
+
+# A Redis of its own in DIR on a unix socket, without persistence, with the
+# listpack limits of the shipped configuration (conf/redis.conf.in). Sets
+# sock and rp (the caller's locals: bash scopes them dynamically), defines
+# R (redis-cli on it) and points the workers at it (ECHOSTREAM_REDIS).
+bench_redis() { # dir
+    sock=$1/redis.sock
+    redis-server --port 0 --unixsocket "$sock" --dir "$1" --save '' \
+        --appendonly no --logfile "$1/redis.log" \
+        --hash-max-listpack-entries 512 --hash-max-listpack-value 1024 &
+    rp=$!
+    PIDS+=("$rp")
+    for _ in $(seq 50); do
+        redis-cli -s "$sock" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    # shellcheck disable=SC2317 # R is called by the benchmarks
+    R() { redis-cli -s "$sock" "$@"; }
+    export ECHOSTREAM_REDIS="unix://$sock"
+}
