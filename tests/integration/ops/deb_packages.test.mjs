@@ -52,14 +52,6 @@ function control(p, name) {
     { encoding: 'utf8' });
   return r.status === 0 ? r.stdout : '';
 }
-function files(dir, out = [], base = dir) {
-  for (const name of readdirSync(dir)) {
-    const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) files(p, out, base);
-    else out.push(path.relative(base, p));
-  }
-  return out;
-}
 
 before(async () => {
   // any make brings the developer build's header up to date with the
