@@ -49,3 +49,14 @@ export async function sqsMessageCounts(sqs, queue, { region, credentials }) {
   }
   return n;
 }
+
+// True when the mirror has taken every stream entry and acknowledged it:
+// nothing pending in its group, its last delivered id the stream's last
+export async function mirrorCaughtUp(redis) {
+  const p = await redis.cmd('XPENDING', STREAM, 'mirror');
+  const g = (await redis.cmd('XINFO', 'GROUPS', STREAM))
+    .find((x) => x[1] === 'mirror');
+  const last = await redis.cmd('XREVRANGE', STREAM, '+', '-', 'COUNT', 1);
+  return Number(p[0]) === 0 &&
+    g[g.indexOf('last-delivered-id') + 1] === last[0][0];
+}

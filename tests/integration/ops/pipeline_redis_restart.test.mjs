@@ -16,7 +16,8 @@ import assert from 'node:assert/strict';
 import { bin, startProc, startRedis, waitFor, sleep } from '../../lib/harness.mjs';
 import { startRedditServer } from '../../reddit/server.mjs';
 import { startSqsDouble } from '../../aws/sqs_double.mjs';
-import { sqsMessageCounts, streamComments } from '../../lib/pipeline.mjs';
+import { mirrorCaughtUp, sqsMessageCounts, streamComments }
+  from '../../lib/pipeline.mjs';
 
 const STREAM = 'es:{ingest}:comments';
 const REGION = 'us-east-1';
@@ -134,14 +135,8 @@ test('comments flow end to end through two Redis restarts', async () => {
     groups: await redis.cmd('XINFO', 'GROUPS', STREAM),
     last: await redis.cmd('XREVRANGE', STREAM, '+', '-', 'COUNT', 1),
   }).slice(0, 2000);
-  await waitFor(async () => {
-    const p = await redis.cmd('XPENDING', STREAM, 'mirror');
-    const g = (await redis.cmd('XINFO', 'GROUPS', STREAM))
-      .find((x) => x[1] === 'mirror');
-    const last = await redis.cmd('XREVRANGE', STREAM, '+', '-', 'COUNT', 1);
-    return Number(p[0]) === 0 &&
-      g[g.indexOf('last-delivered-id') + 1] === last[0][0];
-  }, { timeout: 40000, interval: 250, what: 'mirror caught up' })
+  await waitFor(() => mirrorCaughtUp(redis),
+    { timeout: 40000, interval: 250, what: 'mirror caught up' })
     .catch(async (e) => {
       throw new Error(`${e.message}\n${await state()}\n` +
                       `mirror log:\n${mirror.output().slice(-4000)}`);

@@ -25,7 +25,8 @@ import path from 'node:path';
 import { bin, freePort, httpRequest, RedisClient, sleep, startProc,
          startRedis, tmpDir, waitFor } from '../../lib/harness.mjs';
 import { startNginx } from '../../lib/nginx.mjs';
-import { sqsMessageCounts, streamComments } from '../../lib/pipeline.mjs';
+import { mirrorCaughtUp, sqsMessageCounts, streamComments }
+  from '../../lib/pipeline.mjs';
 import { ASAN_MODULE, asanEnv, asanReports } from '../../lib/asan.mjs';
 import { apiConf, request, startCognito } from '../../lib/api.mjs';
 import { startRedditServer } from '../../reddit/server.mjs';
@@ -267,14 +268,8 @@ test('module and workers follow a Sentinel failover; the pipeline resumes ' +
     .catch((e) => { throw new Error(`${e.message}\n${logs()}`); });
   await waitFor(() => drained(replica), { timeout: 30000,
     what: 'enrich drained on the new primary' });
-  await waitFor(async () => {
-    const p = await replica.cmd('XPENDING', STREAM, 'mirror');
-    const g = (await replica.cmd('XINFO', 'GROUPS', STREAM))
-      .find((x) => x[1] === 'mirror');
-    const last = await replica.cmd('XREVRANGE', STREAM, '+', '-', 'COUNT', 1);
-    return Number(p[0]) === 0 &&
-      g[g.indexOf('last-delivered-id') + 1] === last[0][0];
-  }, { timeout: 30000, interval: 250, what: 'mirror caught up' });
+  await waitFor(() => mirrorCaughtUp(replica),
+    { timeout: 30000, interval: 250, what: 'mirror caught up' });
   polling = false;
   await poller;
 
