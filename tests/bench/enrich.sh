@@ -29,8 +29,8 @@
 # Prints:
 #   enrich cpu: Ss wall, worker Ws, redis Rs
 #   enrich redis per comment: C us CPU, F us in FCALL (INFO commandstats)
-#   enrich: N comments/s (redis ceiling M comments/s for the same command
-#           mix: ...)
+#   enrich: N comments/s (ratio N/M to the redis ceiling of M comments/s
+#           for the same command mix: ...)
 #   enrich goal: >= 50000 comments/s met|MISSED
 set -euo pipefail
 
@@ -147,7 +147,11 @@ writes=$(R eval "local n = 0 for _, k in ipairs(redis.call('KEYS', 'es:{t:*}:usa
 # over one tenant's three topics; es_enrich_public: as many public parts
 # (and post titles) per call, of the run's average size, as the run's
 # batches had. Ids are random, so every comment is new and every recent
-# entry an append, as in the run
+# entry an append, as in the run. A tenant's hour is filled only as full
+# as the run's were on average (its records per tenant and hour), then
+# the next round starts on a fresh tenant: an hour's record bucket is
+# split for the records it is expected to hold, and one hour filled with
+# every call would measure buckets many times fuller than the run's
 stat() {
     R info commandstats | tr -d '\r' |
         sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p"
@@ -165,16 +169,27 @@ entries=$(R eval "local n = 0 for _, k in ipairs(redis.call('KEYS', 'es:{t:*}:rc
 recsize=$(R eval "local n, s = 0, 0 for _, k in ipairs(redis.call('KEYS', 'es:{t:*}:cr:*')) do for _, v in ipairs(redis.call('HVALS', k)) do s = s + #v n = n + 1 end end return n > 0 and math.floor(s / n) or 20" 0)
 pp=$(R eval "local n, s = 0, 0 for _, k in ipairs(redis.call('KEYS', 'es:{c}:2*')) do if not string.find(k, ':[tl]$') then local h = string.match(k, '^es:{c}:(%d+)') local v = redis.call('HGETALL', k) for i = 2, #v, 2 do local p = v[i] if p == '\29' then p = redis.call('HGET', 'es:{c}:' .. h .. ':l', v[i - 1]) or '' end s = s + #p n = n + 1 end end end return {n, n > 0 and math.floor(s / n) or 200}" 0 | tr '\n' ' ')
 read -r parts pubsize <<< "$pp"
+# the run's tenant hours (record buckets before any split)
+thours=$(R eval "local s, n = {}, 0 for _, k in ipairs(redis.call('KEYS', 'es:{t:*}:cr:*')) do local b = string.match(k, '^(es:{t:[^}]*}:cr:%d+)') if b and not s[b] then s[b] = true n = n + 1 end end return n" 0)
 avg() { echo $(( calls > 0 ? (${1:-0} + calls / 2) / calls : 1 )); }
 per=$(avg "$writes")
 pper=$(( pcalls > 0 ? (parts + pcalls / 2) / pcalls : 1 ))
 shape="$per $(avg "$(stat zincrby)") $(avg "$(stat hincrby)") $(avg "$entries") $recsize $pper $pubsize"
 echo "(average write call: comments, term increments, series increments, recent entries, tenant part bytes; public call: parts, part bytes: $shape; $calls write calls, $pcalls public calls)" >&2
+# calls per round (one tenant's hour filled as the run's were) and rounds
+# (about 200,000 comments in all)
+cpr=$(( thours > 0 && per > 0 ? (writes / thours + per / 2) / per : 1 ))
+cpr=$(( cpr > 0 ? cpr : 1 ))
+rounds=$(( (200000 + cpr * per - 1) / (cpr * per) ))
+rounds=$(( rounds > 64 ? 64 : rounds ))
+echo "(the ceiling's write calls: $rounds rounds of $cpr calls, each round a fresh tenant; the run had $thours tenant hours)" >&2
 # shellcheck disable=SC2086
-node - $shape "$WORK/pcall.args" > "$WORK/call.args" <<'NODE'
+node - $shape "$WORK/pcall.args" "$WORK/call" "$rounds" <<'NODE'
 const [per, nterms, nfields, nentries, recsize, pper, pubsize] =
   process.argv.slice(2, 9).map(Number);
 const pubFile = process.argv[9];
+const callBase = process.argv[10];
+const rounds = Number(process.argv[11]);
 const now = Math.floor(Date.now() / 1000);
 const d = new Date(now * 1000);
 const p2 = (x) => String(x).padStart(2, '0');
@@ -243,7 +258,12 @@ for (const [k, m] of recent) key('a', k, Math.max(hour0 + 3600, now) + ret, m);
 const head = [pre, String(now), String(ret), t.slice(0, 6), '0', '0'];
 const argv = ['FCALL', 'es_enrich_write', '2', `${pre}meta`, `${pre}live`, ...head,
   String(head.length + 2 + ops.length), ...ops, ...recs];
-process.stdout.write(argv.join('\0') + '\0');
+// one call file per round, each for a tenant of its own
+const call = argv.join('\0') + '\0';
+for (let r = 1; r <= rounds; r++) {
+  require('fs').writeFileSync(`${callBase}.${r}.args`,
+    call.split(pre).join(`es:{t:bench${r}}:`));
+}
 // the public call: per comment its part (subreddit, author, score, title
 // reference, link, VADER's sentiment, body padded to the run's average
 // size) and its post's title
@@ -259,17 +279,22 @@ for (let i = 0; i < pper; i++) {
 }
 require('fs').writeFileSync(pubFile, pub.join('\0') + '\0');
 NODE
-mapfile -d '' call < "$WORK/call.args"
 mapfile -d '' pcall < "$WORK/pcall.args"
 # redis-benchmark itself needs a core to build and parse such big
 # commands, and this machine has two: what it reaches is a floor. The
 # ceiling is what Redis's own CPU time per call says it could do with a
 # core to itself.
-ncalls=$((200000 / per + 50))
+ncalls=$((rounds * cpr))
 c0=$(cpu "$REDIS_PID")
-rps=$( (redis-benchmark -s "$SOCK" -n "$ncalls" -P 4 \
-    -r 1000000000 -q "${call[@]}" 2>/dev/null || true) | tr '\r' '\n' |
-    grep -o '[0-9.]* requests per second' | tail -1 | awk '{printf "%d", $1}')
+rsum=0
+for r in $(seq 1 "$rounds"); do
+    mapfile -d '' call < "$WORK/call.$r.args"
+    rps=$( (redis-benchmark -s "$SOCK" -n "$cpr" -P 4 \
+        -r 1000000000 -q "${call[@]}" 2>/dev/null || true) | tr '\r' '\n' |
+        grep -o '[0-9.]* requests per second' | tail -1 | awk '{printf "%d", $1}')
+    rsum=$((rsum + ${rps:-0}))
+done
+rps=$((rsum / rounds)) # the rounds' mean rate
 wsec=$(awk -v a="$(cpu "$REDIS_PID")" -v b="$c0" 'BEGIN{print a - b}')
 # the public parts: one es_enrich_public per batch
 npcalls=$((200000 / pper + 50))
@@ -302,7 +327,8 @@ echo "enrich cpu: ${secs}s wall, worker ${worker_cpu}s, redis ${redis_cpu}s"
 awk -v n="$N" -v c="$redis_cpu" -v u="$((usec1 - usec0))" 'BEGIN {
     printf "enrich redis per comment: %.2f us CPU, %.2f us in FCALL (INFO commandstats)\n", c * 1e6 / n, u / n }'
 own=$(awk -v n="$N" -v c="$redis_cpu" 'BEGIN{ if (c > 0) printf "%d", n / c; else print 0 }')
-echo "enrich: $rate comments/s (redis ceiling $ceiling comments/s for the same command mix: Redis CPU time per call of redis-benchmark -P 4 sending es_enrich_write calls of this run's average content ($per comments each: $wceil per-tenant writes/s), es_enrich_public calls of its average batch ($pper public parts each: $pceil parts/s) and XRANGE of $batch entries ($rceil entries/s); redis-benchmark itself reached $((rps * per)) writes/s, $((prps * pper)) public parts/s and $((xrps * batch)) entries/s; Redis's CPU time in this run allows $own comments/s; this run made $writes per-tenant writes and $parts public parts for $N comments)"
+ratio=$(awk -v r="$rate" -v c="$ceiling" 'BEGIN{ if (c > 0) printf "%.2f", r / c; else print "n/a" }')
+echo "enrich: $rate comments/s (ratio $ratio to the redis ceiling of $ceiling comments/s for the same command mix: Redis CPU time per call of redis-benchmark -P 4 sending es_enrich_write calls of this run's average content ($per comments each: $wceil per-tenant writes/s), es_enrich_public calls of its average batch ($pper public parts each: $pceil parts/s) and XRANGE of $batch entries ($rceil entries/s); redis-benchmark itself reached $((rps * per)) writes/s, $((prps * pper)) public parts/s and $((xrps * batch)) entries/s; Redis's CPU time in this run allows $own comments/s; this run made $writes per-tenant writes and $parts public parts for $N comments)"
 if [ "$rate" -ge "$GOAL" ]; then
     echo "enrich goal: >= $GOAL comments/s met"
 else
