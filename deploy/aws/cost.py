@@ -284,9 +284,11 @@ def main(argv):
                         volume=fix_vol)
         if sum(fc.values()) > d["budget_usd"]:
             advice.append("BedrockModelId=anthropic.claude-3-haiku-20240307-v1:0 with "
-                          "bedrock.price_input_per_mtok=0.25 and "
-                          "bedrock.price_output_per_mtok=1.25: -%.2f USD"
-                          % (fc["bedrock"] - hc["bedrock"]))
+                          "BedrockPriceInputPerMtok=%.2f and BedrockPriceOutputPerMtok=%.2f "
+                          "(the spend the workers meter): -%.2f USD"
+                          % (price(prices, "bedrock_haiku3_input_mtok"),
+                             price(prices, "bedrock_haiku3_output_mtok"),
+                             fc["bedrock"] - hc["bedrock"]))
             fc = hc
         advice.append("total after these changes: %.2f USD (%s)"
                       % (sum(fc.values()), "under" if sum(fc.values()) <= d["budget_usd"]

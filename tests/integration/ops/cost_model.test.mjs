@@ -16,6 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { ROOT, tmpDir } from '../../lib/harness.mjs';
+import { parseTemplate } from '../../lib/cfn.mjs';
 
 const DIR = path.join(ROOT, 'deploy', 'aws');
 const COST = path.join(DIR, 'cost.py');
@@ -102,6 +103,12 @@ test('every price has a date and a source; a file without them is refused', asyn
   assert.equal(def('bedrock.price_input_per_mtok'), doc.prices.bedrock_haiku_input_mtok.usd);
   assert.equal(def('bedrock.price_output_per_mtok'), doc.prices.bedrock_haiku_output_mtok.usd);
   assert.equal(def('comprehend.price_per_unit'), doc.prices.comprehend_unit.usd);
+  // and so are the stack's, which the instance writes into those keys
+  const params = parseTemplate(path.join(DIR, 'template.yaml')).Parameters;
+  assert.equal(Number(params.BedrockPriceInputPerMtok.Default),
+               doc.prices.bedrock_haiku_input_mtok.usd);
+  assert.equal(Number(params.BedrockPriceOutputPerMtok.Default),
+               doc.prices.bedrock_haiku_output_mtok.usd);
 
   const dir = await tmpDir('es-cost-');
   for (const [what, change, msg] of [
