@@ -16,6 +16,10 @@
 #                       OperatorEmail=...; deploy/aws/template.yaml lists
 #                       them all); on an update, the ones not given keep
 #                       their values
+#   --restart-instance  on an existing stack, change a parameter the
+#                       instance reads only at its first boot anyway: the
+#                       instance restarts, its files keep the old value
+#                       (docs/deploy.md, "Changing and upgrading")
 #   -h, --help          this text
 #
 # How: `aws cloudformation deploy` (the AWS CLI is the only tool needed)
@@ -25,6 +29,15 @@
 # runs the release's instance-setup.sh on it through SSM Run Command, which
 # replaces the packages and restarts the units; Redis's data stays on the
 # instance's volume (docs/deploy.md).
+#
+# The parameters the user data writes into the instance's configuration
+# (template.yaml's EchoStream::FirstBootParameters: DomainName,
+# BedrockModelId, InstanceType, ...) are read at the first boot only. On
+# an existing stack, a new value for one would make CloudFormation stop
+# and start the instance while its files keep the old value, so deploy.sh
+# refuses it and says how to change the setting on the instance instead;
+# --restart-instance goes ahead (for an InstanceType, which the restart
+# does apply).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,12 +45,13 @@ readonly HERE
 readonly TEMPLATE="$HERE/template.yaml"
 
 PROG=deploy
-USAGE_LINES=3,20
+USAGE_LINES=3,24
 # shellcheck source=deploy/aws/stack.sh
 . "$(dirname "$0")/stack.sh"
 
 package_url=''
 params=()
+restart_instance=0
 
 while [ $# -gt 0 ]; do
     stack_option "$@"
@@ -50,6 +64,10 @@ while [ $# -gt 0 ]; do
         [ $# -ge 2 ] || die "--package-url needs a URL"
         package_url=${2%/}
         shift 2
+        ;;
+    --restart-instance)
+        restart_instance=1
+        shift
         ;;
     [A-Za-z]*=*)
         case "$1" in PackageUrl=*) die "give the release with --package-url" ;; esac
@@ -69,6 +87,33 @@ fi
 stack_need_aws
 
 
+# The value a parameter of the existing stack has now.
+param_value() { # name
+    cfn describe-stacks --stack-name "$stack" \
+        --query "Stacks[0].Parameters[?ParameterKey=='$1'].ParameterValue" \
+        --output text
+}
+
+# Stops when an update would change a parameter only the instance's first
+# boot reads (see the header), unless --restart-instance.
+check_first_boot_params() {
+    local first p name changed=()
+    first=" $(sed -n 's/^ *EchoStream::FirstBootParameters: *\[\(.*\)\] *$/\1/p' \
+        "$TEMPLATE" | tr ',' ' ' | tr -s ' ') "
+    [ "$first" != "  " ] || die "$TEMPLATE lists no EchoStream::FirstBootParameters"
+    for p in "${params[@]}"; do
+        name=${p%%=*}
+        case "$first" in *" $name "*) ;; *) continue ;; esac
+        [ "$(param_value "$name")" = "${p#*=}" ] || changed+=("$name")
+    done
+    [ "${#changed[@]}" -gt 0 ] || return 0
+    if [ "$restart_instance" -eq 1 ]; then
+        say "changing ${changed[*]}: CloudFormation stops and starts the instance, which keeps its configuration files (docs/deploy.md)"
+        return 0
+    fi
+    die "${changed[*]} would change on stack $stack, but the instance reads it only at its first boot: CloudFormation would stop and start it and its configuration would keep the old value. Change the setting on the instance instead (docs/deploy.md, \"Changing and upgrading\"), or give --restart-instance to go ahead."
+}
+
 exists=0
 if cfn describe-stacks --stack-name "$stack" >/dev/null 2>&1; then
     exists=1
@@ -79,6 +124,7 @@ if [ "$exists" -eq 0 ]; then
     params+=("PackageUrl=$package_url")
     say "creating stack $stack (10-15 minutes; the certificate waits for DNS)"
 else
+    check_first_boot_params
     say "updating stack $stack"
 fi
 

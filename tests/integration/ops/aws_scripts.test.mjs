@@ -3,13 +3,14 @@
 //
 // The scripts' only tool is the user's AWS CLI, so the suite puts a
 // stand-in `aws` first on PATH: a small Node program that records every
-// call and answers the few the scripts read (describe-stacks outputs, the
-// SSM command's id and status) from a state file, as CloudFormation would
-// for a stack that exists or not. What is checked is the scripts' logic:
-// create needs a release, an update keeps the parameters it is not given
-// and never touches PackageUrl (the instance's user data), a new release
-// on an existing stack goes through SSM Run Command, and destroy keeps the
-// bucket and the user pool unless told.
+// call and answers the few the scripts read (describe-stacks outputs and
+// parameter values, the SSM command's id and status) from a state file, as
+// CloudFormation would for a stack that exists or not. What is checked is
+// the scripts' logic: create needs a release, an update keeps the
+// parameters it is not given and never touches PackageUrl (the instance's
+// user data), nor another parameter only the first boot reads unless
+// told, a new release on an existing stack goes through SSM Run Command,
+// and destroy keeps the bucket and the user pool unless told.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,7 +48,9 @@ if (svc === 'cloudformation' && op === 'describe-stacks') {
   if (!state.exists) { console.error('Stack does not exist'); process.exit(254); }
   const q = opt('--query');
   const m = q && /OutputKey=='([A-Za-z0-9]+)'/.exec(q);
-  console.log(m ? (${JSON.stringify(OUTPUTS)}[m[1]] || 'None') : '{}');
+  const p = q && /ParameterKey=='([A-Za-z0-9]+)'/.exec(q);
+  if (p) console.log((state.params || {})[p[1]] ?? 'None');
+  else console.log(m ? (${JSON.stringify(OUTPUTS)}[m[1]] || 'None') : '{}');
 } else if (svc === 'cloudformation' && op === 'deploy') {
   state.exists = true; save();
 } else if (svc === 'cloudformation' && op === 'delete-stack') {
@@ -132,6 +135,40 @@ test('running it again changes nothing it was not asked to', async () => {
     assert.deepEqual(overrides(d), [], 'previous parameter values are kept');
     assert.equal(find(sb.calls(), 'ssm', 'send-command').length, 0);
     assert.match(r.stdout, /^Dashboard: /m);
+  } finally {
+    sb.done();
+  }
+});
+
+test('a parameter only the first boot reads is not changed on a running stack unless asked', async () => {
+  const PROFILE = 'global.anthropic.claude-haiku-4-5-20251001-v1:0';
+  const sb = await sandbox({ exists: true, params: {
+    DomainName: 'echostream.example.com', BedrockModelId: PROFILE,
+    BedrockPriceInputPerMtok: '1.00', MonthlyBudget: '15' } });
+  try {
+    // the same values again, and a parameter the instance does not read
+    let r = sb.run(DEPLOY, ['DomainName=echostream.example.com', `BedrockModelId=${PROFILE}`,
+      'MonthlyBudget=20']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(overrides(find(sb.calls(), 'cloudformation', 'deploy')[0]).sort(),
+      [`BedrockModelId=${PROFILE}`, 'DomainName=echostream.example.com', 'MonthlyBudget=20']);
+
+    // a new model and its prices: refused before any change, with the way out
+    r = sb.run(DEPLOY, ['BedrockModelId=anthropic.claude-3-haiku-20240307-v1:0',
+      'BedrockPriceInputPerMtok=0.25', 'MonthlyBudget=25']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /BedrockModelId BedrockPriceInputPerMtok would change on stack echostream/);
+    assert.match(r.stderr, /first boot/);
+    assert.match(r.stderr, /--restart-instance/);
+    assert.equal(find(sb.calls(), 'cloudformation', 'deploy').length, 1, 'nothing deployed');
+
+    // asked for: it goes ahead and says what it does
+    r = sb.run(DEPLOY, ['--restart-instance', 'InstanceType=t4g.micro']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /changing InstanceType: CloudFormation stops and starts the instance/);
+    const deploys = find(sb.calls(), 'cloudformation', 'deploy');
+    assert.equal(deploys.length, 2);
+    assert.deepEqual(overrides(deploys[1]), ['InstanceType=t4g.micro']);
   } finally {
     sb.done();
   }

@@ -273,8 +273,31 @@ test('the user data writes the stack values under the workers\' own keys', () =>
     region: 'eu-west-1', userPoolId: '<UserPool>', clientId: '<UserPoolClient>',
     domain: '<UserPoolDomain>.auth.eu-west-1.amazoncognito.com',
   });
+  assert.match(conf[1], /^bedrock\.price_input_per_mtok = 1\.00$/m);
+  assert.match(conf[1], /^bedrock\.price_output_per_mtok = 5\.00$/m);
   // and it is a clean shell script
   const r = spawnSync('shellcheck', ['-s', 'bash', '-f', 'gcc', '-'],
     { input: ud, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout);
+});
+
+test('the parameters deploy.sh keeps from a running instance are the ones its user data reads', () => {
+  // every parameter the user data's text or variables name (the Sub's
+  // own variables resolve to resources), plus the parameters those
+  // resources' names are made of: the Hosted UI domain's prefix
+  const [text, vars] = T.Resources.Instance.Properties.UserData['Fn::Base64']['Fn::Sub'];
+  const named = new Set([...text.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]));
+  const refs = (node) => JSON.stringify(node).match(/"Ref":"[A-Za-z0-9]+"/g) || [];
+  for (const r of refs(vars)) named.add(r.slice(7, -1));
+  const want = new Set([...named].filter((n) => n in T.Parameters));
+  for (const n of named) {
+    if (!(n in T.Resources)) continue;
+    const d = T.Resources[n];
+    if (d.Type !== 'AWS::Cognito::UserPoolDomain') continue;
+    for (const m of JSON.stringify(d.Properties.Domain).matchAll(/\$\{([A-Za-z0-9]+)\}/g)) {
+      if (m[1] in T.Parameters) want.add(m[1]);
+    }
+  }
+  assert.ok(want.has('BedrockModelId') && want.has('DomainName') && want.has('AuthDomainPrefix'));
+  assert.deepEqual([...T.Metadata['EchoStream::FirstBootParameters']].sort(), [...want].sort());
 });
