@@ -23,7 +23,7 @@ import http from 'node:http';
 
 import { startRedis, freePort, waitFor, sleep } from '../../lib/harness.mjs';
 import { canFakeHosts, startNginx, nginxConfTest } from '../../lib/nginx.mjs';
-import { signToken, idClaims, request } from '../../lib/api.mjs';
+import { apiConf, signToken, idClaims, request } from '../../lib/api.mjs';
 import { startJwksServer, makeSigningKey, makeCerts, jwksText }
   from '../../lib/jwks_server.mjs';
 
@@ -64,17 +64,8 @@ async function apiNginx(jwksUri, issuerOrigin, extra = '', hosts) {
   const n = await startNginx({
     redisUrl: redis.url,
     hosts,
-    extraConf: [
-      `    echostream_issuer ${issuerOrigin}${POOL};`,
-      `    echostream_jwks_uri ${jwksUri};`,
-      `    echostream_client_ids ${CLIENT};`,
-      extra,
-    ].join('\n'),
-    serverConf: [
-      '        location /api/v1/ {',
-      '            echostream_api;',
-      '        }',
-    ].join('\n'),
+    ...apiConf({ issuer: `${issuerOrigin}${POOL}`, jwksUri, clientId: CLIENT },
+               { extraConf: extra }),
   });
   nginxes.push(n);
   return n;

@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 
 import { startRedis, freePort, waitFor } from '../../lib/harness.mjs';
 import { startNginx } from '../../lib/nginx.mjs';
-import { signToken, idClaims, request } from '../../lib/api.mjs';
+import { apiConf, signToken, idClaims, request } from '../../lib/api.mjs';
 import { startDnsServer } from '../../lib/dns_server.mjs';
 import { startJwksServer, makeSigningKey, jwksText }
   from '../../lib/jwks_server.mjs';
@@ -61,18 +61,9 @@ after(async () => {
 async function apiNginx(extra = '') {
   const n = await startNginx({
     redisUrl: redis.url,
-    extraConf: [
-      `    echostream_issuer ${ISS}${POOL};`,
-      `    echostream_jwks_uri http://localhost:${port}${JWKS_PATH};`,
-      `    echostream_client_ids ${CLIENT};`,
-      '    echostream_jwks_penalty 1s;',
-      extra,
-    ].join('\n'),
-    serverConf: [
-      '        location /api/v1/ {',
-      '            echostream_api;',
-      '        }',
-    ].join('\n'),
+    ...apiConf({ issuer: `${ISS}${POOL}`, jwksUri: `http://localhost:${port}${JWKS_PATH}`,
+                 clientId: CLIENT },
+               { extraConf: ['    echostream_jwks_penalty 1s;', extra].join('\n') }),
   });
   nginxes.push(n);
   return n;

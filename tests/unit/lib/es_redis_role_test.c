@@ -12,33 +12,13 @@
 #include <cmocka.h>
 
 #include "es_redis_role.h"
-
-static redisReply str(const char *s)
-{
-    redisReply r;
-
-    memset(&r, 0, sizeof(r));
-    r.type = REDIS_REPLY_STRING;
-    r.str = (char *)s;
-    r.len = strlen(s);
-    return r;
-}
-
-static redisReply arr(redisReply **el, size_t n)
-{
-    redisReply r;
-
-    memset(&r, 0, sizeof(r));
-    r.type = REDIS_REPLY_ARRAY;
-    r.element = el;
-    r.elements = n;
-    return r;
-}
+#include "reply_testkit.h"
 
 static void test_sentinel_answer(void **state)
 {
-    redisReply h = str("10.0.0.7"), p = str("6380"), *el[2] = {&h, &p};
-    redisReply a = arr(el, 2);
+    redisReply h = reply_str("10.0.0.7"), p = reply_str("6380"),
+               *el[2] = {&h, &p};
+    redisReply a = reply_arr(el, 2);
     es_redis_addr out;
     char err[128];
 
@@ -52,29 +32,29 @@ static void test_sentinel_answer(void **state)
 static void test_sentinel_bad_answers(void **state)
 {
     static const char *const ports[] = {"0", "65536", "", "63x", "-1", " 1"};
-    redisReply h = str("10.0.0.7"), p, *el[2] = {&h, &p}, a, nil, e, n;
+    redisReply h = reply_str("10.0.0.7"), p, *el[2] = {&h, &p}, a, nil, e, n;
     char longhost[300];
     es_redis_addr out;
     char err[128];
 
     (void)state;
     for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
-        p = str(ports[i]);
-        a = arr(el, 2);
+        p = reply_str(ports[i]);
+        a = reply_arr(el, 2);
         assert_int_equal(
             es_redis_sentinel_parse_addr(&a, &out, err, sizeof(err)), -1);
     }
-    p = str("6379");
-    a = arr(el, 1);
+    p = reply_str("6379");
+    a = reply_arr(el, 1);
     assert_int_equal(es_redis_sentinel_parse_addr(&a, &out, err, sizeof(err)),
                      -1);
     memset(longhost, 'h', sizeof(longhost) - 1);
     longhost[sizeof(longhost) - 1] = '\0';
-    h = str(longhost);
-    a = arr(el, 2);
+    h = reply_str(longhost);
+    a = reply_arr(el, 2);
     assert_int_equal(es_redis_sentinel_parse_addr(&a, &out, err, sizeof(err)),
                      -1);
-    h = str("");
+    h = reply_str("");
     assert_int_equal(es_redis_sentinel_parse_addr(&a, &out, err, sizeof(err)),
                      -1);
     h.type = REDIS_REPLY_INTEGER;
@@ -86,11 +66,11 @@ static void test_sentinel_bad_answers(void **state)
     assert_int_equal(es_redis_sentinel_parse_addr(&nil, &out, err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "does not monitor"));
-    e = str("ERR unknown command");
+    e = reply_str("ERR unknown command");
     e.type = REDIS_REPLY_ERROR;
     assert_int_equal(es_redis_sentinel_parse_addr(&e, &out, err, sizeof(err)),
                      -1);
-    n = str("x");
+    n = reply_str("x");
     assert_int_equal(es_redis_sentinel_parse_addr(&n, &out, err, sizeof(err)),
                      -1);
     assert_int_equal(es_redis_sentinel_parse_addr(NULL, &out, err, sizeof(err)),
@@ -99,19 +79,20 @@ static void test_sentinel_bad_answers(void **state)
 
 static void test_role(void **state)
 {
-    redisReply m = str("master"), s = str("slave"), *el[1], a, e;
+    redisReply m = reply_str("master"), s = reply_str("slave"), *el[1], a, e;
     char err[128];
 
     (void)state;
     el[0] = &m;
-    a = arr(el, 1);
+    a = reply_arr(el, 1);
     assert_int_equal(es_redis_role_is_primary(&a, err, sizeof(err)), 0);
     el[0] = &s;
     assert_int_equal(es_redis_role_is_primary(&a, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "slave"));
-    a = arr(el, 0);
+    a = reply_arr(el, 0);
     assert_int_equal(es_redis_role_is_primary(&a, err, sizeof(err)), -1);
-    e = str("NOPERM this user has no permissions to run the 'role' command");
+    e = reply_str(
+        "NOPERM this user has no permissions to run the 'role' command");
     e.type = REDIS_REPLY_ERROR;
     assert_int_equal(es_redis_role_is_primary(&e, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "NOPERM"));
@@ -120,8 +101,9 @@ static void test_role(void **state)
 
 static void test_readonly(void **state)
 {
-    redisReply e = str("READONLY You can't write against a read only replica.");
-    redisReply o = str("READONLY");
+    redisReply e =
+        reply_str("READONLY You can't write against a read only replica.");
+    redisReply o = reply_str("READONLY");
 
     (void)state;
     e.type = REDIS_REPLY_ERROR;

@@ -24,6 +24,7 @@
 #include "contrib.h"
 #include "record.h"
 #include "stored.h"
+#include "reply_testkit.h"
 
 /* 2024-11-25 14:01:01.250 UTC */
 #define CREATED_MS 1732543261250LL
@@ -382,17 +383,6 @@ static const char *arg(const es_aggregate_job *j, int i, char *buf, size_t size)
     memcpy(buf, j->cmds[j->pub].argv[i], n);
     buf[n] = '\0';
     return buf;
-}
-
-static redisReply reply_str(const char *s)
-{
-    redisReply r;
-
-    memset(&r, 0, sizeof(r));
-    r.type = REDIS_REPLY_STRING;
-    r.str = (char *)s;
-    r.len = strlen(s);
-    return r;
 }
 
 /*
