@@ -1,5 +1,5 @@
 // exact_fixture.mjs - the tenants and the vocabulary the exact-count suites
-// share (enrich_exact, scale_out): overlapping subreddits, "all", queries
+// share (enrich_exact, scale_out, redis_failover): overlapping subreddits, "all", queries
 // with OR, a phrase and a negation, so every matching path of the matcher
 // is counted against the ground truth of tests/lib/enrich.mjs's truth().
 // One copy, so a new matching case reaches every exactness check at once.

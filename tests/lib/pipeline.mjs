@@ -1,12 +1,41 @@
-// pipeline.mjs - reading back what the pipeline produced, for the suites
-// that check "every comment once" end to end across a Redis restart or a
-// failover: the comment entries of the ingest stream and the messages the
-// mirror put into the SQS test double. Both return counts per comment id,
-// so a suite sees a missing comment and a doubled one alike.
+// pipeline.mjs - for the suites that check "every comment once" end to end
+// across a Redis restart or a failover: the environment of ingest polling
+// the Reddit test server and of the mirror sending to the SQS test double,
+// and reading back what the pipeline produced (the comment entries of the
+// ingest stream and the messages the mirror put into the queue). Both
+// read-backs return counts per comment id, so a suite sees a missing
+// comment and a doubled one alike.
 
 import { SQSClient, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 
 import { STREAM } from './enrich.mjs';
+
+// ingest polling reddit (tests/reddit/server.mjs) fast and without a rate
+// limit of its own, and the mirror sending to the SQS double's queue with
+// the test's credentials (key: { accessKeyId, secretAccessKey }); the
+// stream is not trimmed while the suite counts what entered it. The
+// caller adds Redis, the stream's groups and the rest.
+export function pipelineEnv({ reddit, sqs, queue, region, key }) {
+  return {
+    ECHOSTREAM_REDDIT_API_URL: reddit.url,
+    ECHOSTREAM_REDDIT_TOKEN_URL: reddit.tokenUrl,
+    ECHOSTREAM_REDDIT_CLIENT_ID: reddit.clientId,
+    ECHOSTREAM_REDDIT_CLIENT_SECRET: reddit.clientSecret,
+    ECHOSTREAM_REDDIT_QPM: '100000',
+    ECHOSTREAM_REDDIT_TIMEOUT: '3',
+    ECHOSTREAM_INGEST_MIN_INTERVAL: '0.1',
+    ECHOSTREAM_INGEST_MAX_INTERVAL: '0.3',
+    ECHOSTREAM_INGEST_WATCH_REFRESH: '0.2',
+    ECHOSTREAM_STREAM_TRIM_INTERVAL: '3600',
+    ECHOSTREAM_MIRROR_QUEUE_URL: sqs.queueUrl(queue),
+    ECHOSTREAM_MIRROR_BATCH_WAIT_MS: '200',
+    ECHOSTREAM_MIRROR_BACKOFF_CAP_MS: '300',
+    ECHOSTREAM_MIRROR_CLAIM_IDLE_MS: '1000',
+    ECHOSTREAM_AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: key.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+  };
+}
 
 // comment id -> { n: entries, f: fields of its first entry }, paged through
 // XRANGE (entries are a few thousand at most)

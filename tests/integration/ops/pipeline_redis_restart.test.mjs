@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { bin, startProc, startRedis, waitFor, sleep } from '../../lib/harness.mjs';
 import { startRedditServer } from '../../reddit/server.mjs';
 import { startSqsDouble } from '../../aws/sqs_double.mjs';
-import { mirrorCaughtUp, sqsMessageCounts, streamComments }
+import { mirrorCaughtUp, pipelineEnv, sqsMessageCounts, streamComments }
   from '../../lib/pipeline.mjs';
 
 const STREAM = 'es:{ingest}:comments';
@@ -48,26 +48,9 @@ after(async () => {
 function env() {
   return {
     ECHOSTREAM_REDIS: redis.url,
-    ECHOSTREAM_REDDIT_API_URL: reddit.url,
-    ECHOSTREAM_REDDIT_TOKEN_URL: reddit.tokenUrl,
-    ECHOSTREAM_REDDIT_CLIENT_ID: 'pipe-id',
-    ECHOSTREAM_REDDIT_CLIENT_SECRET: 'pipe-secret',
-    ECHOSTREAM_REDDIT_QPM: '100000',
-    ECHOSTREAM_REDDIT_TIMEOUT: '3',
-    ECHOSTREAM_INGEST_MIN_INTERVAL: '0.1',
-    ECHOSTREAM_INGEST_MAX_INTERVAL: '0.3',
-    ECHOSTREAM_INGEST_WATCH_REFRESH: '0.2',
+    ...pipelineEnv({ reddit, sqs, queue: 'pipeline', region: REGION, key: KEY }),
     ECHOSTREAM_STREAM_GROUPS: 'mirror',
-    // no trimming while the test counts what entered the stream
-    ECHOSTREAM_STREAM_TRIM_INTERVAL: '3600',
     ECHOSTREAM_WORKER_HEARTBEAT: '0.5',
-    ECHOSTREAM_MIRROR_QUEUE_URL: sqs.queueUrl('pipeline'),
-    ECHOSTREAM_MIRROR_BATCH_WAIT_MS: '200',
-    ECHOSTREAM_MIRROR_BACKOFF_CAP_MS: '300',
-    ECHOSTREAM_MIRROR_CLAIM_IDLE_MS: '1000',
-    ECHOSTREAM_AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: KEY.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
     AWS_SESSION_TOKEN: '',
     AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
     AWS_EC2_METADATA_DISABLED: 'true',

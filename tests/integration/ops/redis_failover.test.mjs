@@ -25,7 +25,7 @@ import path from 'node:path';
 import { bin, freePort, httpRequest, RedisClient, sleep, startProc,
          startRedis, tmpDir, waitFor } from '../../lib/harness.mjs';
 import { startNginx } from '../../lib/nginx.mjs';
-import { mirrorCaughtUp, sqsMessageCounts, streamComments }
+import { mirrorCaughtUp, pipelineEnv, sqsMessageCounts, streamComments }
   from '../../lib/pipeline.mjs';
 import { ASAN_MODULE, asanEnv, asanReports } from '../../lib/asan.mjs';
 import { apiConf, request, startCognito } from '../../lib/api.mjs';
@@ -33,6 +33,7 @@ import { startRedditServer } from '../../reddit/server.mjs';
 import { startSqsDouble } from '../../aws/sqs_double.mjs';
 import { actual, drained, enrichEnv, prng, setTenant, STREAM, truth,
          vaderScores } from '../../lib/enrich.mjs';
+import { STOP, VOCAB } from '../../lib/exact_fixture.mjs';
 
 const MASTER = 'esm';
 const SUBS = ['rustlang', 'golang', 'cooking'];
@@ -44,12 +45,6 @@ const TOPICS = [
   { id: 'rust', name: 'Rust', subreddits: ['rustlang'], query: '' },
   { id: 'lovers', name: 'Love', subreddits: ['all'], query: 'love OR great' },
 ];
-// the words of enrich_exact.test.mjs: the stop words among them are known
-const VOCAB = ['love', 'great', 'hate', 'terrible', 'fast', 'slow', 'borrow',
-  'checker', 'compiler', 'release', 'async', 'memory', 'safe', 'crash', 'bug',
-  'team', 'docs', 'awesome', 'broken', 'fine', 'the', 'and', 'really', 'go',
-  'ok', 'not', 'very'];
-const STOP = new Set(['the', 'and', 'really', 'not', 'very']);
 const WORKERS = ['ingest', 'enrich', 'mirror', 'summarize', 'alert'];
 
 const rnd = prng(Number(process.env.ES_TEST_SEED || 20261206));
@@ -111,24 +106,8 @@ after(async () => {
 function workerEnv(url, lake) {
   return {
     ...enrichEnv({ url }, lake),
-    ECHOSTREAM_REDDIT_API_URL: reddit.url,
-    ECHOSTREAM_REDDIT_TOKEN_URL: reddit.tokenUrl,
-    ECHOSTREAM_REDDIT_CLIENT_ID: 'fo-id',
-    ECHOSTREAM_REDDIT_CLIENT_SECRET: 'fo-secret',
-    ECHOSTREAM_REDDIT_QPM: '100000',
-    ECHOSTREAM_REDDIT_TIMEOUT: '3',
-    ECHOSTREAM_INGEST_MIN_INTERVAL: '0.1',
-    ECHOSTREAM_INGEST_MAX_INTERVAL: '0.3',
-    ECHOSTREAM_INGEST_WATCH_REFRESH: '0.2',
+    ...pipelineEnv({ reddit, sqs, queue: 'failover', region: REGION, key: KEY }),
     ECHOSTREAM_STREAM_GROUPS: 'enrich,mirror',
-    ECHOSTREAM_STREAM_TRIM_INTERVAL: '3600',
-    ECHOSTREAM_MIRROR_QUEUE_URL: sqs.queueUrl('failover'),
-    ECHOSTREAM_MIRROR_BATCH_WAIT_MS: '200',
-    ECHOSTREAM_MIRROR_BACKOFF_CAP_MS: '300',
-    ECHOSTREAM_MIRROR_CLAIM_IDLE_MS: '1000',
-    ECHOSTREAM_AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: KEY.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
   };
 }
 
