@@ -87,13 +87,6 @@ fi
 stack_need_aws
 
 
-# The value a parameter of the existing stack has now.
-param_value() { # name
-    cfn describe-stacks --stack-name "$stack" \
-        --query "Stacks[0].Parameters[?ParameterKey=='$1'].ParameterValue" \
-        --output text
-}
-
 # Stops when an update would change a parameter only the instance's first
 # boot reads (see the header), unless --restart-instance.
 check_first_boot_params() {
@@ -104,7 +97,7 @@ check_first_boot_params() {
     for p in "${params[@]}"; do
         name=${p%%=*}
         case "$first" in *" $name "*) ;; *) continue ;; esac
-        [ "$(param_value "$name")" = "${p#*=}" ] || changed+=("$name")
+        [ "$(stack_value Parameters "$name")" = "${p#*=}" ] || changed+=("$name")
     done
     [ "${#changed[@]}" -gt 0 ] || return 0
     if [ "$restart_instance" -eq 1 ]; then

@@ -50,8 +50,11 @@ stack_need_aws() {
 
 cfn() { aws "${region_args[@]}" cloudformation "$@"; }
 
-output() { # key
+# One output's or parameter's value of the stack ("None" when it has none).
+stack_value() { # Outputs|Parameters key
+    local kind=${1%s}
     cfn describe-stacks --stack-name "$stack" \
-        --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" \
+        --query "Stacks[0].$1[?${kind}Key=='$2'].${kind}Value" \
         --output text
 }
+output() { stack_value Outputs "$1"; }
