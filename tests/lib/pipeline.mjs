@@ -1,21 +1,19 @@
 // pipeline.mjs - for the suites that check "every comment once" end to end
-// across a Redis restart or a failover: the environment of ingest polling
-// the Reddit test server and of the mirror sending to the SQS test double,
-// and reading back what the pipeline produced (the comment entries of the
-// ingest stream and the messages the mirror put into the queue). Both
-// read-backs return counts per comment id, so a suite sees a missing
-// comment and a doubled one alike.
+// across a Redis restart, a failover or two of each worker: the
+// environment of ingest polling the Reddit test server and of the mirror
+// sending to the SQS test double, and reading back what the pipeline
+// produced (the comment entries of the ingest stream and the messages the
+// mirror put into the queue). Both read-backs return counts per comment
+// id, so a suite sees a missing comment and a doubled one alike.
 
 import { SQSClient, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 
 import { STREAM } from './enrich.mjs';
 
 // ingest polling reddit (tests/reddit/server.mjs) fast and without a rate
-// limit of its own, and the mirror sending to the SQS double's queue with
-// the test's credentials (key: { accessKeyId, secretAccessKey }); the
-// stream is not trimmed while the suite counts what entered it. The
-// caller adds Redis, the stream's groups and the rest.
-export function pipelineEnv({ reddit, sqs, queue, region, key }) {
+// limit of its own; the stream is not trimmed while the suite counts what
+// entered it. The caller adds Redis, the stream's groups and the rest.
+export function ingestEnv(reddit) {
   return {
     ECHOSTREAM_REDDIT_API_URL: reddit.url,
     ECHOSTREAM_REDDIT_TOKEN_URL: reddit.tokenUrl,
@@ -27,6 +25,14 @@ export function pipelineEnv({ reddit, sqs, queue, region, key }) {
     ECHOSTREAM_INGEST_MAX_INTERVAL: '0.3',
     ECHOSTREAM_INGEST_WATCH_REFRESH: '0.2',
     ECHOSTREAM_STREAM_TRIM_INTERVAL: '3600',
+  };
+}
+
+// ingestEnv, and the mirror sending to the SQS double's queue with the
+// test's credentials (key: { accessKeyId, secretAccessKey })
+export function pipelineEnv({ reddit, sqs, queue, region, key }) {
+  return {
+    ...ingestEnv(reddit),
     ECHOSTREAM_MIRROR_QUEUE_URL: sqs.queueUrl(queue),
     ECHOSTREAM_MIRROR_BATCH_WAIT_MS: '200',
     ECHOSTREAM_MIRROR_BACKOFF_CAP_MS: '300',

@@ -32,6 +32,7 @@ import {
   startEnrich, truth, vaderScores, waitDrained, words,
 } from '../../lib/enrich.mjs';
 import { STOP, SUBS, TENANTS, VOCAB } from '../../lib/exact_fixture.mjs';
+import { ingestEnv, streamComments } from '../../lib/pipeline.mjs';
 import {
   HOUR, QUEUE, alertEnv, deliveries, history, setTenant, smtpSink,
   startAlert, writeHours,
@@ -106,23 +107,14 @@ function spawnTracked(p) {
   return p;
 }
 
-function ingestEnv() {
+function scaleIngestEnv() {
   return {
     ECHOSTREAM_REDIS: redis.url,
-    ECHOSTREAM_REDDIT_API_URL: reddit.url,
-    ECHOSTREAM_REDDIT_TOKEN_URL: reddit.tokenUrl,
-    ECHOSTREAM_REDDIT_CLIENT_ID: reddit.clientId,
-    ECHOSTREAM_REDDIT_CLIENT_SECRET: reddit.clientSecret,
-    ECHOSTREAM_REDDIT_QPM: '100000',
-    ECHOSTREAM_REDDIT_TIMEOUT: '3',
-    ECHOSTREAM_INGEST_MIN_INTERVAL: '0.1',
+    ...ingestEnv(reddit),
     ECHOSTREAM_INGEST_MAX_INTERVAL: '0.5',
-    ECHOSTREAM_INGEST_WATCH_REFRESH: '0.2',
     // a killed holder's lease runs out soon (a clean stop hands over at once)
     ECHOSTREAM_INGEST_LEASE: '1',
     ECHOSTREAM_STREAM_GROUPS: 'enrich',
-    // the stream is counted at the end: not trimmed meanwhile
-    ECHOSTREAM_STREAM_TRIM_INTERVAL: '3600',
     ECHOSTREAM_WORKER_HEARTBEAT: '0.2',
     ECHOSTREAM_LOG_LEVEL: 'info',
   };
@@ -174,21 +166,6 @@ async function pendingOf(p) {
   return c ? Number(c[c.indexOf('pending') + 1]) : 0;
 }
 
-async function streamIds() {
-  const counts = new Map();
-  let from = '-';
-  for (;;) {
-    const page = await redis.cmd('XRANGE', STREAM, from, '+', 'COUNT', 2000);
-    for (const [, kv] of page) {
-      const o = {};
-      for (let i = 0; i < kv.length; i += 2) o[kv[i]] = kv[i + 1];
-      if (o.type === 'comment') counts.set(o.id, (counts.get(o.id) || 0) + 1);
-    }
-    if (page.length < 2000) return counts;
-    from = `(${page[page.length - 1][0]}`;
-  }
-}
-
 test('two of each worker and two nginx on one Redis: exact, once, and surviving a kill of each',
   async () => {
     const t0 = Date.now();
@@ -219,7 +196,7 @@ test('two of each worker and two nginx on one Redis: exact, once, and surviving 
 
     const lake = await tmpDir('es-scale-lake-');
     const ingest = [0, 1].map((i) => spawnTracked(startProc(bin('ingest'), [],
-      { env: ingestEnv(), name: `ingest${i}` })));
+      { env: scaleIngestEnv(), name: `ingest${i}` })));
     const enrichCfg = enrichEnv(redis, lake, { ECHOSTREAM_ENRICH_BATCH: '50',
       ECHOSTREAM_LOG_LEVEL: 'warn' });
     const enrich = [0, 1].map(() => spawnTracked(startEnrich(enrichCfg)));
@@ -270,7 +247,7 @@ test('two of each worker and two nginx on one Redis: exact, once, and surviving 
     const want = new Set(all.map((c) => c.id));
     let missing = [];
     const counts = await waitFor(async () => {
-      const c = await streamIds();
+      const c = await streamComments(redis);
       missing = all.filter((x) => !c.has(x.id));
       return missing.length === 0 ? c : null;
     }, { timeout: 30000, interval: 200, what: 'every comment in the stream' })
@@ -280,7 +257,8 @@ test('two of each worker and two nginx on one Redis: exact, once, and surviving 
         throw new Error(`${e.message}: ${missing.length} missing (${JSON.stringify(by)}, ` +
           `e.g. ${missing.slice(0, 5).map((x) => x.id)})\n${standby.output().slice(-6000)}`);
       });
-    assert.deepEqual([...counts].filter(([, n]) => n !== 1), [], 'duplicates');
+    assert.deepEqual([...counts].filter(([, e]) => e.n !== 1).map(([id, e]) => [id, e.n]), [],
+                     'duplicates');
     assert.equal(counts.size, want.size, 'nothing else in the stream');
     const later = await beats('ingest');
     assert.equal(later[standby.pid].poller, 'active', 'the standby took over');
